@@ -1,0 +1,10 @@
+#include "routing/clock.h"
+
+namespace routing {
+
+SystemClock* SystemClock::Default() {
+  static SystemClock* const clock = new SystemClock();
+  return clock;
+}
+
+}  // namespace routing

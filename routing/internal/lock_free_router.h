@@ -1,0 +1,176 @@
+// File: routing/internal/lock_free_router.h
+//
+// The Router implementation. Every public call runs on the caller's thread;
+// threads meet only through atomics: per-agent state words claimed by CAS,
+// per-contact state CAS, bitmaps of agents by skill / language / free channel,
+// lock-free queues and tables, and epoch-based reclamation for everything that
+// is replaced or removed (agent records, contacts, queue nodes, policies).
+// docs/ARCHITECTURE.md explains the design and the no-lost-wakeup argument.
+#ifndef ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_
+#define ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "routing/internal/agent_bitmap.h"
+#include "routing/internal/agent_scoring.h"
+#include "routing/internal/agent_slot.h"
+#include "routing/internal/contact_queue.h"
+#include "routing/internal/contact_record.h"
+#include "routing/internal/contact_table.h"
+#include "routing/internal/epoch.h"
+#include "routing/internal/history_store.h"
+#include "routing/internal/name_table.h"
+#include "routing/router.h"
+#include "routing/status_macros.h"
+
+namespace routing::internal {
+
+class LockFreeRouter final : public Router {
+ public:
+  explicit LockFreeRouter(const RouterOptions& options);
+  ~LockFreeRouter() override;
+
+  absl::Status AddAgent(const AgentProfile& profile) override;
+  absl::Status UpdateAgent(const AgentProfile& profile) override;
+  absl::Status RemoveAgent(std::string_view agent_id) override;
+  absl::Status SetAgentState(std::string_view agent_id,
+                             AgentState state) override;
+  absl::StatusOr<AgentStatus> GetAgent(std::string_view agent_id) const override;
+  std::vector<std::string> AgentIds() const override;
+
+  absl::StatusOr<RoutingDecision> Route(const Contact& contact) override;
+  absl::Status Cancel(std::string_view contact_id) override;
+  absl::Status Release(std::string_view contact_id,
+                       ContactOutcome outcome) override;
+  absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) override;
+  absl::StatusOr<ContactStatus> GetContact(
+      std::string_view contact_id) const override;
+
+  absl::StatusOr<uint64_t> SetPolicy(const RoutingPolicy& policy) override;
+  uint64_t PolicyVersion() const override;
+  std::vector<CustomerInteraction> CustomerHistory(
+      std::string_view customer_id) const override;
+  RouterStats Stats() const override;
+
+ private:
+  struct PolicyRecord {
+    RoutingPolicy policy;
+    uint64_t version;
+  };
+
+  // The best few candidates of one scan, best first. Keeping more than one
+  // lets a decision that loses a claim race try the runner-up without
+  // rescanning.
+  static constexpr int kCandidatesKept = 4;
+  struct CandidateList {
+    std::array<AgentScore, kCandidatesKept> best;
+    int count = 0;
+    int eligible = 0;
+    void Offer(const AgentScore& score);
+  };
+
+  enum class AssignResult { kAssigned, kNoAgent, kContactTaken };
+
+  // --- Compilation and validation (lock_free_router_compile.cc) ---
+  static absl::Status CheckAgentId(std::string_view agent_id);
+  absl::StatusOr<std::unique_ptr<AgentRecord>> CompileAgent(
+      const AgentProfile& profile, int index);
+  absl::StatusOr<std::unique_ptr<ContactRecord>> CompileContact(
+      const Contact& contact, const PolicyRecord& policy, int64_t now_ns);
+  AgentBitmap* SkillBitmap(int skill) const;
+  AgentBitmap* LanguageBitmap(int language) const;
+  AgentBitmap* EnsureBitmap(std::atomic<AgentBitmap*>* bitmaps, int id);
+  ContactQueue* Queue(int id) const;
+  ContactQueue* EnsureQueue(int id);
+
+  // --- Agents (lock_free_router_agents.cc) ---
+  int FindAgent(std::string_view agent_id) const;
+  // Brings the skill and language bitmaps of `agent` in line with its current
+  // record; `previous` is the record it replaced (or null).
+  void SyncSkillIndex(int agent, const AgentRecord* previous);
+  // Brings the free-channel and logged-in bitmaps in line with the state word.
+  void SyncAvailability(int agent);
+  bool ClaimAgent(int agent, int channel);
+  // Gives back one unit of load; `ended_work` advances idle time when the
+  // agent ends up with nothing (false for undoing a claim that never served).
+  void DropLoad(int agent, int channel, int64_t now_ns, bool ended_work);
+  // Capacity may have appeared: sync the bitmaps, then hand the agent queued
+  // contacts until it is full or nothing it can serve waits.
+  void OnCapacityFreed(int agent);
+  void DrainQueuesFor(int agent);
+
+  // --- Contacts (lock_free_router_contacts.cc) ---
+  absl::StatusOr<RoutingDecision> RouteHeld(ContactRecord* contact,
+                                            const PolicyRecord& policy,
+                                            int64_t now_ns);
+  void FindCandidates(const ContactRecord& contact, const ScoringContext& ctx,
+                      CandidateList* out) const;
+  bool Eligible(const AgentRecord& agent, uint64_t word,
+                const ContactRecord& contact) const;
+  bool AnyAgentCouldServe(const ContactRecord& contact) const;
+  HistoryAffinity LookupAffinity(const ContactRecord& contact,
+                                 const RoutingPolicy& policy,
+                                 int64_t now_ns) const;
+  AssignResult TryAssign(ContactRecord* contact, const PolicyRecord& policy,
+                         int64_t now_ns, ContactState from,
+                         RoutingDecision* decision);
+  RoutingDecision DescribeAssignment(const ContactRecord& contact,
+                                     const PolicyRecord& policy,
+                                     const ScoringContext& ctx,
+                                     const AgentScore& score, int eligible);
+  void CountAnswered(const ContactRecord& contact, int64_t now_ns);
+  // Removes a finished contact from the table and drops the table's reference.
+  void Forget(ContactRecord* contact);
+  // Takes a held contact out of routing (Cancel/Release/Requeue): wins the
+  // state CAS to kDone, then undoes what its previous state held.
+  // Returns the state word it replaced. FailedPrecondition if the contact is
+  // in a state the caller does not allow, NotFound if already finished.
+  absl::StatusOr<uint64_t> Finish(ContactRecord* contact, bool allow_waiting,
+                                  bool allow_assigned);
+  int QueuePosition(const ContactRecord& contact) const;
+  absl::Duration EstimatedWait(const ContactRecord& contact, int position,
+                               const RoutingPolicy& policy) const;
+  int64_t NowNs() const;
+
+  const RouterOptions options_;
+  const Clock* const clock_;
+  AssignmentListener* const listener_;
+  const int agent_words_;  // Bitmap words covering max_agents.
+
+  mutable EpochDomain epoch_;
+  NameTable agent_ids_;
+  NameTable skills_;
+  NameTable languages_;
+  NameTable queues_;
+  NameTable teams_;
+  std::unique_ptr<AgentSlot[]> slots_;
+  std::unique_ptr<std::atomic<AgentBitmap*>[]> skill_bitmaps_;
+  std::unique_ptr<std::atomic<AgentBitmap*>[]> language_bitmaps_;
+  std::array<std::unique_ptr<AgentBitmap>, kChannelCount> free_;
+  std::unique_ptr<AgentBitmap> logged_in_;
+  std::unique_ptr<std::atomic<ContactQueue*>[]> queue_objects_;
+  ContactTable<ContactRecord> contacts_;
+  HistoryStore history_;
+  std::atomic<const PolicyRecord*> policy_;
+
+  // Counters: relaxed, read only by Stats().
+  std::atomic<int64_t> contacts_held_{0};
+  std::atomic<int64_t> decisions_{0};
+  std::atomic<int64_t> assigned_immediately_{0};
+  std::atomic<int64_t> queued_{0};
+  std::atomic<int64_t> assigned_from_queue_{0};
+  std::atomic<int64_t> cancelled_{0};
+  std::atomic<int64_t> released_{0};
+};
+
+}  // namespace routing::internal
+
+#endif  // ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_

@@ -1,0 +1,403 @@
+// The agent side: roster changes, presence, capacity claims and releases, and
+// handing queued contacts to an agent whose capacity freed up.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "routing/internal/lock_free_router.h"
+
+namespace routing::internal {
+
+namespace {
+
+bool IsLoggedIn(uint8_t presence) {
+  return presence != kPresenceRemoved &&
+         presence != static_cast<uint8_t>(AgentState::kLoggedOut);
+}
+
+}  // namespace
+
+int LockFreeRouter::FindAgent(std::string_view agent_id) const {
+  const int index = agent_ids_.Find(agent_id);
+  if (index < 0) return -1;
+  const uint64_t word = slots_[index].word.load(std::memory_order_acquire);
+  return AgentWord::Presence(word) == kPresenceRemoved ? -1 : index;
+}
+
+absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
+  ROUTING_RETURN_IF_ERROR(CheckAgentId(profile.id));
+  if (FindAgent(profile.id) >= 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("agent '", profile.id, "' is already on the roster"));
+  }
+  const int index = agent_ids_.FindOrInsert(profile.id);
+  if (index < 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot add agent '", profile.id, "': the roster is full (",
+        options_.max_agents, " agents, RouterOptions::max_agents)"));
+  }
+  ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
+                           CompileAgent(profile, index));
+  auto guard = epoch_.Pin();
+  AgentSlot& slot = slots_[index];
+  const uint64_t word = slot.word.load(std::memory_order_acquire);
+  const AgentRecord* previous = slot.record.load(std::memory_order_acquire);
+  if (AgentWord::Presence(word) != kPresenceRemoved) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("agent '", profile.id, "' is already on the roster"));
+  }
+  // Claim the slot by swapping the record the removed agent left behind;
+  // of two concurrent adds of one id exactly one wins this CAS.
+  if (!slot.record.compare_exchange_strong(previous, record.get(),
+                                           std::memory_order_acq_rel)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "agent '", profile.id, "' was added concurrently by another call"));
+  }
+  const AgentRecord* installed = record.release();
+  const int64_t now_ns = NowNs();
+  slot.handled_ns.store(0, std::memory_order_relaxed);
+  slot.handled_count.store(0, std::memory_order_relaxed);
+  slot.login_ns.store(0, std::memory_order_relaxed);
+  slot.state_since_ns.store(now_ns, std::memory_order_relaxed);
+  slot.idle_since_ns.store(now_ns, std::memory_order_relaxed);
+  // Only the CAS winner above gets here, and nothing else changes a removed
+  // slot's word, so this publishes the agent (logged out) exactly once.
+  slot.word.store(
+      AgentWord::WithPresence(word, static_cast<uint8_t>(AgentState::kLoggedOut)),
+      std::memory_order_seq_cst);
+  if (previous != nullptr) epoch_.Retire(const_cast<AgentRecord*>(previous));
+  SyncSkillIndex(index, previous);
+  SyncAvailability(index);
+  (void)installed;
+  return absl::OkStatus();
+}
+
+absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
+  ROUTING_RETURN_IF_ERROR(CheckAgentId(profile.id));
+  const int index = FindAgent(profile.id);
+  if (index < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("agent '", profile.id, "' is not on the roster"));
+  }
+  ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
+                           CompileAgent(profile, index));
+  auto guard = epoch_.Pin();
+  AgentSlot& slot = slots_[index];
+  const AgentRecord* previous = slot.record.load(std::memory_order_acquire);
+  while (true) {
+    const uint64_t word = slot.word.load(std::memory_order_acquire);
+    if (AgentWord::Presence(word) == kPresenceRemoved) {
+      return absl::NotFoundError(
+          absl::StrCat("agent '", profile.id, "' was removed meanwhile"));
+    }
+    if (slot.record.compare_exchange_weak(previous, record.get(),
+                                          std::memory_order_acq_rel)) {
+      break;
+    }
+  }
+  record.release();
+  // Bump the word's version so a claim that read the old capacity and the
+  // word before this point fails its CAS and re-reads the record.
+  uint64_t word = slot.word.load(std::memory_order_acquire);
+  while (!slot.word.compare_exchange_weak(word, AgentWord::Bump(word),
+                                          std::memory_order_seq_cst)) {
+  }
+  epoch_.Retire(const_cast<AgentRecord*>(previous));
+  SyncSkillIndex(index, previous);
+  OnCapacityFreed(index);  // Capacity or skills may now fit waiting contacts.
+  return absl::OkStatus();
+}
+
+absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
+  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
+  const int index = FindAgent(agent_id);
+  if (index < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("agent '", agent_id, "' is not on the roster"));
+  }
+  auto guard = epoch_.Pin();
+  AgentSlot& slot = slots_[index];
+  uint64_t word = slot.word.load(std::memory_order_acquire);
+  do {
+    if (AgentWord::Presence(word) == kPresenceRemoved) {
+      return absl::NotFoundError(
+          absl::StrCat("agent '", agent_id, "' was removed meanwhile"));
+    }
+    if (AgentWord::TotalLoad(word) > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "agent '", agent_id, "' still holds ", AgentWord::TotalLoad(word),
+          " contacts; release or requeue them first"));
+    }
+  } while (!slot.word.compare_exchange_weak(
+      word, AgentWord::WithPresence(word, kPresenceRemoved),
+      std::memory_order_seq_cst));
+  SyncSkillIndex(index, nullptr);
+  SyncAvailability(index);
+  return absl::OkStatus();
+}
+
+absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
+                                           AgentState state) {
+  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
+  const int state_number = static_cast<int>(state);
+  if (state_number < 0 || state_number >= kAgentStateCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown agent state number ", state_number));
+  }
+  const int index = FindAgent(agent_id);
+  if (index < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("agent '", agent_id, "' is not on the roster"));
+  }
+  auto guard = epoch_.Pin();
+  AgentSlot& slot = slots_[index];
+  const uint8_t presence = static_cast<uint8_t>(state);
+  uint64_t word = slot.word.load(std::memory_order_acquire);
+  uint64_t next;
+  do {
+    if (AgentWord::Presence(word) == kPresenceRemoved) {
+      return absl::NotFoundError(
+          absl::StrCat("agent '", agent_id, "' was removed meanwhile"));
+    }
+    if (AgentWord::Presence(word) == presence) return absl::OkStatus();
+    next = AgentWord::WithPresence(word, presence);
+  } while (!slot.word.compare_exchange_weak(word, next,
+                                            std::memory_order_seq_cst));
+  const int64_t now_ns = NowNs();
+  slot.state_since_ns.store(now_ns, std::memory_order_relaxed);
+  if (!IsLoggedIn(AgentWord::Presence(word)) && IsLoggedIn(presence)) {
+    // A new session: occupancy is measured over it.
+    slot.login_ns.store(now_ns, std::memory_order_relaxed);
+    slot.handled_ns.store(0, std::memory_order_relaxed);
+  }
+  if (state == AgentState::kAvailable && AgentWord::TotalLoad(next) == 0) {
+    // Idle seniority starts when the agent becomes available for work.
+    AdvanceTo(slot.idle_since_ns, now_ns);
+  }
+  OnCapacityFreed(index);  // Syncs the bitmaps; drains queues if available.
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
+    std::string_view agent_id) const {
+  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
+  const int index = FindAgent(agent_id);
+  if (index < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("agent '", agent_id, "' is not on the roster"));
+  }
+  auto guard = epoch_.Pin();
+  const AgentSlot& slot = slots_[index];
+  const uint64_t word = slot.word.load(std::memory_order_acquire);
+  const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+  if (AgentWord::Presence(word) == kPresenceRemoved || record == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("agent '", agent_id, "' was removed meanwhile"));
+  }
+  AgentStatus status;
+  status.profile = record->profile;
+  status.state = static_cast<AgentState>(AgentWord::Presence(word));
+  for (int c = 0; c < kChannelCount; ++c) {
+    status.load[c] = AgentWord::Load(word, c);
+  }
+  status.state_since =
+      absl::FromUnixNanos(slot.state_since_ns.load(std::memory_order_relaxed));
+  status.idle_since =
+      absl::FromUnixNanos(slot.idle_since_ns.load(std::memory_order_relaxed));
+  const int64_t now_ns = NowNs();
+  const int64_t login = slot.login_ns.load(std::memory_order_relaxed);
+  if (login > 0 && now_ns > login) {
+    status.occupancy = std::min(
+        1.0, static_cast<double>(slot.handled_ns.load(std::memory_order_relaxed)) /
+                 (now_ns - login));
+  }
+  status.contacts_handled = slot.handled_count.load(std::memory_order_relaxed);
+  return status;
+}
+
+std::vector<std::string> LockFreeRouter::AgentIds() const {
+  std::vector<std::string> ids;
+  for (int i = 0; i < agent_ids_.size(); ++i) {
+    if (AgentWord::Presence(slots_[i].word.load(std::memory_order_acquire)) ==
+        kPresenceRemoved) {
+      continue;
+    }
+    ids.emplace_back(agent_ids_.Name(i));
+  }
+  return ids;
+}
+
+void LockFreeRouter::SyncSkillIndex(int agent, const AgentRecord* previous) {
+  // Bits this call may have to correct: every skill and language of any
+  // record it has looked at. A concurrent update of the same agent may clear
+  // a bit after we set it; re-checking that the record did not change after
+  // our writes means the last writer to finish wrote from the latest record.
+  absl::flat_hash_set<int> skills, languages;
+  auto remember = [&](const AgentRecord* r) {
+    if (r == nullptr) return;
+    for (const auto& [id, level] : r->skills) skills.insert(id);
+    for (const auto& [id, fluency] : r->languages) languages.insert(id);
+  };
+  remember(previous);
+  AgentSlot& slot = slots_[agent];
+  while (true) {
+    const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+    const bool present = AgentWord::Presence(slot.word.load(
+                             std::memory_order_seq_cst)) != kPresenceRemoved;
+    remember(record);
+    for (int id : skills) {
+      SkillBitmap(id)->Assign(agent, present && record->SkillLevel(id) > 0);
+    }
+    for (int id : languages) {
+      LanguageBitmap(id)->Assign(agent, present && record->Fluency(id) > 0);
+    }
+    const bool still_present = AgentWord::Presence(slot.word.load(
+                                   std::memory_order_seq_cst)) != kPresenceRemoved;
+    if (slot.record.load(std::memory_order_seq_cst) == record &&
+        still_present == present) {
+      return;
+    }
+  }
+}
+
+void LockFreeRouter::SyncAvailability(int agent) {
+  AgentSlot& slot = slots_[agent];
+  while (true) {
+    const uint64_t word = slot.word.load(std::memory_order_seq_cst);
+    const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+    const bool available = record != nullptr && AgentWord::IsAvailable(word);
+    for (int c = 0; c < kChannelCount; ++c) {
+      free_[c]->Assign(agent, available && record->HasRoomFor(word, c));
+    }
+    logged_in_->Assign(agent, IsLoggedIn(AgentWord::Presence(word)));
+    // Every change to the word bumps its version, so an unchanged word means
+    // no change slipped in between our read and our bit writes; a change that
+    // did is followed by its own thread's sync, or by our next pass.
+    if (slot.word.load(std::memory_order_seq_cst) == word &&
+        slot.record.load(std::memory_order_acquire) == record) {
+      return;
+    }
+  }
+}
+
+bool LockFreeRouter::ClaimAgent(int agent, int channel) {
+  AgentSlot& slot = slots_[agent];
+  // Read the word before the record: if the CAS below succeeds, no
+  // UpdateAgent finished its version bump in between, so the capacity checked
+  // is the one in force when the claim took effect.
+  uint64_t word = slot.word.load(std::memory_order_seq_cst);
+  while (true) {
+    const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+    if (record == nullptr || !AgentWord::IsAvailable(word) ||
+        !record->HasRoomFor(word, channel)) {
+      return false;
+    }
+    // seq_cst: claims and releases of one agent are totally ordered with the
+    // queue publication of contacts (no lost wakeup).
+    if (slot.word.compare_exchange_weak(
+            word, AgentWord::WithLoadDelta(word, channel, +1),
+            std::memory_order_seq_cst)) {
+      break;
+    }
+  }
+  SyncAvailability(agent);
+  return true;
+}
+
+void LockFreeRouter::DropLoad(int agent, int channel, int64_t now_ns,
+                              bool ended_work) {
+  AgentSlot& slot = slots_[agent];
+  uint64_t word = slot.word.load(std::memory_order_seq_cst);
+  uint64_t next;
+  do {
+    // A load of zero here would mean a contact released twice; the contact
+    // state CAS makes that impossible, and underflow would corrupt the
+    // neighbouring channel's bits, so refuse rather than wrap.
+    if (AgentWord::Load(word, channel) == 0) return;
+    next = AgentWord::WithLoadDelta(word, channel, -1);
+  } while (!slot.word.compare_exchange_weak(word, next,
+                                            std::memory_order_seq_cst));
+  if (ended_work && AgentWord::TotalLoad(next) == 0) {
+    AdvanceTo(slot.idle_since_ns, now_ns);
+  }
+}
+
+void LockFreeRouter::OnCapacityFreed(int agent) {
+  SyncAvailability(agent);
+  DrainQueuesFor(agent);
+}
+
+void LockFreeRouter::DrainQueuesFor(int agent) {
+  auto guard = epoch_.Pin();
+  AgentSlot& slot = slots_[agent];
+  while (true) {
+    const uint64_t word = slot.word.load(std::memory_order_seq_cst);
+    const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+    if (record == nullptr || !AgentWord::IsAvailable(word)) return;
+
+    // The eligible contact with the earliest aged arrival, across every
+    // queue: cross-queue fairness for agents who serve several queues.
+    ContactRecord* best = nullptr;
+    ContactQueue* best_queue = nullptr;
+    const int queue_count = queues_.size();
+    for (int q = 0; q < queue_count; ++q) {
+      ContactQueue* queue = Queue(q);
+      // seq_cst read of the count that Route raises before publishing: if it
+      // reads zero here, that Route's re-check will see this agent's bit.
+      if (queue == nullptr ||
+          queue->waiting.load(std::memory_order_seq_cst) <= 0) {
+        continue;
+      }
+      for (int level = kPriorityLevels - 1; level >= 0; --level) {
+        queue->TrimHead(level);
+        queue->ForEachQueued(level, [&](ContactRecord* c) {
+          if (best != nullptr && c->aged_arrival_ns >= best->aged_arrival_ns) {
+            return false;  // FIFO within a level: nothing later is better.
+          }
+          if (!Eligible(*record, word, *c)) return true;
+          best = c;
+          best_queue = queue;
+          return false;
+        });
+      }
+    }
+    if (best == nullptr) return;
+
+    if (!ClaimAgent(agent, best->channel)) continue;  // Word moved: re-read.
+    if (!best->AssignTo(ContactState::kQueued, agent)) {
+      // Someone else took or cancelled it; undo our claim and look again.
+      DropLoad(agent, best->channel, 0, /*ended_work=*/false);
+      SyncAvailability(agent);
+      continue;
+    }
+    const int64_t now_ns = NowNs();
+    best->assigned_ns.store(now_ns, std::memory_order_release);
+    best_queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
+    assigned_from_queue_.fetch_add(1, std::memory_order_relaxed);
+    CountAnswered(*best, now_ns);
+
+    if (listener_ != nullptr) {
+      const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
+      const HistoryAffinity history =
+          LookupAffinity(*best, policy->policy, now_ns);
+      const ScoringContext ctx{&policy->policy, best, &history, now_ns,
+                               options_.max_skill_level, options_.max_fluency};
+      const uint64_t after = slot.word.load(std::memory_order_acquire);
+      const AgentScore score = ScoreAgent(ctx, *record, slot, after);
+      Assignment assignment;
+      assignment.contact_id = best->contact.id;
+      assignment.customer_id = best->contact.customer_id;
+      assignment.agent_id = record->profile.id;
+      assignment.queue = best->contact.queue;
+      assignment.channel = best->contact.channel;
+      assignment.waited = absl::Nanoseconds(now_ns - best->enqueue_ns);
+      assignment.attributes = best->contact.attributes;
+      assignment.decision = DescribeAssignment(*best, *policy, ctx, score, 1);
+      listener_->OnAssigned(assignment);
+    }
+  }
+}
+
+}  // namespace routing::internal

@@ -1,0 +1,485 @@
+// Construction, validation of what callers hand in, and the compiled forms the
+// decision path reads.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "routing/internal/lock_free_router.h"
+
+namespace routing::internal {
+
+namespace {
+
+// Ids and names longer than this are refused: they are keys, not documents.
+constexpr size_t kMaxIdBytes = 256;
+// Attribute values carry chatbot context such as a conversation summary.
+constexpr size_t kMaxAttributeValueBytes = 64 * 1024;
+constexpr size_t kMaxAttributes = 256;
+// A contact lists a handful of requirements; more means a bug upstream.
+constexpr size_t kMaxListEntries = kMaxRequirements;
+// Contacts that claim to have waited longer than this are a clock error.
+constexpr absl::Duration kMaxClaimedWait = absl::Hours(24 * 30);
+
+absl::Status CheckName(std::string_view what, std::string_view name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  }
+  if (name.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " '", name.substr(0, 32), "...' is longer than ", kMaxIdBytes,
+        " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAttributes(
+    std::string_view owner,
+    const absl::flat_hash_map<std::string, std::string>& attributes) {
+  if (attributes.size() > kMaxAttributes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(owner, " has ", attributes.size(),
+                     " attributes; at most ", kMaxAttributes, " are allowed"));
+  }
+  for (const auto& [key, value] : attributes) {
+    ROUTING_RETURN_IF_ERROR(CheckName(absl::StrCat(owner, " attribute name"), key));
+    if (value.size() > kMaxAttributeValueBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(owner, " attribute '", key, "' is ", value.size(),
+                       " bytes; at most ", kMaxAttributeValueBytes));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t RoundUpWords(int bits) { return (bits + 63) / 64; }
+
+}  // namespace
+
+absl::Status LockFreeRouter::CheckAgentId(std::string_view agent_id) {
+  return CheckName("agent id", agent_id);
+}
+
+LockFreeRouter::LockFreeRouter(const RouterOptions& options)
+    : options_(options),
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Default()),
+      listener_(options.listener),
+      agent_words_(static_cast<int>(RoundUpWords(options.max_agents))),
+      agent_ids_(options.max_agents),
+      skills_(options.max_skills),
+      languages_(options.max_languages),
+      queues_(options.max_queues),
+      teams_(options.max_agents),
+      slots_(new AgentSlot[options.max_agents]),
+      skill_bitmaps_(new std::atomic<AgentBitmap*>[options.max_skills]),
+      language_bitmaps_(new std::atomic<AgentBitmap*>[options.max_languages]),
+      logged_in_(std::make_unique<AgentBitmap>(options.max_agents)),
+      queue_objects_(new std::atomic<ContactQueue*>[options.max_queues]),
+      contacts_(&epoch_, static_cast<size_t>(options.max_contacts)),
+      history_(static_cast<size_t>(options.history_customers),
+               options.history_depth),
+      policy_(new PolicyRecord{options.policy, 1}) {
+  for (int i = 0; i < options.max_skills; ++i) skill_bitmaps_[i] = nullptr;
+  for (int i = 0; i < options.max_languages; ++i) language_bitmaps_[i] = nullptr;
+  for (int i = 0; i < options.max_queues; ++i) queue_objects_[i] = nullptr;
+  for (auto& bitmap : free_) {
+    bitmap = std::make_unique<AgentBitmap>(options.max_agents);
+  }
+}
+
+LockFreeRouter::~LockFreeRouter() {
+  {
+    auto guard = epoch_.Pin();
+    std::vector<ContactRecord*> held;
+    contacts_.ForEach([&](ContactRecord* c) { held.push_back(c); });
+    for (ContactRecord* c : held) {
+      contacts_.Remove(c);
+      UnrefContact(c, &epoch_);
+    }
+  }
+  for (int i = 0; i < options_.max_queues; ++i) {
+    delete queue_objects_[i].load(std::memory_order_acquire);
+  }
+  for (int i = 0; i < options_.max_skills; ++i) {
+    delete skill_bitmaps_[i].load(std::memory_order_acquire);
+  }
+  for (int i = 0; i < options_.max_languages; ++i) {
+    delete language_bitmaps_[i].load(std::memory_order_acquire);
+  }
+  for (int i = 0; i < options_.max_agents; ++i) {
+    delete slots_[i].record.load(std::memory_order_acquire);
+  }
+  delete policy_.load(std::memory_order_acquire);
+  epoch_.Reclaim();
+}
+
+int64_t LockFreeRouter::NowNs() const {
+  return absl::ToUnixNanos(clock_->Now());
+}
+
+AgentBitmap* LockFreeRouter::SkillBitmap(int skill) const {
+  return skill_bitmaps_[skill].load(std::memory_order_acquire);
+}
+
+AgentBitmap* LockFreeRouter::LanguageBitmap(int language) const {
+  return language_bitmaps_[language].load(std::memory_order_acquire);
+}
+
+AgentBitmap* LockFreeRouter::EnsureBitmap(std::atomic<AgentBitmap*>* bitmaps,
+                                          int id) {
+  AgentBitmap* bitmap = bitmaps[id].load(std::memory_order_acquire);
+  if (bitmap != nullptr) return bitmap;
+  auto fresh = std::make_unique<AgentBitmap>(options_.max_agents);
+  if (bitmaps[id].compare_exchange_strong(bitmap, fresh.get(),
+                                          std::memory_order_acq_rel)) {
+    return fresh.release();
+  }
+  return bitmap;  // Another thread installed one first.
+}
+
+ContactQueue* LockFreeRouter::Queue(int id) const {
+  return queue_objects_[id].load(std::memory_order_acquire);
+}
+
+ContactQueue* LockFreeRouter::EnsureQueue(int id) {
+  ContactQueue* queue = Queue(id);
+  if (queue != nullptr) return queue;
+  auto fresh = std::make_unique<ContactQueue>(std::string(queues_.Name(id)),
+                                              &epoch_);
+  if (queue_objects_[id].compare_exchange_strong(queue, fresh.get(),
+                                                 std::memory_order_acq_rel)) {
+    return fresh.release();
+  }
+  return queue;
+}
+
+absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
+    const AgentProfile& profile, int index) {
+  ROUTING_RETURN_IF_ERROR(CheckName("agent id", profile.id));
+  auto record = std::make_unique<AgentRecord>();
+  record->profile = profile;
+  record->index = index;
+  if (profile.skills.size() > kMaxListEntries * 4 ||
+      profile.languages.size() > kMaxListEntries) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("agent '", profile.id, "' lists too many skills or languages"));
+  }
+  absl::flat_hash_set<std::string_view> seen;
+  for (const AgentSkill& s : profile.skills) {
+    ROUTING_RETURN_IF_ERROR(
+        CheckName(absl::StrCat("agent '", profile.id, "' skill name"), s.skill));
+    if (s.level < 1 || s.level > options_.max_skill_level) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", profile.id, "' skill '", s.skill, "' has level ", s.level,
+          "; levels run 1..", options_.max_skill_level));
+    }
+    if (!seen.insert(s.skill).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", profile.id, "' lists skill '", s.skill, "' twice"));
+    }
+  }
+  seen.clear();
+  for (const AgentLanguage& l : profile.languages) {
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("agent '", profile.id, "' language"), l.language));
+    if (l.fluency < 1 || l.fluency > options_.max_fluency) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", profile.id, "' language '", l.language, "' has fluency ",
+          l.fluency, "; fluency runs 1..", options_.max_fluency));
+    }
+    if (!seen.insert(l.language).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", profile.id, "' lists language '", l.language, "' twice"));
+    }
+  }
+  int total = 0;
+  for (Channel channel : kAllChannels) {
+    const int capacity = profile.CapacityOf(channel);
+    if (capacity < 0 || capacity > kMaxChannelCapacity) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", profile.id, "' capacity ", capacity, " on ",
+          ChannelName(channel), " is outside 0..", kMaxChannelCapacity));
+    }
+    record->capacity[ChannelIndex(channel)] = capacity;
+    total += capacity;
+  }
+  if (total == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "agent '", profile.id,
+        "' has a capacity of zero on every channel and could never take a contact"));
+  }
+  if (profile.max_total_contacts < 0 || profile.max_total_contacts > total) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "agent '", profile.id, "' max_total_contacts ",
+        profile.max_total_contacts, " is outside 0..", total,
+        " (the sum of its channel capacities)"));
+  }
+  ROUTING_RETURN_IF_ERROR(
+      CheckAttributes(absl::StrCat("agent '", profile.id, "'"), profile.attributes));
+  record->max_total = profile.max_total_contacts;
+  record->total_capacity =
+      profile.max_total_contacts > 0 ? profile.max_total_contacts : total;
+
+  // Interning can only fail when a registry is full; do it after every
+  // validation so a refused agent leaves nothing behind but interned names.
+  for (const AgentSkill& s : profile.skills) {
+    const int id = skills_.FindOrInsert(s.skill);
+    if (id < 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot add skill '", s.skill, "': the router already knows ",
+          options_.max_skills, " skills (RouterOptions::max_skills)"));
+    }
+    EnsureBitmap(skill_bitmaps_.get(), id);
+    record->skills.emplace_back(id, s.level);
+  }
+  for (const AgentLanguage& l : profile.languages) {
+    const int id = languages_.FindOrInsert(l.language);
+    if (id < 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot add language '", l.language, "': the router already knows ",
+          options_.max_languages, " languages (RouterOptions::max_languages)"));
+    }
+    EnsureBitmap(language_bitmaps_.get(), id);
+    record->languages.emplace_back(id, l.fluency);
+  }
+  std::sort(record->skills.begin(), record->skills.end());
+  std::sort(record->languages.begin(), record->languages.end());
+  if (!profile.team.empty()) record->team = teams_.FindOrInsert(profile.team);
+  return record;
+}
+
+absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
+    const Contact& contact, const PolicyRecord& policy, int64_t now_ns) {
+  ROUTING_RETURN_IF_ERROR(CheckName("contact id", contact.id));
+  const int channel = static_cast<int>(contact.channel);
+  if (channel < 0 || channel >= kChannelCount) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact '", contact.id, "' has unknown channel number ", channel));
+  }
+  if (contact.priority < 0 || contact.priority > kMaxPriority) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("contact '", contact.id, "' priority ", contact.priority,
+                     " is outside 0..", kMaxPriority));
+  }
+  if (contact.required_skills.size() > kMaxListEntries ||
+      contact.desired_skills.size() > kMaxListEntries ||
+      contact.languages.size() > kMaxListEntries ||
+      contact.preferred_agents.size() > kMaxListEntries ||
+      contact.excluded_agents.size() > kMaxListEntries) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact '", contact.id, "' lists more than ", kMaxListEntries,
+        " skills, languages or agents"));
+  }
+  if (contact.customer_id.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact '", contact.id, "' customer id is longer than ", kMaxIdBytes,
+        " bytes"));
+  }
+  ROUTING_RETURN_IF_ERROR(CheckAttributes(
+      absl::StrCat("contact '", contact.id, "'"), contact.attributes));
+
+  auto record = std::make_unique<ContactRecord>();
+  record->contact = contact;
+  record->channel = channel;
+  record->priority = contact.priority;
+
+  const absl::Time now = absl::FromUnixNanos(now_ns);
+  absl::Time enqueue = contact.enqueue_time;
+  if (enqueue == absl::InfinitePast()) enqueue = now;
+  if (enqueue > now) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact '", contact.id, "' enqueue time ", absl::FormatTime(enqueue),
+        " is after the router's clock (", absl::FormatTime(now), ")"));
+  }
+  if (now - enqueue > kMaxClaimedWait) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact '", contact.id, "' claims to have waited ",
+        absl::FormatDuration(now - enqueue), "; more than ",
+        absl::FormatDuration(kMaxClaimedWait), " means a clock error"));
+  }
+  record->contact.enqueue_time = enqueue;
+  record->enqueue_ns = absl::ToUnixNanos(enqueue);
+  record->aged_arrival_ns =
+      record->enqueue_ns -
+      contact.priority * absl::ToInt64Nanoseconds(policy.policy.priority_step);
+
+  absl::flat_hash_set<int> seen;
+  auto compile_skills = [&](const std::vector<SkillRequirement>& list,
+                            bool required,
+                            std::vector<std::pair<int, int>>* out) -> absl::Status {
+    seen.clear();
+    for (const SkillRequirement& r : list) {
+      ROUTING_RETURN_IF_ERROR(CheckName(
+          absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
+      if (r.min_level < 1 || r.min_level > options_.max_skill_level) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "contact '", contact.id, "' asks for skill '", r.skill,
+            "' at level ", r.min_level, "; levels run 1..",
+            options_.max_skill_level));
+      }
+      const int id = skills_.Find(r.skill);
+      if (id < 0 && required) {
+        return absl::NotFoundError(absl::StrCat(
+            "contact '", contact.id, "' requires skill '", r.skill,
+            "' which no agent on the roster has"));
+      }
+      if (id >= 0 && !seen.insert(id).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "contact '", contact.id, "' lists skill '", r.skill, "' twice"));
+      }
+      out->emplace_back(id, r.min_level);
+    }
+    return absl::OkStatus();
+  };
+  ROUTING_RETURN_IF_ERROR(
+      compile_skills(contact.required_skills, true, &record->required));
+  ROUTING_RETURN_IF_ERROR(
+      compile_skills(contact.desired_skills, false, &record->desired));
+
+  for (size_t i = 0; i < contact.languages.size(); ++i) {
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("contact '", contact.id, "' language"), contact.languages[i]));
+    const int id = languages_.Find(contact.languages[i]);
+    if (id < 0) continue;  // Nobody speaks it; a later choice may still match.
+    record->languages.push_back(id);
+    record->language_rank.push_back(static_cast<int>(i));
+  }
+  if (!contact.languages.empty() && record->languages.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "contact '", contact.id, "' speaks ",
+        absl::StrJoin(contact.languages, ", "),
+        " and no agent on the roster speaks any of them"));
+  }
+
+  for (const std::string& agent : contact.preferred_agents) {
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("contact '", contact.id, "' preferred agent id"), agent));
+    const int index = agent_ids_.Find(agent);
+    if (index >= 0) record->preferred_agents.push_back(index);
+  }
+  for (const std::string& agent : contact.excluded_agents) {
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("contact '", contact.id, "' excluded agent id"), agent));
+    // Interned even if the agent is not on the roster yet, so the exclusion
+    // still holds if they log in while the contact waits.
+    const int index = agent_ids_.FindOrInsert(agent);
+    if (index >= 0) record->excluded_agents.push_back(index);
+  }
+
+  std::string queue_name = contact.queue;
+  if (queue_name.empty()) {
+    queue_name = contact.required_skills.empty()
+                     ? "default"
+                     : contact.required_skills.front().skill;
+  }
+  ROUTING_RETURN_IF_ERROR(
+      CheckName(absl::StrCat("contact '", contact.id, "' queue name"), queue_name));
+  record->queue = queues_.FindOrInsert(queue_name);
+  if (record->queue < 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot open queue '", queue_name, "': the router already has ",
+        options_.max_queues, " queues (RouterOptions::max_queues)"));
+  }
+  EnsureQueue(record->queue);
+  record->contact.queue = std::move(queue_name);
+  return record;
+}
+
+// --- Policy, history, statistics --------------------------------------------
+
+absl::StatusOr<uint64_t> LockFreeRouter::SetPolicy(const RoutingPolicy& policy) {
+  ROUTING_RETURN_IF_ERROR(ValidatePolicy(policy));
+  auto guard = epoch_.Pin();
+  auto fresh = std::make_unique<PolicyRecord>(PolicyRecord{policy, 0});
+  const PolicyRecord* current = policy_.load(std::memory_order_acquire);
+  do {
+    fresh->version = current->version + 1;
+  } while (!policy_.compare_exchange_weak(current, fresh.get(),
+                                          std::memory_order_acq_rel,
+                                          std::memory_order_acquire));
+  // Decisions that loaded the old policy are pinned; it is freed after them.
+  epoch_.Retire(const_cast<PolicyRecord*>(current));
+  return fresh.release()->version;
+}
+
+uint64_t LockFreeRouter::PolicyVersion() const {
+  auto guard = epoch_.Pin();
+  return policy_.load(std::memory_order_acquire)->version;
+}
+
+std::vector<CustomerInteraction> LockFreeRouter::CustomerHistory(
+    std::string_view customer_id) const {
+  std::vector<CustomerInteraction> out;
+  if (customer_id.empty()) return out;
+  InteractionRecord records[kMaxHistoryDepth];
+  const int n = history_.Lookup(customer_id, records, kMaxHistoryDepth);
+  for (int i = 0; i < n; ++i) {
+    CustomerInteraction interaction;
+    interaction.agent_id = std::string(agent_ids_.Name(records[i].agent_index));
+    interaction.channel = records[i].channel;
+    interaction.outcome = records[i].outcome;
+    interaction.time = records[i].time;
+    out.push_back(std::move(interaction));
+  }
+  return out;
+}
+
+RouterStats LockFreeRouter::Stats() const {
+  auto guard = epoch_.Pin();
+  RouterStats stats;
+  stats.policy_version = policy_.load(std::memory_order_acquire)->version;
+  stats.decisions = decisions_.load(std::memory_order_relaxed);
+  stats.assigned_immediately = assigned_immediately_.load(std::memory_order_relaxed);
+  stats.queued = queued_.load(std::memory_order_relaxed);
+  stats.assigned_from_queue = assigned_from_queue_.load(std::memory_order_relaxed);
+  stats.cancelled = cancelled_.load(std::memory_order_relaxed);
+  stats.released = released_.load(std::memory_order_relaxed);
+  stats.contacts_held = contacts_held_.load(std::memory_order_relaxed);
+  for (int i = 0; i < agent_ids_.size(); ++i) {
+    const uint8_t presence = AgentWord::Presence(
+        slots_[i].word.load(std::memory_order_acquire));
+    if (presence == kPresenceRemoved) continue;
+    ++stats.agents;
+    ++stats.agents_by_state[presence];
+  }
+  const int64_t now_ns = NowNs();
+  const RoutingPolicy& policy = policy_.load(std::memory_order_acquire)->policy;
+  for (int q = 0; q < queues_.size(); ++q) {
+    const ContactQueue* queue = Queue(q);
+    if (queue == nullptr) continue;
+    QueueStats qs;
+    qs.queue = queue->name();
+    qs.waiting = std::max<int64_t>(0, queue->waiting.load(std::memory_order_acquire));
+    int64_t oldest = now_ns;
+    for (int level = 0; level < kPriorityLevels; ++level) {
+      queue->ForEachQueued(level, [&](ContactRecord* c) {
+        oldest = std::min(oldest, c->enqueue_ns);
+        return false;  // FIFO per level: the first live node is the oldest.
+      });
+    }
+    qs.longest_wait = absl::Nanoseconds(now_ns - oldest);
+    qs.answered = queue->answered.load(std::memory_order_relaxed);
+    qs.answered_in_service_level =
+        queue->answered_in_service_level.load(std::memory_order_relaxed);
+    qs.abandoned = queue->abandoned.load(std::memory_order_relaxed);
+    const int64_t offered = qs.answered + qs.abandoned;
+    qs.service_level =
+        offered == 0 ? 1.0
+                     : static_cast<double>(qs.answered_in_service_level) / offered;
+    qs.average_speed_of_answer =
+        qs.answered == 0
+            ? absl::ZeroDuration()
+            : absl::Nanoseconds(
+                  queue->total_answer_wait_ns.load(std::memory_order_relaxed) /
+                  qs.answered);
+    const int64_t aht = queue->average_handle_ns.load(std::memory_order_relaxed);
+    qs.average_handle_time =
+        aht > 0 ? absl::Nanoseconds(aht) : policy.default_handle_time;
+    stats.queues.push_back(std::move(qs));
+  }
+  return stats;
+}
+
+}  // namespace routing::internal

@@ -1,0 +1,581 @@
+// The contact side: routing a contact to the best free agent or into its
+// queue, and taking contacts out again (cancel, release, requeue).
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "routing/internal/lock_free_router.h"
+
+namespace routing::internal {
+
+namespace {
+
+// Moving average of handle times: each release moves the estimate 1/8 of the
+// way, so a queue's estimate follows a shift in handle time within a few
+// dozen contacts without jumping on one outlier.
+constexpr int64_t kHandleTimeSmoothing = 8;
+
+void UpdateMovingAverage(std::atomic<int64_t>& average, int64_t sample) {
+  int64_t current = average.load(std::memory_order_relaxed);
+  int64_t next;
+  do {
+    next = current == 0 ? sample
+                        : current + (sample - current) / kHandleTimeSmoothing;
+  } while (!average.compare_exchange_weak(current, next,
+                                          std::memory_order_relaxed));
+}
+
+}  // namespace
+
+void LockFreeRouter::CandidateList::Offer(const AgentScore& score) {
+  ++eligible;
+  int position = count;
+  while (position > 0 && BetterThan(score, best[position - 1])) --position;
+  if (position >= kCandidatesKept) return;
+  const int last = std::min(count, kCandidatesKept - 1);
+  for (int i = last; i > position; --i) best[i] = best[i - 1];
+  best[position] = score;
+  if (count < kCandidatesKept) ++count;
+}
+
+bool LockFreeRouter::Eligible(const AgentRecord& agent, uint64_t word,
+                              const ContactRecord& contact) const {
+  if (!AgentWord::IsAvailable(word) || !agent.HasRoomFor(word, contact.channel)) {
+    return false;
+  }
+  for (const auto& [skill, min_level] : contact.required) {
+    if (agent.SkillLevel(skill) < min_level) return false;
+  }
+  if (!contact.languages.empty()) {
+    bool speaks = false;
+    for (int language : contact.languages) {
+      if (agent.Fluency(language) > 0) {
+        speaks = true;
+        break;
+      }
+    }
+    if (!speaks) return false;
+  }
+  return !contact.Excludes(agent.index);
+}
+
+void LockFreeRouter::FindCandidates(const ContactRecord& contact,
+                                    const ScoringContext& ctx,
+                                    CandidateList* out) const {
+  // The bitmaps to AND: free on the contact's channel, every required skill,
+  // and (OR-ed) the customer's languages. A skill or language whose bitmap is
+  // still being created has no agents yet.
+  const AgentBitmap* required[kMaxRequirements];
+  int required_count = 0;
+  for (const auto& [skill, min_level] : contact.required) {
+    const AgentBitmap* bitmap = SkillBitmap(skill);
+    if (bitmap == nullptr) return;
+    required[required_count++] = bitmap;
+  }
+  const AgentBitmap* spoken[kMaxRequirements];
+  int spoken_count = 0;
+  for (int language : contact.languages) {
+    const AgentBitmap* bitmap = LanguageBitmap(language);
+    if (bitmap != nullptr) spoken[spoken_count++] = bitmap;
+  }
+  if (!contact.languages.empty() && spoken_count == 0) return;
+
+  const AgentBitmap& free = *free_[contact.channel];
+  const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
+  for (int w = 0; w < words; ++w) {
+    uint64_t mask = free.Word(w);
+    for (int i = 0; i < required_count && mask != 0; ++i) {
+      mask &= required[i]->Word(w);
+    }
+    if (mask != 0 && spoken_count > 0) {
+      uint64_t speakers = 0;
+      for (int i = 0; i < spoken_count; ++i) speakers |= spoken[i]->Word(w);
+      mask &= speakers;
+    }
+    while (mask != 0) {
+      const int agent = w * 64 + std::countr_zero(mask);
+      mask &= mask - 1;
+      const AgentSlot& slot = slots_[agent];
+      // The bit was a hint; the word and record are the truth.
+      const uint64_t word = slot.word.load(std::memory_order_acquire);
+      const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+      if (record == nullptr || !Eligible(*record, word, contact)) continue;
+      out->Offer(ScoreAgent(ctx, *record, slot, word));
+    }
+  }
+}
+
+bool LockFreeRouter::AnyAgentCouldServe(const ContactRecord& contact) const {
+  const AgentBitmap* required[kMaxRequirements];
+  int required_count = 0;
+  for (const auto& [skill, min_level] : contact.required) {
+    const AgentBitmap* bitmap = SkillBitmap(skill);
+    if (bitmap == nullptr) return false;
+    required[required_count++] = bitmap;
+  }
+  const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
+  for (int w = 0; w < words; ++w) {
+    // Without a required skill every agent on the roster is a candidate.
+    uint64_t mask = ~uint64_t{0};
+    for (int i = 0; i < required_count && mask != 0; ++i) {
+      mask &= required[i]->Word(w);
+    }
+    while (mask != 0) {
+      const int agent = w * 64 + std::countr_zero(mask);
+      mask &= mask - 1;
+      if (agent >= agent_ids_.size()) break;
+      const AgentSlot& slot = slots_[agent];
+      const uint64_t word = slot.word.load(std::memory_order_acquire);
+      const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+      if (record == nullptr || AgentWord::Presence(word) == kPresenceRemoved ||
+          record->capacity[contact.channel] == 0 ||
+          contact.Excludes(agent)) {
+        continue;
+      }
+      bool qualified = true;
+      for (const auto& [skill, min_level] : contact.required) {
+        if (record->SkillLevel(skill) < min_level) qualified = false;
+      }
+      if (!contact.languages.empty()) {
+        bool speaks = false;
+        for (int language : contact.languages) {
+          if (record->Fluency(language) > 0) speaks = true;
+        }
+        qualified = qualified && speaks;
+      }
+      if (qualified) return true;
+    }
+  }
+  return false;
+}
+
+HistoryAffinity LockFreeRouter::LookupAffinity(const ContactRecord& contact,
+                                               const RoutingPolicy& policy,
+                                               int64_t now_ns) const {
+  HistoryAffinity affinity;
+  if (contact.contact.customer_id.empty()) return affinity;
+  InteractionRecord records[kMaxHistoryDepth];
+  const int n =
+      history_.Lookup(contact.contact.customer_id, records, kMaxHistoryDepth);
+  const double half_life_ns = absl::ToDoubleNanoseconds(policy.affinity_half_life);
+  for (int i = 0; i < n; ++i) {
+    const int agent = static_cast<int>(records[i].agent_index);
+    if (affinity.Find(agent) != nullptr) continue;  // Most recent one counts.
+    const int64_t at_ns = absl::ToUnixNanos(records[i].time);
+    const double age_ns = std::max<double>(0, static_cast<double>(now_ns - at_ns));
+    const bool resolved = records[i].outcome == ContactOutcome::kResolved;
+    double base = resolved ? policy.resolved_affinity : policy.served_affinity;
+    // An agent who transferred the customer away is no one to send them back to.
+    if (records[i].outcome == ContactOutcome::kTransferred) base = 0;
+    affinity.entries.push_back(
+        {agent, base * std::exp2(-age_ns / half_life_ns), resolved, at_ns});
+  }
+  return affinity;
+}
+
+RoutingDecision LockFreeRouter::DescribeAssignment(const ContactRecord& contact,
+                                                   const PolicyRecord& policy,
+                                                   const ScoringContext& ctx,
+                                                   const AgentScore& score,
+                                                   int eligible) {
+  const AgentSlot& slot = slots_[score.agent];
+  const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+  RoutingDecision decision;
+  decision.contact_id = contact.contact.id;
+  decision.outcome = DecisionOutcome::kAssigned;
+  decision.queue = contact.contact.queue;
+  decision.channel = contact.contact.channel;
+  decision.agent_id = record->profile.id;
+  decision.score = score.total;
+  decision.components =
+      ExplainScore(ctx, *record, slot, score.word, score, skills_, languages_);
+  decision.eligible_agents = eligible;
+  decision.policy_version = policy.version;
+  decision.policy_name = policy.policy.name;
+  decision.decided_at = absl::FromUnixNanos(ctx.now_ns);
+  return decision;
+}
+
+void LockFreeRouter::CountAnswered(const ContactRecord& contact,
+                                   int64_t now_ns) {
+  ContactQueue* queue = Queue(contact.queue);
+  const int64_t waited = std::max<int64_t>(0, now_ns - contact.enqueue_ns);
+  const RoutingPolicy& policy = policy_.load(std::memory_order_acquire)->policy;
+  queue->answered.fetch_add(1, std::memory_order_relaxed);
+  queue->total_answer_wait_ns.fetch_add(waited, std::memory_order_relaxed);
+  if (waited <= absl::ToInt64Nanoseconds(policy.service_level_threshold)) {
+    queue->answered_in_service_level.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
+    ContactRecord* contact, const PolicyRecord& policy, int64_t now_ns,
+    ContactState from, RoutingDecision* decision) {
+  const HistoryAffinity history = LookupAffinity(*contact, policy.policy, now_ns);
+  const ScoringContext ctx{&policy.policy, contact, &history, now_ns,
+                           options_.max_skill_level, options_.max_fluency};
+  while (true) {
+    CandidateList candidates;
+    FindCandidates(*contact, ctx, &candidates);
+    if (candidates.count == 0) return AssignResult::kNoAgent;
+    for (int i = 0; i < candidates.count; ++i) {
+      const int agent = candidates.best[i].agent;
+      if (!ClaimAgent(agent, contact->channel)) continue;  // Taken meanwhile.
+      if (!contact->AssignTo(from, agent)) {
+        // The contact was cancelled, or an agent's drain took it: give the
+        // capacity back, and let the agent look at the queues in case a
+        // contact arrived while we held it.
+        DropLoad(agent, contact->channel, now_ns, /*ended_work=*/false);
+        OnCapacityFreed(agent);
+        return AssignResult::kContactTaken;
+      }
+      contact->assigned_ns.store(now_ns, std::memory_order_release);
+      *decision = DescribeAssignment(*contact, policy, ctx, candidates.best[i],
+                                     candidates.eligible);
+      return AssignResult::kAssigned;
+    }
+    // Every candidate kept was claimed by someone else between our scan and
+    // our claim: others made progress, so scan again.
+  }
+}
+
+absl::StatusOr<RoutingDecision> LockFreeRouter::Route(const Contact& contact) {
+  const int64_t now_ns = NowNs();
+  auto guard = epoch_.Pin();
+  const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
+  ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRecord> record,
+                           CompileContact(contact, *policy, now_ns));
+  if (contacts_held_.fetch_add(1, std::memory_order_relaxed) >=
+      options_.max_contacts) {
+    contacts_held_.fetch_sub(1, std::memory_order_relaxed);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot take contact '", contact.id, "': the router already holds ",
+        options_.max_contacts, " contacts (RouterOptions::max_contacts)"));
+  }
+  if (!contacts_.Insert(record.get())) {
+    contacts_held_.fetch_sub(1, std::memory_order_relaxed);
+    return absl::AlreadyExistsError(
+        absl::StrCat("contact '", contact.id, "' is already being routed"));
+  }
+  return RouteHeld(record.release(), *policy, now_ns);
+}
+
+absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
+    ContactRecord* contact, const PolicyRecord& policy, int64_t now_ns) {
+  const std::string& id = contact->contact.id;
+  RoutingDecision decision;
+  switch (TryAssign(contact, policy, now_ns, ContactState::kRouting, &decision)) {
+    case AssignResult::kAssigned:
+      decisions_.fetch_add(1, std::memory_order_relaxed);
+      assigned_immediately_.fetch_add(1, std::memory_order_relaxed);
+      CountAnswered(*contact, now_ns);
+      return decision;
+    case AssignResult::kContactTaken:
+      // Only Cancel moves a contact out of kRouting; it also forgot it.
+      return absl::AbortedError(absl::StrCat(
+          "contact '", id, "' was cancelled while it was being routed"));
+    case AssignResult::kNoAgent:
+      break;
+  }
+
+  if (!AnyAgentCouldServe(*contact)) {
+    // Refuse rather than queue a contact that would wait forever.
+    uint64_t routing = ContactRecord::Pack(ContactState::kRouting, -1);
+    if (!contact->state.compare_exchange_strong(
+            routing, ContactRecord::Pack(ContactState::kDone, -1),
+            std::memory_order_acq_rel)) {
+      return absl::AbortedError(absl::StrCat(
+          "contact '", id, "' was cancelled while it was being routed"));
+    }
+    std::string reason = absl::StrCat(
+        "no agent on the roster can serve contact '", id, "' (",
+        ChannelName(contact->contact.channel));
+    for (const SkillRequirement& r : contact->contact.required_skills) {
+      absl::StrAppend(&reason, ", ", r.skill, " >= ", r.min_level);
+    }
+    if (!contact->contact.languages.empty()) {
+      absl::StrAppend(&reason, ", speaking one of the customer's languages");
+    }
+    absl::StrAppend(&reason, ")");
+    Forget(contact);
+    return absl::FailedPreconditionError(reason);
+  }
+
+  ContactQueue* queue = Queue(contact->queue);
+  uint64_t routing = ContactRecord::Pack(ContactState::kRouting, -1);
+  if (!contact->state.compare_exchange_strong(
+          routing, ContactRecord::Pack(ContactState::kQueued, -1),
+          std::memory_order_acq_rel)) {
+    return absl::AbortedError(absl::StrCat(
+        "contact '", id, "' was cancelled while it was being routed"));
+  }
+  // No lost wakeup: the count is raised and the contact linked (both
+  // seq_cst) before we look at the free-agent bitmaps again. An agent that
+  // freed capacity set its bit (seq_cst) before reading the count. In the
+  // single total order one of us sees the other: either our re-check finds
+  // the agent, or the agent's drain finds the contact.
+  queue->waiting.fetch_add(1, std::memory_order_seq_cst);
+  queue->Enqueue(contact);
+  decisions_.fetch_add(1, std::memory_order_relaxed);
+
+  switch (TryAssign(contact, policy, now_ns, ContactState::kQueued, &decision)) {
+    case AssignResult::kAssigned:
+      queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
+      assigned_immediately_.fetch_add(1, std::memory_order_relaxed);
+      CountAnswered(*contact, now_ns);
+      return decision;
+    case AssignResult::kContactTaken:
+      // An agent's drain took it (the listener hears of it) or the customer
+      // cancelled; either way, it was queued as far as this call knows.
+    case AssignResult::kNoAgent:
+      break;
+  }
+  queued_.fetch_add(1, std::memory_order_relaxed);
+
+  decision = RoutingDecision();
+  decision.contact_id = id;
+  decision.outcome = DecisionOutcome::kQueued;
+  decision.queue = contact->contact.queue;
+  decision.channel = contact->contact.channel;
+  decision.queue_position = QueuePosition(*contact);
+  decision.estimated_wait =
+      EstimatedWait(*contact, decision.queue_position, policy.policy);
+  decision.policy_version = policy.version;
+  decision.policy_name = policy.policy.name;
+  decision.decided_at = absl::FromUnixNanos(now_ns);
+  return decision;
+}
+
+int LockFreeRouter::QueuePosition(const ContactRecord& contact) const {
+  const ContactQueue* queue = Queue(contact.queue);
+  int ahead = 0;
+  for (int level = 0; level < kPriorityLevels; ++level) {
+    queue->ForEachQueued(level, [&](ContactRecord* c) {
+      if (c == &contact) return true;
+      if (c->aged_arrival_ns < contact.aged_arrival_ns) ++ahead;
+      return true;
+    });
+  }
+  return ahead + 1;
+}
+
+absl::Duration LockFreeRouter::EstimatedWait(const ContactRecord& contact,
+                                             int position,
+                                             const RoutingPolicy& policy) const {
+  // Erlang-free first-order estimate: agents who could serve the contact
+  // finish one contact every AHT / staffed on average; the contact waits for
+  // `position` of those completions.
+  const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
+  int staffed = 0;
+  for (int w = 0; w < words; ++w) {
+    uint64_t mask = logged_in_->Word(w);
+    for (const auto& [skill, min_level] : contact.required) {
+      const AgentBitmap* bitmap = SkillBitmap(skill);
+      mask &= bitmap == nullptr ? 0 : bitmap->Word(w);
+    }
+    staffed += std::popcount(mask);
+  }
+  const ContactQueue* queue = Queue(contact.queue);
+  const int64_t aht = queue->average_handle_ns.load(std::memory_order_relaxed);
+  const absl::Duration handle =
+      aht > 0 ? absl::Nanoseconds(aht) : policy.default_handle_time;
+  return absl::Trunc(handle * position / std::max(1, staffed), absl::Seconds(1));
+}
+
+void LockFreeRouter::Forget(ContactRecord* contact) {
+  if (contacts_.Remove(contact)) {
+    contacts_held_.fetch_sub(1, std::memory_order_relaxed);
+    UnrefContact(contact, &epoch_);
+  }
+}
+
+absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* contact,
+                                                bool allow_waiting,
+                                                bool allow_assigned) {
+  uint64_t word = contact->state.load(std::memory_order_acquire);
+  while (true) {
+    const ContactState state = ContactRecord::StateOf(word);
+    if (state == ContactState::kDone) {
+      return absl::NotFoundError(
+          absl::StrCat("contact '", contact->id(), "' has already ended"));
+    }
+    if (state != ContactState::kAssigned && !allow_waiting) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "contact '", contact->id(), "' is not assigned to an agent yet"));
+    }
+    if (state == ContactState::kAssigned && !allow_assigned) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "contact '", contact->id(), "' is already assigned"));
+    }
+    if (contact->state.compare_exchange_weak(
+            word,
+            ContactRecord::Pack(ContactState::kDone,
+                                ContactRecord::AgentOf(word)),
+            std::memory_order_acq_rel)) {
+      break;
+    }
+  }
+  if (ContactRecord::StateOf(word) == ContactState::kQueued) {
+    Queue(contact->queue)->waiting.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  return word;
+}
+
+absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
+  auto guard = epoch_.Pin();
+  ContactRecord* contact = contacts_.Find(contact_id);
+  if (contact == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("contact '", contact_id, "' is not held by the router"));
+  }
+  ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
+                           Finish(contact, /*allow_waiting=*/true,
+                                  /*allow_assigned=*/true));
+  const int64_t now_ns = NowNs();
+  switch (ContactRecord::StateOf(word)) {
+    case ContactState::kQueued:
+    case ContactState::kRouting:
+      Queue(contact->queue)->abandoned.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case ContactState::kAssigned: {
+      // The customer left after the agent was chosen: free the agent.
+      const int agent = ContactRecord::AgentOf(word);
+      const int64_t assigned = contact->assigned_ns.load(std::memory_order_acquire);
+      if (assigned > 0 && now_ns > assigned) {
+        slots_[agent].handled_ns.fetch_add(now_ns - assigned,
+                                           std::memory_order_relaxed);
+      }
+      DropLoad(agent, contact->channel, now_ns, /*ended_work=*/true);
+      Forget(contact);
+      cancelled_.fetch_add(1, std::memory_order_relaxed);
+      OnCapacityFreed(agent);
+      return absl::OkStatus();
+    }
+    case ContactState::kDone:
+      break;
+  }
+  Forget(contact);
+  cancelled_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status LockFreeRouter::Release(std::string_view contact_id,
+                                     ContactOutcome outcome) {
+  const int outcome_number = static_cast<int>(outcome);
+  if (outcome_number < 0 || outcome_number >= kContactOutcomeCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown contact outcome number ", outcome_number));
+  }
+  auto guard = epoch_.Pin();
+  ContactRecord* contact = contacts_.Find(contact_id);
+  if (contact == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("contact '", contact_id, "' is not held by the router"));
+  }
+  ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
+                           Finish(contact, /*allow_waiting=*/false,
+                                  /*allow_assigned=*/true));
+  const int agent = ContactRecord::AgentOf(word);
+  const int64_t now_ns = NowNs();
+  AgentSlot& slot = slots_[agent];
+  const int64_t assigned = contact->assigned_ns.load(std::memory_order_acquire);
+  if (assigned > 0 && now_ns > assigned) {
+    slot.handled_ns.fetch_add(now_ns - assigned, std::memory_order_relaxed);
+    UpdateMovingAverage(Queue(contact->queue)->average_handle_ns,
+                        now_ns - assigned);
+  }
+  slot.handled_count.fetch_add(1, std::memory_order_relaxed);
+  if (!contact->contact.customer_id.empty()) {
+    history_.Record(contact->contact.customer_id,
+                    InteractionRecord{static_cast<uint32_t>(agent),
+                                      contact->contact.channel, outcome,
+                                      absl::FromUnixNanos(now_ns)});
+  }
+  DropLoad(agent, contact->channel, now_ns, /*ended_work=*/true);
+  Forget(contact);
+  released_.fetch_add(1, std::memory_order_relaxed);
+  OnCapacityFreed(agent);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(const Contact& contact) {
+  const int64_t now_ns = NowNs();
+  auto guard = epoch_.Pin();
+  ContactRecord* current = contacts_.Find(contact.id);
+  if (current == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("contact '", contact.id, "' is not held by the router"));
+  }
+  // Validate the new requirements before touching the held contact, so a
+  // refused requeue leaves it where it was.
+  Contact next = contact;
+  next.enqueue_time = current->contact.enqueue_time;
+  if (next.customer_id.empty()) next.customer_id = current->contact.customer_id;
+  if (next.attributes.empty()) next.attributes = current->contact.attributes;
+  const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
+  ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRecord> record,
+                           CompileContact(next, *policy, now_ns));
+
+  ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
+                           Finish(current, /*allow_waiting=*/true,
+                                  /*allow_assigned=*/true));
+  if (ContactRecord::StateOf(word) == ContactState::kAssigned) {
+    const int agent = ContactRecord::AgentOf(word);
+    if (!current->contact.customer_id.empty()) {
+      history_.Record(current->contact.customer_id,
+                      InteractionRecord{static_cast<uint32_t>(agent),
+                                        current->contact.channel,
+                                        ContactOutcome::kTransferred,
+                                        absl::FromUnixNanos(now_ns)});
+    }
+    // The agent who hands the contact on is not offered it straight back.
+    if (!record->Excludes(agent)) record->excluded_agents.push_back(agent);
+    DropLoad(agent, current->channel, now_ns, /*ended_work=*/true);
+    Forget(current);
+    OnCapacityFreed(agent);
+  } else {
+    Forget(current);
+  }
+  contacts_held_.fetch_add(1, std::memory_order_relaxed);
+  if (!contacts_.Insert(record.get())) {
+    contacts_held_.fetch_sub(1, std::memory_order_relaxed);
+    return absl::AlreadyExistsError(absl::StrCat(
+        "contact '", contact.id,
+        "' was routed again by another call while being requeued"));
+  }
+  return RouteHeld(record.release(), *policy, now_ns);
+}
+
+absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
+    std::string_view contact_id) const {
+  auto guard = epoch_.Pin();
+  const ContactRecord* contact = contacts_.Find(contact_id);
+  if (contact == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("contact '", contact_id, "' is not held by the router"));
+  }
+  const uint64_t word = contact->state.load(std::memory_order_acquire);
+  ContactStatus status;
+  status.contact = contact->contact;
+  switch (ContactRecord::StateOf(word)) {
+    case ContactState::kRouting:
+    case ContactState::kQueued:
+      status.state = ContactStatus::State::kQueued;
+      break;
+    case ContactState::kAssigned:
+      status.state = ContactStatus::State::kAssigned;
+      status.agent_id = std::string(agent_ids_.Name(ContactRecord::AgentOf(word)));
+      status.assigned_at = absl::FromUnixNanos(
+          contact->assigned_ns.load(std::memory_order_acquire));
+      break;
+    case ContactState::kDone:
+      return absl::NotFoundError(
+          absl::StrCat("contact '", contact_id, "' has just ended"));
+  }
+  return status;
+}
+
+}  // namespace routing::internal

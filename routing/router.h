@@ -1,0 +1,146 @@
+// File: routing/router.h
+//
+// The routing decision engine, in-process. Telephony platforms and the sidecar
+// hold one Router; every method may be called from any number of threads at
+// once, and none takes a lock: decisions and state updates run on the caller's
+// thread and meet only through atomic operations (see docs/ARCHITECTURE.md).
+//
+//   routing::ManualClock clock;              // or SystemClock::Default()
+//   routing::RouterOptions options;
+//   options.clock = &clock;
+//   options.listener = &my_listener;         // hears queued contacts assigned later
+//   auto router = routing::Router::Create(options).value();
+//
+//   router->AddAgent(alice);
+//   router->SetAgentState("alice", routing::AgentState::kAvailable);
+//   absl::StatusOr<routing::RoutingDecision> d = router->Route(call);
+//   ...                                        // the agent talks to the customer
+//   router->Release("call-8841", routing::ContactOutcome::kResolved);
+//
+// Guarantees, under any interleaving of calls:
+//   - an agent is never assigned a contact on a channel where it already holds
+//     its capacity, nor beyond max_total_contacts;
+//   - a contact is assigned to at most one agent at a time, and never lost: it
+//     is held (queued or assigned) until Cancel, Release or Requeue;
+//   - a queued contact is assigned as soon as some call frees capacity of an
+//     agent eligible for it; among the contacts an agent is eligible for, the one
+//     with the earliest aged arrival (enqueue time minus priority x
+//     priority_step) goes first, across every queue the agent can serve.
+// Errors never change state: a call that returns an error did nothing.
+#ifndef ROUTING_ROUTER_H_
+#define ROUTING_ROUTER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "routing/agent.h"
+#include "routing/channel.h"
+#include "routing/clock.h"
+#include "routing/contact.h"
+#include "routing/interaction.h"
+#include "routing/routing_decision.h"
+#include "routing/routing_policy.h"
+#include "routing/router_stats.h"
+
+namespace routing {
+
+struct RouterOptions {
+  // Where time comes from. Not owned; must outlive the router. Null: SystemClock.
+  const Clock* clock = nullptr;
+  // Hears assignments of queued contacts. Not owned; may be null.
+  AssignmentListener* listener = nullptr;
+  // The policy in force at start (version 1).
+  RoutingPolicy policy;
+  // Fixed sizes, allocated up front so no decision ever allocates index memory
+  // or waits for a resize. Exceeding one is a ResourceExhausted error.
+  int max_agents = 100'000;         // Distinct agent ids ever added (<= 1,048,576).
+  int max_skills = 1'024;           // Distinct skill names.
+  int max_languages = 256;          // Distinct language tags.
+  int max_queues = 1'024;           // Distinct queue names.
+  int max_contacts = 1 << 20;       // Contacts held at once (queued or assigned).
+  int history_customers = 1 << 20;  // Customers whose history is remembered.
+  int history_depth = 4;            // Interactions remembered per customer (1..8).
+  int max_skill_level = 5;          // Skill levels run 1..max_skill_level.
+  int max_fluency = 5;              // Language fluency runs 1..max_fluency.
+};
+
+// A contact as the router holds it now.
+struct ContactStatus {
+  enum class State : uint8_t { kQueued, kAssigned };
+  Contact contact;
+  State state = State::kQueued;
+  std::string agent_id;  // kAssigned only.
+  absl::Time assigned_at;  // kAssigned only.
+};
+
+class Router {
+ public:
+  // InvalidArgument if an option is out of range or the policy is invalid.
+  static absl::StatusOr<std::unique_ptr<Router>> Create(
+      const RouterOptions& options);
+
+  virtual ~Router() = default;
+
+  // --- Agents ---------------------------------------------------------------
+  // Adds an agent, logged out. AlreadyExists if the id is present;
+  // InvalidArgument for an empty id, a level, fluency or capacity out of range,
+  // no capacity at all, or a skill or language listed twice.
+  virtual absl::Status AddAgent(const AgentProfile& profile) = 0;
+  // Replaces the agent's profile (skills, languages, capacity, team...). The
+  // agent keeps its state and load; lower capacity takes effect for new
+  // assignments only. NotFound if absent. Raised capacity may assign queued
+  // contacts at once.
+  virtual absl::Status UpdateAgent(const AgentProfile& profile) = 0;
+  // Removes an agent. FailedPrecondition while the agent holds contacts.
+  virtual absl::Status RemoveAgent(std::string_view agent_id) = 0;
+  // Sets presence. Becoming kAvailable may assign queued contacts at once (to
+  // the listener) before this returns. Contacts already held stay assigned.
+  virtual absl::Status SetAgentState(std::string_view agent_id,
+                                     AgentState state) = 0;
+  virtual absl::StatusOr<AgentStatus> GetAgent(
+      std::string_view agent_id) const = 0;
+  virtual std::vector<std::string> AgentIds() const = 0;
+
+  // --- Contacts -------------------------------------------------------------
+  // Decides for a new contact: the best eligible free agent (assigned now), or
+  // a place in its queue. InvalidArgument for a malformed contact;
+  // AlreadyExists if a contact with that id is held; NotFound if a required
+  // skill or language is unknown to the router, FailedPrecondition if no agent
+  // on the roster could ever serve it (so it would wait forever);
+  // ResourceExhausted when max_contacts are held.
+  virtual absl::StatusOr<RoutingDecision> Route(const Contact& contact) = 0;
+  // The customer left (hung up, closed the chat). A queued contact leaves its
+  // queue; an assigned one frees the agent. NotFound if not held.
+  virtual absl::Status Cancel(std::string_view contact_id) = 0;
+  // The agent finished: frees the capacity and records the interaction in the
+  // customer's history. FailedPrecondition if the contact is still queued.
+  virtual absl::Status Release(std::string_view contact_id,
+                               ContactOutcome outcome) = 0;
+  // Transfer: takes the contact from its agent (or its queue) and routes it
+  // again with new requirements, keeping its id, customer and original enqueue
+  // time. The previous agent is recorded in the customer's history as
+  // kTransferred and excluded from this routing.
+  virtual absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) = 0;
+  virtual absl::StatusOr<ContactStatus> GetContact(
+      std::string_view contact_id) const = 0;
+
+  // --- Policy, history, statistics -------------------------------------------
+  // Swaps the scoring policy atomically; returns the new version. Decisions in
+  // flight finish on the policy they started with.
+  virtual absl::StatusOr<uint64_t> SetPolicy(const RoutingPolicy& policy) = 0;
+  virtual uint64_t PolicyVersion() const = 0;
+  // The customer's remembered interactions, most recent first.
+  virtual std::vector<CustomerInteraction> CustomerHistory(
+      std::string_view customer_id) const = 0;
+  virtual RouterStats Stats() const = 0;
+};
+
+}  // namespace routing
+
+#endif  // ROUTING_ROUTER_H_

@@ -1,0 +1,91 @@
+// File: routing/routing_decision.h
+//
+// What the router answers: the agent chosen with the score broken down into the
+// components a supervisor can read ("why this agent"), or the queue the contact
+// now waits in with its position and estimated wait. Later assignments of queued
+// contacts reach the AssignmentListener as an Assignment.
+//
+//   absl::StatusOr<routing::RoutingDecision> d = router->Route(call);
+//   if (d.ok()) std::cout << d->Explain() << "\n";
+//   // call-8841 -> agent maria (score 0.873, policy built-in v1)
+//   //   skill     0.35 x 1.000 = 0.350  billing 5/5 (needs 3)
+//   //   affinity  0.25 x 0.800 = 0.200  resolved this customer's last contact 2d ago
+//   //   ...
+#ifndef ROUTING_ROUTING_DECISION_H_
+#define ROUTING_ROUTING_DECISION_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "routing/channel.h"
+
+namespace routing {
+
+// One term of an agent's score: value (0..1) times the policy's weight.
+struct ScoreComponent {
+  std::string name;    // "skill", "affinity", "language", "load", "occupancy", "idle".
+  double value = 0;    // Normalised 0..1.
+  double weight = 0;   // From the policy in force.
+  double contribution = 0;  // weight * value.
+  std::string detail;  // Human-readable reason, e.g. "billing 5/5 (needs 3)".
+};
+
+enum class DecisionOutcome : uint8_t {
+  kAssigned = 0,  // agent_id holds the contact now.
+  kQueued = 1,    // No eligible agent was free; the contact waits in `queue`.
+};
+
+struct RoutingDecision {
+  std::string contact_id;
+  DecisionOutcome outcome = DecisionOutcome::kQueued;
+  std::string queue;
+  Channel channel = Channel::kVoice;
+
+  // kAssigned only.
+  std::string agent_id;
+  double score = 0;
+  std::vector<ScoreComponent> components;
+  int eligible_agents = 0;  // Free agents that passed every hard filter.
+
+  // kQueued only.
+  int queue_position = 0;  // 1 = next to be served in its queue.
+  absl::Duration estimated_wait;
+
+  // The policy that made the decision.
+  uint64_t policy_version = 0;
+  std::string policy_name;
+  absl::Time decided_at;
+
+  // A few lines a supervisor can read: the outcome, then one line a component.
+  std::string Explain() const;
+};
+
+// A queued contact assigned later, when capacity freed up.
+struct Assignment {
+  std::string contact_id;
+  std::string customer_id;
+  std::string agent_id;
+  std::string queue;
+  Channel channel = Channel::kVoice;
+  absl::Duration waited;  // From enqueue time to assignment.
+  absl::flat_hash_map<std::string, std::string> attributes;  // The contact's context.
+  RoutingDecision decision;  // Score and explanation, as for an immediate assignment.
+};
+
+// Receives assignments of queued contacts. Called on the thread whose call freed
+// the capacity (Release, SetAgentState, AddAgent, ...), after the assignment is
+// committed and without any lock held. Must be thread-safe and quick: hand the
+// work to your own thread or queue if it is slow. It may call back into the
+// router.
+class AssignmentListener {
+ public:
+  virtual ~AssignmentListener() = default;
+  virtual void OnAssigned(const Assignment& assignment) = 0;
+};
+
+}  // namespace routing
+
+#endif  // ROUTING_ROUTING_DECISION_H_

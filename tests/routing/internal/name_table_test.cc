@@ -1,0 +1,63 @@
+#include "routing/internal/name_table.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace routing::internal {
+namespace {
+
+TEST(NameTableTest, InternsNamesToStableDenseIds) {
+  NameTable table(8);
+  EXPECT_EQ(table.Find("billing"), -1);
+  const int billing = table.FindOrInsert("billing");
+  const int sales = table.FindOrInsert("sales");
+  EXPECT_EQ(billing, 0);
+  EXPECT_EQ(sales, 1);
+  EXPECT_EQ(table.FindOrInsert("billing"), billing);
+  EXPECT_EQ(table.Find("sales"), sales);
+  EXPECT_EQ(table.Name(billing), "billing");
+  EXPECT_EQ(table.size(), 2);
+}
+
+TEST(NameTableTest, RefusesNamesBeyondCapacity) {
+  NameTable table(2);
+  EXPECT_GE(table.FindOrInsert("a"), 0);
+  EXPECT_GE(table.FindOrInsert("b"), 0);
+  EXPECT_EQ(table.FindOrInsert("c"), -1);
+  EXPECT_EQ(table.FindOrInsert("d"), -1);
+  EXPECT_EQ(table.Find("c"), -1);
+  EXPECT_EQ(table.FindOrInsert("a"), 0);  // Existing names still resolve.
+  EXPECT_EQ(table.size(), 2);
+  EXPECT_EQ(table.Name(7), "");
+}
+
+TEST(NameTableTest, ConcurrentInsertersAgreeOnEveryId) {
+  constexpr int kNames = 2000;
+  constexpr int kThreads = 4;
+  NameTable table(kNames * 2);
+  std::vector<std::vector<int>> ids(kThreads, std::vector<int>(kNames));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kNames; ++i) {
+        // Threads walk the names in different orders to collide often.
+        const int n = (t % 2 == 0) ? i : kNames - 1 - i;
+        ids[t][n] = table.FindOrInsert(absl::StrCat("agent-", n));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int n = 0; n < kNames; ++n) {
+    ASSERT_GE(ids[0][n], 0);
+    for (int t = 1; t < kThreads; ++t) ASSERT_EQ(ids[t][n], ids[0][n]) << n;
+    EXPECT_EQ(table.Name(ids[0][n]), absl::StrCat("agent-", n));
+  }
+}
+
+}  // namespace
+}  // namespace routing::internal

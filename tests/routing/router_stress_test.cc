@@ -1,0 +1,294 @@
+// Many threads routing, cancelling, releasing, requeueing and changing agent
+// state at once, for a bounded time; then every invariant of router.h is
+// checked: no agent beyond capacity (also checked while running), no contact
+// assigned twice, no contact lost, no queued contact left behind while an
+// agent who could take it is free (no lost wakeup), and loads that add up.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "routing/router.h"
+
+namespace routing {
+namespace {
+
+constexpr int kAgents = 48;
+constexpr int kRoutingThreads = 4;
+constexpr int kSkills = 4;
+constexpr auto kRunFor = std::chrono::milliseconds(1500);
+const char* const kSkillNames[kSkills] = {"billing", "sales", "tech", "retention"};
+
+// Counts every assignment the router reports, from Route or the listener.
+class AssignmentLedger : public AssignmentListener {
+ public:
+  void OnAssigned(const Assignment& a) override { Record(a.contact_id, a.agent_id); }
+
+  void Record(const std::string& contact, const std::string& agent) {
+    absl::MutexLock lock(&mu_);
+    Entry& e = entries_[contact];
+    ++e.assignments;
+    e.agent = agent;
+  }
+  void Routed(const std::string& contact) {
+    absl::MutexLock lock(&mu_);
+    ++entries_[contact].routings;
+  }
+  void CheckNoDoubleAssignment() {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [contact, e] : entries_) {
+      EXPECT_LE(e.assignments, e.routings) << contact << " assigned twice";
+    }
+  }
+  int64_t total_assignments() {
+    absl::MutexLock lock(&mu_);
+    int64_t n = 0;
+    for (const auto& [contact, e] : entries_) n += e.assignments;
+    return n;
+  }
+
+ private:
+  struct Entry {
+    int routings = 0;
+    int assignments = 0;
+    std::string agent;
+  };
+  absl::Mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
+AgentProfile StressAgent(int i) {
+  AgentProfile p;
+  p.id = absl::StrCat("agent-", i);
+  p.skills = {{kSkillNames[i % kSkills], 1 + i % 5},
+              {kSkillNames[(i + 1) % kSkills], 1 + (i / 2) % 5}};
+  p.languages = {{"en", 5}};
+  if (i % 3 == 0) p.languages.push_back({"es", 4});
+  p.SetCapacity(Channel::kVoice, 1);
+  p.SetCapacity(Channel::kChat, 1 + i % 3);
+  return p;
+}
+
+TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
+  SystemClock clock;
+  AssignmentLedger ledger;
+  RouterOptions options;
+  options.clock = &clock;
+  options.listener = &ledger;
+  options.max_agents = 64;
+  auto created = Router::Create(options);
+  ASSERT_TRUE(created.ok());
+  Router& router = **created;
+  std::vector<AgentProfile> roster;
+  for (int i = 0; i < kAgents; ++i) {
+    roster.push_back(StressAgent(i));
+    ASSERT_TRUE(router.AddAgent(roster.back()).ok());
+    ASSERT_TRUE(router.SetAgentState(roster.back().id, AgentState::kAvailable).ok());
+  }
+
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> capacity_violations{0};
+  std::atomic<int64_t> unexpected_errors{0};
+  std::atomic<int64_t> operations{0};
+  std::vector<std::vector<std::string>> created(kRoutingThreads);
+
+  auto routing_thread = [&](int t) {
+    std::mt19937 rng(1234 + t);
+    std::vector<std::string> mine;  // Contacts this thread may still hold.
+    int next = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      operations.fetch_add(1, std::memory_order_relaxed);
+      const int op = rng() % 10;
+      if (op < 5 || mine.empty()) {
+        Contact c;
+        c.id = absl::StrCat("t", t, "-", next++);
+        c.channel = rng() % 2 ? Channel::kVoice : Channel::kChat;
+        c.required_skills = {{kSkillNames[rng() % kSkills], 1 + static_cast<int>(rng() % 3)}};
+        if (rng() % 4 == 0) c.languages = {"es", "en"};
+        c.priority = rng() % 4;
+        c.customer_id = absl::StrCat("cust-", rng() % 200);
+        ledger.Routed(c.id);
+        absl::StatusOr<RoutingDecision> d = router.Route(c);
+        if (!d.ok()) {
+          unexpected_errors.fetch_add(1);
+          ADD_FAILURE() << d.status();
+          continue;
+        }
+        if (d->outcome == DecisionOutcome::kAssigned) {
+          ledger.Record(c.id, d->agent_id);
+        }
+        mine.push_back(c.id);
+        created[t].push_back(c.id);
+      } else {
+        const size_t k = rng() % mine.size();
+        const std::string id = mine[k];
+        absl::Status s;
+        if (op < 8) {
+          s = router.Release(id, ContactOutcome::kResolved);
+          // Still queued is a legitimate answer; the contact stays ours.
+          if (s.code() == absl::StatusCode::kFailedPrecondition) continue;
+        } else if (op == 8) {
+          s = router.Cancel(id);
+        } else {
+          Contact again;
+          again.id = id;
+          again.channel = Channel::kVoice;
+          again.required_skills = {{kSkillNames[rng() % kSkills], 1}};
+          ledger.Routed(id);
+          absl::StatusOr<RoutingDecision> d = router.Requeue(again);
+          if (d.ok() && d->outcome == DecisionOutcome::kAssigned) {
+            ledger.Record(id, d->agent_id);
+          }
+          if (!d.ok()) {
+            unexpected_errors.fetch_add(1);
+            ADD_FAILURE() << d.status();
+          }
+          continue;
+        }
+        if (!s.ok()) {
+          unexpected_errors.fetch_add(1);
+          ADD_FAILURE() << id << ": " << s;
+        }
+        mine[k] = mine.back();
+        mine.pop_back();
+      }
+    }
+  };
+
+  // Agents go on break and come back, and get new skill levels, while
+  // contacts are routed.
+  auto supervisor_thread = [&] {
+    std::mt19937 rng(99);
+    while (!stop.load(std::memory_order_relaxed)) {
+      const int i = rng() % kAgents;
+      const int op = rng() % 4;
+      absl::Status s;
+      if (op == 0) {
+        s = router.SetAgentState(roster[i].id, AgentState::kBreak);
+      } else if (op == 1) {
+        AgentProfile p = roster[i];
+        p.skills[0].level = 1 + rng() % 5;
+        s = router.UpdateAgent(p);
+      } else {
+        s = router.SetAgentState(roster[i].id, AgentState::kAvailable);
+      }
+      if (!s.ok()) {
+        unexpected_errors.fetch_add(1);
+        ADD_FAILURE() << s;
+      }
+    }
+  };
+
+  auto auditor_thread = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (const AgentProfile& p : roster) {
+        absl::StatusOr<AgentStatus> s = router.GetAgent(p.id);
+        if (!s.ok()) continue;
+        for (Channel c : kAllChannels) {
+          if (s->LoadOf(c) > p.CapacityOf(c)) capacity_violations.fetch_add(1);
+        }
+      }
+    }
+  };
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kRoutingThreads; ++t) threads.emplace_back(routing_thread, t);
+  threads.emplace_back(supervisor_thread);
+  threads.emplace_back(auditor_thread);
+  std::this_thread::sleep_for(kRunFor);
+  stop = true;
+  for (std::thread& t : threads) t.join();
+
+  EXPECT_EQ(capacity_violations.load(), 0);
+  EXPECT_EQ(unexpected_errors.load(), 0);
+  EXPECT_GT(operations.load(), 1000);
+  ledger.CheckNoDoubleAssignment();
+
+  // Quiescent now. Every agent back, at original skills.
+  for (const AgentProfile& p : roster) {
+    ASSERT_TRUE(router.UpdateAgent(p).ok());
+    ASSERT_TRUE(router.SetAgentState(p.id, AgentState::kAvailable).ok());
+  }
+
+  // Loads add up: each agent's load per channel equals the contacts the
+  // router says are assigned to it.
+  std::vector<std::string> held;
+  for (const std::vector<std::string>& ids : created) {
+    for (const std::string& id : ids) {
+      if (router.GetContact(id).ok()) held.push_back(id);
+    }
+  }
+  ASSERT_EQ(static_cast<int64_t>(held.size()), router.Stats().contacts_held);
+  absl::flat_hash_map<std::string, std::array<int, kChannelCount>> expected;
+  for (const std::string& id : held) {
+    absl::StatusOr<ContactStatus> s = router.GetContact(id);
+    ASSERT_TRUE(s.ok());
+    if (s->state == ContactStatus::State::kAssigned) {
+      ++expected[s->agent_id][ChannelIndex(s->contact.channel)];
+    } else {
+      // No lost wakeup: a queued contact must have no free eligible agent.
+      for (const AgentProfile& p : roster) {
+        absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
+        ASSERT_TRUE(a.ok());
+        bool skilled = true;
+        for (const SkillRequirement& r : s->contact.required_skills) {
+          bool has = false;
+          for (const AgentSkill& k : a->profile.skills) {
+            if (k.skill == r.skill && k.level >= r.min_level) has = true;
+          }
+          skilled = skilled && has;
+        }
+        bool speaks = s->contact.languages.empty();
+        for (const std::string& l : s->contact.languages) {
+          for (const AgentLanguage& al : a->profile.languages) {
+            if (al.language == l) speaks = true;
+          }
+        }
+        const bool free = a->state == AgentState::kAvailable &&
+                          a->LoadOf(s->contact.channel) <
+                              a->profile.CapacityOf(s->contact.channel);
+        EXPECT_FALSE(skilled && speaks && free)
+            << id << " waits while " << p.id << " is free and eligible";
+      }
+    }
+  }
+  for (const AgentProfile& p : roster) {
+    absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
+    ASSERT_TRUE(a.ok());
+    for (Channel c : kAllChannels) {
+      EXPECT_EQ(a->LoadOf(c), expected[p.id][ChannelIndex(c)])
+          << p.id << " " << ChannelName(c);
+    }
+  }
+
+  // Nothing is lost: releasing everything assigned drains every queue.
+  for (int round = 0; round < 10'000 && router.Stats().contacts_held > 0; ++round) {
+    for (const std::string& id : held) {
+      absl::StatusOr<ContactStatus> s = router.GetContact(id);
+      if (s.ok() && s->state == ContactStatus::State::kAssigned) {
+        ASSERT_TRUE(router.Release(id, ContactOutcome::kResolved).ok());
+      }
+    }
+  }
+  RouterStats stats = router.Stats();
+  EXPECT_EQ(stats.contacts_held, 0);
+  for (const QueueStats& q : stats.queues) EXPECT_EQ(q.waiting, 0) << q.queue;
+  for (const AgentProfile& p : roster) {
+    absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
+    for (Channel c : kAllChannels) EXPECT_EQ(a->LoadOf(c), 0) << p.id;
+  }
+  EXPECT_EQ(stats.assigned_immediately + stats.assigned_from_queue,
+            ledger.total_assignments());
+  ledger.CheckNoDoubleAssignment();
+}
+
+}  // namespace
+}  // namespace routing

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the engine needs to build, run and test on Debian 12, from
+# Debian's own packages only. Idempotent and quiet: prints nothing when all is
+# already installed, and a one-line reason on failure.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap        # Bazel 4.2.3; the workspace is wired for it offline
+  g++                    # GCC 12, C++20
+  clang                  # libFuzzer builds of the fuzz targets
+  libabsl-dev            # Abseil 20220623
+  libgtest-dev libgmock-dev
+  libbenchmark-dev       # Google Benchmark 1.7.1
+  libflatbuffers-dev flatbuffers-compiler
+  libluajit-5.1-dev
+  libzmq3-dev cppzmq-dev
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "setup: need root to install: ${missing[*]}" >&2; exit 1
+  fi
+else
+  SUDO=
+fi
+
+log=$(mktemp)
+export DEBIAN_FRONTEND=noninteractive
+if ! { $SUDO apt-get update -qq && \
+       $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  tail -n 20 "$log" >&2
+  echo "setup: apt-get could not install: ${missing[*]} (log above)" >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"
