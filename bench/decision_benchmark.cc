@@ -1,7 +1,8 @@
 // What one routing decision costs, and how it grows with the agent pool.
 //
-//   bazel run --config=bench //bench:decision_benchmark -- \
+//   bazel run --config=bench //bench:decision_benchmark --
 //       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   (one command line)
 //
 // BM_Decision: one Route() against a pool of N agents (10% available, 50
 // skills, 3 per agent, one required per contact), then the contact is

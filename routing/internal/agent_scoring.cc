@@ -1,4 +1,5 @@
 #include "routing/internal/agent_scoring.h"
+#include "routing/internal/string_view_compat.h"
 
 #include <algorithm>
 #include <atomic>
@@ -131,14 +132,14 @@ std::vector<ScoreComponent> ExplainScore(const ScoringContext& ctx,
   // Skill.
   std::string detail;
   for (const auto& [skill, min_level] : c.required) {
-    absl::StrAppend(&detail, detail.empty() ? "" : ", ", skills.Name(skill), " ",
+    absl::StrAppend(&detail, detail.empty() ? "" : ", ", AsAbsl(skills.Name(skill)), " ",
                     agent.SkillLevel(skill), "/", ctx.max_skill_level,
                     " (needs ", min_level, ")");
   }
   for (const auto& [skill, min_level] : c.desired) {
     if (skill < 0) continue;
     const int level = agent.SkillLevel(skill);
-    absl::StrAppend(&detail, detail.empty() ? "" : ", ", skills.Name(skill), " ",
+    absl::StrAppend(&detail, detail.empty() ? "" : ", ", AsAbsl(skills.Name(skill)), " ",
                     level, "/", ctx.max_skill_level,
                     level >= min_level ? " (desired)" : " (desired, not met)");
   }
@@ -167,7 +168,7 @@ std::vector<ScoreComponent> ExplainScore(const ScoringContext& ctx,
   } else if (language_index >= 0) {
     const int lang = c.languages[language_index];
     out[kLanguageComponent].detail = absl::StrCat(
-        languages.Name(lang), " fluency ", agent.Fluency(lang), "/",
+        AsAbsl(languages.Name(lang)), " fluency ", agent.Fluency(lang), "/",
         ctx.max_fluency, " (choice ", c.language_rank[language_index] + 1, ")");
   }
 

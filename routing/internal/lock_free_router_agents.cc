@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "routing/internal/lock_free_router.h"
+#include "routing/internal/string_view_compat.h"
 
 namespace routing::internal {
 
@@ -115,7 +116,7 @@ absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
   const int index = FindAgent(agent_id);
   if (index < 0) {
     return absl::NotFoundError(
-        absl::StrCat("agent '", agent_id, "' is not on the roster"));
+        absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
   }
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[index];
@@ -123,11 +124,11 @@ absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
   do {
     if (AgentWord::Presence(word) == kPresenceRemoved) {
       return absl::NotFoundError(
-          absl::StrCat("agent '", agent_id, "' was removed meanwhile"));
+          absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
     }
     if (AgentWord::TotalLoad(word) > 0) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "agent '", agent_id, "' still holds ", AgentWord::TotalLoad(word),
+          "agent '", AsAbsl(agent_id), "' still holds ", AgentWord::TotalLoad(word),
           " contacts; release or requeue them first"));
     }
   } while (!slot.word.compare_exchange_weak(
@@ -149,7 +150,7 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
   const int index = FindAgent(agent_id);
   if (index < 0) {
     return absl::NotFoundError(
-        absl::StrCat("agent '", agent_id, "' is not on the roster"));
+        absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
   }
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[index];
@@ -159,7 +160,7 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
   do {
     if (AgentWord::Presence(word) == kPresenceRemoved) {
       return absl::NotFoundError(
-          absl::StrCat("agent '", agent_id, "' was removed meanwhile"));
+          absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
     }
     if (AgentWord::Presence(word) == presence) return absl::OkStatus();
     next = AgentWord::WithPresence(word, presence);
@@ -186,7 +187,7 @@ absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
   const int index = FindAgent(agent_id);
   if (index < 0) {
     return absl::NotFoundError(
-        absl::StrCat("agent '", agent_id, "' is not on the roster"));
+        absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
   }
   auto guard = epoch_.Pin();
   const AgentSlot& slot = slots_[index];
@@ -194,7 +195,7 @@ absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
   const AgentRecord* record = slot.record.load(std::memory_order_acquire);
   if (AgentWord::Presence(word) == kPresenceRemoved || record == nullptr) {
     return absl::NotFoundError(
-        absl::StrCat("agent '", agent_id, "' was removed meanwhile"));
+        absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
   }
   AgentStatus status;
   status.profile = record->profile;

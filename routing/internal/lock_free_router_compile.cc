@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "routing/internal/lock_free_router.h"
+#include "routing/internal/string_view_compat.h"
 
 namespace routing::internal {
 
@@ -25,11 +26,11 @@ constexpr absl::Duration kMaxClaimedWait = absl::Hours(24 * 30);
 
 absl::Status CheckName(std::string_view what, std::string_view name) {
   if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " is empty"));
   }
   if (name.size() > kMaxIdBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        what, " '", name.substr(0, 32), "...' is longer than ", kMaxIdBytes,
+        AsAbsl(what), " '", AsAbsl(name.substr(0, 32)), "...' is longer than ", kMaxIdBytes,
         " bytes"));
   }
   return absl::OkStatus();
@@ -40,14 +41,14 @@ absl::Status CheckAttributes(
     const absl::flat_hash_map<std::string, std::string>& attributes) {
   if (attributes.size() > kMaxAttributes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(owner, " has ", attributes.size(),
+        absl::StrCat(AsAbsl(owner), " has ", attributes.size(),
                      " attributes; at most ", kMaxAttributes, " are allowed"));
   }
   for (const auto& [key, value] : attributes) {
-    ROUTING_RETURN_IF_ERROR(CheckName(absl::StrCat(owner, " attribute name"), key));
+    ROUTING_RETURN_IF_ERROR(CheckName(absl::StrCat(AsAbsl(owner), " attribute name"), key));
     if (value.size() > kMaxAttributeValueBytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat(owner, " attribute '", key, "' is ", value.size(),
+          absl::StrCat(AsAbsl(owner), " attribute '", key, "' is ", value.size(),
                        " bytes; at most ", kMaxAttributeValueBytes));
     }
   }
@@ -200,7 +201,7 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
     if (capacity < 0 || capacity > kMaxChannelCapacity) {
       return absl::InvalidArgumentError(absl::StrCat(
           "agent '", profile.id, "' capacity ", capacity, " on ",
-          ChannelName(channel), " is outside 0..", kMaxChannelCapacity));
+          AsAbsl(ChannelName(channel)), " is outside 0..", kMaxChannelCapacity));
     }
     record->capacity[ChannelIndex(channel)] = capacity;
     total += capacity;

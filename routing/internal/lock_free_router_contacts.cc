@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "routing/internal/lock_free_router.h"
+#include "routing/internal/string_view_compat.h"
 
 namespace routing::internal {
 
@@ -276,7 +277,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
     case AssignResult::kContactTaken:
       // Only Cancel moves a contact out of kRouting; it also forgot it.
       return absl::AbortedError(absl::StrCat(
-          "contact '", id, "' was cancelled while it was being routed"));
+          "contact '", AsAbsl(id), "' was cancelled while it was being routed"));
     case AssignResult::kNoAgent:
       break;
   }
@@ -288,11 +289,11 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
             routing, ContactRecord::Pack(ContactState::kDone, -1),
             std::memory_order_acq_rel)) {
       return absl::AbortedError(absl::StrCat(
-          "contact '", id, "' was cancelled while it was being routed"));
+          "contact '", AsAbsl(id), "' was cancelled while it was being routed"));
     }
     std::string reason = absl::StrCat(
         "no agent on the roster can serve contact '", id, "' (",
-        ChannelName(contact->contact.channel));
+        AsAbsl(ChannelName(contact->contact.channel)));
     for (const SkillRequirement& r : contact->contact.required_skills) {
       absl::StrAppend(&reason, ", ", r.skill, " >= ", r.min_level);
     }
@@ -310,7 +311,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
           routing, ContactRecord::Pack(ContactState::kQueued, -1),
           std::memory_order_acq_rel)) {
     return absl::AbortedError(absl::StrCat(
-        "contact '", id, "' was cancelled while it was being routed"));
+        "contact '", AsAbsl(id), "' was cancelled while it was being routed"));
   }
   // No lost wakeup: the count is raised and the contact linked (both
   // seq_cst) before we look at the free-agent bitmaps again. An agent that
@@ -351,11 +352,19 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
 
 int LockFreeRouter::QueuePosition(const ContactRecord& contact) const {
   const ContactQueue* queue = Queue(contact.queue);
+  // Walk the levels in the order DrainQueuesFor() does (highest priority
+  // first, FIFO within a level), so ties in aged arrival are broken the same
+  // way: a contact met before this one wins a tie, one met after loses it.
   int ahead = 0;
-  for (int level = 0; level < kPriorityLevels; ++level) {
+  bool reached = false;
+  for (int level = kPriorityLevels - 1; level >= 0; --level) {
     queue->ForEachQueued(level, [&](ContactRecord* c) {
-      if (c == &contact) return true;
-      if (c->aged_arrival_ns < contact.aged_arrival_ns) ++ahead;
+      if (c == &contact) {
+        reached = true;
+      } else if (c->aged_arrival_ns < contact.aged_arrival_ns ||
+                 (!reached && c->aged_arrival_ns == contact.aged_arrival_ns)) {
+        ++ahead;
+      }
       return true;
     });
   }
@@ -429,7 +438,7 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
   ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
     return absl::NotFoundError(
-        absl::StrCat("contact '", contact_id, "' is not held by the router"));
+        absl::StrCat("contact '", AsAbsl(contact_id), "' is not held by the router"));
   }
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(contact, /*allow_waiting=*/true,
@@ -473,7 +482,7 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
   ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
     return absl::NotFoundError(
-        absl::StrCat("contact '", contact_id, "' is not held by the router"));
+        absl::StrCat("contact '", AsAbsl(contact_id), "' is not held by the router"));
   }
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(contact, /*allow_waiting=*/false,
@@ -555,7 +564,7 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
   const ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
     return absl::NotFoundError(
-        absl::StrCat("contact '", contact_id, "' is not held by the router"));
+        absl::StrCat("contact '", AsAbsl(contact_id), "' is not held by the router"));
   }
   const uint64_t word = contact->state.load(std::memory_order_acquire);
   ContactStatus status;
@@ -573,7 +582,7 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
       break;
     case ContactState::kDone:
       return absl::NotFoundError(
-          absl::StrCat("contact '", contact_id, "' has just ended"));
+          absl::StrCat("contact '", AsAbsl(contact_id), "' has just ended"));
   }
   return status;
 }

@@ -84,9 +84,9 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
   options.clock = &clock;
   options.listener = &ledger;
   options.max_agents = 64;
-  auto created = Router::Create(options);
-  ASSERT_TRUE(created.ok());
-  Router& router = **created;
+  auto router_or = Router::Create(options);
+  ASSERT_TRUE(router_or.ok());
+  Router& router = **router_or;
   std::vector<AgentProfile> roster;
   for (int i = 0; i < kAgents; ++i) {
     roster.push_back(StressAgent(i));
