@@ -4,13 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/container/inlined_vector.h"
-#include "absl/synchronization/mutex.h"
 
 // How the pieces fit (Fraser 2004, as in crossbeam-epoch):
 //
@@ -125,7 +125,9 @@ struct DomainState {
   // Serialises thread exit (handing a record's list over) against domain
   // destruction (freeing every list). Both are rare; nothing on the
   // Pin/unpin/Retire path takes it.
-  absl::Mutex lifecycle_mu;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // ThreadSanitizer, which would not see its ordering and report false races.
+  std::mutex lifecycle_mu;
   // Written under lifecycle_mu; also read without it (acquire) to prune
   // thread-local cache entries of dead domains.
   std::atomic<bool> alive{true};
@@ -201,7 +203,7 @@ void PushOrphans(DomainState& state, OrphanBatch* first, OrphanBatch* last) {
 // Hands `record`'s pending objects to the domain and makes the record free for
 // another thread. Called at thread exit and when a transient Guard ends.
 void ReleaseRecord(DomainState& state, ThreadRecord* record) {
-  absl::MutexLock lock(&state.lifecycle_mu);
+  std::lock_guard<std::mutex> lock(state.lifecycle_mu);
   // A dead domain already freed this list (and a thread must not touch the
   // objects after that).
   if (!state.alive.load(std::memory_order_relaxed)) return;
@@ -398,7 +400,7 @@ EpochDomain::~EpochDomain() {
   for (;;) {
     std::vector<epoch_internal::Retired> all;
     {
-      absl::MutexLock lock(&state.lifecycle_mu);
+      std::lock_guard<std::mutex> lock(state.lifecycle_mu);
       for (ThreadRecord* r = state.records.load(std::memory_order_acquire);
            r != nullptr; r = r->next) {
         all.insert(all.end(), r->retired.begin(), r->retired.end());

@@ -162,14 +162,14 @@ void HistoryStore::Record(std::string_view customer,
   const size_t index = kFirstInteractionWord + static_cast<size_t>(position);
   uint64_t word = Pack(key, interaction);
   Word(way, index).store(word, std::memory_order_seq_cst);
-  Word(way, kLastSecondsWord).store(SecondsOf(interaction.time),
-                                    std::memory_order_relaxed);
+  Word(way, kLastSecondsWord)
+      .store(SecondsOf(interaction.time), std::memory_order_relaxed);
   // The way may have been handed to another customer while we wrote. Take the
   // word back so it cannot linger there (the tag would hide it from the new
   // owner anyway, but it would occupy one of its slots).
   if (Word(way, kKeyWord).load(std::memory_order_seq_cst) != key) {
-    Word(way, index).compare_exchange_strong(word, 0,
-                                             std::memory_order_relaxed);
+    Word(way, index)
+        .compare_exchange_strong(word, 0, std::memory_order_relaxed);
   }
 }
 
@@ -197,8 +197,8 @@ int HistoryStore::Lookup(std::string_view customer, InteractionRecord* out,
     const uint64_t depth = static_cast<uint64_t>(depth_);
     n = 0;
     for (uint64_t i = 0; i < depth; ++i) {
-      const uint64_t w = Word(way, kFirstInteractionWord + i)
-                             .load(std::memory_order_acquire);
+      const uint64_t w =
+          Word(way, kFirstInteractionWord + i).load(std::memory_order_acquire);
       if ((w & kValidBit) == 0 || ((w >> kTagShift) & kTagMask) != tag) {
         continue;
       }

@@ -7,10 +7,12 @@
 // interaction is oldest in its set is forgotten first (approximate LRU).
 //
 //   HistoryStore history(/*max_customers=*/1 <<20, /*depth=*/4);
-//   history.Record("cust-9", {agent, Channel::kVoice, ContactOutcome::kResolved,
+//   history.Record("cust-9", {agent, Channel::kVoice,
+//   ContactOutcome::kResolved,
 //                             absl::Now()});
 //   InteractionRecord recent[kMaxHistoryDepth];
-//   int n = history.Lookup("cust-9", recent, kMaxHistoryDepth);  // Newest first.
+//   int n = history.Lookup("cust-9", recent, kMaxHistoryDepth);  // Newest
+//   first.
 //
 // Layout: a set-associative table (kWays ways per set, like a CPU cache). A
 // customer id hashes to one set; each way holds a 64-bit key fingerprint, a

@@ -2,12 +2,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <latch>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -54,18 +54,18 @@ TEST(EpochDomainTest, RetireWhileNotPinnedAndCustomDeleter) {
 TEST(EpochDomainTest, ReaderPinnedBeforeRetireHoldsObject) {
   EpochDomain epoch;
   std::atomic<int> freed{0};
-  absl::Notification pinned, retired;
+  std::latch pinned(1), retired(1);
   std::thread reader([&] {
     auto guard = epoch.Pin();
-    pinned.Notify();
-    retired.WaitForNotification();
+    pinned.count_down();
+    retired.wait();
   });
-  pinned.WaitForNotification();
+  pinned.wait();
   epoch.Retire(new Tracked(&freed));
   // Plenty of chances to advance: the reader must block the second one.
   for (int i = 0; i < 10; ++i) epoch.Reclaim();
   EXPECT_EQ(freed.load(), 0);
-  retired.Notify();
+  retired.count_down();
   reader.join();
   epoch.Reclaim();
   EXPECT_EQ(freed.load(), 1);
@@ -189,7 +189,7 @@ TEST(EpochDomainTest, DestructorRunsWhileThreadsThatUsedItLive) {
   auto epoch = std::make_unique<EpochDomain>();
   EpochDomain survivor;
   std::atomic<int> retired{0};
-  absl::Notification destroyed;
+  std::latch destroyed(1);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
@@ -199,7 +199,7 @@ TEST(EpochDomainTest, DestructorRunsWhileThreadsThatUsedItLive) {
       }
       // Release: our use of the domain happens before its destruction.
       retired.fetch_add(1, std::memory_order_release);
-      destroyed.WaitForNotification();
+      destroyed.wait();
       // The dead domain's cache entry must neither confuse nor block the
       // live one, and exiting afterwards must not touch the freed objects.
       auto g = survivor.Pin();
@@ -212,7 +212,7 @@ TEST(EpochDomainTest, DestructorRunsWhileThreadsThatUsedItLive) {
   EXPECT_EQ(freed.load(), 0);  // One retire each: no collection ran yet.
   epoch.reset();
   EXPECT_EQ(freed.load(), kThreads);
-  destroyed.Notify();
+  destroyed.count_down();
   for (std::thread& t : threads) t.join();
   survivor.Reclaim();
   EXPECT_EQ(freed.load(), 2 * kThreads);

@@ -16,9 +16,10 @@ absl::Time At(int64_t seconds) {
   return absl::FromUnixSeconds(1'700'000'000 + seconds);
 }
 
-InteractionRecord Interaction(uint32_t agent, int64_t seconds,
-                              ContactOutcome outcome = ContactOutcome::kResolved,
-                              Channel channel = Channel::kVoice) {
+InteractionRecord Interaction(
+    uint32_t agent, int64_t seconds,
+    ContactOutcome outcome = ContactOutcome::kResolved,
+    Channel channel = Channel::kVoice) {
   return InteractionRecord{agent, channel, outcome, At(seconds)};
 }
 
@@ -37,9 +38,9 @@ TEST(HistoryStoreTest, UnknownCustomerHasNoHistory) {
 
 TEST(HistoryStoreTest, RoundTripsEveryField) {
   HistoryStore store(1000, 4);
-  store.Record("cust-1", Interaction(kMaxAgentIndex - 1, 42,
-                                     ContactOutcome::kTransferred,
-                                     Channel::kVideo));
+  store.Record("cust-1",
+               Interaction(kMaxAgentIndex - 1, 42, ContactOutcome::kTransferred,
+                           Channel::kVideo));
   const auto history = History(store, "cust-1");
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0].agent_index, kMaxAgentIndex - 1);
@@ -106,9 +107,9 @@ TEST(HistoryStoreTest, ClampsDepthAndTimes) {
   HistoryStore shallow(10, 0);
   EXPECT_EQ(shallow.depth(), 1);
 
-  shallow.Record("old", InteractionRecord{1, Channel::kChat,
-                                          ContactOutcome::kUnknown,
-                                          absl::FromUnixSeconds(-5)});
+  shallow.Record("old",
+                 InteractionRecord{1, Channel::kChat, ContactOutcome::kUnknown,
+                                   absl::FromUnixSeconds(-5)});
   ASSERT_EQ(History(shallow, "old").size(), 1u);
   EXPECT_EQ(History(shallow, "old")[0].time, absl::UnixEpoch());
 }
@@ -131,7 +132,8 @@ TEST(HistoryStoreTest, MemoryIsBoundedWhateverTheNumberOfCustomers) {
   int latest_kept = 0;
   int oldest_kept = 0;
   for (int i = 0; i < 500; ++i) {
-    const bool kept = !History(store, absl::StrCat("cust-", 99'999 - i)).empty();
+    const bool kept =
+        !History(store, absl::StrCat("cust-", 99'999 - i)).empty();
     recent_kept += kept;
     if (i < 100) latest_kept += kept;
     oldest_kept += !History(store, absl::StrCat("cust-", i)).empty();
