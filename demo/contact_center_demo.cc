@@ -58,8 +58,11 @@ Contact Call(std::string id, Channel channel,
   return c;
 }
 
-void Section(const std::string& title) {
-  std::cout << "\n== " << title << " ==\n";
+// Headings carry the engine's clock, so the story's times are the real ones.
+void Section(const routing::Clock& clock, const std::string& title) {
+  std::cout << "\n== "
+            << absl::FormatTime("%H:%M:%S", clock.Now(), absl::UTCTimeZone())
+            << " " << title << " ==\n";
 }
 
 void Show(const absl::StatusOr<routing::RoutingDecision>& decision) {
@@ -97,7 +100,7 @@ int main(int argc, char** argv) {
   Check(created.status());
   routing::Router& router = **created;
 
-  Section("08:00 agents log in");
+  Section(clock, "agents log in");
   const std::vector<AgentProfile> roster = {
       Agent("maria", {{"billing", 5}, {"payments", 4}}, {{"en", 5}, {"es", 5}}, 1, 3, 0, "billing"),
       Agent("james", {{"billing", 3}, {"sales", 4}}, {{"en", 5}}, 1, 2, 0, "billing"),
@@ -112,29 +115,30 @@ int main(int argc, char** argv) {
     std::cout << "  " << agent.id << " (" << agent.team << ") available\n";
   }
 
-  Section("08:01 a returning customer: cust-100 spoke to james yesterday and he resolved it");
-  // Yesterday's call, replayed so the history store has it.
   clock.Advance(absl::Minutes(1));
+  Section(clock, "cust-100 calls sales and asks for james by name");
   Contact yesterday = Call("call-0", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-100");
   yesterday.preferred_agents = {"james"};
   Show(router.Route(yesterday));
   clock.Advance(absl::Minutes(6));
   Check(router.Release("call-0", ContactOutcome::kResolved));
+  std::cout << "  call-0 released 6 minutes later: resolved\n";
   clock.Advance(absl::Minutes(20));
+  Section(clock, "cust-100 calls again, about billing: affinity brings james back");
   Show(router.Route(Call("call-1", Channel::kVoice, {{"billing", 2}}, {"en"}, "cust-100")));
 
-  Section("08:28 a Spanish-speaking caller with a billing dispute");
+  Section(clock, "a Spanish-speaking caller with a billing dispute");
   Contact spanish = Call("call-2", Channel::kVoice, {{"billing", 3}}, {"es", "en"}, "cust-200");
   spanish.attributes["intent"] = "dispute_charge";
   Show(router.Route(spanish));
 
-  Section("08:28 a German web chat for tech support, handed over by the chatbot");
+  Section(clock, "a German web chat for tech support, handed over by the chatbot");
   Contact chat = Call("chat-1", Channel::kChat, {{"tech_support", 2}}, {"de", "en"}, "cust-300");
   chat.attributes["summary"] = "router keeps rebooting after firmware 4.2";
   chat.attributes["sentiment"] = "frustrated";
   Show(router.Route(chat));
 
-  Section("08:29 more billing calls than free billing agents: the queue forms");
+  Section(clock, "more billing calls than free billing agents: the queue forms");
   for (int i = 3; i <= 6; ++i) {
     clock.Advance(absl::Seconds(15));
     Show(router.Route(Call(absl::StrFormat("call-%d", i), Channel::kVoice,
@@ -144,27 +148,27 @@ int main(int argc, char** argv) {
   std::cout << "-- a VIP arrives last but goes to the front (priority 5 = 150 s of aging):\n";
   Show(router.Route(Call("call-vip", Channel::kVoice, {{"billing", 2}}, {"en"}, "cust-vip", 5)));
 
-  Section("08:31 a customer in the queue hangs up");
   clock.Advance(absl::Seconds(40));
+  Section(clock, "a customer in the queue hangs up");
   Check(router.Cancel("call-6"));
   std::cout << "  call-6 cancelled\n";
 
-  Section("08:33 maria finishes the Spanish call; the queue drains to her");
   clock.Advance(absl::Minutes(2));
+  Section(clock, "maria finishes the Spanish call; the queue drains to her");
   Check(router.Release("call-2", ContactOutcome::kResolved));
 
-  Section("08:35 james transfers cust-100 to tech support (tier 2)");
   clock.Advance(absl::Minutes(2));
+  Section(clock, "james transfers cust-100 to tech support (tier 2)");
   Contact transfer = Call("call-1", Channel::kVoice, {{"tech_support", 4}}, {"en"}, "cust-100");
   transfer.queue = "tech_tier2";
   Show(router.Requeue(transfer));
 
-  Section("08:36 CRM says: never route cust-500 to omar");
+  Section(clock, "CRM says: never route cust-500 to omar");
   Contact negative = Call("call-7", Channel::kVoice, {{"sales", 3}}, {"en"}, "cust-500");
   negative.excluded_agents = {"omar"};
   Show(router.Route(negative));
 
-  Section("08:37 bad input is refused with a reason, and nothing changes");
+  Section(clock, "bad input is refused with a reason, and nothing changes");
   Show(router.Route(Call("call-8", Channel::kVoice, {{"mortgages", 1}}, {"en"}, "cust-600")));
   Show(router.Route(Call("call-9", Channel::kVoice, {{"billing", 1}}, {"tlh"}, "cust-601")));
   Show(router.Route(Call("call-7", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-602")));
@@ -172,19 +176,27 @@ int main(int argc, char** argv) {
   std::cout << "refused: " << router.AddAgent(nobody) << "\n";
   std::cout << "refused: " << router.Release("call-404", ContactOutcome::kResolved) << "\n";
 
-  Section("08:45 everyone finishes; statistics");
   clock.Advance(absl::Minutes(8));
-  for (const char* id : {"call-1", "call-3", "call-4", "call-5", "call-vip",
-                         "call-7", "chat-1"}) {
-    absl::StatusOr<routing::ContactStatus> status = router.GetContact(id);
-    if (status.ok() && status->state == routing::ContactStatus::State::kAssigned) {
-      Check(router.Release(id, ContactOutcome::kResolved));
+  Section(clock, "agents finish their contacts; the queues drain; statistics");
+  // Releasing frees capacity that the queues take at once, so go round until
+  // every contact has been served.
+  for (bool released = true; released;) {
+    released = false;
+    for (const char* id : {"call-1", "call-3", "call-4", "call-5", "call-vip",
+                           "call-7", "chat-1"}) {
+      absl::StatusOr<routing::ContactStatus> status = router.GetContact(id);
+      if (status.ok() &&
+          status->state == routing::ContactStatus::State::kAssigned) {
+        Check(router.Release(id, ContactOutcome::kResolved));
+        released = true;
+      }
     }
+    clock.Advance(absl::Minutes(4));
   }
   const routing::RouterStats stats = router.Stats();
   std::cout << absl::StrFormat(
       "decisions %d: %d assigned at once, %d queued, %d assigned from the queue, "
-      "%d cancelled, %d released; %d contacts still held\n",
+      "%d cancelled, %d released; contacts still held: %d\n",
       stats.decisions, stats.assigned_immediately, stats.queued,
       stats.assigned_from_queue, stats.cancelled, stats.released,
       stats.contacts_held);

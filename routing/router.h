@@ -123,9 +123,11 @@ class Router {
   virtual absl::Status Release(std::string_view contact_id,
                                ContactOutcome outcome) = 0;
   // Transfer: takes the contact from its agent (or its queue) and routes it
-  // again with new requirements, keeping its id, customer and original enqueue
-  // time. The previous agent is recorded in the customer's history as
-  // kTransferred and excluded from this routing.
+  // again with new requirements, keeping its id and customer (and attributes,
+  // if the new contact has none). A contact moved between queues keeps its
+  // original enqueue time; one taken from an agent starts waiting now. The
+  // previous agent is recorded in the customer's history as kTransferred and
+  // excluded from this routing.
   virtual absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) = 0;
   virtual absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const = 0;

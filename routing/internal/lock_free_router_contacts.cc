@@ -542,6 +542,13 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(const Contact& contact) 
     }
     // The agent who hands the contact on is not offered it straight back.
     if (!record->Excludes(agent)) record->excluded_agents.push_back(agent);
+    // The customer was being served, not waiting: the wait in the new queue
+    // starts now (as an ACD measures a transfer's speed of answer), with the
+    // contact's priority still aging it from here.
+    const int64_t kept_ns = record->enqueue_ns;
+    record->contact.enqueue_time = absl::FromUnixNanos(now_ns);
+    record->enqueue_ns = now_ns;
+    record->aged_arrival_ns += now_ns - kept_ns;
     DropLoad(agent, current->channel, now_ns, /*ended_work=*/true);
     Forget(current);
     OnCapacityFreed(agent);

@@ -408,6 +408,32 @@ TEST_F(RouterTest, RequeueTransfersToAnotherAgentAndRecordsHistory) {
   EXPECT_EQ(router_->GetAgent("tier1")->LoadOf(Channel::kVoice), 0);
 }
 
+TEST_F(RouterTest, TransferredContactWaitsFromTheTransferButMovedOneKeepsItsWait) {
+  AddAvailable(MakeAgent("tier1", {{"general", 3}}));
+  AddAvailable(MakeAgent("tier2", {{"tech", 5}}));
+  EXPECT_EQ(RouteOk(MakeContact("busy", {{"tech", 1}})).agent_id, "tier2");
+  EXPECT_EQ(RouteOk(MakeContact("served", {{"general", 1}})).agent_id, "tier1");
+  // A second contact waits for tier1; after 40 s it is moved to tech instead.
+  EXPECT_EQ(RouteOk(MakeContact("waiting", {{"general", 1}})).outcome,
+            DecisionOutcome::kQueued);
+  clock_.Advance(absl::Seconds(40));
+  ASSERT_EQ(router_->Requeue(MakeContact("waiting", {{"tech", 1}}))->outcome,
+            DecisionOutcome::kQueued);
+  // Two minutes into the call, tier1 transfers "served" to tech as well.
+  clock_.Advance(absl::Minutes(2));
+  ASSERT_EQ(router_->Requeue(MakeContact("served", {{"tech", 1}}))->outcome,
+            DecisionOutcome::kQueued);
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_TRUE(router_->Release("busy", ContactOutcome::kResolved).ok());
+  ASSERT_TRUE(router_->Release("waiting", ContactOutcome::kResolved).ok());
+  std::vector<Assignment> a = listener_.Take();
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].contact_id, "waiting");  // Never served: it keeps its wait,
+  EXPECT_EQ(a[0].waited, absl::Seconds(190));
+  EXPECT_EQ(a[1].contact_id, "served");  // while the transfer waits 30 s.
+  EXPECT_EQ(a[1].waited, absl::Seconds(30));
+}
+
 TEST_F(RouterTest, InvalidRequeueLeavesTheContactWithItsAgent) {
   AddAvailable(MakeAgent("a", {{"general", 3}}));
   RouteOk(MakeContact("c1", {{"general", 1}}));
