@@ -2,9 +2,9 @@
 //
 // A fixed-size set of agent indexes, one bit each, that many threads update and
 // scan at once. The router keeps one per skill, per language, per channel
-// ("free on this channel now") and one for logged-in agents; a decision ANDs the
-// relevant ones word by word, so it touches 64 agents per instruction and scores
-// only agents that can actually take the contact.
+// ("free on this channel now") and one for logged-in agents; a decision ANDs
+// the relevant ones word by word, so it touches 64 agents per instruction and
+// scores only agents that can actually take the contact.
 //
 // A bitmap is an index, not the truth: the truth is each agent's state word and
 // profile. Writers update the truth first and the bit after, then re-check the

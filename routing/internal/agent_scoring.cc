@@ -1,5 +1,4 @@
 #include "routing/internal/agent_scoring.h"
-#include "routing/internal/string_view_compat.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "routing/internal/string_view_compat.h"
 
 namespace routing::internal {
 
@@ -84,15 +84,16 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
   v[kLanguageComponent] = LanguageValue(ctx, agent, &language_index);
 
   const int total_load = AgentWord::TotalLoad(word);
-  v[kLoadComponent] =
-      agent.total_capacity > 0
-          ? Clamp01(1.0 - static_cast<double>(total_load) / agent.total_capacity)
-          : 0;
+  v[kLoadComponent] = agent.total_capacity > 0
+                          ? Clamp01(1.0 - static_cast<double>(total_load) /
+                                              agent.total_capacity)
+                          : 0;
   v[kOccupancyComponent] = 1.0 - OccupancyOf(slot, ctx.now_ns);
 
   score.idle_since_ns = slot.idle_since_ns.load(std::memory_order_relaxed);
   if (total_load == 0) {
-    const double idle_ns = static_cast<double>(ctx.now_ns - score.idle_since_ns);
+    const double idle_ns =
+        static_cast<double>(ctx.now_ns - score.idle_since_ns);
     v[kIdleComponent] =
         Clamp01(idle_ns / absl::ToDoubleNanoseconds(policy.idle_saturation));
   } else {
@@ -100,11 +101,10 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
     score.idle_since_ns = ctx.now_ns;
   }
 
-  score.total = w.skill * v[kSkillComponent] +
-                w.affinity * v[kAffinityComponent] +
-                w.language * v[kLanguageComponent] + w.load * v[kLoadComponent] +
-                w.occupancy * v[kOccupancyComponent] +
-                w.idle * v[kIdleComponent];
+  score.total =
+      w.skill * v[kSkillComponent] + w.affinity * v[kAffinityComponent] +
+      w.language * v[kLanguageComponent] + w.load * v[kLoadComponent] +
+      w.occupancy * v[kOccupancyComponent] + w.idle * v[kIdleComponent];
   return score;
 }
 
@@ -132,15 +132,16 @@ std::vector<ScoreComponent> ExplainScore(const ScoringContext& ctx,
   // Skill.
   std::string detail;
   for (const auto& [skill, min_level] : c.required) {
-    absl::StrAppend(&detail, detail.empty() ? "" : ", ", AsAbsl(skills.Name(skill)), " ",
-                    agent.SkillLevel(skill), "/", ctx.max_skill_level,
-                    " (needs ", min_level, ")");
+    absl::StrAppend(&detail, detail.empty() ? "" : ", ",
+                    AsAbsl(skills.Name(skill)), " ", agent.SkillLevel(skill),
+                    "/", ctx.max_skill_level, " (needs ", min_level, ")");
   }
   for (const auto& [skill, min_level] : c.desired) {
     if (skill < 0) continue;
     const int level = agent.SkillLevel(skill);
-    absl::StrAppend(&detail, detail.empty() ? "" : ", ", AsAbsl(skills.Name(skill)), " ",
-                    level, "/", ctx.max_skill_level,
+    absl::StrAppend(&detail, detail.empty() ? "" : ", ",
+                    AsAbsl(skills.Name(skill)), " ", level, "/",
+                    ctx.max_skill_level,
                     level >= min_level ? " (desired)" : " (desired, not met)");
   }
   out[kSkillComponent].detail = detail.empty() ? "no skills asked for" : detail;
@@ -151,8 +152,8 @@ std::vector<ScoreComponent> ExplainScore(const ScoringContext& ctx,
   } else if (const HistoryAffinity::Entry* e = ctx.history->Find(agent.index)) {
     out[kAffinityComponent].detail = absl::StrCat(
         e->resolved ? "resolved" : "served", " this customer ",
-        absl::FormatDuration(absl::Trunc(absl::Nanoseconds(ctx.now_ns - e->at_ns),
-                                         absl::Seconds(1))),
+        absl::FormatDuration(absl::Trunc(
+            absl::Nanoseconds(ctx.now_ns - e->at_ns), absl::Seconds(1))),
         " ago");
   } else {
     out[kAffinityComponent].detail = c.contact.customer_id.empty()
@@ -176,8 +177,9 @@ std::vector<ScoreComponent> ExplainScore(const ScoringContext& ctx,
   out[kLoadComponent].detail =
       absl::StrCat("holds ", AgentWord::TotalLoad(word), " of ",
                    agent.total_capacity, " contacts");
-  out[kOccupancyComponent].detail = absl::StrFormat(
-      "handling %.0f%% of logged-in time", 100 * (1 - score.values[kOccupancyComponent]));
+  out[kOccupancyComponent].detail =
+      absl::StrFormat("handling %.0f%% of logged-in time",
+                      100 * (1 - score.values[kOccupancyComponent]));
   if (AgentWord::TotalLoad(word) == 0) {
     out[kIdleComponent].detail = absl::StrCat(
         "idle ", absl::FormatDuration(absl::Trunc(

@@ -2,13 +2,14 @@
 //
 // One agent as the decision path sees it: an immutable compiled profile
 // (AgentRecord), published by pointer and replaced whole on UpdateAgent, and a
-// single 64-bit state word holding presence and the load of every channel, which
-// claims and releases change with one compare-and-swap.
+// single 64-bit state word holding presence and the load of every channel,
+// which claims and releases change with one compare-and-swap.
 //
 // State word layout (AgentWord):
 //   bits  0..2   presence: an AgentState, or kPresenceRemoved for a free slot
-//   bits  3..38  load of channel c in bits 3+6c .. 8+6c (0..kMaxChannelCapacity)
-//   bits 40..63  version, bumped by every change (guards ABA on the CAS and lets
+//   bits  3..38  load of channel c in bits 3+6c .. 8+6c
+//   (0..kMaxChannelCapacity) bits 40..63  version, bumped by every change
+//   (guards ABA on the CAS and lets
 //                the availability sync detect that it raced with a change)
 #ifndef ROUTING_INTERNAL_AGENT_SLOT_H_
 #define ROUTING_INTERNAL_AGENT_SLOT_H_
@@ -116,9 +117,8 @@ struct alignas(64) AgentSlot {
 
 inline void AdvanceTo(std::atomic<int64_t>& target, int64_t value) {
   int64_t current = target.load(std::memory_order_relaxed);
-  while (current < value &&
-         !target.compare_exchange_weak(current, value,
-                                       std::memory_order_relaxed)) {
+  while (current < value && !target.compare_exchange_weak(
+                                current, value, std::memory_order_relaxed)) {
   }
 }
 

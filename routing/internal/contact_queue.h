@@ -62,8 +62,21 @@ class ContactQueue {
   }
 
   // Unlinks nodes at the head of `level` whose contacts are no longer queued.
-  // The caller must be pinned.
+  // The caller must be pinned. The router calls it whenever a contact leaves
+  // the queue, so dead nodes outlive their contacts only behind a live one.
   void TrimHead(int level);
+
+  // Nodes linked in `level`, live or dead, dummy excluded. The caller must be
+  // pinned; exact only when no other thread is using the queue.
+  int LinkedCountForTesting(int level) const {
+    int n = 0;
+    const Node* node = lanes_[level].head.load(std::memory_order_acquire);
+    for (node = node->next.load(std::memory_order_acquire); node != nullptr;
+         node = node->next.load(std::memory_order_acquire)) {
+      ++n;
+    }
+    return n;
+  }
 
   // Contacts queued now (the router's count: +1 before it publishes a contact,
   // -1 by whoever takes one out). seq_cst: part of the no-lost-wakeup order.

@@ -46,7 +46,8 @@ struct ContactRecord {
   // passes (linear aging preserves order).
   int64_t aged_arrival_ns = 0;
   std::vector<std::pair<int, int>> required;  // (skill id, min level)
-  std::vector<std::pair<int, int>> desired;   // (skill id, min level); -1 id: unknown skill
+  std::vector<std::pair<int, int>>
+      desired;                 // (skill id, min level); -1 id: unknown skill
   std::vector<int> languages;  // Known language ids in preference order.
   std::vector<int> language_rank;  // Preference position of each languages[i].
   std::vector<int> preferred_agents;  // Agent indexes (unknown ids dropped).
@@ -73,9 +74,9 @@ struct ContactRecord {
   // the contact first.
   bool AssignTo(ContactState from, int agent_index) {
     uint64_t expected = Pack(from, -1);
-    return state.compare_exchange_strong(expected,
-                                         Pack(ContactState::kAssigned, agent_index),
-                                         std::memory_order_acq_rel);
+    return state.compare_exchange_strong(
+        expected, Pack(ContactState::kAssigned, agent_index),
+        std::memory_order_acq_rel);
   }
 
   std::atomic<uint64_t> state{Pack(ContactState::kRouting, -1)};

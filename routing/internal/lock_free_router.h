@@ -43,7 +43,8 @@ class LockFreeRouter final : public Router {
   absl::Status RemoveAgent(std::string_view agent_id) override;
   absl::Status SetAgentState(std::string_view agent_id,
                              AgentState state) override;
-  absl::StatusOr<AgentStatus> GetAgent(std::string_view agent_id) const override;
+  absl::StatusOr<AgentStatus> GetAgent(
+      std::string_view agent_id) const override;
   std::vector<std::string> AgentIds() const override;
 
   absl::StatusOr<RoutingDecision> Route(const Contact& contact) override;

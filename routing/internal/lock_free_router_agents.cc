@@ -65,9 +65,9 @@ absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
   slot.idle_since_ns.store(now_ns, std::memory_order_relaxed);
   // Only the CAS winner above gets here, and nothing else changes a removed
   // slot's word, so this publishes the agent (logged out) exactly once.
-  slot.word.store(
-      AgentWord::WithPresence(word, static_cast<uint8_t>(AgentState::kLoggedOut)),
-      std::memory_order_seq_cst);
+  slot.word.store(AgentWord::WithPresence(
+                      word, static_cast<uint8_t>(AgentState::kLoggedOut)),
+                  std::memory_order_seq_cst);
   if (previous != nullptr) epoch_.Retire(const_cast<AgentRecord*>(previous));
   SyncSkillIndex(index, previous);
   SyncAvailability(index);
@@ -127,9 +127,10 @@ absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
           absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
     }
     if (AgentWord::TotalLoad(word) > 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "agent '", AsAbsl(agent_id), "' still holds ", AgentWord::TotalLoad(word),
-          " contacts; release or requeue them first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("agent '", AsAbsl(agent_id), "' still holds ",
+                       AgentWord::TotalLoad(word),
+                       " contacts; release or requeue them first"));
     }
   } while (!slot.word.compare_exchange_weak(
       word, AgentWord::WithPresence(word, kPresenceRemoved),
@@ -164,8 +165,8 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
     }
     if (AgentWord::Presence(word) == presence) return absl::OkStatus();
     next = AgentWord::WithPresence(word, presence);
-  } while (!slot.word.compare_exchange_weak(word, next,
-                                            std::memory_order_seq_cst));
+  } while (
+      !slot.word.compare_exchange_weak(word, next, std::memory_order_seq_cst));
   const int64_t now_ns = NowNs();
   slot.state_since_ns.store(now_ns, std::memory_order_relaxed);
   if (!IsLoggedIn(AgentWord::Presence(word)) && IsLoggedIn(presence)) {
@@ -211,8 +212,9 @@ absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
   const int64_t login = slot.login_ns.load(std::memory_order_relaxed);
   if (login > 0 && now_ns > login) {
     status.occupancy = std::min(
-        1.0, static_cast<double>(slot.handled_ns.load(std::memory_order_relaxed)) /
-                 (now_ns - login));
+        1.0,
+        static_cast<double>(slot.handled_ns.load(std::memory_order_relaxed)) /
+            (now_ns - login));
   }
   status.contacts_handled = slot.handled_count.load(std::memory_order_relaxed);
   return status;
@@ -245,8 +247,9 @@ void LockFreeRouter::SyncSkillIndex(int agent, const AgentRecord* previous) {
   AgentSlot& slot = slots_[agent];
   while (true) {
     const AgentRecord* record = slot.record.load(std::memory_order_acquire);
-    const bool present = AgentWord::Presence(slot.word.load(
-                             std::memory_order_seq_cst)) != kPresenceRemoved;
+    const bool present =
+        AgentWord::Presence(slot.word.load(std::memory_order_seq_cst)) !=
+        kPresenceRemoved;
     remember(record);
     for (int id : skills) {
       SkillBitmap(id)->Assign(agent, present && record->SkillLevel(id) > 0);
@@ -254,8 +257,9 @@ void LockFreeRouter::SyncSkillIndex(int agent, const AgentRecord* previous) {
     for (int id : languages) {
       LanguageBitmap(id)->Assign(agent, present && record->Fluency(id) > 0);
     }
-    const bool still_present = AgentWord::Presence(slot.word.load(
-                                   std::memory_order_seq_cst)) != kPresenceRemoved;
+    const bool still_present =
+        AgentWord::Presence(slot.word.load(std::memory_order_seq_cst)) !=
+        kPresenceRemoved;
     if (slot.record.load(std::memory_order_seq_cst) == record &&
         still_present == present) {
       return;
@@ -318,8 +322,8 @@ void LockFreeRouter::DropLoad(int agent, int channel, int64_t now_ns,
     // neighbouring channel's bits, so refuse rather than wrap.
     if (AgentWord::Load(word, channel) == 0) return;
     next = AgentWord::WithLoadDelta(word, channel, -1);
-  } while (!slot.word.compare_exchange_weak(word, next,
-                                            std::memory_order_seq_cst));
+  } while (
+      !slot.word.compare_exchange_weak(word, next, std::memory_order_seq_cst));
   if (ended_work && AgentWord::TotalLoad(next) == 0) {
     AdvanceTo(slot.idle_since_ns, now_ns);
   }
@@ -376,6 +380,7 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
     const int64_t now_ns = NowNs();
     best->assigned_ns.store(now_ns, std::memory_order_release);
     best_queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
+    best_queue->TrimHead(best->priority);
     assigned_from_queue_.fetch_add(1, std::memory_order_relaxed);
     CountAnswered(*best, now_ns);
 
@@ -383,8 +388,9 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
       const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
       const HistoryAffinity history =
           LookupAffinity(*best, policy->policy, now_ns);
-      const ScoringContext ctx{&policy->policy, best, &history, now_ns,
-                               options_.max_skill_level, options_.max_fluency};
+      const ScoringContext ctx{
+          &policy->policy,     best, &history, now_ns, options_.max_skill_level,
+          options_.max_fluency};
       const uint64_t after = slot.word.load(std::memory_order_acquire);
       const AgentScore score = ScoreAgent(ctx, *record, slot, after);
       Assignment assignment;

@@ -29,9 +29,9 @@ absl::Status CheckName(std::string_view what, std::string_view name) {
     return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " is empty"));
   }
   if (name.size() > kMaxIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        AsAbsl(what), " '", AsAbsl(name.substr(0, 32)), "...' is longer than ", kMaxIdBytes,
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(AsAbsl(what), " '", AsAbsl(name.substr(0, 32)),
+                     "...' is longer than ", kMaxIdBytes, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -45,11 +45,12 @@ absl::Status CheckAttributes(
                      " attributes; at most ", kMaxAttributes, " are allowed"));
   }
   for (const auto& [key, value] : attributes) {
-    ROUTING_RETURN_IF_ERROR(CheckName(absl::StrCat(AsAbsl(owner), " attribute name"), key));
+    ROUTING_RETURN_IF_ERROR(
+        CheckName(absl::StrCat(AsAbsl(owner), " attribute name"), key));
     if (value.size() > kMaxAttributeValueBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(AsAbsl(owner), " attribute '", key, "' is ", value.size(),
-                       " bytes; at most ", kMaxAttributeValueBytes));
+      return absl::InvalidArgumentError(absl::StrCat(
+          AsAbsl(owner), " attribute '", key, "' is ", value.size(),
+          " bytes; at most ", kMaxAttributeValueBytes));
     }
   }
   return absl::OkStatus();
@@ -83,7 +84,8 @@ LockFreeRouter::LockFreeRouter(const RouterOptions& options)
                options.history_depth),
       policy_(new PolicyRecord{options.policy, 1}) {
   for (int i = 0; i < options.max_skills; ++i) skill_bitmaps_[i] = nullptr;
-  for (int i = 0; i < options.max_languages; ++i) language_bitmaps_[i] = nullptr;
+  for (int i = 0; i < options.max_languages; ++i)
+    language_bitmaps_[i] = nullptr;
   for (int i = 0; i < options.max_queues; ++i) queue_objects_[i] = nullptr;
   for (auto& bitmap : free_) {
     bitmap = std::make_unique<AgentBitmap>(options.max_agents);
@@ -147,8 +149,8 @@ ContactQueue* LockFreeRouter::Queue(int id) const {
 ContactQueue* LockFreeRouter::EnsureQueue(int id) {
   ContactQueue* queue = Queue(id);
   if (queue != nullptr) return queue;
-  auto fresh = std::make_unique<ContactQueue>(std::string(queues_.Name(id)),
-                                              &epoch_);
+  auto fresh =
+      std::make_unique<ContactQueue>(std::string(queues_.Name(id)), &epoch_);
   if (queue_objects_[id].compare_exchange_strong(queue, fresh.get(),
                                                  std::memory_order_acq_rel)) {
     return fresh.release();
@@ -164,13 +166,13 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
   record->index = index;
   if (profile.skills.size() > kMaxListEntries * 4 ||
       profile.languages.size() > kMaxListEntries) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("agent '", profile.id, "' lists too many skills or languages"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "agent '", profile.id, "' lists too many skills or languages"));
   }
   absl::flat_hash_set<std::string_view> seen;
   for (const AgentSkill& s : profile.skills) {
-    ROUTING_RETURN_IF_ERROR(
-        CheckName(absl::StrCat("agent '", profile.id, "' skill name"), s.skill));
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("agent '", profile.id, "' skill name"), s.skill));
     if (s.level < 1 || s.level > options_.max_skill_level) {
       return absl::InvalidArgumentError(absl::StrCat(
           "agent '", profile.id, "' skill '", s.skill, "' has level ", s.level,
@@ -199,26 +201,28 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
   for (Channel channel : kAllChannels) {
     const int capacity = profile.CapacityOf(channel);
     if (capacity < 0 || capacity > kMaxChannelCapacity) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "agent '", profile.id, "' capacity ", capacity, " on ",
-          AsAbsl(ChannelName(channel)), " is outside 0..", kMaxChannelCapacity));
+      return absl::InvalidArgumentError(
+          absl::StrCat("agent '", profile.id, "' capacity ", capacity, " on ",
+                       AsAbsl(ChannelName(channel)), " is outside 0..",
+                       kMaxChannelCapacity));
     }
     record->capacity[ChannelIndex(channel)] = capacity;
     total += capacity;
   }
   if (total == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "agent '", profile.id,
-        "' has a capacity of zero on every channel and could never take a contact"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("agent '", profile.id,
+                     "' has a capacity of zero on every channel and could "
+                     "never take a contact"));
   }
   if (profile.max_total_contacts < 0 || profile.max_total_contacts > total) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "agent '", profile.id, "' max_total_contacts ",
-        profile.max_total_contacts, " is outside 0..", total,
-        " (the sum of its channel capacities)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("agent '", profile.id, "' max_total_contacts ",
+                     profile.max_total_contacts, " is outside 0..", total,
+                     " (the sum of its channel capacities)"));
   }
-  ROUTING_RETURN_IF_ERROR(
-      CheckAttributes(absl::StrCat("agent '", profile.id, "'"), profile.attributes));
+  ROUTING_RETURN_IF_ERROR(CheckAttributes(
+      absl::StrCat("agent '", profile.id, "'"), profile.attributes));
   record->max_total = profile.max_total_contacts;
   record->total_capacity =
       profile.max_total_contacts > 0 ? profile.max_total_contacts : total;
@@ -269,14 +273,14 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
       contact.languages.size() > kMaxListEntries ||
       contact.preferred_agents.size() > kMaxListEntries ||
       contact.excluded_agents.size() > kMaxListEntries) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "contact '", contact.id, "' lists more than ", kMaxListEntries,
-        " skills, languages or agents"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("contact '", contact.id, "' lists more than ",
+                     kMaxListEntries, " skills, languages or agents"));
   }
   if (contact.customer_id.size() > kMaxIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "contact '", contact.id, "' customer id is longer than ", kMaxIdBytes,
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("contact '", contact.id, "' customer id is longer than ",
+                     kMaxIdBytes, " bytes"));
   }
   ROUTING_RETURN_IF_ERROR(CheckAttributes(
       absl::StrCat("contact '", contact.id, "'"), contact.attributes));
@@ -307,24 +311,24 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
       contact.priority * absl::ToInt64Nanoseconds(policy.policy.priority_step);
 
   absl::flat_hash_set<int> seen;
-  auto compile_skills = [&](const std::vector<SkillRequirement>& list,
-                            bool required,
-                            std::vector<std::pair<int, int>>* out) -> absl::Status {
+  auto compile_skills =
+      [&](const std::vector<SkillRequirement>& list, bool required,
+          std::vector<std::pair<int, int>>* out) -> absl::Status {
     seen.clear();
     for (const SkillRequirement& r : list) {
       ROUTING_RETURN_IF_ERROR(CheckName(
           absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
       if (r.min_level < 1 || r.min_level > options_.max_skill_level) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "contact '", contact.id, "' asks for skill '", r.skill,
-            "' at level ", r.min_level, "; levels run 1..",
-            options_.max_skill_level));
+        return absl::InvalidArgumentError(
+            absl::StrCat("contact '", contact.id, "' asks for skill '", r.skill,
+                         "' at level ", r.min_level, "; levels run 1..",
+                         options_.max_skill_level));
       }
       const int id = skills_.Find(r.skill);
       if (id < 0 && required) {
-        return absl::NotFoundError(absl::StrCat(
-            "contact '", contact.id, "' requires skill '", r.skill,
-            "' which no agent on the roster has"));
+        return absl::NotFoundError(
+            absl::StrCat("contact '", contact.id, "' requires skill '", r.skill,
+                         "' which no agent on the roster has"));
       }
       if (id >= 0 && !seen.insert(id).second) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -340,18 +344,19 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
       compile_skills(contact.desired_skills, false, &record->desired));
 
   for (size_t i = 0; i < contact.languages.size(); ++i) {
-    ROUTING_RETURN_IF_ERROR(CheckName(
-        absl::StrCat("contact '", contact.id, "' language"), contact.languages[i]));
+    ROUTING_RETURN_IF_ERROR(
+        CheckName(absl::StrCat("contact '", contact.id, "' language"),
+                  contact.languages[i]));
     const int id = languages_.Find(contact.languages[i]);
     if (id < 0) continue;  // Nobody speaks it; a later choice may still match.
     record->languages.push_back(id);
     record->language_rank.push_back(static_cast<int>(i));
   }
   if (!contact.languages.empty() && record->languages.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "contact '", contact.id, "' speaks ",
-        absl::StrJoin(contact.languages, ", "),
-        " and no agent on the roster speaks any of them"));
+    return absl::NotFoundError(
+        absl::StrCat("contact '", contact.id, "' speaks ",
+                     absl::StrJoin(contact.languages, ", "),
+                     " and no agent on the roster speaks any of them"));
   }
 
   for (const std::string& agent : contact.preferred_agents) {
@@ -375,8 +380,8 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
                      ? "default"
                      : contact.required_skills.front().skill;
   }
-  ROUTING_RETURN_IF_ERROR(
-      CheckName(absl::StrCat("contact '", contact.id, "' queue name"), queue_name));
+  ROUTING_RETURN_IF_ERROR(CheckName(
+      absl::StrCat("contact '", contact.id, "' queue name"), queue_name));
   record->queue = queues_.FindOrInsert(queue_name);
   if (record->queue < 0) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -390,7 +395,8 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
 
 // --- Policy, history, statistics --------------------------------------------
 
-absl::StatusOr<uint64_t> LockFreeRouter::SetPolicy(const RoutingPolicy& policy) {
+absl::StatusOr<uint64_t> LockFreeRouter::SetPolicy(
+    const RoutingPolicy& policy) {
   ROUTING_RETURN_IF_ERROR(ValidatePolicy(policy));
   auto guard = epoch_.Pin();
   auto fresh = std::make_unique<PolicyRecord>(PolicyRecord{policy, 0});
@@ -432,15 +438,17 @@ RouterStats LockFreeRouter::Stats() const {
   RouterStats stats;
   stats.policy_version = policy_.load(std::memory_order_acquire)->version;
   stats.decisions = decisions_.load(std::memory_order_relaxed);
-  stats.assigned_immediately = assigned_immediately_.load(std::memory_order_relaxed);
+  stats.assigned_immediately =
+      assigned_immediately_.load(std::memory_order_relaxed);
   stats.queued = queued_.load(std::memory_order_relaxed);
-  stats.assigned_from_queue = assigned_from_queue_.load(std::memory_order_relaxed);
+  stats.assigned_from_queue =
+      assigned_from_queue_.load(std::memory_order_relaxed);
   stats.cancelled = cancelled_.load(std::memory_order_relaxed);
   stats.released = released_.load(std::memory_order_relaxed);
   stats.contacts_held = contacts_held_.load(std::memory_order_relaxed);
   for (int i = 0; i < agent_ids_.size(); ++i) {
-    const uint8_t presence = AgentWord::Presence(
-        slots_[i].word.load(std::memory_order_acquire));
+    const uint8_t presence =
+        AgentWord::Presence(slots_[i].word.load(std::memory_order_acquire));
     if (presence == kPresenceRemoved) continue;
     ++stats.agents;
     ++stats.agents_by_state[presence];
@@ -452,7 +460,8 @@ RouterStats LockFreeRouter::Stats() const {
     if (queue == nullptr) continue;
     QueueStats qs;
     qs.queue = queue->name();
-    qs.waiting = std::max<int64_t>(0, queue->waiting.load(std::memory_order_acquire));
+    qs.waiting =
+        std::max<int64_t>(0, queue->waiting.load(std::memory_order_acquire));
     int64_t oldest = now_ns;
     for (int level = 0; level < kPriorityLevels; ++level) {
       queue->ForEachQueued(level, [&](ContactRecord* c) {
@@ -467,15 +476,16 @@ RouterStats LockFreeRouter::Stats() const {
     qs.abandoned = queue->abandoned.load(std::memory_order_relaxed);
     const int64_t offered = qs.answered + qs.abandoned;
     qs.service_level =
-        offered == 0 ? 1.0
-                     : static_cast<double>(qs.answered_in_service_level) / offered;
+        offered == 0
+            ? 1.0
+            : static_cast<double>(qs.answered_in_service_level) / offered;
     qs.average_speed_of_answer =
-        qs.answered == 0
-            ? absl::ZeroDuration()
-            : absl::Nanoseconds(
-                  queue->total_answer_wait_ns.load(std::memory_order_relaxed) /
-                  qs.answered);
-    const int64_t aht = queue->average_handle_ns.load(std::memory_order_relaxed);
+        qs.answered == 0 ? absl::ZeroDuration()
+                         : absl::Nanoseconds(queue->total_answer_wait_ns.load(
+                                                 std::memory_order_relaxed) /
+                                             qs.answered);
+    const int64_t aht =
+        queue->average_handle_ns.load(std::memory_order_relaxed);
     qs.average_handle_time =
         aht > 0 ? absl::Nanoseconds(aht) : policy.default_handle_time;
     stats.queues.push_back(std::move(qs));

@@ -25,8 +25,8 @@ void UpdateMovingAverage(std::atomic<int64_t>& average, int64_t sample) {
   do {
     next = current == 0 ? sample
                         : current + (sample - current) / kHandleTimeSmoothing;
-  } while (!average.compare_exchange_weak(current, next,
-                                          std::memory_order_relaxed));
+  } while (
+      !average.compare_exchange_weak(current, next, std::memory_order_relaxed));
 }
 
 }  // namespace
@@ -44,7 +44,8 @@ void LockFreeRouter::CandidateList::Offer(const AgentScore& score) {
 
 bool LockFreeRouter::Eligible(const AgentRecord& agent, uint64_t word,
                               const ContactRecord& contact) const {
-  if (!AgentWord::IsAvailable(word) || !agent.HasRoomFor(word, contact.channel)) {
+  if (!AgentWord::IsAvailable(word) ||
+      !agent.HasRoomFor(word, contact.channel)) {
     return false;
   }
   for (const auto& [skill, min_level] : contact.required) {
@@ -132,8 +133,7 @@ bool LockFreeRouter::AnyAgentCouldServe(const ContactRecord& contact) const {
       const uint64_t word = slot.word.load(std::memory_order_acquire);
       const AgentRecord* record = slot.record.load(std::memory_order_acquire);
       if (record == nullptr || AgentWord::Presence(word) == kPresenceRemoved ||
-          record->capacity[contact.channel] == 0 ||
-          contact.Excludes(agent)) {
+          record->capacity[contact.channel] == 0 || contact.Excludes(agent)) {
         continue;
       }
       bool qualified = true;
@@ -161,15 +161,18 @@ HistoryAffinity LockFreeRouter::LookupAffinity(const ContactRecord& contact,
   InteractionRecord records[kMaxHistoryDepth];
   const int n =
       history_.Lookup(contact.contact.customer_id, records, kMaxHistoryDepth);
-  const double half_life_ns = absl::ToDoubleNanoseconds(policy.affinity_half_life);
+  const double half_life_ns =
+      absl::ToDoubleNanoseconds(policy.affinity_half_life);
   for (int i = 0; i < n; ++i) {
     const int agent = static_cast<int>(records[i].agent_index);
     if (affinity.Find(agent) != nullptr) continue;  // Most recent one counts.
     const int64_t at_ns = absl::ToUnixNanos(records[i].time);
-    const double age_ns = std::max<double>(0, static_cast<double>(now_ns - at_ns));
+    const double age_ns =
+        std::max<double>(0, static_cast<double>(now_ns - at_ns));
     const bool resolved = records[i].outcome == ContactOutcome::kResolved;
     double base = resolved ? policy.resolved_affinity : policy.served_affinity;
-    // An agent who transferred the customer away is no one to send them back to.
+    // An agent who transferred the customer away is no one to send them back
+    // to.
     if (records[i].outcome == ContactOutcome::kTransferred) base = 0;
     affinity.entries.push_back(
         {agent, base * std::exp2(-age_ns / half_life_ns), resolved, at_ns});
@@ -215,9 +218,11 @@ void LockFreeRouter::CountAnswered(const ContactRecord& contact,
 LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
     ContactRecord* contact, const PolicyRecord& policy, int64_t now_ns,
     ContactState from, RoutingDecision* decision) {
-  const HistoryAffinity history = LookupAffinity(*contact, policy.policy, now_ns);
-  const ScoringContext ctx{&policy.policy, contact, &history, now_ns,
-                           options_.max_skill_level, options_.max_fluency};
+  const HistoryAffinity history =
+      LookupAffinity(*contact, policy.policy, now_ns);
+  const ScoringContext ctx{
+      &policy.policy,      contact, &history, now_ns, options_.max_skill_level,
+      options_.max_fluency};
   while (true) {
     CandidateList candidates;
     FindCandidates(*contact, ctx, &candidates);
@@ -268,7 +273,8 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
     ContactRecord* contact, const PolicyRecord& policy, int64_t now_ns) {
   const std::string& id = contact->contact.id;
   RoutingDecision decision;
-  switch (TryAssign(contact, policy, now_ns, ContactState::kRouting, &decision)) {
+  switch (
+      TryAssign(contact, policy, now_ns, ContactState::kRouting, &decision)) {
     case AssignResult::kAssigned:
       decisions_.fetch_add(1, std::memory_order_relaxed);
       assigned_immediately_.fetch_add(1, std::memory_order_relaxed);
@@ -276,8 +282,9 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
       return decision;
     case AssignResult::kContactTaken:
       // Only Cancel moves a contact out of kRouting; it also forgot it.
-      return absl::AbortedError(absl::StrCat(
-          "contact '", AsAbsl(id), "' was cancelled while it was being routed"));
+      return absl::AbortedError(
+          absl::StrCat("contact '", AsAbsl(id),
+                       "' was cancelled while it was being routed"));
     case AssignResult::kNoAgent:
       break;
   }
@@ -288,12 +295,13 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
     if (!contact->state.compare_exchange_strong(
             routing, ContactRecord::Pack(ContactState::kDone, -1),
             std::memory_order_acq_rel)) {
-      return absl::AbortedError(absl::StrCat(
-          "contact '", AsAbsl(id), "' was cancelled while it was being routed"));
+      return absl::AbortedError(
+          absl::StrCat("contact '", AsAbsl(id),
+                       "' was cancelled while it was being routed"));
     }
-    std::string reason = absl::StrCat(
-        "no agent on the roster can serve contact '", id, "' (",
-        AsAbsl(ChannelName(contact->contact.channel)));
+    std::string reason =
+        absl::StrCat("no agent on the roster can serve contact '", id, "' (",
+                     AsAbsl(ChannelName(contact->contact.channel)));
     for (const SkillRequirement& r : contact->contact.required_skills) {
       absl::StrAppend(&reason, ", ", r.skill, " >= ", r.min_level);
     }
@@ -322,9 +330,11 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
   queue->Enqueue(contact);
   decisions_.fetch_add(1, std::memory_order_relaxed);
 
-  switch (TryAssign(contact, policy, now_ns, ContactState::kQueued, &decision)) {
+  switch (
+      TryAssign(contact, policy, now_ns, ContactState::kQueued, &decision)) {
     case AssignResult::kAssigned:
       queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
+      queue->TrimHead(contact->priority);
       assigned_immediately_.fetch_add(1, std::memory_order_relaxed);
       CountAnswered(*contact, now_ns);
       return decision;
@@ -371,9 +381,9 @@ int LockFreeRouter::QueuePosition(const ContactRecord& contact) const {
   return ahead + 1;
 }
 
-absl::Duration LockFreeRouter::EstimatedWait(const ContactRecord& contact,
-                                             int position,
-                                             const RoutingPolicy& policy) const {
+absl::Duration LockFreeRouter::EstimatedWait(
+    const ContactRecord& contact, int position,
+    const RoutingPolicy& policy) const {
   // Erlang-free first-order estimate: agents who could serve the contact
   // finish one contact every AHT / staffed on average; the contact waits for
   // `position` of those completions.
@@ -391,7 +401,8 @@ absl::Duration LockFreeRouter::EstimatedWait(const ContactRecord& contact,
   const int64_t aht = queue->average_handle_ns.load(std::memory_order_relaxed);
   const absl::Duration handle =
       aht > 0 ? absl::Nanoseconds(aht) : policy.default_handle_time;
-  return absl::Trunc(handle * position / std::max(1, staffed), absl::Seconds(1));
+  return absl::Trunc(handle * position / std::max(1, staffed),
+                     absl::Seconds(1));
 }
 
 void LockFreeRouter::Forget(ContactRecord* contact) {
@@ -416,8 +427,8 @@ absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* contact,
           "contact '", contact->id(), "' is not assigned to an agent yet"));
     }
     if (state == ContactState::kAssigned && !allow_assigned) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "contact '", contact->id(), "' is already assigned"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("contact '", contact->id(), "' is already assigned"));
     }
     if (contact->state.compare_exchange_weak(
             word,
@@ -428,7 +439,11 @@ absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* contact,
     }
   }
   if (ContactRecord::StateOf(word) == ContactState::kQueued) {
-    Queue(contact->queue)->waiting.fetch_sub(1, std::memory_order_seq_cst);
+    ContactQueue* queue = Queue(contact->queue);
+    queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
+    // Whoever takes a contact out unlinks the dead nodes it leaves at the
+    // head, so a queue whose contacts all leave by cancellation stays short.
+    queue->TrimHead(contact->priority);
   }
   return word;
 }
@@ -437,8 +452,8 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
   auto guard = epoch_.Pin();
   ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("contact '", AsAbsl(contact_id), "' is not held by the router"));
+    return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
+                                            "' is not held by the router"));
   }
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(contact, /*allow_waiting=*/true,
@@ -452,7 +467,8 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
     case ContactState::kAssigned: {
       // The customer left after the agent was chosen: free the agent.
       const int agent = ContactRecord::AgentOf(word);
-      const int64_t assigned = contact->assigned_ns.load(std::memory_order_acquire);
+      const int64_t assigned =
+          contact->assigned_ns.load(std::memory_order_acquire);
       if (assigned > 0 && now_ns > assigned) {
         slots_[agent].handled_ns.fetch_add(now_ns - assigned,
                                            std::memory_order_relaxed);
@@ -481,8 +497,8 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
   auto guard = epoch_.Pin();
   ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("contact '", AsAbsl(contact_id), "' is not held by the router"));
+    return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
+                                            "' is not held by the router"));
   }
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(contact, /*allow_waiting=*/false,
@@ -510,7 +526,8 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(const Contact& contact) {
+absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
+    const Contact& contact) {
   const int64_t now_ns = NowNs();
   auto guard = epoch_.Pin();
   ContactRecord* current = contacts_.Find(contact.id);
@@ -570,8 +587,8 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
   auto guard = epoch_.Pin();
   const ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("contact '", AsAbsl(contact_id), "' is not held by the router"));
+    return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
+                                            "' is not held by the router"));
   }
   const uint64_t word = contact->state.load(std::memory_order_acquire);
   ContactStatus status;
@@ -583,7 +600,8 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
       break;
     case ContactState::kAssigned:
       status.state = ContactStatus::State::kAssigned;
-      status.agent_id = std::string(agent_ids_.Name(ContactRecord::AgentOf(word)));
+      status.agent_id =
+          std::string(agent_ids_.Name(ContactRecord::AgentOf(word)));
       status.assigned_at = absl::FromUnixNanos(
           contact->assigned_ns.load(std::memory_order_acquire));
       break;

@@ -28,7 +28,8 @@ class NameTable {
   NameTable(const NameTable&) = delete;
   NameTable& operator=(const NameTable&) = delete;
 
-  // The name's id, or -1 if it was never inserted. Wait-free apart from probing.
+  // The name's id, or -1 if it was never inserted. Wait-free apart from
+  // probing.
   int Find(std::string_view name) const;
   // The name's id, inserting it first if needed; -1 if the table is full.
   // Two threads inserting the same new name get the same id.

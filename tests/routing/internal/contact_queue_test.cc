@@ -52,8 +52,10 @@ TEST(ContactQueueTest, ContactsThatLeftAreSkippedAndTrimmedAtTheHead) {
     ASSERT_TRUE(contacts[1]->AssignTo(ContactState::kQueued, 4));
     EXPECT_EQ(Queued(queue, 0), (std::vector<std::string>{"a", "c"}));
     ASSERT_TRUE(contacts[0]->AssignTo(ContactState::kQueued, 5));
+    EXPECT_EQ(queue.LinkedCountForTesting(0), 3);
     queue.TrimHead(0);  // a and b are gone from the list now.
     EXPECT_EQ(Queued(queue, 0), (std::vector<std::string>{"c"}));
+    EXPECT_EQ(queue.LinkedCountForTesting(0), 1);
     for (ContactRecord* c : contacts) UnrefContact(c, &epoch);
   }
   epoch.Reclaim();
