@@ -69,14 +69,16 @@ struct AgentWord {
 
 // An agent's profile compiled to ids. Immutable once published.
 struct AgentRecord {
-  AgentProfile profile;
+  // What eligibility and scoring read comes first, in the record's first
+  // cache line; the profile (strings, attributes) is read only to explain.
   int index = -1;
   int team = -1;  // Interned like skills; -1 when no team.
-  std::vector<std::pair<int, int>> skills;     // (skill id, level), by id.
-  std::vector<std::pair<int, int>> languages;  // (language id, fluency), by id.
   std::array<int, kChannelCount> capacity = {};
   int total_capacity = 0;  // Sum over channels, capped by max_total_contacts.
   int max_total = 0;       // 0: no cap beyond the channels'.
+  std::vector<std::pair<int, int>> skills;     // (skill id, level), by id.
+  std::vector<std::pair<int, int>> languages;  // (language id, fluency), by id.
+  AgentProfile profile;
 
   int SkillLevel(int skill) const { return Lookup(skills, skill); }
   int Fluency(int language) const { return Lookup(languages, language); }

@@ -210,11 +210,18 @@ int HistoryStore::Lookup(std::string_view customer, InteractionRecord* out,
     if (Word(way, kKeyWord).load(std::memory_order_relaxed) == key) break;
     n = 0;
   }
-  // Most recent first; within one second, the slot written last first.
-  std::sort(held, held + n, [](const Held& a, const Held& b) {
+  // Most recent first; within one second, the slot written last first. An
+  // insertion sort: at most kMaxHistoryDepth entries.
+  auto newer = [](const Held& a, const Held& b) {
     const uint64_t sa = a.word & kSecondsMask, sb = b.word & kSecondsMask;
     return sa != sb ? sa > sb : a.age < b.age;
-  });
+  };
+  for (int i = 1; i < n; ++i) {
+    const Held h = held[i];
+    int j = i;
+    for (; j > 0 && newer(h, held[j - 1]); --j) held[j] = held[j - 1];
+    held[j] = h;
+  }
   const int copied = std::min(n, max);
   for (int i = 0; i < copied; ++i) out[i] = Unpack(held[i].word);
   return copied;
