@@ -7,7 +7,6 @@ set -euo pipefail
 packages=(
   bazel-bootstrap        # Bazel 4.2.3; the workspace is wired for it offline
   g++                    # GCC 12, C++20
-  clang                  # libFuzzer builds of the fuzz targets
   libabsl-dev            # Abseil 20220623
   libgtest-dev libgmock-dev
   libbenchmark-dev       # Google Benchmark 1.7.1
