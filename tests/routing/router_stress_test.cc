@@ -174,10 +174,24 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
     std::mt19937 rng(99);
     while (!stop.load(std::memory_order_relaxed)) {
       const int i = rng() % kAgents;
-      const int op = rng() % 4;
+      const int op = rng() % 6;
       absl::Status s;
       if (op == 0) {
         s = router.SetAgentState(roster[i].id, AgentState::kBreak);
+      } else if (op == 2) {
+        // End of shift: log out, leave the roster once the last contact is
+        // released, and come back as a new login.
+        s = router.SetAgentState(roster[i].id, AgentState::kLoggedOut);
+        if (s.code() == absl::StatusCode::kNotFound) s = absl::OkStatus();
+        if (s.ok()) {
+          s = router.RemoveAgent(roster[i].id);
+          if (s.code() == absl::StatusCode::kFailedPrecondition ||
+              s.code() == absl::StatusCode::kNotFound) {
+            s = absl::OkStatus();  // Still holds contacts: stays logged out.
+          } else if (s.ok()) {
+            s = router.AddAgent(roster[i]);
+          }
+        }
       } else if (op == 1) {
         AgentProfile p = roster[i];
         p.skills[0].level = 1 + rng() % 5;
@@ -220,6 +234,9 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
 
   // Quiescent now. Every agent back, at original skills.
   for (const AgentProfile& p : roster) {
+    if (router.GetAgent(p.id).status().code() == absl::StatusCode::kNotFound) {
+      ASSERT_TRUE(router.AddAgent(p).ok());
+    }
     ASSERT_TRUE(router.UpdateAgent(p).ok());
     ASSERT_TRUE(router.SetAgentState(p.id, AgentState::kAvailable).ok());
   }
