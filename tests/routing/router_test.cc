@@ -482,6 +482,20 @@ TEST_F(RouterTest, UpdatedSkillsApplyToTheNextDecision) {
   EXPECT_EQ(router_->GetAgent("a")->state, AgentState::kAvailable);
 }
 
+TEST_F(RouterTest, NewSkillsDrainTheQueue) {
+  AddAvailable(MakeAgent("expert", {{"billing", 5}}));
+  AddAvailable(MakeAgent("junior", {{"billing", 3}}));
+  EXPECT_EQ(RouteOk(MakeContact("c1", {{"billing", 5}})).agent_id, "expert");
+  EXPECT_EQ(RouteOk(MakeContact("c2", {{"billing", 5}})).outcome,
+            DecisionOutcome::kQueued);
+  // The junior passes the certification: the waiting contact is theirs now.
+  ASSERT_TRUE(router_->UpdateAgent(MakeAgent("junior", {{"billing", 5}})).ok());
+  std::vector<Assignment> a = listener_.Take();
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].contact_id, "c2");
+  EXPECT_EQ(a[0].agent_id, "junior");
+}
+
 TEST_F(RouterTest, RaisedCapacityDrainsTheQueue) {
   AddAvailable(MakeAgent("a", {}, {{"en", 5}}, 0, 1));
   RouteOk(MakeContact("c1", {}, Channel::kChat));
