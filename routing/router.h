@@ -127,7 +127,8 @@ class Router {
   // if the new contact has none). A contact moved between queues keeps its
   // original enqueue time; one taken from an agent starts waiting now. The
   // previous agent is recorded in the customer's history as kTransferred and
-  // excluded from this routing.
+  // excluded from this routing. Also the answer to an agent who does not pick
+  // up an offered contact (RONA): requeue it and set that agent's state.
   virtual absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) = 0;
   virtual absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const = 0;
