@@ -94,8 +94,7 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
   if (total_load == 0) {
     const double idle_ns =
         static_cast<double>(ctx.now_ns - score.idle_since_ns);
-    v[kIdleComponent] =
-        Clamp01(idle_ns / absl::ToDoubleNanoseconds(policy.idle_saturation));
+    v[kIdleComponent] = Clamp01(idle_ns / ctx.idle_saturation_ns);
   } else {
     // Busy agents have no idle seniority; they queue behind idle ones.
     score.idle_since_ns = ctx.now_ns;

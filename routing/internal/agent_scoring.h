@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "routing/internal/agent_slot.h"
 #include "routing/internal/contact_record.h"
 #include "routing/internal/name_table.h"
@@ -56,14 +57,28 @@ struct AgentScore {
   uint64_t word = 0;  // The agent's state word the score was computed from.
 };
 
-// Everything scoring needs that is the same for every agent of a decision.
+// Everything scoring needs that is the same for every agent of a decision,
+// converted once so the per-agent loop does no Duration arithmetic.
 struct ScoringContext {
+  ScoringContext(const RoutingPolicy* policy, const ContactRecord* contact,
+                 const HistoryAffinity* history, int64_t now_ns,
+                 int max_skill_level, int max_fluency)
+      : policy(policy),
+        contact(contact),
+        history(history),
+        now_ns(now_ns),
+        max_skill_level(max_skill_level),
+        max_fluency(max_fluency),
+        idle_saturation_ns(absl::ToDoubleNanoseconds(policy->idle_saturation)) {
+  }
+
   const RoutingPolicy* policy;
   const ContactRecord* contact;
   const HistoryAffinity* history;
   int64_t now_ns;
   int max_skill_level;
   int max_fluency;
+  double idle_saturation_ns;  // Positive: ValidatePolicy requires it.
 };
 
 // Each later preferred language is worth this much less than the one before:
