@@ -1,8 +1,8 @@
 // File: routing/agent.h
 //
 // What the router knows about an agent: the profile an administrator or a
-// workforce system sets (skills, languages, capacity, team), and the live status
-// the router keeps (state, load per channel, idle time, occupancy).
+// workforce system sets (skills, languages, capacity, team), and the live
+// status the router keeps (state, load per channel, idle time, occupancy).
 //
 //   routing::AgentProfile alice;
 //   alice.id = "alice";
@@ -55,8 +55,9 @@ struct AgentSkill {
 };
 
 struct AgentLanguage {
-  std::string language;  // Any tag the platform uses consistently, e.g. "en", "es-MX".
-  int fluency = 1;       // 1..RouterOptions::max_fluency (5 by default).
+  std::string
+      language;  // Any tag the platform uses consistently, e.g. "en", "es-MX".
+  int fluency = 1;  // 1..RouterOptions::max_fluency (5 by default).
 };
 
 struct AgentProfile {
@@ -87,9 +88,9 @@ struct AgentStatus {
   AgentProfile profile;
   AgentState state = AgentState::kLoggedOut;
   std::array<int, kChannelCount> load = {};  // Contacts held, per channel.
-  absl::Time state_since;   // When the state was last set.
-  absl::Time idle_since;    // When the agent last became free of all contacts.
-  double occupancy = 0.0;   // Handling time / logged-in time, 0..1.
+  absl::Time state_since;                    // When the state was last set.
+  absl::Time idle_since;   // When the agent last became free of all contacts.
+  double occupancy = 0.0;  // Handling time / logged-in time, 0..1.
   int64_t contacts_handled = 0;  // Contacts released since the agent was added.
 
   int LoadOf(Channel channel) const { return load[ChannelIndex(channel)]; }

@@ -1,7 +1,8 @@
 // File: routing/channel.h
 //
-// The media channels a contact arrives on. Capacity, load and queue statistics are
-// kept per channel because an agent can hold one voice call but several chats.
+// The media channels a contact arrives on. Capacity, load and queue statistics
+// are kept per channel because an agent can hold one voice call but several
+// chats.
 //
 //   routing::Channel c;
 //   if (!routing::ParseChannel("chat", &c)) { /* unknown channel name */ }

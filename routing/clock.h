@@ -1,14 +1,15 @@
 // File: routing/clock.h
 //
 // Time is an input. The router never reads the wall clock itself: it asks the
-// Clock it was given. Production passes SystemClock; tests and the simulator pass
-// a ManualClock and move time by hand, so runs are deterministic and a simulated
-// day takes seconds.
+// Clock it was given. Production passes SystemClock; tests and the simulator
+// pass a ManualClock and move time by hand, so runs are deterministic and a
+// simulated day takes seconds.
 //
 //   routing::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
 //   options.clock = &clock;
 //   ...
-//   clock.Advance(absl::Seconds(30));   // every contact has now waited 30 s more
+//   clock.Advance(absl::Seconds(30));   // every contact has now waited 30 s
+//   more
 #ifndef ROUTING_CLOCK_H_
 #define ROUTING_CLOCK_H_
 

@@ -8,10 +8,10 @@
 //   call.channel = routing::Channel::kVoice;
 //   call.queue = "billing";
 //   call.required_skills = {{"billing", 3}};
-//   call.languages = {"es", "en"};          // Spanish first, English acceptable
-//   call.customer_id = "cust-1200";
-//   call.attributes["intent"] = "dispute_charge";
-//   absl::StatusOr<routing::RoutingDecision> d = router->Route(call);
+//   call.languages = {"es", "en"};          // Spanish first, English
+//   acceptable call.customer_id = "cust-1200"; call.attributes["intent"] =
+//   "dispute_charge"; absl::StatusOr<routing::RoutingDecision> d =
+//   router->Route(call);
 #ifndef ROUTING_CONTACT_H_
 #define ROUTING_CONTACT_H_
 
@@ -40,21 +40,22 @@ struct Contact {
   // The queue the contact waits in and is reported under. Empty: the first
   // required skill's name, or "default" when none is required.
   std::string queue;
-  // Hard requirements: an agent lacking any of them is never offered the contact.
+  // Hard requirements: an agent lacking any of them is never offered the
+  // contact.
   std::vector<SkillRequirement> required_skills;
   // Soft: agents who have them score higher.
   std::vector<SkillRequirement> desired_skills;
   // Languages the customer speaks, most preferred first. When non-empty the
   // agent must speak at least one; fluency and preference order feed the score.
   std::vector<std::string> languages;
-  int priority = 0;  // 0..kMaxPriority.
+  int priority = 0;         // 0..kMaxPriority.
   std::string customer_id;  // Keys the customer's history; may be empty.
   // Agents named by CRM data: preferred ones score higher; excluded ones are
   // never offered the contact ("never route this customer to that agent").
   std::vector<std::string> preferred_agents;
   std::vector<std::string> excluded_agents;
-  // When the customer started waiting (e.g. entered the IVR). InfinitePast means
-  // "now": the router stamps it with its clock.
+  // When the customer started waiting (e.g. entered the IVR). InfinitePast
+  // means "now": the router stamps it with its clock.
   absl::Time enqueue_time = absl::InfinitePast();
   // Anything the IVR or a chatbot collected: intent, tier, sentiment, account,
   // summary. Carried with the contact and returned with its assignment.

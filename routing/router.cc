@@ -38,15 +38,14 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
                                      internal::kMaxAgentIndex));
   ROUTING_RETURN_IF_ERROR(
       CheckRange("max_skills", options.max_skills, 1, kMaxSkillsOrQueues));
-  ROUTING_RETURN_IF_ERROR(
-      CheckRange("max_languages", options.max_languages, 1, kMaxSkillsOrQueues));
+  ROUTING_RETURN_IF_ERROR(CheckRange("max_languages", options.max_languages, 1,
+                                     kMaxSkillsOrQueues));
   ROUTING_RETURN_IF_ERROR(
       CheckRange("max_queues", options.max_queues, 1, kMaxSkillsOrQueues));
   ROUTING_RETURN_IF_ERROR(
       CheckRange("max_contacts", options.max_contacts, 1, kMaxContactsHeld));
-  ROUTING_RETURN_IF_ERROR(CheckRange("history_customers",
-                                     options.history_customers, 1,
-                                     kMaxHistoryCustomers));
+  ROUTING_RETURN_IF_ERROR(CheckRange(
+      "history_customers", options.history_customers, 1, kMaxHistoryCustomers));
   ROUTING_RETURN_IF_ERROR(CheckRange("history_depth", options.history_depth, 1,
                                      internal::kMaxHistoryDepth));
   ROUTING_RETURN_IF_ERROR(

@@ -8,14 +8,14 @@
 //   routing::ManualClock clock;              // or SystemClock::Default()
 //   routing::RouterOptions options;
 //   options.clock = &clock;
-//   options.listener = &my_listener;         // hears queued contacts assigned later
-//   auto router = routing::Router::Create(options).value();
+//   options.listener = &my_listener;         // hears queued contacts assigned
+//   later auto router = routing::Router::Create(options).value();
 //
 //   router->AddAgent(alice);
 //   router->SetAgentState("alice", routing::AgentState::kAvailable);
 //   absl::StatusOr<routing::RoutingDecision> d = router->Route(call);
-//   ...                                        // the agent talks to the customer
-//   router->Release("call-8841", routing::ContactOutcome::kResolved);
+//   ...                                        // the agent talks to the
+//   customer router->Release("call-8841", routing::ContactOutcome::kResolved);
 //
 // Guarantees, under any interleaving of calls:
 //   - an agent is never assigned a contact on a channel where it already holds
@@ -23,8 +23,8 @@
 //   - a contact is assigned to at most one agent at a time, and never lost: it
 //     is held (queued or assigned) until Cancel, Release or Requeue;
 //   - a queued contact is assigned as soon as some call frees capacity of an
-//     agent eligible for it; among the contacts an agent is eligible for, the one
-//     with the earliest aged arrival (enqueue time minus priority x
+//     agent eligible for it; among the contacts an agent is eligible for, the
+//     one with the earliest aged arrival (enqueue time minus priority x
 //     priority_step) goes first, across every queue the agent can serve.
 // Errors never change state: a call that returns an error did nothing.
 #ifndef ROUTING_ROUTER_H_
@@ -44,14 +44,15 @@
 #include "routing/clock.h"
 #include "routing/contact.h"
 #include "routing/interaction.h"
+#include "routing/router_stats.h"
 #include "routing/routing_decision.h"
 #include "routing/routing_policy.h"
-#include "routing/router_stats.h"
 
 namespace routing {
 
 struct RouterOptions {
-  // Where time comes from. Not owned; must outlive the router. Null: SystemClock.
+  // Where time comes from. Not owned; must outlive the router. Null:
+  // SystemClock.
   const Clock* clock = nullptr;
   // Hears assignments of queued contacts. Not owned; may be null.
   AssignmentListener* listener = nullptr;
@@ -59,15 +60,15 @@ struct RouterOptions {
   RoutingPolicy policy;
   // Fixed sizes, allocated up front so no decision ever allocates index memory
   // or waits for a resize. Exceeding one is a ResourceExhausted error.
-  int max_agents = 100'000;         // Distinct agent ids ever added (<= 1,048,576).
-  int max_skills = 1'024;           // Distinct skill names.
-  int max_languages = 256;          // Distinct language tags.
-  int max_queues = 1'024;           // Distinct queue names.
-  int max_contacts = 1 << 20;       // Contacts held at once (queued or assigned).
+  int max_agents = 100'000;    // Distinct agent ids ever added (<= 1,048,576).
+  int max_skills = 1'024;      // Distinct skill names.
+  int max_languages = 256;     // Distinct language tags.
+  int max_queues = 1'024;      // Distinct queue names.
+  int max_contacts = 1 << 20;  // Contacts held at once (queued or assigned).
   int history_customers = 1 << 20;  // Customers whose history is remembered.
-  int history_depth = 4;            // Interactions remembered per customer (1..8).
-  int max_skill_level = 5;          // Skill levels run 1..max_skill_level.
-  int max_fluency = 5;              // Language fluency runs 1..max_fluency.
+  int history_depth = 4;    // Interactions remembered per customer (1..8).
+  int max_skill_level = 5;  // Skill levels run 1..max_skill_level.
+  int max_fluency = 5;      // Language fluency runs 1..max_fluency.
 };
 
 // A contact as the router holds it now.
@@ -75,7 +76,7 @@ struct ContactStatus {
   enum class State : uint8_t { kQueued, kAssigned };
   Contact contact;
   State state = State::kQueued;
-  std::string agent_id;  // kAssigned only.
+  std::string agent_id;    // kAssigned only.
   absl::Time assigned_at;  // kAssigned only.
 };
 

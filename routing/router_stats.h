@@ -22,26 +22,26 @@ namespace routing {
 
 struct QueueStats {
   std::string queue;
-  int64_t waiting = 0;           // Contacts queued now.
-  absl::Duration longest_wait;   // Of those queued now.
-  int64_t answered = 0;          // Assigned, immediately or from the queue.
+  int64_t waiting = 0;          // Contacts queued now.
+  absl::Duration longest_wait;  // Of those queued now.
+  int64_t answered = 0;         // Assigned, immediately or from the queue.
   int64_t answered_in_service_level = 0;
-  int64_t abandoned = 0;         // Cancelled while queued.
+  int64_t abandoned = 0;  // Cancelled while queued.
   // answered_in_service_level / (answered + abandoned); 1 when both are 0.
   double service_level = 1.0;
   absl::Duration average_speed_of_answer;  // Mean wait of answered contacts.
-  absl::Duration average_handle_time;      // Recent handle times (moving average).
+  absl::Duration average_handle_time;  // Recent handle times (moving average).
 };
 
 struct RouterStats {
   uint64_t policy_version = 0;
-  int64_t decisions = 0;            // Route and Requeue calls that succeeded.
+  int64_t decisions = 0;  // Route and Requeue calls that succeeded.
   int64_t assigned_immediately = 0;
   int64_t queued = 0;
   int64_t assigned_from_queue = 0;
   int64_t cancelled = 0;
   int64_t released = 0;
-  int64_t contacts_held = 0;        // Queued or assigned now.
+  int64_t contacts_held = 0;  // Queued or assigned now.
   int64_t agents = 0;
   std::array<int64_t, kAgentStateCount> agents_by_state = {};
   std::vector<QueueStats> queues;

@@ -2,14 +2,15 @@
 //
 // What the router answers: the agent chosen with the score broken down into the
 // components a supervisor can read ("why this agent"), or the queue the contact
-// now waits in with its position and estimated wait. Later assignments of queued
-// contacts reach the AssignmentListener as an Assignment.
+// now waits in with its position and estimated wait. Later assignments of
+// queued contacts reach the AssignmentListener as an Assignment.
 //
 //   absl::StatusOr<routing::RoutingDecision> d = router->Route(call);
 //   if (d.ok()) std::cout << d->Explain() << "\n";
 //   // call-8841 -> agent maria (score 0.873, policy built-in v1)
 //   //   skill     0.35 x 1.000 = 0.350  billing 5/5 (needs 3)
-//   //   affinity  0.25 x 0.800 = 0.200  resolved this customer's last contact 2d ago
+//   //   affinity  0.25 x 0.800 = 0.200  resolved this customer's last contact
+//   2d ago
 //   //   ...
 #ifndef ROUTING_ROUTING_DECISION_H_
 #define ROUTING_ROUTING_DECISION_H_
@@ -26,9 +27,10 @@ namespace routing {
 
 // One term of an agent's score: value (0..1) times the policy's weight.
 struct ScoreComponent {
-  std::string name;    // "skill", "affinity", "language", "load", "occupancy", "idle".
-  double value = 0;    // Normalised 0..1.
-  double weight = 0;   // From the policy in force.
+  std::string
+      name;  // "skill", "affinity", "language", "load", "occupancy", "idle".
+  double value = 0;         // Normalised 0..1.
+  double weight = 0;        // From the policy in force.
   double contribution = 0;  // weight * value.
   std::string detail;  // Human-readable reason, e.g. "billing 5/5 (needs 3)".
 };
@@ -53,6 +55,17 @@ struct RoutingDecision {
   // kQueued only.
   int queue_position = 0;  // 1 = next to be served in its queue.
   absl::Duration estimated_wait;
+  // Why it waits: the agents on the roster qualified for the contact (required
+  // skills, a language, the channel, not excluded) and where they were when
+  // it was queued. A supervisor reads "3 qualified, all at capacity" as a
+  // staffing problem and "3 qualified, 3 logged out" as a scheduling one.
+  struct QualifiedAgents {
+    int total = 0;
+    int at_capacity = 0;  // Available, but no room left on the channel.
+    int unavailable = 0;  // Busy, in after-call work or on a break.
+    int logged_out = 0;
+  };
+  QualifiedAgents qualified;
 
   // The policy that made the decision.
   uint64_t policy_version = 0;
@@ -71,15 +84,17 @@ struct Assignment {
   std::string queue;
   Channel channel = Channel::kVoice;
   absl::Duration waited;  // From enqueue time to assignment.
-  absl::flat_hash_map<std::string, std::string> attributes;  // The contact's context.
-  RoutingDecision decision;  // Score and explanation, as for an immediate assignment.
+  absl::flat_hash_map<std::string, std::string>
+      attributes;  // The contact's context.
+  RoutingDecision
+      decision;  // Score and explanation, as for an immediate assignment.
 };
 
-// Receives assignments of queued contacts. Called on the thread whose call freed
-// the capacity (Release, SetAgentState, AddAgent, ...), after the assignment is
-// committed and without any lock held. Must be thread-safe and quick: hand the
-// work to your own thread or queue if it is slow. It may call back into the
-// router.
+// Receives assignments of queued contacts. Called on the thread whose call
+// freed the capacity (Release, SetAgentState, AddAgent, ...), after the
+// assignment is committed and without any lock held. Must be thread-safe and
+// quick: hand the work to your own thread or queue if it is slow. It may call
+// back into the router.
 class AssignmentListener {
  public:
   virtual ~AssignmentListener() = default;

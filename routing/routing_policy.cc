@@ -10,8 +10,9 @@ namespace {
 
 absl::Status CheckWeight(const char* field, double value) {
   if (!std::isfinite(value) || value < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy weight '", field, "' must be a finite number >= 0, got ", value));
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy weight '", field,
+                     "' must be a finite number >= 0, got ", value));
   }
   return absl::OkStatus();
 }

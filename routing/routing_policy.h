@@ -43,7 +43,8 @@ struct RoutingPolicy {
   // History affinity halves every this long.
   absl::Duration affinity_half_life = absl::Hours(24 * 7);
   // Affinity of an agent the contact names as preferred, of the agent who last
-  // resolved this customer's issue, and of one who served them without resolving.
+  // resolved this customer's issue, and of one who served them without
+  // resolving.
   double preferred_agent_affinity = 1.0;
   double resolved_affinity = 0.8;
   double served_affinity = 0.5;

@@ -116,7 +116,11 @@ class LockFreeRouter final : public Router {
                       CandidateList* out) const;
   bool Eligible(const AgentRecord& agent, uint64_t word,
                 const ContactRecord& contact) const;
-  bool AnyAgentCouldServe(const ContactRecord& contact) const;
+  // The agents on the roster qualified for `contact` whatever their state and
+  // load, counted by where they are now. Zero total: nobody could ever serve
+  // it as the roster stands.
+  RoutingDecision::QualifiedAgents CountQualifiedAgents(
+      const ContactRecord& contact) const;
   HistoryAffinity LookupAffinity(const ContactRecord& contact,
                                  const RoutingPolicy& policy,
                                  int64_t now_ns) const;

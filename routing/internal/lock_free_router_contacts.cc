@@ -140,12 +140,14 @@ void LockFreeRouter::FindCandidates(const ContactRecord& contact,
   score_batch();
 }
 
-bool LockFreeRouter::AnyAgentCouldServe(const ContactRecord& contact) const {
+RoutingDecision::QualifiedAgents LockFreeRouter::CountQualifiedAgents(
+    const ContactRecord& contact) const {
+  RoutingDecision::QualifiedAgents counts;
   const AgentBitmap* required[kMaxRequirements];
   int required_count = 0;
   for (const auto& [skill, min_level] : contact.required) {
     const AgentBitmap* bitmap = SkillBitmap(skill);
-    if (bitmap == nullptr) return false;
+    if (bitmap == nullptr) return counts;
     required[required_count++] = bitmap;
   }
   const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
@@ -177,10 +179,21 @@ bool LockFreeRouter::AnyAgentCouldServe(const ContactRecord& contact) const {
         }
         qualified = qualified && speaks;
       }
-      if (qualified) return true;
+      if (!qualified) continue;
+      ++counts.total;
+      switch (static_cast<AgentState>(AgentWord::Presence(word))) {
+        case AgentState::kAvailable:
+          ++counts.at_capacity;  // Or freed an instant ago: close enough.
+          break;
+        case AgentState::kLoggedOut:
+          ++counts.logged_out;
+          break;
+        default:
+          ++counts.unavailable;
+      }
     }
   }
-  return false;
+  return counts;
 }
 
 HistoryAffinity LockFreeRouter::LookupAffinity(const ContactRecord& contact,
@@ -319,7 +332,9 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
       break;
   }
 
-  if (!AnyAgentCouldServe(*contact)) {
+  const RoutingDecision::QualifiedAgents qualified =
+      CountQualifiedAgents(*contact);
+  if (qualified.total == 0) {
     // Refuse rather than queue a contact that would wait forever.
     uint64_t routing = ContactRecord::Pack(ContactState::kRouting, -1);
     if (!contact->state.compare_exchange_strong(
@@ -378,6 +393,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
 
   decision = RoutingDecision();
   decision.contact_id = id;
+  decision.qualified = qualified;
   decision.outcome = DecisionOutcome::kQueued;
   decision.queue = contact->contact.queue;
   decision.channel = contact->contact.channel;

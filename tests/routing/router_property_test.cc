@@ -150,8 +150,12 @@ TEST_P(RouterPropertyTest,
     if (op < 4) {
       const Contact contact = RandomContact(step, rng);
       const auto before = Snapshot();
-      int eligible = 0, best_skill = -1;
+      int eligible = 0, best_skill = -1, qualified = 0;
       for (const auto& [id, agent] : before) {
+        AgentStatus any_state = agent;  // Qualified: eligible if free.
+        any_state.state = AgentState::kAvailable;
+        any_state.load = {};
+        if (Eligible(any_state, contact)) ++qualified;
         if (!Eligible(agent, contact)) continue;
         ++eligible;
         best_skill = std::max(best_skill, SkillSum(agent, contact));
@@ -159,7 +163,7 @@ TEST_P(RouterPropertyTest,
       absl::StatusOr<RoutingDecision> d = router_->Route(contact);
       if (!d.ok()) {
         // Only refusals for a contact nobody on the roster could ever serve.
-        ASSERT_EQ(eligible, 0) << d.status();
+        ASSERT_EQ(qualified, 0) << d.status();
         ASSERT_TRUE(d.status().code() ==
                         absl::StatusCode::kFailedPrecondition ||
                     d.status().code() == absl::StatusCode::kNotFound)
@@ -181,6 +185,10 @@ TEST_P(RouterPropertyTest,
         ++queued;
         EXPECT_EQ(eligible, 0)
             << contact.id << " queued with a free eligible agent";
+        EXPECT_EQ(d->qualified.total, qualified) << contact.id;
+        EXPECT_EQ(d->qualified.at_capacity + d->qualified.unavailable +
+                      d->qualified.logged_out,
+                  qualified);
         EXPECT_GE(d->queue_position, 1);
       }
     } else if (op < 8 && !held.empty()) {

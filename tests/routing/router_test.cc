@@ -78,7 +78,8 @@ TEST_F(RouterTest, AgentsNotAvailableAreNeverOffered) {
 
 TEST_F(RouterTest, LanguageIsAHardFilterWhenTheCustomerNamesLanguages) {
   AddAvailable(MakeAgent("en_only", {{"billing", 5}}, {{"en", 5}}));
-  AddAvailable(MakeAgent("bilingual", {{"billing", 2}}, {{"en", 3}, {"es", 5}}));
+  AddAvailable(
+      MakeAgent("bilingual", {{"billing", 2}}, {{"en", 3}, {"es", 5}}));
   Contact c = MakeContact("c1", {{"billing", 1}});
   c.languages = {"es"};
   EXPECT_EQ(RouteOk(c).agent_id, "bilingual");
@@ -92,8 +93,9 @@ TEST_F(RouterTest, PerChannelCapacityIsNeverExceeded) {
                   .agent_id,
               "chatter");
   }
-  EXPECT_EQ(RouteOk(MakeContact("chat2", {{"support", 1}}, Channel::kChat)).outcome,
-            DecisionOutcome::kQueued);
+  EXPECT_EQ(
+      RouteOk(MakeContact("chat2", {{"support", 1}}, Channel::kChat)).outcome,
+      DecisionOutcome::kQueued);
   // Voice capacity is separate: the agent still takes a call.
   EXPECT_EQ(RouteOk(MakeContact("call", {{"support", 1}})).agent_id, "chatter");
   absl::StatusOr<AgentStatus> status = router_->GetAgent("chatter");
@@ -214,8 +216,10 @@ TEST_F(RouterTest, LongestIdleAgentWinsAmongEquals) {
 TEST_F(RouterTest, LessLoadedAgentWinsForMultiChannelWork) {
   AddAvailable(MakeAgent("a", {}, {{"en", 5}}, 0, 3));
   AddAvailable(MakeAgent("b", {}, {{"en", 5}}, 0, 3));
-  const std::string first = RouteOk(MakeContact("c1", {}, Channel::kChat)).agent_id;
-  const std::string second = RouteOk(MakeContact("c2", {}, Channel::kChat)).agent_id;
+  const std::string first =
+      RouteOk(MakeContact("c1", {}, Channel::kChat)).agent_id;
+  const std::string second =
+      RouteOk(MakeContact("c2", {}, Channel::kChat)).agent_id;
   EXPECT_NE(first, second);
 }
 
@@ -262,6 +266,28 @@ TEST_F(RouterTest, QueuedContactsGetPositionAndEstimatedWait) {
   // Default handle time 3 min, two staffed agents: 90 s per place in line.
   EXPECT_EQ(q1.estimated_wait, absl::Seconds(90));
   EXPECT_EQ(q2.estimated_wait, absl::Seconds(180));
+}
+
+TEST_F(RouterTest, QueuedDecisionSaysWhereTheQualifiedAgentsAre) {
+  AddAvailable(MakeAgent("on-call", {{"billing", 3}}));
+  AddAvailable(MakeAgent("on-break", {{"billing", 4}}));
+  ASSERT_TRUE(router_->SetAgentState("on-break", AgentState::kBreak).ok());
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("off-shift", {{"billing", 5}})).ok());
+  AddAvailable(MakeAgent("sales-only", {{"sales", 5}}));
+  AddAvailable(MakeAgent("top-skill", {{"billing", 5}}, {{"en", 5}}));
+  EXPECT_EQ(RouteOk(MakeContact("c1", {{"billing", 2}})).agent_id, "top-skill");
+  ASSERT_TRUE(router_->SetAgentState("top-skill", AgentState::kBreak).ok());
+  EXPECT_EQ(RouteOk(MakeContact("c2", {{"billing", 2}})).agent_id, "on-call");
+
+  Contact c3 = MakeContact("c3", {{"billing", 2}});
+  c3.languages = {"en"};
+  RoutingDecision d = RouteOk(c3);
+  ASSERT_EQ(d.outcome, DecisionOutcome::kQueued);
+  EXPECT_EQ(d.qualified.total, 4);
+  EXPECT_EQ(d.qualified.at_capacity, 1);  // on-call
+  EXPECT_EQ(d.qualified.unavailable, 2);  // on-break, top-skill
+  EXPECT_EQ(d.qualified.logged_out, 1);   // off-shift
+  EXPECT_THAT(d.Explain(), HasSubstr("4 agents qualify: 1 at capacity"));
 }
 
 TEST_F(RouterTest, FreedAgentTakesTheOldestWaitingContact) {
@@ -321,11 +347,11 @@ TEST_F(RouterTest, AgentServesTheLongestWaiterAcrossItsQueues) {
 TEST_F(RouterTest, QueuedContactSkipsAgentsItIsNotEligibleFor) {
   AddAvailable(MakeAgent("novice", {{"billing", 1}}));
   AddAvailable(MakeAgent("expert", {{"billing", 5}}));
-  RouteOk(MakeContact("e1", {{"billing", 5}}));        // expert busy
-  RouteOk(MakeContact("hard", {{"billing", 5}}));      // waits for expert
+  RouteOk(MakeContact("e1", {{"billing", 5}}));    // expert busy
+  RouteOk(MakeContact("hard", {{"billing", 5}}));  // waits for expert
   clock_.Advance(absl::Seconds(1));
-  RouteOk(MakeContact("n1", {{"billing", 1}}));        // novice busy
-  RouteOk(MakeContact("easy", {{"billing", 1}}));      // waits
+  RouteOk(MakeContact("n1", {{"billing", 1}}));    // novice busy
+  RouteOk(MakeContact("easy", {{"billing", 1}}));  // waits
   ASSERT_TRUE(router_->Release("n1", ContactOutcome::kResolved).ok());
   std::vector<Assignment> a = listener_.Take();
   ASSERT_EQ(a.size(), 1u);
@@ -338,8 +364,9 @@ TEST_F(RouterTest, AssignmentCarriesTheChatbotContext) {
   RouteOk(MakeContact("busy", {}, Channel::kChat));
   Contact handoff = MakeContact("conv-1", {}, Channel::kChat);
   handoff.customer_id = "cust-1";
-  handoff.attributes = {{"intent", "cancel_subscription"},
-                        {"summary", "wants to cancel, offered discount, declined"}};
+  handoff.attributes = {
+      {"intent", "cancel_subscription"},
+      {"summary", "wants to cancel, offered discount, declined"}};
   RouteOk(handoff);
   ASSERT_TRUE(router_->Release("busy", ContactOutcome::kResolved).ok());
   std::vector<Assignment> a = listener_.Take();
@@ -348,7 +375,8 @@ TEST_F(RouterTest, AssignmentCarriesTheChatbotContext) {
   EXPECT_EQ(a[0].customer_id, "cust-1");
 }
 
-// --- Lifecycle ----------------------------------------------------------------
+// --- Lifecycle
+// ----------------------------------------------------------------
 
 TEST_F(RouterTest, CancelTakesAContactOutOfItsQueue) {
   AddAvailable(MakeAgent("a", {}));
@@ -408,7 +436,8 @@ TEST_F(RouterTest, RequeueTransfersToAnotherAgentAndRecordsHistory) {
   EXPECT_EQ(router_->GetAgent("tier1")->LoadOf(Channel::kVoice), 0);
 }
 
-TEST_F(RouterTest, TransferredContactWaitsFromTheTransferButMovedOneKeepsItsWait) {
+TEST_F(RouterTest,
+       TransferredContactWaitsFromTheTransferButMovedOneKeepsItsWait) {
   AddAvailable(MakeAgent("tier1", {{"general", 3}}));
   AddAvailable(MakeAgent("tier2", {{"tech", 5}}));
   EXPECT_EQ(RouteOk(MakeContact("busy", {{"tech", 1}})).agent_id, "tier2");
@@ -466,7 +495,8 @@ TEST_F(RouterTest, AgentRemovalWaitsUntilItsContactsAreReleased) {
             absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(router_->Release("c1", ContactOutcome::kUnresolved).ok());
   ASSERT_TRUE(router_->RemoveAgent("a").ok());
-  EXPECT_EQ(router_->GetAgent("a").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(router_->GetAgent("a").status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_TRUE(router_->AgentIds().empty());
   // The id can come back, with a new profile.
   ASSERT_TRUE(router_->AddAgent(MakeAgent("a", {{"sales", 2}})).ok());
@@ -475,7 +505,8 @@ TEST_F(RouterTest, AgentRemovalWaitsUntilItsContactsAreReleased) {
 
 TEST_F(RouterTest, UpdatedSkillsApplyToTheNextDecision) {
   AddAvailable(MakeAgent("a", {{"billing", 3}}));
-  absl::StatusOr<RoutingDecision> before = router_->Route(MakeContact("c1", {{"billing", 5}}));
+  absl::StatusOr<RoutingDecision> before =
+      router_->Route(MakeContact("c1", {{"billing", 5}}));
   EXPECT_EQ(before.status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(router_->UpdateAgent(MakeAgent("a", {{"billing", 5}})).ok());
   EXPECT_EQ(RouteOk(MakeContact("c1", {{"billing", 5}})).agent_id, "a");
@@ -504,7 +535,8 @@ TEST_F(RouterTest, RaisedCapacityDrainsTheQueue) {
   ASSERT_EQ(listener_.Take().size(), 1u);
 }
 
-// --- Refusals: clear errors, nothing changed ----------------------------------
+// --- Refusals: clear errors, nothing changed
+// ----------------------------------
 
 TEST_F(RouterTest, BadAgentsAreRefusedWithTheReason) {
   struct Case {
@@ -569,7 +601,8 @@ TEST_F(RouterTest, BadContactsAreRefusedWithTheReason) {
            {level, absl::StatusCode::kInvalidArgument, "level 0"},
            {priority, absl::StatusCode::kInvalidArgument, "priority 10"},
            {channel, absl::StatusCode::kInvalidArgument, "channel number 17"},
-           {future, absl::StatusCode::kInvalidArgument, "after the router's clock"},
+           {future, absl::StatusCode::kInvalidArgument,
+            "after the router's clock"},
            {language, absl::StatusCode::kNotFound, "tlh"},
            {no_id, absl::StatusCode::kInvalidArgument, "contact id is empty"},
            {ancient, absl::StatusCode::kInvalidArgument, "clock error"},
@@ -610,7 +643,8 @@ TEST_F(RouterTest, FullRouterSaysResourceExhausted) {
 TEST(RouterCreateTest, RefusesOptionsOutOfRange) {
   RouterOptions options;
   options.max_agents = 0;
-  EXPECT_THAT(Router::Create(options).status().message(), HasSubstr("max_agents"));
+  EXPECT_THAT(Router::Create(options).status().message(),
+              HasSubstr("max_agents"));
   options = RouterOptions();
   options.history_depth = 9;
   EXPECT_THAT(Router::Create(options).status().message(),
