@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "routing/agent.h"
 #include "routing/channel.h"
 
@@ -67,6 +68,11 @@ struct AgentWord {
   }
 };
 
+// Skills and languages most agents have at most (larger profiles spill to the
+// heap and cost one more cache miss per decision that considers the agent).
+inline constexpr size_t kInlineSkills = 4;
+inline constexpr size_t kInlineLanguages = 2;
+
 // An agent's profile compiled to ids. Immutable once published.
 struct AgentRecord {
   // What eligibility and scoring read comes first, in the record's first
@@ -76,8 +82,11 @@ struct AgentRecord {
   std::array<int, kChannelCount> capacity = {};
   int total_capacity = 0;  // Sum over channels, capped by max_total_contacts.
   int max_total = 0;       // 0: no cap beyond the channels'.
-  std::vector<std::pair<int, int>> skills;     // (skill id, level), by id.
-  std::vector<std::pair<int, int>> languages;  // (language id, fluency), by id.
+  // (skill id, level) and (language id, fluency), sorted by id. Inline for
+  // the usual handful, so eligibility and scoring read the record's first two
+  // cache lines and chase no pointer.
+  absl::InlinedVector<std::pair<int, int>, kInlineSkills> skills;
+  absl::InlinedVector<std::pair<int, int>, kInlineLanguages> languages;
   AgentProfile profile;
 
   int SkillLevel(int skill) const { return Lookup(skills, skill); }
@@ -92,7 +101,8 @@ struct AgentRecord {
  private:
   // Profiles hold a handful of skills; a linear scan of a sorted vector beats
   // any hash on that size and stays in one cache line.
-  static int Lookup(const std::vector<std::pair<int, int>>& v, int id) {
+  template <typename Pairs>
+  static int Lookup(const Pairs& v, int id) {
     for (const auto& [key, value] : v) {
       if (key == id) return value;
       if (key > id) break;

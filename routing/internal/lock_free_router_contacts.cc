@@ -68,6 +68,7 @@ bool LockFreeRouter::Eligible(const AgentRecord& agent, uint64_t word,
 // prefetched: about the number of cache misses one core keeps in flight
 // (10-12 line fill buffers on current x86 cores).
 constexpr int kCandidateBatch = 64;
+constexpr int kCacheLineBytes = 64;
 constexpr int kPrefetchDistance = 8;
 
 void LockFreeRouter::FindCandidates(const ContactRecord& contact,
@@ -106,8 +107,13 @@ void LockFreeRouter::FindCandidates(const ContactRecord& contact,
         __builtin_prefetch(&slots_[batch[i + kPrefetchDistance]]);
       }
       if (i + kPrefetchDistance / 2 < batched) {
-        __builtin_prefetch(slots_[batch[i + kPrefetchDistance / 2]].record.load(
-            std::memory_order_relaxed));
+        const char* record = reinterpret_cast<const char*>(
+            slots_[batch[i + kPrefetchDistance / 2]].record.load(
+                std::memory_order_relaxed));
+        if (record != nullptr) {
+          __builtin_prefetch(record);
+          __builtin_prefetch(record + kCacheLineBytes);
+        }
       }
       const AgentSlot& slot = slots_[batch[i]];
       // The bit was a hint; the word and record are the truth.
