@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "routing/internal/agent_slot.h"
 #include "routing/internal/contact_record.h"
+#include "routing/internal/history_store.h"
 #include "routing/internal/name_table.h"
 #include "routing/routing_decision.h"
 #include "routing/routing_policy.h"
@@ -39,7 +41,9 @@ struct HistoryAffinity {
     bool resolved;
     int64_t at_ns;
   };
-  std::vector<Entry> entries;  // At most the history depth; most recent first.
+  // At most the history depth, most recent first; inline, so a decision does
+  // not allocate for it.
+  absl::InlinedVector<Entry, kMaxHistoryDepth> entries;
 
   const Entry* Find(int agent) const {
     for (const Entry& e : entries) {

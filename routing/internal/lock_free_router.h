@@ -94,6 +94,11 @@ class LockFreeRouter final : public Router {
 
   // --- Agents (lock_free_router_agents.cc) ---
   int FindAgent(std::string_view agent_id) const;
+  // The index of an agent on the roster: InvalidArgument for a malformed id,
+  // NotFound if absent.
+  absl::StatusOr<int> RosterIndex(std::string_view agent_id) const;
+  // The error for an agent removed between the lookup and the CAS.
+  static absl::Status RemovedMeanwhile(std::string_view agent_id);
   // Brings the skill and language bitmaps of `agent` in line with its current
   // record; `previous` is the record it replaced (or null).
   void SyncSkillIndex(int agent, const AgentRecord* previous);
@@ -134,6 +139,12 @@ class LockFreeRouter final : public Router {
   void CountAnswered(const ContactRecord& contact, int64_t now_ns);
   // Removes a finished contact from the table and drops the table's reference.
   void Forget(ContactRecord* contact);
+  static absl::Status NotHeld(std::string_view contact_id);
+  // Ends `contact`'s assignment to `agent` (release, cancel or transfer):
+  // credits the handling time to the agent, gives the load back, forgets the
+  // contact and lets the agent take waiting contacts. Returns the handling
+  // time in nanoseconds (0 if unknown).
+  int64_t EndAssignment(ContactRecord* contact, int agent, int64_t now_ns);
   // Takes a held contact out of routing (Cancel/Release/Requeue): wins the
   // state CAS to kDone, then undoes what its previous state held.
   // Returns the state word it replaced. FailedPrecondition if the contact is
@@ -142,7 +153,7 @@ class LockFreeRouter final : public Router {
                                   bool allow_assigned);
   int QueuePosition(const ContactRecord& contact) const;
   absl::Duration EstimatedWait(const ContactRecord& contact, int position,
-                               const RoutingPolicy& policy) const;
+                               int staffed, const RoutingPolicy& policy) const;
   int64_t NowNs() const;
 
   const RouterOptions options_;
@@ -160,7 +171,6 @@ class LockFreeRouter final : public Router {
   std::unique_ptr<std::atomic<AgentBitmap*>[]> skill_bitmaps_;
   std::unique_ptr<std::atomic<AgentBitmap*>[]> language_bitmaps_;
   std::array<std::unique_ptr<AgentBitmap>, kChannelCount> free_;
-  std::unique_ptr<AgentBitmap> logged_in_;
   std::unique_ptr<std::atomic<ContactQueue*>[]> queue_objects_;
   ContactTable<ContactRecord> contacts_;
   HistoryStore history_;

@@ -27,6 +27,22 @@ int LockFreeRouter::FindAgent(std::string_view agent_id) const {
   return AgentWord::Presence(word) == kPresenceRemoved ? -1 : index;
 }
 
+absl::StatusOr<int> LockFreeRouter::RosterIndex(
+    std::string_view agent_id) const {
+  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
+  const int index = FindAgent(agent_id);
+  if (index < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
+  }
+  return index;
+}
+
+absl::Status LockFreeRouter::RemovedMeanwhile(std::string_view agent_id) {
+  return absl::NotFoundError(
+      absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
+}
+
 absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
   ROUTING_RETURN_IF_ERROR(CheckAgentId(profile.id));
   if (FindAgent(profile.id) >= 0) {
@@ -76,12 +92,7 @@ absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
 }
 
 absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
-  ROUTING_RETURN_IF_ERROR(CheckAgentId(profile.id));
-  const int index = FindAgent(profile.id);
-  if (index < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("agent '", profile.id, "' is not on the roster"));
-  }
+  ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(profile.id));
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
                            CompileAgent(profile, index));
   auto guard = epoch_.Pin();
@@ -90,8 +101,7 @@ absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
   while (true) {
     const uint64_t word = slot.word.load(std::memory_order_acquire);
     if (AgentWord::Presence(word) == kPresenceRemoved) {
-      return absl::NotFoundError(
-          absl::StrCat("agent '", profile.id, "' was removed meanwhile"));
+      return RemovedMeanwhile(profile.id);
     }
     if (slot.record.compare_exchange_weak(previous, record.get(),
                                           std::memory_order_acq_rel)) {
@@ -112,19 +122,13 @@ absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
 }
 
 absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
-  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
-  const int index = FindAgent(agent_id);
-  if (index < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
-  }
+  ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(agent_id));
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[index];
   uint64_t word = slot.word.load(std::memory_order_acquire);
   do {
     if (AgentWord::Presence(word) == kPresenceRemoved) {
-      return absl::NotFoundError(
-          absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
+      return RemovedMeanwhile(agent_id);
     }
     if (AgentWord::TotalLoad(word) > 0) {
       return absl::FailedPreconditionError(
@@ -160,8 +164,7 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
   uint64_t next;
   do {
     if (AgentWord::Presence(word) == kPresenceRemoved) {
-      return absl::NotFoundError(
-          absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
+      return RemovedMeanwhile(agent_id);
     }
     if (AgentWord::Presence(word) == presence) return absl::OkStatus();
     next = AgentWord::WithPresence(word, presence);
@@ -184,19 +187,13 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
 
 absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
     std::string_view agent_id) const {
-  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
-  const int index = FindAgent(agent_id);
-  if (index < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
-  }
+  ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(agent_id));
   auto guard = epoch_.Pin();
   const AgentSlot& slot = slots_[index];
   const uint64_t word = slot.word.load(std::memory_order_acquire);
   const AgentRecord* record = slot.record.load(std::memory_order_acquire);
   if (AgentWord::Presence(word) == kPresenceRemoved || record == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("agent '", AsAbsl(agent_id), "' was removed meanwhile"));
+    return RemovedMeanwhile(agent_id);
   }
   AgentStatus status;
   status.profile = record->profile;
@@ -276,7 +273,6 @@ void LockFreeRouter::SyncAvailability(int agent) {
     for (int c = 0; c < kChannelCount; ++c) {
       free_[c]->Assign(agent, available && record->HasRoomFor(word, c));
     }
-    logged_in_->Assign(agent, IsLoggedIn(AgentWord::Presence(word)));
     // Every change to the word bumps its version, so an unchanged word means
     // no change slipped in between our read and our bit writes; a change that
     // did is followed by its own thread's sync, or by our next pass.

@@ -77,7 +77,6 @@ LockFreeRouter::LockFreeRouter(const RouterOptions& options)
       slots_(new AgentSlot[options.max_agents]),
       skill_bitmaps_(new std::atomic<AgentBitmap*>[options.max_skills]),
       language_bitmaps_(new std::atomic<AgentBitmap*>[options.max_languages]),
-      logged_in_(std::make_unique<AgentBitmap>(options.max_agents)),
       queue_objects_(new std::atomic<ContactQueue*>[options.max_queues]),
       contacts_(&epoch_, static_cast<size_t>(options.max_contacts)),
       history_(static_cast<size_t>(options.history_customers),

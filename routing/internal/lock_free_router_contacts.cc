@@ -404,8 +404,10 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
   decision.queue = contact->contact.queue;
   decision.channel = contact->contact.channel;
   decision.queue_position = QueuePosition(*contact);
+  // Qualified agents who are logged in are the ones who will free up.
   decision.estimated_wait =
-      EstimatedWait(*contact, decision.queue_position, policy.policy);
+      EstimatedWait(*contact, decision.queue_position,
+                    qualified.total - qualified.logged_out, policy.policy);
   decision.policy_version = policy.version;
   decision.policy_name = policy.policy.name;
   decision.decided_at = absl::FromUnixNanos(now_ns);
@@ -434,21 +436,11 @@ int LockFreeRouter::QueuePosition(const ContactRecord& contact) const {
 }
 
 absl::Duration LockFreeRouter::EstimatedWait(
-    const ContactRecord& contact, int position,
+    const ContactRecord& contact, int position, int staffed,
     const RoutingPolicy& policy) const {
-  // Erlang-free first-order estimate: agents who could serve the contact
-  // finish one contact every AHT / staffed on average; the contact waits for
-  // `position` of those completions.
-  const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
-  int staffed = 0;
-  for (int w = 0; w < words; ++w) {
-    uint64_t mask = logged_in_->Word(w);
-    for (const auto& [skill, min_level] : contact.required) {
-      const AgentBitmap* bitmap = SkillBitmap(skill);
-      mask &= bitmap == nullptr ? 0 : bitmap->Word(w);
-    }
-    staffed += std::popcount(mask);
-  }
+  // Erlang-free first-order estimate: the `staffed` agents who could serve
+  // the contact finish one contact every AHT / staffed on average; the
+  // contact waits for `position` of those completions.
   const ContactQueue* queue = Queue(contact.queue);
   const int64_t aht = queue->average_handle_ns.load(std::memory_order_relaxed);
   const absl::Duration handle =
@@ -462,6 +454,26 @@ void LockFreeRouter::Forget(ContactRecord* contact) {
     contacts_held_.fetch_sub(1, std::memory_order_relaxed);
     UnrefContact(contact, &epoch_);
   }
+}
+
+absl::Status LockFreeRouter::NotHeld(std::string_view contact_id) {
+  return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
+                                          "' is not held by the router"));
+}
+
+int64_t LockFreeRouter::EndAssignment(ContactRecord* contact, int agent,
+                                      int64_t now_ns) {
+  const int64_t assigned = contact->assigned_ns.load(std::memory_order_acquire);
+  const int64_t handled_ns =
+      assigned > 0 && now_ns > assigned ? now_ns - assigned : 0;
+  if (handled_ns > 0) {
+    slots_[agent].handled_ns.fetch_add(handled_ns, std::memory_order_relaxed);
+  }
+  DropLoad(agent, contact->channel, now_ns, /*ended_work=*/true);
+  // Forget may drop the last reference to the contact: nothing reads it after.
+  Forget(contact);
+  OnCapacityFreed(agent);
+  return handled_ns;
 }
 
 absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* contact,
@@ -504,8 +516,7 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
   auto guard = epoch_.Pin();
   ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
-    return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
-                                            "' is not held by the router"));
+    return NotHeld(contact_id);
   }
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(contact, /*allow_waiting=*/true,
@@ -518,17 +529,8 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
       break;
     case ContactState::kAssigned: {
       // The customer left after the agent was chosen: free the agent.
-      const int agent = ContactRecord::AgentOf(word);
-      const int64_t assigned =
-          contact->assigned_ns.load(std::memory_order_acquire);
-      if (assigned > 0 && now_ns > assigned) {
-        slots_[agent].handled_ns.fetch_add(now_ns - assigned,
-                                           std::memory_order_relaxed);
-      }
-      DropLoad(agent, contact->channel, now_ns, /*ended_work=*/true);
-      Forget(contact);
       cancelled_.fetch_add(1, std::memory_order_relaxed);
-      OnCapacityFreed(agent);
+      EndAssignment(contact, ContactRecord::AgentOf(word), now_ns);
       return absl::OkStatus();
     }
     case ContactState::kDone:
@@ -549,32 +551,24 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
   auto guard = epoch_.Pin();
   ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
-    return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
-                                            "' is not held by the router"));
+    return NotHeld(contact_id);
   }
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(contact, /*allow_waiting=*/false,
                                   /*allow_assigned=*/true));
   const int agent = ContactRecord::AgentOf(word);
   const int64_t now_ns = NowNs();
-  AgentSlot& slot = slots_[agent];
-  const int64_t assigned = contact->assigned_ns.load(std::memory_order_acquire);
-  if (assigned > 0 && now_ns > assigned) {
-    slot.handled_ns.fetch_add(now_ns - assigned, std::memory_order_relaxed);
-    UpdateMovingAverage(Queue(contact->queue)->average_handle_ns,
-                        now_ns - assigned);
-  }
-  slot.handled_count.fetch_add(1, std::memory_order_relaxed);
+  slots_[agent].handled_count.fetch_add(1, std::memory_order_relaxed);
   if (!contact->contact.customer_id.empty()) {
     history_.Record(contact->contact.customer_id,
                     InteractionRecord{static_cast<uint32_t>(agent),
                                       contact->contact.channel, outcome,
                                       absl::FromUnixNanos(now_ns)});
   }
-  DropLoad(agent, contact->channel, now_ns, /*ended_work=*/true);
-  Forget(contact);
   released_.fetch_add(1, std::memory_order_relaxed);
-  OnCapacityFreed(agent);
+  ContactQueue* queue = Queue(contact->queue);  // Before the contact goes.
+  const int64_t handled_ns = EndAssignment(contact, agent, now_ns);
+  if (handled_ns > 0) UpdateMovingAverage(queue->average_handle_ns, handled_ns);
   return absl::OkStatus();
 }
 
@@ -584,8 +578,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
   auto guard = epoch_.Pin();
   ContactRecord* current = contacts_.Find(contact.id);
   if (current == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("contact '", contact.id, "' is not held by the router"));
+    return NotHeld(contact.id);
   }
   // Validate the new requirements before touching the held contact, so a
   // refused requeue leaves it where it was.
@@ -618,9 +611,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
     record->contact.enqueue_time = absl::FromUnixNanos(now_ns);
     record->enqueue_ns = now_ns;
     record->aged_arrival_ns += now_ns - kept_ns;
-    DropLoad(agent, current->channel, now_ns, /*ended_work=*/true);
-    Forget(current);
-    OnCapacityFreed(agent);
+    EndAssignment(current, agent, now_ns);
   } else {
     Forget(current);
   }
@@ -639,8 +630,7 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
   auto guard = epoch_.Pin();
   const ContactRecord* contact = contacts_.Find(contact_id);
   if (contact == nullptr) {
-    return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
-                                            "' is not held by the router"));
+    return NotHeld(contact_id);
   }
   const uint64_t word = contact->state.load(std::memory_order_acquire);
   ContactStatus status;

@@ -288,6 +288,9 @@ TEST_F(RouterTest, QueuedDecisionSaysWhereTheQualifiedAgentsAre) {
   EXPECT_EQ(d.qualified.unavailable, 2);  // on-break, top-skill
   EXPECT_EQ(d.qualified.logged_out, 1);   // off-shift
   EXPECT_THAT(d.Explain(), HasSubstr("4 agents qualify: 1 at capacity"));
+  // The three qualified agents who are logged in share the 3-minute default
+  // handle time; sales-only and the logged-out agent do not count.
+  EXPECT_EQ(d.estimated_wait, absl::Seconds(60));
 }
 
 TEST_F(RouterTest, FreedAgentTakesTheOldestWaitingContact) {
@@ -434,6 +437,8 @@ TEST_F(RouterTest, RequeueTransfersToAnotherAgentAndRecordsHistory) {
   EXPECT_EQ(router_->CustomerHistory("cust-7")[0].outcome,
             ContactOutcome::kTransferred);
   EXPECT_EQ(router_->GetAgent("tier1")->LoadOf(Channel::kVoice), 0);
+  // The two minutes tier1 spent on the call count as handling time.
+  EXPECT_DOUBLE_EQ(router_->GetAgent("tier1")->occupancy, 1.0);
 }
 
 TEST_F(RouterTest,
