@@ -47,6 +47,7 @@
 #include "routing/router_stats.h"
 #include "routing/routing_decision.h"
 #include "routing/routing_policy.h"
+#include "routing/routing_rules.h"
 
 namespace routing {
 
@@ -139,6 +140,20 @@ class Router {
   // flight finish on the policy they started with.
   virtual absl::StatusOr<uint64_t> SetPolicy(const RoutingPolicy& policy) = 0;
   virtual uint64_t PolicyVersion() const = 0;
+  // Puts operator rules in force for decisions that start from now on (null:
+  // the built-in policy alone); returns the new rules version, counting every
+  // SetRules call from 1. Decisions in flight finish with the rules they
+  // started with; every decision names the rules version that made it.
+  // Contacts already queued keep the plan they were queued with until their
+  // next step falls due or they are requeued.
+  virtual uint64_t SetRules(std::shared_ptr<const RoutingRules> rules) = 0;
+  virtual uint64_t RulesVersion() const = 0;  // 0 until the first SetRules.
+  // Moves every queued contact whose next rules step has fallen due on to
+  // that step (relaxed requirements may let a free agent take it at once, in
+  // which case the listener hears of it). The router runs no timers: hosts
+  // call this periodically (every 100 ms to 1 s). Returns the number of
+  // contacts moved on; cheap when no step is due.
+  virtual int AdvanceQueues() = 0;
   // The customer's remembered interactions, most recent first.
   virtual std::vector<CustomerInteraction> CustomerHistory(
       std::string_view customer_id) const = 0;

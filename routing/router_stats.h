@@ -35,6 +35,9 @@ struct QueueStats {
 
 struct RouterStats {
   uint64_t policy_version = 0;
+  uint64_t rules_version = 0;
+  // Decisions the rules failed on (decided by the built-in policy instead).
+  int64_t rules_fallbacks = 0;
   int64_t decisions = 0;  // Route and Requeue calls that succeeded.
   int64_t assigned_immediately = 0;
   int64_t queued = 0;

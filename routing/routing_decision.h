@@ -70,6 +70,14 @@ struct RoutingDecision {
   // The policy that made the decision.
   uint64_t policy_version = 0;
   std::string policy_name;
+  // The rules in force (0: none), and whether they failed on this contact so
+  // the built-in policy decided alone. With rules, `score` is the rules'
+  // score and `builtin_score` the built-in one the components add up to.
+  uint64_t rules_version = 0;
+  std::string rules_name;
+  bool rules_fallback = false;
+  double builtin_score = 0;
+  int rules_step = 0;  // The rules step the contact had reached.
   absl::Time decided_at;
 
   // A few lines a supervisor can read: the outcome, then one line a component.

@@ -53,6 +53,8 @@ double LanguageValue(const ScoringContext& ctx, const AgentRecord& agent,
   return Clamp01(best);
 }
 
+}  // namespace
+
 double OccupancyOf(const AgentSlot& slot, int64_t now_ns) {
   const int64_t login = slot.login_ns.load(std::memory_order_relaxed);
   const int64_t logged_in = now_ns - login;
@@ -60,8 +62,6 @@ double OccupancyOf(const AgentSlot& slot, int64_t now_ns) {
   const int64_t handled = slot.handled_ns.load(std::memory_order_relaxed);
   return Clamp01(static_cast<double>(handled) / logged_in);
 }
-
-}  // namespace
 
 AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
                       const AgentSlot& slot, uint64_t word) {
@@ -104,6 +104,7 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
       w.skill * v[kSkillComponent] + w.affinity * v[kAffinityComponent] +
       w.language * v[kLanguageComponent] + w.load * v[kLoadComponent] +
       w.occupancy * v[kOccupancyComponent] + w.idle * v[kIdleComponent];
+  score.builtin_total = score.total;
   return score;
 }
 

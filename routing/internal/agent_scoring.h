@@ -53,9 +53,13 @@ struct HistoryAffinity {
   }
 };
 
+// Handling time over logged-in time, 0..1.
+double OccupancyOf(const AgentSlot& slot, int64_t now_ns);
+
 struct AgentScore {
   int agent = -1;
-  double total = 0;
+  double total = 0;  // What the decision ranks by: the rules' score if any.
+  double builtin_total = 0;  // The built-in weighted sum.
   std::array<double, kScoreComponentCount> values = {};
   int64_t idle_since_ns = 0;  // Tie-break: the longest idle agent wins.
   uint64_t word = 0;  // The agent's state word the score was computed from.

@@ -52,6 +52,13 @@ struct ContactRecord {
   std::vector<int> language_rank;  // Preference position of each languages[i].
   std::vector<int> preferred_agents;  // Agent indexes (unknown ids dropped).
   std::vector<int> excluded_agents;   // Agent indexes (unknown ids dropped).
+  // Rules step reached when compiled, and when the next one falls due
+  // (INT64_MAX: none). With preferred_only, only the agents in only_agents
+  // (the preferred ones and those in the customer's history) may take it.
+  int rules_step = 0;
+  int64_t next_step_ns = INT64_MAX;
+  bool preferred_only = false;
+  std::vector<int> only_agents;
 
   // The state and, once assigned, the agent, in one word so that whoever
   // wins the CAS into kAssigned publishes the agent in the same step, and
@@ -87,6 +94,13 @@ struct ContactRecord {
 
   bool Excludes(int agent_index) const {
     for (int a : excluded_agents) {
+      if (a == agent_index) return true;
+    }
+    return false;
+  }
+  bool Admits(int agent_index) const {
+    if (!preferred_only) return true;
+    for (int a : only_agents) {
       if (a == agent_index) return true;
     }
     return false;

@@ -57,6 +57,9 @@ class LockFreeRouter final : public Router {
 
   absl::StatusOr<uint64_t> SetPolicy(const RoutingPolicy& policy) override;
   uint64_t PolicyVersion() const override;
+  uint64_t SetRules(std::shared_ptr<const RoutingRules> rules) override;
+  uint64_t RulesVersion() const override;
+  int AdvanceQueues() override;
   std::vector<CustomerInteraction> CustomerHistory(
       std::string_view customer_id) const override;
   RouterStats Stats() const override;
@@ -65,6 +68,37 @@ class LockFreeRouter final : public Router {
   struct PolicyRecord {
     RoutingPolicy policy;
     uint64_t version;
+  };
+  // The rules in force; replaced whole and retired through the epoch domain,
+  // so a decision that loaded it keeps its rules alive until it unpins.
+  struct RulesRecord {
+    std::shared_ptr<const RoutingRules> rules;
+    uint64_t version;
+  };
+  // What one decision runs on, loaded once at its start.
+  struct DecisionBasis {
+    const PolicyRecord* policy;
+    const RulesRecord* rules;  // Null: no rules in force.
+  };
+  DecisionBasis LoadBasis() const {
+    return {policy_.load(std::memory_order_acquire),
+            rules_.load(std::memory_order_acquire)};
+  }
+  // The router's interned skill and language ids, for rules.
+  class InternedNames final : public RulesNames {
+   public:
+    InternedNames(const NameTable* skills, const NameTable* languages)
+        : skills_(skills), languages_(languages) {}
+    int SkillId(std::string_view name) const override {
+      return skills_->Find(name);
+    }
+    int LanguageId(std::string_view tag) const override {
+      return languages_->Find(tag);
+    }
+
+   private:
+    const NameTable* skills_;
+    const NameTable* languages_;
   };
 
   // The best few candidates of one scan, best first. Keeping more than one
@@ -84,8 +118,14 @@ class LockFreeRouter final : public Router {
   static absl::Status CheckAgentId(std::string_view agent_id);
   absl::StatusOr<std::unique_ptr<AgentRecord>> CompileAgent(
       const AgentProfile& profile, int index);
+  // Compiles `contact` at the step the rules (if any) give it after waiting
+  // since its enqueue time.
   absl::StatusOr<std::unique_ptr<ContactRecord>> CompileContact(
-      const Contact& contact, const PolicyRecord& policy, int64_t now_ns);
+      const Contact& contact, const DecisionBasis& basis, int64_t now_ns);
+  // The rules' plan for `contact` (enqueued at enqueue_ns) now, checked:
+  // a priority out of range is ignored.
+  static ContactPlan PlanFor(const RulesRecord& rules, const Contact& contact,
+                             int64_t enqueue_ns, int64_t now_ns);
   AgentBitmap* SkillBitmap(int skill) const;
   AgentBitmap* LanguageBitmap(int language) const;
   AgentBitmap* EnsureBitmap(std::atomic<AgentBitmap*>* bitmaps, int id);
@@ -114,11 +154,35 @@ class LockFreeRouter final : public Router {
   void DrainQueuesFor(int agent);
 
   // --- Contacts (lock_free_router_contacts.cc) ---
+  // Assigns or queues a contact already in the table. With
+  // refuse_unservable, a contact nobody on the roster qualifies for is
+  // refused (FailedPrecondition) rather than queued.
   absl::StatusOr<RoutingDecision> RouteHeld(ContactRecord* contact,
-                                            const PolicyRecord& policy,
-                                            int64_t now_ns);
-  void FindCandidates(const ContactRecord& contact, const ScoringContext& ctx,
-                      CandidateList* out) const;
+                                            const DecisionBasis& basis,
+                                            int64_t now_ns,
+                                            bool refuse_unservable = true);
+  absl::StatusOr<RoutingDecision> RequeueContact(const Contact& contact,
+                                                 bool refuse_unservable);
+  // Returns false if rules were in force and failed (the built-in scores
+  // then decided).
+  bool FindCandidates(const ContactRecord& contact, const ScoringContext& ctx,
+                      const RulesRecord* rules, CandidateList* out) const;
+  // Lets the rules veto or rescore `scores` (built-in scores of the eligible
+  // free agents); offers the survivors to `out`. False if the rules failed.
+  bool OfferThroughRules(const ContactRecord& contact,
+                         const ScoringContext& ctx, const RoutingRules& rules,
+                         const AgentScore* scores, int count,
+                         CandidateList* out) const;
+  // Fills the rules' view of one scored candidate.
+  void DescribeCandidate(const ScoringContext& ctx, const AgentScore& score,
+                         RulesCandidate* out) const;
+  RulesContact DescribeContact(const ContactRecord& contact,
+                               int64_t now_ns) const;
+  // Whether the rules let agent `record` (free, built-in eligible) take the
+  // queued `contact` now.
+  bool RulesAdmit(const RulesRecord& rules, const PolicyRecord& policy,
+                  const ContactRecord& contact, const AgentRecord& record,
+                  uint64_t word, int64_t now_ns, double* score) const;
   bool Eligible(const AgentRecord& agent, uint64_t word,
                 const ContactRecord& contact) const;
   // The agents on the roster qualified for `contact` whatever their state and
@@ -129,13 +193,18 @@ class LockFreeRouter final : public Router {
   HistoryAffinity LookupAffinity(const ContactRecord& contact,
                                  const RoutingPolicy& policy,
                                  int64_t now_ns) const;
-  AssignResult TryAssign(ContactRecord* contact, const PolicyRecord& policy,
+  AssignResult TryAssign(ContactRecord* contact, const DecisionBasis& basis,
                          int64_t now_ns, ContactState from,
                          RoutingDecision* decision);
   RoutingDecision DescribeAssignment(const ContactRecord& contact,
-                                     const PolicyRecord& policy,
+                                     const DecisionBasis& basis,
                                      const ScoringContext& ctx,
-                                     const AgentScore& score, int eligible);
+                                     const AgentScore& score, int eligible,
+                                     bool rules_failed);
+  // Stamps policy and rules versions on a decision.
+  static void StampBasis(const DecisionBasis& basis,
+                         const ContactRecord& contact,
+                         RoutingDecision* decision);
   void CountAnswered(const ContactRecord& contact, int64_t now_ns);
   // Removes a finished contact from the table and drops the table's reference.
   void Forget(ContactRecord* contact);
@@ -175,6 +244,12 @@ class LockFreeRouter final : public Router {
   ContactTable<ContactRecord> contacts_;
   HistoryStore history_;
   std::atomic<const PolicyRecord*> policy_;
+  std::atomic<const RulesRecord*> rules_{nullptr};
+  std::atomic<uint64_t> rules_versions_{0};
+  InternedNames names_{&skills_, &languages_};
+  // The earliest time a queued contact's next rules step falls due (a lower
+  // bound: AdvanceQueues() returns at once before it).
+  std::atomic<int64_t> next_step_due_ns_{INT64_MAX};
 
   // Counters: relaxed, read only by Stats().
   std::atomic<int64_t> contacts_held_{0};
@@ -184,6 +259,7 @@ class LockFreeRouter final : public Router {
   std::atomic<int64_t> assigned_from_queue_{0};
   std::atomic<int64_t> cancelled_{0};
   std::atomic<int64_t> released_{0};
+  mutable std::atomic<int64_t> rules_fallbacks_{0};
 };
 
 }  // namespace routing::internal

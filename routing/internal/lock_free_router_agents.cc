@@ -342,6 +342,9 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
     // queue: cross-queue fairness for agents who serve several queues.
     ContactRecord* best = nullptr;
     ContactQueue* best_queue = nullptr;
+    const DecisionBasis basis = LoadBasis();
+    const int64_t scan_ns = basis.rules != nullptr ? NowNs() : 0;
+    double rules_score = 0;
     const int queue_count = queues_.size();
     for (int q = 0; q < queue_count; ++q) {
       ContactQueue* queue = Queue(q);
@@ -358,7 +361,14 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
             return false;  // FIFO within a level: nothing later is better.
           }
           if (!Eligible(*record, word, *c)) return true;
+          double admitted_score = 0;
+          if (basis.rules != nullptr &&
+              !RulesAdmit(*basis.rules, *basis.policy, *c, *record, word,
+                          scan_ns, &admitted_score)) {
+            return true;
+          }
           best = c;
+          rules_score = admitted_score;
           best_queue = queue;
           return false;
         });
@@ -381,14 +391,15 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
     CountAnswered(*best, now_ns);
 
     if (listener_ != nullptr) {
-      const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
+      const PolicyRecord* policy = basis.policy;
       const HistoryAffinity history =
           LookupAffinity(*best, policy->policy, now_ns);
       const ScoringContext ctx{
           &policy->policy,     best, &history, now_ns, options_.max_skill_level,
           options_.max_fluency};
       const uint64_t after = slot.word.load(std::memory_order_acquire);
-      const AgentScore score = ScoreAgent(ctx, *record, slot, after);
+      AgentScore score = ScoreAgent(ctx, *record, slot, after);
+      if (basis.rules != nullptr) score.total = rules_score;
       Assignment assignment;
       assignment.contact_id = best->contact.id;
       assignment.customer_id = best->contact.customer_id;
@@ -397,7 +408,8 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
       assignment.channel = best->contact.channel;
       assignment.waited = absl::Nanoseconds(now_ns - best->enqueue_ns);
       assignment.attributes = best->contact.attributes;
-      assignment.decision = DescribeAssignment(*best, *policy, ctx, score, 1);
+      assignment.decision = DescribeAssignment(*best, basis, ctx, score, 1,
+                                               /*rules_failed=*/false);
       listener_->OnAssigned(assignment);
     }
   }

@@ -114,6 +114,7 @@ LockFreeRouter::~LockFreeRouter() {
     delete slots_[i].record.load(std::memory_order_acquire);
   }
   delete policy_.load(std::memory_order_acquire);
+  delete rules_.load(std::memory_order_acquire);
   epoch_.Reclaim();
 }
 
@@ -254,8 +255,21 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
   return record;
 }
 
+ContactPlan LockFreeRouter::PlanFor(const RulesRecord& rules,
+                                    const Contact& contact, int64_t enqueue_ns,
+                                    int64_t now_ns) {
+  ContactPlan plan;
+  rules.rules->Plan(contact, absl::Nanoseconds(now_ns - enqueue_ns), &plan);
+  if (plan.priority > kMaxPriority) plan.priority = kMaxPriority;
+  if (plan.next_step_after <= absl::ZeroDuration()) {
+    plan.next_step_after = absl::InfiniteDuration();  // Already passed.
+  }
+  return plan;
+}
+
 absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
-    const Contact& contact, const PolicyRecord& policy, int64_t now_ns) {
+    const Contact& contact, const DecisionBasis& basis, int64_t now_ns) {
+  const PolicyRecord& policy = *basis.policy;
   ROUTING_RETURN_IF_ERROR(CheckName("contact id", contact.id));
   const int channel = static_cast<int>(contact.channel);
   if (channel < 0 || channel >= kChannelCount) {
@@ -305,9 +319,29 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
   }
   record->contact.enqueue_time = enqueue;
   record->enqueue_ns = absl::ToUnixNanos(enqueue);
+
+  // The rules' step: its priority and requirements replace the contact's own
+  // for routing; the record keeps the contact as given, to plan again later.
+  const std::vector<SkillRequirement>* required_skills =
+      &contact.required_skills;
+  const std::vector<std::string>* languages = &contact.languages;
+  const std::vector<std::string> no_languages;
+  ContactPlan plan;
+  if (basis.rules != nullptr) {
+    plan = PlanFor(*basis.rules, record->contact, record->enqueue_ns, now_ns);
+    if (plan.priority >= 0) record->priority = plan.priority;
+    if (plan.replace_required_skills) required_skills = &plan.required_skills;
+    if (plan.drop_languages) languages = &no_languages;
+    record->rules_step = plan.step;
+    if (plan.next_step_after != absl::InfiniteDuration()) {
+      record->next_step_ns =
+          record->enqueue_ns + absl::ToInt64Nanoseconds(plan.next_step_after);
+    }
+    record->preferred_only = plan.preferred_only;
+  }
   record->aged_arrival_ns =
       record->enqueue_ns -
-      contact.priority * absl::ToInt64Nanoseconds(policy.policy.priority_step);
+      record->priority * absl::ToInt64Nanoseconds(policy.policy.priority_step);
 
   absl::flat_hash_set<int> seen;
   auto compile_skills =
@@ -325,9 +359,12 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
       }
       const int id = skills_.Find(r.skill);
       if (id < 0 && required) {
-        return absl::NotFoundError(
-            absl::StrCat("contact '", contact.id, "' requires skill '", r.skill,
-                         "' which no agent on the roster has"));
+        return absl::NotFoundError(absl::StrCat(
+            "contact '", contact.id, "' requires skill '", r.skill,
+            "' which no agent on the roster has",
+            required_skills != &contact.required_skills
+                ? absl::StrCat(" (rules step ", record->rules_step, ")")
+                : ""));
       }
       if (id >= 0 && !seen.insert(id).second) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -338,20 +375,19 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
     return absl::OkStatus();
   };
   ROUTING_RETURN_IF_ERROR(
-      compile_skills(contact.required_skills, true, &record->required));
+      compile_skills(*required_skills, true, &record->required));
   ROUTING_RETURN_IF_ERROR(
       compile_skills(contact.desired_skills, false, &record->desired));
 
-  for (size_t i = 0; i < contact.languages.size(); ++i) {
-    ROUTING_RETURN_IF_ERROR(
-        CheckName(absl::StrCat("contact '", contact.id, "' language"),
-                  contact.languages[i]));
-    const int id = languages_.Find(contact.languages[i]);
+  for (size_t i = 0; i < languages->size(); ++i) {
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("contact '", contact.id, "' language"), (*languages)[i]));
+    const int id = languages_.Find((*languages)[i]);
     if (id < 0) continue;  // Nobody speaks it; a later choice may still match.
     record->languages.push_back(id);
     record->language_rank.push_back(static_cast<int>(i));
   }
-  if (!contact.languages.empty() && record->languages.empty()) {
+  if (!languages->empty() && record->languages.empty()) {
     return absl::NotFoundError(
         absl::StrCat("contact '", contact.id, "' speaks ",
                      absl::StrJoin(contact.languages, ", "),
@@ -363,6 +399,21 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
         absl::StrCat("contact '", contact.id, "' preferred agent id"), agent));
     const int index = agent_ids_.Find(agent);
     if (index >= 0) record->preferred_agents.push_back(index);
+  }
+  if (record->preferred_only) {
+    // The preferred agents and whoever served the customer before (except
+    // those who transferred them away).
+    record->only_agents = record->preferred_agents;
+    if (!contact.customer_id.empty()) {
+      InteractionRecord past[kMaxHistoryDepth];
+      const int n =
+          history_.Lookup(contact.customer_id, past, kMaxHistoryDepth);
+      for (int i = 0; i < n; ++i) {
+        if (past[i].outcome != ContactOutcome::kTransferred) {
+          record->only_agents.push_back(static_cast<int>(past[i].agent_index));
+        }
+      }
+    }
   }
   for (const std::string& agent : contact.excluded_agents) {
     ROUTING_RETURN_IF_ERROR(CheckName(
@@ -410,6 +461,24 @@ absl::StatusOr<uint64_t> LockFreeRouter::SetPolicy(
   return fresh.release()->version;
 }
 
+uint64_t LockFreeRouter::SetRules(std::shared_ptr<const RoutingRules> rules) {
+  auto guard = epoch_.Pin();
+  const uint64_t version =
+      rules_versions_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const RulesRecord* fresh =
+      rules == nullptr ? nullptr : new RulesRecord{std::move(rules), version};
+  const RulesRecord* old = rules_.exchange(fresh, std::memory_order_acq_rel);
+  // Decisions that loaded the old rules are pinned; they are freed after.
+  if (old != nullptr) epoch_.Retire(const_cast<RulesRecord*>(old));
+  return version;
+}
+
+uint64_t LockFreeRouter::RulesVersion() const {
+  auto guard = epoch_.Pin();
+  const RulesRecord* rules = rules_.load(std::memory_order_acquire);
+  return rules == nullptr ? 0 : rules->version;
+}
+
 uint64_t LockFreeRouter::PolicyVersion() const {
   auto guard = epoch_.Pin();
   return policy_.load(std::memory_order_acquire)->version;
@@ -436,6 +505,9 @@ RouterStats LockFreeRouter::Stats() const {
   auto guard = epoch_.Pin();
   RouterStats stats;
   stats.policy_version = policy_.load(std::memory_order_acquire)->version;
+  const RulesRecord* rules = rules_.load(std::memory_order_acquire);
+  stats.rules_version = rules == nullptr ? 0 : rules->version;
+  stats.rules_fallbacks = rules_fallbacks_.load(std::memory_order_relaxed);
   stats.decisions = decisions_.load(std::memory_order_relaxed);
   stats.assigned_immediately =
       assigned_immediately_.load(std::memory_order_relaxed);

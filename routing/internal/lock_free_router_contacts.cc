@@ -61,7 +61,7 @@ bool LockFreeRouter::Eligible(const AgentRecord& agent, uint64_t word,
     }
     if (!speaks) return false;
   }
-  return !contact.Excludes(agent.index);
+  return !contact.Excludes(agent.index) && contact.Admits(agent.index);
 }
 
 // Candidates gathered before scoring, and how far ahead their slots are
@@ -71,9 +71,14 @@ constexpr int kCandidateBatch = 64;
 constexpr int kCacheLineBytes = 64;
 constexpr int kPrefetchDistance = 8;
 
-void LockFreeRouter::FindCandidates(const ContactRecord& contact,
+bool LockFreeRouter::FindCandidates(const ContactRecord& contact,
                                     const ScoringContext& ctx,
+                                    const RulesRecord* rules,
                                     CandidateList* out) const {
+  // With rules, every eligible agent's built-in score is kept for one call
+  // into the rules at the end; the buffer is per thread and grows once.
+  thread_local std::vector<AgentScore> rules_batch;
+  if (rules != nullptr) rules_batch.clear();
   // The bitmaps to AND: free on the contact's channel, every required skill,
   // and (OR-ed) the customer's languages. A skill or language whose bitmap is
   // still being created has no agents yet.
@@ -81,7 +86,7 @@ void LockFreeRouter::FindCandidates(const ContactRecord& contact,
   int required_count = 0;
   for (const auto& [skill, min_level] : contact.required) {
     const AgentBitmap* bitmap = SkillBitmap(skill);
-    if (bitmap == nullptr) return;
+    if (bitmap == nullptr) return true;
     required[required_count++] = bitmap;
   }
   const AgentBitmap* spoken[kMaxRequirements];
@@ -90,7 +95,7 @@ void LockFreeRouter::FindCandidates(const ContactRecord& contact,
     const AgentBitmap* bitmap = LanguageBitmap(language);
     if (bitmap != nullptr) spoken[spoken_count++] = bitmap;
   }
-  if (!contact.languages.empty() && spoken_count == 0) return;
+  if (!contact.languages.empty() && spoken_count == 0) return true;
 
   // Candidates are gathered from the bitmaps in batches, then scored with
   // their slots and records prefetched a few agents ahead: in a large pool
@@ -120,7 +125,11 @@ void LockFreeRouter::FindCandidates(const ContactRecord& contact,
       const uint64_t word = slot.word.load(std::memory_order_acquire);
       const AgentRecord* record = slot.record.load(std::memory_order_acquire);
       if (record == nullptr || !Eligible(*record, word, contact)) continue;
-      out->Offer(ScoreAgent(ctx, *record, slot, word));
+      if (rules != nullptr) {
+        rules_batch.push_back(ScoreAgent(ctx, *record, slot, word));
+      } else {
+        out->Offer(ScoreAgent(ctx, *record, slot, word));
+      }
     }
     batched = 0;
   };
@@ -144,6 +153,104 @@ void LockFreeRouter::FindCandidates(const ContactRecord& contact,
     }
   }
   score_batch();
+  if (rules == nullptr || rules_batch.empty()) return true;
+  return OfferThroughRules(contact, ctx, *rules->rules, rules_batch.data(),
+                           static_cast<int>(rules_batch.size()), out);
+}
+
+RulesContact LockFreeRouter::DescribeContact(const ContactRecord& contact,
+                                             int64_t now_ns) const {
+  RulesContact view;
+  view.contact = &contact.contact;
+  view.channel = contact.channel;
+  view.priority = contact.priority;
+  view.waited_seconds =
+      std::max<double>(0, static_cast<double>(now_ns - contact.enqueue_ns)) /
+      1e9;
+  view.step = contact.rules_step;
+  return view;
+}
+
+void LockFreeRouter::DescribeCandidate(const ScoringContext& ctx,
+                                       const AgentScore& score,
+                                       RulesCandidate* out) const {
+  const AgentSlot& slot = slots_[score.agent];
+  // Pinned by the caller: the record stays readable, though an update may
+  // have replaced it since it was scored.
+  const AgentRecord& record = *slot.record.load(std::memory_order_acquire);
+  out->profile = &record.profile;
+  out->skills = record.skills.data();
+  out->skill_count = static_cast<int>(record.skills.size());
+  out->languages = record.languages.data();
+  out->language_count = static_cast<int>(record.languages.size());
+  for (int c = 0; c < kChannelCount; ++c) {
+    out->load[c] = AgentWord::Load(score.word, c);
+  }
+  out->capacity = record.capacity;
+  out->max_total = record.max_total;
+  out->occupancy = OccupancyOf(slot, ctx.now_ns);
+  out->idle_seconds =
+      AgentWord::TotalLoad(score.word) == 0
+          ? std::max<double>(
+                0, static_cast<double>(ctx.now_ns - score.idle_since_ns)) /
+                1e9
+          : 0;
+  for (int i = 0; i < kScoreComponentCount; ++i) {
+    out->components[i] = score.values[i];
+  }
+  out->builtin_score = score.builtin_total;
+  const HistoryAffinity::Entry* past = ctx.history->Find(score.agent);
+  out->served_before = past != nullptr;
+  out->resolved_before = past != nullptr && past->resolved;
+  out->preferred = ctx.contact->Prefers(score.agent);
+  out->eligible = true;
+  out->score = score.builtin_total;
+}
+
+bool LockFreeRouter::OfferThroughRules(const ContactRecord& contact,
+                                       const ScoringContext& ctx,
+                                       const RoutingRules& rules,
+                                       const AgentScore* scores, int count,
+                                       CandidateList* out) const {
+  thread_local std::vector<RulesCandidate> views;
+  views.resize(count);
+  for (int i = 0; i < count; ++i) DescribeCandidate(ctx, scores[i], &views[i]);
+  const RulesContact contact_view = DescribeContact(contact, ctx.now_ns);
+  if (!rules.Evaluate(contact_view, views.data(), count, names_)) {
+    rules_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+    for (int i = 0; i < count; ++i) out->Offer(scores[i]);
+    return false;
+  }
+  for (int i = 0; i < count; ++i) {
+    if (!views[i].eligible) continue;
+    AgentScore rescored = scores[i];
+    rescored.total = views[i].score;
+    out->Offer(rescored);
+  }
+  return true;
+}
+
+bool LockFreeRouter::RulesAdmit(const RulesRecord& rules,
+                                const PolicyRecord& policy,
+                                const ContactRecord& contact,
+                                const AgentRecord& record, uint64_t word,
+                                int64_t now_ns, double* score_out) const {
+  const HistoryAffinity history =
+      LookupAffinity(contact, policy.policy, now_ns);
+  const ScoringContext ctx{
+      &policy.policy,      &contact, &history, now_ns, options_.max_skill_level,
+      options_.max_fluency};
+  const AgentScore score = ScoreAgent(ctx, record, slots_[record.index], word);
+  RulesCandidate view;
+  DescribeCandidate(ctx, score, &view);
+  const RulesContact contact_view = DescribeContact(contact, now_ns);
+  *score_out = score.builtin_total;
+  if (!rules.rules->Evaluate(contact_view, &view, 1, names_)) {
+    rules_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+    return true;  // The built-in filter already passed.
+  }
+  *score_out = view.score;
+  return view.eligible;
 }
 
 RoutingDecision::QualifiedAgents LockFreeRouter::CountQualifiedAgents(
@@ -171,7 +278,8 @@ RoutingDecision::QualifiedAgents LockFreeRouter::CountQualifiedAgents(
       const uint64_t word = slot.word.load(std::memory_order_acquire);
       const AgentRecord* record = slot.record.load(std::memory_order_acquire);
       if (record == nullptr || AgentWord::Presence(word) == kPresenceRemoved ||
-          record->capacity[contact.channel] == 0 || contact.Excludes(agent)) {
+          record->capacity[contact.channel] == 0 || contact.Excludes(agent) ||
+          !contact.Admits(agent)) {
         continue;
       }
       bool qualified = true;
@@ -229,11 +337,24 @@ HistoryAffinity LockFreeRouter::LookupAffinity(const ContactRecord& contact,
   return affinity;
 }
 
+void LockFreeRouter::StampBasis(const DecisionBasis& basis,
+                                const ContactRecord& contact,
+                                RoutingDecision* decision) {
+  decision->policy_version = basis.policy->version;
+  decision->policy_name = basis.policy->policy.name;
+  if (basis.rules != nullptr) {
+    decision->rules_version = basis.rules->version;
+    decision->rules_name = basis.rules->rules->Name();
+    decision->rules_step = contact.rules_step;
+  }
+}
+
 RoutingDecision LockFreeRouter::DescribeAssignment(const ContactRecord& contact,
-                                                   const PolicyRecord& policy,
+                                                   const DecisionBasis& basis,
                                                    const ScoringContext& ctx,
                                                    const AgentScore& score,
-                                                   int eligible) {
+                                                   int eligible,
+                                                   bool rules_failed) {
   const AgentSlot& slot = slots_[score.agent];
   const AgentRecord* record = slot.record.load(std::memory_order_acquire);
   RoutingDecision decision;
@@ -243,11 +364,12 @@ RoutingDecision LockFreeRouter::DescribeAssignment(const ContactRecord& contact,
   decision.channel = contact.contact.channel;
   decision.agent_id = record->profile.id;
   decision.score = score.total;
+  decision.builtin_score = score.builtin_total;
   decision.components =
       ExplainScore(ctx, *record, slot, score.word, score, skills_, languages_);
   decision.eligible_agents = eligible;
-  decision.policy_version = policy.version;
-  decision.policy_name = policy.policy.name;
+  StampBasis(basis, contact, &decision);
+  decision.rules_fallback = rules_failed;
   decision.decided_at = absl::FromUnixNanos(ctx.now_ns);
   return decision;
 }
@@ -265,8 +387,9 @@ void LockFreeRouter::CountAnswered(const ContactRecord& contact,
 }
 
 LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
-    ContactRecord* contact, const PolicyRecord& policy, int64_t now_ns,
+    ContactRecord* contact, const DecisionBasis& basis, int64_t now_ns,
     ContactState from, RoutingDecision* decision) {
+  const PolicyRecord& policy = *basis.policy;
   const HistoryAffinity history =
       LookupAffinity(*contact, policy.policy, now_ns);
   const ScoringContext ctx{
@@ -274,7 +397,8 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
       options_.max_fluency};
   while (true) {
     CandidateList candidates;
-    FindCandidates(*contact, ctx, &candidates);
+    const bool rules_ok =
+        FindCandidates(*contact, ctx, basis.rules, &candidates);
     if (candidates.count == 0) return AssignResult::kNoAgent;
     for (int i = 0; i < candidates.count; ++i) {
       const int agent = candidates.best[i].agent;
@@ -288,8 +412,8 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
         return AssignResult::kContactTaken;
       }
       contact->assigned_ns.store(now_ns, std::memory_order_release);
-      *decision = DescribeAssignment(*contact, policy, ctx, candidates.best[i],
-                                     candidates.eligible);
+      *decision = DescribeAssignment(*contact, basis, ctx, candidates.best[i],
+                                     candidates.eligible, !rules_ok);
       return AssignResult::kAssigned;
     }
     // Every candidate kept was claimed by someone else between our scan and
@@ -300,9 +424,9 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
 absl::StatusOr<RoutingDecision> LockFreeRouter::Route(const Contact& contact) {
   const int64_t now_ns = NowNs();
   auto guard = epoch_.Pin();
-  const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
+  const DecisionBasis basis = LoadBasis();
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRecord> record,
-                           CompileContact(contact, *policy, now_ns));
+                           CompileContact(contact, basis, now_ns));
   if (contacts_held_.fetch_add(1, std::memory_order_relaxed) >=
       options_.max_contacts) {
     contacts_held_.fetch_sub(1, std::memory_order_relaxed);
@@ -315,15 +439,17 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Route(const Contact& contact) {
     return absl::AlreadyExistsError(
         absl::StrCat("contact '", contact.id, "' is already being routed"));
   }
-  return RouteHeld(record.release(), *policy, now_ns);
+  return RouteHeld(record.release(), basis, now_ns);
 }
 
 absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
-    ContactRecord* contact, const PolicyRecord& policy, int64_t now_ns) {
+    ContactRecord* contact, const DecisionBasis& basis, int64_t now_ns,
+    bool refuse_unservable) {
+  const PolicyRecord& policy = *basis.policy;
   const std::string& id = contact->contact.id;
   RoutingDecision decision;
   switch (
-      TryAssign(contact, policy, now_ns, ContactState::kRouting, &decision)) {
+      TryAssign(contact, basis, now_ns, ContactState::kRouting, &decision)) {
     case AssignResult::kAssigned:
       decisions_.fetch_add(1, std::memory_order_relaxed);
       assigned_immediately_.fetch_add(1, std::memory_order_relaxed);
@@ -340,7 +466,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
 
   const RoutingDecision::QualifiedAgents qualified =
       CountQualifiedAgents(*contact);
-  if (qualified.total == 0) {
+  if (qualified.total == 0 && refuse_unservable) {
     // Refuse rather than queue a contact that would wait forever.
     uint64_t routing = ContactRecord::Pack(ContactState::kRouting, -1);
     if (!contact->state.compare_exchange_strong(
@@ -380,9 +506,16 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
   queue->waiting.fetch_add(1, std::memory_order_seq_cst);
   queue->Enqueue(contact);
   decisions_.fetch_add(1, std::memory_order_relaxed);
+  if (contact->next_step_ns != INT64_MAX) {
+    // AdvanceQueues() looks at the queues once this time has come.
+    int64_t due = next_step_due_ns_.load(std::memory_order_relaxed);
+    while (contact->next_step_ns < due &&
+           !next_step_due_ns_.compare_exchange_weak(
+               due, contact->next_step_ns, std::memory_order_relaxed)) {
+    }
+  }
 
-  switch (
-      TryAssign(contact, policy, now_ns, ContactState::kQueued, &decision)) {
+  switch (TryAssign(contact, basis, now_ns, ContactState::kQueued, &decision)) {
     case AssignResult::kAssigned:
       queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
       queue->TrimHead(contact->priority);
@@ -408,8 +541,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
   decision.estimated_wait =
       EstimatedWait(*contact, decision.queue_position,
                     qualified.total - qualified.logged_out, policy.policy);
-  decision.policy_version = policy.version;
-  decision.policy_name = policy.policy.name;
+  StampBasis(basis, *contact, &decision);
   decision.decided_at = absl::FromUnixNanos(now_ns);
   return decision;
 }
@@ -574,6 +706,11 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
 
 absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
     const Contact& contact) {
+  return RequeueContact(contact, /*refuse_unservable=*/true);
+}
+
+absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueContact(
+    const Contact& contact, bool refuse_unservable) {
   const int64_t now_ns = NowNs();
   auto guard = epoch_.Pin();
   ContactRecord* current = contacts_.Find(contact.id);
@@ -586,9 +723,9 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
   next.enqueue_time = current->contact.enqueue_time;
   if (next.customer_id.empty()) next.customer_id = current->contact.customer_id;
   if (next.attributes.empty()) next.attributes = current->contact.attributes;
-  const PolicyRecord* policy = policy_.load(std::memory_order_acquire);
+  const DecisionBasis basis = LoadBasis();
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRecord> record,
-                           CompileContact(next, *policy, now_ns));
+                           CompileContact(next, basis, now_ns));
 
   ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                            Finish(current, /*allow_waiting=*/true,
@@ -622,7 +759,70 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
         "contact '", contact.id,
         "' was routed again by another call while being requeued"));
   }
-  return RouteHeld(record.release(), *policy, now_ns);
+  return RouteHeld(record.release(), basis, now_ns, refuse_unservable);
+}
+
+int LockFreeRouter::AdvanceQueues() {
+  const int64_t now_ns = NowNs();
+  if (now_ns < next_step_due_ns_.load(std::memory_order_relaxed)) return 0;
+  // Reset the bound first: a contact queued while we scan lowers it again.
+  next_step_due_ns_.store(INT64_MAX, std::memory_order_relaxed);
+  std::vector<Contact> due;
+  int64_t later = INT64_MAX;
+  {
+    auto guard = epoch_.Pin();
+    const int queue_count = queues_.size();
+    for (int q = 0; q < queue_count; ++q) {
+      ContactQueue* queue = Queue(q);
+      if (queue == nullptr ||
+          queue->waiting.load(std::memory_order_acquire) <= 0) {
+        continue;
+      }
+      for (int level = kPriorityLevels - 1; level >= 0; --level) {
+        queue->ForEachQueued(level, [&](ContactRecord* c) {
+          if (c->State() != ContactState::kQueued) return true;
+          if (c->next_step_ns <= now_ns) {
+            due.push_back(c->contact);
+          } else {
+            later = std::min(later, c->next_step_ns);
+          }
+          return true;
+        });
+      }
+    }
+  }
+  int moved = 0;
+  for (const Contact& contact : due) {
+    // Requeue keeps the enqueue time of a contact taken from its queue and
+    // plans it again at the step it has reached. A contact that left or was
+    // assigned meanwhile is no longer queued: skip it.
+    absl::StatusOr<ContactStatus> status = GetContact(contact.id);
+    if (!status.ok() || status->state != ContactStatus::State::kQueued) {
+      continue;
+    }
+    absl::StatusOr<RoutingDecision> decision =
+        RequeueContact(contact, /*refuse_unservable=*/false);
+    if (!decision.ok()) continue;  // Still queued as it was.
+    ++moved;
+    if (decision->outcome == DecisionOutcome::kAssigned &&
+        listener_ != nullptr) {
+      Assignment assignment;
+      assignment.contact_id = contact.id;
+      assignment.customer_id = contact.customer_id;
+      assignment.agent_id = decision->agent_id;
+      assignment.queue = decision->queue;
+      assignment.channel = contact.channel;
+      assignment.waited = decision->decided_at - contact.enqueue_time;
+      assignment.attributes = contact.attributes;
+      assignment.decision = *std::move(decision);
+      listener_->OnAssigned(assignment);
+    }
+  }
+  int64_t due_ns = next_step_due_ns_.load(std::memory_order_relaxed);
+  while (later < due_ns && !next_step_due_ns_.compare_exchange_weak(
+                               due_ns, later, std::memory_order_relaxed)) {
+  }
+  return moved;
 }
 
 absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(

@@ -1,0 +1,204 @@
+// How the router consults RoutingRules: vetoes and rescoring in decisions and
+// in queue drains, steps that relax requirements as a contact waits, versions
+// on decisions, and the built-in fallback when the rules fail. The rules here
+// are a C++ double; rules/ tests the LuaJIT implementation.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "routing/router.h"
+#include "routing/routing_rules.h"
+#include "tests/routing/router_test_support.h"
+
+namespace routing {
+namespace {
+
+using ::routing::testing::MakeAgent;
+using ::routing::testing::MakeContact;
+using ::routing::testing::RecordingListener;
+using ::testing::HasSubstr;
+
+// Vetoes agents whose id starts with "x", scores by idle-ness reversed (the
+// agent with the most skills wins), and relaxes "billing" from 4 to 2 after
+// 30 s. `fail` makes Evaluate report a failure.
+class TestRules : public RoutingRules {
+ public:
+  std::string Name() const override { return "test"; }
+  void Plan(const Contact& contact, absl::Duration waited,
+            ContactPlan* plan) const override {
+    plans.fetch_add(1);
+    if (contact.attributes.contains("vip")) plan->priority = 9;
+    if (!relax) return;
+    if (waited < absl::Seconds(30)) {
+      plan->next_step_after = absl::Seconds(30);
+      return;
+    }
+    plan->step = 1;
+    plan->replace_required_skills = true;
+    plan->required_skills = {{"billing", 2}};
+  }
+  bool Evaluate(const RulesContact& contact, RulesCandidate* candidates,
+                int count, const RulesNames& names) const override {
+    if (fail) return false;
+    for (int i = 0; i < count; ++i) {
+      RulesCandidate& c = candidates[i];
+      if (c.profile->id[0] == 'x') c.eligible = false;
+      c.score = 100.0 + c.skill_count;
+    }
+    return true;
+  }
+  bool fail = false;
+  bool relax = false;
+  mutable std::atomic<int> plans{0};
+};
+
+class RouterRulesTest : public ::testing::Test {
+ protected:
+  RouterRulesTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {
+    RouterOptions options;
+    options.clock = &clock_;
+    options.listener = &listener_;
+    router_ = *Router::Create(options);
+    rules_ = std::make_shared<TestRules>();
+  }
+  void AddAvailable(const AgentProfile& agent) {
+    ASSERT_TRUE(router_->AddAgent(agent).ok());
+    ASSERT_TRUE(router_->SetAgentState(agent.id, AgentState::kAvailable).ok());
+  }
+
+  ManualClock clock_;
+  RecordingListener listener_;
+  std::unique_ptr<Router> router_;
+  std::shared_ptr<TestRules> rules_;
+};
+
+TEST_F(RouterRulesTest, RulesVetoAndRescoreAndStampTheirVersion) {
+  AddAvailable(MakeAgent("xavier", {{"billing", 5}, {"sales", 5}, {"a", 1}}));
+  AddAvailable(MakeAgent("one", {{"billing", 5}}));
+  AddAvailable(MakeAgent("two", {{"billing", 1}, {"sales", 1}}));
+  EXPECT_EQ(router_->RulesVersion(), 0u);
+  EXPECT_EQ(router_->SetRules(rules_), 1u);
+
+  absl::StatusOr<RoutingDecision> d =
+      router_->Route(MakeContact("c1", {{"billing", 1}}));
+  ASSERT_TRUE(d.ok()) << d.status();
+  // Built-in would pick "one" (billing 5); the rules veto xavier and rank by
+  // skill count.
+  EXPECT_EQ(d->agent_id, "two");
+  EXPECT_EQ(d->score, 102.0);
+  EXPECT_LT(d->builtin_score, 2.0);
+  EXPECT_EQ(d->rules_version, 1u);
+  EXPECT_EQ(d->rules_name, "test");
+  EXPECT_FALSE(d->rules_fallback);
+  EXPECT_THAT(d->Explain(), HasSubstr("rules test v1"));
+}
+
+TEST_F(RouterRulesTest, FailingRulesFallBackToTheBuiltInPolicyAndAreCounted) {
+  AddAvailable(MakeAgent("one", {{"billing", 5}}));
+  AddAvailable(MakeAgent("two", {{"billing", 1}, {"sales", 1}}));
+  rules_->fail = true;
+  router_->SetRules(rules_);
+  absl::StatusOr<RoutingDecision> d =
+      router_->Route(MakeContact("c1", {{"billing", 1}}));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->agent_id, "one");
+  EXPECT_TRUE(d->rules_fallback);
+  EXPECT_EQ(router_->Stats().rules_fallbacks, 1);
+}
+
+TEST_F(RouterRulesTest, ClearingRulesRestoresTheBuiltInPolicy) {
+  AddAvailable(MakeAgent("one", {{"billing", 5}}));
+  AddAvailable(MakeAgent("two", {{"billing", 1}, {"sales", 1}}));
+  router_->SetRules(rules_);
+  EXPECT_EQ(router_->SetRules(nullptr), 2u);
+  absl::StatusOr<RoutingDecision> d =
+      router_->Route(MakeContact("c1", {{"billing", 1}}));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->agent_id, "one");
+  EXPECT_EQ(d->rules_version, 0u);
+}
+
+TEST_F(RouterRulesTest, AFreedAgentTakesOnlyQueuedContactsTheRulesAdmit) {
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("xavier", {{"billing", 5}})).ok());
+  AddAvailable(MakeAgent("busy", {{"sales", 5}}));
+  router_->SetRules(rules_);
+  absl::StatusOr<RoutingDecision> d =
+      router_->Route(MakeContact("c1", {{"billing", 1}}));
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->outcome, DecisionOutcome::kQueued);
+  // Xavier logs in: built-in eligible, vetoed by the rules.
+  ASSERT_TRUE(router_->SetAgentState("xavier", AgentState::kAvailable).ok());
+  EXPECT_TRUE(listener_.Take().empty());
+  // An admitted agent gets it, with the rules' score in the assignment.
+  AddAvailable(MakeAgent("yolanda", {{"billing", 2}}));
+  auto assigned = listener_.Take();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].agent_id, "yolanda");
+  EXPECT_EQ(assigned[0].decision.score, 101.0);
+  EXPECT_EQ(assigned[0].decision.rules_version, 1u);
+}
+
+TEST_F(RouterRulesTest, RulesPriorityOrdersTheQueue) {
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("one", {{"billing", 5}})).ok());
+  router_->SetRules(rules_);
+  ASSERT_TRUE(router_->Route(MakeContact("plain", {{"billing", 1}})).ok());
+  clock_.Advance(absl::Seconds(5));
+  Contact vip = MakeContact("vip", {{"billing", 1}});
+  vip.attributes["vip"] = "yes";
+  absl::StatusOr<RoutingDecision> d = router_->Route(vip);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->queue_position, 1);
+  ASSERT_TRUE(router_->SetAgentState("one", AgentState::kAvailable).ok());
+  auto assigned = listener_.Take();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].contact_id, "vip");
+}
+
+TEST_F(RouterRulesTest, AStepRelaxesRequirementsWhenItFallsDue) {
+  rules_->relax = true;
+  AddAvailable(MakeAgent("junior", {{"billing", 2}}));
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("senior", {{"billing", 5}})).ok());
+  router_->SetRules(rules_);
+  absl::StatusOr<RoutingDecision> d =
+      router_->Route(MakeContact("c1", {{"billing", 4}}));
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->outcome, DecisionOutcome::kQueued);
+  EXPECT_EQ(d->rules_step, 0);
+
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_EQ(router_->AdvanceQueues(), 0);
+  EXPECT_TRUE(listener_.Take().empty());
+
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(router_->AdvanceQueues(), 1);
+  auto assigned = listener_.Take();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].agent_id, "junior");
+  EXPECT_EQ(assigned[0].decision.rules_step, 1);
+  EXPECT_EQ(assigned[0].waited, absl::Seconds(30));
+  // Nothing is due any more: the next call does no work.
+  const int plans = rules_->plans.load();
+  EXPECT_EQ(router_->AdvanceQueues(), 0);
+  EXPECT_EQ(rules_->plans.load(), plans);
+}
+
+TEST_F(RouterRulesTest, AStepNobodyCanServeKeepsTheContactQueued) {
+  rules_->relax = true;
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("senior", {{"billing", 5}})).ok());
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("sales", {{"sales", 1}})).ok());
+  router_->SetRules(rules_);
+  ASSERT_TRUE(router_->Route(MakeContact("c1", {{"billing", 4}})).ok());
+  ASSERT_TRUE(router_->RemoveAgent("senior").ok());
+  clock_.Advance(absl::Seconds(31));
+  router_->AdvanceQueues();
+  absl::StatusOr<ContactStatus> status = router_->GetContact("c1");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, ContactStatus::State::kQueued);
+}
+
+}  // namespace
+}  // namespace routing
