@@ -1,0 +1,107 @@
+// File: rules/internal/lua_rules_state.h
+//
+// One LuaJIT state running one rules file: the only place (with
+// lua_rules_state.cc and rules_file_tables.cc) that touches a lua_State. A
+// state is used by one thread at a time (the pool hands it out); the watchdog
+// may call Interrupt() from another thread.
+#ifndef RULES_INTERNAL_LUA_RULES_STATE_H_
+#define RULES_INTERNAL_LUA_RULES_STATE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rules/internal/rules_view.h"
+#include "rules/lua_rules.h"
+#include "routing/routing_rules.h"
+
+struct lua_State;
+struct lua_Debug;
+
+namespace rules::internal {
+
+// A test written in a rules file, read into C++.
+struct RulesTestCase {
+  std::string name;
+  int line = 0;  // Of the test's table, when known; else 0.
+  routing::Contact contact;
+  double waited_seconds = 0;
+  struct TestAgent {
+    routing::AgentProfile profile;
+    routing::AgentState state = routing::AgentState::kAvailable;
+    double idle_seconds = 0;
+    std::array<int, routing::kChannelCount> load = {};
+  };
+  std::vector<TestAgent> agents;
+  std::string expect;  // An agent id, or "queued".
+};
+
+class LuaRulesState {
+ public:
+  // Loads, checks and runs the file's top level. On refusal returns
+  // InvalidArgument and appends the problems.
+  static absl::StatusOr<std::unique_ptr<LuaRulesState>> Create(
+      const std::string& file_name, const std::string& source,
+      const RulesOptions& options, std::vector<RulesProblem>* problems);
+  ~LuaRulesState();
+
+  // Runs eligible/score over the candidates. False (and *error set, the
+  // candidates untouched) on a rule failure.
+  bool Evaluate(const routing::RulesContact& contact,
+                routing::RulesCandidate* candidates, int count,
+                const routing::RulesNames& names, std::string* error);
+  // The priority hook's answer, -1 without one; false on a rule failure.
+  bool Priority(const routing::Contact& contact, double waited_seconds,
+                int* priority, std::string* error);
+
+  // Read once, from the compiling state.
+  bool ReadSteps(std::vector<RulesStep>* steps,
+                 std::vector<RulesProblem>* problems);
+  bool ReadTests(std::vector<RulesTestCase>* tests,
+                 std::vector<RulesProblem>* problems);
+  std::vector<std::string> InterpretedFunctions();
+  // Whether the file's hooks table has `name`.
+  bool HasHook(const char* name);
+
+  // Watchdog side: when an evaluation has run longer than the budget, makes
+  // the state raise an error at its next interpreted instruction.
+  int64_t evaluation_started_ns() const {
+    return started_ns_.load(std::memory_order_acquire);
+  }
+  void Interrupt();
+
+  std::atomic<bool> busy{false};  // Owned by the pool.
+
+ private:
+  LuaRulesState() = default;
+  bool CallPrelude(int function_ref, int args, int results,
+                   std::string* error);
+  void FillContact(const routing::Contact& contact, int channel, int priority,
+                   int step, double waited_seconds);
+  static void BudgetHook(lua_State* L, lua_Debug* ar);
+
+  struct Memory {
+    size_t used = 0;
+    size_t limit = 0;
+    LuaRulesState* owner = nullptr;
+  };
+  static void* Allocate(void* ud, void* ptr, size_t old_size,
+                        size_t new_size);
+
+  std::string file_name_;
+  int64_t budget_ns_ = 0;
+  Memory memory_;
+  lua_State* L_ = nullptr;
+  int module_ref_ = -1;
+  int evaluate_ref_ = -1;
+  int priority_ref_ = -1;
+  std::unique_ptr<RulesStaging> staging_;
+  std::atomic<int64_t> started_ns_{0};
+};
+
+}  // namespace rules::internal
+
+#endif  // RULES_INTERNAL_LUA_RULES_STATE_H_

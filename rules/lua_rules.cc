@@ -1,0 +1,279 @@
+#include "rules/lua_rules.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "rules/internal/lua_rules_state.h"
+#include "rules/internal/rules_test_runner.h"
+
+namespace rules {
+
+using internal::LuaRulesState;
+
+std::string RulesProblem::ToString() const {
+  return absl::StrCat(file, ":", line, ": ", message);
+}
+
+// The compiled file: its steps, and a pool of Lua states running it, watched
+// by one thread that interrupts an evaluation running past its budget.
+struct LuaRules::Impl {
+  std::string file_name;
+  std::string source;
+  RulesOptions options;
+  std::vector<RulesStep> steps;
+  bool has_priority = false;
+  bool has_evaluation = false;  // eligible, score or weights.
+  int tests_passed = 0;
+  std::vector<std::string> interpreted;
+
+  // Pool: slots filled left to right, never emptied until destruction. A
+  // state is borrowed by winning its busy flag.
+  std::unique_ptr<std::atomic<LuaRulesState*>[]> states;
+  std::atomic<int> created{0};
+
+  std::atomic<int64_t> errors{0};
+  // Guards last_error only: taken on the error path, never by a decision
+  // that succeeds.
+  mutable std::mutex error_mu;
+  std::string last_error;
+
+  std::mutex watchdog_mu;
+  std::condition_variable watchdog_cv;
+  bool stopping = false;
+  std::thread watchdog;
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(watchdog_mu);
+      stopping = true;
+    }
+    watchdog_cv.notify_all();
+    if (watchdog.joinable()) watchdog.join();
+    const int n = std::min(created.load(), options.max_states);
+    for (int i = 0; i < n; ++i) delete states[i].load();
+  }
+
+  void Adopt(std::unique_ptr<LuaRulesState> state) {
+    const int slot = created.fetch_add(1);
+    state->busy.store(false, std::memory_order_relaxed);
+    states[slot].store(state.release(), std::memory_order_release);
+  }
+
+  LuaRulesState* Acquire() {
+    thread_local int hint = 0;
+    const int n = std::min(created.load(std::memory_order_acquire),
+                           options.max_states);
+    for (int k = 0; k < n; ++k) {
+      const int i = (hint + k) % n;
+      LuaRulesState* state = states[i].load(std::memory_order_acquire);
+      if (state != nullptr && !state->busy.load(std::memory_order_relaxed) &&
+          !state->busy.exchange(true, std::memory_order_acquire)) {
+        hint = i;
+        return state;
+      }
+    }
+    // Every state is busy: one more, if the pool has room. Creating compiles
+    // the file again (a few hundred microseconds), once per extra thread.
+    const int slot = created.fetch_add(1, std::memory_order_acq_rel);
+    if (slot >= options.max_states) return nullptr;
+    std::vector<RulesProblem> ignored;
+    absl::StatusOr<std::unique_ptr<LuaRulesState>> state =
+        LuaRulesState::Create(file_name, source, options, &ignored);
+    if (!state.ok()) return nullptr;  // The slot stays empty.
+    (*state)->busy.store(true, std::memory_order_relaxed);
+    LuaRulesState* raw = state->release();
+    states[slot].store(raw, std::memory_order_release);
+    hint = slot;
+    return raw;
+  }
+
+  static void Release(LuaRulesState* state) {
+    state->busy.store(false, std::memory_order_release);
+  }
+
+  void RecordError(std::string error) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(error_mu);
+    last_error = std::move(error);
+  }
+
+  void WatchEvaluations() {
+    const auto period = std::chrono::nanoseconds(std::clamp<int64_t>(
+        absl::ToInt64Nanoseconds(options.evaluation_budget) / 4, 1'000'000,
+        50'000'000));
+    const int64_t budget = absl::ToInt64Nanoseconds(options.evaluation_budget);
+    std::unique_lock<std::mutex> lock(watchdog_mu);
+    while (!watchdog_cv.wait_for(lock, period, [&] { return stopping; })) {
+      const int64_t now =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::steady_clock::now().time_since_epoch())
+              .count();
+      const int n = std::min(created.load(), options.max_states);
+      for (int i = 0; i < n; ++i) {
+        LuaRulesState* state = states[i].load(std::memory_order_acquire);
+        if (state == nullptr) continue;
+        const int64_t started = state->evaluation_started_ns();
+        if (started != 0 && now - started > budget) state->Interrupt();
+      }
+    }
+  }
+};
+
+LuaRules::LuaRules(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LuaRules::~LuaRules() = default;
+
+std::string LuaRules::Name() const { return impl_->file_name; }
+int LuaRules::tests_passed() const { return impl_->tests_passed; }
+const std::vector<RulesStep>& LuaRules::steps() const { return impl_->steps; }
+int64_t LuaRules::errors() const {
+  return impl_->errors.load(std::memory_order_relaxed);
+}
+std::string LuaRules::last_error() const {
+  std::lock_guard<std::mutex> lock(impl_->error_mu);
+  return impl_->last_error;
+}
+std::vector<std::string> LuaRules::interpreted_functions() const {
+  return impl_->interpreted;
+}
+
+void LuaRules::Plan(const routing::Contact& contact, absl::Duration waited,
+                    routing::ContactPlan* plan) const {
+  const double waited_seconds = absl::ToDoubleSeconds(waited);
+  const std::vector<RulesStep>& steps = impl_->steps;
+  size_t reached = 0;
+  while (reached < steps.size() &&
+         steps[reached].after_seconds <= waited_seconds) {
+    ++reached;
+  }
+  if (reached < steps.size()) {
+    plan->next_step_after = absl::Seconds(steps[reached].after_seconds);
+  }
+  plan->step = static_cast<int>(reached);
+  if (reached > 0) {
+    const RulesStep& step = steps[reached - 1];
+    if (step.replace_skills || step.min_level > 0) {
+      plan->replace_required_skills = true;
+      plan->required_skills =
+          step.replace_skills ? step.skills : contact.required_skills;
+      if (step.min_level > 0) {
+        for (routing::SkillRequirement& r : plan->required_skills) {
+          r.min_level = std::min(r.min_level, step.min_level);
+        }
+      }
+    }
+    plan->drop_languages = step.drop_languages;
+    plan->preferred_only = step.preferred_only;
+  }
+  if (!impl_->has_priority) return;
+  LuaRulesState* state = impl_->Acquire();
+  if (state == nullptr) {
+    impl_->RecordError(absl::StrCat(impl_->file_name, ": all ",
+                                    impl_->options.max_states,
+                                    " rules states are busy"));
+    return;
+  }
+  std::string error;
+  int priority = -1;
+  if (state->Priority(contact, waited_seconds, &priority, &error)) {
+    plan->priority = priority;
+  } else {
+    impl_->RecordError(std::move(error));
+  }
+  Impl::Release(state);
+}
+
+bool LuaRules::Evaluate(const routing::RulesContact& contact,
+                        routing::RulesCandidate* candidates, int count,
+                        const routing::RulesNames& names) const {
+  if (!impl_->has_evaluation || count == 0) return true;
+  LuaRulesState* state = impl_->Acquire();
+  if (state == nullptr) {
+    impl_->RecordError(absl::StrCat(impl_->file_name, ": all ",
+                                    impl_->options.max_states,
+                                    " rules states are busy"));
+    return false;
+  }
+  std::string error;
+  const bool ok = state->Evaluate(contact, candidates, count, names, &error);
+  Impl::Release(state);
+  if (!ok) impl_->RecordError(std::move(error));
+  return ok;
+}
+
+absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
+    std::string_view file_name, std::string_view source,
+    const RulesOptions& options, std::vector<RulesProblem>* problems) {
+  std::vector<RulesProblem> local;
+  if (problems == nullptr) problems = &local;
+  const size_t before = problems->size();
+  if (options.max_states < 1 || options.memory_limit_bytes < (1 << 20) ||
+      options.evaluation_budget <= absl::ZeroDuration() ||
+      options.load_instruction_limit < 1) {
+    return absl::InvalidArgumentError(
+        "rules options: max_states >= 1, memory_limit_bytes >= 1 MiB, a "
+        "positive evaluation_budget and load_instruction_limit are required");
+  }
+  auto impl = std::make_unique<LuaRules::Impl>();
+  impl->file_name = std::string(file_name);
+  impl->source = std::string(source);
+  impl->options = options;
+  impl->states =
+      std::make_unique<std::atomic<LuaRulesState*>[]>(options.max_states);
+  for (int i = 0; i < options.max_states; ++i) impl->states[i] = nullptr;
+
+  absl::StatusOr<std::unique_ptr<LuaRulesState>> first = LuaRulesState::Create(
+      impl->file_name, impl->source, options, problems);
+  if (!first.ok()) return first.status();
+  std::vector<internal::RulesTestCase> tests;
+  (*first)->ReadSteps(&impl->steps, problems);
+  (*first)->ReadTests(&tests, problems);
+  impl->has_priority = (*first)->HasHook("priority");
+  impl->has_evaluation = (*first)->HasHook("eligible") ||
+                         (*first)->HasHook("score") ||
+                         (*first)->HasHook("weights");
+  impl->interpreted = (*first)->InterpretedFunctions();
+  if (problems->size() > before) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(impl->file_name, ": ", problems->size() - before,
+                     " problem(s), first: ", (*problems)[before].ToString()));
+  }
+  impl->Adopt(*std::move(first));
+  LuaRules::Impl* raw = impl.get();
+  raw->watchdog = std::thread([raw] { raw->WatchEvaluations(); });
+  std::shared_ptr<LuaRules> rules(new LuaRules(std::move(impl)));
+
+  if (options.run_tests) {
+    const int passed = internal::RunRulesTests(rules, tests, problems);
+    if (problems->size() > before) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          rules->Name(), ": ", problems->size() - before,
+          " test(s) failed, first: ", (*problems)[before].ToString()));
+    }
+    rules->impl_->tests_passed = passed;
+  }
+  return std::shared_ptr<const LuaRules>(std::move(rules));
+}
+
+absl::StatusOr<std::shared_ptr<const LuaRules>> LoadRulesFile(
+    const std::string& path, const RulesOptions& options,
+    std::vector<RulesProblem>* problems) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (problems != nullptr) {
+      problems->push_back({path, 0, "cannot read the file"});
+    }
+    return absl::NotFoundError(
+        absl::StrCat("cannot read rules file '", path, "'"));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return CompileRules(path, text.str(), options, problems);
+}
+
+}  // namespace rules
