@@ -104,8 +104,21 @@ void LuaRulesState::BudgetHook(lua_State* L, lua_Debug*) {
     return;
   }
   lua_sethook(L, nullptr, 0, 0);
-  luaL_error(L, "%s: rules ran longer than the time budget of %f ms",
-             self->file_name_.c_str(), self->budget_ns_ / 1e6);
+  // Name the line of the rules file that was running.
+  int line = 0;
+  lua_Debug frame;
+  const std::string source = "@" + self->file_name_;
+  for (int level = 0; lua_getstack(L, level, &frame) != 0; ++level) {
+    if (lua_getinfo(L, "Sl", &frame) != 0 && frame.source == source) {
+      line = frame.currentline;
+      break;
+    }
+  }
+  lua_pushstring(L, absl::StrCat(self->file_name_, ":", line,
+                                 ": rules ran longer than the time budget of ",
+                                 self->budget_ns_ / 1e6, " ms")
+                        .c_str());
+  lua_error(L);
 }
 
 void LuaRulesState::Interrupt() {

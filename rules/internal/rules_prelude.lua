@@ -432,7 +432,7 @@ local function check_function(fn, is_main, problems, untraced)
   end
   for i = 1, info.gcconsts do
     local k = jutil.funck(fn, -i)
-    if type(k) == "function" then
+    if type(k) == "proto" then  -- A function defined inside this one.
       check_function(k, false, problems, untraced)
     end
   end

@@ -1,0 +1,67 @@
+-- preferred_agent.lua: the customer's own agent first, with timed fallback
+-- (like Amazon Connect's routing steps or Genesys' bullseye rings).
+--
+--   0-20 s   only the contact's preferred agents, or agents who served this
+--            customer before;
+--   20-60 s  anyone with the required skills, previous agents scored up;
+--   60 s+    anyone with the required skills at level 3 or more, even if
+--            the contact asked for more.
+return {
+  name = "preferred-agent",
+
+  steps = {
+    { after = 0, name = "own agent", preferred_only = true },
+    { after = 20, name = "team" },
+    { after = 60, name = "anyone at level 3+", min_level = 3 },
+  },
+
+  score = function(contact, agent)
+    local s = agent.score
+    if agent.preferred then s = s + 2 end
+    if agent.resolved_before then
+      s = s + 1
+    elseif agent.served_before then
+      s = s + 0.5
+    end
+    return s
+  end,
+
+  tests = {
+    {
+      name = "the preferred agent takes it even though less skilled",
+      contact = { skills = { billing = 2 }, preferred = { "pat" } },
+      agents = {
+        { id = "pat", skills = { billing = 2 } },
+        { id = "ace", skills = { billing = 5 }, idle = 600 },
+      },
+      expect = "pat",
+    },
+    {
+      name = "while the preferred agent is busy, the contact waits 20 s",
+      contact = { skills = { billing = 2 }, preferred = { "pat" }, waited = 5 },
+      agents = {
+        { id = "pat", skills = { billing = 2 }, state = "busy" },
+        { id = "ace", skills = { billing = 5 } },
+      },
+      expect = "queued",
+    },
+    {
+      name = "after 20 s the team takes it",
+      contact = { skills = { billing = 2 }, preferred = { "pat" }, waited = 25 },
+      agents = {
+        { id = "pat", skills = { billing = 2 }, state = "busy" },
+        { id = "ace", skills = { billing = 5 } },
+      },
+      expect = "ace",
+    },
+    {
+      name = "after 60 s a level-3 agent may take a level-5 request",
+      contact = { skills = { billing = 5 }, waited = 61 },
+      agents = {
+        { id = "mid", skills = { billing = 3 } },
+        { id = "top", skills = { billing = 5 }, state = "break" },
+      },
+      expect = "mid",
+    },
+  },
+}
