@@ -67,8 +67,8 @@ struct LuaRules::Impl {
 
   LuaRulesState* Acquire() {
     thread_local int hint = 0;
-    const int n = std::min(created.load(std::memory_order_acquire),
-                           options.max_states);
+    const int n =
+        std::min(created.load(std::memory_order_acquire), options.max_states);
     for (int k = 0; k < n; ++k) {
       const int i = (hint + k) % n;
       LuaRulesState* state = states[i].load(std::memory_order_acquire);
@@ -227,8 +227,8 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
       std::make_unique<std::atomic<LuaRulesState*>[]>(options.max_states);
   for (int i = 0; i < options.max_states; ++i) impl->states[i] = nullptr;
 
-  absl::StatusOr<std::unique_ptr<LuaRulesState>> first = LuaRulesState::Create(
-      impl->file_name, impl->source, options, problems);
+  absl::StatusOr<std::unique_ptr<LuaRulesState>> first =
+      LuaRulesState::Create(impl->file_name, impl->source, options, problems);
   if (!first.ok()) return first.status();
   std::vector<internal::RulesTestCase> tests;
   (*first)->ReadSteps(&impl->steps, problems);

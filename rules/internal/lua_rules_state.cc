@@ -69,8 +69,9 @@ int32_t ContactSpeaks(const void* contact, const char* tag, size_t len) {
 std::string PopError(lua_State* L) {
   size_t len = 0;
   const char* msg = lua_tolstring(L, -1, &len);
-  std::string out = msg != nullptr ? std::string(msg, len)
-                                   : std::string("error object is not a string");
+  std::string out = msg != nullptr
+                        ? std::string(msg, len)
+                        : std::string("error object is not a string");
   lua_pop(L, 1);
   return out;
 }
@@ -229,8 +230,7 @@ bool LuaRulesState::CallPrelude(int function_ref, int args, int results,
 }
 
 void LuaRulesState::FillContact(const routing::Contact& contact, int channel,
-                                int priority, int step,
-                                double waited_seconds) {
+                                int priority, int step, double waited_seconds) {
   RulesStaging& s = *staging_;
   s.contact.waited = waited_seconds;
   s.contact.priority = priority;
@@ -259,8 +259,8 @@ bool LuaRulesState::Evaluate(const routing::RulesContact& contact,
   static_assert(sizeof(std::pair<int, int>) == 2 * sizeof(int32_t));
   RulesStaging& s = *staging_;
   s.names = &names;
-  FillContact(*contact.contact, contact.channel, contact.priority,
-              contact.step, contact.waited_seconds);
+  FillContact(*contact.contact, contact.channel, contact.priority, contact.step,
+              contact.waited_seconds);
   // Results are collected first and applied only if every batch succeeds, so
   // a failure leaves the candidates as they came.
   thread_local std::vector<std::pair<bool, double>> results;
@@ -326,8 +326,8 @@ bool LuaRulesState::Evaluate(const routing::RulesContact& contact,
 bool LuaRulesState::Priority(const routing::Contact& contact,
                              double waited_seconds, int* priority,
                              std::string* error) {
-  FillContact(contact, routing::ChannelIndex(contact.channel),
-              contact.priority, 0, waited_seconds);
+  FillContact(contact, routing::ChannelIndex(contact.channel), contact.priority,
+              0, waited_seconds);
   if (!CallPrelude(priority_ref_, 0, 1, error)) return false;
   *priority = static_cast<int>(lua_tointeger(L_, -1));
   lua_pop(L_, 1);

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "routing/routing_rules.h"
 #include "rules/internal/rules_view.h"
 #include "rules/lua_rules.h"
-#include "routing/routing_rules.h"
 
 struct lua_State;
 struct lua_Debug;
@@ -77,8 +77,7 @@ class LuaRulesState {
 
  private:
   LuaRulesState() = default;
-  bool CallPrelude(int function_ref, int args, int results,
-                   std::string* error);
+  bool CallPrelude(int function_ref, int args, int results, std::string* error);
   void FillContact(const routing::Contact& contact, int channel, int priority,
                    int step, double waited_seconds);
   static void BudgetHook(lua_State* L, lua_Debug* ar);
@@ -88,8 +87,7 @@ class LuaRulesState {
     size_t limit = 0;
     LuaRulesState* owner = nullptr;
   };
-  static void* Allocate(void* ud, void* ptr, size_t old_size,
-                        size_t new_size);
+  static void* Allocate(void* ud, void* ptr, size_t old_size, size_t new_size);
 
   std::string file_name_;
   int64_t budget_ns_ = 0;

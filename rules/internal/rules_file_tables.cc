@@ -42,8 +42,10 @@ class TableReader {
             return std::string_view(k) == key;
           })) {
         std::string list;
-        for (const char* k : known) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
-        Problem(absl::StrCat("unknown field '", key, "' (expected ", list, ")"));
+        for (const char* k : known)
+          absl::StrAppend(&list, list.empty() ? "" : ", ", k);
+        Problem(
+            absl::StrCat("unknown field '", key, "' (expected ", list, ")"));
       }
     }
   }
@@ -110,10 +112,11 @@ class TableReader {
       lua_pushnil(L_);
       while (lua_next(L_, -2) != 0) {
         const int level = static_cast<int>(lua_tointeger(L_, -1));
-        if (lua_type(L_, -2) != LUA_TSTRING || lua_type(L_, -1) != LUA_TNUMBER ||
-            level < 1 || level > hi || lua_tonumber(L_, -1) != level) {
-          Problem(absl::StrCat("'", name, "' maps names to whole levels 1..",
-                               hi));
+        if (lua_type(L_, -2) != LUA_TSTRING ||
+            lua_type(L_, -1) != LUA_TNUMBER || level < 1 || level > hi ||
+            lua_tonumber(L_, -1) != level) {
+          Problem(
+              absl::StrCat("'", name, "' maps names to whole levels 1..", hi));
           ok = false;
         } else {
           out->emplace_back(lua_tostring(L_, -2), level);
@@ -161,7 +164,8 @@ class TableReader {
     if (type == LUA_TTABLE) {
       lua_pushnil(L_);
       while (lua_next(L_, -2) != 0) {
-        if (lua_type(L_, -2) != LUA_TSTRING || lua_type(L_, -1) != LUA_TSTRING) {
+        if (lua_type(L_, -2) != LUA_TSTRING ||
+            lua_type(L_, -1) != LUA_TSTRING) {
           Problem(absl::StrCat("'", name, "' maps names to strings"));
           ok = false;
         } else {
@@ -188,8 +192,8 @@ class TableReader {
     for (const auto& [channel_name, count] : levels) {
       routing::Channel channel;
       if (!routing::ParseChannel(channel_name, &channel)) {
-        Problem(absl::StrCat("'", name, "': unknown channel '", channel_name,
-                             "'"));
+        Problem(
+            absl::StrCat("'", name, "': unknown channel '", channel_name, "'"));
         return false;
       }
       (*out)[routing::ChannelIndex(channel)] = count;
@@ -235,8 +239,8 @@ bool LuaRulesState::ReadSteps(std::vector<RulesStep>* steps,
         lua_pop(L_, 1);
         continue;
       }
-      step_table.OnlyKeys({"after", "name", "skills", "min_level",
-                           "languages", "preferred_only"});
+      step_table.OnlyKeys({"after", "name", "skills", "min_level", "languages",
+                           "preferred_only"});
       RulesStep step;
       step_table.Number("after", &step.after_seconds, 0, 7 * 24 * 3600);
       step_table.String("name", &step.name);
@@ -252,7 +256,8 @@ bool LuaRulesState::ReadSteps(std::vector<RulesStep>* steps,
       step_table.Boolean("languages", &languages);
       step.drop_languages = !languages;
       step_table.Boolean("preferred_only", &step.preferred_only);
-      if (!steps->empty() && step.after_seconds <= steps->back().after_seconds) {
+      if (!steps->empty() &&
+          step.after_seconds <= steps->back().after_seconds) {
         step_table.Problem("'after' must grow from one step to the next");
       }
       steps->push_back(std::move(step));
@@ -289,9 +294,9 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
       if (t.Push("contact") == LUA_TTABLE) {
         TableReader c(L_, file_name_, absl::StrCat(test.name, ": contact"),
                       problems);
-        c.OnlyKeys({"id", "channel", "queue", "skills", "desired",
-                    "languages", "customer", "preferred", "excluded",
-                    "priority", "attributes", "waited"});
+        c.OnlyKeys({"id", "channel", "queue", "skills", "desired", "languages",
+                    "customer", "preferred", "excluded", "priority",
+                    "attributes", "waited"});
         routing::Contact& contact = test.contact;
         contact.id = "test-contact";
         c.String("id", &contact.id);
@@ -326,8 +331,7 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
         for (int a = 1; a <= agents; ++a) {
           lua_rawgeti(L_, -1, a);
           TableReader r(L_, file_name_,
-                        absl::StrCat(test.name, ": agents[", a, "]"),
-                        problems);
+                        absl::StrCat(test.name, ": agents[", a, "]"), problems);
           if (lua_type(L_, -1) != LUA_TTABLE) {
             r.Problem("must be a table");
             lua_pop(L_, 1);

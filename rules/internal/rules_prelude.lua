@@ -453,6 +453,7 @@ local STEP_FIELDS = { after = true, skills = true, min_level = true,
   languages = true, preferred_only = true, name = true }
 
 local hooks         -- The table the rules file returned.
+local interpreted = {}  -- Functions the check kept out of the JIT.
 local eligible_fn, score_fn, priority_fn
 local w_skill, w_affinity, w_language, w_load, w_occupancy, w_idle
 local chunk_name
@@ -581,7 +582,6 @@ function M.load(source, name, instruction_limit)
 end
 
 -- Which functions of the file run interpreted (for `routing_rules check`).
-local interpreted = {}
 function M.interpreted() return interpreted end
 
 -- The decision loop: one call per batch of candidates. Compiled by the JIT

@@ -25,8 +25,8 @@ inline constexpr int kRulesBatch = 256;
 extern "C" {
 
 struct RulesAgentView {
-  int32_t slot;  // Index of this agent's RulesAgentRef in the batch.
-  int32_t load;  // Contacts held, all channels.
+  int32_t slot;          // Index of this agent's RulesAgentRef in the batch.
+  int32_t load;          // Contacts held, all channels.
   int32_t channel_load;  // Contacts held on the contact's channel.
   int32_t capacity;      // Capacity on the contact's channel.
   int32_t max_total;     // 0: no cap beyond the channels'.
