@@ -53,8 +53,10 @@ struct RulesOptions {
   // Memory one Lua state may allocate; beyond it the rule fails with "not
   // enough memory" and the decision falls back.
   size_t memory_limit_bytes = 32 << 20;
-  // Longest a single evaluation may run before the watchdog stops it.
-  absl::Duration evaluation_budget = absl::Milliseconds(20);
+  // Longest a single evaluation may run before the watchdog stops it. Wall
+  // time: an evaluation normally takes microseconds, so the budget is mostly
+  // room for the thread being preempted on a busy machine.
+  absl::Duration evaluation_budget = absl::Milliseconds(50);
   // Instructions the file's top level may run when loaded.
   int load_instruction_limit = 10'000'000;
   // Most Lua states kept for concurrent decisions (one per thread deciding
