@@ -16,12 +16,14 @@ routing::Contact AgentPool::NextContactForThread(int thread, int n) const {
   return MakeContact(absl::StrCat("thread-", thread, "-contact-", n), rng);
 }
 
-routing::Contact AgentPool::MakeContact(std::string id, std::mt19937& rng) const {
+routing::Contact AgentPool::MakeContact(std::string id,
+                                        std::mt19937& rng) const {
   routing::Contact c;
   c.id = std::move(id);
   c.channel = routing::Channel::kVoice;
   std::uniform_int_distribution<int> skill(0, shape_.skills - 1);
-  while (static_cast<int>(c.required_skills.size()) < shape_.skills_per_contact) {
+  while (static_cast<int>(c.required_skills.size()) <
+         shape_.skills_per_contact) {
     const std::string& name = skill_names_[skill(rng)];
     bool duplicate = false;
     for (const auto& r : c.required_skills) duplicate |= r.skill == name;

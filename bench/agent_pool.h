@@ -27,7 +27,7 @@ struct PoolShape {
   int skills = 50;               // Size of the skill catalogue.
   int skills_per_agent = 3;
   int skills_per_contact = 1;
-  int languages = 4;             // Every agent speaks "en" plus maybe one more.
+  int languages = 4;  // Every agent speaks "en" plus maybe one more.
   uint32_t seed = 42;
 };
 

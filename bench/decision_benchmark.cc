@@ -24,80 +24,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/agent_pool.h"
+#include "bench/decision_loop.h"
 #include "benchmark/benchmark.h"
 #include "routing/router.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Contacts prepared before timing starts; ids are reused once released.
-constexpr int kContactRing = 1024;
-
-struct Percentiles {
-  double p50, p99, p999, max;
-};
-
-Percentiles Summarize(std::vector<int64_t>& nanos) {
-  if (nanos.empty()) return {0, 0, 0, 0};
-  std::sort(nanos.begin(), nanos.end());
-  auto at = [&](double q) {
-    const size_t i = std::min(nanos.size() - 1,
-                              static_cast<size_t>(q * (nanos.size() - 1)));
-    return nanos[i] / 1000.0;
-  };
-  return {at(0.50), at(0.99), at(0.999), nanos.back() / 1000.0};
-}
-
 std::unique_ptr<bench::AgentPool> MakePool(int agents, routing::Clock* clock) {
-  bench::PoolShape shape;
-  shape.agents = agents;
-  auto pool = bench::BuildAgentPool(shape, clock);
-  if (!pool.ok()) {
-    std::fprintf(stderr, "decision_benchmark: %s\n",
-                 pool.status().ToString().c_str());
-    std::abort();
-  }
-  return std::move(*pool);
+  return bench::MakeDecisionPool(agents, clock);
 }
 
 void BM_Decision(benchmark::State& state) {
   routing::ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
   auto pool = MakePool(static_cast<int>(state.range(0)), &clock);
-  std::vector<routing::Contact> contacts;
-  for (int i = 0; i < kContactRing; ++i) contacts.push_back(pool->NextContact());
-  std::vector<int64_t> latencies;
-  latencies.reserve(1 << 20);
-  int64_t assigned = 0, queued = 0;
-  size_t next = 0;
-  for (auto _ : state) {
-    const routing::Contact& contact = contacts[next++ % kContactRing];
-    const auto start = Clock::now();
-    absl::StatusOr<routing::RoutingDecision> d = pool->router().Route(contact);
-    const auto end = Clock::now();
-    if (latencies.size() < latencies.capacity()) {
-      latencies.push_back(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
-    }
-    if (!d.ok()) {
-      state.SkipWithError(d.status().ToString().c_str());
-      break;
-    }
-    if (d->outcome == routing::DecisionOutcome::kAssigned) {
-      ++assigned;
-      (void)pool->router().Release(contact.id, routing::ContactOutcome::kResolved);
-    } else {
-      ++queued;
-      (void)pool->router().Cancel(contact.id);
-    }
-  }
-  const Percentiles p = Summarize(latencies);
-  state.counters["p50_us"] = p.p50;
-  state.counters["p99_us"] = p.p99;
-  state.counters["p999_us"] = p.p999;
-  state.counters["max_us"] = p.max;
-  state.counters["assigned_share"] =
-      assigned + queued == 0 ? 0 : static_cast<double>(assigned) / (assigned + queued);
+  bench::MeasureDecisions(state, *pool);
 }
 BENCHMARK(BM_Decision)
     ->ArgName("agents")
@@ -121,13 +61,17 @@ void BM_StateUpdate(benchmark::State& state) {
     const std::string& id = ids[rng() % ids.size()];
     toggle = !toggle;
     absl::Status s = shared_pool->router().SetAgentState(
-        id, toggle ? routing::AgentState::kAvailable : routing::AgentState::kBusy);
+        id,
+        toggle ? routing::AgentState::kAvailable : routing::AgentState::kBusy);
     benchmark::DoNotOptimize(s);
   }
   state.SetItemsProcessed(state.iterations());
   if (state.thread_index() == 0) shared_pool.reset();
 }
 BENCHMARK(BM_StateUpdate)->Threads(1)->Threads(2)->UseRealTime();
+
+// Contacts each thread cycles through; ids are reused once released.
+constexpr int kThreadContacts = 1024;
 
 void BM_DecisionThreads(benchmark::State& state) {
   if (state.thread_index() == 0) shared_pool = MakePool(10'000, &shared_clock);
@@ -138,17 +82,20 @@ void BM_DecisionThreads(benchmark::State& state) {
       // First iteration: the pool exists now (all threads passed the
       // start barrier after thread 0 built it).
       state.PauseTiming();
-      for (int i = 0; i < kContactRing; ++i) {
-        routing::Contact c = shared_pool->NextContactForThread(state.thread_index(), i);
+      for (int i = 0; i < kThreadContacts; ++i) {
+        routing::Contact c =
+            shared_pool->NextContactForThread(state.thread_index(), i);
         contacts.push_back(std::move(c));
       }
       state.ResumeTiming();
     }
     const routing::Contact& contact = contacts[rng() % contacts.size()];
-    absl::StatusOr<routing::RoutingDecision> d = shared_pool->router().Route(contact);
+    absl::StatusOr<routing::RoutingDecision> d =
+        shared_pool->router().Route(contact);
     if (d.ok()) {
       if (d->outcome == routing::DecisionOutcome::kAssigned) {
-        (void)shared_pool->router().Release(contact.id, routing::ContactOutcome::kResolved);
+        (void)shared_pool->router().Release(contact.id,
+                                            routing::ContactOutcome::kResolved);
       } else {
         (void)shared_pool->router().Cancel(contact.id);
       }

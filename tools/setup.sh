@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev       # Google Benchmark 1.7.1
   libflatbuffers-dev flatbuffers-compiler
   libluajit-5.1-dev
+  liblua5.4-dev          # Lua 5.4: the rules benchmark's C API baseline
   libzmq3-dev cppzmq-dev
   python3
 )
