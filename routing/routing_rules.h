@@ -18,8 +18,8 @@
 //
 // Contract for implementations: every method is called from many threads at
 // once and must be thread-safe; none may block for long; a failure never
-// throws: Evaluate() returns false and leaves the candidates untouched, and
-// the router then decides that one contact with the built-in policy.
+// throws: Evaluate() returns false (its outputs are then ignored), and the
+// router decides that one contact with the built-in policy.
 #ifndef ROUTING_ROUTING_RULES_H_
 #define ROUTING_ROUTING_RULES_H_
 
@@ -116,7 +116,7 @@ class RoutingRules {
                     ContactPlan* plan) const = 0;
 
   // Vetoes or rescores `candidates` in place. Returns false if the rules
-  // failed on this contact: the candidates are then as they came in.
+  // failed on this contact; the router then ignores the outputs.
   virtual bool Evaluate(const RulesContact& contact, RulesCandidate* candidates,
                         int count, const RulesNames& names) const = 0;
 };

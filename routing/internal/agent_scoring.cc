@@ -69,6 +69,7 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
   const ScoringWeights& w = policy.weights;
   AgentScore score;
   score.agent = agent.index;
+  score.record = &agent;
   score.word = word;
   auto& v = score.values;
 

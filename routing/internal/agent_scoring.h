@@ -58,6 +58,7 @@ double OccupancyOf(const AgentSlot& slot, int64_t now_ns);
 
 struct AgentScore {
   int agent = -1;
+  const AgentRecord* record = nullptr;  // The record scored (epoch-pinned).
   double total = 0;  // What the decision ranks by: the rules' score if any.
   double builtin_total = 0;  // The built-in weighted sum.
   std::array<double, kScoreComponentCount> values = {};

@@ -174,10 +174,9 @@ RulesContact LockFreeRouter::DescribeContact(const ContactRecord& contact,
 void LockFreeRouter::DescribeCandidate(const ScoringContext& ctx,
                                        const AgentScore& score,
                                        RulesCandidate* out) const {
-  const AgentSlot& slot = slots_[score.agent];
-  // Pinned by the caller: the record stays readable, though an update may
-  // have replaced it since it was scored.
-  const AgentRecord& record = *slot.record.load(std::memory_order_acquire);
+  // The record scored; the caller is pinned, so it stays readable even if an
+  // update has replaced it since.
+  const AgentRecord& record = *score.record;
   out->profile = &record.profile;
   out->skills = record.skills.data();
   out->skill_count = static_cast<int>(record.skills.size());
@@ -188,7 +187,7 @@ void LockFreeRouter::DescribeCandidate(const ScoringContext& ctx,
   }
   out->capacity = record.capacity;
   out->max_total = record.max_total;
-  out->occupancy = OccupancyOf(slot, ctx.now_ns);
+  out->occupancy = 1.0 - score.values[kOccupancyComponent];
   out->idle_seconds =
       AgentWord::TotalLoad(score.word) == 0
           ? std::max<double>(

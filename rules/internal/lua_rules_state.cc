@@ -42,11 +42,41 @@ const char* ContactAttribute(const void* contact, const char* key, size_t len,
   return Attribute(static_cast<const routing::Contact*>(contact)->attributes,
                    key, len, out_len);
 }
-const char* AgentAttribute(const void* profile, const char* key, size_t len,
-                           size_t* out_len) {
-  return Attribute(
-      static_cast<const routing::AgentProfile*>(profile)->attributes, key, len,
-      out_len);
+const routing::RulesCandidate& CandidateAt(const void* candidates,
+                                           int32_t slot) {
+  return static_cast<const routing::RulesCandidate*>(candidates)[slot];
+}
+int32_t PairLookup(const std::pair<int, int>* pairs, int count, int32_t id) {
+  for (int i = 0; i < count; ++i) {
+    if (pairs[i].first == id) return pairs[i].second;
+    if (pairs[i].first > id) break;  // Sorted by id.
+  }
+  return 0;
+}
+int32_t AgentSkill(const void* candidates, int32_t slot, int32_t skill) {
+  const routing::RulesCandidate& c = CandidateAt(candidates, slot);
+  return PairLookup(c.skills, c.skill_count, skill);
+}
+int32_t AgentFluency(const void* candidates, int32_t slot, int32_t language) {
+  const routing::RulesCandidate& c = CandidateAt(candidates, slot);
+  return PairLookup(c.languages, c.language_count, language);
+}
+int32_t AgentChannel(const void* candidates, int32_t slot, int32_t channel,
+                     bool capacity) {
+  const routing::RulesCandidate& c = CandidateAt(candidates, slot);
+  return capacity ? c.capacity[channel] : c.load[channel];
+}
+const char* AgentText(const void* candidates, int32_t slot, int32_t which,
+                      size_t* len) {
+  const routing::AgentProfile& p = *CandidateAt(candidates, slot).profile;
+  const std::string& text = which == 0 ? p.id : which == 1 ? p.team : p.site;
+  *len = text.size();
+  return text.data();
+}
+const char* AgentAttribute(const void* candidates, int32_t slot,
+                           const char* key, size_t len, size_t* out_len) {
+  return Attribute(CandidateAt(candidates, slot).profile->attributes, key, len,
+                   out_len);
 }
 int32_t ContactRequires(const void* contact, const char* skill, size_t len) {
   const std::string_view name(skill, len);
@@ -163,6 +193,10 @@ absl::StatusOr<std::unique_ptr<LuaRulesState>> LuaRulesState::Create(
   state->staging_ = std::make_unique<RulesStaging>();
   RulesStaging& s = *state->staging_;
   std::memset(static_cast<void*>(&s), 0, sizeof(s));
+  s.agent_skill = &AgentSkill;
+  s.agent_fluency = &AgentFluency;
+  s.agent_channel = &AgentChannel;
+  s.agent_text = &AgentText;
   s.skill_id = &SkillIdOf;
   s.language_id = &LanguageIdOf;
   s.contact_attribute = &ContactAttribute;
@@ -256,18 +290,14 @@ bool LuaRulesState::Evaluate(const routing::RulesContact& contact,
                              routing::RulesCandidate* candidates, int count,
                              const routing::RulesNames& names,
                              std::string* error) {
-  static_assert(sizeof(std::pair<int, int>) == 2 * sizeof(int32_t));
   RulesStaging& s = *staging_;
   s.names = &names;
   FillContact(*contact.contact, contact.channel, contact.priority, contact.step,
               contact.waited_seconds);
-  // Results are collected first and applied only if every batch succeeds, so
-  // a failure leaves the candidates as they came.
-  thread_local std::vector<std::pair<bool, double>> results;
-  results.resize(count);
   for (int base = 0; base < count; base += kRulesBatch) {
     const int n = std::min(kRulesBatch, count - base);
     s.count = n;
+    s.candidates = candidates + base;
     for (int i = 0; i < n; ++i) {
       const routing::RulesCandidate& c = candidates[base + i];
       RulesAgentView& a = s.agents[i];
@@ -289,20 +319,6 @@ bool LuaRulesState::Evaluate(const routing::RulesContact& contact,
       a.load_score = c.components[3];
       a.occupancy_score = c.components[4];
       a.idle_score = c.components[5];
-      RulesAgentRef& r = s.refs[i];
-      r.skills = reinterpret_cast<const int32_t*>(c.skills);
-      r.skill_count = c.skill_count;
-      r.languages = reinterpret_cast<const int32_t*>(c.languages);
-      r.language_count = c.language_count;
-      r.loads = c.load.data();
-      r.capacities = c.capacity.data();
-      r.id = c.profile->id.data();
-      r.id_len = c.profile->id.size();
-      r.team = c.profile->team.data();
-      r.team_len = c.profile->team.size();
-      r.site = c.profile->site.data();
-      r.site_len = c.profile->site.size();
-      r.profile = c.profile;
       s.scores[i] = c.builtin_score;
       s.eligible[i] = true;
     }
@@ -312,14 +328,11 @@ bool LuaRulesState::Evaluate(const routing::RulesContact& contact,
       return false;
     }
     for (int i = 0; i < n; ++i) {
-      results[base + i] = {s.eligible[i], s.scores[i]};
+      candidates[base + i].eligible = s.eligible[i];
+      candidates[base + i].score = s.scores[i];
     }
   }
   s.count = 0;  // References kept past the call now fail their slot check.
-  for (int i = 0; i < count; ++i) {
-    candidates[i].eligible = results[i].first;
-    candidates[i].score = results[i].second;
-  }
   return true;
 }
 

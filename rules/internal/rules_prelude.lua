@@ -38,21 +38,6 @@ typedef struct rules_agent {
   const double occupancy_score;
   const double idle_score;
 } rules_agent;
-typedef struct rules_agent_ref {
-  const int32_t* skills;
-  int32_t skill_count;
-  const int32_t* languages;
-  int32_t language_count;
-  const int32_t* loads;
-  const int32_t* capacities;
-  const char* id;
-  size_t id_len;
-  const char* team;
-  size_t team_len;
-  const char* site;
-  size_t site_len;
-  const void* profile;
-} rules_agent_ref;
 typedef struct rules_contact {
   const double waited;
   const int32_t priority;
@@ -75,14 +60,18 @@ typedef struct rules_staging {
   rules_contact_ref contact_ref;
   int32_t count;
   rules_agent agents[256];
-  rules_agent_ref refs[256];
   double scores[256];
   bool eligible[256];
+  const void* candidates;
   const void* names;
+  int32_t (*agent_skill)(const void*, int32_t, int32_t);
+  int32_t (*agent_fluency)(const void*, int32_t, int32_t);
+  int32_t (*agent_channel)(const void*, int32_t, int32_t, bool);
+  const char* (*agent_text)(const void*, int32_t, int32_t, size_t*);
   int32_t (*skill_id)(const void*, const char*, size_t);
   int32_t (*language_id)(const void*, const char*, size_t);
   const char* (*contact_attribute)(const void*, const char*, size_t, size_t*);
-  const char* (*agent_attribute)(const void*, const char*, size_t, size_t*);
+  const char* (*agent_attribute)(const void*, int32_t, const char*, size_t, size_t*);
   int32_t (*contact_requires)(const void*, const char*, size_t);
   int32_t (*contact_speaks)(const void*, const char*, size_t);
 } rules_staging;
@@ -95,6 +84,9 @@ for i, name in ipairs(CHANNELS) do CHANNEL_INDEX[name] = i - 1 end
 local agent_ct = ffi.typeof("rules_agent")
 local contact_ct = ffi.typeof("rules_contact")
 local S           -- rules_staging*, set by M.attach
+-- References into the staging struct, made once: the struct never moves, and
+-- making them per call would allocate on every decision.
+local CONTACT, AGENTS, SCORES, ELIGIBLE
 local out_len = ffi.new("size_t[1]")
 
 -- Interned ids of skill and language names. The router never changes the id
@@ -117,7 +109,9 @@ local function language_id(tag)
   return id
 end
 
-local function ref_of(agent, fn)
+-- The agent's slot in the current batch, checked: the C callbacks index the
+-- router's candidates with it.
+local function slot_of(agent, fn)
   if not ffi_istype(agent_ct, agent) then
     error(fn .. "() expects an agent as its first argument", 3)
   end
@@ -125,7 +119,7 @@ local function ref_of(agent, fn)
   if slot < 0 or slot >= S.count then
     error(fn .. "() was given an agent from an earlier decision", 3)
   end
-  return S.refs[slot]
+  return slot
 end
 
 local function check_contact(contact, fn)
@@ -140,33 +134,25 @@ local function check_name(name, fn, what)
   end
 end
 
--- Accessors rule code calls as globals. They read the refs after checking
--- the slot against the batch, so no rule can read outside the records it was
--- given.
+-- Accessors rule code calls as globals. They reach the router's candidate
+-- records through C callbacks, after checking the slot against the batch,
+-- so no rule can read outside the records it was given.
 local accessors = {}
 
 function accessors.skill(agent, name)
-  local ref = ref_of(agent, "skill")
+  local slot = slot_of(agent, "skill")
   check_name(name, "skill", "skill")
   local id = skill_id(name)
   if id < 0 then return 0 end
-  local pairs_ = ref.skills
-  for i = 0, ref.skill_count - 1 do
-    if pairs_[2 * i] == id then return pairs_[2 * i + 1] end
-  end
-  return 0
+  return S.agent_skill(S.candidates, slot, id)
 end
 
 function accessors.speaks(agent, tag)
-  local ref = ref_of(agent, "speaks")
+  local slot = slot_of(agent, "speaks")
   check_name(tag, "speaks", "language")
   local id = language_id(tag)
   if id < 0 then return 0 end
-  local pairs_ = ref.languages
-  for i = 0, ref.language_count - 1 do
-    if pairs_[2 * i] == id then return pairs_[2 * i + 1] end
-  end
-  return 0
+  return S.agent_fluency(S.candidates, slot, id)
 end
 
 local function channel_of(name, fn)
@@ -179,19 +165,21 @@ local function channel_of(name, fn)
 end
 
 function accessors.load_on(agent, channel)
-  local ref = ref_of(agent, "load_on")
-  return ref.loads[channel_of(channel, "load_on")]
+  local slot = slot_of(agent, "load_on")
+  return S.agent_channel(S.candidates, slot, channel_of(channel, "load_on"),
+    false)
 end
 
 function accessors.capacity_on(agent, channel)
-  local ref = ref_of(agent, "capacity_on")
-  return ref.capacities[channel_of(channel, "capacity_on")]
+  local slot = slot_of(agent, "capacity_on")
+  return S.agent_channel(S.candidates, slot,
+    channel_of(channel, "capacity_on"), true)
 end
 
 function accessors.agent_attr(agent, key)
-  local ref = ref_of(agent, "agent_attr")
+  local slot = slot_of(agent, "agent_attr")
   check_name(key, "agent_attr", "attribute")
-  local p = S.agent_attribute(ref.profile, key, #key, out_len)
+  local p = S.agent_attribute(S.candidates, slot, key, #key, out_len)
   if p == nil then return nil end
   return ffi_string(p, out_len[0])
 end
@@ -218,9 +206,18 @@ end
 
 -- Fields computed on access: strings, which the views cannot hold.
 local agent_fields = {
-  id = function(a) local r = ref_of(a, "agent.id"); return ffi_string(r.id, r.id_len) end,
-  team = function(a) local r = ref_of(a, "agent.team"); return ffi_string(r.team, r.team_len) end,
-  site = function(a) local r = ref_of(a, "agent.site"); return ffi_string(r.site, r.site_len) end,
+  id = function(a)
+    local p = S.agent_text(S.candidates, slot_of(a, "agent.id"), 0, out_len)
+    return ffi_string(p, out_len[0])
+  end,
+  team = function(a)
+    local p = S.agent_text(S.candidates, slot_of(a, "agent.team"), 1, out_len)
+    return ffi_string(p, out_len[0])
+  end,
+  site = function(a)
+    local p = S.agent_text(S.candidates, slot_of(a, "agent.site"), 2, out_len)
+    return ffi_string(p, out_len[0])
+  end,
 }
 ffi.metatype(agent_ct, {
   __index = function(a, key)
@@ -443,6 +440,7 @@ local M = {}
 
 function M.attach(staging)
   S = ffi.cast("rules_staging*", staging)
+  CONTACT, AGENTS, SCORES, ELIGIBLE = S.contact, S.agents, S.scores, S.eligible
 end
 
 local HOOK_NAMES = { name = true, description = true, eligible = true,
@@ -587,8 +585,8 @@ function M.interpreted() return interpreted end
 -- The decision loop: one call per batch of candidates. Compiled by the JIT
 -- together with the (bounded) hooks it calls.
 function M.evaluate(n)
-  local contact = S.contact
-  local agents, scores, eligible = S.agents, S.scores, S.eligible
+  local contact = CONTACT
+  local agents, scores, eligible = AGENTS, SCORES, ELIGIBLE
   for i = 0, n - 1 do
     local a = agents[i]
     local ok = true
@@ -626,7 +624,7 @@ end
 -- The contact's priority (0..9) from the priority hook, or -1 for none.
 function M.priority()
   if not priority_fn then return -1 end
-  local p = priority_fn(S.contact)
+  local p = priority_fn(CONTACT)
   if type(p) ~= "number" or p ~= p then
     error(where(priority_fn) .. ": priority() returned " .. tostring(p) ..
       " (return a number from 0 to 9)", 0)

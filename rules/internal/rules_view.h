@@ -7,9 +7,9 @@
 // values but never freed memory.
 //
 // Rule code sees only the "view" structs, whose fields are all scalars and
-// const (no pointer, no array: LuaJIT does not bounds-check either). The
-// "ref" structs, with pointers, are read only by the trusted prelude, which
-// checks every index against the batch size first.
+// const (no pointer, no array: LuaJIT does not bounds-check either). What
+// needs a pointer (skills, strings, attributes) the trusted prelude fetches
+// through callbacks, after checking the agent's slot against the batch.
 #ifndef RULES_INTERNAL_RULES_VIEW_H_
 #define RULES_INTERNAL_RULES_VIEW_H_
 
@@ -19,14 +19,14 @@
 namespace rules::internal {
 
 // Candidates handed to the rules per call; a decision with more eligible
-// agents makes several calls. Bounds the staging memory per state (~110 KB).
+// agents makes several calls. Bounds the staging memory per state (~30 KB).
 inline constexpr int kRulesBatch = 256;
 
 extern "C" {
 
 struct RulesAgentView {
-  int32_t slot;          // Index of this agent's RulesAgentRef in the batch.
-  int32_t load;          // Contacts held, all channels.
+  int32_t slot;  // This agent's index in the batch (checked by accessors).
+  int32_t load;  // Contacts held, all channels.
   int32_t channel_load;  // Contacts held on the contact's channel.
   int32_t capacity;      // Capacity on the contact's channel.
   int32_t max_total;     // 0: no cap beyond the channels'.
@@ -42,22 +42,6 @@ struct RulesAgentView {
   double load_score;
   double occupancy_score;
   double idle_score;
-};
-
-struct RulesAgentRef {
-  const int32_t* skills;  // (id, level) pairs.
-  int32_t skill_count;
-  const int32_t* languages;  // (id, fluency) pairs.
-  int32_t language_count;
-  const int32_t* loads;       // Per channel.
-  const int32_t* capacities;  // Per channel.
-  const char* id;
-  size_t id_len;
-  const char* team;
-  size_t team_len;
-  const char* site;
-  size_t site_len;
-  const void* profile;  // routing::AgentProfile, for attributes.
 };
 
 struct RulesContactView {
@@ -84,18 +68,28 @@ struct RulesStaging {
   RulesContactRef contact_ref;
   int32_t count;  // Candidates in this batch.
   RulesAgentView agents[kRulesBatch];
-  RulesAgentRef refs[kRulesBatch];
   double scores[kRulesBatch];  // Out.
   bool eligible[kRulesBatch];  // Out.
-  // Callbacks into C++ (rules_staging.cc); `names` is the router's
-  // RulesNames for the current call.
+  // Callbacks into C++ (lua_rules_state.cc). `candidates` is the router's
+  // routing::RulesCandidate array for this batch (slot 0 first), `names` its
+  // RulesNames; both valid during the call only, and every accessor checks
+  // the slot against `count` (0 between calls) before calling back.
+  const void* candidates;
   const void* names;
+  int32_t (*agent_skill)(const void* candidates, int32_t slot, int32_t skill);
+  int32_t (*agent_fluency)(const void* candidates, int32_t slot,
+                           int32_t language);
+  int32_t (*agent_channel)(const void* candidates, int32_t slot,
+                           int32_t channel, bool capacity);
+  // which: 0 id, 1 team, 2 site.
+  const char* (*agent_text)(const void* candidates, int32_t slot, int32_t which,
+                            size_t* len);
   int32_t (*skill_id)(const void* names, const char* name, size_t len);
   int32_t (*language_id)(const void* names, const char* name, size_t len);
   const char* (*contact_attribute)(const void* contact, const char* key,
                                    size_t len, size_t* out_len);
-  const char* (*agent_attribute)(const void* profile, const char* key,
-                                 size_t len, size_t* out_len);
+  const char* (*agent_attribute)(const void* candidates, int32_t slot,
+                                 const char* key, size_t len, size_t* out_len);
   int32_t (*contact_requires)(const void* contact, const char* skill,
                               size_t len);
   int32_t (*contact_speaks)(const void* contact, const char* language,
