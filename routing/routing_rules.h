@@ -87,6 +87,9 @@ struct RulesCandidate {
 // What the rules want for a contact at the step it has reached.
 struct ContactPlan {
   int priority = -1;  // 0..kMaxPriority; -1 keeps the contact's own.
+  // Waiting one priority level is worth (aging); zero keeps the policy's
+  // priority_step.
+  absl::Duration priority_step = absl::ZeroDuration();
   int step = 0;
   // When set, these replace the contact's required skills (overflow to
   // another skill, or levels lowered after a wait).

@@ -28,7 +28,8 @@ struct LuaRules::Impl {
   RulesOptions options;
   std::vector<RulesStep> steps;
   bool has_priority = false;
-  bool has_evaluation = false;  // eligible, score or weights.
+  absl::Duration priority_step;  // Zero: the policy's.
+  bool has_evaluation = false;   // eligible, score or weights.
   int tests_passed = 0;
   std::vector<std::string> interpreted;
 
@@ -155,6 +156,7 @@ void LuaRules::Plan(const routing::Contact& contact, absl::Duration waited,
     plan->next_step_after = absl::Seconds(steps[reached].after_seconds);
   }
   plan->step = static_cast<int>(reached);
+  plan->priority_step = impl_->priority_step;
   if (reached > 0) {
     const RulesStep& step = steps[reached - 1];
     if (step.replace_skills || step.min_level > 0) {
@@ -234,6 +236,7 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
   (*first)->ReadSteps(&impl->steps, problems);
   (*first)->ReadTests(&tests, problems);
   impl->has_priority = (*first)->HasHook("priority");
+  impl->priority_step = absl::Seconds((*first)->PriorityStepSeconds());
   impl->has_evaluation = (*first)->HasHook("eligible") ||
                          (*first)->HasHook("score") ||
                          (*first)->HasHook("weights");

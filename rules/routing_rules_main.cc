@@ -5,7 +5,10 @@
 //
 // Prints "FILE:LINE: message" for every problem (line 0: the file as a
 // whole) and exits 1 if any file has one, 2 on a usage error.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -40,6 +43,14 @@ int main(int argc, char** argv) {
                    std::strcmp(argv[1], "test") != 0)) {
     std::fputs(kUsage, stderr);
     return 2;
+  }
+  // `bazel run` starts us in the runfiles tree; paths on the command line
+  // are relative to where the operator typed them.
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    if (chdir(dir) != 0) {
+      std::fprintf(stderr, "routing_rules: cannot enter %s\n", dir);
+      return 2;
+    }
   }
   const bool run_tests = std::strcmp(argv[1], "test") == 0;
   rules::RulesOptions options;

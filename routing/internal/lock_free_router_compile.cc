@@ -339,9 +339,12 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
     }
     record->preferred_only = plan.preferred_only;
   }
+  const absl::Duration priority_step = plan.priority_step > absl::ZeroDuration()
+                                           ? plan.priority_step
+                                           : policy.policy.priority_step;
   record->aged_arrival_ns =
       record->enqueue_ns -
-      record->priority * absl::ToInt64Nanoseconds(policy.policy.priority_step);
+      record->priority * absl::ToInt64Nanoseconds(priority_step);
 
   absl::flat_hash_set<int> seen;
   auto compile_skills =

@@ -65,6 +65,8 @@ class LuaRulesState {
   std::vector<std::string> InterpretedFunctions();
   // Whether the file's hooks table has `name`.
   bool HasHook(const char* name);
+  // The file's priority_step in seconds (0: none).
+  double PriorityStepSeconds();
 
   // Watchdog side: when an evaluation has run longer than the budget, makes
   // the state raise an error at its next interpreted instruction.

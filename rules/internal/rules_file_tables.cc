@@ -388,6 +388,15 @@ bool LuaRulesState::HasHook(const char* name) {
   return present;
 }
 
+double LuaRulesState::PriorityStepSeconds() {
+  const double seconds =
+      PushHook(L_, module_ref_, "priority_step") == LUA_TNUMBER
+          ? lua_tonumber(L_, -1)
+          : 0;
+  lua_pop(L_, 1);
+  return seconds;
+}
+
 std::vector<std::string> LuaRulesState::InterpretedFunctions() {
   std::vector<std::string> out;
   lua_rawgeti(L_, LUA_REGISTRYINDEX, module_ref_);

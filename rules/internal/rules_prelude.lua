@@ -444,7 +444,8 @@ function M.attach(staging)
 end
 
 local HOOK_NAMES = { name = true, description = true, eligible = true,
-  score = true, weights = true, priority = true, steps = true, tests = true }
+  score = true, weights = true, priority = true, priority_step = true,
+  steps = true, tests = true }
 local WEIGHT_NAMES = { skill = true, affinity = true, language = true,
   load = true, occupancy = true, idle = true }
 local STEP_FIELDS = { after = true, skills = true, min_level = true,
@@ -526,7 +527,7 @@ function M.load(source, name, instruction_limit)
     if not HOOK_NAMES[key] then
       problems[#problems + 1] = { line = 0, message = "unknown hook '" ..
         tostring(key) .. "' (expected name, description, eligible, score, " ..
-        "weights, priority, steps or tests)" }
+        "weights, priority, priority_step, steps or tests)" }
     end
   end
   for _, h in ipairs({ "eligible", "score", "priority" }) do
@@ -534,6 +535,11 @@ function M.load(source, name, instruction_limit)
       problems[#problems + 1] = { line = 0, message = "hook '" .. h ..
         "' must be a function, not a " .. type(hooks[h]) }
     end
+  end
+  local step = hooks.priority_step
+  if step ~= nil and (type(step) ~= "number" or not (step > 0 and step <= 3600)) then
+    problems[#problems + 1] = { line = 0, message =
+      "'priority_step' must be a number of seconds from 0 to 3600 (exclusive of 0)" }
   end
   if hooks.score ~= nil and hooks.weights ~= nil then
     problems[#problems + 1] = { line = 0, message =
@@ -624,7 +630,7 @@ end
 -- The contact's priority (0..9) from the priority hook, or -1 for none.
 function M.priority()
   if not priority_fn then return -1 end
-  local p = priority_fn(CONTACT)
+  local p = priority_fn(CONTACT, CONTACT.waited)
   if type(p) ~= "number" or p ~= p then
     error(where(priority_fn) .. ": priority() returned " .. tostring(p) ..
       " (return a number from 0 to 9)", 0)
@@ -633,8 +639,9 @@ function M.priority()
   return math.floor(p)
 end
 
-function M.has_score()
-  return score_fn ~= nil or w_skill ~= nil
+-- Seconds of waiting one priority level is worth, or 0 for the policy's.
+function M.priority_step()
+  return hooks.priority_step or 0
 end
 
 function M.hooks() return hooks end

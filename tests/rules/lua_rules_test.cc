@@ -385,6 +385,28 @@ end })lua");
   EXPECT_EQ(d.queue_position, 1);
 }
 
+TEST_F(RulesRoutingTest, PriorityStepSetsHowMuchALevelIsWorth) {
+  // One level is worth 1 s here: a priority-9 contact arriving 60 s after a
+  // plain one stays behind it.
+  auto rules = CompileOk(R"lua(
+return {
+  priority_step = 1,
+  priority = function(c, waited)
+    if attr(c, "tier") == "platinum" then return 9 end
+    return 0
+  end,
+})lua");
+  router_->SetRules(rules);
+  for (const char* id : {"a", "b", "c"}) RouteOk(Call(id));
+  RouteOk(Call("plain"));
+  clock_.Advance(absl::Seconds(60));
+  routing::Contact vip = Call("vip");
+  vip.attributes["tier"] = "platinum";
+  EXPECT_EQ(RouteOk(vip).queue_position, 2);
+  EXPECT_THAT(Refusal("return { priority_step = -1 }"),
+              HasSubstr("'priority_step' must be a number of seconds"));
+}
+
 // --- Examples ---------------------------------------------------------------
 
 TEST(LuaRulesExamplesTest, EveryExampleLoadsAndPassesItsOwnTests) {
