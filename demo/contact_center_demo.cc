@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "routing/router.h"
+#include "rules/lua_rules.h"
 
 namespace {
 
@@ -25,8 +26,9 @@ class PrintingListener : public routing::AssignmentListener {
  public:
   void OnAssigned(const routing::Assignment& a) override {
     std::cout << "  [event] queued contact " << a.contact_id << " assigned to "
-              << a.agent_id << " after waiting " << absl::FormatDuration(a.waited)
-              << "\n  " << a.decision.Explain() << "\n";
+              << a.agent_id << " after waiting "
+              << absl::FormatDuration(a.waited) << "\n  "
+              << a.decision.Explain() << "\n";
   }
 };
 
@@ -102,12 +104,18 @@ int main(int argc, char** argv) {
 
   Section(clock, "agents log in");
   const std::vector<AgentProfile> roster = {
-      Agent("maria", {{"billing", 5}, {"payments", 4}}, {{"en", 5}, {"es", 5}}, 1, 3, 0, "billing"),
-      Agent("james", {{"billing", 3}, {"sales", 4}}, {{"en", 5}}, 1, 2, 0, "billing"),
-      Agent("aiko", {{"tech_support", 5}, {"billing", 2}}, {{"en", 4}, {"ja", 5}}, 1, 3, 5, "support"),
-      Agent("omar", {{"tech_support", 3}, {"sales", 5}}, {{"en", 5}, {"ar", 5}, {"fr", 3}}, 1, 0, 0, "sales"),
-      Agent("lena", {{"billing", 4}, {"tech_support", 4}}, {{"de", 5}, {"en", 4}}, 0, 4, 5, "support"),
-      Agent("priya", {{"sales", 3}, {"billing", 2}}, {{"en", 5}, {"hi", 5}}, 1, 2, 0, "sales"),
+      Agent("maria", {{"billing", 5}, {"payments", 4}}, {{"en", 5}, {"es", 5}},
+            1, 3, 0, "billing"),
+      Agent("james", {{"billing", 3}, {"sales", 4}}, {{"en", 5}}, 1, 2, 0,
+            "billing"),
+      Agent("aiko", {{"tech_support", 5}, {"billing", 2}},
+            {{"en", 4}, {"ja", 5}}, 1, 3, 5, "support"),
+      Agent("omar", {{"tech_support", 3}, {"sales", 5}},
+            {{"en", 5}, {"ar", 5}, {"fr", 3}}, 1, 0, 0, "sales"),
+      Agent("lena", {{"billing", 4}, {"tech_support", 4}},
+            {{"de", 5}, {"en", 4}}, 0, 4, 5, "support"),
+      Agent("priya", {{"sales", 3}, {"billing", 2}}, {{"en", 5}, {"hi", 5}}, 1,
+            2, 0, "sales"),
   };
   for (const AgentProfile& agent : roster) {
     Check(router.AddAgent(agent));
@@ -117,36 +125,46 @@ int main(int argc, char** argv) {
 
   clock.Advance(absl::Minutes(1));
   Section(clock, "cust-100 calls sales and asks for james by name");
-  Contact yesterday = Call("call-0", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-100");
+  Contact yesterday =
+      Call("call-0", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-100");
   yesterday.preferred_agents = {"james"};
   Show(router.Route(yesterday));
   clock.Advance(absl::Minutes(6));
   Check(router.Release("call-0", ContactOutcome::kResolved));
   std::cout << "  call-0 released 6 minutes later: resolved\n";
   clock.Advance(absl::Minutes(20));
-  Section(clock, "cust-100 calls again, about billing: affinity brings james back");
-  Show(router.Route(Call("call-1", Channel::kVoice, {{"billing", 2}}, {"en"}, "cust-100")));
+  Section(clock,
+          "cust-100 calls again, about billing: affinity brings james back");
+  Show(router.Route(
+      Call("call-1", Channel::kVoice, {{"billing", 2}}, {"en"}, "cust-100")));
 
   Section(clock, "a Spanish-speaking caller with a billing dispute");
-  Contact spanish = Call("call-2", Channel::kVoice, {{"billing", 3}}, {"es", "en"}, "cust-200");
+  Contact spanish = Call("call-2", Channel::kVoice, {{"billing", 3}},
+                         {"es", "en"}, "cust-200");
   spanish.attributes["intent"] = "dispute_charge";
   Show(router.Route(spanish));
 
-  Section(clock, "a German web chat for tech support, handed over by the chatbot");
-  Contact chat = Call("chat-1", Channel::kChat, {{"tech_support", 2}}, {"de", "en"}, "cust-300");
+  Section(clock,
+          "a German web chat for tech support, handed over by the chatbot");
+  Contact chat = Call("chat-1", Channel::kChat, {{"tech_support", 2}},
+                      {"de", "en"}, "cust-300");
   chat.attributes["summary"] = "router keeps rebooting after firmware 4.2";
   chat.attributes["sentiment"] = "frustrated";
   Show(router.Route(chat));
 
-  Section(clock, "more billing calls than free billing agents: the queue forms");
+  Section(clock,
+          "more billing calls than free billing agents: the queue forms");
   for (int i = 3; i <= 6; ++i) {
     clock.Advance(absl::Seconds(15));
     Show(router.Route(Call(absl::StrFormat("call-%d", i), Channel::kVoice,
-                           {{"billing", 2}}, {"en"}, absl::StrFormat("cust-%d", 400 + i))));
+                           {{"billing", 2}}, {"en"},
+                           absl::StrFormat("cust-%d", 400 + i))));
   }
   clock.Advance(absl::Seconds(10));
-  std::cout << "-- a VIP arrives last but goes to the front (priority 5 = 150 s of aging):\n";
-  Show(router.Route(Call("call-vip", Channel::kVoice, {{"billing", 2}}, {"en"}, "cust-vip", 5)));
+  std::cout << "-- a VIP arrives last but goes to the front (priority 5 = 150 "
+               "s of aging):\n";
+  Show(router.Route(Call("call-vip", Channel::kVoice, {{"billing", 2}}, {"en"},
+                         "cust-vip", 5)));
 
   clock.Advance(absl::Seconds(40));
   Section(clock, "a customer in the queue hangs up");
@@ -159,22 +177,75 @@ int main(int argc, char** argv) {
 
   clock.Advance(absl::Minutes(2));
   Section(clock, "james transfers cust-100 to tech support (tier 2)");
-  Contact transfer = Call("call-1", Channel::kVoice, {{"tech_support", 4}}, {"en"}, "cust-100");
+  Contact transfer = Call("call-1", Channel::kVoice, {{"tech_support", 4}},
+                          {"en"}, "cust-100");
   transfer.queue = "tech_tier2";
   Show(router.Requeue(transfer));
 
   Section(clock, "CRM says: never route cust-500 to omar");
-  Contact negative = Call("call-7", Channel::kVoice, {{"sales", 3}}, {"en"}, "cust-500");
+  Contact negative =
+      Call("call-7", Channel::kVoice, {{"sales", 3}}, {"en"}, "cust-500");
   negative.excluded_agents = {"omar"};
   Show(router.Route(negative));
 
   Section(clock, "bad input is refused with a reason, and nothing changes");
-  Show(router.Route(Call("call-8", Channel::kVoice, {{"mortgages", 1}}, {"en"}, "cust-600")));
-  Show(router.Route(Call("call-9", Channel::kVoice, {{"billing", 1}}, {"tlh"}, "cust-601")));
-  Show(router.Route(Call("call-7", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-602")));
-  AgentProfile nobody = Agent("ghost", {{"billing", 3}}, {{"en", 5}}, 0, 0, 0, "none");
+  Show(router.Route(
+      Call("call-8", Channel::kVoice, {{"mortgages", 1}}, {"en"}, "cust-600")));
+  Show(router.Route(
+      Call("call-9", Channel::kVoice, {{"billing", 1}}, {"tlh"}, "cust-601")));
+  Show(router.Route(
+      Call("call-7", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-602")));
+  AgentProfile nobody =
+      Agent("ghost", {{"billing", 3}}, {{"en", 5}}, 0, 0, 0, "none");
   std::cout << "refused: " << router.AddAgent(nobody) << "\n";
-  std::cout << "refused: " << router.Release("call-404", ContactOutcome::kResolved) << "\n";
+  std::cout << "refused: "
+            << router.Release("call-404", ContactOutcome::kResolved) << "\n";
+
+  Section(clock,
+          "operations edits the routing rules: a broken edit is refused");
+  {
+    std::vector<rules::RulesProblem> problems;
+    auto broken = rules::CompileRules(
+        "preferred_agent.lua",
+        "return {\n  score = function(c, a)\n    return a.score + tier(c)\n"
+        "  end,\n}\n",
+        rules::RulesOptions(), &problems);
+    std::cout << "refused (" << (broken.ok() ? "?" : "invalid") << "):\n";
+    for (const rules::RulesProblem& p : problems) {
+      std::cout << "  " << p.ToString() << "\n";
+    }
+    std::cout << "rules version still in force: " << router.RulesVersion()
+              << " (built-in policy)\n";
+  }
+
+  Section(
+      clock,
+      "the fixed file goes live: preferred agent first, with timed fallback");
+  auto preferred = rules::LoadRulesFile("rules/examples/preferred_agent.lua",
+                                        rules::RulesOptions());
+  Check(preferred.status());
+  std::cout << "rules/examples/preferred_agent.lua: "
+            << (*preferred)->tests_passed() << " tests passed, "
+            << (*preferred)->steps().size() << " steps; in force as version "
+            << router.SetRules(*preferred) << "\n";
+  for (const AgentProfile& agent :
+       {Agent("tess", {{"sales", 5}}, {{"en", 5}}, 1, 0, 0, "sales"),
+        Agent("sam", {{"sales", 2}}, {{"en", 5}}, 1, 0, 0, "sales")}) {
+    Check(router.AddAgent(agent));
+  }
+  Check(router.SetAgentState("tess", AgentState::kBreak));
+  Check(router.SetAgentState("sam", AgentState::kAvailable));
+  std::cout << "  tess (sales 5) on a break, sam (sales 2) available\n";
+  Contact loyal =
+      Call("call-10", Channel::kVoice, {{"sales", 1}}, {"en"}, "cust-700");
+  loyal.preferred_agents = {"tess"};
+  std::cout << "-- cust-700 always talks to tess: for 20 s only tess may take "
+               "the call\n";
+  Show(router.Route(loyal));
+  clock.Advance(absl::Seconds(25));
+  std::cout << "-- 25 s later the host's periodic AdvanceQueues() moves it to "
+               "the next step:\n";
+  router.AdvanceQueues();
 
   clock.Advance(absl::Minutes(8));
   Section(clock, "agents finish their contacts; the queues drain; statistics");
@@ -183,7 +254,7 @@ int main(int argc, char** argv) {
   for (bool released = true; released;) {
     released = false;
     for (const char* id : {"call-1", "call-3", "call-4", "call-5", "call-vip",
-                           "call-7", "chat-1"}) {
+                           "call-7", "call-10", "chat-1"}) {
       absl::StatusOr<routing::ContactStatus> status = router.GetContact(id);
       if (status.ok() &&
           status->state == routing::ContactStatus::State::kAssigned) {
@@ -195,7 +266,8 @@ int main(int argc, char** argv) {
   }
   const routing::RouterStats stats = router.Stats();
   std::cout << absl::StrFormat(
-      "decisions %d: %d assigned at once, %d queued, %d assigned from the queue, "
+      "decisions %d: %d assigned at once, %d queued, %d assigned from the "
+      "queue, "
       "%d cancelled, %d released; contacts still held: %d\n",
       stats.decisions, stats.assigned_immediately, stats.queued,
       stats.assigned_from_queue, stats.cancelled, stats.released,
@@ -207,11 +279,14 @@ int main(int argc, char** argv) {
     std::cout << absl::StrFormat(
         "%-12s %8d %9d %9d %7.0f%% %10s %10s\n", q.queue, q.waiting, q.answered,
         q.abandoned, 100 * q.service_level,
-        absl::FormatDuration(absl::Trunc(q.average_speed_of_answer, absl::Seconds(1))),
-        absl::FormatDuration(absl::Trunc(q.average_handle_time, absl::Seconds(1))));
+        absl::FormatDuration(
+            absl::Trunc(q.average_speed_of_answer, absl::Seconds(1))),
+        absl::FormatDuration(
+            absl::Trunc(q.average_handle_time, absl::Seconds(1))));
   }
   std::cout << "\ncust-100's history (most recent first):\n";
-  for (const routing::CustomerInteraction& i : router.CustomerHistory("cust-100")) {
+  for (const routing::CustomerInteraction& i :
+       router.CustomerHistory("cust-100")) {
     std::cout << "  " << absl::FormatTime("%H:%M", i.time, absl::UTCTimeZone())
               << " " << i.agent_id << " " << routing::ChannelName(i.channel)
               << " " << routing::ContactOutcomeName(i.outcome) << "\n";
