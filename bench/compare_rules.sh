@@ -19,8 +19,8 @@ for b in rules_benchmark lua_c_api_benchmark; do
     --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
     --benchmark_format=json >"$out/$b.json"
 done
-python3 - "$out/rules_benchmark.json" "$out/lua_c_api_benchmark.json" <<'PY'
-import json, sys
+REPS=$reps python3 - "$out/rules_benchmark.json" "$out/lua_c_api_benchmark.json" <<'PY'
+import json, os, sys
 rows = {}
 for path in sys.argv[1:]:
     for b in json.load(open(path))["benchmarks"]:
@@ -31,7 +31,7 @@ for path in sys.argv[1:]:
         policy = int(name.split("policy:")[1])
         rows.setdefault(agents, {})[policy] = b
 labels = {0: "built-in C++", 1: "LuaJIT rules", 2: "Lua 5.4 C API"}
-print("medians of %s; CPU us per route+release (ratio to built-in); Route() p50 / p99 us" % "repetitions")
+print("medians of %s repetitions; CPU us per route+release (ratio to built-in); Route() p50 / p99 us" % os.environ["REPS"])
 print("%8s | %-30s | %-30s | %-30s" % ("agents", labels[0], labels[1], labels[2]))
 for agents in sorted(rows):
     r = rows[agents]
