@@ -3,7 +3,8 @@
 --
 --   0-20 s   only the contact's preferred agents, or agents who served this
 --            customer before;
---   20-60 s  anyone with the required skills, previous agents scored up;
+--   20-60 s  the customer's account team (the CRM puts it in the contact's
+--            "team" attribute; without one, anyone qualified);
 --   60 s+    anyone with the required skills at level 3 or more, even if
 --            the contact asked for more.
 return {
@@ -14,6 +15,12 @@ return {
     { after = 20, name = "team" },
     { after = 60, name = "anyone at level 3+", min_level = 3 },
   },
+
+  eligible = function(contact, agent)
+    if contact.step ~= 2 then return true end
+    local team = attr(contact, "team")
+    return team == nil or agent.team == team or agent.preferred
+  end,
 
   score = function(contact, agent)
     local s = agent.score
@@ -46,13 +53,25 @@ return {
       expect = "queued",
     },
     {
-      name = "after 20 s the team takes it",
-      contact = { skills = { billing = 2 }, preferred = { "pat" }, waited = 25 },
+      name = "after 20 s the account team takes it",
+      contact = { skills = { billing = 2 }, preferred = { "pat" }, waited = 25,
+                  attributes = { team = "east" } },
       agents = {
-        { id = "pat", skills = { billing = 2 }, state = "busy" },
-        { id = "ace", skills = { billing = 5 } },
+        { id = "pat", skills = { billing = 2 }, team = "east", state = "busy" },
+        { id = "ace", skills = { billing = 5 }, team = "west", idle = 600 },
+        { id = "eve", skills = { billing = 3 }, team = "east" },
       },
-      expect = "ace",
+      expect = "eve",
+    },
+    {
+      name = "nobody from the account team free: waits until 60 s",
+      contact = { skills = { billing = 2 }, preferred = { "pat" }, waited = 40,
+                  attributes = { team = "east" } },
+      agents = {
+        { id = "pat", skills = { billing = 2 }, team = "east", state = "busy" },
+        { id = "ace", skills = { billing = 5 }, team = "west" },
+      },
+      expect = "queued",
     },
     {
       name = "after 60 s a level-3 agent may take a level-5 request",

@@ -168,6 +168,7 @@ absl::StatusOr<std::unique_ptr<LuaRulesState>> LuaRulesState::Create(
     const RulesOptions& options, std::vector<RulesProblem>* problems) {
   std::unique_ptr<LuaRulesState> state(new LuaRulesState());
   state->file_name_ = file_name;
+  state->source_ = source;
   state->budget_ns_ = absl::ToInt64Nanoseconds(options.evaluation_budget);
   state->memory_.limit = options.memory_limit_bytes;
   state->memory_.owner = state.get();

@@ -91,7 +91,12 @@ class LuaRulesState {
   };
   static void* Allocate(void* ud, void* ptr, size_t old_size, size_t new_size);
 
+  // The first line of the source containing `text` (0: none), to point
+  // problems in data tables at a line.
+  int LineOf(const std::string& text) const;
+
   std::string file_name_;
+  std::string source_;
   int64_t budget_ns_ = 0;
   Memory memory_;
   lua_State* L_ = nullptr;

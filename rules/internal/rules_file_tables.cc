@@ -221,6 +221,13 @@ int PushHook(lua_State* L, int module_ref, const char* name) {
 
 }  // namespace
 
+int LuaRulesState::LineOf(const std::string& text) const {
+  const size_t at = source_.find(text);
+  if (at == std::string::npos) return 0;
+  return 1 + static_cast<int>(
+                 std::count(source_.begin(), source_.begin() + at, '\n'));
+}
+
 bool LuaRulesState::ReadSteps(std::vector<RulesStep>* steps,
                               std::vector<RulesProblem>* problems) {
   const size_t before = problems->size();
@@ -288,7 +295,11 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
       }
       t.OnlyKeys({"name", "contact", "agents", "expect"});
       t.String("name", &test.name);
-      if (test.name.empty()) test.name = absl::StrCat("tests[", i, "]");
+      if (test.name.empty()) {
+        test.name = absl::StrCat("tests[", i, "]");
+      } else {
+        test.line = LineOf(absl::StrCat("\"", test.name, "\""));
+      }
       t.String("expect", &test.expect, /*required=*/true);
 
       if (t.Push("contact") == LUA_TTABLE) {

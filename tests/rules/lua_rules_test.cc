@@ -153,7 +153,7 @@ return {
   },
 })lua");
   EXPECT_THAT(problems,
-              AllOf(HasSubstr("test 'wrong on purpose'"),
+              AllOf(HasSubstr("test.lua:4: test 'wrong on purpose'"),
                     HasSubstr("expected agent 'bo', got agent 'ana'")));
 }
 
