@@ -110,10 +110,14 @@ extern "C" {
 #define ROUTING_ABI_VERSION \
   (ROUTING_ABI_VERSION_MAJOR * 10000 + ROUTING_ABI_VERSION_MINOR)
 
+/* Enumerated types are plain ints, so a value out of range from a caller is
+ * an error the library reports rather than undefined behaviour. */
+
 /* ------------------------------------------------------------------------ */
 /* Status codes: the numbers of absl::StatusCode, plus ROUTING_DESTROYED.   */
 
-typedef enum routing_status_t {
+typedef int routing_status_t;
+enum {
   ROUTING_OK = 0,
   ROUTING_INVALID_ARGUMENT = 3,    /* NULL, out of range, bad UTF-8, ... */
   ROUTING_NOT_FOUND = 5,           /* Unknown agent, contact, skill, ... */
@@ -123,7 +127,7 @@ typedef enum routing_status_t {
   ROUTING_OUT_OF_RANGE = 11,       /* An index past the end of a list. */
   ROUTING_INTERNAL = 13,           /* A bug: please report the message. */
   ROUTING_DESTROYED = 100          /* The engine was destroyed. */
-} routing_status_t;
+};
 
 /* The ABI version of the loaded library (ROUTING_ABI_VERSION it was built
  * with). No status. */
@@ -145,41 +149,43 @@ ROUTING_EXPORT void routing_free(char* string);
 /* ------------------------------------------------------------------------ */
 /* Enumerations (values are part of the ABI).                               */
 
-typedef enum routing_channel_t {
+typedef int routing_channel_t;
+enum {
   ROUTING_CHANNEL_VOICE = 0,
   ROUTING_CHANNEL_CHAT = 1,
   ROUTING_CHANNEL_EMAIL = 2,
   ROUTING_CHANNEL_MESSAGING = 3, /* SMS, WhatsApp and other async messaging. */
   ROUTING_CHANNEL_CALLBACK = 4, /* Virtual hold: the customer waits off-line. */
   ROUTING_CHANNEL_VIDEO = 5
-} routing_channel_t;
+};
 #define ROUTING_CHANNEL_COUNT 6
 
-typedef enum routing_agent_state_t {
+typedef int routing_agent_state_t;
+enum {
   ROUTING_AGENT_LOGGED_OUT = 0,
   ROUTING_AGENT_AVAILABLE = 1, /* The only state offered contacts. */
   ROUTING_AGENT_BUSY = 2,
   ROUTING_AGENT_AFTER_CALL_WORK = 3,
   ROUTING_AGENT_BREAK = 4
-} routing_agent_state_t;
+};
 #define ROUTING_AGENT_STATE_COUNT 5
 
-typedef enum routing_outcome_t {
+typedef int routing_outcome_t;
+enum {
   ROUTING_OUTCOME_UNKNOWN = 0,
   ROUTING_OUTCOME_RESOLVED = 1,
   ROUTING_OUTCOME_UNRESOLVED = 2,
   ROUTING_OUTCOME_TRANSFERRED = 3
-} routing_outcome_t;
+};
 
-typedef enum routing_decision_outcome_t {
+typedef int routing_decision_outcome_t;
+enum {
   ROUTING_DECISION_ASSIGNED = 0, /* An agent holds the contact now. */
   ROUTING_DECISION_QUEUED = 1    /* The contact waits in its queue. */
-} routing_decision_outcome_t;
+};
 
-typedef enum routing_contact_state_t {
-  ROUTING_CONTACT_QUEUED = 0,
-  ROUTING_CONTACT_ASSIGNED = 1
-} routing_contact_state_t;
+typedef int routing_contact_state_t;
+enum { ROUTING_CONTACT_QUEUED = 0, ROUTING_CONTACT_ASSIGNED = 1 };
 
 /* ------------------------------------------------------------------------ */
 /* Options: sizes, policy, clock and the assignment callback.               */
@@ -201,7 +207,8 @@ typedef void (*routing_assignment_fn)(void* user_data,
                                       const routing_assignment_t* assignment);
 
 /* Fixed sizes allocated when the engine is created (routing/router.h). */
-typedef enum routing_limit_t {
+typedef int routing_limit_t;
+enum {
   ROUTING_LIMIT_MAX_AGENTS = 0,        /* Default 100000; at most 1048576. */
   ROUTING_LIMIT_MAX_SKILLS = 1,        /* Default 1024. */
   ROUTING_LIMIT_MAX_LANGUAGES = 2,     /* Default 256. */
@@ -211,7 +218,7 @@ typedef enum routing_limit_t {
   ROUTING_LIMIT_HISTORY_DEPTH = 6,     /* Default 4; 1..8. */
   ROUTING_LIMIT_MAX_SKILL_LEVEL = 7,   /* Default 5. */
   ROUTING_LIMIT_MAX_FLUENCY = 8        /* Default 5. */
-} routing_limit_t;
+};
 
 /* A new options object with the defaults: wall clock, built-in policy, no
  * callback. Free with routing_options_destroy. */
@@ -238,28 +245,31 @@ ROUTING_EXPORT routing_status_t routing_options_set_assignment_callback(
 /* ------------------------------------------------------------------------ */
 /* Scoring policy (routing/routing_policy.h).                              */
 
-typedef enum routing_score_component_t {
+typedef int routing_score_component_t;
+enum {
   ROUTING_SCORE_SKILL = 0,
   ROUTING_SCORE_AFFINITY = 1,
   ROUTING_SCORE_LANGUAGE = 2,
   ROUTING_SCORE_LOAD = 3,
   ROUTING_SCORE_OCCUPANCY = 4,
   ROUTING_SCORE_IDLE = 5
-} routing_score_component_t;
+};
 
-typedef enum routing_policy_duration_t {
+typedef int routing_policy_duration_t;
+enum {
   ROUTING_POLICY_PRIORITY_STEP = 0,          /* Default 30 s. */
   ROUTING_POLICY_IDLE_SATURATION = 1,        /* Default 5 min. */
   ROUTING_POLICY_AFFINITY_HALF_LIFE = 2,     /* Default 7 days. */
   ROUTING_POLICY_DEFAULT_HANDLE_TIME = 3,    /* Default 3 min. */
   ROUTING_POLICY_SERVICE_LEVEL_THRESHOLD = 4 /* Default 20 s. */
-} routing_policy_duration_t;
+};
 
-typedef enum routing_policy_affinity_t {
+typedef int routing_policy_affinity_t;
+enum {
   ROUTING_AFFINITY_PREFERRED_AGENT = 0, /* Default 1.0. */
   ROUTING_AFFINITY_RESOLVED = 1,        /* Default 0.8. */
   ROUTING_AFFINITY_SERVED = 2           /* Default 0.5. */
-} routing_policy_affinity_t;
+};
 
 /* A new policy with the built-in defaults. Values are checked when the
  * policy is used (engine create, routing_engine_set_policy), naming the
@@ -576,7 +586,8 @@ ROUTING_EXPORT routing_status_t routing_history_entry(
 /* ------------------------------------------------------------------------ */
 /* Statistics (routing/router_stats.h). Strings belong to the stats.        */
 
-typedef enum routing_stats_counter_t {
+typedef int routing_stats_counter_t;
+enum {
   ROUTING_STATS_POLICY_VERSION = 0,
   ROUTING_STATS_DECISIONS = 1, /* Route and requeue calls that succeeded. */
   ROUTING_STATS_ASSIGNED_IMMEDIATELY = 2,
@@ -586,9 +597,10 @@ typedef enum routing_stats_counter_t {
   ROUTING_STATS_RELEASED = 6,
   ROUTING_STATS_CONTACTS_HELD = 7, /* Queued or assigned now. */
   ROUTING_STATS_AGENTS = 8
-} routing_stats_counter_t;
+};
 
-typedef enum routing_queue_counter_t {
+typedef int routing_queue_counter_t;
+enum {
   ROUTING_QUEUE_WAITING = 0,         /* Contacts queued now. */
   ROUTING_QUEUE_LONGEST_WAIT_MS = 1, /* Of those queued now. */
   ROUTING_QUEUE_ANSWERED = 2,
@@ -596,7 +608,7 @@ typedef enum routing_queue_counter_t {
   ROUTING_QUEUE_ABANDONED = 4, /* Cancelled while queued. */
   ROUTING_QUEUE_AVERAGE_SPEED_OF_ANSWER_MS = 5,
   ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS = 6
-} routing_queue_counter_t;
+};
 
 ROUTING_EXPORT void routing_stats_destroy(routing_stats_t* stats);
 ROUTING_EXPORT routing_status_t
