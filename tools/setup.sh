@@ -14,6 +14,7 @@ packages=(
   libluajit-5.1-dev
   libzmq3-dev cppzmq-dev
   python3
+  pkg-config             # builds C programs against the installed librouting (bindings/c)
 )
 
 missing=()

@@ -79,7 +79,7 @@
  * example from its assignment callback) it refuses with
  * ROUTING_FAILED_PRECONDITION instead of waiting for itself. The engine handle
  * itself is a small record that is never freed (so that later calls can be
- * detected): about 64 bytes per engine ever created in the process.
+ * detected): under 64 bytes per engine ever created in the process.
  *
  * Times are milliseconds: instants since the Unix epoch (UTC), durations as
  * counts. Wall-clock time is used unless the options ask for a manual clock,
