@@ -32,7 +32,7 @@ echo "pkg-config --cflags --libs routing: $flags"
 
 # A sanitizer build of the library needs its runtime in the program too.
 sanitize=()
-needed=$(readelf -d "$prefix/lib/librouting.so.1")
+needed=$(readelf -d "$prefix/lib/librouting.so.1")  # Captured, as below.
 grep -q 'libasan' <<<"$needed" && sanitize+=(-fsanitize=address)
 grep -q 'libubsan' <<<"$needed" && sanitize+=(-fsanitize=undefined)
 grep -q 'libtsan' <<<"$needed" && sanitize+=(-fsanitize=thread)
@@ -55,5 +55,8 @@ grep -q "^refused: routing_engine_release: contact 'no-such-call' is not held" "
 grep -q '^calls 120: answered at once [0-9]*, from the queue [0-9]* (callbacks [0-9]*), released 120, still held 0$' "$work/out"
 grep -q '^all calls answered and released$' "$work/out"
 # The program found the installed library through the rpath pkg-config gave.
-ldd "$work/telephony_module" | grep -q "$prefix/lib/librouting.so.1"
+# (Captured first: grep -q closing the pipe early would fail ldd under
+# pipefail.)
+libraries=$(ldd "$work/telephony_module")
+grep -q "$prefix/lib/librouting.so.1" <<<"$libraries"
 echo PASS
