@@ -202,7 +202,8 @@ typedef struct routing_assignment_t routing_assignment_t;
  * routing_engine_* functions on the same engine, but not
  * routing_engine_destroy (refused with ROUTING_FAILED_PRECONDITION). The
  * assignment and every string read from it are valid only until it returns.
- * Keep it quick: hand slow work to a thread of your own. */
+ * Keep it quick: hand slow work to a thread of your own. It must not
+ * throw or longjmp; a C++ exception escaping it is caught and dropped. */
 typedef void (*routing_assignment_fn)(void* user_data,
                                       const routing_assignment_t* assignment);
 
@@ -561,6 +562,18 @@ ROUTING_EXPORT routing_status_t routing_agent_status_skill_count(
 ROUTING_EXPORT routing_status_t
 routing_agent_status_skill(const routing_agent_status_t* status, size_t index,
                            const char** skill_out, int* level_out);
+
+ROUTING_EXPORT routing_status_t routing_agent_status_language_count(
+    const routing_agent_status_t* status, size_t* count_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_language(
+    const routing_agent_status_t* status, size_t index,
+    const char** language_out, int* fluency_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_team(
+    const routing_agent_status_t* status, const char** team_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_site(
+    const routing_agent_status_t* status, const char** site_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_max_total_contacts(
+    const routing_agent_status_t* status, int* contacts_out);
 
 /* ------------------------------------------------------------------------ */
 /* String lists. Strings belong to the list.                                */

@@ -68,7 +68,7 @@ class CallbackListener final : public routing::AssignmentListener {
   CallbackListener(routing_assignment_fn callback, void* user_data)
       : callback_(callback), user_data_(user_data) {}
 
-  void OnAssigned(const routing::Assignment& assignment) override {
+  void OnAssigned(const routing::Assignment& assignment) noexcept override {
     // The router is mid-call: nothing may propagate out of here. An
     // assignment that cannot be described (no memory for the attribute
     // index) is still delivered, with no attributes.
@@ -82,7 +82,11 @@ class CallbackListener final : public routing::AssignmentListener {
     } catch (...) {
       view.attributes.clear();
     }
-    callback_(user_data_, &view);
+    try {
+      callback_(user_data_, &view);
+    } catch (...) {
+      // A C++ callback threw: it must not unwind through the router.
+    }
   }
 
  private:
@@ -125,28 +129,31 @@ struct routing_engine_t {
 
 namespace {
 
-// Admits one call on `engine` for its lifetime, or says why not.
+// Admits one call on `engine` for its lifetime, or says why not. Allocates
+// nothing, so it is safe outside Boundary's try block.
 class EngineCall {
  public:
+  enum class Entry { kAdmitted, kNullEngine, kDestroyed };
+
   explicit EngineCall(routing_engine_t* engine) : engine_(engine) {
     if (engine_ == nullptr) {
-      status_ = absl::InvalidArgumentError("engine is NULL");
+      entry_ = Entry::kNullEngine;
       return;
     }
     uint64_t before =
         engine_->calls.fetch_add(kCallStep, std::memory_order_acquire);
     if (before & kDestroyedBit) {
       engine_->calls.fetch_sub(kCallStep, std::memory_order_release);
-      destroyed_ = true;
+      entry_ = Entry::kDestroyed;
       return;
     }
-    admitted_ = true;
+    entry_ = Entry::kAdmitted;
     frame_ = {engine_, calls_on_this_thread};
     calls_on_this_thread = &frame_;
   }
 
   ~EngineCall() {
-    if (!admitted_) return;
+    if (entry_ != Entry::kAdmitted) return;
     calls_on_this_thread = frame_.outer;
     engine_->calls.fetch_sub(kCallStep, std::memory_order_release);
   }
@@ -154,17 +161,13 @@ class EngineCall {
   EngineCall(const EngineCall&) = delete;
   EngineCall& operator=(const EngineCall&) = delete;
 
-  bool admitted() const { return admitted_; }
-  bool destroyed() const { return destroyed_; }
-  const absl::Status& status() const { return status_; }
+  Entry entry() const { return entry_; }
   routing::Router& router() const { return *engine_->state->router; }
   EngineState& state() const { return *engine_->state; }
 
  private:
   routing_engine_t* const engine_;
-  absl::Status status_;
-  bool admitted_ = false;
-  bool destroyed_ = false;
+  Entry entry_ = Entry::kNullEngine;
   CallFrame frame_{nullptr, nullptr};
 };
 
@@ -173,12 +176,14 @@ template <typename Body>
 routing_status_t OnEngine(const char* function, routing_engine_t* engine,
                           Body&& body) noexcept {
   EngineCall call(engine);
-  if (call.destroyed()) {
+  if (call.entry() == EngineCall::Entry::kDestroyed) {
     return RecordFailure(function, ROUTING_DESTROYED,
                          "the engine was destroyed");
   }
   return Boundary(function, [&]() -> absl::Status {
-    ROUTING_RETURN_IF_ERROR(call.status());
+    if (call.entry() == EngineCall::Entry::kNullEngine) {
+      return absl::InvalidArgumentError("engine is NULL");
+    }
     return body(call);
   });
 }

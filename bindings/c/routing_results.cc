@@ -228,6 +228,14 @@ ROUTING_AGENT_STATUS_READ(routing_agent_status_idle_since_ms, int64_t,
                           absl::ToUnixMillis(r.idle_since))
 ROUTING_AGENT_STATUS_READ(routing_agent_status_skill_count, size_t,
                           r.profile.skills.size())
+ROUTING_AGENT_STATUS_READ(routing_agent_status_language_count, size_t,
+                          r.profile.languages.size())
+ROUTING_AGENT_STATUS_READ(routing_agent_status_team, const char*,
+                          r.profile.team.c_str())
+ROUTING_AGENT_STATUS_READ(routing_agent_status_site, const char*,
+                          r.profile.site.c_str())
+ROUTING_AGENT_STATUS_READ(routing_agent_status_max_total_contacts, int,
+                          r.profile.max_total_contacts)
 #undef ROUTING_AGENT_STATUS_READ
 
 routing_status_t routing_agent_status_load(const routing_agent_status_t* status,
@@ -254,6 +262,21 @@ routing_status_t routing_agent_status_skill(
     ROUTING_RETURN_IF_ERROR(RequireIndex(index, skills.size(), "skills"));
     if (skill_out != nullptr) *skill_out = skills[index].skill.c_str();
     if (level_out != nullptr) *level_out = skills[index].level;
+    return absl::OkStatus();
+  });
+}
+
+routing_status_t routing_agent_status_language(
+    const routing_agent_status_t* status, size_t index,
+    const char** language_out, int* fluency_out) {
+  return Boundary("routing_agent_status_language", [&]() -> absl::Status {
+    ROUTING_RETURN_IF_ERROR(RequireNonNull(status, "agent status"));
+    const auto& languages = status->status.profile.languages;
+    ROUTING_RETURN_IF_ERROR(RequireIndex(index, languages.size(), "languages"));
+    if (language_out != nullptr) {
+      *language_out = languages[index].language.c_str();
+    }
+    if (fluency_out != nullptr) *fluency_out = languages[index].fluency;
     return absl::OkStatus();
   });
 }

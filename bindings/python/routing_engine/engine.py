@@ -10,6 +10,7 @@ import ctypes
 import sys
 import threading
 import traceback
+import weakref
 
 from routing_engine import _library
 from routing_engine import errors
@@ -256,8 +257,17 @@ class Engine:
         self._close_lock = threading.Lock()
         self._on_assigned = on_assigned
         self.callback_errors = []
-        # The ctypes trampoline must outlive the engine: keep it here.
-        self._callback = _library.ASSIGNMENT_CALLBACK(self._deliver)
+        # The ctypes trampoline must outlive the C engine: keep it here. It
+        # holds the Engine weakly, so an Engine dropped without close() is
+        # still collected (and closed) at once.
+        self_ref = weakref.ref(self)
+
+        def deliver(user_data, assignment):
+            engine = self_ref()
+            if engine is not None:
+                engine._deliver(assignment)
+
+        self._callback = _library.ASSIGNMENT_CALLBACK(deliver)
         with _Owned(lib.routing_options_destroy) as options:
             check(lib.routing_options_create(options.out))
             for key, value in limits.items():
@@ -307,7 +317,7 @@ class Engine:
         except Exception:  # Refused from inside a callback; nothing to do.
             pass
 
-    def _deliver(self, user_data, assignment):
+    def _deliver(self, assignment):
         try:
             self._on_assigned(_read_assignment(assignment))
         except BaseException as e:  # Nothing may unwind into the engine.
@@ -355,6 +365,14 @@ class Engine:
                 check(lib.routing_agent_status_skill(p, i, name_ref,
                                                      level_ref))
                 skills[string(name.value)] = level.value
+            languages = {}
+            for i in range(_read(lib.routing_agent_status_language_count, p,
+                                 ctypes.c_size_t)):
+                name, name_ref = _out(ctypes.c_char_p)
+                fluency, fluency_ref = _out(ctypes.c_int)
+                check(lib.routing_agent_status_language(p, i, name_ref,
+                                                        fluency_ref))
+                languages[string(name.value)] = fluency.value
             return model.AgentStatus(
                 id=string(_read(lib.routing_agent_status_id, p,
                                 ctypes.c_char_p)),
@@ -372,6 +390,14 @@ class Engine:
                 idle_since_ms=_read(lib.routing_agent_status_idle_since_ms, p,
                                     ctypes.c_int64),
                 skills=skills,
+                languages=languages,
+                team=string(_read(lib.routing_agent_status_team, p,
+                                  ctypes.c_char_p)),
+                site=string(_read(lib.routing_agent_status_site, p,
+                                  ctypes.c_char_p)),
+                max_total_contacts=_read(
+                    lib.routing_agent_status_max_total_contacts, p,
+                    ctypes.c_int),
             )
 
     def agent_ids(self):

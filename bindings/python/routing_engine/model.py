@@ -164,6 +164,10 @@ class AgentStatus:
     state_since_ms: int
     idle_since_ms: int
     skills: Dict[str, int]
+    languages: Dict[str, int]
+    team: str
+    site: str
+    max_total_contacts: int
 
 
 @dataclasses.dataclass(frozen=True)

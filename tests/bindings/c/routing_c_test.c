@@ -309,6 +309,18 @@ static void test_assigns_then_queues_then_calls_back(void) {
   EXPECT(count == 1);
   EXPECT_OK(routing_agent_status_skill(agent, 0, &text, &level));
   EXPECT(strcmp(text, "billing") == 0 && level == 5);
+  EXPECT_OK(routing_agent_status_language_count(agent, &count));
+  EXPECT(count == 1);
+  EXPECT_OK(routing_agent_status_language(agent, 0, &text, &level));
+  EXPECT(strcmp(text, "en") == 0 && level == 5);
+  EXPECT_STATUS(ROUTING_OUT_OF_RANGE,
+                routing_agent_status_language(agent, 1, &text, &level));
+  EXPECT_OK(routing_agent_status_team(agent, &text));
+  EXPECT(strcmp(text, "tier-1") == 0);
+  EXPECT_OK(routing_agent_status_site(agent, &text));
+  EXPECT(strcmp(text, "") == 0);
+  EXPECT_OK(routing_agent_status_max_total_contacts(agent, &level));
+  EXPECT(level == 0);
   int64_t since = 0;
   EXPECT_OK(routing_agent_status_state_since_ms(agent, &since));
   EXPECT(since == kStartMs);
@@ -630,6 +642,10 @@ static void test_null_arguments(void) {
                 routing_agent_status_load(NULL, 0, &n, &n));
   EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
                 routing_agent_status_skill(NULL, 0, &text, &n));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_agent_status_language(NULL, 0, &text, &n));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_agent_status_team(NULL, &text));
   EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
                 routing_string_list_count(NULL, &count));
   EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,

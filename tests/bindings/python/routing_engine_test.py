@@ -3,8 +3,10 @@ librouting.so.1: the routing contract from Python, errors as exceptions of the
 right class naming the offending value, the assignment callback, closing, and
 several Python threads at once. Run by Debian's /usr/bin/python3."""
 
+import ctypes
 import threading
 import unittest
+import weakref
 
 from routing_engine import (
     ABI_VERSION,
@@ -25,6 +27,7 @@ from routing_engine import (
     ResourceExhaustedError,
     RoutingError,
 )
+from routing_engine._library import lib
 
 START_MS = 1_800_000_000_000
 SMALL = dict(max_agents=64, max_contacts=64, history_customers=64)
@@ -136,6 +139,9 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(s.capacity[Channel.CHAT], 2)
         self.assertEqual(s.skills, {"billing": 4})
         self.assertEqual(s.state_since_ms, START_MS)
+        self.assertEqual(s.languages, {"en": 5})
+        self.assertEqual((s.team, s.site, s.max_total_contacts),
+                         ("tier-1", "", 0))
         self.engine.update_agent(Agent("maria", skills={"billing": 5,
                                                         "sales": 2},
                                        capacity={Channel.CHAT: 3}))
@@ -293,6 +299,17 @@ class EngineTest(unittest.TestCase):
             self.assertIn("assignment callback", str(e))
         self.assertFalse(engine.closed)
         self.assertEqual(engine.stats().contacts_held, 0)
+
+    def test_dropped_engine_is_collected_and_destroyed(self):
+        engine = Engine(on_assigned=lambda a: None, **SMALL)
+        handle = engine._handle
+        collected = weakref.ref(engine)
+        del engine  # No reference cycle (e.g. through the callback) keeps it.
+        self.assertIsNone(collected())
+        # The C handle outlives the engine by design, and now says so.
+        version = ctypes.c_uint64()
+        self.assertEqual(lib.routing_engine_policy_version(
+            handle, ctypes.byref(version)), EngineDestroyedError.code)
 
     def test_callback_exception_does_not_reach_the_engine(self):
         def on_assigned(a):
