@@ -188,12 +188,14 @@ def _load():
 
 
 lib = _load()
-for _name, _args in _FUNCTIONS:
-    _f = getattr(lib, _name)
-    _f.argtypes = _args
-    _f.restype = c_int
-for _name, _args, _result in _OTHER_RESULTS:
-    _f = getattr(lib, _name)
+for _name, _args, _result in (
+        [(n, a, c_int) for n, a in _FUNCTIONS] + _OTHER_RESULTS):
+    try:
+        _f = getattr(lib, _name)
+    except AttributeError:
+        raise ImportError(
+            f"routing_engine: {lib._name} has no {_name}: the library is "
+            "older than this package; rebuild or reinstall it") from None
     _f.argtypes = _args
     _f.restype = _result
 
