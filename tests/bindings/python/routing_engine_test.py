@@ -3,7 +3,9 @@ librouting.so.1: the routing contract from Python, errors as exceptions of the
 right class naming the offending value, the assignment callback, closing, and
 several Python threads at once. Run by Debian's /usr/bin/python3."""
 
+import contextlib
 import ctypes
+import io
 import threading
 import unittest
 import weakref
@@ -289,7 +291,10 @@ class EngineTest(unittest.TestCase):
         engine.set_agent_state("maria", AgentState.AVAILABLE)
         for i in range(3):
             engine.route(billing_call(f"call-{i}"))
-        engine.release("call-0", Outcome.RESOLVED)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            engine.release("call-0", Outcome.RESOLVED)
+        self.assertEqual(stderr.getvalue().count("FailedPreconditionError"), 2)
         # call-1 was assigned and released inside the callback, which then
         # assigned call-2 (a nested callback), released it too.
         self.assertEqual(seen, ["call-1", "call-2"])
@@ -318,7 +323,11 @@ class EngineTest(unittest.TestCase):
         with Engine(on_assigned=on_assigned, **SMALL) as engine:
             engine.add_agent(billing_agent("maria"))
             engine.route(billing_call("call-1"))  # Queued: maria is away.
-            engine.set_agent_state("maria", AgentState.AVAILABLE)
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                engine.set_agent_state("maria", AgentState.AVAILABLE)
+            self.assertIn("RuntimeError: module failed on call-1",
+                          stderr.getvalue())
             self.assertEqual(len(engine.callback_errors), 1)
             self.assertIn("call-1", str(engine.callback_errors[0]))
             self.assertEqual(engine.get_contact("call-1").agent_id, "maria")
