@@ -19,7 +19,7 @@
 // start. The acquire load that sees the count reach zero pairs with the
 // release decrement of the last call, so everything that call did happens
 // before the router is freed. The call path is two atomic read-modify-writes,
-// no lock; a mutex is taken only by create and destroy.
+// no lock; a mutex is taken only by create (for the list of records).
 //
 // A call also pushes a frame on a thread-local list, so destroy from inside a
 // call on the same engine (e.g. from its assignment callback) is refused
@@ -108,8 +108,8 @@ struct CallFrame {
 };
 thread_local const CallFrame* calls_on_this_thread = nullptr;
 
-// Serialises create and destroy, and guards the list of engine records.
-std::mutex& LifecycleMutex() {
+// Guards the list of engine records (taken by create only).
+std::mutex& EngineRecordsMutex() {
   static auto* mutex = new std::mutex();
   return *mutex;
 }
@@ -256,7 +256,7 @@ routing_status_t routing_engine_create(const routing_options_t* options,
                              routing::Router::Create(router_options));
     auto record = std::make_unique<routing_engine_t>();
     {
-      std::lock_guard<std::mutex> lock(LifecycleMutex());
+      std::lock_guard<std::mutex> lock(EngineRecordsMutex());
       EngineRecords().push_back(record.get());
     }
     record->state = state.release();
@@ -275,7 +275,9 @@ routing_status_t routing_engine_destroy(routing_engine_t* engine) {
               "called from inside a call on the same engine (e.g. its "
               "assignment callback); destroy it after that call returns");
         }
-        std::lock_guard<std::mutex> lock(LifecycleMutex());
+        // Only the destroy that sets the bit goes on, so no lock is needed
+        // (and none is held while waiting, so a callback still running on
+        // another thread may create or destroy other engines).
         uint64_t before =
             engine->calls.fetch_or(kDestroyedBit, std::memory_order_acq_rel);
         if (before & kDestroyedBit) {
@@ -284,10 +286,10 @@ routing_status_t routing_engine_destroy(routing_engine_t* engine) {
         }
         // Wait for the calls in flight; they take microseconds, so yield
         // first and sleep only if one is held up (e.g. in a slow callback).
-        for (int spins = 0;
-             engine->calls.load(std::memory_order_acquire) != kDestroyedBit;
-             ++spins) {
-          if (spins < kYieldsBeforeSleeping) {
+        int yields = 0;
+        while (engine->calls.load(std::memory_order_acquire) != kDestroyedBit) {
+          if (yields < kYieldsBeforeSleeping) {
+            ++yields;
             std::this_thread::yield();
           } else {
             std::this_thread::sleep_for(kDestroyPollInterval);

@@ -58,6 +58,8 @@ typedef struct {
   double score[8];
   routing_engine_t* engine;        /* For the destroy-from-callback test. */
   routing_status_t destroy_status; /* What destroy returned inside it. */
+  int nested_engine; /* The callback creates and destroys another engine. */
+  routing_status_t nested_status;
   char destroy_error[256];
 } recorder_t;
 
@@ -83,6 +85,13 @@ static void record_assignment(void* user_data, const routing_assignment_t* a) {
   }
   if (routing_assignment_decision(a, &decision) == ROUTING_OK)
     routing_decision_score(decision, &r->score[i]);
+  if (r->nested_engine) {
+    routing_engine_t* other = NULL;
+    r->nested_status = routing_engine_create(NULL, &other);
+    if (r->nested_status == ROUTING_OK) {
+      r->nested_status = routing_engine_destroy(other);
+    }
+  }
   if (r->engine != NULL) {
     r->destroy_status = routing_engine_destroy(r->engine);
     snprintf(r->destroy_error, sizeof r->destroy_error, "%s",
@@ -959,6 +968,20 @@ static void test_destroy_from_callback_is_refused(void) {
   EXPECT_OK(routing_engine_destroy(engine));
 }
 
+static void test_callback_may_create_and_destroy_another_engine(void) {
+  recorder_t recorder = {0};
+  routing_engine_t* engine = new_engine(&recorder);
+  add_agent(engine, "maria", 5);
+  EXPECT(route(engine, "call-1") == ROUTING_DECISION_ASSIGNED);
+  EXPECT(route(engine, "call-2") == ROUTING_DECISION_QUEUED);
+  recorder.nested_engine = 1;
+  recorder.nested_status = ROUTING_INTERNAL;
+  EXPECT_OK(routing_engine_release(engine, "call-1", ROUTING_OUTCOME_RESOLVED));
+  EXPECT(recorder.count == 1);
+  EXPECT(recorder.nested_status == ROUTING_OK);
+  EXPECT_OK(routing_engine_destroy(engine));
+}
+
 static void test_strings_are_copied_in(void) {
   routing_engine_t* engine = new_engine(NULL);
   char id[16], skill[16];
@@ -988,6 +1011,7 @@ int main(void) {
   test_unknown_ids_and_wrong_state();
   test_calls_after_destroy();
   test_destroy_from_callback_is_refused();
+  test_callback_may_create_and_destroy_another_engine();
   test_strings_are_copied_in();
   printf("%d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
