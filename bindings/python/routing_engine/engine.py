@@ -8,7 +8,6 @@ changed nothing.
 
 import ctypes
 import sys
-import threading
 import traceback
 import weakref
 
@@ -254,7 +253,6 @@ class Engine:
                  **limits):
         self._handle = None
         self._closed = False
-        self._close_lock = threading.Lock()
         self._on_assigned = on_assigned
         self.callback_errors = []
         # The ctypes trampoline must outlive the C engine: keep it here. It
@@ -293,13 +291,18 @@ class Engine:
     # --- Lifecycle ---------------------------------------------------------
 
     def close(self):
-        """Destroys the engine (waiting for calls in flight). Idempotent;
-        afterwards every call raises EngineDestroyedError."""
-        with self._close_lock:
-            if self._closed or self._handle is None:
-                return
-            check(lib.routing_engine_destroy(self._handle))
-            self._closed = True
+        """Destroys the engine, waiting for calls in flight on other threads.
+        Idempotent; afterwards every call raises EngineDestroyedError.
+        Raises FailedPreconditionError from inside on_assigned."""
+        if self._handle is None:
+            return
+        # No Python lock around the wait: a callback still running on another
+        # thread may itself call close() (it is refused, not blocked), and
+        # ctypes releases the GIL so those callbacks can finish.
+        status = lib.routing_engine_destroy(self._handle)
+        if status != errors.EngineDestroyedError.code:
+            check(status)
+        self._closed = True
 
     @property
     def closed(self):

@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import io
 import threading
+import time
 import unittest
 import weakref
 
@@ -331,6 +332,38 @@ class EngineTest(unittest.TestCase):
             self.assertEqual(len(engine.callback_errors), 1)
             self.assertIn("call-1", str(engine.callback_errors[0]))
             self.assertEqual(engine.get_contact("call-1").agent_id, "maria")
+
+
+class CloseWhileCallingBackTest(unittest.TestCase):
+
+    def test_close_waits_for_a_callback_that_itself_tries_to_close(self):
+        inside = threading.Event()
+        refused = []
+
+        def on_assigned(a):
+            inside.set()
+            time.sleep(0.2)  # Meanwhile the main thread is in close().
+            try:
+                engine.close()
+            except FailedPreconditionError as e:
+                refused.append(e)
+
+        engine = Engine(on_assigned=on_assigned, **SMALL)
+        engine.add_agent(billing_agent("maria"))
+        engine.set_agent_state("maria", AgentState.AVAILABLE)
+        engine.route(billing_call("call-1"))
+        engine.route(billing_call("call-2"))  # Queued.
+        releaser = threading.Thread(
+            target=lambda: engine.release("call-1", Outcome.RESOLVED))
+        releaser.start()
+        self.assertTrue(inside.wait(10))
+        engine.close()  # Waits for the callback, which cannot close it.
+        releaser.join(10)
+        self.assertFalse(releaser.is_alive())
+        self.assertEqual(len(refused), 1)
+        self.assertTrue(engine.closed)
+        with self.assertRaises(EngineDestroyedError):
+            engine.stats()
 
 
 class ThreadsTest(unittest.TestCase):
