@@ -6,10 +6,13 @@ several Python threads at once. Run by Debian's /usr/bin/python3."""
 import contextlib
 import ctypes
 import io
+import os
+import sys
 import threading
 import time
 import unittest
 import weakref
+import xml.etree.ElementTree as ET
 
 from routing_engine import (
     ABI_VERSION,
@@ -427,5 +430,42 @@ class ThreadsTest(unittest.TestCase):
         self.assertEqual(engine.callback_errors, [])
 
 
+class _RecordingResult(unittest.TextTestResult):
+    """Also remembers the tests that passed, for the JUnit report."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.passed = []
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed.append(test)
+
+
+def _write_junit(path, result):
+    """The per-case report Bazel keeps as test.xml (so tools/test.sh counts
+    each case, as it does for GoogleTest)."""
+    suite = ET.Element("testsuite", name="routing_engine_test")
+    def case(test):
+        cls, _, name = test.id().rpartition(".")
+        return ET.SubElement(suite, "testcase", classname=cls, name=name)
+    for test in result.passed:
+        case(test)
+    for kind, outcomes in (("failure", result.failures),
+                           ("error", result.errors)):
+        for test, trace in outcomes:
+            ET.SubElement(case(test), kind, message=trace.splitlines()[-1]
+                          ).text = trace
+    for test, reason in result.skipped:
+        ET.SubElement(case(test), "skipped", message=reason)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
 if __name__ == "__main__":
-    unittest.main()
+    program = unittest.main(exit=False, testRunner=unittest.TextTestRunner(
+        resultclass=_RecordingResult, verbosity=2))
+    if os.environ.get("XML_OUTPUT_FILE"):
+        _write_junit(os.environ["XML_OUTPUT_FILE"], program.result)
+    sys.exit(0 if program.result.wasSuccessful() else 1)

@@ -6,4 +6,4 @@ root="${TEST_SRCDIR}/contact_routing"
 export ROUTING_LIBRARY="$root/bindings/c/librouting.so.1"
 export PYTHONPATH="$root/bindings/python"
 export PYTHONDONTWRITEBYTECODE=1
-exec /usr/bin/python3 "$root/tests/bindings/python/routing_engine_test.py" -v
+exec /usr/bin/python3 "$root/tests/bindings/python/routing_engine_test.py"
