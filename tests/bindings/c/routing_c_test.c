@@ -9,42 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static int checks;
-
-#define EXPECT(cond)                                                      \
-  do {                                                                    \
-    ++checks;                                                             \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                         \
-    }                                                                     \
-  } while (0)
-
-#define EXPECT_STATUS(expected, call)                                     \
-  do {                                                                    \
-    routing_status_t status_ = (call);                                    \
-    ++checks;                                                             \
-    if (status_ != (expected)) {                                          \
-      fprintf(stderr, "%s:%d: %s\n  returned %s (\"%s\"), expected %s\n", \
-              __FILE__, __LINE__, #call, routing_status_name(status_),    \
-              routing_last_error(), routing_status_name(expected));       \
-      ++failures;                                                         \
-    }                                                                     \
-  } while (0)
-
-#define EXPECT_OK(call) EXPECT_STATUS(ROUTING_OK, call)
-
-/* The last error names what was wrong. */
-#define EXPECT_ERROR_MENTIONS(text)                                         \
-  do {                                                                      \
-    ++checks;                                                               \
-    if (strstr(routing_last_error(), (text)) == NULL) {                     \
-      fprintf(stderr, "%s:%d: last error \"%s\" does not mention \"%s\"\n", \
-              __FILE__, __LINE__, routing_last_error(), (text));            \
-      ++failures;                                                           \
-    }                                                                       \
-  } while (0)
+#include "tests/bindings/c/c_test_harness.h"
 
 static const int64_t kStartMs = 1800000000000LL;
 
@@ -1003,16 +968,15 @@ static void test_strings_are_copied_in(void) {
 }
 
 int main(void) {
-  test_version_and_names();
-  test_assigns_then_queues_then_calls_back();
-  test_policy_swap_and_requeue();
-  test_null_arguments();
-  test_invalid_utf8_names_the_field();
-  test_unknown_ids_and_wrong_state();
-  test_calls_after_destroy();
-  test_destroy_from_callback_is_refused();
-  test_callback_may_create_and_destroy_another_engine();
-  test_strings_are_copied_in();
-  printf("%d checks, %d failed\n", checks, failures);
-  return failures == 0 ? 0 : 1;
+  RUN_TEST(test_version_and_names);
+  RUN_TEST(test_assigns_then_queues_then_calls_back);
+  RUN_TEST(test_policy_swap_and_requeue);
+  RUN_TEST(test_null_arguments);
+  RUN_TEST(test_invalid_utf8_names_the_field);
+  RUN_TEST(test_unknown_ids_and_wrong_state);
+  RUN_TEST(test_calls_after_destroy);
+  RUN_TEST(test_destroy_from_callback_is_refused);
+  RUN_TEST(test_callback_may_create_and_destroy_another_engine);
+  RUN_TEST(test_strings_are_copied_in);
+  return harness_finish("routing_c_test");
 }

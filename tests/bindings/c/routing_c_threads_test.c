@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/bindings/c/c_test_harness.h"
+
 enum {
   kThreads = 4,
   kCallsPerThread = 400,
@@ -22,22 +24,6 @@ enum {
 };
 
 static pthread_barrier_t first_burst;
-
-static int failures;
-static pthread_mutex_t failures_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail(const char* file, int line, const char* what) {
-  pthread_mutex_lock(&failures_mutex);
-  fprintf(stderr, "%s:%d: %s (last error: \"%s\")\n", file, line, what,
-          routing_last_error());
-  ++failures;
-  pthread_mutex_unlock(&failures_mutex);
-}
-
-#define EXPECT(cond)                              \
-  do {                                            \
-    if (!(cond)) fail(__FILE__, __LINE__, #cond); \
-  } while (0)
 
 static routing_engine_t* engine;
 
@@ -108,7 +94,7 @@ static void* caller_thread(void* arg) {
            ROUTING_OK);
     EXPECT(routing_contact_set_attribute(call, "thread", id) == ROUTING_OK);
     if (routing_engine_route(engine, call, &decision) != ROUTING_OK) {
-      fail(__FILE__, __LINE__, "route failed");
+      harness_fail(__FILE__, __LINE__, "route failed");
       routing_contact_destroy(call);
       continue;
     }
@@ -231,7 +217,7 @@ static void test_threads_route_release_and_callbacks(void) {
     if (atomic_load(&assignments[i]) != 1) {
       fprintf(stderr, "call %d was assigned %d times\n", i,
               atomic_load(&assignments[i]));
-      fail(__FILE__, __LINE__, "each call assigned exactly once");
+      harness_fail(__FILE__, __LINE__, "each call assigned exactly once");
       break;
     }
   }
@@ -315,9 +301,8 @@ static void test_destroys_racing_each_other(void) {
 }
 
 int main(void) {
-  test_threads_route_release_and_callbacks();
-  test_calls_racing_destroy();
-  test_destroys_racing_each_other();
-  printf("%d failures\n", failures);
-  return failures == 0 ? 0 : 1;
+  RUN_TEST(test_threads_route_release_and_callbacks);
+  RUN_TEST(test_calls_racing_destroy);
+  RUN_TEST(test_destroys_racing_each_other);
+  return harness_finish("routing_c_threads_test");
 }
