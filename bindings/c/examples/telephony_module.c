@@ -156,9 +156,20 @@ static void log_in(const char* id, int billing_level, int sales_level) {
 }
 
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+    printf(
+        "usage: %s [calls-per-thread]   (default 25)\n"
+        "Routes calls from %d SIP threads to %d agents through librouting\n"
+        "and prints a summary; exits 0 when every call was answered and\n"
+        "released.\n",
+        argv[0], kSipThreads, kAgents);
+    return 0;
+  }
   int per_thread = argc > 1 ? atoi(argv[1]) : 25;
   if (per_thread <= 0) {
-    fprintf(stderr, "usage: %s [calls-per-thread > 0]\n", argv[0]);
+    fprintf(stderr,
+            "telephony_module: calls-per-thread must be a number > 0 "
+            "(try --help)\n");
     return 2;
   }
   module.total = per_thread * kSipThreads;
