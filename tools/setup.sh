@@ -15,6 +15,7 @@ packages=(
   liblua5.4-dev          # Lua 5.4: the rules benchmark's C API baseline
   libzmq3-dev cppzmq-dev
   python3
+  pkg-config             # builds C programs against the installed librouting (bindings/c)
 )
 
 missing=()

@@ -1,0 +1,648 @@
+/* File: bindings/c/routing.h
+ *
+ * The stable C ABI of the contact-center routing engine (librouting.so.1), for
+ * telephony platforms that embed the engine in-process: Asterisk and
+ * FreeSWITCH modules, SIP servers, in-house switches. It exposes the whole
+ * in-process engine of routing/router.h: agents and their state, route,
+ * requeue, cancel, release with outcome, policy, customer history,
+ * statistics, and a callback for queued contacts assigned later.
+ *
+ *   routing_options_t* options;
+ *   routing_engine_t* engine;
+ *   routing_options_create(&options);
+ *   routing_options_set_assignment_callback(options, on_assigned, my_module);
+ *   if (routing_engine_create(options, &engine) != ROUTING_OK)
+ *     fprintf(stderr, "routing: %s\n", routing_last_error());
+ *   routing_options_destroy(options);
+ *
+ *   routing_agent_t* maria;
+ *   routing_agent_create("maria", &maria);
+ *   routing_agent_add_skill(maria, "billing", 5);
+ *   routing_agent_set_capacity(maria, ROUTING_CHANNEL_VOICE, 1);
+ *   routing_engine_add_agent(engine, maria);
+ *   routing_agent_destroy(maria);
+ *   routing_engine_set_agent_state(engine, "maria", ROUTING_AGENT_AVAILABLE);
+ *
+ *   routing_contact_t* call;
+ *   routing_decision_t* decision;
+ *   routing_contact_create("call-8841", ROUTING_CHANNEL_VOICE, &call);
+ *   routing_contact_add_required_skill(call, "billing", 3);
+ *   if (routing_engine_route(engine, call, &decision) == ROUTING_OK) {
+ *     routing_decision_outcome_t outcome;
+ *     const char* agent;
+ *     routing_decision_outcome(decision, &outcome);
+ *     routing_decision_agent_id(decision, &agent);   // "" when queued
+ *     ...
+ *     routing_decision_destroy(decision);
+ *   }
+ *   routing_contact_destroy(call);
+ *   ...                                   // the agent talks to the customer
+ *   routing_engine_release(engine, "call-8841", ROUTING_OUTCOME_RESOLVED);
+ *   routing_engine_destroy(engine);
+ *
+ * Errors. Every function returns a routing_status_t, except the few marked
+ * "no status" (version, error text, frees and destroys of owned objects). On
+ * failure the call changed nothing, and routing_last_error() describes the
+ * problem in one line naming the offending value; on success it returns "".
+ * No C++ exception ever crosses this boundary: out of memory is
+ * ROUTING_RESOURCE_EXHAUSTED, anything unexpected ROUTING_INTERNAL. Out
+ * parameters are written only on success.
+ *
+ * Misuse is an error, never a crash: a NULL handle, string or out parameter,
+ * an enum value out of range, an unknown agent or contact id, an index past
+ * the end, a string that is not valid UTF-8 (ROUTING_INVALID_ARGUMENT naming
+ * the field), and any call on an engine after routing_engine_destroy
+ * (ROUTING_DESTROYED, also for a second destroy). Only pointers this library
+ * returned are accepted; a pointer to anything else, or to a builder or
+ * result object already destroyed, cannot be detected (as with free()).
+ *
+ * Strings. Inputs are NUL-terminated UTF-8 and are copied before the call
+ * returns: the caller may free or reuse them at once. Output strings are
+ * NUL-terminated UTF-8; the description of each accessor says who owns them:
+ *   - strings read from a result object (decision, agent status, stats,
+ *     history, list) belong to that object and stay valid until it is
+ *     destroyed;
+ *   - strings from an assignment belong to the callback invocation and are
+ *     valid only until the callback returns;
+ *   - a `char**` out parameter receives a string the caller owns and frees
+ *     with routing_free().
+ *
+ * Threads. Every routing_engine_* call may be made from any number of threads
+ * at once; none takes a lock (the engine is lock-free, see
+ * docs/ARCHITECTURE.md). Builder and result objects (options, policy, agent,
+ * contact, decision, ...) are plain values: use one from one thread at a time,
+ * or share it read-only. routing_last_error() is per thread.
+ *
+ * Destroy. routing_engine_destroy waits for the calls in flight on other
+ * threads to finish, then frees the engine; calls that start afterwards get
+ * ROUTING_DESTROYED. Called from inside a call on the same engine (for
+ * example from its assignment callback) it refuses with
+ * ROUTING_FAILED_PRECONDITION instead of waiting for itself. The engine handle
+ * itself is a small record that is never freed (so that later calls can be
+ * detected): under 64 bytes per engine ever created in the process.
+ *
+ * Times are milliseconds: instants since the Unix epoch (UTC), durations as
+ * counts. Wall-clock time is used unless the options ask for a manual clock,
+ * which then moves only through routing_engine_set_time (for simulations and
+ * tests).
+ */
+#ifndef ROUTING_BINDINGS_C_ROUTING_H_
+#define ROUTING_BINDINGS_C_ROUTING_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ROUTING_EXPORT __attribute__((visibility("default")))
+#else
+#define ROUTING_EXPORT
+#endif
+
+/* ABI version of this header. A program built against major version N runs
+ * with any librouting.so.N whose minor version is at least the one it was
+ * built with. */
+#define ROUTING_ABI_VERSION_MAJOR 1
+#define ROUTING_ABI_VERSION_MINOR 0
+#define ROUTING_ABI_VERSION \
+  (ROUTING_ABI_VERSION_MAJOR * 10000 + ROUTING_ABI_VERSION_MINOR)
+
+/* Enumerated types are plain ints, so a value out of range from a caller is
+ * an error the library reports rather than undefined behaviour. */
+
+/* ------------------------------------------------------------------------ */
+/* Status codes: the numbers of absl::StatusCode, plus ROUTING_DESTROYED.   */
+
+typedef int routing_status_t;
+enum {
+  ROUTING_OK = 0,
+  ROUTING_INVALID_ARGUMENT = 3,    /* NULL, out of range, bad UTF-8, ... */
+  ROUTING_NOT_FOUND = 5,           /* Unknown agent, contact, skill, ... */
+  ROUTING_ALREADY_EXISTS = 6,      /* Agent or contact id already held. */
+  ROUTING_RESOURCE_EXHAUSTED = 8,  /* A configured maximum, or memory. */
+  ROUTING_FAILED_PRECONDITION = 9, /* Wrong state for the call. */
+  ROUTING_OUT_OF_RANGE = 11,       /* An index past the end of a list. */
+  ROUTING_INTERNAL = 13,           /* A bug: please report the message. */
+  ROUTING_DESTROYED = 100          /* The engine was destroyed. */
+};
+
+/* The ABI version of the loaded library (ROUTING_ABI_VERSION it was built
+ * with). No status. */
+ROUTING_EXPORT int routing_abi_version(void);
+
+/* "OK", "INVALID_ARGUMENT", ..., "DESTROYED"; "UNKNOWN" for other values.
+ * Static storage. No status. */
+ROUTING_EXPORT const char* routing_status_name(routing_status_t status);
+
+/* The message of the last call made on this thread: "" after a success.
+ * Owned by the library; valid until the next routing_* call on this thread.
+ * No status. */
+ROUTING_EXPORT const char* routing_last_error(void);
+
+/* Frees a string this library returned through a `char**` out parameter.
+ * NULL is ignored. No status. */
+ROUTING_EXPORT void routing_free(char* string);
+
+/* ------------------------------------------------------------------------ */
+/* Enumerations (values are part of the ABI).                               */
+
+typedef int routing_channel_t;
+enum {
+  ROUTING_CHANNEL_VOICE = 0,
+  ROUTING_CHANNEL_CHAT = 1,
+  ROUTING_CHANNEL_EMAIL = 2,
+  ROUTING_CHANNEL_MESSAGING = 3, /* SMS, WhatsApp and other async messaging. */
+  ROUTING_CHANNEL_CALLBACK = 4, /* Virtual hold: the customer waits off-line. */
+  ROUTING_CHANNEL_VIDEO = 5
+};
+#define ROUTING_CHANNEL_COUNT 6
+
+typedef int routing_agent_state_t;
+enum {
+  ROUTING_AGENT_LOGGED_OUT = 0,
+  ROUTING_AGENT_AVAILABLE = 1, /* The only state offered contacts. */
+  ROUTING_AGENT_BUSY = 2,
+  ROUTING_AGENT_AFTER_CALL_WORK = 3,
+  ROUTING_AGENT_BREAK = 4
+};
+#define ROUTING_AGENT_STATE_COUNT 5
+
+typedef int routing_outcome_t;
+enum {
+  ROUTING_OUTCOME_UNKNOWN = 0,
+  ROUTING_OUTCOME_RESOLVED = 1,
+  ROUTING_OUTCOME_UNRESOLVED = 2,
+  ROUTING_OUTCOME_TRANSFERRED = 3
+};
+
+typedef int routing_decision_outcome_t;
+enum {
+  ROUTING_DECISION_ASSIGNED = 0, /* An agent holds the contact now. */
+  ROUTING_DECISION_QUEUED = 1    /* The contact waits in its queue. */
+};
+
+typedef int routing_contact_state_t;
+enum { ROUTING_CONTACT_QUEUED = 0, ROUTING_CONTACT_ASSIGNED = 1 };
+
+/* ------------------------------------------------------------------------ */
+/* Options: sizes, policy, clock and the assignment callback.               */
+
+typedef struct routing_options_t routing_options_t;
+typedef struct routing_policy_t routing_policy_t;
+typedef struct routing_engine_t routing_engine_t;
+typedef struct routing_assignment_t routing_assignment_t;
+
+/* Receives each queued contact assigned later, when capacity frees up. Runs
+ * on the thread whose routing_engine_* call freed the capacity (release,
+ * cancel, set_agent_state, add_agent, ...), before that call returns, and
+ * with no lock held; several threads may run it at once. It may call
+ * routing_engine_* functions on the same engine, but not
+ * routing_engine_destroy (refused with ROUTING_FAILED_PRECONDITION). The
+ * assignment and every string read from it are valid only until it returns.
+ * Keep it quick: hand slow work to a thread of your own. It must not
+ * throw or longjmp; a C++ exception escaping it is caught and dropped. */
+typedef void (*routing_assignment_fn)(void* user_data,
+                                      const routing_assignment_t* assignment);
+
+/* Fixed sizes allocated when the engine is created (routing/router.h). */
+typedef int routing_limit_t;
+enum {
+  ROUTING_LIMIT_MAX_AGENTS = 0,        /* Default 100000; at most 1048576. */
+  ROUTING_LIMIT_MAX_SKILLS = 1,        /* Default 1024. */
+  ROUTING_LIMIT_MAX_LANGUAGES = 2,     /* Default 256. */
+  ROUTING_LIMIT_MAX_QUEUES = 3,        /* Default 1024. */
+  ROUTING_LIMIT_MAX_CONTACTS = 4,      /* Default 1048576 held at once. */
+  ROUTING_LIMIT_HISTORY_CUSTOMERS = 5, /* Default 1048576. */
+  ROUTING_LIMIT_HISTORY_DEPTH = 6,     /* Default 4; 1..8. */
+  ROUTING_LIMIT_MAX_SKILL_LEVEL = 7,   /* Default 5. */
+  ROUTING_LIMIT_MAX_FLUENCY = 8        /* Default 5. */
+};
+
+/* A new options object with the defaults: wall clock, built-in policy, no
+ * callback. Free with routing_options_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_options_create(routing_options_t** options_out);
+/* NULL is ignored. No status. */
+ROUTING_EXPORT void routing_options_destroy(routing_options_t* options);
+/* Ranges are checked by routing_engine_create, which names the option. */
+ROUTING_EXPORT routing_status_t routing_options_set_limit(
+    routing_options_t* options, routing_limit_t limit, int value);
+/* The policy in force at start (version 1). The policy is copied. */
+ROUTING_EXPORT routing_status_t routing_options_set_policy(
+    routing_options_t* options, const routing_policy_t* policy);
+/* The engine's clock starts at start_unix_ms and moves only through
+ * routing_engine_set_time. */
+ROUTING_EXPORT routing_status_t routing_options_set_manual_clock(
+    routing_options_t* options, int64_t start_unix_ms);
+/* callback may be NULL (no callback). user_data is passed through untouched
+ * and must stay valid until the engine is destroyed. */
+ROUTING_EXPORT routing_status_t routing_options_set_assignment_callback(
+    routing_options_t* options, routing_assignment_fn callback,
+    void* user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Scoring policy (routing/routing_policy.h).                              */
+
+typedef int routing_score_component_t;
+enum {
+  ROUTING_SCORE_SKILL = 0,
+  ROUTING_SCORE_AFFINITY = 1,
+  ROUTING_SCORE_LANGUAGE = 2,
+  ROUTING_SCORE_LOAD = 3,
+  ROUTING_SCORE_OCCUPANCY = 4,
+  ROUTING_SCORE_IDLE = 5
+};
+
+typedef int routing_policy_duration_t;
+enum {
+  ROUTING_POLICY_PRIORITY_STEP = 0,          /* Default 30 s. */
+  ROUTING_POLICY_IDLE_SATURATION = 1,        /* Default 5 min. */
+  ROUTING_POLICY_AFFINITY_HALF_LIFE = 2,     /* Default 7 days. */
+  ROUTING_POLICY_DEFAULT_HANDLE_TIME = 3,    /* Default 3 min. */
+  ROUTING_POLICY_SERVICE_LEVEL_THRESHOLD = 4 /* Default 20 s. */
+};
+
+typedef int routing_policy_affinity_t;
+enum {
+  ROUTING_AFFINITY_PREFERRED_AGENT = 0, /* Default 1.0. */
+  ROUTING_AFFINITY_RESOLVED = 1,        /* Default 0.8. */
+  ROUTING_AFFINITY_SERVED = 2           /* Default 0.5. */
+};
+
+/* A new policy with the built-in defaults. Values are checked when the
+ * policy is used (engine create, routing_engine_set_policy), naming the
+ * field. Free with routing_policy_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_policy_create(routing_policy_t** policy_out);
+ROUTING_EXPORT void routing_policy_destroy(routing_policy_t* policy);
+ROUTING_EXPORT routing_status_t
+routing_policy_set_name(routing_policy_t* policy, const char* name);
+ROUTING_EXPORT routing_status_t
+routing_policy_set_weight(routing_policy_t* policy,
+                          routing_score_component_t component, double weight);
+ROUTING_EXPORT routing_status_t routing_policy_set_duration(
+    routing_policy_t* policy, routing_policy_duration_t which,
+    int64_t milliseconds);
+ROUTING_EXPORT routing_status_t routing_policy_set_affinity(
+    routing_policy_t* policy, routing_policy_affinity_t which, double value);
+
+/* ------------------------------------------------------------------------ */
+/* Agent profiles (routing/agent.h): build, then add or update.            */
+
+typedef struct routing_agent_t routing_agent_t;
+
+/* A profile with no skills, languages or capacity. Free with
+ * routing_agent_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_agent_create(const char* agent_id, routing_agent_t** agent_out);
+ROUTING_EXPORT void routing_agent_destroy(routing_agent_t* agent);
+/* level 1..max_skill_level, checked when the agent is added. */
+ROUTING_EXPORT routing_status_t routing_agent_add_skill(routing_agent_t* agent,
+                                                        const char* skill,
+                                                        int level);
+/* Any tag used consistently ("en", "es-MX"); fluency 1..max_fluency. */
+ROUTING_EXPORT routing_status_t routing_agent_add_language(
+    routing_agent_t* agent, const char* language, int fluency);
+/* Contacts of that channel held at once; 0 (the default) means none. */
+ROUTING_EXPORT routing_status_t routing_agent_set_capacity(
+    routing_agent_t* agent, routing_channel_t channel, int contacts);
+/* Cap over all channels together; 0 means no cap beyond the channels'. */
+ROUTING_EXPORT routing_status_t
+routing_agent_set_max_total_contacts(routing_agent_t* agent, int contacts);
+ROUTING_EXPORT routing_status_t routing_agent_set_team(routing_agent_t* agent,
+                                                       const char* team);
+ROUTING_EXPORT routing_status_t routing_agent_set_site(routing_agent_t* agent,
+                                                       const char* site);
+/* Sets or replaces one attribute. */
+ROUTING_EXPORT routing_status_t routing_agent_set_attribute(
+    routing_agent_t* agent, const char* key, const char* value);
+
+/* ------------------------------------------------------------------------ */
+/* Contacts (routing/contact.h): build, then route or requeue.             */
+
+typedef struct routing_contact_t routing_contact_t;
+
+/* A contact with no requirements, priority 0, enqueued "now". Free with
+ * routing_contact_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_contact_create(const char* contact_id, routing_channel_t channel,
+                       routing_contact_t** contact_out);
+ROUTING_EXPORT void routing_contact_destroy(routing_contact_t* contact);
+/* Empty (the default): the first required skill, or "default". */
+ROUTING_EXPORT routing_status_t
+routing_contact_set_queue(routing_contact_t* contact, const char* queue);
+ROUTING_EXPORT routing_status_t routing_contact_add_required_skill(
+    routing_contact_t* contact, const char* skill, int min_level);
+ROUTING_EXPORT routing_status_t routing_contact_add_desired_skill(
+    routing_contact_t* contact, const char* skill, int min_level);
+/* Languages the customer speaks, most preferred first. */
+ROUTING_EXPORT routing_status_t
+routing_contact_add_language(routing_contact_t* contact, const char* language);
+/* 0 (normal) .. 9 (most urgent). */
+ROUTING_EXPORT routing_status_t
+routing_contact_set_priority(routing_contact_t* contact, int priority);
+ROUTING_EXPORT routing_status_t routing_contact_set_customer_id(
+    routing_contact_t* contact, const char* customer_id);
+ROUTING_EXPORT routing_status_t routing_contact_add_preferred_agent(
+    routing_contact_t* contact, const char* agent_id);
+ROUTING_EXPORT routing_status_t routing_contact_add_excluded_agent(
+    routing_contact_t* contact, const char* agent_id);
+/* When the customer started waiting (e.g. entered the IVR). */
+ROUTING_EXPORT routing_status_t
+routing_contact_set_enqueue_time(routing_contact_t* contact, int64_t unix_ms);
+/* Intent, tier, sentiment, summary...: returned with the assignment. */
+ROUTING_EXPORT routing_status_t routing_contact_set_attribute(
+    routing_contact_t* contact, const char* key, const char* value);
+
+/* ------------------------------------------------------------------------ */
+/* The engine.                                                              */
+
+typedef struct routing_decision_t routing_decision_t;
+typedef struct routing_agent_status_t routing_agent_status_t;
+typedef struct routing_string_list_t routing_string_list_t;
+typedef struct routing_history_t routing_history_t;
+typedef struct routing_stats_t routing_stats_t;
+
+/* options may be NULL (all defaults); it is copied and may be destroyed at
+ * once. ROUTING_INVALID_ARGUMENT naming the option or policy field out of
+ * range. Free with routing_engine_destroy. */
+ROUTING_EXPORT routing_status_t routing_engine_create(
+    const routing_options_t* options, routing_engine_t** engine_out);
+/* Waits for calls in flight, then frees the engine (see "Destroy" above).
+ * ROUTING_DESTROYED if already destroyed. */
+ROUTING_EXPORT routing_status_t
+routing_engine_destroy(routing_engine_t* engine);
+
+/* Adds the agent, logged out. ROUTING_ALREADY_EXISTS if the id is present;
+ * ROUTING_INVALID_ARGUMENT for a level, fluency or capacity out of range, no
+ * capacity at all, or a skill or language listed twice. */
+ROUTING_EXPORT routing_status_t routing_engine_add_agent(
+    routing_engine_t* engine, const routing_agent_t* agent);
+/* Replaces the profile; the agent keeps its state and load. NOT_FOUND if
+ * absent. Raised capacity may assign queued contacts (callback) at once. */
+ROUTING_EXPORT routing_status_t routing_engine_update_agent(
+    routing_engine_t* engine, const routing_agent_t* agent);
+/* FAILED_PRECONDITION while the agent holds contacts. */
+ROUTING_EXPORT routing_status_t
+routing_engine_remove_agent(routing_engine_t* engine, const char* agent_id);
+/* Becoming available may assign queued contacts (callback) before this
+ * returns. */
+ROUTING_EXPORT routing_status_t
+routing_engine_set_agent_state(routing_engine_t* engine, const char* agent_id,
+                               routing_agent_state_t state);
+/* A snapshot of one agent. Free with routing_agent_status_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_engine_get_agent(routing_engine_t* engine, const char* agent_id,
+                         routing_agent_status_t** status_out);
+/* The ids of every agent on the roster. Free with
+ * routing_string_list_destroy. */
+ROUTING_EXPORT routing_status_t routing_engine_agent_ids(
+    routing_engine_t* engine, routing_string_list_t** ids_out);
+
+/* Decides for a new contact: the best free eligible agent, assigned now, or
+ * a place in its queue (a later assignment reaches the callback).
+ * ALREADY_EXISTS if the contact id is held; NOT_FOUND for a skill or
+ * language no agent ever had; FAILED_PRECONDITION if no agent on the roster
+ * could ever serve it; RESOURCE_EXHAUSTED when max_contacts are held. Free
+ * the decision with routing_decision_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_engine_route(routing_engine_t* engine, const routing_contact_t* contact,
+                     routing_decision_t** decision_out);
+/* Transfer (or an unanswered offer): takes the contact from its agent or
+ * queue and routes it again with these requirements, keeping its id and
+ * customer; the previous agent is excluded and recorded as transferred. */
+ROUTING_EXPORT routing_status_t routing_engine_requeue(
+    routing_engine_t* engine, const routing_contact_t* contact,
+    routing_decision_t** decision_out);
+/* The customer left: a queued contact leaves its queue, an assigned one
+ * frees its agent. NOT_FOUND if not held. */
+ROUTING_EXPORT routing_status_t routing_engine_cancel(routing_engine_t* engine,
+                                                      const char* contact_id);
+/* The agent finished: frees the capacity and records the outcome in the
+ * customer's history. FAILED_PRECONDITION if the contact is still queued. */
+ROUTING_EXPORT routing_status_t
+routing_engine_release(routing_engine_t* engine, const char* contact_id,
+                       routing_outcome_t outcome);
+/* Where a held contact is. agent_id_out may be NULL; otherwise it receives
+ * the agent's id ("" when queued), owned by the caller (routing_free). */
+ROUTING_EXPORT routing_status_t routing_engine_get_contact(
+    routing_engine_t* engine, const char* contact_id,
+    routing_contact_state_t* state_out, char** agent_id_out);
+
+/* Swaps the policy atomically (it is copied); version_out (may be NULL)
+ * receives the new version. INVALID_ARGUMENT naming a bad field. */
+ROUTING_EXPORT routing_status_t routing_engine_set_policy(
+    routing_engine_t* engine, const routing_policy_t* policy,
+    uint64_t* version_out);
+ROUTING_EXPORT routing_status_t
+routing_engine_policy_version(routing_engine_t* engine, uint64_t* version_out);
+/* The customer's remembered interactions, most recent first (possibly
+ * none). Free with routing_history_destroy. */
+ROUTING_EXPORT routing_status_t routing_engine_customer_history(
+    routing_engine_t* engine, const char* customer_id,
+    routing_history_t** history_out);
+/* Counters and gauges. Free with routing_stats_destroy. */
+ROUTING_EXPORT routing_status_t
+routing_engine_stats(routing_engine_t* engine, routing_stats_t** stats_out);
+/* Moves a manual clock (routing_options_set_manual_clock) to unix_ms;
+ * FAILED_PRECONDITION on an engine using the wall clock. */
+ROUTING_EXPORT routing_status_t
+routing_engine_set_time(routing_engine_t* engine, int64_t unix_ms);
+
+/* ------------------------------------------------------------------------ */
+/* Decisions. Strings belong to the decision.                               */
+
+/* NULL is ignored. No status. */
+ROUTING_EXPORT void routing_decision_destroy(routing_decision_t* decision);
+ROUTING_EXPORT routing_status_t routing_decision_contact_id(
+    const routing_decision_t* decision, const char** contact_id_out);
+ROUTING_EXPORT routing_status_t routing_decision_outcome(
+    const routing_decision_t* decision, routing_decision_outcome_t* out);
+ROUTING_EXPORT routing_status_t routing_decision_queue(
+    const routing_decision_t* decision, const char** queue_out);
+ROUTING_EXPORT routing_status_t routing_decision_channel(
+    const routing_decision_t* decision, routing_channel_t* channel_out);
+/* Assigned decisions: the agent ("" when queued), the total score, and how
+ * many free agents passed every hard filter (0 when queued). */
+ROUTING_EXPORT routing_status_t routing_decision_agent_id(
+    const routing_decision_t* decision, const char** agent_id_out);
+ROUTING_EXPORT routing_status_t
+routing_decision_score(const routing_decision_t* decision, double* score_out);
+ROUTING_EXPORT routing_status_t routing_decision_eligible_agents(
+    const routing_decision_t* decision, int* count_out);
+/* The score's components (0 when queued): name ("skill", "affinity",
+ * "language", "load", "occupancy", "idle"), value 0..1, weight,
+ * contribution = weight x value, and a readable detail. Any out parameter
+ * of routing_decision_component may be NULL. OUT_OF_RANGE past the end. */
+ROUTING_EXPORT routing_status_t routing_decision_component_count(
+    const routing_decision_t* decision, size_t* count_out);
+ROUTING_EXPORT routing_status_t routing_decision_component(
+    const routing_decision_t* decision, size_t index, const char** name_out,
+    double* value_out, double* weight_out, double* contribution_out,
+    const char** detail_out);
+/* Queued decisions: 1 = next to be served (0 when assigned), and the
+ * estimated wait. */
+ROUTING_EXPORT routing_status_t routing_decision_queue_position(
+    const routing_decision_t* decision, int* position_out);
+ROUTING_EXPORT routing_status_t routing_decision_estimated_wait_ms(
+    const routing_decision_t* decision, int64_t* wait_ms_out);
+/* Queued decisions: the agents qualified for the contact and where they
+ * were. Any out parameter may be NULL. */
+ROUTING_EXPORT routing_status_t routing_decision_qualified_agents(
+    const routing_decision_t* decision, int* total_out, int* at_capacity_out,
+    int* unavailable_out, int* logged_out_out);
+/* The policy that made the decision, and when. */
+ROUTING_EXPORT routing_status_t routing_decision_policy_version(
+    const routing_decision_t* decision, uint64_t* version_out);
+ROUTING_EXPORT routing_status_t routing_decision_policy_name(
+    const routing_decision_t* decision, const char** name_out);
+ROUTING_EXPORT routing_status_t routing_decision_decided_at_ms(
+    const routing_decision_t* decision, int64_t* unix_ms_out);
+/* A few lines a supervisor can read; owned by the caller (routing_free). */
+ROUTING_EXPORT routing_status_t
+routing_decision_explain(const routing_decision_t* decision, char** text_out);
+
+/* ------------------------------------------------------------------------ */
+/* Assignments of queued contacts, seen only inside the callback. Every    */
+/* string and the decision are valid only until the callback returns.      */
+
+ROUTING_EXPORT routing_status_t routing_assignment_contact_id(
+    const routing_assignment_t* assignment, const char** contact_id_out);
+ROUTING_EXPORT routing_status_t routing_assignment_customer_id(
+    const routing_assignment_t* assignment, const char** customer_id_out);
+ROUTING_EXPORT routing_status_t routing_assignment_agent_id(
+    const routing_assignment_t* assignment, const char** agent_id_out);
+ROUTING_EXPORT routing_status_t routing_assignment_queue(
+    const routing_assignment_t* assignment, const char** queue_out);
+ROUTING_EXPORT routing_status_t routing_assignment_channel(
+    const routing_assignment_t* assignment, routing_channel_t* channel_out);
+/* From enqueue time to assignment. */
+ROUTING_EXPORT routing_status_t routing_assignment_waited_ms(
+    const routing_assignment_t* assignment, int64_t* waited_ms_out);
+/* The contact's attributes, in no particular order. */
+ROUTING_EXPORT routing_status_t routing_assignment_attribute_count(
+    const routing_assignment_t* assignment, size_t* count_out);
+ROUTING_EXPORT routing_status_t routing_assignment_attribute(
+    const routing_assignment_t* assignment, size_t index, const char** key_out,
+    const char** value_out);
+/* The score and explanation, as for an immediate assignment. Do not
+ * destroy it. */
+ROUTING_EXPORT routing_status_t
+routing_assignment_decision(const routing_assignment_t* assignment,
+                            const routing_decision_t** decision_out);
+
+/* ------------------------------------------------------------------------ */
+/* Agent status snapshots. Strings belong to the snapshot.                  */
+
+ROUTING_EXPORT void routing_agent_status_destroy(
+    routing_agent_status_t* status);
+ROUTING_EXPORT routing_status_t routing_agent_status_id(
+    const routing_agent_status_t* status, const char** agent_id_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_state(
+    const routing_agent_status_t* status, routing_agent_state_t* state_out);
+/* Contacts held now on the channel, and the channel's capacity. */
+ROUTING_EXPORT routing_status_t routing_agent_status_load(
+    const routing_agent_status_t* status, routing_channel_t channel,
+    int* load_out, int* capacity_out);
+/* Handling time / logged-in time, 0..1. */
+ROUTING_EXPORT routing_status_t routing_agent_status_occupancy(
+    const routing_agent_status_t* status, double* occupancy_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_contacts_handled(
+    const routing_agent_status_t* status, int64_t* count_out);
+/* When the state was last set, and when the agent last became free. */
+ROUTING_EXPORT routing_status_t routing_agent_status_state_since_ms(
+    const routing_agent_status_t* status, int64_t* unix_ms_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_idle_since_ms(
+    const routing_agent_status_t* status, int64_t* unix_ms_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_skill_count(
+    const routing_agent_status_t* status, size_t* count_out);
+ROUTING_EXPORT routing_status_t
+routing_agent_status_skill(const routing_agent_status_t* status, size_t index,
+                           const char** skill_out, int* level_out);
+
+ROUTING_EXPORT routing_status_t routing_agent_status_language_count(
+    const routing_agent_status_t* status, size_t* count_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_language(
+    const routing_agent_status_t* status, size_t index,
+    const char** language_out, int* fluency_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_team(
+    const routing_agent_status_t* status, const char** team_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_site(
+    const routing_agent_status_t* status, const char** site_out);
+ROUTING_EXPORT routing_status_t routing_agent_status_max_total_contacts(
+    const routing_agent_status_t* status, int* contacts_out);
+
+/* ------------------------------------------------------------------------ */
+/* String lists. Strings belong to the list.                                */
+
+ROUTING_EXPORT void routing_string_list_destroy(routing_string_list_t* list);
+ROUTING_EXPORT routing_status_t
+routing_string_list_count(const routing_string_list_t* list, size_t* count_out);
+ROUTING_EXPORT routing_status_t routing_string_list_get(
+    const routing_string_list_t* list, size_t index, const char** string_out);
+
+/* ------------------------------------------------------------------------ */
+/* Customer history, most recent first. Strings belong to the history.      */
+
+ROUTING_EXPORT void routing_history_destroy(routing_history_t* history);
+ROUTING_EXPORT routing_status_t
+routing_history_count(const routing_history_t* history, size_t* count_out);
+/* Any out parameter may be NULL. */
+ROUTING_EXPORT routing_status_t routing_history_entry(
+    const routing_history_t* history, size_t index, const char** agent_id_out,
+    routing_channel_t* channel_out, routing_outcome_t* outcome_out,
+    int64_t* released_at_unix_ms_out);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics (routing/router_stats.h). Strings belong to the stats.        */
+
+typedef int routing_stats_counter_t;
+enum {
+  ROUTING_STATS_POLICY_VERSION = 0,
+  ROUTING_STATS_DECISIONS = 1, /* Route and requeue calls that succeeded. */
+  ROUTING_STATS_ASSIGNED_IMMEDIATELY = 2,
+  ROUTING_STATS_QUEUED = 3,
+  ROUTING_STATS_ASSIGNED_FROM_QUEUE = 4,
+  ROUTING_STATS_CANCELLED = 5,
+  ROUTING_STATS_RELEASED = 6,
+  ROUTING_STATS_CONTACTS_HELD = 7, /* Queued or assigned now. */
+  ROUTING_STATS_AGENTS = 8
+};
+
+typedef int routing_queue_counter_t;
+enum {
+  ROUTING_QUEUE_WAITING = 0,         /* Contacts queued now. */
+  ROUTING_QUEUE_LONGEST_WAIT_MS = 1, /* Of those queued now. */
+  ROUTING_QUEUE_ANSWERED = 2,
+  ROUTING_QUEUE_ANSWERED_IN_SERVICE_LEVEL = 3,
+  ROUTING_QUEUE_ABANDONED = 4, /* Cancelled while queued. */
+  ROUTING_QUEUE_AVERAGE_SPEED_OF_ANSWER_MS = 5,
+  ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS = 6
+};
+
+ROUTING_EXPORT void routing_stats_destroy(routing_stats_t* stats);
+ROUTING_EXPORT routing_status_t
+routing_stats_counter(const routing_stats_t* stats,
+                      routing_stats_counter_t counter, int64_t* value_out);
+ROUTING_EXPORT routing_status_t
+routing_stats_agents_in_state(const routing_stats_t* stats,
+                              routing_agent_state_t state, int64_t* count_out);
+ROUTING_EXPORT routing_status_t
+routing_stats_queue_count(const routing_stats_t* stats, size_t* count_out);
+ROUTING_EXPORT routing_status_t routing_stats_queue_name(
+    const routing_stats_t* stats, size_t index, const char** name_out);
+ROUTING_EXPORT routing_status_t routing_stats_queue_counter(
+    const routing_stats_t* stats, size_t index, routing_queue_counter_t counter,
+    int64_t* value_out);
+/* answered_in_service_level / (answered + abandoned); 1 when both are 0. */
+ROUTING_EXPORT routing_status_t routing_stats_queue_service_level(
+    const routing_stats_t* stats, size_t index, double* service_level_out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ROUTING_BINDINGS_C_ROUTING_H_ */
