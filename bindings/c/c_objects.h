@@ -20,6 +20,7 @@ struct routing_options_t {
   int64_t manual_clock_start_ms = 0;
   routing_assignment_fn callback = nullptr;
   void* callback_user_data = nullptr;
+  std::string rules_file;  // Empty: none.
 };
 
 struct routing_policy_t {

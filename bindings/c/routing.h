@@ -242,6 +242,13 @@ ROUTING_EXPORT routing_status_t routing_options_set_manual_clock(
 ROUTING_EXPORT routing_status_t routing_options_set_assignment_callback(
     routing_options_t* options, routing_assignment_fn callback,
     void* user_data);
+/* A rules file (Lua, docs/RULES.md) to put in force when the engine is
+ * created. routing_engine_create then compiles it, checks it and runs its
+ * tests, and fails with INVALID_ARGUMENT (NOT_FOUND if unreadable) whose
+ * routing_last_error() lists every problem as "FILE:LINE: message". NULL or
+ * "" means none. The path is copied. */
+ROUTING_EXPORT routing_status_t
+routing_options_set_rules_file(routing_options_t* options, const char* path);
 
 /* ------------------------------------------------------------------------ */
 /* Scoring policy (routing/routing_policy.h).                              */
@@ -447,6 +454,41 @@ ROUTING_EXPORT routing_status_t routing_engine_customer_history(
 /* Counters and gauges. Free with routing_stats_destroy. */
 ROUTING_EXPORT routing_status_t
 routing_engine_stats(routing_engine_t* engine, routing_stats_t** stats_out);
+/* Rules (docs/RULES.md). A reload compiles the file in fresh Lua states,
+ * checks it and runs its tests, and only then swaps it in: decisions in
+ * flight finish on the old version, later ones carry the new one. On refusal
+ * the old rules keep serving; the status is INVALID_ARGUMENT (NOT_FOUND for
+ * an unreadable file) and *problems_out (if problems_out is not NULL)
+ * receives one "FILE:LINE: message" line per problem, owned by the caller
+ * (routing_free); on success *problems_out is set to NULL and *version_out
+ * (may be NULL) to the new rules version. */
+ROUTING_EXPORT routing_status_t
+routing_engine_reload_rules(routing_engine_t* engine, const char* path,
+                            uint64_t* version_out, char** problems_out);
+/* The same from Lua source text; `name` labels problems and decisions. */
+ROUTING_EXPORT routing_status_t routing_engine_reload_rules_text(
+    routing_engine_t* engine, const char* name, const char* source,
+    uint64_t* version_out, char** problems_out);
+/* Back to the built-in policy alone (a new rules version with no rules). */
+ROUTING_EXPORT routing_status_t
+routing_engine_clear_rules(routing_engine_t* engine, uint64_t* version_out);
+/* 0 until rules are first put in force. */
+ROUTING_EXPORT routing_status_t
+routing_engine_rules_version(routing_engine_t* engine, uint64_t* version_out);
+/* Failures of the rules in force (each decided by the built-in policy
+ * instead) and the latest one as "FILE:LINE: message" ("" if none), owned by
+ * the caller (routing_free). last_error_out may be NULL. */
+ROUTING_EXPORT routing_status_t
+routing_engine_rules_errors(routing_engine_t* engine, int64_t* count_out,
+                            char** last_error_out);
+/* Moves queued contacts whose next rules step has fallen due (e.g. "after
+ * 60 s, anyone at level 3+"). The engine runs no timers: call it every
+ * 100 ms to 1 s from one of your threads. Assignments it makes arrive
+ * through the assignment callback. moved_out (may be NULL) receives how
+ * many contacts moved on. */
+ROUTING_EXPORT routing_status_t
+routing_engine_advance_queues(routing_engine_t* engine, int* moved_out);
+
 /* Moves a manual clock (routing_options_set_manual_clock) to unix_ms;
  * FAILED_PRECONDITION on an engine using the wall clock. */
 ROUTING_EXPORT routing_status_t
@@ -501,6 +543,14 @@ ROUTING_EXPORT routing_status_t routing_decision_policy_name(
     const routing_decision_t* decision, const char** name_out);
 ROUTING_EXPORT routing_status_t routing_decision_decided_at_ms(
     const routing_decision_t* decision, int64_t* unix_ms_out);
+/* The rules in force (0: none), the rules step the contact had reached, and
+ * whether the rules failed on it (1: the built-in policy decided alone). */
+ROUTING_EXPORT routing_status_t routing_decision_rules_version(
+    const routing_decision_t* decision, uint64_t* version_out);
+ROUTING_EXPORT routing_status_t routing_decision_rules_step(
+    const routing_decision_t* decision, int* step_out);
+ROUTING_EXPORT routing_status_t routing_decision_rules_fallback(
+    const routing_decision_t* decision, int* fallback_out);
 /* A few lines a supervisor can read; owned by the caller (routing_free). */
 ROUTING_EXPORT routing_status_t
 routing_decision_explain(const routing_decision_t* decision, char** text_out);
@@ -609,7 +659,9 @@ enum {
   ROUTING_STATS_CANCELLED = 5,
   ROUTING_STATS_RELEASED = 6,
   ROUTING_STATS_CONTACTS_HELD = 7, /* Queued or assigned now. */
-  ROUTING_STATS_AGENTS = 8
+  ROUTING_STATS_AGENTS = 8,
+  ROUTING_STATS_RULES_VERSION = 9,
+  ROUTING_STATS_RULES_FALLBACKS = 10 /* Decisions the rules failed on. */
 };
 
 typedef int routing_queue_counter_t;

@@ -80,6 +80,20 @@ routing_status_t routing_options_set_manual_clock(routing_options_t* options,
   });
 }
 
+routing_status_t routing_options_set_rules_file(routing_options_t* options,
+                                                const char* path) {
+  return Boundary("routing_options_set_rules_file", [&]() -> absl::Status {
+    ROUTING_RETURN_IF_ERROR(RequireNonNull(options, "options"));
+    if (path == nullptr) {
+      options->rules_file.clear();
+      return absl::OkStatus();
+    }
+    ROUTING_ASSIGN_OR_RETURN(options->rules_file,
+                             TextArgument(path, "rules file path"));
+    return absl::OkStatus();
+  });
+}
+
 routing_status_t routing_options_set_assignment_callback(
     routing_options_t* options, routing_assignment_fn callback,
     void* user_data) {

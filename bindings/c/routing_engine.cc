@@ -44,6 +44,7 @@
 #include "routing/clock.h"
 #include "routing/router.h"
 #include "routing/status_macros.h"
+#include "rules/lua_rules.h"
 
 using routing::c_api::Boundary;
 using routing::c_api::RecordFailure;
@@ -99,7 +100,44 @@ struct EngineState {
   std::unique_ptr<routing::ManualClock> manual_clock;  // Null: wall clock.
   std::unique_ptr<CallbackListener> listener;          // Null: no callback.
   std::unique_ptr<routing::Router> router;
+  // The rules last put in force, for their error counters. Reloads and those
+  // queries take the mutex; decisions never do (the router holds its own
+  // reference, swapped atomically).
+  std::mutex rules_mu;
+  std::shared_ptr<const rules::LuaRules> rules;
 };
+
+// "FILE:LINE: message" lines.
+std::string JoinProblems(const std::vector<rules::RulesProblem>& problems) {
+  std::string out;
+  for (const rules::RulesProblem& p : problems) {
+    absl::StrAppend(&out, out.empty() ? "" : "\n", p.ToString());
+  }
+  return out;
+}
+
+// Puts compiled rules (or their refusal) into effect on `state`.
+absl::Status InstallRules(
+    EngineState& state,
+    absl::StatusOr<std::shared_ptr<const rules::LuaRules>> compiled,
+    const std::vector<rules::RulesProblem>& problems, uint64_t* version_out,
+    char** problems_out) {
+  if (!compiled.ok()) {
+    if (problems_out != nullptr && !problems.empty()) {
+      *problems_out = routing::c_api::CopyForCaller(JoinProblems(problems));
+    }
+    return problems.empty()
+               ? compiled.status()
+               : absl::Status(compiled.status().code(),
+                              absl::StrCat("rules refused:\n",
+                                           JoinProblems(problems)));
+  }
+  std::lock_guard<std::mutex> lock(state.rules_mu);
+  state.rules = *compiled;
+  const uint64_t version = state.router->SetRules(state.rules);
+  if (version_out != nullptr) *version_out = version;
+  return absl::OkStatus();
+}
 
 // One frame per routing_engine_* call in progress on this thread.
 struct CallFrame {
@@ -254,6 +292,13 @@ routing_status_t routing_engine_create(const routing_options_t* options,
     }
     ROUTING_ASSIGN_OR_RETURN(state->router,
                              routing::Router::Create(router_options));
+    if (!o.rules_file.empty()) {
+      std::vector<rules::RulesProblem> problems;
+      auto compiled =
+          rules::LoadRulesFile(o.rules_file, rules::RulesOptions(), &problems);
+      ROUTING_RETURN_IF_ERROR(InstallRules(*state, std::move(compiled),
+                                           problems, nullptr, nullptr));
+    }
     auto record = std::make_unique<routing_engine_t>();
     {
       std::lock_guard<std::mutex> lock(EngineRecordsMutex());
@@ -487,6 +532,101 @@ routing_status_t routing_engine_policy_version(routing_engine_t* engine,
         *version_out = call.router().PolicyVersion();
         return absl::OkStatus();
       });
+}
+
+routing_status_t routing_engine_reload_rules(routing_engine_t* engine,
+                                             const char* path,
+                                             uint64_t* version_out,
+                                             char** problems_out) {
+  if (problems_out != nullptr) *problems_out = nullptr;
+  return OnEngine(
+      "routing_engine_reload_rules", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_ASSIGN_OR_RETURN(std::string file,
+                                 TextArgument(path, "rules file path"));
+        std::vector<rules::RulesProblem> problems;
+        auto compiled =
+            rules::LoadRulesFile(file, rules::RulesOptions(), &problems);
+        return InstallRules(call.state(), std::move(compiled), problems,
+                            version_out, problems_out);
+      });
+}
+
+routing_status_t routing_engine_reload_rules_text(routing_engine_t* engine,
+                                                  const char* name,
+                                                  const char* source,
+                                                  uint64_t* version_out,
+                                                  char** problems_out) {
+  if (problems_out != nullptr) *problems_out = nullptr;
+  return OnEngine(
+      "routing_engine_reload_rules_text", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_ASSIGN_OR_RETURN(std::string label,
+                                 TextArgument(name, "rules name"));
+        ROUTING_ASSIGN_OR_RETURN(std::string text,
+                                 TextArgument(source, "rules source"));
+        std::vector<rules::RulesProblem> problems;
+        auto compiled = rules::CompileRules(label, text, rules::RulesOptions(),
+                                            &problems);
+        return InstallRules(call.state(), std::move(compiled), problems,
+                            version_out, problems_out);
+      });
+}
+
+routing_status_t routing_engine_clear_rules(routing_engine_t* engine,
+                                            uint64_t* version_out) {
+  return OnEngine("routing_engine_clear_rules", engine,
+                  [&](const EngineCall& call) -> absl::Status {
+                    EngineState& state = call.state();
+                    std::lock_guard<std::mutex> lock(state.rules_mu);
+                    state.rules = nullptr;
+                    const uint64_t version = state.router->SetRules(nullptr);
+                    if (version_out != nullptr) *version_out = version;
+                    return absl::OkStatus();
+                  });
+}
+
+routing_status_t routing_engine_rules_version(routing_engine_t* engine,
+                                              uint64_t* version_out) {
+  return OnEngine(
+      "routing_engine_rules_version", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_RETURN_IF_ERROR(RequireNonNull(version_out, "version_out"));
+        *version_out = call.router().RulesVersion();
+        return absl::OkStatus();
+      });
+}
+
+routing_status_t routing_engine_rules_errors(routing_engine_t* engine,
+                                             int64_t* count_out,
+                                             char** last_error_out) {
+  return OnEngine(
+      "routing_engine_rules_errors", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_RETURN_IF_ERROR(RequireNonNull(count_out, "count_out"));
+        EngineState& state = call.state();
+        std::shared_ptr<const rules::LuaRules> current;
+        {
+          std::lock_guard<std::mutex> lock(state.rules_mu);
+          current = state.rules;
+        }
+        *count_out = current == nullptr ? 0 : current->errors();
+        if (last_error_out != nullptr) {
+          *last_error_out = routing::c_api::CopyForCaller(
+              current == nullptr ? std::string() : current->last_error());
+        }
+        return absl::OkStatus();
+      });
+}
+
+routing_status_t routing_engine_advance_queues(routing_engine_t* engine,
+                                               int* moved_out) {
+  return OnEngine("routing_engine_advance_queues", engine,
+                  [&](const EngineCall& call) -> absl::Status {
+                    const int moved = call.router().AdvanceQueues();
+                    if (moved_out != nullptr) *moved_out = moved;
+                    return absl::OkStatus();
+                  });
 }
 
 routing_status_t routing_engine_customer_history(

@@ -19,7 +19,7 @@ using routing::c_api::RequireNonNull;
 
 namespace {
 
-constexpr int kStatsCounterCount = ROUTING_STATS_AGENTS + 1;
+constexpr int kStatsCounterCount = ROUTING_STATS_RULES_FALLBACKS + 1;
 constexpr int kQueueCounterCount = ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS + 1;
 
 absl::Status RequireIndex(size_t index, size_t count, const char* what) {
@@ -97,6 +97,11 @@ ROUTING_DECISION_READ(routing_decision_policy_name, const char*,
                       r.policy_name.c_str())
 ROUTING_DECISION_READ(routing_decision_decided_at_ms, int64_t,
                       absl::ToUnixMillis(r.decided_at))
+ROUTING_DECISION_READ(routing_decision_rules_version, uint64_t,
+                      r.rules_version)
+ROUTING_DECISION_READ(routing_decision_rules_step, int, r.rules_step)
+ROUTING_DECISION_READ(routing_decision_rules_fallback, int,
+                      r.rules_fallback ? 1 : 0)
 #undef ROUTING_DECISION_READ
 
 routing_status_t routing_decision_component(const routing_decision_t* decision,
@@ -360,7 +365,9 @@ routing_status_t routing_stats_counter(const routing_stats_t* stats,
         s.cancelled,
         s.released,
         s.contacts_held,
-        s.agents};
+        s.agents,
+        static_cast<int64_t>(s.rules_version),
+        s.rules_fallbacks};
     *value_out = values[counter];
     return absl::OkStatus();
   });

@@ -22,6 +22,7 @@ from routing_engine.errors import (
     InternalError,
     InvalidArgumentError,
     NotFoundError,
+    RulesRefusedError,
     OutOfRangeError,
     ResourceExhaustedError,
     RoutingError,
@@ -52,6 +53,7 @@ __all__ = [
     "Decision", "DecisionOutcome", "Engine", "EngineDestroyedError",
     "FailedPreconditionError", "Interaction", "InternalError",
     "InvalidArgumentError", "NotFoundError", "Outcome", "OutOfRangeError",
+    "RulesRefusedError",
     "Policy", "QualifiedAgents", "QueueStats", "ResourceExhaustedError",
     "RoutingError", "ScoreComponent", "Stats",
 ]

@@ -35,7 +35,8 @@ _DURATIONS = {"priority_step": 0, "idle_saturation": 1,
 _AFFINITIES = {"preferred_agent": 0, "resolved": 1, "served": 2}
 _STATS_COUNTERS = ["policy_version", "decisions", "assigned_immediately",
                    "queued", "assigned_from_queue", "cancelled", "released",
-                   "contacts_held", "agents"]
+                   "contacts_held", "agents", "rules_version",
+                   "rules_fallbacks"]
 _QUEUE_COUNTERS = ["waiting", "longest_wait_ms", "answered",
                    "answered_in_service_level", "abandoned",
                    "average_speed_of_answer_ms", "average_handle_time_ms"]
@@ -198,6 +199,11 @@ def _read_decision(d):
         decided_at_ms=_read(lib.routing_decision_decided_at_ms, d,
                             ctypes.c_int64),
         explanation=explanation_text,
+        rules_version=_read(lib.routing_decision_rules_version, d,
+                            ctypes.c_uint64),
+        rules_step=_read(lib.routing_decision_rules_step, d, ctypes.c_int),
+        rules_fallback=bool(_read(lib.routing_decision_rules_fallback, d,
+                                  ctypes.c_int)),
     )
 
 
@@ -243,14 +249,15 @@ class Engine:
     max_languages, max_queues, max_contacts, history_customers,
     history_depth, max_skill_level, max_fluency), ``policy`` (a Policy),
     ``manual_clock_ms`` (the engine's clock starts there and moves only with
-    set_time), and ``on_assigned`` (called with an Assignment for each queued
+    set_time), ``rules_file`` (Lua rules put in force at creation; a refused
+    file raises RulesRefusedError), and ``on_assigned`` (called with an Assignment for each queued
     contact assigned later, on the thread whose call freed the agent; it may
     call the engine but not close it). An exception raised by on_assigned is
     printed to stderr and kept in ``callback_errors``; the engine carries on.
     """
 
     def __init__(self, *, policy=None, manual_clock_ms=None, on_assigned=None,
-                 **limits):
+                 rules_file=None, **limits):
         self._handle = None
         self._closed = False
         self._on_assigned = on_assigned
@@ -280,12 +287,20 @@ class Engine:
             if manual_clock_ms is not None:
                 check(lib.routing_options_set_manual_clock(
                     options.pointer, int(manual_clock_ms)))
+            if rules_file is not None:
+                check(lib.routing_options_set_rules_file(
+                    options.pointer, text(rules_file, "rules file")))
             if on_assigned is not None:
                 check(lib.routing_options_set_assignment_callback(
                     options.pointer, self._callback, None))
             handle = ctypes.c_void_p()
-            check(lib.routing_engine_create(options.pointer,
-                                            ctypes.byref(handle)))
+            status = lib.routing_engine_create(options.pointer,
+                                               ctypes.byref(handle))
+            if status == errors.InvalidArgumentError.code and rules_file:
+                message = string(lib.routing_last_error())
+                raise errors.RulesRefusedError(
+                    message, message.split("\n")[1:])
+            check(status)
             self._handle = handle
 
     # --- Lifecycle ---------------------------------------------------------
@@ -465,6 +480,69 @@ class Engine:
     def policy_version(self):
         return _read(lib.routing_engine_policy_version, self._handle,
                      ctypes.c_uint64)
+
+    # --- Rules ----------------------------------------------------------------
+
+    def _reload(self, function, *args):
+        version, version_ref = _out(ctypes.c_uint64)
+        problems = ctypes.c_void_p()
+        status = function(self._handle, *args, version_ref,
+                          ctypes.byref(problems))
+        lines = []
+        if problems.value:
+            try:
+                lines = string(ctypes.string_at(problems)).split("\n")
+            finally:
+                lib.routing_free(problems)
+        if status == errors.InvalidArgumentError.code and lines:
+            raise errors.RulesRefusedError(
+                string(lib.routing_last_error()), lines)
+        check(status)
+        return version.value
+
+    def reload_rules(self, path):
+        """Compiles, checks and tests a Lua rules file, then puts it in force;
+        returns the new rules version. A refused file raises
+        RulesRefusedError (``.problems``: "FILE:LINE: message" lines) and
+        leaves the old rules serving; an unreadable one NotFoundError."""
+        return self._reload(lib.routing_engine_reload_rules,
+                            text(path, "rules file"))
+
+    def reload_rules_text(self, name, source):
+        """As reload_rules, from Lua source; ``name`` labels problems."""
+        return self._reload(lib.routing_engine_reload_rules_text,
+                            text(name, "rules name"),
+                            text(source, "rules source"))
+
+    def clear_rules(self):
+        """Back to the built-in policy alone; returns the new rules version."""
+        version, ref = _out(ctypes.c_uint64)
+        check(lib.routing_engine_clear_rules(self._handle, ref))
+        return version.value
+
+    @property
+    def rules_version(self):
+        return _read(lib.routing_engine_rules_version, self._handle,
+                     ctypes.c_uint64)
+
+    def rules_errors(self):
+        """(failures of the rules in force, the latest as "FILE:LINE: ...")."""
+        count, count_ref = _out(ctypes.c_int64)
+        last = ctypes.c_void_p()
+        check(lib.routing_engine_rules_errors(self._handle, count_ref,
+                                              ctypes.byref(last)))
+        try:
+            message = string(ctypes.string_at(last)) if last.value else ""
+        finally:
+            lib.routing_free(last)
+        return count.value, message
+
+    def advance_queues(self):
+        """Moves queued contacts whose next rules step fell due (call it
+        every 100 ms to 1 s); returns how many moved on."""
+        moved, ref = _out(ctypes.c_int)
+        check(lib.routing_engine_advance_queues(self._handle, ref))
+        return moved.value
 
     def customer_history(self, customer_id):
         with _Owned(lib.routing_history_destroy) as h:

@@ -25,6 +25,14 @@ class InvalidArgumentError(RoutingError, ValueError):
     code = 3
 
 
+class RulesRefusedError(InvalidArgumentError):
+    """A rules file was refused; ``problems`` lists "FILE:LINE: message"."""
+
+    def __init__(self, message, problems):
+        super().__init__(message)
+        self.problems = problems
+
+
 class NotFoundError(RoutingError, LookupError):
     """An unknown agent, contact, skill or language."""
 

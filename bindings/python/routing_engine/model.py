@@ -129,6 +129,9 @@ class Decision:
     policy_name: str
     decided_at_ms: int
     explanation: str
+    rules_version: int = 0  # 0: no rules in force.
+    rules_step: int = 0
+    rules_fallback: bool = False  # The rules failed; built-in policy decided.
 
     @property
     def assigned(self):
@@ -208,5 +211,7 @@ class Stats:
     released: int
     contacts_held: int
     agents: int
+    rules_version: int
+    rules_fallbacks: int
     agents_by_state: Dict[AgentState, int]
     queues: List[QueueStats]

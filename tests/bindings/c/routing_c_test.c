@@ -442,6 +442,145 @@ static void test_policy_swap_and_requeue(void) {
   EXPECT_OK(routing_engine_destroy(engine));
 }
 
+/* Rules: reloads (good, broken, unreadable), what decisions report, a rule
+ * failing at run time, and a step that falls due. */
+static void test_rules_reload_and_steps(void) {
+  recorder_t recorder;
+  memset(&recorder, 0, sizeof recorder);
+  routing_engine_t* engine = new_engine(&recorder);
+  add_agent(engine, "maria", 5);
+  add_agent(engine, "james", 3);
+  uint64_t version = 99;
+  char* problems = (char*)"untouched";
+  EXPECT_OK(routing_engine_rules_version(engine, &version));
+  EXPECT(version == 0);
+
+  /* Rules that prefer james, whatever the built-in score says. */
+  EXPECT_OK(routing_engine_reload_rules_text(
+      engine, "prefer_james.lua",
+      "return { score = function(c, a)\n"
+      "  if a.id == 'james' then return 10 end\n"
+      "  if attr(c, 'intent') == 'crash' then return a.nope end\n"
+      "  return 1\n"
+      "end }\n",
+      &version, &problems));
+  EXPECT(version == 1 && problems == NULL);
+  routing_contact_t* call = new_call("call-1");
+  routing_decision_t* decision = NULL;
+  const char* agent = NULL;
+  int flag = -1;
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  EXPECT_OK(routing_decision_agent_id(decision, &agent));
+  EXPECT(strcmp(agent, "james") == 0);
+  EXPECT_OK(routing_decision_rules_version(decision, &version));
+  EXPECT(version == 1);
+  EXPECT_OK(routing_decision_rules_fallback(decision, &flag));
+  EXPECT(flag == 0);
+  routing_decision_destroy(decision);
+  routing_contact_destroy(call);
+
+  /* A rule failing on one contact: the built-in policy decides it (james
+   * is busy, so maria), counted, with file and line. */
+  call = new_call("call-2");
+  EXPECT_OK(routing_contact_set_attribute(call, "intent", "crash"));
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  EXPECT_OK(routing_decision_rules_fallback(decision, &flag));
+  EXPECT(flag == 1);
+  routing_decision_destroy(decision);
+  routing_contact_destroy(call);
+  int64_t errors = 0;
+  char* last = NULL;
+  EXPECT_OK(routing_engine_rules_errors(engine, &errors, &last));
+  EXPECT(errors == 1 && strstr(last, "prefer_james.lua:3:") != NULL);
+  routing_free(last);
+  routing_stats_t* stats = NULL;
+  int64_t value = 0;
+  EXPECT_OK(routing_engine_stats(engine, &stats));
+  EXPECT_OK(routing_stats_counter(stats, ROUTING_STATS_RULES_FALLBACKS, &value));
+  EXPECT(value == 1);
+  EXPECT_OK(routing_stats_counter(stats, ROUTING_STATS_RULES_VERSION, &value));
+  EXPECT(value == 1);
+  routing_stats_destroy(stats);
+  EXPECT_OK(routing_engine_release(engine, "call-1", ROUTING_OUTCOME_RESOLVED));
+  EXPECT_OK(routing_engine_release(engine, "call-2", ROUTING_OUTCOME_RESOLVED));
+
+  /* A broken file is refused with its problems; the old rules keep serving. */
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_reload_rules_text(
+                    engine, "broken.lua",
+                    "return { eligible = function(c, a)\n"
+                    "  return os.time() > 0 end }\n",
+                    &version, &problems));
+  EXPECT(problems != NULL &&
+         strstr(problems, "broken.lua:2: unknown global 'os'") != NULL);
+  EXPECT_ERROR_MENTIONS("broken.lua:2: unknown global 'os'");
+  routing_free(problems);
+  EXPECT_STATUS(ROUTING_NOT_FOUND,
+                routing_engine_reload_rules(engine, "/no/such/rules.lua",
+                                            &version, &problems));
+  EXPECT(problems != NULL && strstr(problems, "cannot read") != NULL);
+  routing_free(problems);
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_reload_rules(engine, NULL, &version, NULL));
+  EXPECT_ERROR_MENTIONS("rules file path");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_reload_rules_text(engine, "bad\xff.lua",
+                                                 "return {}", NULL, NULL));
+  EXPECT_ERROR_MENTIONS("rules name");
+  EXPECT_OK(routing_engine_rules_version(engine, &version));
+  EXPECT(version == 1);
+
+  /* Steps: for 20 s only the preferred agent (on a break), then anyone. */
+  EXPECT_OK(routing_engine_reload_rules_text(
+      engine, "steps.lua",
+      "return { steps = { { after = 0, preferred_only = true },\n"
+      "                   { after = 20 } } }\n",
+      &version, NULL));
+  EXPECT(version == 2);
+  EXPECT_OK(routing_engine_set_agent_state(engine, "maria",
+                                           ROUTING_AGENT_BREAK));
+  call = new_call("call-3");
+  /* A new customer: cust-1's history would admit james and maria. */
+  EXPECT_OK(routing_contact_set_customer_id(call, "cust-new"));
+  EXPECT_OK(routing_contact_add_preferred_agent(call, "maria"));
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  routing_decision_outcome_t outcome = ROUTING_DECISION_ASSIGNED;
+  EXPECT_OK(routing_decision_outcome(decision, &outcome));
+  EXPECT(outcome == ROUTING_DECISION_QUEUED);
+  int step = -1;
+  EXPECT_OK(routing_decision_rules_step(decision, &step));
+  EXPECT(step == 1);
+  routing_decision_destroy(decision);
+  routing_contact_destroy(call);
+  int moved = -1;
+  EXPECT_OK(routing_engine_set_time(engine, kStartMs + 10000));
+  EXPECT_OK(routing_engine_advance_queues(engine, &moved));
+  EXPECT(moved == 0 && recorder.count == 0);
+  EXPECT_OK(routing_engine_set_time(engine, kStartMs + 21000));
+  EXPECT_OK(routing_engine_advance_queues(engine, &moved));
+  EXPECT(moved == 1 && recorder.count == 1);
+  EXPECT(strcmp(recorder.agent_id[0], "james") == 0);
+
+  EXPECT_OK(routing_engine_clear_rules(engine, &version));
+  EXPECT(version == 3);
+  EXPECT_OK(routing_engine_rules_errors(engine, &errors, NULL));
+  EXPECT(errors == 0);
+  EXPECT_OK(routing_engine_destroy(engine));
+  EXPECT_STATUS(ROUTING_DESTROYED,
+                routing_engine_reload_rules(engine, "x.lua", NULL, NULL));
+  EXPECT_STATUS(ROUTING_DESTROYED, routing_engine_advance_queues(engine, NULL));
+
+  /* A rules file in the options: create compiles it, or fails naming it. */
+  routing_options_t* options = NULL;
+  EXPECT_OK(routing_options_create(&options));
+  EXPECT_OK(routing_options_set_rules_file(options, "/no/such/rules.lua"));
+  EXPECT_STATUS(ROUTING_NOT_FOUND, routing_engine_create(options, &engine));
+  EXPECT_ERROR_MENTIONS("/no/such/rules.lua");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_rules_file(NULL, "x.lua"));
+  routing_options_destroy(options);
+}
+
 static void test_null_arguments(void) {
   routing_engine_t* engine = new_engine(NULL);
   add_agent(engine, "maria", 5);
@@ -971,6 +1110,7 @@ int main(void) {
   RUN_TEST(test_version_and_names);
   RUN_TEST(test_assigns_then_queues_then_calls_back);
   RUN_TEST(test_policy_swap_and_requeue);
+  RUN_TEST(test_rules_reload_and_steps);
   RUN_TEST(test_null_arguments);
   RUN_TEST(test_invalid_utf8_names_the_field);
   RUN_TEST(test_unknown_ids_and_wrong_state);

@@ -9,6 +9,7 @@ import io
 import os
 import sys
 import threading
+import tempfile
 import time
 import unittest
 import weakref
@@ -32,6 +33,7 @@ from routing_engine import (
     Policy,
     ResourceExhaustedError,
     RoutingError,
+    RulesRefusedError,
 )
 from routing_engine._library import lib
 
@@ -185,6 +187,74 @@ class EngineTest(unittest.TestCase):
                                     "unknown weight 'charm'"):
             self.engine.set_policy(Policy(weights={"charm": 1}))
         self.assertEqual(self.engine.policy_version, 2)
+
+    def test_rules_reload_refusal_fallback_and_steps(self):
+        self.add_available(billing_agent("maria", 5))
+        self.add_available(billing_agent("james", 3))
+        self.assertEqual(self.engine.rules_version, 0)
+        version = self.engine.reload_rules_text("prefer_james.lua", (
+            "return { score = function(c, a)\n"
+            "  if attr(c, 'intent') == 'crash' then return a.nope end\n"
+            "  if a.id == 'james' then return 10 end\n"
+            "  return 1\n"
+            "end }\n"))
+        self.assertEqual(version, 1)
+        d = self.engine.route(billing_call("call-1"))
+        self.assertEqual((d.agent_id, d.rules_version, d.rules_fallback),
+                         ("james", 1, False))
+        d = self.engine.route(billing_call("call-2",
+                                           attributes={"intent": "crash"}))
+        self.assertTrue(d.rules_fallback)
+        count, last = self.engine.rules_errors()
+        self.assertEqual(count, 1)
+        self.assertIn("prefer_james.lua:2: agent has no field 'nope'", last)
+        self.assertEqual(self.engine.stats().rules_fallbacks, 1)
+
+        with self.assertRaises(RulesRefusedError) as refused:
+            self.engine.reload_rules_text(
+                "broken.lua", "return { eligible = function(c, a)\n"
+                              "  return os.time() end }")
+        self.assertIn("broken.lua:2: unknown global 'os'",
+                      refused.exception.problems[0])
+        self.assertIsInstance(refused.exception, ValueError)
+        with self.assertRaises(NotFoundError):
+            self.engine.reload_rules("/no/such/rules.lua")
+        self.assertEqual(self.engine.rules_version, 1)
+
+        # Steps: only the preferred agent for 20 s, then anyone.
+        self.engine.release("call-1", Outcome.RESOLVED)
+        self.engine.release("call-2", Outcome.RESOLVED)
+        self.assertEqual(self.engine.reload_rules_text("steps.lua", (
+            "return { steps = { { after = 0, preferred_only = true },"
+            " { after = 20 } } }")), 2)
+        self.engine.set_agent_state("maria", AgentState.BREAK)
+        d = self.engine.route(Contact(
+            "call-3", required_skills={"billing": 2}, customer_id="new",
+            preferred_agents=["maria"]))
+        self.assertEqual((d.outcome, d.rules_step),
+                         (DecisionOutcome.QUEUED, 1))
+        self.engine.set_time(START_MS + 21_000)
+        self.assertEqual(self.engine.advance_queues(), 1)
+        self.assertEqual(self.assignments[-1].agent_id, "james")
+        self.assertEqual(self.engine.clear_rules(), 3)
+
+    def test_rules_file_at_creation(self):
+        with self.assertRaises(NotFoundError):
+            Engine(rules_file="/no/such/rules.lua", **SMALL)
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "bad.lua")
+            with open(path, "w") as f:
+                f.write("return {\n  score = function(c, a) return x end\n}\n")
+            with self.assertRaises(RulesRefusedError) as refused:
+                Engine(rules_file=path, **SMALL)
+            self.assertEqual(refused.exception.problems,
+                             [path + ":2: unknown global 'x' (declare it "
+                              "local, or see docs/RULES.md for what rules "
+                              "can use)"])
+            with open(path, "w") as f:
+                f.write("return { weights = { skill = 1 } }\n")
+            with Engine(rules_file=path, **SMALL) as engine:
+                self.assertEqual(engine.rules_version, 1)
 
     def test_errors_are_exceptions_of_the_right_class(self):
         self.add_available(billing_agent("maria"))
