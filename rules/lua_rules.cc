@@ -16,6 +16,12 @@ namespace rules {
 
 using internal::LuaRulesState;
 
+namespace {
+// States created with a file beyond the first: a few cover the threads that
+// usually route at once; the pool grows on demand past them.
+constexpr int kWarmStatesCap = 8;
+}  // namespace
+
 std::string RulesProblem::ToString() const {
   return absl::StrCat(file, ":", line, ": ", message);
 }
@@ -247,6 +253,18 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
                      " problem(s), first: ", (*problems)[before].ToString()));
   }
   impl->Adopt(*std::move(first));
+  // One state per hardware thread up front (capped), so the first decisions
+  // on each routing thread do not pay for compiling the file again.
+  const int warm = std::min<int>(
+      options.max_states,
+      std::clamp<int>(std::thread::hardware_concurrency(), 1, kWarmStatesCap));
+  for (int i = 1; i < warm; ++i) {
+    std::vector<RulesProblem> ignored;
+    auto extra =
+        LuaRulesState::Create(impl->file_name, impl->source, options, &ignored);
+    if (!extra.ok()) break;  // The pool grows on demand instead.
+    impl->Adopt(*std::move(extra));
+  }
   LuaRules::Impl* raw = impl.get();
   raw->watchdog = std::thread([raw] { raw->WatchEvaluations(); });
   std::shared_ptr<LuaRules> rules(new LuaRules(std::move(impl)));
