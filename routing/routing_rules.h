@@ -24,6 +24,7 @@
 #define ROUTING_ROUTING_RULES_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -41,10 +42,21 @@ namespace routing {
 // to skills by name; candidates carry ids.
 class RulesNames {
  public:
+  RulesNames() : identity_(NextIdentity()) {}
   virtual ~RulesNames() = default;
+  // Distinct for every RulesNames ever made in the process (ids are per
+  // router: rules that cache name -> id must key the cache by this).
+  uint64_t identity() const { return identity_; }
   // -1 if the router has never seen the name.
   virtual int SkillId(std::string_view name) const = 0;
   virtual int LanguageId(std::string_view tag) const = 0;
+
+ private:
+  static uint64_t NextIdentity() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+  const uint64_t identity_;
 };
 
 // The contact of a decision, as rules see it.

@@ -293,6 +293,7 @@ bool LuaRulesState::Evaluate(const routing::RulesContact& contact,
                              std::string* error) {
   RulesStaging& s = *staging_;
   s.names = &names;
+  s.names_identity = static_cast<double>(names.identity());
   FillContact(*contact.contact, contact.channel, contact.priority, contact.step,
               contact.waited_seconds);
   for (int base = 0; base < count; base += kRulesBatch) {

@@ -64,6 +64,7 @@ typedef struct rules_staging {
   bool eligible[256];
   const void* candidates;
   const void* names;
+  double names_identity;
   int32_t (*agent_skill)(const void*, int32_t, int32_t);
   int32_t (*agent_fluency)(const void*, int32_t, int32_t);
   int32_t (*agent_channel)(const void*, int32_t, int32_t, bool);
@@ -89,12 +90,20 @@ local S           -- rules_staging*, set by M.attach
 local CONTACT, AGENTS, SCORES, ELIGIBLE
 local out_len = ffi.new("size_t[1]")
 
--- Interned ids of skill and language names. The router never changes the id
--- of a name, so hits are cached for the life of the state; misses are not
--- (the skill may be added later).
+-- Interned ids of skill and language names. A router never changes the id
+-- of a name, so hits are cached; misses are not (the skill may be added
+-- later). Ids belong to one router: the cache starts again when the state
+-- serves another (the file's tests run on their own router first).
 local skill_ids = {}
 local language_ids = {}
+local names_identity = 0
+local function check_names()
+  if S.names_identity ~= names_identity then
+    skill_ids, language_ids, names_identity = {}, {}, S.names_identity
+  end
+end
 local function skill_id(name)
+  check_names()
   local id = skill_ids[name]
   if id then return id end
   id = S.skill_id(S.names, name, #name)
@@ -102,6 +111,7 @@ local function skill_id(name)
   return id
 end
 local function language_id(tag)
+  check_names()
   local id = language_ids[tag]
   if id then return id end
   id = S.language_id(S.names, tag, #tag)

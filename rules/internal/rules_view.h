@@ -76,6 +76,9 @@ struct RulesStaging {
   // the slot against `count` (0 between calls) before calling back.
   const void* candidates;
   const void* names;
+  // RulesNames::identity() of `names`: the prelude drops its name -> id
+  // cache when it changes (another router). A double: exact to 2^53.
+  double names_identity;
   int32_t (*agent_skill)(const void* candidates, int32_t slot, int32_t skill);
   int32_t (*agent_fluency)(const void* candidates, int32_t slot,
                            int32_t language);

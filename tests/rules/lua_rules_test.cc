@@ -207,6 +207,30 @@ return {
   EXPECT_EQ(d.score, 4095) << d.Explain();
 }
 
+TEST_F(RulesRoutingTest, SkillNamesResolvePerRouterAfterTheFilesTests) {
+  // The file's tests run on their own router, where "sales" is skill 0; in
+  // this router "billing" is 0 and "sales" unknown until bo gets it. The
+  // rule must read each router's own ids.
+  auto rules = CompileOk(R"lua(
+return {
+  score = function(c, a) return 10 * skill(a, "sales") + skill(a, "billing") end,
+  tests = {
+    { contact = { skills = { sales = 1 } },
+      agents = { { id = "s", skills = { sales = 2 } } }, expect = "s" },
+  },
+})lua");
+  ASSERT_NE(rules, nullptr);
+  routing::AgentProfile bo;
+  bo.id = "bo";
+  bo.skills = {{"billing", 3}, {"sales", 1}};
+  bo.SetCapacity(routing::Channel::kVoice, 1);
+  ASSERT_TRUE(router_->UpdateAgent(bo).ok());
+  router_->SetRules(rules);
+  routing::RoutingDecision d = RouteOk(Call("call-1"));
+  EXPECT_EQ(d.agent_id, "bo");
+  EXPECT_EQ(d.score, 13) << d.Explain();
+}
+
 TEST_F(RulesRoutingTest, EligibleVetoesAndWeightsRescore) {
   auto rules = CompileOk(R"lua(
 return {
