@@ -87,8 +87,11 @@ struct LuaRules::Impl {
     }
     // Every state is busy: one more, if the pool has room. Creating compiles
     // the file again (a few hundred microseconds), once per extra thread.
-    const int slot = created.fetch_add(1, std::memory_order_acq_rel);
-    if (slot >= options.max_states) return nullptr;
+    int slot = created.load(std::memory_order_acquire);
+    do {
+      if (slot >= options.max_states) return nullptr;
+    } while (!created.compare_exchange_weak(slot, slot + 1,
+                                            std::memory_order_acq_rel));
     std::vector<RulesProblem> ignored;
     absl::StatusOr<std::unique_ptr<LuaRulesState>> state =
         LuaRulesState::Create(file_name, source, options, &ignored);
