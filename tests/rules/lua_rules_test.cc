@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -347,6 +348,43 @@ return {
   EXPECT_THAT(rules->last_error(),
               HasSubstr("rules ran longer than the time budget of 30 ms"));
   EXPECT_THAT(rules->last_error(), ::testing::ContainsRegex("test.lua:[45]:"));
+}
+
+TEST_F(RulesRoutingTest, ABusyPoolFallsBackInsteadOfWaiting) {
+  // One state only; a slow evaluation holds it, so a decision on another
+  // thread meanwhile must not wait: it falls back to the built-in policy.
+  RulesOptions options;
+  options.max_states = 1;
+  options.evaluation_budget = absl::Seconds(1);
+  auto rules = CompileOk(R"lua(
+return { score = function(c, a)
+  if attr(c, "tier") == "slow" then
+    local n = 0
+    while true do n = n + 1 end
+  end
+  return 1
+end })lua",
+                         options);
+  router_->SetRules(rules);
+  std::thread slow([&] {
+    routing::Contact c = Call("slow");
+    c.attributes["tier"] = "slow";
+    EXPECT_TRUE(RouteOk(c).rules_fallback);
+  });
+  // The slow contact is in the table just before its evaluation starts.
+  while (!router_->GetContact("slow").ok())
+    absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(50));
+  const absl::Time start = absl::Now();
+  routing::RoutingDecision d = RouteOk(Call("quick"));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  slow.join();
+  EXPECT_TRUE(d.rules_fallback);
+  EXPECT_EQ(rules->errors(), 2);
+  // Both failures were recorded; whichever came last is kept.
+  EXPECT_THAT(rules->last_error(),
+              ::testing::AnyOf(HasSubstr("all 1 rules states are busy"),
+                               HasSubstr("time budget")));
 }
 
 TEST_F(RulesRoutingTest, EndlessRecursionIsStoppedToo) {
