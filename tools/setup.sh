@@ -14,6 +14,10 @@ packages=(
   libluajit-5.1-dev
   libzmq3-dev cppzmq-dev
   python3
+  python3-zmq            # sidecar: Python client package and its tests
+  python3-flatbuffers    # sidecar: runtime for the flatc-generated Python code
+  clang                  # sidecar: builds the libFuzzer request-decoder target
+  libclang-rt-14-dev     # sidecar: libFuzzer and sanitizer runtimes for clang 14
 )
 
 missing=()
