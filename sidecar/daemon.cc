@@ -32,6 +32,8 @@ constexpr char kTerminate[] = "$TERM";
 constexpr int kBatch = 64;
 // How long an unsent reply or event may hold up closing a socket.
 constexpr int kCloseLingerMs = 1000;
+// At shutdown, the request socket is closed once no request came for this long.
+constexpr int kQuietMs = 50;
 
 // A thread that owns its sockets, started and stopped with a handshake over
 // an inproc PAIR pipe (the CZMQ actor pattern). The body binds what it needs,
@@ -286,11 +288,6 @@ void Daemon::Impl::Frontend(void* pipe) {
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
-  std::string bound(256, '\0');
-  size_t bound_size = bound.size();
-  zmq_getsockopt(router.get(), ZMQ_LAST_ENDPOINT, bound.data(), &bound_size);
-  bound.resize(bound_size > 0 ? bound_size - 1 : 0);
-
   bool accepting = true;
   absl::Time deadline = absl::InfiniteFuture();
   std::atomic<int>& in_flight = metrics_->in_flight;
@@ -352,16 +349,22 @@ void Daemon::Impl::Frontend(void* pipe) {
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
       accepting = false;
       deadline = absl::Now() + options_.shutdown_grace;
-      // No new connections; requests already queued are refused above.
-      zmq_unbind(router.get(), bound.c_str());
+      // The endpoint stays bound: unbinding would drop the connections whose
+      // replies are still in flight. From here every new request, on any
+      // connection, is refused with SHUTTING_DOWN above.
     }
     if (!accepting &&
         (in_flight.load(std::memory_order_relaxed) == 0 ||
          absl::Now() > deadline)) {
-      // Refuse whatever arrived meanwhile, then close with time to flush.
-      while (true) {
+      // Refuse whatever arrived meanwhile, until the connections have been
+      // quiet for a moment (requests still on the wire when SIGTERM came),
+      // then close with time to flush the replies.
+      const absl::Time last_call = absl::Now() + options_.shutdown_grace;
+      while (absl::Now() < last_call) {
+        zmq_pollitem_t item = {router.get(), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, kQuietMs) <= 0) break;
         Frames request;
-        if (!request.Receive(router.get(), ZMQ_DONTWAIT)) break;
+        if (!request.Receive(router.get(), ZMQ_DONTWAIT)) continue;
         const bool delimited =
             request.received_count() >= 3 && request.size_of(1) == 0;
         RefuseRequest(router.get(), request, delimited ? 2 : 1,

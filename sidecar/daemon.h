@@ -62,7 +62,7 @@ class Daemon {
       RequestHandler* handler, SidecarMetrics* metrics,
       const DaemonOptions& options);
   ~Daemon();
-  // Stops accepting requests (unbinds; requests already received are refused
+  // Stops executing requests (any request received from now on is refused
   // with SHUTTING_DOWN), waits up to shutdown_grace for in-flight ones to be
   // answered, stops the workers, flushes the events they published, closes.
   // Idempotent.
