@@ -139,9 +139,9 @@ class Daemon::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
-    if (options_.workers < 1 || options_.workers > 64) {
+    if (options_.workers < 0 || options_.workers > 64) {
       return absl::InvalidArgumentError(
-          absl::StrCat("workers ", options_.workers, " is outside 1..64"));
+          absl::StrCat("workers ", options_.workers, " is outside 0..64"));
     }
     if (options_.max_in_flight < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -285,8 +285,23 @@ void Daemon::Impl::Frontend(void* pipe) {
                       zmq_bind(from_workers.get(), kRepliesEndpoint) != 0)) {
     status = ZmqError("binding the worker queues");
   }
+  // With no workers the frontend executes requests itself, and publishes the
+  // events they raise through its own socket.
+  const bool inline_execution = options_.workers == 0;
+  ZmqSocket events;
+  if (status.ok() && inline_execution) {
+    events = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
+    status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
+    if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+    if (status.ok() && zmq_connect(events.get(), kEventsEndpoint) != 0) {
+      status = ZmqError("connecting the frontend to the event queue");
+    }
+  }
   SignalReady(pipe, status);
   if (!status.ok()) return;
+  WorkerEventSink sink(events.get());
+  ScopedEventSink scoped_sink(inline_execution ? &sink : nullptr);
+  flatbuffers::FlatBufferBuilder fbb(1024);
 
   bool accepting = true;
   absl::Time deadline = absl::InfiniteFuture();
@@ -335,6 +350,15 @@ void Daemon::Impl::Frontend(void* pipe) {
           RefuseRequest(router.get(), request, envelope, wire::ErrorCode::Busy,
                         absl::StrCat(options_.max_in_flight,
                                      " requests in flight; retry later"));
+          continue;
+        }
+        if (inline_execution) {
+          const size_t last = request.size() - 1;
+          handler_->Handle(request.data(last), request.size_of(last), fbb);
+          Frames reply;
+          for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
+          reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+          SendToClient(router.get(), reply);
           continue;
         }
         in_flight.fetch_add(1, std::memory_order_relaxed);

@@ -6,7 +6,8 @@
 //     it enforces the in-flight limit (answering BUSY past it) and the message
 //     size limit, and sends every reply;
 //   - `workers` threads that verify and execute requests (RequestHandler) and
-//     hand replies back to the frontend through inproc sockets;
+//     hand replies back to the frontend through inproc sockets (with 0
+//     workers the frontend executes them itself);
 //   - one publisher thread owning the PUB socket, fed through inproc by the
 //     workers (assignment and agent-state events);
 //   - with CURVE, one ZAP thread that checks client keys against the list.
@@ -40,6 +41,7 @@ namespace routing::sidecar {
 struct DaemonOptions {
   std::string listen = "tcp://127.0.0.1:5555";  // ROUTER: requests.
   std::string events = "tcp://127.0.0.1:5556";  // PUB: events.
+  // Worker threads; 0: the frontend executes requests itself.
   int workers = 1;
   // Requests handed to workers and not yet answered. Past it, BUSY.
   int max_in_flight = 1024;

@@ -32,8 +32,9 @@ ABSL_FLAG(std::string, rules, "",
           "Routing rules file loaded at start; empty: the embedded default "
           "policy. Reload later with the ReloadRules request.");
 ABSL_FLAG(int, workers, 1,
-          "Threads that verify and execute requests (1..64). On 2 cores, 1 "
-          "worker beside the I/O thread is fastest.");
+          "Threads that verify and execute requests (0..64). 0: the I/O "
+          "thread executes them itself (no hand-off; lowest latency on small "
+          "machines, but one slow request holds up the others).");
 ABSL_FLAG(int, max_in_flight, 1024,
           "Requests accepted and not yet answered; past it, requests are "
           "answered BUSY at once.");

@@ -305,6 +305,39 @@ TEST_P(RoutingdE2eTest, QueuedContactIsAssignedOnReleaseAndPublishedWithContext)
   EXPECT_EQ(daemon.Terminate(), 0);
 }
 
+TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
+  for (const char* workers : {"--workers=0", "--workers=2"}) {
+    SCOPED_TRACE(workers);
+    Routingd daemon(NewEndpoints(GetParam()), {workers});
+    ASSERT_TRUE(daemon.WaitServing());
+    auto client = daemon.Client();
+    auto subscriber =
+        EventSubscriber::Connect(daemon.endpoints().events, {"agent/"}).value();
+    ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
+    bool live = false;
+    for (int i = 0; i < 100 && !live; ++i) {
+      ASSERT_TRUE(client->SetAgentState("alice", AgentState::kAvailable).ok());
+      live = subscriber->Next(absl::Milliseconds(50)).ok();
+    }
+    ASSERT_TRUE(live);
+    ASSERT_TRUE(client->Route(Chat("chat-1")).ok());
+    ASSERT_TRUE(client->Route(Chat("chat-2")).ok());
+    ASSERT_TRUE(client->Release("chat-1", ContactOutcome::kResolved).ok());
+    const wire::ContactAssigned* assigned = nullptr;
+    std::pair<std::string, Event> event;
+    for (int i = 0; i < 20 && assigned == nullptr; ++i) {
+      auto next = subscriber->Next(absl::Seconds(5));
+      ASSERT_TRUE(next.ok()) << next.status();
+      event = *std::move(next);
+      assigned = event.second.get()->body_as_ContactAssigned();
+    }
+    ASSERT_NE(assigned, nullptr);
+    EXPECT_EQ(event.first, "agent/alice");
+    EXPECT_EQ(assigned->contact_id()->str(), "chat-2");
+    EXPECT_EQ(daemon.Terminate(), 0);
+  }
+}
+
 // Kept separate so the rules engine's arrival extends just this case.
 TEST_P(RoutingdE2eTest, ReloadRules) {
   Routingd daemon(NewEndpoints(GetParam()), {});
