@@ -18,8 +18,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,7 +78,8 @@ bool SetUp(const std::string& server) {
     agent.languages = {{"en", 5}};
     agent.SetCapacity(routing::Channel::kChat, 10);
     if (!(*client)->AddAgent(agent).ok()) return false;
-    if (!(*client)->SetAgentState(agent.id, routing::AgentState::kAvailable)
+    if (!(*client)
+             ->SetAgentState(agent.id, routing::AgentState::kAvailable)
              .ok()) {
       return false;
     }
@@ -162,8 +163,9 @@ class Load {
 
 double Percentile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
-  const size_t index = std::min(
-      sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())));
+  const size_t index =
+      std::min(sorted.size() - 1,
+               static_cast<size_t>(q * static_cast<double>(sorted.size())));
   return sorted[index];
 }
 
@@ -180,16 +182,16 @@ int main(int argc, char** argv) {
   const bool echo = absl::GetFlag(FLAGS_target) == "echo";
   const bool open = absl::GetFlag(FLAGS_mode) == "open";
   if (!echo && !SetUp(server)) {
-    std::fprintf(stderr, "sidecar_load: setting up %s failed\n", server.c_str());
+    std::fprintf(stderr, "sidecar_load: setting up %s failed\n",
+                 server.c_str());
     return 1;
   }
   Load load(server, echo);
   const double warmup = absl::GetFlag(FLAGS_warmup_s);
   const double duration = absl::GetFlag(FLAGS_duration_s);
   const auto start = Clock::now() + std::chrono::milliseconds(100);
-  const auto measure_from =
-      start + std::chrono::duration_cast<Clock::duration>(
-                  std::chrono::duration<double>(warmup));
+  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(warmup));
   const auto end = measure_from + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(duration));
   std::vector<Clock::time_point> sent_at;  // Scheduled (open) or actual.
@@ -210,8 +212,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_until(start);
   if (open) {
     const double rate = absl::GetFlag(FLAGS_rate);
-    const uint64_t total =
-        static_cast<uint64_t>(rate * (warmup + duration));
+    const uint64_t total = static_cast<uint64_t>(rate * (warmup + duration));
     sent_at.reserve(total);
     for (uint64_t n = 0; n < total; ++n) {
       const auto scheduled =

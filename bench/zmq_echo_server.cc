@@ -1,7 +1,8 @@
 // zmq_echo_server: the transport's floor for routingd's load test. A ROUTER
 // socket with routingd's options (HWMs, linger) that sends every message
 // straight back, from one thread. Stops on SIGTERM/SIGINT.
-//   bazel run --config=bench //bench:zmq_echo_server -- --listen=tcp://127.0.0.1:5600
+//   bazel run --config=bench //bench:zmq_echo_server --
+//   --listen=tcp://127.0.0.1:5600
 #include <signal.h>
 #include <zmq.h>
 
@@ -38,7 +39,8 @@ int main(int argc, char** argv) {
   (void)router.SetInt(ZMQ_LINGER, 0);
   if (zmq_bind(router.get(), absl::GetFlag(FLAGS_listen).c_str()) != 0) {
     std::fprintf(stderr, "zmq_echo_server: cannot listen on %s: %s\n",
-                 absl::GetFlag(FLAGS_listen).c_str(), zmq_strerror(zmq_errno()));
+                 absl::GetFlag(FLAGS_listen).c_str(),
+                 zmq_strerror(zmq_errno()));
     return 1;
   }
   std::fprintf(stderr, "zmq_echo_server: echoing on %s\n",

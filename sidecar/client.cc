@@ -60,8 +60,9 @@ absl::StatusOr<OwnedBuffer<Root>> OwnedBuffer<Root>::Verify(const uint8_t* data,
   flatbuffers::Verifier verifier(buffer.bytes(), size);
   if (size < 8 || !verifier.VerifyBuffer<Root>(kFileIdentifier)) {
     return absl::DataLossError(
-        absl::StrCat("a ", size, "-byte message from routingd failed "
-                                  "verification"));
+        absl::StrCat("a ", size,
+                     "-byte message from routingd failed "
+                     "verification"));
   }
   return buffer;
 }
@@ -100,9 +101,9 @@ absl::StatusOr<Reply> RoutingClient::Receive(uint64_t request_id, bool any_id) {
     const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
     zmq_pollitem_t item = {socket_, 0, ZMQ_POLLIN, 0};
     if (left_ms <= 0 || zmq_poll(&item, 1, left_ms) == 0) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "routingd did not answer request ", request_id, " within ",
-          absl::FormatDuration(timeout_)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("routingd did not answer request ", request_id,
+                       " within ", absl::FormatDuration(timeout_)));
     }
     Frames frames;
     if (!frames.Receive(socket_, ZMQ_DONTWAIT)) continue;

@@ -12,8 +12,8 @@
 //   auto client = routing::sidecar::RoutingClient::Connect(options).value();
 //   client->AddAgent(alice);
 //   client->SetAgentState("alice", routing::AgentState::kAvailable);
-//   absl::StatusOr<routing::sidecar::Reply> reply = client->Route(chat, &handoff);
-//   const auto* decision = reply->get()->body_as_Decision();
+//   absl::StatusOr<routing::sidecar::Reply> reply = client->Route(chat,
+//   &handoff); const auto* decision = reply->get()->body_as_Decision();
 //
 // Ownership: a Reply owns its bytes; pointers from get() live as long as it.
 // Thread-safety: a RoutingClient or EventSubscriber belongs to one thread at a

@@ -148,9 +148,8 @@ class Daemon::Impl {
           "max_in_flight ", options_.max_in_flight, " must be positive"));
     }
     if (options_.max_message_bytes < 64) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("max_message_bytes ", options_.max_message_bytes,
-                       " is below 64"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_message_bytes ", options_.max_message_bytes, " is below 64"));
     }
     if (options_.high_water_mark < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -292,7 +291,8 @@ void Daemon::Impl::Frontend(void* pipe) {
   if (status.ok() && inline_execution) {
     events = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
     status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
-    if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+    if (status.ok())
+      status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
     if (status.ok() && zmq_connect(events.get(), kEventsEndpoint) != 0) {
       status = ZmqError("connecting the frontend to the event queue");
     }
@@ -377,9 +377,8 @@ void Daemon::Impl::Frontend(void* pipe) {
       // replies are still in flight. From here every new request, on any
       // connection, is refused with SHUTTING_DOWN above.
     }
-    if (!accepting &&
-        (in_flight.load(std::memory_order_relaxed) == 0 ||
-         absl::Now() > deadline)) {
+    if (!accepting && (in_flight.load(std::memory_order_relaxed) == 0 ||
+                       absl::Now() > deadline)) {
       // Refuse whatever arrived meanwhile, until the connections have been
       // quiet for a moment (requests still on the wire when SIGTERM came),
       // then close with time to flush the replies.
@@ -443,14 +442,14 @@ void Daemon::Impl::Worker(void* pipe) {
 void Daemon::Impl::Publisher(void* pipe) {
   ZmqSocket publisher(zmq_socket(context_, ZMQ_PUB));
   ZmqSocket events(zmq_socket(context_, ZMQ_PULL));
-  absl::Status status =
-      publisher.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  absl::Status status = publisher.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
   if (status.ok()) status = publisher.SetInt(ZMQ_LINGER, kCloseLingerMs);
   if (status.ok()) status = ApplyCurve(publisher, options_);
   if (status.ok()) status = events.SetInt(ZMQ_RCVHWM, options_.high_water_mark);
   if (status.ok() && zmq_bind(publisher.get(), options_.events.c_str()) != 0) {
-    status = absl::UnavailableError(absl::StrCat(
-        "cannot publish on ", options_.events, ": ", zmq_strerror(zmq_errno())));
+    status = absl::UnavailableError(absl::StrCat("cannot publish on ",
+                                                 options_.events, ": ",
+                                                 zmq_strerror(zmq_errno())));
   }
   if (status.ok() && zmq_bind(events.get(), kEventsEndpoint) != 0) {
     status = ZmqError("binding the event queue");

@@ -29,8 +29,8 @@ absl::StatusOr<std::string> Text(const flatbuffers::String* s,
                                  bool required) {
   if (s == nullptr || s->size() == 0) {
     if (required) {
-      return absl::InvalidArgumentError(absl::StrCat(std::string(field),
-                                                     " is empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(field), " is empty"));
     }
     return std::string();
   }
@@ -43,8 +43,8 @@ absl::StatusOr<std::string> Text(const flatbuffers::String* s,
 }
 
 template <typename T>
-absl::Status CheckCount(const flatbuffers::Vector<T>* v,
-                        std::string_view field, size_t max_count) {
+absl::Status CheckCount(const flatbuffers::Vector<T>* v, std::string_view field,
+                        size_t max_count) {
   if (v != nullptr && v->size() > max_count) {
     return absl::InvalidArgumentError(
         absl::StrCat(std::string(field), " has ", v->size(),
@@ -57,9 +57,9 @@ absl::StatusOr<Channel> ChannelFromWire(wire::ChannelKind kind,
                                         std::string_view field) {
   const int value = static_cast<int>(kind);
   if (value < 0 || value >= kChannelCount) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        std::string(field), " ", value, " is not a channel (0..",
-        kChannelCount - 1, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), " ", value, " is not a channel (0..",
+                     kChannelCount - 1, ")"));
   }
   return static_cast<Channel>(value);
 }
@@ -81,8 +81,8 @@ absl::StatusOr<std::vector<SkillRequirement>> SkillRequirementsFromWire(
     // absurd values from reaching it.
     if (skill->level() < 1 || skill->level() > 100) {
       return absl::InvalidArgumentError(
-          absl::StrCat(std::string(field), " ", requirement.skill,
-                       ": level ", skill->level(), " is out of range"));
+          absl::StrCat(std::string(field), " ", requirement.skill, ": level ",
+                       skill->level(), " is out of range"));
     }
     requirement.min_level = skill->level();
     out.push_back(std::move(requirement));
@@ -113,8 +113,9 @@ absl::Status AttributesFromWire(
   ROUTING_RETURN_IF_ERROR(CheckCount(list, field, kMaxAttributes));
   for (const wire::KeyValue* kv : *list) {
     ROUTING_ASSIGN_OR_RETURN(
-        std::string key, Text(kv->key(), absl::StrCat(std::string(field), ".key"),
-                              kMaxNameBytes, /*required=*/true));
+        std::string key,
+        Text(kv->key(), absl::StrCat(std::string(field), ".key"), kMaxNameBytes,
+             /*required=*/true));
     if (forbid_handoff_keys) {
       for (const char* reserved : kHandoffKeys) {
         if (key == reserved) {
@@ -154,9 +155,9 @@ DecodedRequest DecodeRequest(const uint8_t* data, size_t size,
                   "request buffer is not 8-byte aligned");
   }
   if (!flatbuffers::BufferHasIdentifier(data, kFileIdentifier)) {
-    std::string found(reinterpret_cast<const char*>(data) +
-                          sizeof(flatbuffers::uoffset_t),
-                      flatbuffers::kFileIdentifierLength);
+    std::string found(
+        reinterpret_cast<const char*>(data) + sizeof(flatbuffers::uoffset_t),
+        flatbuffers::kFileIdentifierLength);
     for (char& c : found) {
       if (c < 0x20 || c > 0x7e) c = '?';
     }
@@ -185,13 +186,12 @@ DecodedRequest DecodeRequest(const uint8_t* data, size_t size,
   }
   const auto type = request->body_type();
   if (type == wire::RequestBody::NONE || request->body() == nullptr) {
-    return Refuse(id, wire::ErrorCode::MalformedRequest,
-                  "request has no body");
+    return Refuse(id, wire::ErrorCode::MalformedRequest, "request has no body");
   }
   if (static_cast<int>(type) > static_cast<int>(wire::RequestBody::MAX)) {
     return Refuse(id, wire::ErrorCode::MalformedRequest,
-                  absl::StrCat("unknown request type ",
-                               static_cast<int>(type), " (known: 1..",
+                  absl::StrCat("unknown request type ", static_cast<int>(type),
+                               " (known: 1..",
                                static_cast<int>(wire::RequestBody::MAX), ")"));
   }
   DecodedRequest decoded;
@@ -207,27 +207,26 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
                                             /*required=*/true));
   ROUTING_ASSIGN_OR_RETURN(contact.channel,
                            ChannelFromWire(in.channel(), "contact.channel"));
-  ROUTING_ASSIGN_OR_RETURN(contact.queue, Text(in.queue(), "contact.queue",
-                                               kMaxNameBytes, false));
+  ROUTING_ASSIGN_OR_RETURN(
+      contact.queue, Text(in.queue(), "contact.queue", kMaxNameBytes, false));
   ROUTING_ASSIGN_OR_RETURN(
       contact.required_skills,
-      SkillRequirementsFromWire(in.required_skills(), "contact.required_skills"));
+      SkillRequirementsFromWire(in.required_skills(),
+                                "contact.required_skills"));
   ROUTING_ASSIGN_OR_RETURN(
       contact.desired_skills,
       SkillRequirementsFromWire(in.desired_skills(), "contact.desired_skills"));
   ROUTING_ASSIGN_OR_RETURN(
-      contact.languages,
-      StringsFromWire(in.languages(), "contact.languages",
-                      kMaxContactLanguages, kMaxNameBytes));
+      contact.languages, StringsFromWire(in.languages(), "contact.languages",
+                                         kMaxContactLanguages, kMaxNameBytes));
   if (in.priority() < 0 || in.priority() > kMaxPriority) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("contact.priority ", in.priority(), " is outside 0..",
-                     kMaxPriority));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact.priority ", in.priority(), " is outside 0..", kMaxPriority));
   }
   contact.priority = in.priority();
-  ROUTING_ASSIGN_OR_RETURN(contact.customer_id,
-                           Text(in.customer_id(), "contact.customer_id",
-                                kMaxIdBytes, false));
+  ROUTING_ASSIGN_OR_RETURN(
+      contact.customer_id,
+      Text(in.customer_id(), "contact.customer_id", kMaxIdBytes, false));
   ROUTING_ASSIGN_OR_RETURN(
       contact.preferred_agents,
       StringsFromWire(in.preferred_agents(), "contact.preferred_agents",
@@ -239,7 +238,8 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
   const int64_t since_ms = in.waiting_since_unix_ms();
   if (since_ms != 0) {
     const int64_t now_ms = absl::ToUnixMillis(now);
-    const int64_t oldest_ms = now_ms - absl::ToInt64Milliseconds(kMaxWaitingSince);
+    const int64_t oldest_ms =
+        now_ms - absl::ToInt64Milliseconds(kMaxWaitingSince);
     // A little slack for clocks of client and daemon hosts that disagree.
     constexpr int64_t kClockSkewMs = 5'000;
     if (since_ms < oldest_ms || since_ms > now_ms + kClockSkewMs) {
@@ -253,18 +253,18 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
   ROUTING_RETURN_IF_ERROR(AttributesFromWire(
       in.attributes(), "contact.attributes", false, &contact.attributes));
   if (const wire::HandoffContext* handoff = in.handoff(); handoff != nullptr) {
-    const flatbuffers::String* fields[] = {handoff->intent(), handoff->language(),
-                                           handoff->sentiment(),
-                                           handoff->summary(),
-                                           handoff->customer_id()};
+    const flatbuffers::String* fields[] = {
+        handoff->intent(), handoff->language(), handoff->sentiment(),
+        handoff->summary(), handoff->customer_id()};
     for (size_t i = 0; i < std::size(kHandoffKeys); ++i) {
-      const size_t limit = i == 3 ? kMaxValueBytes
-                                  : (i == 4 ? kMaxIdBytes : kMaxNameBytes);
+      const size_t limit =
+          i == 3 ? kMaxValueBytes : (i == 4 ? kMaxIdBytes : kMaxNameBytes);
       ROUTING_ASSIGN_OR_RETURN(
           std::string value,
           Text(fields[i], absl::StrCat("handoff.", kHandoffKeys[i]), limit,
                false));
-      if (!value.empty()) contact.attributes[kHandoffKeys[i]] = std::move(value);
+      if (!value.empty())
+        contact.attributes[kHandoffKeys[i]] = std::move(value);
     }
     ROUTING_RETURN_IF_ERROR(AttributesFromWire(handoff->attributes(),
                                                "handoff.attributes", true,
@@ -275,15 +275,15 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
     }
   }
   if (contact.attributes.size() > 2 * kMaxAttributes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("contact has ", contact.attributes.size(),
-                     " attributes, more than the ", 2 * kMaxAttributes,
-                     " allowed"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact has ", contact.attributes.size(),
+        " attributes, more than the ", 2 * kMaxAttributes, " allowed"));
   }
   return contact;
 }
 
-absl::StatusOr<AgentProfile> AgentProfileFromWire(const wire::AgentProfile& in) {
+absl::StatusOr<AgentProfile> AgentProfileFromWire(
+    const wire::AgentProfile& in) {
   AgentProfile profile;
   ROUTING_ASSIGN_OR_RETURN(profile.id,
                            Text(in.id(), "agent.id", kMaxIdBytes, true));
@@ -293,7 +293,8 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(const wire::AgentProfile& in) 
     for (const wire::Skill* skill : *in.skills()) {
       AgentSkill out;
       ROUTING_ASSIGN_OR_RETURN(
-          out.skill, Text(skill->name(), "agent.skills.name", kMaxNameBytes, true));
+          out.skill,
+          Text(skill->name(), "agent.skills.name", kMaxNameBytes, true));
       out.level = skill->level();  // The router range-checks levels.
       profile.skills.push_back(std::move(out));
     }
@@ -303,9 +304,9 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(const wire::AgentProfile& in) 
         CheckCount(in.languages(), "agent.languages", kMaxAgentLanguages));
     for (const wire::Language* language : *in.languages()) {
       AgentLanguage out;
-      ROUTING_ASSIGN_OR_RETURN(out.language, Text(language->tag(),
-                                                  "agent.languages.tag",
-                                                  kMaxNameBytes, true));
+      ROUTING_ASSIGN_OR_RETURN(
+          out.language,
+          Text(language->tag(), "agent.languages.tag", kMaxNameBytes, true));
       out.fluency = language->fluency();
       profile.languages.push_back(std::move(out));
     }
@@ -328,17 +329,17 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(const wire::AgentProfile& in) 
   }
   if (in.max_total_contacts() < 0 ||
       in.max_total_contacts() > kMaxChannelCapacity * kChannelCount) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("agent.max_total_contacts ", in.max_total_contacts(),
-                     " is out of range"));
+    return absl::InvalidArgumentError(absl::StrCat("agent.max_total_contacts ",
+                                                   in.max_total_contacts(),
+                                                   " is out of range"));
   }
   profile.max_total_contacts = in.max_total_contacts();
   ROUTING_ASSIGN_OR_RETURN(profile.team,
                            Text(in.team(), "agent.team", kMaxNameBytes, false));
   ROUTING_ASSIGN_OR_RETURN(profile.site,
                            Text(in.site(), "agent.site", kMaxNameBytes, false));
-  ROUTING_RETURN_IF_ERROR(AttributesFromWire(in.attributes(), "agent.attributes",
-                                             false, &profile.attributes));
+  ROUTING_RETURN_IF_ERROR(AttributesFromWire(
+      in.attributes(), "agent.attributes", false, &profile.attributes));
   return profile;
 }
 
@@ -354,9 +355,9 @@ absl::Status CheckReloadRules(const wire::ReloadRules& reload) {
     return absl::InvalidArgumentError("reload_rules.path is longer than 4096");
   }
   if (has_source && reload.source()->size() > kMaxRulesSourceBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reload_rules.source is ", reload.source()->size(),
-                     " bytes, more than the ", kMaxRulesSourceBytes, " allowed"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reload_rules.source is ", reload.source()->size(),
+        " bytes, more than the ", kMaxRulesSourceBytes, " allowed"));
   }
   return absl::OkStatus();
 }

@@ -59,8 +59,8 @@ inline constexpr int kMaxStatsWindowSeconds = 3600;
 inline constexpr absl::Duration kMaxWaitingSince = absl::Hours(24);
 
 // The five attribute keys a HandoffContext's named fields are stored under.
-inline constexpr const char* kHandoffKeys[] = {"intent", "language", "sentiment",
-                                               "summary", "customer_id"};
+inline constexpr const char* kHandoffKeys[] = {
+    "intent", "language", "sentiment", "summary", "customer_id"};
 
 struct RequestDecoderOptions {
   size_t max_message_bytes = 1 << 20;
@@ -95,7 +95,8 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(
 absl::Status CheckReloadRules(const wire::ReloadRules& reload);
 
 // Buffers from ZeroMQ carry no alignment guarantee; FlatBuffers needs its
-// scalars aligned. Returns `data` itself when aligned, else a copy in `scratch`.
+// scalars aligned. Returns `data` itself when aligned, else a copy in
+// `scratch`.
 const uint8_t* AlignedCopy(const uint8_t* data, size_t size,
                            std::vector<uint64_t>* scratch);
 

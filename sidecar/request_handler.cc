@@ -18,7 +18,8 @@ using flatbuffers::Offset;
 thread_local EventSink* current_sink = nullptr;
 
 void Refuse(FlatBufferBuilder& fbb, uint64_t id, const absl::Status& status) {
-  FinishErrorReply(fbb, id, ErrorCodeFor(status), std::string(status.message()));
+  FinishErrorReply(fbb, id, ErrorCodeFor(status),
+                   std::string(status.message()));
 }
 
 }  // namespace
@@ -78,8 +79,8 @@ void RequestHandler::Handle(const uint8_t* data, size_t size,
   } else {
     Execute(*decoded.request, fbb);
   }
-  metrics_->RecordLatency(absl::FromChrono(std::chrono::steady_clock::now() -
-                                           started));
+  metrics_->RecordLatency(
+      absl::FromChrono(std::chrono::steady_clock::now() - started));
 }
 
 void RequestHandler::Execute(const wire::Request& request,
@@ -92,7 +93,8 @@ void RequestHandler::Execute(const wire::Request& request,
       const wire::AgentProfile* wire_profile =
           add ? request.body_as_AddAgent()->agent()
               : request.body_as_UpdateAgent()->agent();
-      absl::StatusOr<AgentProfile> profile = AgentProfileFromWire(*wire_profile);
+      absl::StatusOr<AgentProfile> profile =
+          AgentProfileFromWire(*wire_profile);
       if (!profile.ok()) return Refuse(fbb, id, profile.status());
       absl::Status status =
           add ? router_->AddAgent(*profile) : router_->UpdateAgent(*profile);
@@ -100,8 +102,8 @@ void RequestHandler::Execute(const wire::Request& request,
       return FinishAckReply(fbb, id);
     }
     case wire::RequestBody::RemoveAgent: {
-      absl::Status status =
-          router_->RemoveAgent(request.body_as_RemoveAgent()->agent_id()->str());
+      absl::Status status = router_->RemoveAgent(
+          request.body_as_RemoveAgent()->agent_id()->str());
       if (!status.ok()) return Refuse(fbb, id, status);
       return FinishAckReply(fbb, id);
     }
@@ -122,7 +124,8 @@ void RequestHandler::Execute(const wire::Request& request,
         FlatBufferBuilder event(256);
         FinishAgentStateEvent(
             event,
-            metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+            metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) +
+                1,
             absl::ToUnixMillis(Now()), agent_id,
             static_cast<AgentState>(state));
         sink->Publish({absl::StrCat("agent/", agent_id)},
@@ -216,7 +219,8 @@ void RequestHandler::ListAgents(uint64_t id, FlatBufferBuilder& fbb) {
     for (Channel channel : kAllChannels) {
       if (agent->LoadOf(channel) == 0) continue;
       load.push_back(wire::CreateChannelCapacity(
-          fbb, static_cast<wire::ChannelKind>(channel), agent->LoadOf(channel)));
+          fbb, static_cast<wire::ChannelKind>(channel),
+          agent->LoadOf(channel)));
     }
     std::vector<Offset<wire::Skill>> skills;
     for (const AgentSkill& s : agent->profile.skills) {
@@ -239,9 +243,9 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   const int window_seconds = request.window_seconds();
   if (window_seconds < 1 || window_seconds > kMaxStatsWindowSeconds) {
     return Refuse(fbb, id,
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "window_seconds ", window_seconds, " is outside 1..",
-                      kMaxStatsWindowSeconds)));
+                  absl::InvalidArgumentError(
+                      absl::StrCat("window_seconds ", window_seconds,
+                                   " is outside 1..", kMaxStatsWindowSeconds)));
   }
   const absl::Time now = Now();
   const RouterStats stats = router_->Stats();
@@ -267,9 +271,9 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   }
   std::vector<Offset<wire::SkillAgents>> skills;
   for (const auto& [skill, counts] : by_skill) {
-    skills.push_back(wire::CreateSkillAgents(
-        fbb, fbb.CreateString(skill), counts[0], counts[1], counts[2],
-        counts[3], counts[4]));
+    skills.push_back(wire::CreateSkillAgents(fbb, fbb.CreateString(skill),
+                                             counts[0], counts[1], counts[2],
+                                             counts[3], counts[4]));
   }
   const SidecarMetrics::Window window =
       metrics_->WindowAt(now, absl::Seconds(window_seconds));
@@ -278,8 +282,8 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
       offered == 0 ? 1.0
                    : static_cast<double>(window.answered_in_service_level) /
                          static_cast<double>(offered);
-  const double decisions_per_second =
-      static_cast<double>(window.decisions) / absl::ToDoubleSeconds(window.span);
+  const double decisions_per_second = static_cast<double>(window.decisions) /
+                                      absl::ToDoubleSeconds(window.span);
   const LatencyHistogram& latency = metrics_->latency();
   std::vector<int64_t> agents_by_state(stats.agents_by_state.begin(),
                                        stats.agents_by_state.end());
@@ -309,7 +313,8 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   b.add_latency_p999_us(latency.Quantile(0.999) / 1e3);
   b.add_latency_max_us(static_cast<double>(latency.Max()) / 1e3);
   b.add_requests(metrics_->requests.load(std::memory_order_relaxed));
-  b.add_busy_rejections(metrics_->busy_rejections.load(std::memory_order_relaxed));
+  b.add_busy_rejections(
+      metrics_->busy_rejections.load(std::memory_order_relaxed));
   b.add_malformed_requests(
       metrics_->malformed_requests.load(std::memory_order_relaxed));
   b.add_unroutable_replies(

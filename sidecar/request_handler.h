@@ -76,7 +76,7 @@ class AssignmentPublisher : public AssignmentListener {
 struct RequestHandlerOptions {
   RequestDecoderOptions decoder;
   absl::Duration service_level_threshold = absl::Seconds(20);
-  int workers = 1;             // Reported by Health.
+  int workers = 1;               // Reported by Health.
   const Clock* clock = nullptr;  // Null: SystemClock.
 };
 

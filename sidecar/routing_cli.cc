@@ -19,16 +19,23 @@
 #include "routing/status_macros.h"
 #include "sidecar/client.h"
 
-ABSL_FLAG(std::string, server, "tcp://127.0.0.1:5555", "routingd's request endpoint.");
-ABSL_FLAG(std::string, events, "tcp://127.0.0.1:5556", "routingd's event endpoint (watch).");
+ABSL_FLAG(std::string, server, "tcp://127.0.0.1:5555",
+          "routingd's request endpoint.");
+ABSL_FLAG(std::string, events, "tcp://127.0.0.1:5556",
+          "routingd's event endpoint (watch).");
 ABSL_FLAG(int, timeout_ms, 5000, "How long to wait for a reply.");
-ABSL_FLAG(std::string, curve_server_key, "", "CURVE: the server's Z85 public key.");
-ABSL_FLAG(std::string, curve_public_key, "", "CURVE: this client's Z85 public key.");
-ABSL_FLAG(std::string, curve_secret_key, "", "CURVE: this client's Z85 secret key.");
+ABSL_FLAG(std::string, curve_server_key, "",
+          "CURVE: the server's Z85 public key.");
+ABSL_FLAG(std::string, curve_public_key, "",
+          "CURVE: this client's Z85 public key.");
+ABSL_FLAG(std::string, curve_secret_key, "",
+          "CURVE: this client's Z85 secret key.");
 // Contact and agent fields.
-ABSL_FLAG(std::string, channel, "voice", "voice, chat, email, messaging, callback or video.");
+ABSL_FLAG(std::string, channel, "voice",
+          "voice, chat, email, messaging, callback or video.");
 ABSL_FLAG(std::string, queue, "", "Queue name (route, requeue).");
-ABSL_FLAG(std::string, skills, "", "skill[:level],... required (route) or held (agent-add).");
+ABSL_FLAG(std::string, skills, "",
+          "skill[:level],... required (route) or held (agent-add).");
 ABSL_FLAG(std::string, desired, "", "skill[:level],... desired (route).");
 ABSL_FLAG(std::string, languages, "", "route: en,es; agent-add: en:5,es:3.");
 ABSL_FLAG(int, priority, 0, "Contact priority 0..9.");
@@ -39,12 +46,16 @@ ABSL_FLAG(std::string, sentiment, "", "Handoff: the customer's sentiment.");
 ABSL_FLAG(std::string, summary, "", "Handoff: what the bot learned.");
 ABSL_FLAG(std::string, context, "", "Handoff: more key=value,key=value.");
 ABSL_FLAG(std::string, capacity, "voice:1", "agent-add: channel:contacts,...");
-ABSL_FLAG(int, max_total, 0, "agent-add: cap on all channels together (0: none).");
+ABSL_FLAG(int, max_total, 0,
+          "agent-add: cap on all channels together (0: none).");
 ABSL_FLAG(std::string, team, "", "agent-add: team.");
-ABSL_FLAG(std::string, outcome, "resolved", "release: resolved, unresolved, transferred or unknown.");
-ABSL_FLAG(int, window_seconds, 300, "stats: window for service level and decisions/s.");
+ABSL_FLAG(std::string, outcome, "resolved",
+          "release: resolved, unresolved, transferred or unknown.");
+ABSL_FLAG(int, window_seconds, 300,
+          "stats: window for service level and decisions/s.");
 ABSL_FLAG(int, count, 0, "watch: stop after this many events (0: never).");
-ABSL_FLAG(int, watch_timeout_ms, 0, "watch: stop after this long without an event (0: never).");
+ABSL_FLAG(int, watch_timeout_ms, 0,
+          "watch: stop after this long without an event (0: never).");
 
 namespace {
 
@@ -58,19 +69,26 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  health                      is the daemon serving?\n"
     "  agents                      the roster with states and load\n"
-    "  agent-add ID                --skills=billing:4 --languages=en:5 --capacity=voice:1,chat:2\n"
+    "  agent-add ID                --skills=billing:4 --languages=en:5 "
+    "--capacity=voice:1,chat:2\n"
     "  agent-update ID             same flags as agent-add\n"
-    "  agent-state ID STATE        logged_out, available, busy, after_call_work, break\n"
+    "  agent-state ID STATE        logged_out, available, busy, "
+    "after_call_work, break\n"
     "  agent-remove ID\n"
-    "  route ID                    --channel=chat --skills=billing:2 --languages=en\n"
-    "                              --customer=C --intent=... --summary=... --context=k=v\n"
+    "  route ID                    --channel=chat --skills=billing:2 "
+    "--languages=en\n"
+    "                              --customer=C --intent=... --summary=... "
+    "--context=k=v\n"
     "  requeue ID                  same flags as route\n"
     "  cancel ID\n"
     "  release ID                  --outcome=resolved\n"
     "  stats                       queues, service level, latency percentiles\n"
-    "  reload FILE                 load routing rules from FILE (on the daemon's host)\n"
-    "  watch [TOPIC...]            print events (contact/ID, queue/NAME, agent/ID)\n"
-    "  keygen                      print a new CURVE key pair (public, secret)\n";
+    "  reload FILE                 load routing rules from FILE (on the "
+    "daemon's host)\n"
+    "  watch [TOPIC...]            print events (contact/ID, queue/NAME, "
+    "agent/ID)\n"
+    "  keygen                      print a new CURVE key pair (public, "
+    "secret)\n";
 
 absl::Status Usage(const std::string& why) {
   return absl::InvalidArgumentError(why);
@@ -112,7 +130,8 @@ absl::StatusOr<routing::AgentProfile> AgentFromFlags(const std::string& id) {
   for (auto& [name, level] : skills) agent.skills.push_back({name, level});
   ROUTING_ASSIGN_OR_RETURN(
       auto languages, NamedLevels(absl::GetFlag(FLAGS_languages), "languages"));
-  for (auto& [tag, fluency] : languages) agent.languages.push_back({tag, fluency});
+  for (auto& [tag, fluency] : languages)
+    agent.languages.push_back({tag, fluency});
   ROUTING_ASSIGN_OR_RETURN(
       auto capacity, NamedLevels(absl::GetFlag(FLAGS_capacity), "capacity"));
   for (auto& [name, contacts] : capacity) {
@@ -136,13 +155,13 @@ absl::StatusOr<routing::Contact> ContactFromFlags(
   for (auto& [name, level] : skills) {
     contact.required_skills.push_back({name, level});
   }
-  ROUTING_ASSIGN_OR_RETURN(auto desired,
-                           NamedLevels(absl::GetFlag(FLAGS_desired), "desired"));
+  ROUTING_ASSIGN_OR_RETURN(
+      auto desired, NamedLevels(absl::GetFlag(FLAGS_desired), "desired"));
   for (auto& [name, level] : desired) {
     contact.desired_skills.push_back({name, level});
   }
-  contact.languages = absl::StrSplit(absl::GetFlag(FLAGS_languages), ',',
-                                     absl::SkipEmpty());
+  contact.languages =
+      absl::StrSplit(absl::GetFlag(FLAGS_languages), ',', absl::SkipEmpty());
   contact.priority = absl::GetFlag(FLAGS_priority);
   contact.customer_id = absl::GetFlag(FLAGS_customer);
   handoff->intent = absl::GetFlag(FLAGS_intent);
@@ -179,56 +198,60 @@ void PrintDecision(const wire::Decision& d) {
         d.qualified_total(), d.qualified_at_capacity(),
         d.qualified_unavailable(), d.qualified_logged_out());
   }
-  for (absl::string_view line : absl::StrSplit(Text(d.explanation()), '\n',
-                                               absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(Text(d.explanation()), '\n', absl::SkipEmpty())) {
     std::printf("  %s\n", std::string(line).c_str());
   }
 }
 
 void PrintStats(const wire::Stats& s) {
-  std::printf("policy v%llu  decisions %lld (immediate %lld, queued %lld, "
-              "from queue %lld)  cancelled %lld  released %lld  held %lld\n",
-              static_cast<unsigned long long>(s.policy_version()),
-              static_cast<long long>(s.decisions()),
-              static_cast<long long>(s.assigned_immediately()),
-              static_cast<long long>(s.queued()),
-              static_cast<long long>(s.assigned_from_queue()),
-              static_cast<long long>(s.cancelled()),
-              static_cast<long long>(s.released()),
-              static_cast<long long>(s.contacts_held()));
-  std::printf("last %ds: service level %.1f%% (%lld answered, %lld abandoned), "
-              "%.1f decisions/s\n",
-              s.window_seconds(), 100 * s.service_level_in_window(),
-              static_cast<long long>(s.answered_in_window()),
-              static_cast<long long>(s.abandoned_in_window()),
-              s.decisions_per_second());
+  std::printf(
+      "policy v%llu  decisions %lld (immediate %lld, queued %lld, "
+      "from queue %lld)  cancelled %lld  released %lld  held %lld\n",
+      static_cast<unsigned long long>(s.policy_version()),
+      static_cast<long long>(s.decisions()),
+      static_cast<long long>(s.assigned_immediately()),
+      static_cast<long long>(s.queued()),
+      static_cast<long long>(s.assigned_from_queue()),
+      static_cast<long long>(s.cancelled()),
+      static_cast<long long>(s.released()),
+      static_cast<long long>(s.contacts_held()));
+  std::printf(
+      "last %ds: service level %.1f%% (%lld answered, %lld abandoned), "
+      "%.1f decisions/s\n",
+      s.window_seconds(), 100 * s.service_level_in_window(),
+      static_cast<long long>(s.answered_in_window()),
+      static_cast<long long>(s.abandoned_in_window()),
+      s.decisions_per_second());
   std::printf("service time us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
               s.latency_p50_us(), s.latency_p99_us(), s.latency_p999_us(),
               s.latency_max_us());
-  std::printf("requests %llu  busy %llu  malformed %llu  unroutable %llu  "
-              "events %llu\n",
-              static_cast<unsigned long long>(s.requests()),
-              static_cast<unsigned long long>(s.busy_rejections()),
-              static_cast<unsigned long long>(s.malformed_requests()),
-              static_cast<unsigned long long>(s.unroutable_replies()),
-              static_cast<unsigned long long>(s.events_published()));
+  std::printf(
+      "requests %llu  busy %llu  malformed %llu  unroutable %llu  "
+      "events %llu\n",
+      static_cast<unsigned long long>(s.requests()),
+      static_cast<unsigned long long>(s.busy_rejections()),
+      static_cast<unsigned long long>(s.malformed_requests()),
+      static_cast<unsigned long long>(s.unroutable_replies()),
+      static_cast<unsigned long long>(s.events_published()));
   if (s.queues() != nullptr) {
     for (const wire::QueueSnapshot* q : *s.queues()) {
-      std::printf("queue %-12s waiting %lld  longest %lldms  answered %lld  "
-                  "abandoned %lld  service level %.1f%%\n",
-                  Text(q->queue()).c_str(), static_cast<long long>(q->waiting()),
-                  static_cast<long long>(q->longest_wait_ms()),
-                  static_cast<long long>(q->answered()),
-                  static_cast<long long>(q->abandoned()),
-                  100 * q->service_level());
+      std::printf(
+          "queue %-12s waiting %lld  longest %lldms  answered %lld  "
+          "abandoned %lld  service level %.1f%%\n",
+          Text(q->queue()).c_str(), static_cast<long long>(q->waiting()),
+          static_cast<long long>(q->longest_wait_ms()),
+          static_cast<long long>(q->answered()),
+          static_cast<long long>(q->abandoned()), 100 * q->service_level());
     }
   }
   if (s.agents_by_skill() != nullptr) {
     for (const wire::SkillAgents* a : *s.agents_by_skill()) {
-      std::printf("skill %-12s available %d  busy %d  wrap-up %d  break %d  "
-                  "logged out %d\n",
-                  Text(a->skill()).c_str(), a->available(), a->busy(),
-                  a->after_call_work(), a->on_break(), a->logged_out());
+      std::printf(
+          "skill %-12s available %d  busy %d  wrap-up %d  break %d  "
+          "logged out %d\n",
+          Text(a->skill()).c_str(), a->available(), a->busy(),
+          a->after_call_work(), a->on_break(), a->logged_out());
     }
   }
 }
@@ -270,8 +293,9 @@ absl::Status Watch(const std::vector<std::string>& topics,
   const int count = absl::GetFlag(FLAGS_count);
   const int timeout_ms = absl::GetFlag(FLAGS_watch_timeout_ms);
   for (int seen = 0; count == 0 || seen < count; ++seen) {
-    auto event = subscriber->Next(timeout_ms > 0 ? absl::Milliseconds(timeout_ms)
-                                                 : absl::Hours(24 * 365));
+    auto event =
+        subscriber->Next(timeout_ms > 0 ? absl::Milliseconds(timeout_ms)
+                                        : absl::Hours(24 * 365));
     if (!event.ok()) return event.status();
     PrintEvent(event->first, *event->second.get());
   }
@@ -312,12 +336,13 @@ absl::Status Run(const std::vector<std::string>& args) {
     ROUTING_RETURN_IF_ERROR(need(0));
     ROUTING_ASSIGN_OR_RETURN(Reply reply, client->Health());
     const wire::HealthStatus* h = reply.get()->body_as_HealthStatus();
-    std::printf("serving=%s protocol=%d uptime=%lldms policy=v%llu "
-                "in_flight=%d workers=%d\n",
-                h->serving() ? "yes" : "no", h->protocol_version(),
-                static_cast<long long>(h->uptime_ms()),
-                static_cast<unsigned long long>(h->policy_version()),
-                h->in_flight(), h->workers());
+    std::printf(
+        "serving=%s protocol=%d uptime=%lldms policy=v%llu "
+        "in_flight=%d workers=%d\n",
+        h->serving() ? "yes" : "no", h->protocol_version(),
+        static_cast<long long>(h->uptime_ms()),
+        static_cast<unsigned long long>(h->policy_version()), h->in_flight(),
+        h->workers());
   } else if (command == "agents") {
     ROUTING_RETURN_IF_ERROR(need(0));
     ROUTING_ASSIGN_OR_RETURN(Reply reply, client->ListAgents());
@@ -331,19 +356,21 @@ absl::Status Run(const std::vector<std::string>& args) {
                             "=", c->contacts());
           }
         }
-        std::printf("%-16s %-16s handled %lld%s\n", Text(a->id()).c_str(),
-                    std::string(routing::AgentStateName(
-                                    static_cast<routing::AgentState>(a->state())))
-                        .c_str(),
-                    static_cast<long long>(a->contacts_handled()),
-                    load.c_str());
+        std::printf(
+            "%-16s %-16s handled %lld%s\n", Text(a->id()).c_str(),
+            std::string(routing::AgentStateName(
+                            static_cast<routing::AgentState>(a->state())))
+                .c_str(),
+            static_cast<long long>(a->contacts_handled()), load.c_str());
       }
     }
   } else if (command == "agent-add" || command == "agent-update") {
     ROUTING_RETURN_IF_ERROR(need(1));
-    ROUTING_ASSIGN_OR_RETURN(routing::AgentProfile agent, AgentFromFlags(args[1]));
-    ROUTING_RETURN_IF_ERROR(command == "agent-add" ? client->AddAgent(agent)
-                                                   : client->UpdateAgent(agent));
+    ROUTING_ASSIGN_OR_RETURN(routing::AgentProfile agent,
+                             AgentFromFlags(args[1]));
+    ROUTING_RETURN_IF_ERROR(command == "agent-add"
+                                ? client->AddAgent(agent)
+                                : client->UpdateAgent(agent));
     std::printf("agent %s %s\n", args[1].c_str(),
                 command == "agent-add" ? "added" : "updated");
   } else if (command == "agent-state") {
@@ -363,9 +390,9 @@ absl::Status Run(const std::vector<std::string>& args) {
     routing::sidecar::HandoffContext handoff;
     ROUTING_ASSIGN_OR_RETURN(routing::Contact contact,
                              ContactFromFlags(args[1], &handoff));
-    absl::StatusOr<Reply> reply =
-        command == "route" ? client->Route(contact, &handoff)
-                           : client->Requeue(contact);
+    absl::StatusOr<Reply> reply = command == "route"
+                                      ? client->Route(contact, &handoff)
+                                      : client->Requeue(contact);
     if (!reply.ok()) return reply.status();
     PrintDecision(*reply->get()->body_as_Decision());
   } else if (command == "cancel") {
@@ -384,8 +411,8 @@ absl::Status Run(const std::vector<std::string>& args) {
                 absl::GetFlag(FLAGS_outcome).c_str());
   } else if (command == "stats") {
     ROUTING_RETURN_IF_ERROR(need(0));
-    ROUTING_ASSIGN_OR_RETURN(Reply reply,
-                             client->Stats(absl::GetFlag(FLAGS_window_seconds)));
+    ROUTING_ASSIGN_OR_RETURN(
+        Reply reply, client->Stats(absl::GetFlag(FLAGS_window_seconds)));
     PrintStats(*reply.get()->body_as_Stats());
   } else if (command == "reload") {
     ROUTING_RETURN_IF_ERROR(need(1));
@@ -405,7 +432,8 @@ absl::Status Run(const std::vector<std::string>& args) {
           absl::StrCat("rules refused:", problems));
     }
   } else {
-    return Usage(absl::StrCat("unknown command \"", command, "\" (see --help)"));
+    return Usage(
+        absl::StrCat("unknown command \"", command, "\" (see --help)"));
   }
   return absl::OkStatus();
 }
@@ -420,9 +448,9 @@ int main(int argc, char** argv) {
   absl::Status status = Run(args);
   std::fflush(stdout);
   if (!status.ok()) {
-    std::fprintf(stderr, "routing_cli: %s\n", std::string(status.message()).c_str());
-    return status.code() == absl::StatusCode::kInvalidArgument &&
-                   args.empty()
+    std::fprintf(stderr, "routing_cli: %s\n",
+                 std::string(status.message()).c_str());
+    return status.code() == absl::StatusCode::kInvalidArgument && args.empty()
                ? 2
                : 1;
   }

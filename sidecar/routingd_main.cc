@@ -47,7 +47,8 @@ ABSL_FLAG(int, high_water_mark, 10000,
 ABSL_FLAG(int, shutdown_grace_ms, 5000,
           "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
 ABSL_FLAG(int, max_agents, 100000, "Agents the roster can hold.");
-ABSL_FLAG(int, max_contacts, 1 << 20, "Contacts held (queued or assigned) at once.");
+ABSL_FLAG(int, max_contacts, 1 << 20,
+          "Contacts held (queued or assigned) at once.");
 ABSL_FLAG(std::string, curve_secret_key_file, "",
           "File holding the server's Z85 CURVE secret key (40 characters; "
           "make one with `routing_cli keygen`). Empty: no encryption. Off by "
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
   options.workers = absl::GetFlag(FLAGS_workers);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   if (absl::GetFlag(FLAGS_max_message_bytes) < 64) {
-    return Fail(absl::InvalidArgumentError("--max_message_bytes must be >= 64"));
+    return Fail(
+        absl::InvalidArgumentError("--max_message_bytes must be >= 64"));
   }
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.high_water_mark = absl::GetFlag(FLAGS_high_water_mark);

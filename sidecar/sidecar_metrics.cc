@@ -18,7 +18,8 @@ double LatencyHistogram::MidpointOf(int index) {
   if (index < kSubBuckets) return index;
   const int shift = index / kSubBuckets - 1;
   const int sub = index % kSubBuckets;
-  const double lower = std::ldexp(static_cast<double>(kSubBuckets + sub), shift);
+  const double lower =
+      std::ldexp(static_cast<double>(kSubBuckets + sub), shift);
   return lower + std::ldexp(1.0, shift) / 2;
 }
 

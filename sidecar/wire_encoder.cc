@@ -81,14 +81,13 @@ Offset<wire::Contact> BuildContact(FlatBufferBuilder& fbb,
   auto attributes = BuildKeyValues(fbb, contact.attributes);
   Offset<wire::HandoffContext> handoff_offset;
   if (handoff != nullptr) handoff_offset = BuildHandoff(fbb, *handoff);
-  const int64_t since =
-      contact.enqueue_time == absl::InfinitePast()
-          ? 0
-          : absl::ToUnixMillis(contact.enqueue_time);
+  const int64_t since = contact.enqueue_time == absl::InfinitePast()
+                            ? 0
+                            : absl::ToUnixMillis(contact.enqueue_time);
   return wire::CreateContact(
       fbb, id, static_cast<wire::ChannelKind>(contact.channel), queue, required,
-      desired, languages, contact.priority, customer, preferred, excluded, since,
-      attributes, handoff_offset);
+      desired, languages, contact.priority, customer, preferred, excluded,
+      since, attributes, handoff_offset);
 }
 
 Offset<wire::AgentProfile> BuildAgentProfile(FlatBufferBuilder& fbb,
@@ -96,7 +95,8 @@ Offset<wire::AgentProfile> BuildAgentProfile(FlatBufferBuilder& fbb,
   auto id = fbb.CreateString(profile.id);
   std::vector<Offset<wire::Skill>> skills;
   for (const AgentSkill& s : profile.skills) {
-    skills.push_back(wire::CreateSkill(fbb, fbb.CreateString(s.skill), s.level));
+    skills.push_back(
+        wire::CreateSkill(fbb, fbb.CreateString(s.skill), s.level));
   }
   auto skills_vector = fbb.CreateVector(skills);
   std::vector<Offset<wire::Language>> languages;
@@ -191,11 +191,13 @@ void FinishAssignmentEvent(FlatBufferBuilder& fbb, uint64_t sequence,
 void FinishAgentStateEvent(FlatBufferBuilder& fbb, uint64_t sequence,
                            int64_t at_unix_ms, std::string_view agent_id,
                            AgentState state) {
-  auto body = wire::CreateAgentStateChanged(
-      fbb, fbb.CreateString(agent_id), static_cast<wire::AgentStateKind>(state));
-  fbb.Finish(wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
-                               wire::EventBody::AgentStateChanged, body.Union()),
-             kFileIdentifier);
+  auto body =
+      wire::CreateAgentStateChanged(fbb, fbb.CreateString(agent_id),
+                                    static_cast<wire::AgentStateKind>(state));
+  fbb.Finish(
+      wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
+                        wire::EventBody::AgentStateChanged, body.Union()),
+      kFileIdentifier);
 }
 
 wire::ErrorCode ErrorCodeFor(const absl::Status& status) {

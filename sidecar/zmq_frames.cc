@@ -115,9 +115,7 @@ const uint8_t* Frames::data(size_t i) const {
       zmq_msg_data(const_cast<zmq_msg_t*>(&frames_[i])));
 }
 
-size_t Frames::size_of(size_t i) const {
-  return zmq_msg_size(&frames_[i]);
-}
+size_t Frames::size_of(size_t i) const { return zmq_msg_size(&frames_[i]); }
 
 std::string_view Frames::text(size_t i) const {
   return std::string_view(reinterpret_cast<const char*>(data(i)), size_of(i));

@@ -122,10 +122,10 @@ TEST(RequestDecoderTest, RefusesWrongFileIdentifier) {
 TEST(RequestDecoderTest, RefusesUnknownUnionTypeNamingIt) {
   flatbuffers::FlatBufferBuilder fbb;
   auto body = wire::CreateHealth(fbb);
-  fbb.Finish(wire::CreateRequest(fbb, kProtocolVersion, 9,
-                                 static_cast<wire::RequestBody>(77),
-                                 body.Union()),
-             kFileIdentifier);
+  fbb.Finish(
+      wire::CreateRequest(fbb, kProtocolVersion, 9,
+                          static_cast<wire::RequestBody>(77), body.Union()),
+      kFileIdentifier);
   DecodedRequest decoded = Bytes(fbb).Decode();
   EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
   EXPECT_EQ(decoded.request_id, 9u);
@@ -155,9 +155,9 @@ TEST(RequestDecoderTest, RefusesMissingRequiredField) {
 TEST(RequestDecoderTest, RefusesOtherProtocolVersion) {
   flatbuffers::FlatBufferBuilder fbb;
   auto body = wire::CreateHealth(fbb);
-  fbb.Finish(wire::CreateRequest(fbb, 2, 11, wire::RequestBody::Health,
-                                 body.Union()),
-             kFileIdentifier);
+  fbb.Finish(
+      wire::CreateRequest(fbb, 2, 11, wire::RequestBody::Health, body.Union()),
+      kFileIdentifier);
   DecodedRequest decoded = Bytes(fbb).Decode();
   EXPECT_EQ(decoded.error, wire::ErrorCode::UnsupportedVersion);
   EXPECT_EQ(decoded.request_id, 11u);
@@ -291,13 +291,14 @@ TEST(RequestDecoderTest, ReloadRulesNeedsExactlyOneSource) {
   flatbuffers::FlatBufferBuilder fbb;
   fbb.Finish(wire::CreateReloadRules(fbb, fbb.CreateString("a.lua"),
                                      fbb.CreateString("return {}")));
-  const auto* both = flatbuffers::GetRoot<wire::ReloadRules>(fbb.GetBufferPointer());
+  const auto* both =
+      flatbuffers::GetRoot<wire::ReloadRules>(fbb.GetBufferPointer());
   EXPECT_THAT(std::string(CheckReloadRules(*both).message()),
               HasSubstr("exactly one"));
   flatbuffers::FlatBufferBuilder fbb2;
   fbb2.Finish(wire::CreateReloadRules(fbb2, fbb2.CreateString("a.lua")));
-  EXPECT_TRUE(CheckReloadRules(
-                  *flatbuffers::GetRoot<wire::ReloadRules>(fbb2.GetBufferPointer()))
+  EXPECT_TRUE(CheckReloadRules(*flatbuffers::GetRoot<wire::ReloadRules>(
+                                   fbb2.GetBufferPointer()))
                   .ok());
 }
 

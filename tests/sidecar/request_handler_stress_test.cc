@@ -130,8 +130,7 @@ TEST(RequestHandlerStressTest, ConcurrentWorkersKeepRepliesAndEventsWhole) {
   EXPECT_EQ(stats.decisions, kThreads * kContactsPerThread);
   EXPECT_EQ(stats.assigned_from_queue,
             static_cast<int64_t>(assignments.size()));
-  EXPECT_EQ(metrics.requests.load(),
-            metrics.latency().Count());
+  EXPECT_EQ(metrics.requests.load(), metrics.latency().Count());
 }
 
 }  // namespace

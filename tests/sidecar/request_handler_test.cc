@@ -85,13 +85,14 @@ class HandlerFixture : public ::testing::Test {
 
   const wire::Reply* SetState(const std::string& id, AgentState state) {
     flatbuffers::FlatBufferBuilder fbb;
-    auto s = wire::CreateSetAgentState(fbb, fbb.CreateString(id),
-                                       static_cast<wire::AgentStateKind>(state));
+    auto s = wire::CreateSetAgentState(
+        fbb, fbb.CreateString(id), static_cast<wire::AgentStateKind>(state));
     FinishRequest(fbb, ++id_, wire::RequestBody::SetAgentState, s.Union());
     return Send(fbb);
   }
 
-  const wire::Reply* Route(const std::string& id, const HandoffContext* handoff) {
+  const wire::Reply* Route(const std::string& id,
+                           const HandoffContext* handoff) {
     Contact contact;
     contact.id = id;
     contact.channel = Channel::kChat;
@@ -139,7 +140,8 @@ TEST_F(HandlerFixture, RoutesQueuesAndPublishesTheLaterAssignmentWithContext) {
   handoff.attributes["order"] = "A-17";
   const wire::Reply* second = Route("chat-2", &handoff);
   ASSERT_EQ(second->body_type(), wire::ReplyBody::Decision);
-  EXPECT_EQ(second->body_as_Decision()->outcome(), wire::DecisionOutcome::Queued);
+  EXPECT_EQ(second->body_as_Decision()->outcome(),
+            wire::DecisionOutcome::Queued);
   EXPECT_EQ(second->body_as_Decision()->queue_position(), 1);
 
   EXPECT_EQ(Release("chat-1")->body_type(), wire::ReplyBody::Ack);
@@ -219,9 +221,9 @@ TEST_F(HandlerFixture, StatsReportQueuesSkillsServiceLevelAndLatency) {
 // The rules engine is linked later; until then reloads are refused plainly.
 TEST_F(HandlerFixture, ReloadRulesIsRefusedUntilTheRulesEngineIsLinked) {
   flatbuffers::FlatBufferBuilder fbb;
-  FinishRequest(fbb, 5, wire::RequestBody::ReloadRules,
-                wire::CreateReloadRules(fbb, fbb.CreateString("rules.lua"))
-                    .Union());
+  FinishRequest(
+      fbb, 5, wire::RequestBody::ReloadRules,
+      wire::CreateReloadRules(fbb, fbb.CreateString("rules.lua")).Union());
   const wire::Reply* reply = Send(fbb);
   ASSERT_EQ(reply->body_type(), wire::ReplyBody::Error);
   EXPECT_EQ(reply->body_as_Error()->code(), wire::ErrorCode::Unimplemented);
@@ -245,14 +247,14 @@ TEST(SidecarMetricsTest, WindowCountsOnlyItsSeconds) {
   metrics.RecordAnswered(start + absl::Seconds(5), true);
   metrics.RecordAnswered(start + absl::Seconds(6), false);
   metrics.RecordAbandoned(start + absl::Seconds(7));
-  SidecarMetrics::Window all = metrics.WindowAt(start + absl::Seconds(7),
-                                                absl::Seconds(60));
+  SidecarMetrics::Window all =
+      metrics.WindowAt(start + absl::Seconds(7), absl::Seconds(60));
   EXPECT_EQ(all.decisions, 1);
   EXPECT_EQ(all.answered, 2);
   EXPECT_EQ(all.answered_in_service_level, 1);
   EXPECT_EQ(all.abandoned, 1);
-  SidecarMetrics::Window recent = metrics.WindowAt(start + absl::Seconds(7),
-                                                   absl::Seconds(2));
+  SidecarMetrics::Window recent =
+      metrics.WindowAt(start + absl::Seconds(7), absl::Seconds(2));
   EXPECT_EQ(recent.decisions, 0);
   EXPECT_EQ(recent.answered, 1);
   // An hour later the same slots hold nothing of the old seconds.

@@ -62,7 +62,8 @@ Endpoints NewEndpoints(const std::string& transport) {
             absl::StrCat("tcp://127.0.0.1:", FreeTcpPort())};
   }
   // Not TEST_TMPDIR: ipc paths are limited to ~107 characters.
-  const std::string base = absl::StrCat("/tmp/routingd-e2e-", getpid(), "-", counter);
+  const std::string base =
+      absl::StrCat("/tmp/routingd-e2e-", getpid(), "-", counter);
   return {absl::StrCat("ipc://", base, "-req.sock"),
           absl::StrCat("ipc://", base, "-pub.sock")};
 }
@@ -73,8 +74,8 @@ class Routingd {
   Routingd(const Endpoints& endpoints, std::vector<std::string> flags)
       : endpoints_(endpoints) {
     std::vector<std::string> args = {RoutingdPath(),
-                                      "--listen=" + endpoints.requests,
-                                      "--events=" + endpoints.events};
+                                     "--listen=" + endpoints.requests,
+                                     "--events=" + endpoints.events};
     args.insert(args.end(), flags.begin(), flags.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -250,7 +251,8 @@ TEST_P(RoutingdE2eTest, RosterAndRouting) {
   EXPECT_EQ(daemon.Terminate(), 0);
 }
 
-TEST_P(RoutingdE2eTest, QueuedContactIsAssignedOnReleaseAndPublishedWithContext) {
+TEST_P(RoutingdE2eTest,
+       QueuedContactIsAssignedOnReleaseAndPublishedWithContext) {
   Routingd daemon(NewEndpoints(GetParam()), {});
   ASSERT_TRUE(daemon.WaitServing());
   auto client = daemon.Client();
@@ -483,11 +485,12 @@ TEST_P(RoutingdE2eTest, ShutdownAnswersEveryRequestInFlightAndExitsZero) {
   int refused = 0;
   for (int i = 1; i < kRequests; ++i) {
     absl::StatusOr<Reply> reply = raw.Receive(absl::Seconds(5));
-    ASSERT_TRUE(reply.ok()) << "only " << i << " of " << kRequests
-                            << " requests answered";
+    ASSERT_TRUE(reply.ok())
+        << "only " << i << " of " << kRequests << " requests answered";
     answered.insert(reply->get()->request_id());
     if (reply->get()->body_type() == wire::ReplyBody::Error &&
-        reply->get()->body_as_Error()->code() == wire::ErrorCode::ShuttingDown) {
+        reply->get()->body_as_Error()->code() ==
+            wire::ErrorCode::ShuttingDown) {
       ++refused;
     }
   }
