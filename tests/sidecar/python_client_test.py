@@ -166,11 +166,98 @@ class PythonClientTest:
         self.assertGreaterEqual(self.client.stats()["malformed_requests"], 1)
 
 
+def raw_stats_request(request_id):
+    """A GetStats request built with the generated wire code."""
+    import flatbuffers
+    from routing_sidecar import routing_generated as wire
+    builder = flatbuffers.Builder(64)
+    wire.GetStatsStart(builder)
+    wire.GetStatsAddWindowSeconds(builder, 60)
+    body = wire.GetStatsEnd(builder)
+    wire.RequestStart(builder)
+    wire.RequestAddProtocolVersion(builder, 1)
+    wire.RequestAddRequestId(builder, request_id)
+    wire.RequestAddBodyType(builder, wire.RequestBody.GetStats)
+    wire.RequestAddBody(builder, body)
+    builder.Finish(wire.RequestEnd(builder), b"RTSC")
+    return bytes(builder.Output())
+
+
+def reply_summary(payload):
+    """(request id, error code or None) of a Reply buffer."""
+    from routing_sidecar import routing_generated as wire
+    reply = wire.Reply.GetRootAs(payload, 0)
+    if reply.BodyType() != wire.ReplyBody.Error:
+        return reply.RequestId(), None
+    error = wire.Error()
+    error.Init(reply.Body().Bytes, reply.Body().Pos)
+    return reply.RequestId(), error.Code()
+
+
+class PipelinedTest:
+    """Overload and shutdown, with many requests in flight on one DEALER."""
+    transport = None
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="rsd-", dir="/tmp")
+
+    def pipeline(self, daemon, count):
+        raw = zmq.Context.instance().socket(zmq.DEALER)
+        raw.linger = 0
+        raw.connect(daemon.server)
+        for request_id in range(1, count + 1):
+            raw.send(raw_stats_request(request_id))
+        return raw
+
+    def collect(self, raw, count):
+        replies = {}
+        while len(replies) < count and raw.poll(10000):
+            request_id, code = reply_summary(raw.recv())
+            self.assertNotIn(request_id, replies)
+            replies[request_id] = code
+        return replies
+
+    def test_overload_is_answered_busy_never_dropped(self):
+        from routing_sidecar import routing_generated as wire
+        daemon = Daemon(self.transport, self.workdir, "--max_in_flight=1")
+        self.addCleanup(daemon.kill)
+        raw = self.pipeline(daemon, 2000)
+        replies = self.collect(raw, 2000)
+        raw.close()
+        self.assertEqual(len(replies), 2000)
+        busy = sum(code == wire.ErrorCode.Busy for code in replies.values())
+        self.assertGreater(busy, 0)
+        self.assertTrue(all(code in (None, wire.ErrorCode.Busy)
+                            for code in replies.values()))
+        with Client(daemon.server) as client:
+            self.assertEqual(client.stats()["busy_rejections"], busy)
+        self.assertEqual(daemon.stop(), 0)
+
+    def test_shutdown_answers_requests_in_flight_and_exits_zero(self):
+        daemon = Daemon(self.transport, self.workdir)
+        self.addCleanup(daemon.kill)
+        raw = self.pipeline(daemon, 500)
+        self.assertTrue(raw.poll(10000))  # Serving has begun.
+        daemon.process.send_signal(signal.SIGTERM)
+        replies = self.collect(raw, 500)
+        raw.close()
+        self.assertEqual(len(replies), 500)
+        self.assertEqual(daemon.process.wait(timeout=20), 0)
+
+
 class TcpTest(PythonClientTest, unittest.TestCase):
     transport = "tcp"
 
 
 class IpcTest(PythonClientTest, unittest.TestCase):
+    transport = "ipc"
+
+
+class TcpPipelinedTest(PipelinedTest, unittest.TestCase):
+    transport = "tcp"
+
+
+class IpcPipelinedTest(PipelinedTest, unittest.TestCase):
     transport = "ipc"
 
 
