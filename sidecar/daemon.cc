@@ -367,6 +367,8 @@ void Daemon::Impl::Frontend(void* pipe) {
           // answered rather than lost if it ever does.
           in_flight.fetch_sub(1, std::memory_order_relaxed);
           metrics_->busy_rejections.fetch_add(1, std::memory_order_relaxed);
+          RefuseRequest(router.get(), request, envelope, wire::ErrorCode::Busy,
+                        "the worker queue is full; retry later");
         }
       }
     }

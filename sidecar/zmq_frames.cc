@@ -82,6 +82,11 @@ bool Frames::Send(void* socket, int flags) {
     }
   }
   const int error = errno;
+  if (!ok && sent == 0) {
+    // Nothing left: the message is intact, for the caller to answer or drop.
+    errno = error;
+    return false;
+  }
   // zmq_msg_send took ownership of the frames it sent.
   for (size_t i = sent; i < count_; ++i) zmq_msg_close(&frames_[i]);
   count_ = 0;

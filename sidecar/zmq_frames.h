@@ -67,8 +67,8 @@ class Frames {
   // ZMQ_DONTWAIT and nothing waiting; ETERM when the context ends).
   bool Receive(void* socket, int flags);
   // Sends every frame, then clears. False if the first frame could not be
-  // sent (errno set; e.g. EHOSTUNREACH on a ROUTER with ROUTER_MANDATORY);
-  // the frames are cleared either way.
+  // sent (errno set; e.g. EHOSTUNREACH on a ROUTER with ROUTER_MANDATORY,
+  // EAGAIN at the high-water mark); the frames are then kept unchanged.
   bool Send(void* socket, int flags);
 
   void Add(const void* data, size_t size);
