@@ -8,11 +8,13 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -338,6 +340,61 @@ TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
     EXPECT_EQ(assigned->contact_id()->str(), "chat-2");
     EXPECT_EQ(daemon.Terminate(), 0);
   }
+}
+
+// Several clients at once against several workers: every request answered,
+// every contact routed, assigned (at once or from the queue) and released.
+TEST_P(RoutingdE2eTest, ConcurrentClientsAgainstSeveralWorkers) {
+  constexpr int kClients = 4;
+  constexpr int kContactsPerClient = 150;
+  Routingd daemon(NewEndpoints(GetParam()), {"--workers=2"});
+  ASSERT_TRUE(daemon.WaitServing());
+  {
+    auto setup = daemon.Client();
+    for (int a = 0; a < 6; ++a) {
+      const std::string id = absl::StrCat("agent-", a);
+      ASSERT_TRUE(setup->AddAgent(Agent(id, 1)).ok());
+      ASSERT_TRUE(setup->SetAgentState(id, AgentState::kAvailable).ok());
+    }
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto client = daemon.Client();
+      auto id = [c](int i) { return absl::StrCat("chat-", c, "-", i); };
+      for (int i = 0; i <= kContactsPerClient; ++i) {
+        if (i < kContactsPerClient && !client->Route(Chat(id(i))).ok()) {
+          failures.fetch_add(1);
+        }
+        if (i == 0) continue;
+        // Release the previous contact once it has an agent.
+        const absl::Time give_up = absl::Now() + absl::Seconds(20);
+        while (true) {
+          absl::Status released =
+              client->Release(id(i - 1), ContactOutcome::kResolved);
+          if (released.ok()) break;
+          if (released.code() != absl::StatusCode::kFailedPrecondition ||
+              absl::Now() > give_up) {
+            failures.fetch_add(1);
+            break;
+          }
+          absl::SleepFor(absl::Microseconds(200));
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto stats = daemon.Client()->Stats(60);
+  ASSERT_TRUE(stats.ok());
+  const wire::Stats* s = stats->get()->body_as_Stats();
+  EXPECT_EQ(s->decisions(), kClients * kContactsPerClient);
+  EXPECT_EQ(s->released(), kClients * kContactsPerClient);
+  EXPECT_EQ(s->contacts_held(), 0);
+  EXPECT_EQ(s->assigned_immediately() + s->assigned_from_queue(),
+            kClients * kContactsPerClient);
+  EXPECT_EQ(daemon.Terminate(), 0);
 }
 
 // Kept separate so the rules engine's arrival extends just this case.
