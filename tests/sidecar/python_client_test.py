@@ -29,8 +29,12 @@ def free_port():
 class Daemon:
     def __init__(self, transport, workdir, *flags):
         if transport == "tcp":
-            self.server = f"tcp://127.0.0.1:{free_port()}"
-            self.events = f"tcp://127.0.0.1:{free_port()}"
+            requests = free_port()
+            events = free_port()
+            while events == requests:
+                events = free_port()
+            self.server = f"tcp://127.0.0.1:{requests}"
+            self.events = f"tcp://127.0.0.1:{events}"
         else:
             self.server = f"ipc://{workdir}/req.sock"
             self.events = f"ipc://{workdir}/pub.sock"

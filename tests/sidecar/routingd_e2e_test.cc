@@ -60,8 +60,11 @@ Endpoints NewEndpoints(const std::string& transport) {
   static int counter = 0;
   ++counter;
   if (transport == "tcp") {
-    return {absl::StrCat("tcp://127.0.0.1:", FreeTcpPort()),
-            absl::StrCat("tcp://127.0.0.1:", FreeTcpPort())};
+    const int requests = FreeTcpPort();
+    int events = FreeTcpPort();
+    while (events == requests) events = FreeTcpPort();
+    return {absl::StrCat("tcp://127.0.0.1:", requests),
+            absl::StrCat("tcp://127.0.0.1:", events)};
   }
   // Not TEST_TMPDIR: ipc paths are limited to ~107 characters.
   const std::string base =
