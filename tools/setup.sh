@@ -16,6 +16,10 @@ packages=(
   libzmq3-dev cppzmq-dev
   python3
   pkg-config             # builds C programs against the installed librouting (bindings/c)
+  python3-zmq            # sidecar: Python client package and its tests
+  python3-flatbuffers    # sidecar: runtime for the flatc-generated Python code
+  clang                  # sidecar: builds the libFuzzer request-decoder target
+  libclang-rt-14-dev     # sidecar: libFuzzer and sanitizer runtimes for clang 14
 )
 
 missing=()

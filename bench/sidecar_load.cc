@@ -1,0 +1,299 @@
+// sidecar_load: load generator for routingd (and for zmq_echo_server, the
+// transport floor), printing one JSON object.
+//
+// Every measured request is a routing decision: a Requeue of one of
+// --contacts contacts held by the daemon (set up first: --agents agents that
+// can take them, each contact routed once), so the daemon's state stays the
+// same size however long the run. The echo server gets the same bytes.
+//
+// --mode=open: requests are sent at --rate per second on a fixed schedule from
+//   the start time, and each latency is measured from the request's
+//   *scheduled* send time, so a stall in the daemon (or in this generator)
+//   shows up in the percentiles instead of silently delaying the schedule
+//   (no coordinated omission). The sending thread spins between sends.
+// --mode=closed: --connections DEALERs each keep --in_flight requests
+//   outstanding; the throughput is the peak the daemon sustains.
+#include <sys/prctl.h>
+#include <zmq.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "flatbuffers/flatbuffers.h"
+#include "routing/agent.h"
+#include "routing/contact.h"
+#include "sidecar/client.h"
+#include "sidecar/routing_generated.h"
+#include "sidecar/wire_encoder.h"
+#include "sidecar/zmq_frames.h"
+
+ABSL_FLAG(std::string, server, "tcp://127.0.0.1:5555", "Endpoint under load.");
+ABSL_FLAG(std::string, target, "routingd",
+          "routingd, or echo (zmq_echo_server: no setup, replies are the "
+          "requests).");
+ABSL_FLAG(std::string, mode, "open", "open (fixed rate) or closed (peak).");
+ABSL_FLAG(int, rate, 20000, "Open loop: requests per second.");
+ABSL_FLAG(double, duration_s, 5, "Measured seconds.");
+ABSL_FLAG(double, warmup_s, 1, "Unmeasured seconds before.");
+ABSL_FLAG(int, connections, 4, "DEALER sockets.");
+ABSL_FLAG(int, in_flight, 32, "Closed loop: outstanding requests per socket.");
+ABSL_FLAG(int, agents, 200, "routingd setup: agents (chat capacity 10 each).");
+ABSL_FLAG(int, contacts, 1000, "routingd setup: contacts requeued in turn.");
+ABSL_FLAG(std::string, label, "", "Copied into the JSON output.");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// Longest sleep between checks for replies in the open loop.
+constexpr auto kNap = std::chrono::microseconds(20);
+namespace wire = routing::sidecar::wire;
+
+routing::Contact ContactNumber(int i) {
+  routing::Contact contact;
+  contact.id = absl::StrCat("load-", i);
+  contact.channel = routing::Channel::kChat;
+  contact.required_skills = {{i % 2 == 0 ? "billing" : "sales", 1}};
+  contact.languages = {"en"};
+  return contact;
+}
+
+bool SetUp(const std::string& server) {
+  routing::sidecar::ClientOptions options;
+  options.server = server;
+  auto client = routing::sidecar::RoutingClient::Connect(options);
+  if (!client.ok()) return false;
+  for (int a = 0; a < absl::GetFlag(FLAGS_agents); ++a) {
+    routing::AgentProfile agent;
+    agent.id = absl::StrCat("agent-", a);
+    agent.skills = {{"billing", 1 + a % 5}, {"sales", 1 + (a / 5) % 5}};
+    agent.languages = {{"en", 5}};
+    agent.SetCapacity(routing::Channel::kChat, 10);
+    if (!(*client)->AddAgent(agent).ok()) return false;
+    if (!(*client)
+             ->SetAgentState(agent.id, routing::AgentState::kAvailable)
+             .ok()) {
+      return false;
+    }
+  }
+  for (int i = 0; i < absl::GetFlag(FLAGS_contacts); ++i) {
+    if (!(*client)->Route(ContactNumber(i)).ok()) return false;
+  }
+  return true;
+}
+
+class Load {
+ public:
+  explicit Load(const std::string& server, bool echo) : echo_(echo) {
+    context_ = zmq_ctx_new();
+    for (int c = 0; c < absl::GetFlag(FLAGS_connections); ++c) {
+      sockets_.emplace_back(zmq_socket(context_, ZMQ_DEALER));
+      (void)sockets_.back().SetInt(ZMQ_LINGER, 0);
+      (void)sockets_.back().SetInt(ZMQ_SNDHWM, 100000);
+      (void)sockets_.back().SetInt(ZMQ_RCVHWM, 100000);
+      zmq_connect(sockets_.back().get(), server.c_str());
+    }
+    for (int i = 0; i < absl::GetFlag(FLAGS_contacts); ++i) {
+      flatbuffers::FlatBufferBuilder fbb(512);
+      auto contact =
+          routing::sidecar::BuildContact(fbb, ContactNumber(i), nullptr);
+      // A non-zero id is stored in the buffer, so it can be patched later.
+      routing::sidecar::FinishRequest(
+          fbb, /*request_id=*/1, wire::RequestBody::RequeueContact,
+          wire::CreateRequeueContact(fbb, contact).Union());
+      requests_.emplace_back(fbb.GetSize() / 8 + 1);
+      std::memcpy(requests_.back().data(), fbb.GetBufferPointer(),
+                  fbb.GetSize());
+      request_sizes_.push_back(fbb.GetSize());
+    }
+  }
+  ~Load() {
+    sockets_.clear();
+    zmq_ctx_term(context_);
+  }
+
+  // Sends request number `n` (its id is n + 1) on socket `s`: the prebuilt
+  // request of contact n % contacts, with its id patched in place, so the
+  // generator spends its core on the transport, not on building buffers.
+  void Send(uint64_t n, size_t s) {
+    std::vector<uint64_t>& request = requests_[n % requests_.size()];
+    flatbuffers::GetMutableRoot<wire::Request>(request.data())
+        ->mutate_request_id(n + 1);
+    zmq_send(sockets_[s].get(), request.data(),
+             request_sizes_[n % requests_.size()], 0);
+  }
+
+  // Receives every reply waiting on socket `s`; calls done(request number).
+  template <typename Done>
+  void Drain(size_t s, Done done) {
+    while (true) {
+      routing::sidecar::Frames reply;
+      if (!reply.Receive(sockets_[s].get(), ZMQ_DONTWAIT)) return;
+      std::vector<uint64_t> scratch;
+      const size_t size = reply.size_of(0);
+      scratch.resize(size / 8 + 1);
+      std::memcpy(scratch.data(), reply.data(0), size);
+      const auto* bytes = reinterpret_cast<const uint8_t*>(scratch.data());
+      uint64_t id;
+      bool ok = true;
+      if (echo_) {
+        id = flatbuffers::GetRoot<wire::Request>(bytes)->request_id();
+      } else {
+        const auto* r = flatbuffers::GetRoot<wire::Reply>(bytes);
+        id = r->request_id();
+        if (r->body_type() == wire::ReplyBody::Error) {
+          ok = false;
+          if (r->body_as_Error()->code() == wire::ErrorCode::Busy) ++busy_;
+        }
+      }
+      if (!ok) ++errors_;
+      done(id - 1);
+    }
+  }
+
+  size_t sockets() const { return sockets_.size(); }
+  uint64_t errors() const { return errors_; }
+  uint64_t busy() const { return busy_; }
+
+ private:
+  bool echo_;
+  void* context_;
+  std::vector<routing::sidecar::ZmqSocket> sockets_;
+  std::vector<std::vector<uint64_t>> requests_;  // Aligned, one per contact.
+  std::vector<size_t> request_sizes_;
+  uint64_t errors_ = 0;
+  uint64_t busy_ = 0;
+};
+
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const size_t index =
+      std::min(sorted.size() - 1,
+               static_cast<size_t>(q * static_cast<double>(sorted.size())));
+  return sorted[index];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Load generator for routingd (open or closed loop), JSON output.");
+  absl::ParseCommandLine(argc, argv);
+  // Sleeps of a few microseconds must not be rounded up to the default 50 us
+  // timer slack.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  const std::string server = absl::GetFlag(FLAGS_server);
+  const bool echo = absl::GetFlag(FLAGS_target) == "echo";
+  const bool open = absl::GetFlag(FLAGS_mode) == "open";
+  if (!echo && !SetUp(server)) {
+    std::fprintf(stderr, "sidecar_load: setting up %s failed\n",
+                 server.c_str());
+    return 1;
+  }
+  Load load(server, echo);
+  const double warmup = absl::GetFlag(FLAGS_warmup_s);
+  const double duration = absl::GetFlag(FLAGS_duration_s);
+  const auto start = Clock::now() + std::chrono::milliseconds(100);
+  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(warmup));
+  const auto end = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(duration));
+  std::vector<Clock::time_point> sent_at;  // Scheduled (open) or actual.
+  std::vector<double> latencies_us;
+  uint64_t received_measured = 0;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  auto on_reply = [&](uint64_t n) {
+    ++received;
+    if (n >= sent_at.size()) return;
+    const auto now = Clock::now();
+    if (sent_at[n] >= measure_from && sent_at[n] < end) {
+      latencies_us.push_back(
+          std::chrono::duration<double, std::micro>(now - sent_at[n]).count());
+      ++received_measured;
+    }
+  };
+  std::this_thread::sleep_until(start);
+  if (open) {
+    const double rate = absl::GetFlag(FLAGS_rate);
+    const uint64_t total = static_cast<uint64_t>(rate * (warmup + duration));
+    sent_at.reserve(total);
+    for (uint64_t n = 0; n < total; ++n) {
+      const auto scheduled =
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(n / rate));
+      // Wait for the slot without spinning: this thread shares its core
+      // with libzmq's I/O thread, which must run to move the bytes.
+      while (true) {
+        for (size_t s = 0; s < load.sockets(); ++s) load.Drain(s, on_reply);
+        const auto now = Clock::now();
+        if (now >= scheduled) break;
+        std::this_thread::sleep_until(std::min(scheduled, now + kNap));
+      }
+      sent_at.push_back(scheduled);
+      load.Send(n, n % load.sockets());
+      ++sent;
+    }
+  } else {
+    const int in_flight = absl::GetFlag(FLAGS_in_flight);
+    sent_at.reserve(50'000'000);
+    std::vector<uint64_t> outstanding(load.sockets(), 0);
+    auto send_on = [&](size_t s) {
+      sent_at.push_back(Clock::now());
+      load.Send(sent, s);
+      ++sent;
+      ++outstanding[s];
+    };
+    for (size_t s = 0; s < load.sockets(); ++s) {
+      for (int i = 0; i < in_flight; ++i) send_on(s);
+    }
+    while (Clock::now() < end) {
+      for (size_t s = 0; s < load.sockets(); ++s) {
+        load.Drain(s, [&](uint64_t n) {
+          on_reply(n);
+          --outstanding[s];
+        });
+        while (outstanding[s] < static_cast<uint64_t>(in_flight) &&
+               Clock::now() < end) {
+          send_on(s);
+        }
+      }
+    }
+  }
+  // Collect the stragglers (up to a second) so late replies count as late.
+  const auto give_up = Clock::now() + std::chrono::seconds(1);
+  while (received < sent && Clock::now() < give_up) {
+    for (size_t s = 0; s < load.sockets(); ++s) load.Drain(s, on_reply);
+  }
+  std::sort(latencies_us.begin(), latencies_us.end());
+  uint64_t sent_measured = 0;
+  for (const auto& t : sent_at) sent_measured += (t >= measure_from && t < end);
+  std::printf(
+      "{\"label\": \"%s\", \"target\": \"%s\", \"mode\": \"%s\", "
+      "\"rate\": %d, \"connections\": %zu, \"in_flight\": %d, "
+      "\"duration_s\": %.1f, \"sent\": %llu, \"received\": %llu, "
+      "\"lost\": %llu, \"errors\": %llu, \"busy\": %llu, "
+      "\"throughput_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, "
+      "\"p999_us\": %.1f, \"max_us\": %.1f}\n",
+      absl::GetFlag(FLAGS_label).c_str(), echo ? "echo" : "routingd",
+      open ? "open" : "closed", open ? absl::GetFlag(FLAGS_rate) : 0,
+      load.sockets(), open ? 0 : absl::GetFlag(FLAGS_in_flight), duration,
+      static_cast<unsigned long long>(sent_measured),
+      static_cast<unsigned long long>(received_measured),
+      static_cast<unsigned long long>(sent_measured - received_measured),
+      static_cast<unsigned long long>(load.errors()),
+      static_cast<unsigned long long>(load.busy()),
+      static_cast<double>(received_measured) / duration,
+      Percentile(latencies_us, 0.5), Percentile(latencies_us, 0.99),
+      Percentile(latencies_us, 0.999),
+      latencies_us.empty() ? 0.0 : latencies_us.back());
+  return sent_measured == received_measured ? 0 : 2;
+}

@@ -1,0 +1,543 @@
+#include "sidecar/daemon.h"
+
+#include <zmq.h>
+
+#include <atomic>
+#include <cerrno>
+#include <functional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "flatbuffers/flatbuffers.h"
+#include "routing/status_macros.h"
+#include "sidecar/request_decoder.h"
+#include "sidecar/wire_encoder.h"
+#include "sidecar/zmq_frames.h"
+
+namespace routing::sidecar {
+namespace {
+
+constexpr char kRequestsEndpoint[] = "inproc://routingd-requests";
+constexpr char kRepliesEndpoint[] = "inproc://routingd-replies";
+constexpr char kEventsEndpoint[] = "inproc://routingd-events";
+constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
+constexpr char kTerminate[] = "$TERM";
+// Messages handled per socket per poll round, so no socket starves another.
+constexpr int kBatch = 64;
+// How long an unsent reply or event may hold up closing a socket.
+constexpr int kCloseLingerMs = 1000;
+// At shutdown, the request socket is closed once no request came for this long.
+constexpr int kQuietMs = 50;
+
+// A thread that owns its sockets, started and stopped with a handshake over
+// an inproc PAIR pipe (the CZMQ actor pattern). The body binds what it needs,
+// then sends "" (ready) or an error text on the pipe; it returns after
+// receiving "$TERM", having flushed what it owns.
+class Actor {
+ public:
+  using Body = std::function<void(void* pipe)>;
+
+  absl::Status Start(void* context, const std::string& name, Body body) {
+    const std::string endpoint = absl::StrCat("inproc://routingd-actor-", name);
+    pipe_ = ZmqSocket(zmq_socket(context, ZMQ_PAIR));
+    ROUTING_RETURN_IF_ERROR(pipe_.SetInt(ZMQ_LINGER, 0));
+    if (zmq_bind(pipe_.get(), endpoint.c_str()) != 0) {
+      return ZmqError(absl::StrCat("binding ", endpoint));
+    }
+    thread_ = std::thread([context, endpoint, body = std::move(body)] {
+      ZmqSocket pipe(zmq_socket(context, ZMQ_PAIR));
+      (void)pipe.SetInt(ZMQ_LINGER, kCloseLingerMs);
+      zmq_connect(pipe.get(), endpoint.c_str());
+      body(pipe.get());
+    });
+    Frames ready;
+    if (!ready.Receive(pipe_.get(), 0)) {
+      absl::Status error = ZmqError(absl::StrCat("starting ", name));
+      thread_.join();
+      pipe_.Close();
+      return error;
+    }
+    if (ready.size_of(0) != 0) {
+      std::string error(ready.text(0));
+      thread_.join();
+      pipe_.Close();
+      return absl::UnavailableError(error);
+    }
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    Frames term;
+    term.Add(kTerminate);
+    term.Send(pipe_.get(), 0);
+    thread_.join();
+    pipe_.Close();
+  }
+
+  ~Actor() { Stop(); }
+
+ private:
+  ZmqSocket pipe_;
+  std::thread thread_;
+};
+
+void SignalReady(void* pipe, const absl::Status& status) {
+  Frames ready;
+  ready.Add(status.ok() ? std::string() : std::string(status.message()));
+  ready.Send(pipe, 0);
+}
+
+bool IsTerminate(void* pipe) {
+  Frames command;
+  if (!command.Receive(pipe, ZMQ_DONTWAIT)) return false;
+  return command.size() == 1 && command.text(0) == kTerminate;
+}
+
+absl::Status ApplyCurve(ZmqSocket& socket, const DaemonOptions& options) {
+  if (options.curve_secret_key.empty()) return absl::OkStatus();
+  ROUTING_RETURN_IF_ERROR(socket.SetInt(ZMQ_CURVE_SERVER, 1));
+  ROUTING_RETURN_IF_ERROR(
+      socket.SetBytes(ZMQ_CURVE_SECRETKEY, options.curve_secret_key));
+  return socket.SetBytes(ZMQ_ZAP_DOMAIN, "routingd");
+}
+
+// Publishes a worker's events through its own PUSH socket to the publisher.
+class WorkerEventSink : public EventSink {
+ public:
+  explicit WorkerEventSink(void* socket) : socket_(socket) {}
+  void Publish(const std::vector<std::string>& topics, const uint8_t* data,
+               size_t size) override {
+    for (const std::string& topic : topics) {
+      Frames event;
+      event.Add(topic);
+      event.Add(data, size);
+      // Blocking: a full publisher queue slows the worker (bounded), it never
+      // drops an event here.
+      event.Send(socket_, 0);
+    }
+  }
+
+ private:
+  void* socket_;
+};
+
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  Impl(RequestHandler* handler, SidecarMetrics* metrics,
+       const DaemonOptions& options)
+      : handler_(handler), metrics_(metrics), options_(options) {}
+
+  ~Impl() { Stop(); }
+
+  absl::Status Start() {
+    if (options_.workers < 0 || options_.workers > 64) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("workers ", options_.workers, " is outside 0..64"));
+    }
+    if (options_.max_in_flight < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_in_flight ", options_.max_in_flight, " must be positive"));
+    }
+    if (options_.max_message_bytes < 64) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_message_bytes ", options_.max_message_bytes, " is below 64"));
+    }
+    if (options_.high_water_mark < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "high_water_mark ", options_.high_water_mark, " must be positive"));
+    }
+    if (!options_.curve_secret_key.empty()) {
+      if (options_.curve_secret_key.size() != 40) {
+        return absl::InvalidArgumentError(
+            "CURVE secret key must be 40 Z85 characters");
+      }
+      uint8_t key[32];
+      if (zmq_z85_decode(key, options_.curve_secret_key.c_str()) == nullptr) {
+        return absl::InvalidArgumentError("CURVE secret key is not valid Z85");
+      }
+      for (const std::string& client : options_.curve_allowed_clients) {
+        if (client.size() != 40 ||
+            zmq_z85_decode(key, client.c_str()) == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "allowed client key \"", client, "\" is not 40 Z85 characters"));
+        }
+        allowed_clients_.insert(std::string(reinterpret_cast<char*>(key), 32));
+      }
+    }
+    context_ = zmq_ctx_new();
+    // One libzmq I/O thread: the machine's other cores go to our own threads.
+    zmq_ctx_set(context_, ZMQ_IO_THREADS, 1);
+    zmq_ctx_set(context_, ZMQ_BLOCKY, 0);
+
+    absl::Status status = absl::OkStatus();
+    if (!options_.curve_secret_key.empty()) {
+      status = zap_.Start(context_, "zap", [this](void* pipe) { Zap(pipe); });
+    }
+    if (status.ok()) {
+      status = publisher_.Start(context_, "publisher",
+                                [this](void* pipe) { Publisher(pipe); });
+    }
+    if (status.ok()) {
+      status = frontend_.Start(context_, "frontend",
+                               [this](void* pipe) { Frontend(pipe); });
+    }
+    for (int i = 0; status.ok() && i < options_.workers; ++i) {
+      workers_.push_back(std::make_unique<Actor>());
+      status = workers_.back()->Start(context_, absl::StrCat("worker-", i),
+                                      [this](void* pipe) { Worker(pipe); });
+    }
+    if (!status.ok()) Stop();
+    return status;
+  }
+
+  void Stop() {
+    if (context_ == nullptr) return;
+    frontend_.Stop();  // Refuses new requests, answers those in flight.
+    for (auto& worker : workers_) worker->Stop();
+    workers_.clear();
+    publisher_.Stop();  // Flushes the events the workers left.
+    zap_.Stop();
+    zmq_ctx_term(context_);
+    context_ = nullptr;
+  }
+
+ private:
+  void Frontend(void* pipe);
+  void Worker(void* pipe);
+  void Publisher(void* pipe);
+  void Zap(void* pipe);
+  // Sends a reply to a client; counts one the client cannot receive.
+  void SendToClient(void* router, Frames& reply) {
+    if (!reply.Send(router, ZMQ_DONTWAIT)) {
+      metrics_->unroutable_replies.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  void RefuseRequest(void* router, Frames& request, size_t envelope_frames,
+                     wire::ErrorCode code, const std::string& message);
+
+  RequestHandler* handler_;
+  SidecarMetrics* metrics_;
+  DaemonOptions options_;
+  absl::flat_hash_set<std::string> allowed_clients_;  // Raw 32-byte keys.
+  void* context_ = nullptr;
+  Actor zap_;
+  Actor publisher_;
+  Actor frontend_;
+  std::vector<std::unique_ptr<Actor>> workers_;
+};
+
+void Daemon::Impl::RefuseRequest(void* router, Frames& request,
+                                 size_t envelope_frames, wire::ErrorCode code,
+                                 const std::string& message) {
+  // Best effort to echo the request id: only a buffer that verifies has one.
+  uint64_t request_id = 0;
+  if (request.size() > envelope_frames) {
+    const size_t last = request.size() - 1;
+    std::vector<uint64_t> scratch;
+    RequestDecoderOptions decoder;
+    decoder.max_message_bytes = options_.max_message_bytes;
+    const DecodedRequest decoded = DecodeRequest(
+        AlignedCopy(request.data(last), request.size_of(last), &scratch),
+        request.size_of(last), decoder);
+    request_id = decoded.request_id;
+  }
+  flatbuffers::FlatBufferBuilder fbb(256);
+  FinishErrorReply(fbb, request_id, code, message);
+  Frames reply;
+  for (size_t i = 0; i < envelope_frames; ++i) reply.TakeFrom(request, i);
+  reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+  SendToClient(router, reply);
+}
+
+void Daemon::Impl::Frontend(void* pipe) {
+  ZmqSocket router(zmq_socket(context_, ZMQ_ROUTER));
+  ZmqSocket to_workers(zmq_socket(context_, ZMQ_PUSH));
+  ZmqSocket from_workers(zmq_socket(context_, ZMQ_PULL));
+  // Inproc queues hold at most the in-flight limit, so sends never block.
+  const int inproc_hwm = options_.max_in_flight + kBatch;
+  absl::Status status = router.SetInt(ZMQ_ROUTER_MANDATORY, 1);
+  if (status.ok()) status = router.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  if (status.ok()) status = router.SetInt(ZMQ_RCVHWM, options_.high_water_mark);
+  if (status.ok()) {
+    status = router.SetInt64(
+        ZMQ_MAXMSGSIZE, static_cast<int64_t>(2 * options_.max_message_bytes));
+  }
+  if (status.ok()) status = router.SetInt(ZMQ_LINGER, 0);
+  if (status.ok()) status = ApplyCurve(router, options_);
+  if (status.ok()) status = to_workers.SetInt(ZMQ_SNDHWM, inproc_hwm);
+  if (status.ok()) status = to_workers.SetInt(ZMQ_LINGER, 0);
+  if (status.ok()) status = from_workers.SetInt(ZMQ_RCVHWM, inproc_hwm);
+  if (status.ok() && zmq_bind(router.get(), options_.listen.c_str()) != 0) {
+    status = absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options_.listen, ": ", zmq_strerror(zmq_errno())));
+  }
+  if (status.ok() && (zmq_bind(to_workers.get(), kRequestsEndpoint) != 0 ||
+                      zmq_bind(from_workers.get(), kRepliesEndpoint) != 0)) {
+    status = ZmqError("binding the worker queues");
+  }
+  // With no workers the frontend executes requests itself, and publishes the
+  // events they raise through its own socket.
+  const bool inline_execution = options_.workers == 0;
+  ZmqSocket events;
+  if (status.ok() && inline_execution) {
+    events = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
+    status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
+    if (status.ok())
+      status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+    if (status.ok() && zmq_connect(events.get(), kEventsEndpoint) != 0) {
+      status = ZmqError("connecting the frontend to the event queue");
+    }
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+  WorkerEventSink sink(events.get());
+  ScopedEventSink scoped_sink(inline_execution ? &sink : nullptr);
+  flatbuffers::FlatBufferBuilder fbb(1024);
+
+  bool accepting = true;
+  absl::Time deadline = absl::InfiniteFuture();
+  std::atomic<int>& in_flight = metrics_->in_flight;
+  while (true) {
+    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
+                              {from_workers.get(), 0, ZMQ_POLLIN, 0},
+                              {router.get(), 0, ZMQ_POLLIN, 0}};
+    const long timeout_ms = accepting ? -1 : 10;
+    if (zmq_poll(items, 3, timeout_ms) < 0 && zmq_errno() != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < kBatch; ++i) {
+        Frames reply;
+        if (!reply.Receive(from_workers.get(), ZMQ_DONTWAIT)) break;
+        in_flight.fetch_sub(1, std::memory_order_relaxed);
+        SendToClient(router.get(), reply);
+      }
+    }
+    if (items[2].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < kBatch; ++i) {
+        Frames request;
+        if (!request.Receive(router.get(), ZMQ_DONTWAIT)) break;
+        // [identity, payload] from DEALER; [identity, "", payload] from REQ.
+        const size_t count = request.received_count();
+        const bool delimited = count >= 3 && request.size_of(1) == 0;
+        const size_t envelope = delimited ? 2 : 1;
+        if (count != envelope + 1) {
+          metrics_->malformed_requests.fetch_add(1, std::memory_order_relaxed);
+          RefuseRequest(router.get(), request,
+                        std::min(envelope, request.size()),
+                        wire::ErrorCode::MalformedRequest,
+                        absl::StrCat("a request is one frame after the "
+                                     "envelope; got ",
+                                     count - envelope));
+          continue;
+        }
+        if (!accepting) {
+          RefuseRequest(router.get(), request, envelope,
+                        wire::ErrorCode::ShuttingDown,
+                        "routingd is shutting down; request not executed");
+          continue;
+        }
+        if (in_flight.load(std::memory_order_relaxed) >=
+            options_.max_in_flight) {
+          metrics_->busy_rejections.fetch_add(1, std::memory_order_relaxed);
+          RefuseRequest(router.get(), request, envelope, wire::ErrorCode::Busy,
+                        absl::StrCat(options_.max_in_flight,
+                                     " requests in flight; retry later"));
+          continue;
+        }
+        if (inline_execution) {
+          const size_t last = request.size() - 1;
+          handler_->Handle(request.data(last), request.size_of(last), fbb);
+          Frames reply;
+          for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
+          reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+          SendToClient(router.get(), reply);
+          continue;
+        }
+        in_flight.fetch_add(1, std::memory_order_relaxed);
+        if (!request.Send(to_workers.get(), ZMQ_DONTWAIT)) {
+          // Cannot happen while the inproc HWM exceeds the in-flight limit;
+          // answered rather than lost if it ever does.
+          in_flight.fetch_sub(1, std::memory_order_relaxed);
+          metrics_->busy_rejections.fetch_add(1, std::memory_order_relaxed);
+          RefuseRequest(router.get(), request, envelope, wire::ErrorCode::Busy,
+                        "the worker queue is full; retry later");
+        }
+      }
+    }
+    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
+      accepting = false;
+      deadline = absl::Now() + options_.shutdown_grace;
+      // The endpoint stays bound: unbinding would drop the connections whose
+      // replies are still in flight. From here every new request, on any
+      // connection, is refused with SHUTTING_DOWN above.
+    }
+    if (!accepting && (in_flight.load(std::memory_order_relaxed) == 0 ||
+                       absl::Now() > deadline)) {
+      // Refuse whatever arrived meanwhile, until the connections have been
+      // quiet for a moment (requests still on the wire when SIGTERM came),
+      // then close with time to flush the replies.
+      const absl::Time last_call = absl::Now() + options_.shutdown_grace;
+      while (absl::Now() < last_call) {
+        zmq_pollitem_t item = {router.get(), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, kQuietMs) <= 0) break;
+        Frames request;
+        if (!request.Receive(router.get(), ZMQ_DONTWAIT)) continue;
+        const bool delimited =
+            request.received_count() >= 3 && request.size_of(1) == 0;
+        RefuseRequest(router.get(), request, delimited ? 2 : 1,
+                      wire::ErrorCode::ShuttingDown,
+                      "routingd is shutting down; request not executed");
+      }
+      break;
+    }
+  }
+  (void)router.SetInt(ZMQ_LINGER, kCloseLingerMs);
+}
+
+void Daemon::Impl::Worker(void* pipe) {
+  ZmqSocket requests(zmq_socket(context_, ZMQ_PULL));
+  ZmqSocket replies(zmq_socket(context_, ZMQ_PUSH));
+  ZmqSocket events(zmq_socket(context_, ZMQ_PUSH));
+  absl::Status status = requests.SetInt(ZMQ_LINGER, 0);
+  if (status.ok()) status = replies.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok()) status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  if (status.ok() && (zmq_connect(requests.get(), kRequestsEndpoint) != 0 ||
+                      zmq_connect(replies.get(), kRepliesEndpoint) != 0 ||
+                      zmq_connect(events.get(), kEventsEndpoint) != 0)) {
+    status = ZmqError("connecting a worker");
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+
+  WorkerEventSink sink(events.get());
+  ScopedEventSink scoped_sink(&sink);
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  while (true) {
+    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
+                              {requests.get(), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < kBatch; ++i) {
+        Frames request;
+        if (!request.Receive(requests.get(), ZMQ_DONTWAIT)) break;
+        const size_t last = request.size() - 1;
+        handler_->Handle(request.data(last), request.size_of(last), fbb);
+        Frames reply;
+        for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
+        reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+        reply.Send(replies.get(), 0);
+      }
+    }
+    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
+  }
+}
+
+void Daemon::Impl::Publisher(void* pipe) {
+  ZmqSocket publisher(zmq_socket(context_, ZMQ_PUB));
+  ZmqSocket events(zmq_socket(context_, ZMQ_PULL));
+  absl::Status status = publisher.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  if (status.ok()) status = publisher.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok()) status = ApplyCurve(publisher, options_);
+  if (status.ok()) status = events.SetInt(ZMQ_RCVHWM, options_.high_water_mark);
+  if (status.ok() && zmq_bind(publisher.get(), options_.events.c_str()) != 0) {
+    status = absl::UnavailableError(absl::StrCat("cannot publish on ",
+                                                 options_.events, ": ",
+                                                 zmq_strerror(zmq_errno())));
+  }
+  if (status.ok() && zmq_bind(events.get(), kEventsEndpoint) != 0) {
+    status = ZmqError("binding the event queue");
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+
+  auto forward = [&](int flags) {
+    Frames event;
+    if (!event.Receive(events.get(), flags)) return false;
+    // PUB never blocks: a subscriber past its HWM misses events (ZeroMQ's
+    // slow-subscriber rule); the sequence number shows it the gap.
+    if (event.Send(publisher.get(), 0)) {
+      metrics_->events_published.fetch_add(1, std::memory_order_relaxed);
+    }
+    return true;
+  };
+  while (true) {
+    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
+                              {events.get(), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < kBatch && forward(ZMQ_DONTWAIT); ++i) {
+      }
+    }
+    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
+      // The workers have stopped: what is queued is every event left.
+      while (forward(ZMQ_DONTWAIT)) {
+      }
+      break;
+    }
+  }
+}
+
+// ZAP (RFC 27): libzmq asks, for every CURVE handshake, whether the client's
+// public key may connect.
+void Daemon::Impl::Zap(void* pipe) {
+  ZmqSocket handler(zmq_socket(context_, ZMQ_REP));
+  absl::Status status = handler.SetInt(ZMQ_LINGER, 0);
+  if (status.ok() && zmq_bind(handler.get(), kZapEndpoint) != 0) {
+    status = ZmqError("binding the ZAP handler");
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+  while (true) {
+    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
+                              {handler.get(), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      Frames request;
+      if (!request.Receive(handler.get(), 0)) continue;
+      // version, request id, domain, address, identity, mechanism, key.
+      bool allowed = request.size() >= 7 && request.text(0) == "1.0" &&
+                     request.text(5) == "CURVE" && request.size_of(6) == 32;
+      if (allowed && !allowed_clients_.empty()) {
+        allowed = allowed_clients_.contains(std::string(request.text(6)));
+      }
+      Frames reply;
+      reply.Add("1.0");
+      if (request.size() >= 2) {
+        reply.TakeFrom(request, 1);
+      } else {
+        reply.Add("");
+      }
+      reply.Add(allowed ? "200" : "400");
+      reply.Add(allowed ? "OK" : "client key not allowed");
+      reply.Add("");  // User id.
+      reply.Add("");  // Metadata.
+      reply.Send(handler.get(), 0);
+    }
+    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
+  }
+}
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() { Stop(); }
+void Daemon::Stop() {
+  if (impl_ != nullptr) impl_->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
+    RequestHandler* handler, SidecarMetrics* metrics,
+    const DaemonOptions& options) {
+  auto impl = std::make_unique<Impl>(handler, metrics, options);
+  ROUTING_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+}  // namespace routing::sidecar

@@ -1,0 +1,82 @@
+// File: sidecar/daemon.h
+//
+// routingd's transport: the ZeroMQ sockets and threads around a
+// RequestHandler. Start binds the sockets and starts
+//   - one frontend (I/O) thread owning the ROUTER socket that clients talk to;
+//     it enforces the in-flight limit (answering BUSY past it) and the message
+//     size limit, and sends every reply;
+//   - `workers` threads that verify and execute requests (RequestHandler) and
+//     hand replies back to the frontend through inproc sockets (with 0
+//     workers the frontend executes them itself);
+//   - one publisher thread owning the PUB socket, fed through inproc by the
+//     workers (assignment and agent-state events);
+//   - with CURVE, one ZAP thread that checks client keys against the list.
+// Each thread owns its sockets alone and starts and stops with a
+// ready/terminate handshake over an inproc PAIR pipe.
+//
+//   DaemonOptions options;                  // endpoints, limits, CURVE
+//   auto daemon = Daemon::Start(&handler, &metrics, options);
+//   if (!daemon.ok()) ... bind failure, bad key...
+//   ... wait for SIGTERM ...
+//   (*daemon)->Stop();   // refuse new, answer in-flight, flush events
+//
+// Errors: Start returns InvalidArgument for bad options or keys and
+// Unavailable naming the endpoint when a bind fails; nothing keeps running.
+// Thread-safety: Start and Stop from one thread (main).
+#ifndef SIDECAR_DAEMON_H_
+#define SIDECAR_DAEMON_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sidecar/request_handler.h"
+#include "sidecar/sidecar_metrics.h"
+
+namespace routing::sidecar {
+
+struct DaemonOptions {
+  std::string listen = "tcp://127.0.0.1:5555";  // ROUTER: requests.
+  std::string events = "tcp://127.0.0.1:5556";  // PUB: events.
+  // Worker threads; 0: the frontend executes requests itself.
+  int workers = 1;
+  // Requests handed to workers and not yet answered. Past it, BUSY.
+  int max_in_flight = 1024;
+  // Larger requests get TOO_LARGE; above twice this, libzmq drops the
+  // connection before the frame is read (ZMQ_MAXMSGSIZE).
+  size_t max_message_bytes = 64 * 1024;
+  // ZMQ_SNDHWM / ZMQ_RCVHWM of the ROUTER and PUB sockets, in messages.
+  int high_water_mark = 10'000;
+  // How long Stop waits for in-flight requests before giving up on them.
+  absl::Duration shutdown_grace = absl::Seconds(5);
+  // CURVE: the server's Z85 secret key (40 characters); empty = plain TCP.
+  std::string curve_secret_key;
+  // Z85 public keys of the clients allowed in; empty = any CURVE client.
+  std::vector<std::string> curve_allowed_clients;
+};
+
+class Daemon {
+ public:
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(
+      RequestHandler* handler, SidecarMetrics* metrics,
+      const DaemonOptions& options);
+  ~Daemon();
+  // Stops executing requests (any request received from now on is refused
+  // with SHUTTING_DOWN), waits up to shutdown_grace for in-flight ones to be
+  // answered, stops the workers, flushes the events they published, closes.
+  // Idempotent.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit Daemon(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace routing::sidecar
+
+#endif  // SIDECAR_DAEMON_H_

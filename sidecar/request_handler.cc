@@ -1,0 +1,337 @@
+#include "sidecar/request_handler.h"
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "sidecar/rules_reload.h"
+#include "sidecar/wire_encoder.h"
+
+namespace routing::sidecar {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+thread_local EventSink* current_sink = nullptr;
+
+void Refuse(FlatBufferBuilder& fbb, uint64_t id, const absl::Status& status) {
+  FinishErrorReply(fbb, id, ErrorCodeFor(status),
+                   std::string(status.message()));
+}
+
+}  // namespace
+
+ScopedEventSink::ScopedEventSink(EventSink* sink) : previous_(current_sink) {
+  current_sink = sink;
+}
+ScopedEventSink::~ScopedEventSink() { current_sink = previous_; }
+EventSink* ScopedEventSink::Current() { return current_sink; }
+
+AssignmentPublisher::AssignmentPublisher(SidecarMetrics* metrics,
+                                         absl::Duration service_level_threshold,
+                                         const Clock* clock)
+    : metrics_(metrics),
+      service_level_threshold_(service_level_threshold),
+      clock_(clock != nullptr ? clock : SystemClock::Default()) {}
+
+void AssignmentPublisher::OnAssigned(const Assignment& assignment) {
+  const absl::Time now = clock_->Now();
+  metrics_->RecordAnswered(now, assignment.waited <= service_level_threshold_);
+  EventSink* sink = ScopedEventSink::Current();
+  if (sink == nullptr) {
+    metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  FlatBufferBuilder fbb(1024);
+  FinishAssignmentEvent(
+      fbb, metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      absl::ToUnixMillis(now), assignment);
+  sink->Publish({absl::StrCat("contact/", assignment.contact_id),
+                 absl::StrCat("queue/", assignment.queue),
+                 absl::StrCat("agent/", assignment.agent_id)},
+                fbb.GetBufferPointer(), fbb.GetSize());
+}
+
+RequestHandler::RequestHandler(Router* router, SidecarMetrics* metrics,
+                               RequestHandlerOptions options)
+    : router_(router),
+      metrics_(metrics),
+      options_(options),
+      clock_(options.clock != nullptr ? options.clock
+                                      : SystemClock::Default()) {}
+
+void RequestHandler::Handle(const uint8_t* data, size_t size,
+                            FlatBufferBuilder& fbb) {
+  const auto started = std::chrono::steady_clock::now();
+  fbb.Clear();
+  metrics_->requests.fetch_add(1, std::memory_order_relaxed);
+  std::vector<uint64_t> scratch;
+  const uint8_t* aligned = size <= options_.decoder.max_message_bytes
+                               ? AlignedCopy(data, size, &scratch)
+                               : data;
+  DecodedRequest decoded = DecodeRequest(aligned, size, options_.decoder);
+  if (!decoded.ok()) {
+    metrics_->malformed_requests.fetch_add(1, std::memory_order_relaxed);
+    FinishErrorReply(fbb, decoded.request_id, decoded.error, decoded.message);
+  } else {
+    Execute(*decoded.request, fbb);
+  }
+  metrics_->RecordLatency(
+      absl::FromChrono(std::chrono::steady_clock::now() - started));
+}
+
+void RequestHandler::Execute(const wire::Request& request,
+                             FlatBufferBuilder& fbb) {
+  const uint64_t id = request.request_id();
+  switch (request.body_type()) {
+    case wire::RequestBody::AddAgent:
+    case wire::RequestBody::UpdateAgent: {
+      const bool add = request.body_type() == wire::RequestBody::AddAgent;
+      const wire::AgentProfile* wire_profile =
+          add ? request.body_as_AddAgent()->agent()
+              : request.body_as_UpdateAgent()->agent();
+      absl::StatusOr<AgentProfile> profile =
+          AgentProfileFromWire(*wire_profile);
+      if (!profile.ok()) return Refuse(fbb, id, profile.status());
+      absl::Status status =
+          add ? router_->AddAgent(*profile) : router_->UpdateAgent(*profile);
+      if (!status.ok()) return Refuse(fbb, id, status);
+      return FinishAckReply(fbb, id);
+    }
+    case wire::RequestBody::RemoveAgent: {
+      absl::Status status = router_->RemoveAgent(
+          request.body_as_RemoveAgent()->agent_id()->str());
+      if (!status.ok()) return Refuse(fbb, id, status);
+      return FinishAckReply(fbb, id);
+    }
+    case wire::RequestBody::SetAgentState: {
+      const wire::SetAgentState* set = request.body_as_SetAgentState();
+      const int state = static_cast<int>(set->state());
+      if (state < 0 || state >= kAgentStateCount) {
+        return Refuse(fbb, id,
+                      absl::InvalidArgumentError(absl::StrCat(
+                          "state ", state, " is not an agent state (0..",
+                          kAgentStateCount - 1, ")")));
+      }
+      const std::string agent_id = set->agent_id()->str();
+      absl::Status status =
+          router_->SetAgentState(agent_id, static_cast<AgentState>(state));
+      if (!status.ok()) return Refuse(fbb, id, status);
+      if (EventSink* sink = ScopedEventSink::Current(); sink != nullptr) {
+        FlatBufferBuilder event(256);
+        FinishAgentStateEvent(
+            event,
+            metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) +
+                1,
+            absl::ToUnixMillis(Now()), agent_id,
+            static_cast<AgentState>(state));
+        sink->Publish({absl::StrCat("agent/", agent_id)},
+                      event.GetBufferPointer(), event.GetSize());
+      }
+      return FinishAckReply(fbb, id);
+    }
+    case wire::RequestBody::ListAgents:
+      return ListAgents(id, fbb);
+    case wire::RequestBody::RouteContact:
+      return Decide(id, request.body_as_RouteContact()->contact(), false, fbb);
+    case wire::RequestBody::RequeueContact:
+      return Decide(id, request.body_as_RequeueContact()->contact(), true, fbb);
+    case wire::RequestBody::CancelContact: {
+      const std::string contact_id =
+          request.body_as_CancelContact()->contact_id()->str();
+      // Only to count abandons: a contact cancelled while queued is one.
+      absl::StatusOr<ContactStatus> before = router_->GetContact(contact_id);
+      absl::Status status = router_->Cancel(contact_id);
+      if (!status.ok()) return Refuse(fbb, id, status);
+      if (before.ok() && before->state == ContactStatus::State::kQueued) {
+        metrics_->RecordAbandoned(Now());
+      }
+      return FinishAckReply(fbb, id);
+    }
+    case wire::RequestBody::ReleaseContact: {
+      const wire::ReleaseContact* release = request.body_as_ReleaseContact();
+      const int outcome = static_cast<int>(release->outcome());
+      if (outcome < 0 || outcome >= kContactOutcomeCount) {
+        return Refuse(fbb, id,
+                      absl::InvalidArgumentError(absl::StrCat(
+                          "outcome ", outcome, " is not a contact outcome (0..",
+                          kContactOutcomeCount - 1, ")")));
+      }
+      absl::Status status = router_->Release(
+          release->contact_id()->str(), static_cast<ContactOutcome>(outcome));
+      if (!status.ok()) return Refuse(fbb, id, status);
+      return FinishAckReply(fbb, id);
+    }
+    case wire::RequestBody::ReloadRules: {
+      const wire::ReloadRules* reload = request.body_as_ReloadRules();
+      if (absl::Status s = CheckReloadRules(*reload); !s.ok()) {
+        return Refuse(fbb, id, s);
+      }
+      ReloadOutcome outcome = ReloadRules(*router_, *reload);
+      if (!outcome.status.ok()) return Refuse(fbb, id, outcome.status);
+      auto problems = fbb.CreateVectorOfStrings(outcome.problems);
+      auto body = wire::CreateRulesReloaded(fbb, outcome.accepted,
+                                            outcome.version, problems);
+      return FinishReply(fbb, id, wire::ReplyBody::RulesReloaded, body.Union());
+    }
+    case wire::RequestBody::GetStats:
+      return Stats(id, *request.body_as_GetStats(), fbb);
+    case wire::RequestBody::Health:
+      return Health(id, fbb);
+    default:
+      // DecodeRequest refuses unknown types; kept for new union members.
+      return Refuse(fbb, id,
+                    absl::UnimplementedError(absl::StrCat(
+                        "request type ", static_cast<int>(request.body_type()),
+                        " is not served")));
+  }
+}
+
+void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
+                            bool requeue, FlatBufferBuilder& fbb) {
+  const absl::Time now = Now();
+  absl::StatusOr<Contact> contact = ContactFromWire(*wire_contact, now);
+  if (!contact.ok()) return Refuse(fbb, id, contact.status());
+  absl::StatusOr<RoutingDecision> decision =
+      requeue ? router_->Requeue(*contact) : router_->Route(*contact);
+  if (!decision.ok()) return Refuse(fbb, id, decision.status());
+  metrics_->RecordDecision(now);
+  if (decision->outcome == DecisionOutcome::kAssigned) {
+    const absl::Duration waited =
+        contact->enqueue_time == absl::InfinitePast()
+            ? absl::ZeroDuration()
+            : decision->decided_at - contact->enqueue_time;
+    metrics_->RecordAnswered(now, waited <= options_.service_level_threshold);
+  }
+  auto body = BuildDecision(fbb, *decision);
+  FinishReply(fbb, id, wire::ReplyBody::Decision, body.Union());
+}
+
+void RequestHandler::ListAgents(uint64_t id, FlatBufferBuilder& fbb) {
+  std::vector<Offset<wire::AgentInfo>> agents;
+  for (const std::string& agent_id : router_->AgentIds()) {
+    absl::StatusOr<AgentStatus> agent = router_->GetAgent(agent_id);
+    if (!agent.ok()) continue;  // Removed since AgentIds; not an error.
+    std::vector<Offset<wire::ChannelCapacity>> load;
+    for (Channel channel : kAllChannels) {
+      if (agent->LoadOf(channel) == 0) continue;
+      load.push_back(wire::CreateChannelCapacity(
+          fbb, static_cast<wire::ChannelKind>(channel),
+          agent->LoadOf(channel)));
+    }
+    std::vector<Offset<wire::Skill>> skills;
+    for (const AgentSkill& s : agent->profile.skills) {
+      skills.push_back(
+          wire::CreateSkill(fbb, fbb.CreateString(s.skill), s.level));
+    }
+    auto id_offset = fbb.CreateString(agent_id);
+    auto load_offset = fbb.CreateVector(load);
+    auto skills_offset = fbb.CreateVector(skills);
+    agents.push_back(wire::CreateAgentInfo(
+        fbb, id_offset, static_cast<wire::AgentStateKind>(agent->state),
+        load_offset, agent->occupancy, agent->contacts_handled, skills_offset));
+  }
+  auto list = wire::CreateAgentList(fbb, fbb.CreateVector(agents));
+  FinishReply(fbb, id, wire::ReplyBody::AgentList, list.Union());
+}
+
+void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
+                           FlatBufferBuilder& fbb) {
+  const int window_seconds = request.window_seconds();
+  if (window_seconds < 1 || window_seconds > kMaxStatsWindowSeconds) {
+    return Refuse(fbb, id,
+                  absl::InvalidArgumentError(
+                      absl::StrCat("window_seconds ", window_seconds,
+                                   " is outside 1..", kMaxStatsWindowSeconds)));
+  }
+  const absl::Time now = Now();
+  const RouterStats stats = router_->Stats();
+  std::vector<Offset<wire::QueueSnapshot>> queues;
+  for (const QueueStats& q : stats.queues) {
+    queues.push_back(wire::CreateQueueSnapshot(
+        fbb, fbb.CreateString(q.queue), q.waiting,
+        absl::ToInt64Milliseconds(q.longest_wait), q.answered,
+        q.answered_in_service_level, q.abandoned, q.service_level,
+        absl::ToInt64Milliseconds(q.average_speed_of_answer),
+        absl::ToInt64Milliseconds(q.average_handle_time)));
+  }
+  // Agents by state per skill: one pass over the roster.
+  std::map<std::string, std::array<int, kAgentStateCount>> by_skill;
+  for (const std::string& agent_id : router_->AgentIds()) {
+    absl::StatusOr<AgentStatus> agent = router_->GetAgent(agent_id);
+    if (!agent.ok()) continue;
+    for (const AgentSkill& s : agent->profile.skills) {
+      auto [it, inserted] = by_skill.try_emplace(s.skill);
+      if (inserted) it->second.fill(0);
+      ++it->second[static_cast<int>(agent->state)];
+    }
+  }
+  std::vector<Offset<wire::SkillAgents>> skills;
+  for (const auto& [skill, counts] : by_skill) {
+    skills.push_back(wire::CreateSkillAgents(fbb, fbb.CreateString(skill),
+                                             counts[0], counts[1], counts[2],
+                                             counts[3], counts[4]));
+  }
+  const SidecarMetrics::Window window =
+      metrics_->WindowAt(now, absl::Seconds(window_seconds));
+  const int64_t offered = window.answered + window.abandoned;
+  const double service_level =
+      offered == 0 ? 1.0
+                   : static_cast<double>(window.answered_in_service_level) /
+                         static_cast<double>(offered);
+  const double decisions_per_second = static_cast<double>(window.decisions) /
+                                      absl::ToDoubleSeconds(window.span);
+  const LatencyHistogram& latency = metrics_->latency();
+  std::vector<int64_t> agents_by_state(stats.agents_by_state.begin(),
+                                       stats.agents_by_state.end());
+  auto queues_offset = fbb.CreateVector(queues);
+  auto skills_offset = fbb.CreateVector(skills);
+  auto states_offset = fbb.CreateVector(agents_by_state);
+  wire::StatsBuilder b(fbb);
+  b.add_policy_version(stats.policy_version);
+  b.add_decisions(stats.decisions);
+  b.add_assigned_immediately(stats.assigned_immediately);
+  b.add_queued(stats.queued);
+  b.add_assigned_from_queue(stats.assigned_from_queue);
+  b.add_cancelled(stats.cancelled);
+  b.add_released(stats.released);
+  b.add_contacts_held(stats.contacts_held);
+  b.add_agents(stats.agents);
+  b.add_agents_by_state(states_offset);
+  b.add_queues(queues_offset);
+  b.add_agents_by_skill(skills_offset);
+  b.add_window_seconds(static_cast<int>(absl::ToInt64Seconds(window.span)));
+  b.add_service_level_in_window(service_level);
+  b.add_answered_in_window(window.answered);
+  b.add_abandoned_in_window(window.abandoned);
+  b.add_decisions_per_second(decisions_per_second);
+  b.add_latency_p50_us(latency.Quantile(0.5) / 1e3);
+  b.add_latency_p99_us(latency.Quantile(0.99) / 1e3);
+  b.add_latency_p999_us(latency.Quantile(0.999) / 1e3);
+  b.add_latency_max_us(static_cast<double>(latency.Max()) / 1e3);
+  b.add_requests(metrics_->requests.load(std::memory_order_relaxed));
+  b.add_busy_rejections(
+      metrics_->busy_rejections.load(std::memory_order_relaxed));
+  b.add_malformed_requests(
+      metrics_->malformed_requests.load(std::memory_order_relaxed));
+  b.add_unroutable_replies(
+      metrics_->unroutable_replies.load(std::memory_order_relaxed));
+  b.add_events_published(
+      metrics_->events_published.load(std::memory_order_relaxed));
+  auto body = b.Finish();
+  FinishReply(fbb, id, wire::ReplyBody::Stats, body.Union());
+}
+
+void RequestHandler::Health(uint64_t id, FlatBufferBuilder& fbb) {
+  auto body = wire::CreateHealthStatus(
+      fbb, /*serving=*/true, kProtocolVersion,
+      absl::ToInt64Milliseconds(absl::Now() - metrics_->start()),
+      router_->PolicyVersion(),
+      metrics_->in_flight.load(std::memory_order_relaxed), options_.workers);
+  FinishReply(fbb, id, wire::ReplyBody::HealthStatus, body.Union());
+}
+
+}  // namespace routing::sidecar

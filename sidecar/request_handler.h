@@ -1,0 +1,111 @@
+// File: sidecar/request_handler.h
+//
+// Executes one protocol request against the Router and builds its reply: the
+// transport-free heart of routingd. Workers call Handle with the bytes of one
+// request frame; it verifies them (request_decoder.h), calls the Router, and
+// finishes the builder with exactly one Reply, an Error reply for anything
+// refused. Events (agent state changes, and assignments of queued contacts
+// heard by AssignmentPublisher) go to the EventSink of the calling thread.
+//
+//   SidecarMetrics metrics;
+//   AssignmentPublisher publisher(&metrics, options.policy);
+//   router_options.listener = &publisher;
+//   auto router = Router::Create(router_options).value();
+//   RequestHandler handler(router.get(), &metrics, {});
+//   ScopedEventSink sink(&my_sink);          // per worker thread
+//   flatbuffers::FlatBufferBuilder fbb;
+//   handler.Handle(bytes, size, fbb);        // reply in fbb
+//
+// Thread-safety: Handle may run on many threads at once (the Router is
+// lock-free); each thread uses its own builder and its own EventSink.
+#ifndef SIDECAR_REQUEST_HANDLER_H_
+#define SIDECAR_REQUEST_HANDLER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "flatbuffers/flatbuffers.h"
+#include "routing/clock.h"
+#include "routing/router.h"
+#include "sidecar/request_decoder.h"
+#include "sidecar/sidecar_metrics.h"
+
+namespace routing::sidecar {
+
+// Where a thread's events go (a worker's socket to the publisher thread).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Publishes one finished Event buffer under each topic, in order.
+  virtual void Publish(const std::vector<std::string>& topics,
+                       const uint8_t* data, size_t size) = 0;
+};
+
+// Makes `sink` the calling thread's EventSink for the scope's lifetime.
+class ScopedEventSink {
+ public:
+  explicit ScopedEventSink(EventSink* sink);
+  ~ScopedEventSink();
+  ScopedEventSink(const ScopedEventSink&) = delete;
+  ScopedEventSink& operator=(const ScopedEventSink&) = delete;
+  static EventSink* Current();
+
+ private:
+  EventSink* previous_;
+};
+
+// Hears queued contacts being assigned (on whichever thread freed the agent)
+// and publishes ContactAssigned on contact/<id>, queue/<queue>, agent/<id>
+// through that thread's EventSink. A thread without one only counts the event
+// in metrics.events_without_channel.
+class AssignmentPublisher : public AssignmentListener {
+ public:
+  AssignmentPublisher(SidecarMetrics* metrics,
+                      absl::Duration service_level_threshold,
+                      const Clock* clock = nullptr);
+  void OnAssigned(const Assignment& assignment) override;
+
+ private:
+  SidecarMetrics* metrics_;
+  absl::Duration service_level_threshold_;
+  const Clock* clock_;
+};
+
+struct RequestHandlerOptions {
+  RequestDecoderOptions decoder;
+  absl::Duration service_level_threshold = absl::Seconds(20);
+  int workers = 1;               // Reported by Health.
+  const Clock* clock = nullptr;  // Null: SystemClock.
+};
+
+class RequestHandler {
+ public:
+  RequestHandler(Router* router, SidecarMetrics* metrics,
+                 RequestHandlerOptions options);
+
+  // Handles one request frame; `fbb` is cleared and holds the reply after.
+  void Handle(const uint8_t* data, size_t size,
+              flatbuffers::FlatBufferBuilder& fbb);
+
+ private:
+  absl::Time Now() const { return clock_->Now(); }
+  void Execute(const wire::Request& request,
+               flatbuffers::FlatBufferBuilder& fbb);
+  void Decide(uint64_t id, const wire::Contact* contact, bool requeue,
+              flatbuffers::FlatBufferBuilder& fbb);
+  void ListAgents(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);
+  void Stats(uint64_t id, const wire::GetStats& request,
+             flatbuffers::FlatBufferBuilder& fbb);
+  void Health(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);
+
+  Router* router_;
+  SidecarMetrics* metrics_;
+  RequestHandlerOptions options_;
+  const Clock* clock_;
+};
+
+}  // namespace routing::sidecar
+
+#endif  // SIDECAR_REQUEST_HANDLER_H_

@@ -1,0 +1,115 @@
+#include "sidecar/sidecar_metrics.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace routing::sidecar {
+
+int LatencyHistogram::IndexOf(uint64_t nanos) {
+  if (nanos < kSubBuckets) return static_cast<int>(nanos);
+  const int msb = 63 - std::countl_zero(nanos);
+  const int shift = msb - kSubBucketBits;
+  const int sub = static_cast<int>((nanos >> shift) - kSubBuckets);
+  return (shift + 1) * kSubBuckets + sub;
+}
+
+double LatencyHistogram::MidpointOf(int index) {
+  if (index < kSubBuckets) return index;
+  const int shift = index / kSubBuckets - 1;
+  const int sub = index % kSubBuckets;
+  const double lower =
+      std::ldexp(static_cast<double>(kSubBuckets + sub), shift);
+  return lower + std::ldexp(1.0, shift) / 2;
+}
+
+void LatencyHistogram::Record(uint64_t nanos) {
+  counts_[IndexOf(nanos)].fetch_add(1, std::memory_order_relaxed);
+  uint64_t seen = max_.load(std::memory_order_relaxed);
+  while (nanos > seen &&
+         !max_.compare_exchange_weak(seen, nanos, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t LatencyHistogram::Count() const {
+  uint64_t total = 0;
+  for (const auto& c : counts_) total += c.load(std::memory_order_relaxed);
+  return total;
+}
+
+double LatencyHistogram::Quantile(double q) const {
+  std::array<uint64_t, kBuckets> snapshot;
+  uint64_t total = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    snapshot[i] = counts_[i].load(std::memory_order_relaxed);
+    total += snapshot[i];
+  }
+  if (total == 0) return 0;
+  const uint64_t rank = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::ceil(q * static_cast<double>(total))));
+  uint64_t seen = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    seen += snapshot[i];
+    if (seen >= rank) {
+      return std::min(MidpointOf(i), static_cast<double>(Max()));
+    }
+  }
+  return static_cast<double>(Max());
+}
+
+SidecarMetrics::Slot& SidecarMetrics::SlotFor(absl::Time at) {
+  const int64_t second = absl::ToUnixSeconds(at);
+  Slot& slot = slots_[static_cast<uint64_t>(second) % kWindowSlots];
+  int64_t seen = slot.second.load(std::memory_order_acquire);
+  if (seen != second && seen < second &&
+      slot.second.compare_exchange_strong(seen, second,
+                                          std::memory_order_acq_rel)) {
+    slot.decisions.store(0, std::memory_order_relaxed);
+    slot.answered.store(0, std::memory_order_relaxed);
+    slot.answered_in_service_level.store(0, std::memory_order_relaxed);
+    slot.abandoned.store(0, std::memory_order_relaxed);
+  }
+  return slot;
+}
+
+void SidecarMetrics::RecordLatency(absl::Duration service_time) {
+  latency_.Record(static_cast<uint64_t>(
+      std::max<int64_t>(0, absl::ToInt64Nanoseconds(service_time))));
+}
+
+void SidecarMetrics::RecordDecision(absl::Time at) {
+  SlotFor(at).decisions.fetch_add(1, std::memory_order_relaxed);
+}
+
+void SidecarMetrics::RecordAnswered(absl::Time at, bool in_service_level) {
+  Slot& slot = SlotFor(at);
+  slot.answered.fetch_add(1, std::memory_order_relaxed);
+  if (in_service_level) {
+    slot.answered_in_service_level.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SidecarMetrics::RecordAbandoned(absl::Time at) {
+  SlotFor(at).abandoned.fetch_add(1, std::memory_order_relaxed);
+}
+
+SidecarMetrics::Window SidecarMetrics::WindowAt(absl::Time now,
+                                                absl::Duration span) const {
+  Window window;
+  span = std::min(span, absl::Seconds(kWindowSlots));
+  window.span = std::max(std::min(span, now - start_), absl::Seconds(1));
+  const int64_t last = absl::ToUnixSeconds(now);
+  const int64_t seconds = absl::ToInt64Seconds(span);
+  for (int64_t s = last - seconds + 1; s <= last; ++s) {
+    const Slot& slot = slots_[static_cast<uint64_t>(s) % kWindowSlots];
+    if (slot.second.load(std::memory_order_acquire) != s) continue;
+    window.decisions += slot.decisions.load(std::memory_order_relaxed);
+    window.answered += slot.answered.load(std::memory_order_relaxed);
+    window.answered_in_service_level +=
+        slot.answered_in_service_level.load(std::memory_order_relaxed);
+    window.abandoned += slot.abandoned.load(std::memory_order_relaxed);
+  }
+  return window;
+}
+
+}  // namespace routing::sidecar

@@ -1,0 +1,76 @@
+// File: sidecar/wire_encoder.h
+//
+// Builds the protocol's buffers (routing.fbs) from the engine's domain types:
+// requests for clients, replies and events for the daemon. Every Finish*
+// function finishes the builder with the protocol's file identifier; the
+// bytes are then builder.GetBufferPointer() / GetSize().
+//
+//   flatbuffers::FlatBufferBuilder fbb;
+//   auto contact = BuildContact(fbb, contact, &handoff);
+//   FinishRequest(fbb, /*request_id=*/7, wire::RequestBody::RouteContact,
+//                 wire::CreateRouteContact(fbb, contact).Union());
+//
+// Thread-safety: stateless; a builder belongs to one thread at a time.
+#ifndef SIDECAR_WIRE_ENCODER_H_
+#define SIDECAR_WIRE_ENCODER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "flatbuffers/flatbuffers.h"
+#include "routing/agent.h"
+#include "routing/contact.h"
+#include "routing/routing_decision.h"
+#include "sidecar/routing_generated.h"
+
+namespace routing::sidecar {
+
+// What a chatbot hands over with a contact; see HandoffContext in routing.fbs.
+struct HandoffContext {
+  std::string intent;
+  std::string language;
+  std::string sentiment;
+  std::string summary;
+  std::string customer_id;
+  absl::flat_hash_map<std::string, std::string> attributes;
+};
+
+// Splits a contact's attributes back into the handoff fields (reserved keys)
+// and the rest, as delivered with an assignment.
+HandoffContext HandoffFromAttributes(
+    const absl::flat_hash_map<std::string, std::string>& attributes);
+
+flatbuffers::Offset<wire::Contact> BuildContact(
+    flatbuffers::FlatBufferBuilder& fbb, const Contact& contact,
+    const HandoffContext* handoff);
+flatbuffers::Offset<wire::AgentProfile> BuildAgentProfile(
+    flatbuffers::FlatBufferBuilder& fbb, const AgentProfile& profile);
+flatbuffers::Offset<wire::Decision> BuildDecision(
+    flatbuffers::FlatBufferBuilder& fbb, const RoutingDecision& decision);
+
+void FinishRequest(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
+                   wire::RequestBody type, flatbuffers::Offset<void> body);
+void FinishReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
+                 wire::ReplyBody type, flatbuffers::Offset<void> body);
+void FinishErrorReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
+                      wire::ErrorCode code, std::string_view message);
+void FinishAckReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id);
+
+void FinishAssignmentEvent(flatbuffers::FlatBufferBuilder& fbb,
+                           uint64_t sequence, int64_t at_unix_ms,
+                           const Assignment& assignment);
+void FinishAgentStateEvent(flatbuffers::FlatBufferBuilder& fbb,
+                           uint64_t sequence, int64_t at_unix_ms,
+                           std::string_view agent_id, AgentState state);
+
+// The error code for an engine status (OK maps to None).
+wire::ErrorCode ErrorCodeFor(const absl::Status& status);
+// The inverse, for clients: a reply's error as a Status.
+absl::Status StatusFromError(wire::ErrorCode code, std::string_view message);
+
+}  // namespace routing::sidecar
+
+#endif  // SIDECAR_WIRE_ENCODER_H_

@@ -1,0 +1,269 @@
+"""End-to-end tests of the Python client (bindings/python/routing_sidecar)
+against the real routingd, over tcp:// and ipc://.
+
+Run by python_client_test.sh with PYTHONPATH set to the package's runfiles
+and ROUTINGD naming the daemon binary.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import zmq
+
+from routing_sidecar import Client, EventSubscriber, RoutingError
+
+ROUTINGD = os.environ["ROUTINGD"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, transport, workdir, *flags):
+        if transport == "tcp":
+            requests = free_port()
+            events = free_port()
+            while events == requests:
+                events = free_port()
+            self.server = f"tcp://127.0.0.1:{requests}"
+            self.events = f"tcp://127.0.0.1:{events}"
+        else:
+            self.server = f"ipc://{workdir}/req.sock"
+            self.events = f"ipc://{workdir}/pub.sock"
+        self.process = subprocess.Popen(
+            [ROUTINGD, f"--listen={self.server}", f"--events={self.events}",
+             *flags])
+        probe = Client(self.server, timeout_ms=200)
+        deadline = time.time() + 20
+        while True:
+            try:
+                probe.health()
+                break
+            except TimeoutError:
+                if time.time() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("routingd did not start")
+        probe.close()
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=20)
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class PythonClientTest:
+    transport = None
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="rsd-", dir="/tmp")
+        self.daemon = Daemon(self.transport, self.workdir)
+        self.addCleanup(self.daemon.kill)
+        self.client = Client(self.daemon.server)
+        self.addCleanup(self.client.close)
+
+    def test_roster_and_routing(self):
+        self.client.add_agent("alice", skills={"billing": 4},
+                              languages={"en": 5}, capacity={"chat": 2})
+        self.client.set_agent_state("alice", "available")
+        with self.assertRaises(RoutingError) as error:
+            self.client.add_agent("alice", capacity={"chat": 1})
+        self.assertEqual(error.exception.code, "AlreadyExists")
+        decision = self.client.route("chat-1", channel="chat",
+                                     skills={"billing": 2}, languages=["en"])
+        self.assertEqual(decision["outcome"], "assigned")
+        self.assertEqual(decision["agent_id"], "alice")
+        self.assertIn("agent alice", decision["explanation"])
+        agents = self.client.list_agents()
+        self.assertEqual(agents[0]["id"], "alice")
+        self.assertEqual(agents[0]["load"], {"chat": 1})
+        self.client.release("chat-1", "resolved")
+        with self.assertRaises(RoutingError) as error:
+            self.client.cancel("chat-1")
+        self.assertEqual(error.exception.code, "NotFound")
+        stats = self.client.stats(60)
+        self.assertEqual(stats["decisions"], 1)
+        self.assertEqual(stats["released"], 1)
+        self.assertTrue(self.client.health()["serving"])
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_handoff_waits_for_assignment_event_with_context(self):
+        self.client.add_agent("alice", skills={"billing": 4},
+                              capacity={"chat": 1})
+        self.client.set_agent_state("alice", "available")
+        self.client.route("chat-1", channel="chat", skills={"billing": 1})
+        subscriber = EventSubscriber(self.daemon.events,
+                                     topics=["contact/chat-2", "agent/"])
+        self.addCleanup(subscriber.close)
+        # Wait until the subscription is live: agent events come through.
+        for _ in range(100):
+            self.client.set_agent_state("alice", "available")
+            try:
+                subscriber.next(timeout_ms=50)
+                break
+            except TimeoutError:
+                pass
+        else:
+            self.fail("subscription never became live")
+        decision = self.client.route(
+            "chat-2", channel="chat", skills={"billing": 2},
+            customer_id="cust-7",
+            handoff={"intent": "refund", "sentiment": "angry",
+                     "summary": "wants a refund for order 12",
+                     "attributes": {"order": "12"}})
+        self.assertEqual(decision["outcome"], "queued")
+        self.assertEqual(decision["queue_position"], 1)
+        self.client.release("chat-1")
+        while True:
+            topic, event = subscriber.next(timeout_ms=5000)
+            if event["type"] == "assigned":
+                break
+        self.assertEqual(topic, "contact/chat-2")
+        self.assertEqual(event["agent_id"], "alice")
+        self.assertEqual(event["customer_id"], "cust-7")
+        self.assertEqual(event["context"]["intent"], "refund")
+        self.assertEqual(event["context"]["summary"],
+                         "wants a refund for order 12")
+        self.assertEqual(event["context"]["attributes"], {"order": "12"})
+        self.assertEqual(self.daemon.stop(), 0)
+
+    # Kept separate so the rules engine's arrival extends just this case.
+    def test_reload_rules(self):
+        with self.assertRaises(RoutingError) as error:
+            self.client.reload_rules(source="return {}")
+        self.assertEqual(error.exception.code, "Unimplemented")
+        self.assertIn("rules engine not linked yet", error.exception.message)
+        with self.assertRaises(RoutingError) as error:
+            self.client.reload_rules()
+        self.assertEqual(error.exception.code, "InvalidArgument")
+
+    def test_bad_input_is_refused_and_service_continues(self):
+        with self.assertRaises(ValueError):
+            self.client.route("x", channel="pigeon")
+        with self.assertRaises(RoutingError) as error:
+            self.client.route("x", priority=99)
+        self.assertEqual(error.exception.code, "InvalidArgument")
+        self.assertIn("priority 99", error.exception.message)
+        raw = zmq.Context.instance().socket(zmq.DEALER)
+        raw.linger = 0
+        raw.connect(self.daemon.server)
+        raw.send(b"\x00" * 40)
+        self.assertTrue(raw.poll(5000))
+        from routing_sidecar import routing_generated as wire
+        reply = wire.Reply.GetRootAs(raw.recv(), 0)
+        self.assertEqual(reply.BodyType(), wire.ReplyBody.Error)
+        error_table = wire.Error()
+        error_table.Init(reply.Body().Bytes, reply.Body().Pos)
+        self.assertEqual(error_table.Code(), wire.ErrorCode.MalformedRequest)
+        raw.close()
+        self.assertTrue(self.client.health()["serving"])
+        self.assertGreaterEqual(self.client.stats()["malformed_requests"], 1)
+
+
+def raw_stats_request(request_id):
+    """A GetStats request built with the generated wire code."""
+    import flatbuffers
+    from routing_sidecar import routing_generated as wire
+    builder = flatbuffers.Builder(64)
+    wire.GetStatsStart(builder)
+    wire.GetStatsAddWindowSeconds(builder, 60)
+    body = wire.GetStatsEnd(builder)
+    wire.RequestStart(builder)
+    wire.RequestAddProtocolVersion(builder, 1)
+    wire.RequestAddRequestId(builder, request_id)
+    wire.RequestAddBodyType(builder, wire.RequestBody.GetStats)
+    wire.RequestAddBody(builder, body)
+    builder.Finish(wire.RequestEnd(builder), b"RTSC")
+    return bytes(builder.Output())
+
+
+def reply_summary(payload):
+    """(request id, error code or None) of a Reply buffer."""
+    from routing_sidecar import routing_generated as wire
+    reply = wire.Reply.GetRootAs(payload, 0)
+    if reply.BodyType() != wire.ReplyBody.Error:
+        return reply.RequestId(), None
+    error = wire.Error()
+    error.Init(reply.Body().Bytes, reply.Body().Pos)
+    return reply.RequestId(), error.Code()
+
+
+class PipelinedTest:
+    """Overload and shutdown, with many requests in flight on one DEALER."""
+    transport = None
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="rsd-", dir="/tmp")
+
+    def pipeline(self, daemon, count):
+        raw = zmq.Context.instance().socket(zmq.DEALER)
+        raw.linger = 0
+        raw.connect(daemon.server)
+        for request_id in range(1, count + 1):
+            raw.send(raw_stats_request(request_id))
+        return raw
+
+    def collect(self, raw, count):
+        replies = {}
+        while len(replies) < count and raw.poll(10000):
+            request_id, code = reply_summary(raw.recv())
+            self.assertNotIn(request_id, replies)
+            replies[request_id] = code
+        return replies
+
+    def test_overload_is_answered_busy_never_dropped(self):
+        from routing_sidecar import routing_generated as wire
+        daemon = Daemon(self.transport, self.workdir, "--max_in_flight=1")
+        self.addCleanup(daemon.kill)
+        raw = self.pipeline(daemon, 2000)
+        replies = self.collect(raw, 2000)
+        raw.close()
+        self.assertEqual(len(replies), 2000)
+        busy = sum(code == wire.ErrorCode.Busy for code in replies.values())
+        self.assertGreater(busy, 0)
+        self.assertTrue(all(code in (None, wire.ErrorCode.Busy)
+                            for code in replies.values()))
+        with Client(daemon.server) as client:
+            self.assertEqual(client.stats()["busy_rejections"], busy)
+        self.assertEqual(daemon.stop(), 0)
+
+    def test_shutdown_answers_requests_in_flight_and_exits_zero(self):
+        daemon = Daemon(self.transport, self.workdir)
+        self.addCleanup(daemon.kill)
+        raw = self.pipeline(daemon, 500)
+        self.assertTrue(raw.poll(10000))  # Serving has begun.
+        daemon.process.send_signal(signal.SIGTERM)
+        replies = self.collect(raw, 500)
+        raw.close()
+        self.assertEqual(len(replies), 500)
+        self.assertEqual(daemon.process.wait(timeout=20), 0)
+
+
+class TcpTest(PythonClientTest, unittest.TestCase):
+    transport = "tcp"
+
+
+class IpcTest(PythonClientTest, unittest.TestCase):
+    transport = "ipc"
+
+
+class TcpPipelinedTest(PipelinedTest, unittest.TestCase):
+    transport = "tcp"
+
+
+class IpcPipelinedTest(PipelinedTest, unittest.TestCase):
+    transport = "ipc"
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
