@@ -2,6 +2,7 @@
 
 #include <zmq.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <functional>
@@ -190,6 +191,10 @@ class Daemon::Impl {
       status = frontend_.Start(context_, "frontend",
                                [this](void* pipe) { Frontend(pipe); });
     }
+    if (status.ok()) {
+      status = step_timer_.Start(context_, "step-timer",
+                                 [this](void* pipe) { StepTimer(pipe); });
+    }
     for (int i = 0; status.ok() && i < options_.workers; ++i) {
       workers_.push_back(std::make_unique<Actor>());
       status = workers_.back()->Start(context_, absl::StrCat("worker-", i),
@@ -202,6 +207,7 @@ class Daemon::Impl {
   void Stop() {
     if (context_ == nullptr) return;
     frontend_.Stop();  // Refuses new requests, answers those in flight.
+    step_timer_.Stop();
     for (auto& worker : workers_) worker->Stop();
     workers_.clear();
     publisher_.Stop();  // Flushes the events the workers left.
@@ -214,6 +220,7 @@ class Daemon::Impl {
   void Frontend(void* pipe);
   void Worker(void* pipe);
   void Publisher(void* pipe);
+  void StepTimer(void* pipe);
   void Zap(void* pipe);
   // Sends a reply to a client; counts one the client cannot receive.
   void SendToClient(void* router, Frames& reply) {
@@ -232,6 +239,7 @@ class Daemon::Impl {
   Actor zap_;
   Actor publisher_;
   Actor frontend_;
+  Actor step_timer_;
   std::vector<std::unique_ptr<Actor>> workers_;
 };
 
@@ -438,6 +446,32 @@ void Daemon::Impl::Worker(void* pipe) {
       }
     }
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
+  }
+}
+
+void Daemon::Impl::StepTimer(void* pipe) {
+  ZmqSocket events(zmq_socket(context_, ZMQ_PUSH));
+  absl::Status status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  if (status.ok() && zmq_connect(events.get(), kEventsEndpoint) != 0) {
+    status = ZmqError("connecting the step timer");
+  }
+  if (status.ok() && options_.step_interval <= absl::ZeroDuration()) {
+    status = absl::InvalidArgumentError("step_interval must be positive");
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+
+  WorkerEventSink sink(events.get());
+  ScopedEventSink scoped_sink(&sink);
+  const long interval_ms =
+      std::max<long>(1, absl::ToInt64Milliseconds(options_.step_interval));
+  while (true) {
+    zmq_pollitem_t item = {pipe, 0, ZMQ_POLLIN, 0};
+    const int ready = zmq_poll(&item, 1, interval_ms);
+    if (ready < 0 && zmq_errno() != EINTR) break;
+    if ((item.revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
+    handler_->AdvanceQueues();
   }
 }
 

@@ -10,6 +10,9 @@
 //     workers the frontend executes them itself);
 //   - one publisher thread owning the PUB socket, fed through inproc by the
 //     workers (assignment and agent-state events);
+//   - one step timer that every step_interval moves queued contacts on to a
+//     routing-rules step that fell due (RequestHandler::AdvanceQueues: the
+//     router runs no timers), publishing the assignments that follow;
 //   - with CURVE, one ZAP thread that checks client keys against the list.
 // Each thread owns its sockets alone and starts and stops with a
 // ready/terminate handshake over an inproc PAIR pipe.
@@ -50,6 +53,8 @@ struct DaemonOptions {
   size_t max_message_bytes = 64 * 1024;
   // ZMQ_SNDHWM / ZMQ_RCVHWM of the ROUTER and PUB sockets, in messages.
   int high_water_mark = 10'000;
+  // How often the step timer looks for rules steps that fell due.
+  absl::Duration step_interval = absl::Milliseconds(200);
   // How long Stop waits for in-flight requests before giving up on them.
   absl::Duration shutdown_grace = absl::Seconds(5);
   // CURVE: the server's Z85 secret key (40 characters); empty = plain TCP.

@@ -292,6 +292,8 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   auto states_offset = fbb.CreateVector(agents_by_state);
   wire::StatsBuilder b(fbb);
   b.add_policy_version(stats.policy_version);
+  b.add_rules_version(stats.rules_version);
+  b.add_rules_fallbacks(stats.rules_fallbacks);
   b.add_decisions(stats.decisions);
   b.add_assigned_immediately(stats.assigned_immediately);
   b.add_queued(stats.queued);

@@ -88,6 +88,9 @@ class RequestHandler {
   // Handles one request frame; `fbb` is cleared and holds the reply after.
   void Handle(const uint8_t* data, size_t size,
               flatbuffers::FlatBufferBuilder& fbb);
+  // Moves queued contacts on to rules steps that fell due; assignments go
+  // to the calling thread's event sink. Returns how many moved.
+  int AdvanceQueues() { return router_->AdvanceQueues(); }
 
  private:
   absl::Time Now() const { return clock_->Now(); }

@@ -7,9 +7,10 @@
 //   absl::Status s = LoadRulesAtStart(router, flags.rules);   // "" = none
 //   ReloadOutcome r = ReloadRules(router, *request->body_as_ReloadRules());
 //
-// Until the rules engine is linked, any rules file or reload is refused with
-// Unimplemented ("rules engine not linked yet"), and routingd serves on the
-// embedded default policy. Thread-safety: callable from any worker thread.
+// Rules are compiled, checked and tested (rules/lua_rules.h) before they are
+// swapped in; a refused file changes nothing and comes back with every
+// problem as "FILE:LINE: message". Compiling takes a few milliseconds on the
+// calling worker. Thread-safety: callable from any worker thread.
 #ifndef SIDECAR_RULES_RELOAD_H_
 #define SIDECAR_RULES_RELOAD_H_
 
@@ -32,7 +33,8 @@ struct ReloadOutcome {
   std::vector<std::string> problems;  // "FILE:LINE: message".
 };
 
-// `rules_path` empty: nothing to load (OK).
+// `rules_path` empty: nothing to load (OK). A refused file is an error whose
+// message lists the problems (routingd exits with it).
 absl::Status LoadRulesAtStart(Router& router, const std::string& rules_path);
 
 ReloadOutcome ReloadRules(Router& router, const wire::ReloadRules& request);

@@ -144,7 +144,8 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
       components_vector, d.eligible_agents, d.queue_position,
       ToMillis(d.estimated_wait), d.qualified.total, d.qualified.at_capacity,
       d.qualified.unavailable, d.qualified.logged_out, d.policy_version,
-      policy_name, explanation, absl::ToUnixMillis(d.decided_at));
+      policy_name, explanation, absl::ToUnixMillis(d.decided_at),
+      d.rules_version, d.rules_step, d.rules_fallback);
 }
 
 void FinishRequest(FlatBufferBuilder& fbb, uint64_t request_id,

@@ -139,10 +139,35 @@ class PythonClientTest:
 
     # Kept separate so the rules engine's arrival extends just this case.
     def test_reload_rules(self):
-        with self.assertRaises(RoutingError) as error:
-            self.client.reload_rules(source="return {}")
-        self.assertEqual(error.exception.code, "Unimplemented")
-        self.assertIn("rules engine not linked yet", error.exception.message)
+        self.client.add_agent("alice", skills={"billing": 4},
+                              capacity={"chat": 1})
+        self.client.add_agent("bob", skills={"billing": 2},
+                              capacity={"chat": 1})
+        self.client.set_agent_state("alice", "available")
+        self.client.set_agent_state("bob", "available")
+        # Rules read the chatbot's handoff context: refunds go to bob.
+        reloaded = self.client.reload_rules(source=(
+            "return { score = function(c, a)\n"
+            "  if attr(c, 'intent') == 'refund' and a.id == 'bob' then\n"
+            "    return 10 end\n"
+            "  return a.score\n"
+            "end }\n"))
+        self.assertEqual(reloaded, {"accepted": True, "version": 1,
+                                    "problems": []})
+        decision = self.client.route("chat-1", channel="chat",
+                                     skills={"billing": 1},
+                                     handoff={"intent": "refund"})
+        self.assertEqual((decision["agent_id"], decision["rules_version"],
+                          decision["rules_fallback"]), ("bob", 1, False))
+        refused = self.client.reload_rules(source="return { scor = 1 }")
+        self.assertFalse(refused["accepted"])
+        self.assertEqual(refused["version"], 1)
+        self.assertIn("request.lua:0: unknown hook 'scor'",
+                      refused["problems"][0])
+        refused = self.client.reload_rules(path="/no/such/rules.lua")
+        self.assertFalse(refused["accepted"])
+        self.assertIn("cannot read the file", refused["problems"][0])
+        self.assertEqual(self.client.stats()["rules_version"], 1)
         with self.assertRaises(RoutingError) as error:
             self.client.reload_rules()
         self.assertEqual(error.exception.code, "InvalidArgument")

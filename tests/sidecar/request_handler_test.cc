@@ -219,16 +219,29 @@ TEST_F(HandlerFixture, StatsReportQueuesSkillsServiceLevelAndLatency) {
 }
 
 // The rules engine is linked later; until then reloads are refused plainly.
-TEST_F(HandlerFixture, ReloadRulesIsRefusedUntilTheRulesEngineIsLinked) {
+TEST_F(HandlerFixture, ReloadRulesFromSourceAnswersVersionOrProblems) {
   flatbuffers::FlatBufferBuilder fbb;
   FinishRequest(
       fbb, 5, wire::RequestBody::ReloadRules,
-      wire::CreateReloadRules(fbb, fbb.CreateString("rules.lua")).Union());
+      wire::CreateReloadRules(
+          fbb, 0, fbb.CreateString("return { weights = { idle = 1 } }"))
+          .Union());
   const wire::Reply* reply = Send(fbb);
-  ASSERT_EQ(reply->body_type(), wire::ReplyBody::Error);
-  EXPECT_EQ(reply->body_as_Error()->code(), wire::ErrorCode::Unimplemented);
-  EXPECT_THAT(reply->body_as_Error()->message()->str(),
-              HasSubstr("rules engine not linked yet"));
+  ASSERT_EQ(reply->body_type(), wire::ReplyBody::RulesReloaded);
+  EXPECT_TRUE(reply->body_as_RulesReloaded()->accepted());
+  EXPECT_EQ(reply->body_as_RulesReloaded()->version(), 1u);
+
+  flatbuffers::FlatBufferBuilder bad;
+  FinishRequest(
+      bad, 6, wire::RequestBody::ReloadRules,
+      wire::CreateReloadRules(bad, 0, bad.CreateString("return {\n x = y }"))
+          .Union());
+  reply = Send(bad);
+  ASSERT_EQ(reply->body_type(), wire::ReplyBody::RulesReloaded);
+  EXPECT_FALSE(reply->body_as_RulesReloaded()->accepted());
+  EXPECT_EQ(reply->body_as_RulesReloaded()->version(), 1u);
+  EXPECT_THAT(reply->body_as_RulesReloaded()->problems()->Get(0)->str(),
+              HasSubstr("request.lua:2: unknown global 'y'"));
 }
 
 TEST(LatencyHistogramTest, QuantilesAreWithinBucketPrecision) {

@@ -400,15 +400,109 @@ TEST_P(RoutingdE2eTest, ConcurrentClientsAgainstSeveralWorkers) {
   EXPECT_EQ(daemon.Terminate(), 0);
 }
 
-// Kept separate so the rules engine's arrival extends just this case.
+// Writes `text` to a file under the test's temporary directory.
+std::string WriteRulesFile(const std::string& name, const std::string& text) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path =
+      absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Rules at start (--rules), reloads from a path and from source, refusals
+// with FILE:LINE problems that leave the old rules serving, and a rules step
+// that falls due while the contact waits (the daemon advances steps itself).
 TEST_P(RoutingdE2eTest, ReloadRules) {
-  Routingd daemon(NewEndpoints(GetParam()), {});
+  const std::string prefer_bob = WriteRulesFile(
+      absl::StrCat("prefer_bob_", GetParam(), ".lua"),
+      "return { score = function(c, a)\n"
+      "  if a.id == 'bob' then return 10 end\n"
+      "  return attr(c, 'intent') == 'billing.dispute' and 5 or 1\n"
+      "end }\n");
+  Routingd daemon(NewEndpoints(GetParam()), {"--rules=" + prefer_bob});
   ASSERT_TRUE(daemon.WaitServing());
   auto client = daemon.Client();
-  absl::StatusOr<Reply> reload = client->ReloadRulesSource("return {}");
-  EXPECT_EQ(reload.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(std::string(reload.status().message()),
-              HasSubstr("rules engine not linked yet"));
+  ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
+  ASSERT_TRUE(client->AddAgent(Agent("bob", 1)).ok());
+  ASSERT_TRUE(client->SetAgentState("alice", AgentState::kAvailable).ok());
+  ASSERT_TRUE(client->SetAgentState("bob", AgentState::kAvailable).ok());
+
+  absl::StatusOr<Reply> routed = client->Route(Chat("chat-1"));
+  ASSERT_TRUE(routed.ok()) << routed.status();
+  const wire::Decision* d = routed->get()->body_as_Decision();
+  EXPECT_EQ(d->agent_id()->str(), "bob");
+  EXPECT_EQ(d->rules_version(), 1u);
+  EXPECT_FALSE(d->rules_fallback());
+  // The handoff context is what rules read through attr().
+  HandoffContext handoff;
+  handoff.intent = "billing.dispute";
+  routed = client->Route(Chat("chat-2"), &handoff);
+  ASSERT_TRUE(routed.ok()) << routed.status();
+  EXPECT_EQ(routed->get()->body_as_Decision()->agent_id()->str(), "alice");
+  EXPECT_EQ(routed->get()->body_as_Decision()->score(), 5);
+  ASSERT_TRUE(client->Release("chat-1", ContactOutcome::kResolved).ok());
+  ASSERT_TRUE(client->Release("chat-2", ContactOutcome::kResolved).ok());
+
+  // A broken edit is refused with its line; version 1 keeps serving.
+  absl::StatusOr<Reply> refused = client->ReloadRulesSource(
+      "return { eligible = function(c, a)\n  return os.time() > 0 end }");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  const wire::RulesReloaded* r = refused->get()->body_as_RulesReloaded();
+  EXPECT_FALSE(r->accepted());
+  EXPECT_EQ(r->version(), 1u);
+  ASSERT_GE(r->problems()->size(), 1u);
+  EXPECT_THAT(r->problems()->Get(0)->str(),
+              HasSubstr("request.lua:2: unknown global 'os'"));
+  refused = client->ReloadRulesFile("/nonexistent/rules.lua");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->get()->body_as_RulesReloaded()->accepted());
+  EXPECT_THAT(
+      refused->get()->body_as_RulesReloaded()->problems()->Get(0)->str(),
+      HasSubstr("cannot read the file"));
+
+  // A good reload from a path: bob only for his own customers' first second,
+  // then anyone. Bob is on a break; the step falls due by itself.
+  const std::string steps = WriteRulesFile(
+      absl::StrCat("steps_", GetParam(), ".lua"),
+      "return { steps = { { after = 0, preferred_only = true },\n"
+      "                   { after = 1 } } }\n");
+  absl::StatusOr<Reply> accepted = client->ReloadRulesFile(steps);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(accepted->get()->body_as_RulesReloaded()->accepted());
+  EXPECT_EQ(accepted->get()->body_as_RulesReloaded()->version(), 2u);
+  auto subscriber = EventSubscriber::Connect(daemon.endpoints().events,
+                                             {"contact/chat-3", "agent/"})
+                        .value();
+  bool live = false;
+  for (int i = 0; i < 100 && !live; ++i) {
+    ASSERT_TRUE(client->SetAgentState("bob", AgentState::kBreak).ok());
+    live = subscriber->Next(absl::Milliseconds(50)).ok();
+  }
+  ASSERT_TRUE(live);
+  Contact loyal = Chat("chat-3");
+  loyal.preferred_agents = {"bob"};
+  routed = client->Route(loyal);
+  ASSERT_TRUE(routed.ok()) << routed.status();
+  EXPECT_EQ(routed->get()->body_as_Decision()->outcome(),
+            wire::DecisionOutcome::Queued);
+  EXPECT_EQ(routed->get()->body_as_Decision()->rules_step(), 1);
+  const wire::ContactAssigned* assigned = nullptr;
+  std::pair<std::string, Event> event;
+  for (int i = 0; i < 20 && assigned == nullptr; ++i) {
+    auto next = subscriber->Next(absl::Seconds(5));
+    ASSERT_TRUE(next.ok()) << next.status();
+    event = *std::move(next);
+    assigned = event.second.get()->body_as_ContactAssigned();
+  }
+  ASSERT_NE(assigned, nullptr);
+  EXPECT_EQ(assigned->contact_id()->str(), "chat-3");
+  EXPECT_EQ(assigned->agent_id()->str(), "alice");
+
+  absl::StatusOr<Reply> stats = client->Stats(60);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->get()->body_as_Stats()->rules_version(), 2u);
+  EXPECT_EQ(stats->get()->body_as_Stats()->rules_fallbacks(), 0);
+
   // A reload naming neither or both sources is refused before the engine.
   flatbuffers::FlatBufferBuilder fbb;
   const uint64_t id = client->NextRequestId();
@@ -420,8 +514,10 @@ TEST_P(RoutingdE2eTest, ReloadRules) {
               HasSubstr("exactly one of path and source"));
   EXPECT_EQ(daemon.Terminate(), 0);
 
-  // --rules at start is refused, with a one-line reason and exit code 1.
-  Routingd with_rules(NewEndpoints(GetParam()), {"--rules=/nonexistent.lua"});
+  // A broken --rules file stops the daemon at start, naming the problem.
+  const std::string broken = WriteRulesFile(
+      absl::StrCat("broken_", GetParam(), ".lua"), "return { scor = 1 }\n");
+  Routingd with_rules(NewEndpoints(GetParam()), {"--rules=" + broken});
   EXPECT_FALSE(with_rules.WaitServing());
   EXPECT_EQ(with_rules.Wait(), 1);
 }

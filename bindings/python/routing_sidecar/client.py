@@ -112,6 +112,9 @@ def _decision(d):
         "queue_position": d.QueuePosition(),
         "estimated_wait_ms": d.EstimatedWaitMs(),
         "policy_version": d.PolicyVersion(),
+        "rules_version": d.RulesVersion(),
+        "rules_step": d.RulesStep(),
+        "rules_fallback": d.RulesFallback(),
         "explanation": _text(d.Explanation()),
     }
 
@@ -434,6 +437,8 @@ class Client:
             "busy_rejections": s.BusyRejections(),
             "malformed_requests": s.MalformedRequests(),
             "events_published": s.EventsPublished(),
+            "rules_version": s.RulesVersion(),
+            "rules_fallbacks": s.RulesFallbacks(),
         }
 
     def health(self):
