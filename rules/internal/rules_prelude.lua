@@ -335,6 +335,8 @@ local JUMP_OPS = { JMP = true, FORI = true, JFORI = true, FORL = true,
   IFORL = true, JFORL = true, ITERL = true, IITERL = true, JITERL = true,
   LOOP = true, ILOOP = true, JLOOP = true, ISNEXT = true, UCLO = true }
 local CALL_OPS = { CALL = true, CALLM = true, CALLT = true, CALLMT = true }
+local TABLE_STORES = { TSETV = true, TSETS = true, TSETB = true, TSETM = true,
+  TSETR = true }
 -- Instructions whose A operand is the register they write.
 local WRITES_A = {}
 for _, n in ipairs({ "MOV", "NOT", "UNM", "LEN", "ADDVN", "SUBVN", "MULVN",
@@ -376,6 +378,24 @@ local function check_function(fn, is_main, problems, untraced)
     ops[pc], as[pc], bs[pc], cs[pc], ds[pc] = op, a, b, c, d
     if JUMP_OPS[op] then targets[pc + 1 + d - 0x8000] = true end
   end
+  -- Whether register r, as read at pc, holds a captured variable's value:
+  -- loaded by UGET, directly or through MOVs, along straight-line code (a
+  -- jump target on the way ends the search: best effort, documented).
+  local function from_upvalue(r, pc)
+    local q = pc - 1
+    while q >= 1 and not targets[q + 1] do
+      if WRITES_A[ops[q]] and as[q] == r then
+        if ops[q] == "UGET" then return true end
+        if ops[q] == "MOV" then
+          r = ds[q]
+        else
+          return false
+        end
+      end
+      q = q - 1
+    end
+    return false
+  end
   local bounded = true
   local reason
   for pc = 1, count - 1 do
@@ -396,6 +416,11 @@ local function check_function(fn, is_main, problems, untraced)
         op == "USETP") then
       problems[#problems + 1] = { line = line_of(fn, pc),
         message = "rules cannot change a variable captured from outside the " ..
+          "function; each decision must stand alone" }
+    elseif not is_main and TABLE_STORES[op] and
+        from_upvalue(op == "TSETM" and as[pc] - 1 or bs[pc], pc) then
+      problems[#problems + 1] = { line = line_of(fn, pc),
+        message = "rules cannot change a table captured from outside the " ..
           "function; each decision must stand alone" }
     elseif LOOP_OPS[op] or (op == "JMP" and ds[pc] < 0x8000) then
       bounded, reason = false, reason or "loop"

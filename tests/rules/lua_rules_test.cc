@@ -120,6 +120,12 @@ TEST(LuaRulesCompileTest, RefusesWritesToGlobalsAndCapturedVariables) {
   EXPECT_THAT(Refusal("local n = 0\nreturn { score = function(c, a)\n"
                       "  n = n + 1\n  return n\nend }\n"),
               HasSubstr("test.lua:3: rules cannot change a variable captured"));
+  EXPECT_THAT(Refusal("local seen = {}\nreturn { score = function(c, a)\n"
+                      "  local t = seen\n  t[c.id] = true\n  return 1\nend }\n"),
+              HasSubstr("test.lua:4: rules cannot change a table captured"));
+  // Tables the function builds itself are its own to change.
+  CompileOk("local WEIGHT = { gold = 2 }\nreturn { score = function(c, a)\n"
+            "  local t = {}\n  t.x = WEIGHT.gold\n  return t.x\nend }\n");
 }
 
 TEST(LuaRulesCompileTest, RefusesUnknownHooksAndMisshapenOnes) {
