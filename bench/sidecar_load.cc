@@ -10,9 +10,12 @@
 //   the start time, and each latency is measured from the request's
 //   *scheduled* send time, so a stall in the daemon (or in this generator)
 //   shows up in the percentiles instead of silently delaying the schedule
-//   (no coordinated omission). The sending thread spins between sends.
+//   (no coordinated omission). Between sends the thread blocks in ppoll on
+//   the sockets' notification descriptors, so replies are timed when they
+//   arrive without spinning on the core libzmq's I/O thread shares.
 // --mode=closed: --connections DEALERs each keep --in_flight requests
 //   outstanding; the throughput is the peak the daemon sustains.
+#include <poll.h>
 #include <sys/prctl.h>
 #include <zmq.h>
 
@@ -53,8 +56,9 @@ ABSL_FLAG(std::string, label, "", "Copied into the JSON output.");
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// Longest sleep between checks for replies in the open loop.
-constexpr auto kNap = std::chrono::microseconds(20);
+// Longest wait between checks for replies in the open loop when a socket's
+// notification descriptor is quiet (a safety net: replies wake it).
+constexpr auto kNap = std::chrono::microseconds(200);
 namespace wire = routing::sidecar::wire;
 
 routing::Contact ContactNumber(int i) {
@@ -160,6 +164,36 @@ class Load {
   }
 
   size_t sockets() const { return sockets_.size(); }
+
+  // Blocks until a reply may be waiting on some socket or `until` passes,
+  // without spinning (the generator shares its core with libzmq's I/O
+  // thread) and without a sleep's granularity: ppoll on the sockets'
+  // ZMQ_FD descriptors, which libzmq signals when a socket's events change.
+  // The signal is edge-like, so callers drain every socket after a wake.
+  void WaitForReplies(std::chrono::steady_clock::time_point until) {
+    if (fds_.empty()) {
+      for (auto& socket : sockets_) {
+        int fd = -1;
+        size_t size = sizeof fd;
+        zmq_getsockopt(socket.get(), ZMQ_FD, &fd, &size);
+        fds_.push_back({fd, POLLIN, 0});
+      }
+    }
+    // A socket may already hold replies its descriptor announced earlier.
+    for (auto& socket : sockets_) {
+      int events = 0;
+      size_t size = sizeof events;
+      zmq_getsockopt(socket.get(), ZMQ_EVENTS, &events, &size);
+      if (events & ZMQ_POLLIN) return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (until <= now) return;
+    const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        until - now);
+    timespec timeout = {static_cast<time_t>(wait.count() / 1'000'000'000),
+                        static_cast<long>(wait.count() % 1'000'000'000)};
+    ppoll(fds_.data(), fds_.size(), &timeout, nullptr);
+  }
   uint64_t errors() const { return errors_; }
   uint64_t busy() const { return busy_; }
 
@@ -169,6 +203,7 @@ class Load {
   std::vector<routing::sidecar::ZmqSocket> sockets_;
   std::vector<std::vector<uint64_t>> requests_;  // Aligned, one per contact.
   std::vector<size_t> request_sizes_;
+  std::vector<pollfd> fds_;  // ZMQ_FD of each socket, for WaitForReplies.
   uint64_t errors_ = 0;
   uint64_t busy_ = 0;
 };
@@ -230,13 +265,13 @@ int main(int argc, char** argv) {
       const auto scheduled =
           start + std::chrono::duration_cast<Clock::duration>(
                       std::chrono::duration<double>(n / rate));
-      // Wait for the slot without spinning: this thread shares its core
-      // with libzmq's I/O thread, which must run to move the bytes.
+      // Until the slot comes, take replies as they arrive (their latency
+      // is read when they come, not at the next send).
       while (true) {
         for (size_t s = 0; s < load.sockets(); ++s) load.Drain(s, on_reply);
         const auto now = Clock::now();
         if (now >= scheduled) break;
-        std::this_thread::sleep_until(std::min(scheduled, now + kNap));
+        load.WaitForReplies(std::min(scheduled, now + kNap));
       }
       sent_at.push_back(scheduled);
       load.Send(n, n % load.sockets());
