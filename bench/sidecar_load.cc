@@ -51,6 +51,9 @@ ABSL_FLAG(int, connections, 4, "DEALER sockets.");
 ABSL_FLAG(int, in_flight, 32, "Closed loop: outstanding requests per socket.");
 ABSL_FLAG(int, agents, 200, "routingd setup: agents (chat capacity 10 each).");
 ABSL_FLAG(int, contacts, 1000, "routingd setup: contacts requeued in turn.");
+ABSL_FLAG(bool, with_explanation, false,
+          "Ask routingd for each decision's readable text as well "
+          "(RequeueContact.with_explanation).");
 ABSL_FLAG(std::string, label, "", "Copied into the JSON output.");
 
 namespace {
@@ -112,7 +115,9 @@ class Load {
       // A non-zero id is stored in the buffer, so it can be patched later.
       routing::sidecar::FinishRequest(
           fbb, /*request_id=*/1, wire::RequestBody::RequeueContact,
-          wire::CreateRequeueContact(fbb, contact).Union());
+          wire::CreateRequeueContact(fbb, contact,
+                                     absl::GetFlag(FLAGS_with_explanation))
+              .Union());
       requests_.emplace_back(fbb.GetSize() / 8 + 1);
       std::memcpy(requests_.back().data(), fbb.GetBufferPointer(),
                   fbb.GetSize());
@@ -188,8 +193,8 @@ class Load {
     }
     const auto now = std::chrono::steady_clock::now();
     if (until <= now) return;
-    const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        until - now);
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(until - now);
     timespec timeout = {static_cast<time_t>(wait.count() / 1'000'000'000),
                         static_cast<long>(wait.count() % 1'000'000'000)};
     ppoll(fds_.data(), fds_.size(), &timeout, nullptr);
@@ -291,16 +296,21 @@ int main(int argc, char** argv) {
       for (int i = 0; i < in_flight; ++i) send_on(s);
     }
     while (Clock::now() < end) {
+      uint64_t replies = 0;
       for (size_t s = 0; s < load.sockets(); ++s) {
         load.Drain(s, [&](uint64_t n) {
           on_reply(n);
           --outstanding[s];
+          ++replies;
         });
         while (outstanding[s] < static_cast<uint64_t>(in_flight) &&
                Clock::now() < end) {
           send_on(s);
         }
       }
+      // Nothing came back: block until something does instead of spinning
+      // on the core this generator's libzmq I/O thread needs.
+      if (replies == 0) load.WaitForReplies(Clock::now() + kNap);
     }
   }
   // Collect the stragglers (up to a second) so late replies count as late.
@@ -314,13 +324,15 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"label\": \"%s\", \"target\": \"%s\", \"mode\": \"%s\", "
       "\"rate\": %d, \"connections\": %zu, \"in_flight\": %d, "
+      "\"with_explanation\": %s, "
       "\"duration_s\": %.1f, \"sent\": %llu, \"received\": %llu, "
       "\"lost\": %llu, \"errors\": %llu, \"busy\": %llu, "
       "\"throughput_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, "
       "\"p999_us\": %.1f, \"max_us\": %.1f}\n",
       absl::GetFlag(FLAGS_label).c_str(), echo ? "echo" : "routingd",
       open ? "open" : "closed", open ? absl::GetFlag(FLAGS_rate) : 0,
-      load.sockets(), open ? 0 : absl::GetFlag(FLAGS_in_flight), duration,
+      load.sockets(), open ? 0 : absl::GetFlag(FLAGS_in_flight),
+      absl::GetFlag(FLAGS_with_explanation) ? "true" : "false", duration,
       static_cast<unsigned long long>(sent_measured),
       static_cast<unsigned long long>(received_measured),
       static_cast<unsigned long long>(sent_measured - received_measured),

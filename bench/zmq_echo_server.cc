@@ -1,8 +1,10 @@
 // zmq_echo_server: the transport's floor for routingd's load test. A ROUTER
 // socket with routingd's options (HWMs, linger) that sends every message
-// straight back, from one thread. Stops on SIGTERM/SIGINT.
+// straight back, from one thread, its libzmq I/O thread scheduled as
+// routingd's. Stops on SIGTERM/SIGINT.
 //   bazel run --config=bench //bench:zmq_echo_server --
 //   --listen=tcp://127.0.0.1:5600
+#include <sched.h>
 #include <signal.h>
 #include <zmq.h>
 
@@ -17,6 +19,8 @@
 
 ABSL_FLAG(std::string, listen, "tcp://127.0.0.1:5600", "Endpoint to echo on.");
 ABSL_FLAG(int, high_water_mark, 10000, "ZMQ_SNDHWM/ZMQ_RCVHWM, as routingd.");
+ABSL_FLAG(bool, batch_io_thread, true,
+          "libzmq's I/O thread under SCHED_BATCH, as routingd.");
 
 namespace {
 volatile sig_atomic_t stop_requested = 0;
@@ -31,6 +35,9 @@ int main(int argc, char** argv) {
   signal(SIGINT, OnSignal);
   void* context = zmq_ctx_new();
   zmq_ctx_set(context, ZMQ_IO_THREADS, 1);
+  if (absl::GetFlag(FLAGS_batch_io_thread)) {
+    zmq_ctx_set(context, ZMQ_THREAD_SCHED_POLICY, SCHED_BATCH);
+  }
   routing::sidecar::ZmqSocket router(zmq_socket(context, ZMQ_ROUTER));
   const int hwm = absl::GetFlag(FLAGS_high_water_mark);
   (void)router.SetInt(ZMQ_ROUTER_MANDATORY, 1);

@@ -183,18 +183,20 @@ absl::StatusOr<Reply> RoutingClient::ListAgents() {
 }
 
 absl::StatusOr<Reply> RoutingClient::Route(const Contact& contact,
-                                           const HandoffContext* handoff) {
+                                           const HandoffContext* handoff,
+                                           bool with_explanation) {
   FlatBufferBuilder fbb;
   auto c = BuildContact(fbb, contact, handoff);
   return Call(wire::RequestBody::RouteContact, fbb,
-              wire::CreateRouteContact(fbb, c).Union());
+              wire::CreateRouteContact(fbb, c, with_explanation).Union());
 }
 
-absl::StatusOr<Reply> RoutingClient::Requeue(const Contact& contact) {
+absl::StatusOr<Reply> RoutingClient::Requeue(const Contact& contact,
+                                             bool with_explanation) {
   FlatBufferBuilder fbb;
   auto c = BuildContact(fbb, contact, nullptr);
   return Call(wire::RequestBody::RequeueContact, fbb,
-              wire::CreateRequeueContact(fbb, c).Union());
+              wire::CreateRequeueContact(fbb, c, with_explanation).Union());
 }
 
 absl::Status RoutingClient::Cancel(const std::string& contact_id) {

@@ -77,10 +77,13 @@ class RoutingClient {
   absl::Status RemoveAgent(const std::string& agent_id);
   absl::Status SetAgentState(const std::string& agent_id, AgentState state);
   absl::StatusOr<Reply> ListAgents();
-  // Replies hold a Decision.
+  // Replies hold a Decision; with_explanation asks for its readable text
+  // as well (the scored components come in every Decision).
   absl::StatusOr<Reply> Route(const Contact& contact,
-                              const HandoffContext* handoff = nullptr);
-  absl::StatusOr<Reply> Requeue(const Contact& contact);
+                              const HandoffContext* handoff = nullptr,
+                              bool with_explanation = false);
+  absl::StatusOr<Reply> Requeue(const Contact& contact,
+                                bool with_explanation = false);
   absl::Status Cancel(const std::string& contact_id);
   absl::Status Release(const std::string& contact_id, ContactOutcome outcome);
   // Replies hold RulesReloaded.

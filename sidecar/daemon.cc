@@ -1,5 +1,6 @@
 #include "sidecar/daemon.h"
 
+#include <sched.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -178,6 +179,14 @@ class Daemon::Impl {
     // One libzmq I/O thread: the machine's other cores go to our own threads.
     zmq_ctx_set(context_, ZMQ_IO_THREADS, 1);
     zmq_ctx_set(context_, ZMQ_BLOCKY, 0);
+    // Before the first socket: libzmq starts its threads with it.
+    if (options_.batch_io_thread &&
+        zmq_ctx_set(context_, ZMQ_THREAD_SCHED_POLICY, SCHED_BATCH) != 0) {
+      absl::Status error = ZmqError("setting the I/O thread's scheduling");
+      zmq_ctx_term(context_);
+      context_ = nullptr;
+      return error;
+    }
 
     absl::Status status = absl::OkStatus();
     if (!options_.curve_secret_key.empty()) {

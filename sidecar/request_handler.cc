@@ -136,9 +136,13 @@ void RequestHandler::Execute(const wire::Request& request,
     case wire::RequestBody::ListAgents:
       return ListAgents(id, fbb);
     case wire::RequestBody::RouteContact:
-      return Decide(id, request.body_as_RouteContact()->contact(), false, fbb);
+      return Decide(id, request.body_as_RouteContact()->contact(),
+                    /*requeue=*/false,
+                    request.body_as_RouteContact()->with_explanation(), fbb);
     case wire::RequestBody::RequeueContact:
-      return Decide(id, request.body_as_RequeueContact()->contact(), true, fbb);
+      return Decide(id, request.body_as_RequeueContact()->contact(),
+                    /*requeue=*/true,
+                    request.body_as_RequeueContact()->with_explanation(), fbb);
     case wire::RequestBody::CancelContact: {
       const std::string contact_id =
           request.body_as_CancelContact()->contact_id()->str();
@@ -191,7 +195,8 @@ void RequestHandler::Execute(const wire::Request& request,
 }
 
 void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
-                            bool requeue, FlatBufferBuilder& fbb) {
+                            bool requeue, bool with_explanation,
+                            FlatBufferBuilder& fbb) {
   const absl::Time now = Now();
   absl::StatusOr<Contact> contact = ContactFromWire(*wire_contact, now);
   if (!contact.ok()) return Refuse(fbb, id, contact.status());
@@ -206,7 +211,7 @@ void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
             : decision->decided_at - contact->enqueue_time;
     metrics_->RecordAnswered(now, waited <= options_.service_level_threshold);
   }
-  auto body = BuildDecision(fbb, *decision);
+  auto body = BuildDecision(fbb, *decision, with_explanation);
   FinishReply(fbb, id, wire::ReplyBody::Decision, body.Union());
 }
 

@@ -97,7 +97,7 @@ class RequestHandler {
   void Execute(const wire::Request& request,
                flatbuffers::FlatBufferBuilder& fbb);
   void Decide(uint64_t id, const wire::Contact* contact, bool requeue,
-              flatbuffers::FlatBufferBuilder& fbb);
+              bool with_explanation, flatbuffers::FlatBufferBuilder& fbb);
   void ListAgents(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);
   void Stats(uint64_t id, const wire::GetStats& request,
              flatbuffers::FlatBufferBuilder& fbb);

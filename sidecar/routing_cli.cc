@@ -390,9 +390,10 @@ absl::Status Run(const std::vector<std::string>& args) {
     routing::sidecar::HandoffContext handoff;
     ROUTING_ASSIGN_OR_RETURN(routing::Contact contact,
                              ContactFromFlags(args[1], &handoff));
-    absl::StatusOr<Reply> reply = command == "route"
-                                      ? client->Route(contact, &handoff)
-                                      : client->Requeue(contact);
+    absl::StatusOr<Reply> reply =
+        command == "route"
+            ? client->Route(contact, &handoff, /*with_explanation=*/true)
+            : client->Requeue(contact, /*with_explanation=*/true);
     if (!reply.ok()) return reply.status();
     PrintDecision(*reply->get()->body_as_Decision());
   } else if (command == "cancel") {

@@ -122,7 +122,8 @@ Offset<wire::AgentProfile> BuildAgentProfile(FlatBufferBuilder& fbb,
 }
 
 Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
-                                     const RoutingDecision& d) {
+                                     const RoutingDecision& d,
+                                     bool with_explanation) {
   auto contact_id = fbb.CreateString(d.contact_id);
   auto queue = fbb.CreateString(d.queue);
   auto agent_id = fbb.CreateString(d.agent_id);
@@ -135,7 +136,9 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
   }
   auto components_vector = fbb.CreateVector(components);
   auto policy_name = fbb.CreateString(d.policy_name);
-  auto explanation = fbb.CreateString(d.Explain());
+  const Offset<flatbuffers::String> explanation =
+      with_explanation ? fbb.CreateString(d.Explain())
+                       : Offset<flatbuffers::String>();
   return wire::CreateDecision(
       fbb, contact_id,
       d.outcome == DecisionOutcome::kAssigned ? wire::DecisionOutcome::Assigned
@@ -179,7 +182,7 @@ void FinishAssignmentEvent(FlatBufferBuilder& fbb, uint64_t sequence,
   auto queue = fbb.CreateString(a.queue);
   auto context = BuildHandoff(fbb, HandoffFromAttributes(a.attributes));
   auto attributes = BuildKeyValues(fbb, a.attributes);
-  auto decision = BuildDecision(fbb, a.decision);
+  auto decision = BuildDecision(fbb, a.decision, /*with_explanation=*/true);
   auto body = wire::CreateContactAssigned(
       fbb, contact_id, customer_id, agent_id, queue,
       static_cast<wire::ChannelKind>(a.channel), ToMillis(a.waited), context,

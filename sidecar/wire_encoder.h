@@ -48,8 +48,10 @@ flatbuffers::Offset<wire::Contact> BuildContact(
     const HandoffContext* handoff);
 flatbuffers::Offset<wire::AgentProfile> BuildAgentProfile(
     flatbuffers::FlatBufferBuilder& fbb, const AgentProfile& profile);
+// with_explanation: also the readable text (RoutingDecision::Explain).
 flatbuffers::Offset<wire::Decision> BuildDecision(
-    flatbuffers::FlatBufferBuilder& fbb, const RoutingDecision& decision);
+    flatbuffers::FlatBufferBuilder& fbb, const RoutingDecision& decision,
+    bool with_explanation);
 
 void FinishRequest(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
                    wire::RequestBody type, flatbuffers::Offset<void> body);

@@ -80,20 +80,34 @@ class PythonClientTest:
             self.client.add_agent("alice", capacity={"chat": 1})
         self.assertEqual(error.exception.code, "AlreadyExists")
         decision = self.client.route("chat-1", channel="chat",
-                                     skills={"billing": 2}, languages=["en"])
+                                     skills={"billing": 2}, languages=["en"],
+                                     explain=True)
         self.assertEqual(decision["outcome"], "assigned")
         self.assertEqual(decision["agent_id"], "alice")
         self.assertIn("agent alice", decision["explanation"])
         agents = self.client.list_agents()
         self.assertEqual(agents[0]["id"], "alice")
         self.assertEqual(agents[0]["load"], {"chat": 1})
+        # Without explain, the components explain it and no text is made.
+        decision = self.client.route("chat-2", channel="chat",
+                                     skills={"billing": 2})
+        self.assertEqual(decision["agent_id"], "alice")
+        self.assertEqual(decision["explanation"], "")
+        self.assertEqual(len(decision["components"]), 6)
+        skill = decision["components"][0]
+        self.assertEqual(skill["name"], "skill")
+        self.assertIn("billing 4/", skill["detail"])
+        self.assertAlmostEqual(
+            sum(c["contribution"] for c in decision["components"]),
+            decision["score"], places=6)
+        self.client.release("chat-2", "resolved")
         self.client.release("chat-1", "resolved")
         with self.assertRaises(RoutingError) as error:
             self.client.cancel("chat-1")
         self.assertEqual(error.exception.code, "NotFound")
         stats = self.client.stats(60)
-        self.assertEqual(stats["decisions"], 1)
-        self.assertEqual(stats["released"], 1)
+        self.assertEqual(stats["decisions"], 2)
+        self.assertEqual(stats["released"], 2)
         self.assertTrue(self.client.health()["serving"])
         self.assertEqual(self.daemon.stop(), 0)
 

@@ -235,13 +235,26 @@ TEST_P(RoutingdE2eTest, RosterAndRouting) {
   ASSERT_TRUE(roster.ok()) << roster.status();
   ASSERT_EQ(roster->get()->body_as_AgentList()->agents()->size(), 2u);
 
-  absl::StatusOr<Reply> routed = client->Route(Chat("chat-1"));
+  absl::StatusOr<Reply> routed =
+      client->Route(Chat("chat-1"), nullptr, /*with_explanation=*/true);
   ASSERT_TRUE(routed.ok()) << routed.status();
   const wire::Decision* decision = routed->get()->body_as_Decision();
   EXPECT_EQ(decision->outcome(), wire::DecisionOutcome::Assigned);
   EXPECT_EQ(decision->agent_id()->str(), "alice");
+  ASSERT_NE(decision->explanation(), nullptr);
   EXPECT_THAT(decision->explanation()->str(), HasSubstr("agent alice"));
   EXPECT_GT(decision->components()->size(), 0u);
+
+  // Without with_explanation: the same decision, scored components with
+  // their details, and no text.
+  absl::StatusOr<Reply> second = client->Route(Chat("chat-2"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  decision = second->get()->body_as_Decision();
+  EXPECT_EQ(decision->agent_id()->str(), "alice");
+  EXPECT_EQ(decision->explanation(), nullptr);
+  ASSERT_EQ(decision->components()->size(), 6u);
+  EXPECT_NE(decision->components()->Get(0)->detail(), nullptr);
+  ASSERT_TRUE(client->Release("chat-2", ContactOutcome::kResolved).ok());
 
   EXPECT_EQ(client->RemoveAgent("alice").code(),
             absl::StatusCode::kFailedPrecondition);
@@ -251,8 +264,8 @@ TEST_P(RoutingdE2eTest, RosterAndRouting) {
 
   absl::StatusOr<Reply> stats = client->Stats(60);
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->get()->body_as_Stats()->decisions(), 1);
-  EXPECT_EQ(stats->get()->body_as_Stats()->released(), 1);
+  EXPECT_EQ(stats->get()->body_as_Stats()->decisions(), 2);
+  EXPECT_EQ(stats->get()->body_as_Stats()->released(), 2);
   EXPECT_EQ(daemon.Terminate(), 0);
 }
 

@@ -115,7 +115,25 @@ def _decision(d):
         "rules_version": d.RulesVersion(),
         "rules_step": d.RulesStep(),
         "rules_fallback": d.RulesFallback(),
+        "components": [_component(d.Components(i))
+                       for i in range(d.ComponentsLength())],
+        "qualified": {
+            "total": d.QualifiedTotal(),
+            "at_capacity": d.QualifiedAtCapacity(),
+            "unavailable": d.QualifiedUnavailable(),
+            "logged_out": d.QualifiedLoggedOut(),
+        },
         "explanation": _text(d.Explanation()),
+    }
+
+
+def _component(c):
+    return {
+        "name": _text(c.Name()),
+        "value": c.Value(),
+        "weight": c.Weight(),
+        "contribution": c.Contribution(),
+        "detail": _text(c.Detail()),
     }
 
 
@@ -353,11 +371,13 @@ class Client:
 
     def route(self, contact_id, channel="chat", skills=None, desired=None,
               languages=None, queue="", priority=0, customer_id="",
-              handoff=None, requeue=False):
+              handoff=None, requeue=False, explain=False):
         """Routes a contact; returns the decision as a dict.
 
         handoff: {"intent", "language", "sentiment", "summary",
         "customer_id", "attributes": {...}}: delivered with the assignment.
+        explain: also fill "explanation" with readable lines (the scored
+        "components" come in every decision).
         """
         def body(b):
             c = self._contact(b, contact_id, channel, skills, desired,
@@ -365,9 +385,11 @@ class Client:
             if requeue:
                 wire.RequeueContactStart(b)
                 wire.RequeueContactAddContact(b, c)
+                wire.RequeueContactAddWithExplanation(b, explain)
                 return wire.RequeueContactEnd(b)
             wire.RouteContactStart(b)
             wire.RouteContactAddContact(b, c)
+            wire.RouteContactAddWithExplanation(b, explain)
             return wire.RouteContactEnd(b)
         reply = self._call(wire.RequestBody.RequeueContact if requeue
                            else wire.RequestBody.RouteContact, body)
