@@ -15,10 +15,12 @@
 #
 # Usage: bench/sidecar_compare.sh [RUNS]
 #   env: RATE, DURATION_S, CONNECTIONS, IN_FLIGHT, WORKERS, DAEMON_CPUS,
-#        LOAD_CPUS, PORT_BASE
+#        LOAD_CPUS, PORT_BASE, WITH_EXPLANATION (true: routingd also formats
+#        each decision's readable text), BATCH_IO_THREAD (false: libzmq's
+#        I/O thread under the default scheduling, in both servers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -28,6 +30,8 @@ workers=${WORKERS:-1}
 daemon_cpus=${DAEMON_CPUS:-0}
 load_cpus=${LOAD_CPUS:-1}
 port=${PORT_BASE:-17700}
+with_explanation=${WITH_EXPLANATION:-false}
+batch_io=${BATCH_IO_THREAD:-true}
 
 bazel build --noshow_progress //sidecar:routingd //bench:sidecar_load \
   //bench:zmq_echo_server 2>&1 | grep -E "^ERROR" && exit 1
@@ -38,10 +42,12 @@ server_pid=
 start_server() {  # start_server echo|routingd
   local endpoint="tcp://127.0.0.1:$port"
   if [ "$1" = echo ]; then
-    taskset -c "$daemon_cpus" "$bin/bench/zmq_echo_server" --listen="$endpoint" 2>/dev/null &
+    taskset -c "$daemon_cpus" "$bin/bench/zmq_echo_server" --listen="$endpoint" \
+      --batch_io_thread="$batch_io" 2>/dev/null &
   else
     taskset -c "$daemon_cpus" "$bin/sidecar/routingd" --listen="$endpoint" \
-      --events="tcp://127.0.0.1:$((port + 1))" --workers="$workers" 2>/dev/null &
+      --events="tcp://127.0.0.1:$((port + 1))" --workers="$workers" \
+      --batch_io_thread="$batch_io" 2>/dev/null &
   fi
   server_pid=$!
   sleep 0.3
@@ -59,7 +65,8 @@ load() {  # load TARGET MODE
   taskset -c "$load_cpus" "$bin/bench/sidecar_load" \
     --server="tcp://127.0.0.1:$port" --target="$target" --mode="$mode" \
     --rate="$rate" --duration_s="$duration" --connections="$connections" \
-    --in_flight="$in_flight" --label="run$run" | tee -a "$results"
+    --in_flight="$in_flight" --with_explanation="$with_explanation" \
+    --label="run$run" | tee -a "$results"
   stop_server
 }
 

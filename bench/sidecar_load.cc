@@ -25,6 +25,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -54,6 +55,10 @@ ABSL_FLAG(int, contacts, 1000, "routingd setup: contacts requeued in turn.");
 ABSL_FLAG(bool, with_explanation, false,
           "Ask routingd for each decision's readable text as well "
           "(RequeueContact.with_explanation).");
+ABSL_FLAG(std::string, latency_log, "",
+          "If set, writes one line per measured reply to this file: seconds "
+          "since the measurement began (send time), latency in us. For "
+          "finding periodic stalls.");
 ABSL_FLAG(std::string, label, "", "Copied into the JSON output.");
 
 namespace {
@@ -248,6 +253,8 @@ int main(int argc, char** argv) {
                                       std::chrono::duration<double>(duration));
   std::vector<Clock::time_point> sent_at;  // Scheduled (open) or actual.
   std::vector<double> latencies_us;
+  const bool log_replies = !absl::GetFlag(FLAGS_latency_log).empty();
+  std::vector<std::pair<double, double>> latency_log;  // (sent at, us)
   uint64_t received_measured = 0;
   uint64_t sent = 0;
   uint64_t received = 0;
@@ -258,6 +265,11 @@ int main(int argc, char** argv) {
     if (sent_at[n] >= measure_from && sent_at[n] < end) {
       latencies_us.push_back(
           std::chrono::duration<double, std::micro>(now - sent_at[n]).count());
+      if (log_replies) {
+        latency_log.emplace_back(
+            std::chrono::duration<double>(sent_at[n] - measure_from).count(),
+            latencies_us.back());
+      }
       ++received_measured;
     }
   };
@@ -317,6 +329,18 @@ int main(int argc, char** argv) {
   const auto give_up = Clock::now() + std::chrono::seconds(1);
   while (received < sent && Clock::now() < give_up) {
     for (size_t s = 0; s < load.sockets(); ++s) load.Drain(s, on_reply);
+  }
+  if (log_replies) {
+    std::FILE* file = std::fopen(absl::GetFlag(FLAGS_latency_log).c_str(), "w");
+    if (file == nullptr) {
+      std::fprintf(stderr, "sidecar_load: cannot write %s\n",
+                   absl::GetFlag(FLAGS_latency_log).c_str());
+      return 1;
+    }
+    for (const auto& [at_s, latency_us] : latency_log) {
+      std::fprintf(file, "%.6f %.1f\n", at_s, latency_us);
+    }
+    std::fclose(file);
   }
   std::sort(latencies_us.begin(), latencies_us.end());
   uint64_t sent_measured = 0;

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "flatbuffers/flatbuffers.h"
 #include "routing/status_macros.h"
+#include "sidecar/cpu_placement.h"
 #include "sidecar/request_decoder.h"
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
@@ -37,6 +38,12 @@ constexpr int kCloseLingerMs = 1000;
 // At shutdown, the request socket is closed once no request came for this long.
 constexpr int kQuietMs = 50;
 
+void SignalReady(void* pipe, const absl::Status& status) {
+  Frames ready;
+  ready.Add(status.ok() ? std::string() : std::string(status.message()));
+  ready.Send(pipe, 0);
+}
+
 // A thread that owns its sockets, started and stopped with a handshake over
 // an inproc PAIR pipe (the CZMQ actor pattern). The body binds what it needs,
 // then sends "" (ready) or an error text on the pipe; it returns after
@@ -45,17 +52,23 @@ class Actor {
  public:
   using Body = std::function<void(void* pipe)>;
 
-  absl::Status Start(void* context, const std::string& name, Body body) {
+  // The thread runs only on `cpus` (anywhere if empty).
+  absl::Status Start(void* context, const std::string& name,
+                     const std::vector<int>& cpus, Body body) {
     const std::string endpoint = absl::StrCat("inproc://routingd-actor-", name);
     pipe_ = ZmqSocket(zmq_socket(context, ZMQ_PAIR));
     ROUTING_RETURN_IF_ERROR(pipe_.SetInt(ZMQ_LINGER, 0));
     if (zmq_bind(pipe_.get(), endpoint.c_str()) != 0) {
       return ZmqError(absl::StrCat("binding ", endpoint));
     }
-    thread_ = std::thread([context, endpoint, body = std::move(body)] {
+    thread_ = std::thread([context, endpoint, cpus, body = std::move(body)] {
       ZmqSocket pipe(zmq_socket(context, ZMQ_PAIR));
       (void)pipe.SetInt(ZMQ_LINGER, kCloseLingerMs);
       zmq_connect(pipe.get(), endpoint.c_str());
+      if (absl::Status pinned = PinCallingThread(cpus); !pinned.ok()) {
+        SignalReady(pipe.get(), pinned);
+        return;
+      }
       body(pipe.get());
     });
     Frames ready;
@@ -89,12 +102,6 @@ class Actor {
   ZmqSocket pipe_;
   std::thread thread_;
 };
-
-void SignalReady(void* pipe, const absl::Status& status) {
-  Frames ready;
-  ready.Add(status.ok() ? std::string() : std::string(status.message()));
-  ready.Send(pipe, 0);
-}
 
 bool IsTerminate(void* pipe) {
   Frames command;
@@ -175,14 +182,23 @@ class Daemon::Impl {
         allowed_clients_.insert(std::string(reinterpret_cast<char*>(key), 32));
       }
     }
+    ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.thread_cpus));
+    ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.io_thread_cpus));
     context_ = zmq_ctx_new();
     // One libzmq I/O thread: the machine's other cores go to our own threads.
     zmq_ctx_set(context_, ZMQ_IO_THREADS, 1);
     zmq_ctx_set(context_, ZMQ_BLOCKY, 0);
     // Before the first socket: libzmq starts its threads with it.
-    if (options_.batch_io_thread &&
-        zmq_ctx_set(context_, ZMQ_THREAD_SCHED_POLICY, SCHED_BATCH) != 0) {
-      absl::Status error = ZmqError("setting the I/O thread's scheduling");
+    bool io_thread_set =
+        !options_.batch_io_thread ||
+        zmq_ctx_set(context_, ZMQ_THREAD_SCHED_POLICY, SCHED_BATCH) == 0;
+    for (int cpu : options_.io_thread_cpus) {
+      io_thread_set =
+          io_thread_set &&
+          zmq_ctx_set(context_, ZMQ_THREAD_AFFINITY_CPU_ADD, cpu) == 0;
+    }
+    if (!io_thread_set) {
+      absl::Status error = ZmqError("setting up libzmq's I/O thread");
       zmq_ctx_term(context_);
       context_ = nullptr;
       return error;
@@ -190,23 +206,25 @@ class Daemon::Impl {
 
     absl::Status status = absl::OkStatus();
     if (!options_.curve_secret_key.empty()) {
-      status = zap_.Start(context_, "zap", [this](void* pipe) { Zap(pipe); });
+      status = zap_.Start(context_, "zap", options_.thread_cpus,
+                          [this](void* pipe) { Zap(pipe); });
     }
     if (status.ok()) {
-      status = publisher_.Start(context_, "publisher",
+      status = publisher_.Start(context_, "publisher", options_.thread_cpus,
                                 [this](void* pipe) { Publisher(pipe); });
     }
     if (status.ok()) {
-      status = frontend_.Start(context_, "frontend",
+      status = frontend_.Start(context_, "frontend", options_.thread_cpus,
                                [this](void* pipe) { Frontend(pipe); });
     }
     if (status.ok()) {
-      status = step_timer_.Start(context_, "step-timer",
+      status = step_timer_.Start(context_, "step-timer", options_.thread_cpus,
                                  [this](void* pipe) { StepTimer(pipe); });
     }
     for (int i = 0; status.ok() && i < options_.workers; ++i) {
       workers_.push_back(std::make_unique<Actor>());
       status = workers_.back()->Start(context_, absl::StrCat("worker-", i),
+                                      options_.thread_cpus,
                                       [this](void* pipe) { Worker(pipe); });
     }
     if (!status.ok()) Stop();

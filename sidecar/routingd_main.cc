@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "routing/router.h"
+#include "sidecar/cpu_placement.h"
 #include "sidecar/daemon.h"
 #include "sidecar/request_handler.h"
 #include "sidecar/rules_reload.h"
@@ -39,6 +40,13 @@ ABSL_FLAG(bool, batch_io_thread, true,
           "Run libzmq's I/O thread under SCHED_BATCH so replies are written "
           "in batches rather than preempting the thread executing requests "
           "(higher throughput when threads share a core).");
+ABSL_FLAG(std::string, thread_cpus, "",
+          "CPUs routingd's own threads (request execution, events, timers) "
+          "may run on, as Linux lists them: \"0\", \"0,2\", \"0-3\". "
+          "Empty: any the process may use.");
+ABSL_FLAG(std::string, io_thread_cpus, "",
+          "CPUs for libzmq's I/O thread, same syntax. With --thread_cpus, "
+          "keeps socket I/O and request execution on separate cores.");
 ABSL_FLAG(int, max_in_flight, 1024,
           "Requests accepted and not yet answered; past it, requests are "
           "answered BUSY at once.");
@@ -48,6 +56,9 @@ ABSL_FLAG(int, max_message_bytes, 64 * 1024,
 ABSL_FLAG(int, high_water_mark, 10000,
           "ZMQ_SNDHWM/ZMQ_RCVHWM of the request and event sockets, in "
           "messages.");
+ABSL_FLAG(int, step_interval_ms, 200,
+          "How often queued contacts are moved on to routing-rules steps that "
+          "fell due (the granularity of the rules' step timing).");
 ABSL_FLAG(int, shutdown_grace_ms, 5000,
           "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
 ABSL_FLAG(int, max_agents, 100000, "Agents the roster can hold.");
@@ -105,6 +116,20 @@ int main(int argc, char** argv) {
   options.events = absl::GetFlag(FLAGS_events);
   options.workers = absl::GetFlag(FLAGS_workers);
   options.batch_io_thread = absl::GetFlag(FLAGS_batch_io_thread);
+  absl::StatusOr<std::vector<int>> thread_cpus =
+      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_thread_cpus));
+  if (!thread_cpus.ok()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--thread_cpus: ", thread_cpus.status().message())));
+  }
+  options.thread_cpus = *thread_cpus;
+  absl::StatusOr<std::vector<int>> io_thread_cpus =
+      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_io_thread_cpus));
+  if (!io_thread_cpus.ok()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--io_thread_cpus: ", io_thread_cpus.status().message())));
+  }
+  options.io_thread_cpus = *io_thread_cpus;
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   if (absl::GetFlag(FLAGS_max_message_bytes) < 64) {
     return Fail(
@@ -112,6 +137,11 @@ int main(int argc, char** argv) {
   }
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.high_water_mark = absl::GetFlag(FLAGS_high_water_mark);
+  if (absl::GetFlag(FLAGS_step_interval_ms) < 1) {
+    return Fail(absl::InvalidArgumentError("--step_interval_ms must be >= 1"));
+  }
+  options.step_interval =
+      absl::Milliseconds(absl::GetFlag(FLAGS_step_interval_ms));
   options.shutdown_grace =
       absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   if (const std::string file = absl::GetFlag(FLAGS_curve_secret_key_file);

@@ -79,6 +79,8 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
     v[kAffinityComponent] = policy.preferred_agent_affinity;
   } else if (const HistoryAffinity::Entry* e = ctx.history->Find(agent.index)) {
     v[kAffinityComponent] = e->value;
+  } else {
+    v[kAffinityComponent] = 0;
   }
 
   int language_index;
@@ -98,6 +100,7 @@ AgentScore ScoreAgent(const ScoringContext& ctx, const AgentRecord& agent,
     v[kIdleComponent] = Clamp01(idle_ns / ctx.idle_saturation_ns);
   } else {
     // Busy agents have no idle seniority; they queue behind idle ones.
+    v[kIdleComponent] = 0;
     score.idle_since_ns = ctx.now_ns;
   }
 

@@ -61,7 +61,10 @@ struct AgentScore {
   const AgentRecord* record = nullptr;  // The record scored (epoch-pinned).
   double total = 0;  // What the decision ranks by: the rules' score if any.
   double builtin_total = 0;  // The built-in weighted sum.
-  std::array<double, kScoreComponentCount> values = {};
+  // Every component is written by ScoreAgent; not zero-filled here, since
+  // clearing the array for each of thousands of candidates per decision
+  // (a `rep stos`) cost more than any single component.
+  std::array<double, kScoreComponentCount> values;
   int64_t idle_since_ns = 0;  // Tie-break: the longest idle agent wins.
   uint64_t word = 0;  // The agent's state word the score was computed from.
 };

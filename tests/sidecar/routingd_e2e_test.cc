@@ -2,6 +2,7 @@
 // ipc:// with the C++ client (and raw ZeroMQ sockets for what a well-behaved
 // client would never send).
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "flatbuffers/flatbuffers.h"
 #include "gmock/gmock.h"
@@ -325,10 +327,28 @@ TEST_P(RoutingdE2eTest,
   EXPECT_EQ(daemon.Terminate(), 0);
 }
 
+// The highest CPU this process may use.
+int LastAllowedCpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  int last = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) last = c;
+  }
+  return last;
+}
+
 TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
-  for (const char* workers : {"--workers=0", "--workers=2"}) {
-    SCOPED_TRACE(workers);
-    Routingd daemon(NewEndpoints(GetParam()), {workers});
+  const std::string cpu = absl::StrCat(LastAllowedCpu());
+  const std::vector<std::vector<std::string>> configurations = {
+      {"--workers=0"},
+      {"--workers=2"},
+      {"--workers=0", "--thread_cpus=" + cpu, "--io_thread_cpus=" + cpu,
+       "--batch_io_thread=false"}};
+  for (const std::vector<std::string>& flags : configurations) {
+    SCOPED_TRACE(absl::StrJoin(flags, " "));
+    Routingd daemon(NewEndpoints(GetParam()), flags);
     ASSERT_TRUE(daemon.WaitServing());
     auto client = daemon.Client();
     auto subscriber =
@@ -355,6 +375,16 @@ TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
     EXPECT_EQ(event.first, "agent/alice");
     EXPECT_EQ(assigned->contact_id()->str(), "chat-2");
     EXPECT_EQ(daemon.Terminate(), 0);
+  }
+}
+
+TEST_P(RoutingdE2eTest, RefusesToStartOnCpusItMayNotUse) {
+  for (const char* flag :
+       {"--thread_cpus=4000", "--io_thread_cpus=4000", "--thread_cpus=0-x"}) {
+    SCOPED_TRACE(flag);
+    Routingd daemon(NewEndpoints(GetParam()), {flag});
+    EXPECT_FALSE(daemon.WaitServing());
+    EXPECT_EQ(daemon.Wait(), 1);
   }
 }
 
