@@ -8,19 +8,26 @@
 # Repeated RUNS times (default 3); prints every run's JSON, then the medians
 # and routingd's p99 as a multiple of the echo's.
 #
-# Placement (2 cores): the server under test (all its threads) is pinned to
-# DAEMON_CPUS (default 0), the load generator (its thread and libzmq's I/O
-# thread) to LOAD_CPUS (default 1), with taskset. Run on a quiet machine:
-# anything else on those cores shows up in the tail latencies.
+# Placement (2 cores), the same for both servers; PLACEMENT picks it:
+#   split (default): the threads that execute requests (routingd's workers,
+#     or its frontend with WORKERS=0; the echo's one thread) on DAEMON_CPUS
+#     (default 0); libzmq's I/O thread and routingd's message-moving threads
+#     (frontend when there are workers, publisher) on LOAD_CPUS (default 1)
+#     beside the load generator (its thread and its libzmq I/O thread),
+#     which leaves that core half idle otherwise (--worker_cpus / --io_cpus);
+#   pinned: every thread of the server on DAEMON_CPUS, the generator on
+#     LOAD_CPUS (taskset).
+# Run on a quiet machine: anything else on those cores (an idle Bazel server
+# included: `bazel shutdown` first) shows up in the tail latencies.
 #
 # Usage: bench/sidecar_compare.sh [RUNS]
-#   env: RATE, DURATION_S, CONNECTIONS, IN_FLIGHT, WORKERS, DAEMON_CPUS,
+#   env: PLACEMENT, RATE, DURATION_S, CONNECTIONS, IN_FLIGHT, WORKERS, DAEMON_CPUS,
 #        LOAD_CPUS, PORT_BASE, WITH_EXPLANATION (true: routingd also formats
 #        each decision's readable text), BATCH_IO_THREAD (false: libzmq's
 #        I/O thread under the default scheduling, in both servers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -32,6 +39,13 @@ load_cpus=${LOAD_CPUS:-1}
 port=${PORT_BASE:-17700}
 with_explanation=${WITH_EXPLANATION:-false}
 batch_io=${BATCH_IO_THREAD:-true}
+placement=${PLACEMENT:-split}
+case "$placement" in
+  split) server_cpus="$daemon_cpus,$load_cpus"
+         placed=(--worker_cpus="$daemon_cpus" --io_cpus="$load_cpus") ;;
+  pinned) server_cpus="$daemon_cpus"; placed=() ;;
+  *) echo "PLACEMENT must be split or pinned" >&2; exit 1 ;;
+esac
 
 bazel build --noshow_progress //sidecar:routingd //bench:sidecar_load \
   //bench:zmq_echo_server 2>&1 | grep -E "^ERROR" && exit 1
@@ -42,12 +56,12 @@ server_pid=
 start_server() {  # start_server echo|routingd
   local endpoint="tcp://127.0.0.1:$port"
   if [ "$1" = echo ]; then
-    taskset -c "$daemon_cpus" "$bin/bench/zmq_echo_server" --listen="$endpoint" \
-      --batch_io_thread="$batch_io" 2>/dev/null &
+    taskset -c "$server_cpus" "$bin/bench/zmq_echo_server" --listen="$endpoint" \
+      --batch_io_thread="$batch_io" "${placed[@]}" 2>/dev/null &
   else
-    taskset -c "$daemon_cpus" "$bin/sidecar/routingd" --listen="$endpoint" \
+    taskset -c "$server_cpus" "$bin/sidecar/routingd" --listen="$endpoint" \
       --events="tcp://127.0.0.1:$((port + 1))" --workers="$workers" \
-      --batch_io_thread="$batch_io" 2>/dev/null &
+      --batch_io_thread="$batch_io" "${placed[@]}" 2>/dev/null &
   fi
   server_pid=$!
   sleep 0.3
@@ -66,7 +80,7 @@ load() {  # load TARGET MODE
     --server="tcp://127.0.0.1:$port" --target="$target" --mode="$mode" \
     --rate="$rate" --duration_s="$duration" --connections="$connections" \
     --in_flight="$in_flight" --with_explanation="$with_explanation" \
-    --label="run$run" | tee -a "$results"
+    --label="$placement/workers=$workers/run$run" | tee -a "$results"
   stop_server
 }
 

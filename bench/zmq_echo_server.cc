@@ -23,10 +23,11 @@ ABSL_FLAG(std::string, listen, "tcp://127.0.0.1:5600", "Endpoint to echo on.");
 ABSL_FLAG(int, high_water_mark, 10000, "ZMQ_SNDHWM/ZMQ_RCVHWM, as routingd.");
 ABSL_FLAG(bool, batch_io_thread, true,
           "libzmq's I/O thread under SCHED_BATCH, as routingd.");
-ABSL_FLAG(std::string, thread_cpus, "",
-          "CPUs for the echoing thread, as routingd's --thread_cpus.");
-ABSL_FLAG(std::string, io_thread_cpus, "",
-          "CPUs for libzmq's I/O thread, as routingd's --io_thread_cpus.");
+ABSL_FLAG(std::string, worker_cpus, "",
+          "CPUs for the echoing thread, as routingd's --worker_cpus with "
+          "--workers=0 (the thread that answers).");
+ABSL_FLAG(std::string, io_cpus, "",
+          "CPUs for libzmq's I/O thread, as routingd's --io_cpus.");
 
 namespace {
 volatile sig_atomic_t stop_requested = 0;
@@ -39,23 +40,22 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
-  absl::StatusOr<std::vector<int>> thread_cpus =
-      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_thread_cpus));
-  absl::StatusOr<std::vector<int>> io_thread_cpus =
-      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_io_thread_cpus));
-  absl::Status placed =
-      !thread_cpus.ok() ? thread_cpus.status()
-      : !io_thread_cpus.ok()
-          ? io_thread_cpus.status()
-          : routing::sidecar::CheckCpusAllowed(*io_thread_cpus);
-  if (placed.ok()) placed = routing::sidecar::PinCallingThread(*thread_cpus);
+  absl::StatusOr<std::vector<int>> worker_cpus =
+      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_worker_cpus));
+  absl::StatusOr<std::vector<int>> io_cpus =
+      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_io_cpus));
+  absl::Status placed = !worker_cpus.ok() ? worker_cpus.status()
+                        : !io_cpus.ok()
+                            ? io_cpus.status()
+                            : routing::sidecar::CheckCpusAllowed(*io_cpus);
+  if (placed.ok()) placed = routing::sidecar::PinCallingThread(*worker_cpus);
   if (!placed.ok()) {
     std::fprintf(stderr, "zmq_echo_server: %s\n",
                  std::string(placed.message()).c_str());
     return 1;
   }
   void* context = zmq_ctx_new();
-  for (int cpu : *io_thread_cpus) {
+  for (int cpu : *io_cpus) {
     zmq_ctx_set(context, ZMQ_THREAD_AFFINITY_CPU_ADD, cpu);
   }
   zmq_ctx_set(context, ZMQ_IO_THREADS, 1);

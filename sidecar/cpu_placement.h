@@ -1,10 +1,10 @@
 // File: sidecar/cpu_placement.h
 //
-// Which CPUs routingd's threads may run on. On a small machine the thread
-// that executes requests and libzmq's I/O thread compete for a core; an
-// operator (or the load test) can give each its own:
+// Which CPUs routingd's threads may run on. On a small machine the threads
+// that execute requests and libzmq's I/O thread compete for a core; an
+// operator (or the load test) can give each side its own:
 //
-//   routingd --request_thread_cpus=0 --io_thread_cpus=1
+//   routingd --worker_cpus=0 --io_cpus=1
 //
 // A CPU list is written as Linux writes it ("0", "0,2", "0-3,6"). Every CPU
 // named must be one this process may run on (its sched_getaffinity mask), so

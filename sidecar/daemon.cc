@@ -1,5 +1,6 @@
 #include "sidecar/daemon.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <zmq.h>
 
@@ -61,16 +62,20 @@ class Actor {
     if (zmq_bind(pipe_.get(), endpoint.c_str()) != 0) {
       return ZmqError(absl::StrCat("binding ", endpoint));
     }
-    thread_ = std::thread([context, endpoint, cpus, body = std::move(body)] {
-      ZmqSocket pipe(zmq_socket(context, ZMQ_PAIR));
-      (void)pipe.SetInt(ZMQ_LINGER, kCloseLingerMs);
-      zmq_connect(pipe.get(), endpoint.c_str());
-      if (absl::Status pinned = PinCallingThread(cpus); !pinned.ok()) {
-        SignalReady(pipe.get(), pinned);
-        return;
-      }
-      body(pipe.get());
-    });
+    // Named for top -H and perf: "rd-frontend", "rd-worker-0" (15 bytes).
+    const std::string thread_name = absl::StrCat("rd-", name).substr(0, 15);
+    thread_ = std::thread(
+        [context, endpoint, cpus, thread_name, body = std::move(body)] {
+          pthread_setname_np(pthread_self(), thread_name.c_str());
+          ZmqSocket pipe(zmq_socket(context, ZMQ_PAIR));
+          (void)pipe.SetInt(ZMQ_LINGER, kCloseLingerMs);
+          zmq_connect(pipe.get(), endpoint.c_str());
+          if (absl::Status pinned = PinCallingThread(cpus); !pinned.ok()) {
+            SignalReady(pipe.get(), pinned);
+            return;
+          }
+          body(pipe.get());
+        });
     Frames ready;
     if (!ready.Receive(pipe_.get(), 0)) {
       absl::Status error = ZmqError(absl::StrCat("starting ", name));
@@ -182,8 +187,8 @@ class Daemon::Impl {
         allowed_clients_.insert(std::string(reinterpret_cast<char*>(key), 32));
       }
     }
-    ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.thread_cpus));
-    ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.io_thread_cpus));
+    ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.worker_cpus));
+    ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.io_cpus));
     context_ = zmq_ctx_new();
     // One libzmq I/O thread: the machine's other cores go to our own threads.
     zmq_ctx_set(context_, ZMQ_IO_THREADS, 1);
@@ -192,7 +197,7 @@ class Daemon::Impl {
     bool io_thread_set =
         !options_.batch_io_thread ||
         zmq_ctx_set(context_, ZMQ_THREAD_SCHED_POLICY, SCHED_BATCH) == 0;
-    for (int cpu : options_.io_thread_cpus) {
+    for (int cpu : options_.io_cpus) {
       io_thread_set =
           io_thread_set &&
           zmq_ctx_set(context_, ZMQ_THREAD_AFFINITY_CPU_ADD, cpu) == 0;
@@ -206,25 +211,27 @@ class Daemon::Impl {
 
     absl::Status status = absl::OkStatus();
     if (!options_.curve_secret_key.empty()) {
-      status = zap_.Start(context_, "zap", options_.thread_cpus,
+      status = zap_.Start(context_, "zap", options_.io_cpus,
                           [this](void* pipe) { Zap(pipe); });
     }
     if (status.ok()) {
-      status = publisher_.Start(context_, "publisher", options_.thread_cpus,
+      status = publisher_.Start(context_, "publisher", options_.io_cpus,
                                 [this](void* pipe) { Publisher(pipe); });
     }
     if (status.ok()) {
-      status = frontend_.Start(context_, "frontend", options_.thread_cpus,
-                               [this](void* pipe) { Frontend(pipe); });
+      status = frontend_.Start(
+          context_, "frontend",
+          options_.workers == 0 ? options_.worker_cpus : options_.io_cpus,
+          [this](void* pipe) { Frontend(pipe); });
     }
     if (status.ok()) {
-      status = step_timer_.Start(context_, "step-timer", options_.thread_cpus,
+      status = step_timer_.Start(context_, "step-timer", options_.worker_cpus,
                                  [this](void* pipe) { StepTimer(pipe); });
     }
     for (int i = 0; status.ok() && i < options_.workers; ++i) {
       workers_.push_back(std::make_unique<Actor>());
       status = workers_.back()->Start(context_, absl::StrCat("worker-", i),
-                                      options_.thread_cpus,
+                                      options_.worker_cpus,
                                       [this](void* pipe) { Worker(pipe); });
     }
     if (!status.ok()) Stop();

@@ -61,13 +61,15 @@ struct DaemonOptions {
   // 2-core machine (docs/ARCHITECTURE.md); it changes nothing on an idle
   // core, where the woken thread runs at once either way.
   bool batch_io_thread = true;
-  // CPUs for routingd's own threads (frontend, workers, publisher, step
-  // timer, ZAP) and for libzmq's I/O thread; empty: wherever the process may
-  // run. E.g. {0} and {1} keep request execution and socket I/O off each
-  // other's core (cpu_placement.h). Start refuses a CPU the process may not
-  // use.
-  std::vector<int> thread_cpus;
-  std::vector<int> io_thread_cpus;
+  // Where threads run (cpu_placement.h); empty: wherever the process may.
+  // worker_cpus: the threads that execute requests (workers and the step
+  // timer; with 0 workers, the frontend). io_cpus: libzmq's I/O thread and
+  // the threads that only move messages (the frontend when there are
+  // workers, the publisher, ZAP). On 2 cores, {0} and {1} keep routing work
+  // and socket work off each other's core. Start refuses a CPU the process
+  // may not use.
+  std::vector<int> worker_cpus;
+  std::vector<int> io_cpus;
   // How often the step timer looks for rules steps that fell due.
   absl::Duration step_interval = absl::Milliseconds(200);
   // How long Stop waits for in-flight requests before giving up on them.

@@ -40,13 +40,15 @@ ABSL_FLAG(bool, batch_io_thread, true,
           "Run libzmq's I/O thread under SCHED_BATCH so replies are written "
           "in batches rather than preempting the thread executing requests "
           "(higher throughput when threads share a core).");
-ABSL_FLAG(std::string, thread_cpus, "",
-          "CPUs routingd's own threads (request execution, events, timers) "
-          "may run on, as Linux lists them: \"0\", \"0,2\", \"0-3\". "
-          "Empty: any the process may use.");
-ABSL_FLAG(std::string, io_thread_cpus, "",
-          "CPUs for libzmq's I/O thread, same syntax. With --thread_cpus, "
-          "keeps socket I/O and request execution on separate cores.");
+ABSL_FLAG(std::string, worker_cpus, "",
+          "CPUs for the threads that execute requests (workers, the rules "
+          "step timer; with --workers=0 the frontend), as Linux lists them: "
+          "\"0\", \"0,2\", \"0-3\". Empty: any the process may use.");
+ABSL_FLAG(std::string, io_cpus, "",
+          "CPUs for libzmq's I/O thread and the threads that only move "
+          "messages (frontend when there are workers, publisher, ZAP); same "
+          "syntax. On 2 cores, --worker_cpus=0 --io_cpus=1 keeps routing and "
+          "socket work apart.");
 ABSL_FLAG(int, max_in_flight, 1024,
           "Requests accepted and not yet answered; past it, requests are "
           "answered BUSY at once.");
@@ -116,20 +118,20 @@ int main(int argc, char** argv) {
   options.events = absl::GetFlag(FLAGS_events);
   options.workers = absl::GetFlag(FLAGS_workers);
   options.batch_io_thread = absl::GetFlag(FLAGS_batch_io_thread);
-  absl::StatusOr<std::vector<int>> thread_cpus =
-      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_thread_cpus));
-  if (!thread_cpus.ok()) {
+  absl::StatusOr<std::vector<int>> worker_cpus =
+      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_worker_cpus));
+  if (!worker_cpus.ok()) {
     return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--thread_cpus: ", thread_cpus.status().message())));
+        absl::StrCat("--worker_cpus: ", worker_cpus.status().message())));
   }
-  options.thread_cpus = *thread_cpus;
-  absl::StatusOr<std::vector<int>> io_thread_cpus =
-      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_io_thread_cpus));
-  if (!io_thread_cpus.ok()) {
+  options.worker_cpus = *worker_cpus;
+  absl::StatusOr<std::vector<int>> io_cpus =
+      routing::sidecar::ParseCpuList(absl::GetFlag(FLAGS_io_cpus));
+  if (!io_cpus.ok()) {
     return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--io_thread_cpus: ", io_thread_cpus.status().message())));
+        absl::StrCat("--io_cpus: ", io_cpus.status().message())));
   }
-  options.io_thread_cpus = *io_thread_cpus;
+  options.io_cpus = *io_cpus;
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   if (absl::GetFlag(FLAGS_max_message_bytes) < 64) {
     return Fail(

@@ -344,7 +344,7 @@ TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
   const std::vector<std::vector<std::string>> configurations = {
       {"--workers=0"},
       {"--workers=2"},
-      {"--workers=0", "--thread_cpus=" + cpu, "--io_thread_cpus=" + cpu,
+      {"--workers=0", "--worker_cpus=" + cpu, "--io_cpus=" + cpu,
        "--batch_io_thread=false"}};
   for (const std::vector<std::string>& flags : configurations) {
     SCOPED_TRACE(absl::StrJoin(flags, " "));
@@ -380,7 +380,7 @@ TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
 
 TEST_P(RoutingdE2eTest, RefusesToStartOnCpusItMayNotUse) {
   for (const char* flag :
-       {"--thread_cpus=4000", "--io_thread_cpus=4000", "--thread_cpus=0-x"}) {
+       {"--worker_cpus=4000", "--io_cpus=4000", "--worker_cpus=0-x"}) {
     SCOPED_TRACE(flag);
     Routingd daemon(NewEndpoints(GetParam()), {flag});
     EXPECT_FALSE(daemon.WaitServing());
