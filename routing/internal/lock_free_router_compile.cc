@@ -417,6 +417,9 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
         }
       }
     }
+    // Nobody to prefer (a first-time customer, no CRM names): the step
+    // restricts nothing, rather than leaving the contact unservable.
+    if (record->only_agents.empty()) record->preferred_only = false;
   }
   for (const std::string& agent : contact.excluded_agents) {
     ROUTING_RETURN_IF_ERROR(CheckName(

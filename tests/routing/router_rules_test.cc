@@ -32,6 +32,11 @@ class TestRules : public RoutingRules {
             ContactPlan* plan) const override {
     plans.fetch_add(1);
     if (contact.attributes.contains("vip")) plan->priority = 9;
+    if (preferred_first && waited < absl::Seconds(20)) {
+      plan->preferred_only = true;
+      plan->next_step_after = absl::Seconds(20);
+      return;
+    }
     if (!relax) return;
     if (waited < absl::Seconds(30)) {
       plan->next_step_after = absl::Seconds(30);
@@ -53,6 +58,7 @@ class TestRules : public RoutingRules {
   }
   bool fail = false;
   bool relax = false;
+  bool preferred_first = false;  // Preferred agents only for 20 s.
   mutable std::atomic<int> plans{0};
 };
 
@@ -198,6 +204,34 @@ TEST_F(RouterRulesTest, AStepNobodyCanServeKeepsTheContactQueued) {
   absl::StatusOr<ContactStatus> status = router_->GetContact("c1");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->state, ContactStatus::State::kQueued);
+}
+
+// A "preferred agents only" step restricts contacts that have someone to
+// prefer; a first-time customer with none is routed at once, not refused as
+// unservable (found by the simulator with rules/examples/preferred_agent.lua).
+TEST_F(RouterRulesTest, APreferredOnlyStepDoesNotStrandCustomersWithNobody) {
+  rules_->preferred_first = true;
+  AddAvailable(MakeAgent("pat", {{"billing", 3}}));
+  AddAvailable(MakeAgent("ace", {{"billing", 5}}));
+  router_->SetRules(rules_);
+
+  absl::StatusOr<RoutingDecision> first =
+      router_->Route(MakeContact("new-customer", {{"billing", 2}}));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->outcome, DecisionOutcome::kAssigned);
+  ASSERT_TRUE(router_->Release("new-customer", ContactOutcome::kResolved).ok());
+
+  // With a preferred agent named, only that agent may take it in step 0.
+  ASSERT_TRUE(router_->SetAgentState("pat", AgentState::kBusy).ok());
+  Contact loyal = MakeContact("loyal", {{"billing", 2}});
+  loyal.preferred_agents = {"pat"};
+  absl::StatusOr<RoutingDecision> waiting = router_->Route(loyal);
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_EQ(waiting->outcome, DecisionOutcome::kQueued);
+  ASSERT_TRUE(router_->SetAgentState("pat", AgentState::kAvailable).ok());
+  auto assigned = listener_.Take();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].agent_id, "pat");
 }
 
 }  // namespace
