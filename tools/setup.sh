@@ -20,6 +20,7 @@ packages=(
   python3-flatbuffers    # sidecar: runtime for the flatc-generated Python code
   clang                  # sidecar: builds the libFuzzer request-decoder target
   libclang-rt-14-dev     # sidecar: libFuzzer and sanitizer runtimes for clang 14
+  gnuplot-nox            # bench: the simulator's and the benchmarks' PNG charts
 )
 
 missing=()

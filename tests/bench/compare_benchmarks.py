@@ -1,1 +1,0 @@
-../../bench/compare_benchmarks.py
