@@ -16,12 +16,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "bench/simulator/contact_center_simulation.h"
+#include "bench/simulator/report_charts.h"
 #include "bench/simulator/scenario.h"
 #include "bench/simulator/simulation_report.h"
 
@@ -41,6 +43,11 @@ ABSL_FLAG(int, agents, 10, "single: agents.");
 ABSL_FLAG(double, patience, 0,
           "single: mean patience in seconds (0: nobody abandons).");
 ABSL_FLAG(std::string, json, "", "Also write the report(s) as JSON here.");
+ABSL_FLAG(std::string, charts_dir, "",
+          "Also chart the day(s) into this directory: day.png (service "
+          "level, abandonment, occupancy, offered contacts and agents per "
+          "interval; both runs with --compare_rules), with its data and "
+          "gnuplot script.");
 
 namespace {
 
@@ -90,19 +97,21 @@ int main(int argc, char** argv) {
   if (!report.ok()) return Fail(report.status());
   std::printf("%s", sim::FormatReportTable(*report).c_str());
   std::string json = sim::FormatReportJson(*report);
+  std::vector<const sim::SimulationReport*> charted = {&*report};
+  absl::StatusOr<sim::SimulationReport> candidate;
 
   if (const std::string other = absl::GetFlag(FLAGS_compare_rules);
       !other.empty()) {
     sim::SimulationOptions second;
     second.rules_file =
         other == "builtin" ? "" : FromInvocationDirectory(other);
-    absl::StatusOr<sim::SimulationReport> candidate =
-        sim::Simulate(scenario, second);
+    candidate = sim::Simulate(scenario, second);
     if (!candidate.ok()) return Fail(candidate.status());
     std::printf("\n%s\n%s", sim::FormatReportTable(*candidate).c_str(),
                 sim::FormatComparisonTable(*report, *candidate).c_str());
     json =
         absl::StrCat("[", json, ",", sim::FormatReportJson(*candidate), "]\n");
+    charted.push_back(&*candidate);
   }
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
     std::ofstream out(FromInvocationDirectory(path));
@@ -110,6 +119,14 @@ int main(int argc, char** argv) {
     if (!out) {
       return Fail(absl::UnavailableError(absl::StrCat("cannot write ", path)));
     }
+  }
+  if (const std::string dir = absl::GetFlag(FLAGS_charts_dir); !dir.empty()) {
+    const std::string path = FromInvocationDirectory(dir);
+    if (absl::Status charts = sim::WriteDayCharts(charted, path);
+        !charts.ok()) {
+      return Fail(charts);
+    }
+    std::printf("\nCharts: %s/day.png\n", path.c_str());
   }
   return 0;
 }
