@@ -465,7 +465,10 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
 
   const RoutingDecision::QualifiedAgents qualified =
       CountQualifiedAgents(*contact);
-  if (qualified.total == 0 && refuse_unservable) {
+  // A later rules step may relax what this one asks (a preferred-agents-only
+  // step, a skill overflow): such a contact waits for it instead.
+  if (qualified.total == 0 && refuse_unservable &&
+      contact->next_step_ns == INT64_MAX) {
     // Refuse rather than queue a contact that would wait forever.
     uint64_t routing = ContactRecord::Pack(ContactState::kRouting, -1);
     if (!contact->state.compare_exchange_strong(

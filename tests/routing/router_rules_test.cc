@@ -232,6 +232,24 @@ TEST_F(RouterRulesTest, APreferredOnlyStepDoesNotStrandCustomersWithNobody) {
   auto assigned = listener_.Take();
   ASSERT_EQ(assigned.size(), 1u);
   EXPECT_EQ(assigned[0].agent_id, "pat");
+
+  // A returning customer whose previous agent cannot take this contact (not
+  // on the roster any more) waits for the next step instead of being refused.
+  Contact moved = MakeContact("moved", {{"billing", 2}});
+  moved.preferred_agents = {"left-the-company"};
+  ASSERT_TRUE(
+      router_->AddAgent(MakeAgent("left-the-company", {{"sales", 1}})).ok());
+  ASSERT_TRUE(router_->SetAgentState("ace", AgentState::kBusy).ok());
+  absl::StatusOr<RoutingDecision> held = router_->Route(moved);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->outcome, DecisionOutcome::kQueued);
+  ASSERT_TRUE(router_->SetAgentState("ace", AgentState::kAvailable).ok());
+  EXPECT_TRUE(listener_.Take().empty());  // Step 0: preferred agents only.
+  clock_.Advance(absl::Seconds(20));
+  EXPECT_EQ(router_->AdvanceQueues(), 1);
+  assigned = listener_.Take();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].agent_id, "ace");
 }
 
 }  // namespace
