@@ -108,4 +108,3 @@ BENCHMARK(BM_DecisionThreads)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();

@@ -60,4 +60,3 @@ BENCHMARK(BM_RulesCompile)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();

@@ -97,6 +97,14 @@ struct AgentRecord {
     if (AgentWord::Load(word, channel) >= capacity[channel]) return false;
     return max_total == 0 || AgentWord::TotalLoad(word) < max_total;
   }
+  // Room for one more contact on some channel.
+  bool HasAnyRoom(uint64_t word) const {
+    for (int channel = 0; channel < static_cast<int>(capacity.size());
+         ++channel) {
+      if (HasRoomFor(word, channel)) return true;
+    }
+    return false;
+  }
 
  private:
   // Profiles hold a handful of skills; a linear scan of a sorted vector beats

@@ -337,6 +337,9 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
     const uint64_t word = slot.word.load(std::memory_order_seq_cst);
     const AgentRecord* record = slot.record.load(std::memory_order_acquire);
     if (record == nullptr || !AgentWord::IsAvailable(word)) return;
+    // Full (typically right after taking a contact here): no waiting contact
+    // is eligible, so do not walk the queues to find that out.
+    if (!record->HasAnyRoom(word)) return;
 
     // The eligible contact with the earliest aged arrival, across every
     // queue: cross-queue fairness for agents who serve several queues.
