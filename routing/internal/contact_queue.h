@@ -4,11 +4,16 @@
 // (Michael & Scott, 1996), nodes reclaimed through the epoch domain.
 //
 // Contacts leave a queue logically, by their own state CAS (see
-// contact_record.h), from anywhere in the FIFO; physically, dead nodes are
-// unlinked only at the head (TrimHead), so the list is never edited in the
-// middle and traversals need nothing but an epoch guard. A contact no agent can
-// serve yet keeps the nodes behind it until it leaves; they are skipped at a
-// load each.
+// contact_record.h), from anywhere in the FIFO. Physically, their nodes are
+// unlinked by one trimmer per lane at a time, chosen by a try-flag that
+// nobody waits on: whoever finds the flag taken leaves a request the holder
+// honours before it lets go. The trimmer unlinks dead nodes at the head after
+// every departure, and sweeps the whole lane once the departures since its
+// last sweep outnumber the contacts waiting, so a contact that waits long at
+// the head (nobody can serve it yet) does not leave every later departure's
+// node behind it for every walk to skip. Traversals need nothing but an epoch
+// guard; enqueuers only ever touch the last node, which is never unlinked
+// from the middle.
 //
 // Within a priority level contacts are served in the order they were queued;
 // across levels and queues the router compares aged arrival times.
@@ -27,6 +32,11 @@
 namespace routing::internal {
 
 inline constexpr int kPriorityLevels = kMaxPriority + 1;
+
+// A lane is swept once its departures reach max(this, contacts waiting):
+// short queues are not walked on every departure, and the sweep's cost stays
+// below one node per departure on average.
+inline constexpr int64_t kMinSweepDepartures = 64;
 
 class ContactQueue {
  public:
@@ -62,9 +72,18 @@ class ContactQueue {
   }
 
   // Unlinks nodes at the head of `level` whose contacts are no longer queued.
-  // The caller must be pinned. The router calls it whenever a contact leaves
-  // the queue, so dead nodes outlive their contacts only behind a live one.
+  // The caller must be pinned. If another thread is trimming the lane, this
+  // returns at once and that thread trims again before it stops.
   void TrimHead(int level);
+
+  // A contact of `level` left the queue (its state CAS out of kQueued is
+  // done, and `waiting` lowered): trims the head, and sweeps the lane when
+  // departures since the last sweep reach max(kMinSweepDepartures, waiting),
+  // so the dead nodes in a lane stay fewer than the contacts waiting plus
+  // kMinSweepDepartures (and one dead last node, never unlinked). A sweep
+  // walks the lane once; triggered that way, it costs at most about one node
+  // per departure on average. The caller must be pinned.
+  void ContactLeft(int level);
 
   // Nodes linked in `level`, live or dead, dummy excluded. The caller must be
   // pinned; exact only when no other thread is using the queue.
@@ -93,7 +112,22 @@ class ContactQueue {
   struct alignas(64) Lane {
     std::atomic<Node*> head;
     alignas(64) std::atomic<Node*> tail;
+    // Trimming: held by one thread at a time (never waited on). Requests
+    // count every attempt, so the holder sees that someone came while it
+    // held the flag. Departures since the last sweep.
+    alignas(64) std::atomic<bool> trimming{false};
+    std::atomic<uint64_t> trim_requests{0};
+    std::atomic<int64_t> departures{0};
   };
+
+  // Takes the lane's trimming flag (or leaves a request for its holder) and
+  // unlinks dead nodes: at the head, and all over the lane if a sweep is due.
+  void Trim(int level);
+  static bool HeadIsDead(const Lane& lane);
+  bool SweepDue(const Lane& lane, int64_t departed) const;
+  // The holder of `lane.trimming` only.
+  void UnlinkDeadHead(Lane& lane);
+  void SweepDead(Lane& lane);
 
   const std::string name_;
   EpochDomain* const epoch_;

@@ -389,7 +389,7 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
     const int64_t now_ns = NowNs();
     best->assigned_ns.store(now_ns, std::memory_order_release);
     best_queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
-    best_queue->TrimHead(best->priority);
+    best_queue->ContactLeft(best->priority);
     assigned_from_queue_.fetch_add(1, std::memory_order_relaxed);
     CountAnswered(*best, now_ns);
 

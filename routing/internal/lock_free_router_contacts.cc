@@ -520,7 +520,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RouteHeld(
   switch (TryAssign(contact, basis, now_ns, ContactState::kQueued, &decision)) {
     case AssignResult::kAssigned:
       queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
-      queue->TrimHead(contact->priority);
+      queue->ContactLeft(contact->priority);
       assigned_immediately_.fetch_add(1, std::memory_order_relaxed);
       CountAnswered(*contact, now_ns);
       return decision;
@@ -641,7 +641,7 @@ absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* contact,
     queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
     // Whoever takes a contact out unlinks the dead nodes it leaves at the
     // head, so a queue whose contacts all leave by cancellation stays short.
-    queue->TrimHead(contact->priority);
+    queue->ContactLeft(contact->priority);
   }
   return word;
 }
