@@ -150,8 +150,9 @@ void BM_QueueInsert(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 // Up to 10,000 waiting: a queued Route() counts the contacts ahead of it
-// (QueuePosition walks the queue), so filling a queue of 100,000 takes
-// minutes; docs/PERFORMANCE.md has the figure measured once at 100,000.
+// (the queue position walks the queue), so filling a queue of 100,000 costs
+// 5 billion node visits, minutes per run; docs/PERFORMANCE.md says how the
+// cost grows instead.
 BENCHMARK(BM_QueueInsert)
     ->ArgName("waiting")
     ->RangeMultiplier(10)
