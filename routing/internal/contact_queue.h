@@ -73,7 +73,8 @@ class ContactQueue {
 
   // Unlinks nodes at the head of `level` whose contacts are no longer queued.
   // The caller must be pinned. If another thread is trimming the lane, this
-  // returns at once and that thread trims again before it stops.
+  // returns at once: that thread trims again before it stops, unless it has
+  // already trimmed twice, in which case the next departure's trim does.
   void TrimHead(int level);
 
   // A contact of `level` left the queue (its state CAS out of kQueued is
