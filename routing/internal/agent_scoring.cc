@@ -16,7 +16,7 @@ namespace {
 double Clamp01(double v) { return std::clamp(v, 0.0, 1.0); }
 
 double SkillValue(const ScoringContext& ctx, const AgentRecord& agent) {
-  const ContactRecord& c = *ctx.contact;
+  const ContactRoute& c = *ctx.contact;
   const size_t terms = c.required.size() + c.desired.size();
   if (terms == 0) return 1.0;
   double sum = 0;
@@ -35,7 +35,7 @@ double SkillValue(const ScoringContext& ctx, const AgentRecord& agent) {
 
 double LanguageValue(const ScoringContext& ctx, const AgentRecord& agent,
                      int* best_index) {
-  const ContactRecord& c = *ctx.contact;
+  const ContactRoute& c = *ctx.contact;
   *best_index = -1;
   if (c.languages.empty()) return 1.0;
   double best = 0;
@@ -120,7 +120,7 @@ std::vector<ScoreComponent> ExplainScore(const ScoringContext& ctx,
                                          const NameTable& languages) {
   const RoutingPolicy& policy = *ctx.policy;
   const ScoringWeights& w = policy.weights;
-  const ContactRecord& c = *ctx.contact;
+  const ContactRoute& c = *ctx.contact;
   std::vector<ScoreComponent> out(kScoreComponentCount);
   const std::array<double, kScoreComponentCount> weights = {
       w.skill, w.affinity, w.language, w.load, w.occupancy, w.idle};

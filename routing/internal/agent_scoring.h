@@ -72,7 +72,7 @@ struct AgentScore {
 // Everything scoring needs that is the same for every agent of a decision,
 // converted once so the per-agent loop does no Duration arithmetic.
 struct ScoringContext {
-  ScoringContext(const RoutingPolicy* policy, const ContactRecord* contact,
+  ScoringContext(const RoutingPolicy* policy, const ContactRoute* contact,
                  const HistoryAffinity* history, int64_t now_ns,
                  int max_skill_level, int max_fluency)
       : policy(policy),
@@ -85,7 +85,7 @@ struct ScoringContext {
   }
 
   const RoutingPolicy* policy;
-  const ContactRecord* contact;
+  const ContactRoute* contact;
   const HistoryAffinity* history;
   int64_t now_ns;
   int max_skill_level;

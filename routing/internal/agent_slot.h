@@ -28,6 +28,10 @@
 namespace routing::internal {
 
 inline constexpr uint8_t kPresenceRemoved = 7;
+// A slot claimed by an AddAgent that has not published its record yet: not on
+// the roster, and no other AddAgent of the id can claim it.
+inline constexpr uint8_t kPresenceAdding = 6;
+static_assert(kAgentStateCount <= kPresenceAdding);
 
 struct AgentWord {
   static constexpr int kPresenceBits = 3;

@@ -1,6 +1,5 @@
 #include "routing/internal/contact_queue.h"
 
-#include <algorithm>
 #include <utility>
 
 namespace routing::internal {
@@ -13,151 +12,272 @@ void UnrefContact(ContactRecord* contact, EpochDomain* epoch) {
   }
 }
 
-ContactQueue::ContactQueue(std::string name, EpochDomain* epoch)
-    : name_(std::move(name)), epoch_(epoch) {
-  for (Lane& lane : lanes_) {
-    Node* dummy = new Node{nullptr};
-    lane.head.store(dummy, std::memory_order_relaxed);
-    lane.tail.store(dummy, std::memory_order_relaxed);
+ContactQueue::Inner::Inner() {
+  for (int d = 0; d < kFanout; ++d) {
+    count[d].store(0, std::memory_order_relaxed);
+    child[d].store(nullptr, std::memory_order_relaxed);
   }
 }
 
-ContactQueue::~ContactQueue() {
-  for (Lane& lane : lanes_) {
-    Node* node = lane.head.load(std::memory_order_relaxed);
-    // The head is the dummy: its contact reference was dropped when it
-    // became the dummy (or it never had one).
-    Node* next = node->next.load(std::memory_order_relaxed);
+ContactQueue::Leaf::Leaf() {
+  QueueNode* dummy = new QueueNode(nullptr, 0, 0, 0);
+  head.store(dummy, std::memory_order_relaxed);
+  tail.store(dummy, std::memory_order_relaxed);
+}
+
+ContactQueue::Leaf::~Leaf() {
+  QueueNode* node = head.load(std::memory_order_relaxed);
+  // The head is the dummy: its contact reference was dropped when it became
+  // the dummy (or it never had one).
+  QueueNode* next = node->next.load(std::memory_order_relaxed);
+  delete node;
+  for (node = next; node != nullptr; node = next) {
+    next = node->next.load(std::memory_order_relaxed);
+    UnrefContact(node->contact, epoch);
     delete node;
-    for (node = next; node != nullptr; node = next) {
-      next = node->next.load(std::memory_order_relaxed);
-      UnrefContact(node->contact, epoch_);
-      delete node;
-    }
   }
 }
 
-void ContactQueue::Enqueue(ContactRecord* contact) {
-  contact->refs.fetch_add(1, std::memory_order_relaxed);
-  Node* node = new Node{contact};
-  Lane& lane = lanes_[contact->priority];
+ContactQueue::ContactQueue(std::string name, EpochDomain* epoch)
+    : name_(std::move(name)), epoch_(epoch), root_(new Inner) {}
+
+ContactQueue::~ContactQueue() { DeleteSubtree(root_, -1); }
+
+void ContactQueue::DeleteSubtree(void* child, int level) {
+  // `level` is the level of the slot that pointed at `child` (-1: the root).
+  if (level + 1 >= kLevels) {
+    delete static_cast<Leaf*>(child);
+    return;
+  }
+  Inner* inner = static_cast<Inner*>(child);
+  for (int d = 0; d < kFanout; ++d) {
+    void* grandchild = inner->child[d].load(std::memory_order_relaxed);
+    if (grandchild != nullptr) DeleteSubtree(grandchild, level + 1);
+  }
+  delete inner;
+}
+
+uint64_t ContactQueue::KeyOf(int64_t aged_ms) {
+  constexpr int64_t kHalf = int64_t{1} << (kKeyBits - 1);
+  if (aged_ms < -kHalf) aged_ms = -kHalf;
+  if (aged_ms > kHalf - 1) aged_ms = kHalf - 1;
+  return static_cast<uint64_t>(aged_ms + kHalf);
+}
+
+void ContactQueue::RetireChild(void* child, int level) {
+  allocated_.fetch_sub(1, std::memory_order_relaxed);
+  if (level + 1 >= kLevels) {
+    // Leaves are freed whole, nodes and all: every contact counted in it has
+    // departed, and its nodes' references go with it.
+    epoch_->Retire(static_cast<Leaf*>(child));
+  } else {
+    // An inner node retires only once its count reached zero, which needs
+    // every child slot of it frozen and reopened empty first (counts drop
+    // bottom-up), so it owns no children any more.
+    epoch_->Retire(static_cast<Inner*>(child));
+  }
+}
+
+uint32_t ContactQueue::GenerationOf(const void* child, int level) {
+  return level + 1 >= kLevels ? static_cast<const Leaf*>(child)->generation
+                              : static_cast<const Inner*>(child)->generation;
+}
+
+void ContactQueue::FinishFreeze(Inner* inner, int d, int level,
+                                uint64_t frozen) {
+  // Only the child of the frozen generation goes: a thread that read the
+  // freeze long ago must not unlink a child created after it was finished.
+  const uint32_t generation = GenerationOf(frozen);
+  void* child = inner->child[d].load(std::memory_order_acquire);
+  if (child != nullptr && GenerationOf(child, level) == generation &&
+      inner->child[d].compare_exchange_strong(child, nullptr,
+                                              std::memory_order_acq_rel)) {
+    RetireChild(child, level);
+  }
+  inner->count[d].compare_exchange_strong(
+      frozen, static_cast<uint64_t>(generation + 1) << kGenerationShift,
+      std::memory_order_seq_cst);
+}
+
+uint32_t ContactQueue::CountIn(Inner* inner, int d, int level) {
+  uint64_t slot = inner->count[d].load(std::memory_order_seq_cst);
   while (true) {
-    Node* tail = lane.tail.load(std::memory_order_acquire);
-    Node* next = tail->next.load(std::memory_order_acquire);
-    if (tail != lane.tail.load(std::memory_order_acquire)) continue;
-    if (next != nullptr) {
-      // Tail is lagging: help it forward, then retry.
-      lane.tail.compare_exchange_weak(tail, next, std::memory_order_acq_rel);
+    if ((slot & kFrozenBit) != 0) {
+      FinishFreeze(inner, d, level, slot);
+      slot = inner->count[d].load(std::memory_order_seq_cst);
       continue;
     }
-    Node* expected = nullptr;
-    // seq_cst: the linearization point of "contact is in the queue", which
-    // the router orders before its re-check of the free-agent bitmaps.
+    if (inner->count[d].compare_exchange_weak(slot, slot + 1,
+                                              std::memory_order_seq_cst)) {
+      return GenerationOf(slot);
+    }
+  }
+}
+
+void ContactQueue::UncountIn(Inner* inner, int d, int level) {
+  uint64_t slot = inner->count[d].fetch_sub(1, std::memory_order_seq_cst) - 1;
+  if (CountOf(slot) != 0) return;
+  if (inner->count[d].compare_exchange_strong(slot, slot | kFrozenBit,
+                                              std::memory_order_seq_cst)) {
+    FinishFreeze(inner, d, level, slot | kFrozenBit);
+  }
+}
+
+void* ContactQueue::EnsureChild(Inner* inner, int d, int level,
+                                uint32_t generation) {
+  void* child = inner->child[d].load(std::memory_order_acquire);
+  if (child != nullptr) return child;
+  void* fresh;
+  if (level + 1 >= kLevels) {
+    Leaf* leaf = new Leaf;
+    leaf->epoch = epoch_;
+    leaf->generation = generation;
+    fresh = leaf;
+  } else {
+    Inner* node = new Inner;
+    node->generation = generation;
+    fresh = node;
+  }
+  if (inner->child[d].compare_exchange_strong(child, fresh,
+                                              std::memory_order_acq_rel)) {
+    allocated_.fetch_add(1, std::memory_order_relaxed);
+    return fresh;
+  }
+  // Another arrival installed one first; ours was never seen.
+  if (level + 1 >= kLevels) {
+    delete static_cast<Leaf*>(fresh);
+  } else {
+    delete static_cast<Inner*>(fresh);
+  }
+  return child;
+}
+
+QueueNode* ContactQueue::Arrive(ContactRecord* contact, uint64_t placement,
+                                int64_t aged_ms, int64_t sequence) {
+  // The node's reference is taken while the caller's (the table's) is held.
+  contact->refs.fetch_add(1, std::memory_order_relaxed);
+  QueueNode* node = new QueueNode(contact, placement, aged_ms, sequence);
+  waiting.fetch_add(1, std::memory_order_seq_cst);
+  const uint64_t key = KeyOf(aged_ms);
+  Inner* inner = root_;
+  for (int level = 0;; ++level) {
+    const int d = Digit(key, level);
+    // Our count keeps the slot from freezing, so the child we then find (or
+    // create) stays linked until we uncount.
+    const uint32_t generation = CountIn(inner, d, level);
+    void* child = EnsureChild(inner, d, level, generation);
+    if (level + 1 >= kLevels) {
+      Append(static_cast<Leaf*>(child), node);
+      return node;
+    }
+    inner = static_cast<Inner*>(child);
+  }
+}
+
+void ContactQueue::Append(Leaf* leaf, QueueNode* node) {
+  while (true) {
+    QueueNode* tail = leaf->tail.load(std::memory_order_acquire);
+    QueueNode* next = tail->next.load(std::memory_order_acquire);
+    if (tail != leaf->tail.load(std::memory_order_acquire)) continue;
+    if (next != nullptr) {
+      // Tail is lagging: help it forward, then retry.
+      leaf->tail.compare_exchange_weak(tail, next, std::memory_order_acq_rel);
+      continue;
+    }
+    QueueNode* expected = nullptr;
+    // seq_cst: "the contact is in the queue", ordered before the router's
+    // state CAS and re-check of the free-agent bitmaps.
     if (tail->next.compare_exchange_strong(expected, node,
                                            std::memory_order_seq_cst)) {
-      lane.tail.compare_exchange_strong(tail, node, std::memory_order_acq_rel);
+      leaf->tail.compare_exchange_strong(tail, node, std::memory_order_acq_rel);
       return;
     }
   }
 }
 
-bool ContactQueue::HeadIsDead(const Lane& lane) {
-  const Node* head = lane.head.load(std::memory_order_acquire);
-  const Node* next = head->next.load(std::memory_order_acquire);
-  return next != nullptr && next->contact->State() != ContactState::kQueued;
+void ContactQueue::Depart(QueueNode* node) {
+  const uint64_t key = KeyOf(node->aged_ms);
+  Inner* path[kLevels];
+  Inner* inner = root_;
+  void* child = nullptr;
+  for (int level = 0; level < kLevels; ++level) {
+    path[level] = inner;
+    // Present: this node is still counted on every level.
+    child = inner->child[Digit(key, level)].load(std::memory_order_acquire);
+    if (level + 1 < kLevels) inner = static_cast<Inner*>(child);
+  }
+  TrimHead(static_cast<Leaf*>(child));
+  for (int level = kLevels - 1; level >= 0; --level) {
+    UncountIn(path[level], Digit(key, level), level);
+  }
+  waiting.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-bool ContactQueue::SweepDue(const Lane& lane, int64_t departed) const {
-  return departed >=
-         std::max(kMinSweepDepartures, waiting.load(std::memory_order_relaxed));
-}
-
-void ContactQueue::TrimHead(int level) {
-  // Agents freeing up call this for every level they look at: a live head
-  // (the usual case) costs two loads, not the flag.
-  if (HeadIsDead(lanes_[level])) Trim(level);
-}
-
-void ContactQueue::ContactLeft(int level) {
-  Lane& lane = lanes_[level];
-  const int64_t departed =
-      lane.departures.fetch_add(1, std::memory_order_relaxed) + 1;
-  // A contact that left from behind a live head, with no sweep due, leaves
-  // nothing to do yet. If another thread kills the head meanwhile, its own
-  // ContactLeft trims.
-  if (HeadIsDead(lane) || SweepDue(lane, departed)) Trim(level);
-}
-
-void ContactQueue::Trim(int level) {
-  Lane& lane = lanes_[level];
+void ContactQueue::TrimHead(Leaf* leaf) {
   // seq_cst on the request and on the flag, both sides (a store-load pair):
   // either the holder's re-read after letting go sees this request, or this
-  // thread's exchange sees the flag free and trims itself. The request's RMW
-  // also carries the departed contact's state (written before) to the holder.
-  lane.trim_requests.fetch_add(1, std::memory_order_seq_cst);
-  // Two rounds at most: a thread does not trim forever for others under
-  // heavy churn; what it leaves, the next departure's trim takes.
+  // thread's exchange sees the flag free and trims itself. Two rounds at
+  // most; what a busy leaf keeps, the next departure trims or the leaf's
+  // retirement frees.
+  leaf->trim_requests.fetch_add(1, std::memory_order_seq_cst);
   for (int round = 0; round < 2; ++round) {
-    if (lane.trimming.exchange(true, std::memory_order_seq_cst)) return;
-    const uint64_t seen = lane.trim_requests.load(std::memory_order_seq_cst);
-    UnlinkDeadHead(lane);
-    const int64_t departed = lane.departures.load(std::memory_order_relaxed);
-    if (SweepDue(lane, departed)) {
-      lane.departures.fetch_sub(departed, std::memory_order_relaxed);
-      SweepDead(lane);
+    if (leaf->trimming.exchange(true, std::memory_order_seq_cst)) return;
+    const uint64_t seen = leaf->trim_requests.load(std::memory_order_seq_cst);
+    while (true) {
+      QueueNode* head = leaf->head.load(std::memory_order_acquire);
+      QueueNode* next = head->next.load(std::memory_order_acquire);
+      if (next == nullptr) break;
+      // One read of the contact's word decides: a node is kept while its
+      // placement is queued, or about to be (its placer links it before the
+      // state CAS into kQueued and still owns it). From any other word the
+      // placement can never become queued again.
+      const uint64_t word = next->contact->Word();
+      if (ContactRecord::PlacementOf(word) == next->placement &&
+          (ContactRecord::StateOf(word) == ContactState::kQueued ||
+           ContactRecord::StateOf(word) == ContactState::kRouting)) {
+        break;
+      }
+      QueueNode* tail = leaf->tail.load(std::memory_order_acquire);
+      if (head == tail) {
+        // Never let head pass tail.
+        leaf->tail.compare_exchange_weak(tail, next, std::memory_order_acq_rel);
+        continue;
+      }
+      // Only the trimmer moves head; release publishes the new dummy to
+      // walks that start from head.
+      leaf->head.store(next, std::memory_order_release);
+      // `next` is the new dummy: its contact reference is ours to drop. The
+      // old dummy is unreachable for new walks; pinned ones finish first.
+      UnrefContact(next->contact, epoch_);
+      epoch_->Retire(head);
     }
-    lane.trimming.store(false, std::memory_order_seq_cst);
-    if (lane.trim_requests.load(std::memory_order_seq_cst) == seen) return;
+    leaf->trimming.store(false, std::memory_order_seq_cst);
+    if (leaf->trim_requests.load(std::memory_order_seq_cst) == seen) return;
   }
 }
 
-void ContactQueue::UnlinkDeadHead(Lane& lane) {
-  while (true) {
-    Node* head = lane.head.load(std::memory_order_acquire);
-    Node* next = head->next.load(std::memory_order_acquire);
-    if (next == nullptr) return;
-    if (next->contact->State() == ContactState::kQueued) {
-      return;  // The oldest node is live: nothing to trim.
+int64_t ContactQueue::Position(const QueueNode& node) const {
+  const uint64_t key = KeyOf(node.aged_ms);
+  int64_t ahead = 0;
+  const Inner* inner = root_;
+  const void* child = nullptr;
+  for (int level = 0; level < kLevels; ++level) {
+    const int digit = Digit(key, level);
+    for (int d = 0; d < digit; ++d) {
+      ahead += CountOf(inner->count[d].load(std::memory_order_acquire));
     }
-    Node* tail = lane.tail.load(std::memory_order_acquire);
-    if (head == tail) {
-      // Never let head pass tail.
-      lane.tail.compare_exchange_weak(tail, next, std::memory_order_acq_rel);
-      continue;
-    }
-    // Only the trimmer moves head, so this succeeds; release publishes the
-    // new dummy to traversals that start from head.
-    lane.head.store(next, std::memory_order_release);
-    // `next` is the new dummy: its contact reference is ours to drop. The
-    // old dummy is unreachable for new traversals; pinned ones finish first.
-    UnrefContact(next->contact, epoch_);
-    epoch_->Retire(head);
+    child = inner->child[digit].load(std::memory_order_acquire);
+    if (child == nullptr) return ahead + 1;  // Departed meanwhile.
+    if (level + 1 < kLevels) inner = static_cast<const Inner*>(child);
   }
-}
-
-void ContactQueue::SweepDead(Lane& lane) {
-  Node* prev = lane.head.load(std::memory_order_acquire);
-  Node* node = prev->next.load(std::memory_order_acquire);
-  while (node != nullptr) {
-    Node* next = node->next.load(std::memory_order_acquire);
-    // A node with a successor is not the last one, and never will be again;
-    // the tail is the last node or the one before it (Michael & Scott), so a
-    // node that is not the tail now lies before it and the tail, which only
-    // moves forward, never comes back to it. Enqueuers touch only the tail
-    // and the last node's null `next`: neither is this node or `prev->next`.
-    if (next != nullptr && node->contact->State() != ContactState::kQueued &&
-        node != lane.tail.load(std::memory_order_acquire)) {
-      // Only the trimmer overwrites a non-null `next`. Release: a traversal
-      // that reads the new link sees `next` fully built. Traversals standing
-      // on `node` (pinned) still follow its own `next` into the lane.
-      prev->next.store(next, std::memory_order_release);
-      UnrefContact(node->contact, epoch_);
-      epoch_->Retire(node);
-    } else {
-      prev = node;
-    }
-    node = next;
+  const Leaf* leaf = static_cast<const Leaf*>(child);
+  const QueueNode* walk = leaf->head.load(std::memory_order_acquire);
+  for (walk = walk->next.load(std::memory_order_acquire);
+       walk != nullptr && walk != &node;
+       walk = walk->next.load(std::memory_order_acquire)) {
+    if (walk->Live()) ++ahead;
   }
+  return ahead + 1;
 }
 
 }  // namespace routing::internal

@@ -1,138 +1,216 @@
 // File: routing/internal/contact_queue.h
 //
-// One named queue of waiting contacts: a lock-free FIFO per priority level
-// (Michael & Scott, 1996), nodes reclaimed through the epoch domain.
+// One named queue of waiting contacts, kept in service order (aged arrival in
+// whole milliseconds, then placement sequence), lock-free, with arrival,
+// departure and position costs independent of the number waiting.
 //
-// Contacts leave a queue logically, by their own state CAS (see
-// contact_record.h), from anywhere in the FIFO. Physically, their nodes are
-// unlinked by one trimmer per lane at a time, chosen by a try-flag that
-// nobody waits on: whoever finds the flag taken leaves a request the holder
-// honours before it lets go. The trimmer unlinks dead nodes at the head after
-// every departure, and sweeps the whole lane once the departures since its
-// last sweep outnumber the contacts waiting, so a contact that waits long at
-// the head (nobody can serve it yet) does not leave every later departure's
-// node behind it for every walk to skip. Traversals need nothing but an epoch
-// guard; enqueuers only ever touch the last node, which is never unlinked
-// from the middle.
+// Structure: a counting radix trie over the aged-arrival millisecond (46 bits,
+// 4 bits a level, 12 levels). Every inner node holds, for each of its 16
+// children, the number of contacts counted below it; the leaf of one
+// millisecond is a lock-free FIFO (Michael & Scott) of queue nodes in the
+// order they were linked. So:
+//   - Arrive: count +1 on each level top-down (creating missing nodes with a
+//     CAS), then link the node at the leaf's tail: O(levels).
+//   - Depart: count -1 on each level bottom-up: O(levels). A count that drops
+//     to zero is frozen (CAS 0 -> kFrozen), its subtree unlinked and retired
+//     through the epoch domain, and the slot reopened (kFrozen -> 0); a thread
+//     that meets a frozen slot finishes that work before it counts, so no one
+//     waits on anyone.
+//   - Position: the counts of the children left of the path, summed on the
+//     way down, plus the live nodes ahead in the leaf: O(levels x 16 + the
+//     contacts that share the millisecond).
+//   - Walk in service order: a depth-first walk of non-zero counts.
+// Counts are raised top-down and lowered bottom-up, so a parent's count is
+// never below the sum of its children's: a zero count means an empty subtree,
+// and a subtree is never retired with a counted contact in it.
 //
-// Within a priority level contacts are served in the order they were queued;
-// across levels and queues the router compares aged arrival times.
+// The queue does not decide who is waiting: a node is live while its contact
+// is kQueued at the node's placement (contact_record.h); whoever moves the
+// contact out of that state calls Depart() for the node, exactly once. Dead
+// nodes stay linked in their leaf until the leaf's head is trimmed or the leaf
+// empties and is retired.
+//
+// Threading: every method may be called concurrently; the caller must be
+// pinned in the queue's epoch domain, and stays pinned while it uses a node or
+// record it was handed.
 #ifndef ROUTING_INTERNAL_CONTACT_QUEUE_H_
 #define ROUTING_INTERNAL_CONTACT_QUEUE_H_
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
 
-#include "routing/contact.h"
 #include "routing/internal/contact_record.h"
 #include "routing/internal/epoch.h"
 
 namespace routing::internal {
 
-inline constexpr int kPriorityLevels = kMaxPriority + 1;
+// One placement of a contact in a queue. Immutable apart from `next`.
+class QueueNode {
+ public:
+  QueueNode(ContactRecord* contact, uint64_t placement, int64_t aged_ms,
+            int64_t sequence)
+      : contact(contact),
+        placement(placement),
+        aged_ms(aged_ms),
+        sequence(sequence) {}
 
-// A lane is swept once its departures reach max(this, contacts waiting):
-// short queues are not walked on every departure, and the sweep's cost stays
-// below one node per departure on average.
-inline constexpr int64_t kMinSweepDepartures = 64;
+  ContactRecord* const contact;  // Null in a leaf's dummy only.
+  const uint64_t placement;
+  const int64_t aged_ms;
+  const int64_t sequence;  // Router-wide placement sequence.
+  std::atomic<QueueNode*> next{nullptr};
+
+  bool Live() const {
+    return contact != nullptr && contact->IsQueuedAt(placement);
+  }
+  // Service order between two nodes (of any queues).
+  bool ServedBefore(const QueueNode& other) const {
+    if (aged_ms != other.aged_ms) return aged_ms < other.aged_ms;
+    return sequence < other.sequence;
+  }
+};
 
 class ContactQueue {
  public:
-  struct Node {
-    ContactRecord* contact;  // Null in the initial dummy only.
-    std::atomic<Node*> next{nullptr};
-  };
-
   ContactQueue(std::string name, EpochDomain* epoch);
-  ~ContactQueue();  // Frees nodes and drops their contact references.
+  ~ContactQueue();  // Frees the trie and drops its nodes' contact references.
   ContactQueue(const ContactQueue&) = delete;
   ContactQueue& operator=(const ContactQueue&) = delete;
 
   const std::string& name() const { return name_; }
 
-  // Appends the contact to its priority level and takes a reference on it.
-  // The caller must be pinned. The append is a seq_cst CAS, ordered before the
-  // caller's later re-check of free agents (no lost wakeup).
-  void Enqueue(ContactRecord* contact);
+  // Counts and links a node for placement `placement` of `contact` (which must
+  // not be kQueued at that placement yet) and takes a reference on the
+  // contact; raises `waiting`. The link is a seq_cst CAS, ordered before the
+  // caller's state CAS into kQueued and its re-check of free agents (no lost
+  // wakeup).
+  QueueNode* Arrive(ContactRecord* contact, uint64_t placement,
+                    int64_t aged_ms, int64_t sequence);
 
-  // Calls f(ContactRecord*) for each node of `level` whose contact is still
-  // kQueued, oldest first, until f returns false. The caller must be pinned.
+  // The node's contact has left (its state moved away from kQueued at the
+  // node's placement, or never reached it): lowers `waiting` and the counts,
+  // retires what emptied, trims the leaf's dead head. Exactly once per node.
+  void Depart(QueueNode* node);
+
+  // 1 + the contacts counted before `node` in service order.
+  int64_t Position(const QueueNode& node) const;
+
+  // Calls f(QueueNode*) for each live node in service order until f returns
+  // false. Returns false if f stopped the walk.
   template <typename F>
-  void ForEachQueued(int level, F&& f) const {
-    const Node* node = lanes_[level].head.load(std::memory_order_acquire);
-    for (node = node->next.load(std::memory_order_acquire); node != nullptr;
-         node = node->next.load(std::memory_order_acquire)) {
-      if (node->contact->State() != ContactState::kQueued) {
-        continue;
-      }
-      if (!f(node->contact)) return;
-    }
+  bool ForEachLive(F&& f) const {
+    return Walk(root_, 0, f);
   }
 
-  // Unlinks nodes at the head of `level` whose contacts are no longer queued.
-  // The caller must be pinned. If another thread is trimming the lane, this
-  // returns at once: that thread trims again before it stops, unless it has
-  // already trimmed twice, in which case the next departure's trim does.
-  void TrimHead(int level);
-
-  // A contact of `level` left the queue (its state CAS out of kQueued is
-  // done, and `waiting` lowered): trims the head, and sweeps the lane when
-  // departures since the last sweep reach max(kMinSweepDepartures, waiting),
-  // so the dead nodes in a lane stay fewer than the contacts waiting plus
-  // kMinSweepDepartures (and one dead last node, never unlinked). A sweep
-  // walks the lane once; triggered that way, it costs at most about one node
-  // per departure on average. The caller must be pinned.
-  void ContactLeft(int level);
-
-  // Nodes linked in `level`, live or dead, dummy excluded. The caller must be
-  // pinned; exact only when no other thread is using the queue.
-  int LinkedCountForTesting(int level) const {
-    int n = 0;
-    const Node* node = lanes_[level].head.load(std::memory_order_acquire);
-    for (node = node->next.load(std::memory_order_acquire); node != nullptr;
-         node = node->next.load(std::memory_order_acquire)) {
-      ++n;
-    }
-    return n;
-  }
-
-  // Contacts queued now (the router's count: +1 before it publishes a contact,
-  // -1 by whoever takes one out). seq_cst: part of the no-lost-wakeup order.
+  // Contacts counted now: +1 in Arrive, -1 in Depart. seq_cst: part of the
+  // no-lost-wakeup order.
   std::atomic<int64_t> waiting{0};
 
   // Statistics, relaxed: counters only.
   std::atomic<int64_t> answered{0};
   std::atomic<int64_t> answered_in_service_level{0};
   std::atomic<int64_t> abandoned{0};
-  std::atomic<int64_t> total_answer_wait_ns{0};
+  std::atomic<int64_t> total_answer_wait_ms{0};  // Whole ms: never wraps.
   std::atomic<int64_t> average_handle_ns{0};  // Moving average; 0 until known.
 
+  // Trie nodes and leaves allocated now (tests: emptied subtrees are freed).
+  int64_t AllocatedForTesting() const {
+    return allocated_.load(std::memory_order_relaxed);
+  }
+
+  static constexpr int kBitsPerLevel = 4;
+  static constexpr int kFanout = 1 << kBitsPerLevel;
+  static constexpr int kKeyBits = 48;
+  static constexpr int kLevels = kKeyBits / kBitsPerLevel;
+
+  // The trie key of an aged-arrival millisecond: order-preserving, saturated
+  // to the 48 bits the trie covers (about +-4,400 years around 1970).
+  static uint64_t KeyOf(int64_t aged_ms);
+
  private:
-  struct alignas(64) Lane {
-    std::atomic<Node*> head;
-    alignas(64) std::atomic<Node*> tail;
-    // Trimming: held by one thread at a time (never waited on). Requests
-    // count every attempt, so the holder sees that someone came while it
-    // held the flag. Departures since the last sweep.
-    alignas(64) std::atomic<bool> trimming{false};
+  // A slot word: generation (bits 32..63) | frozen (bit 31) | count. A
+  // frozen slot's count is zero; reopening it starts the next generation,
+  // and every child remembers the generation it was created in.
+  static constexpr uint64_t kFrozenBit = uint64_t{1} << 31;
+  static constexpr uint64_t kCountMask = kFrozenBit - 1;
+  static constexpr int kGenerationShift = 32;
+  static int64_t CountOf(uint64_t slot) {
+    return (slot & kFrozenBit) != 0 ? 0
+                                    : static_cast<int64_t>(slot & kCountMask);
+  }
+  static uint32_t GenerationOf(uint64_t slot) {
+    return static_cast<uint32_t>(slot >> kGenerationShift);
+  }
+  static uint32_t GenerationOf(const void* child, int level);
+
+  struct Leaf;
+  struct Inner {
+    uint32_t generation = 0;
+    std::atomic<uint64_t> count[kFanout];
+    std::atomic<void*> child[kFanout];  // Inner* above the last level, Leaf*.
+    Inner();
+  };
+  struct Leaf {
+    uint32_t generation = 0;
+    std::atomic<QueueNode*> head;
+    std::atomic<QueueNode*> tail;
+    std::atomic<bool> trimming{false};
     std::atomic<uint64_t> trim_requests{0};
-    std::atomic<int64_t> departures{0};
+    Leaf();
+    ~Leaf();  // Frees its nodes, dropping their contact references.
+    EpochDomain* epoch = nullptr;
   };
 
-  // Takes the lane's trimming flag (or leaves a request for its holder) and
-  // unlinks dead nodes: at the head, and all over the lane if a sweep is due.
-  void Trim(int level);
-  static bool HeadIsDead(const Lane& lane);
-  bool SweepDue(const Lane& lane, int64_t departed) const;
-  // The holder of `lane.trimming` only.
-  void UnlinkDeadHead(Lane& lane);
-  void SweepDead(Lane& lane);
+  static int Digit(uint64_t key, int level) {
+    return static_cast<int>(
+        (key >> (kKeyBits - kBitsPerLevel * (level + 1))) & (kFanout - 1));
+  }
+  // +1 on slot d of `inner` (at `level`) unless it is frozen, in which case
+  // the freeze is finished first and the count retried. Returns the slot's
+  // generation.
+  uint32_t CountIn(Inner* inner, int d, int level);
+  // -1 on slot d; a slot that reaches zero is frozen and its child retired.
+  void UncountIn(Inner* inner, int d, int level);
+  // Unlinks and retires the child of the frozen generation and reopens the
+  // slot; any thread that meets the freeze may finish it.
+  void FinishFreeze(Inner* inner, int d, int level, uint64_t frozen);
+  void* EnsureChild(Inner* inner, int d, int level, uint32_t generation);
+  void RetireChild(void* child, int level);
+  static void DeleteSubtree(void* child, int level);
+
+  static void Append(Leaf* leaf, QueueNode* node);
+  void TrimHead(Leaf* leaf);
+
+  template <typename F>
+  bool Walk(const Inner* inner, int level, F& f) const {
+    for (int d = 0; d < kFanout; ++d) {
+      if (CountOf(inner->count[d].load(std::memory_order_seq_cst)) == 0) {
+        continue;
+      }
+      const void* child = inner->child[d].load(std::memory_order_acquire);
+      if (child == nullptr) continue;  // Being created.
+      if (level + 1 < kLevels) {
+        if (!Walk(static_cast<const Inner*>(child), level + 1, f)) {
+          return false;
+        }
+        continue;
+      }
+      const Leaf* leaf = static_cast<const Leaf*>(child);
+      const QueueNode* node = leaf->head.load(std::memory_order_acquire);
+      for (node = node->next.load(std::memory_order_acquire); node != nullptr;
+           node = node->next.load(std::memory_order_acquire)) {
+        if (!node->Live()) continue;
+        if (!f(const_cast<QueueNode*>(node))) return false;
+      }
+    }
+    return true;
+  }
 
   const std::string name_;
   EpochDomain* const epoch_;
-  std::array<Lane, kPriorityLevels> lanes_;
+  Inner* const root_;
+  std::atomic<int64_t> allocated_{0};
 };
 
 // Drops one reference; the last retires the record through the epoch domain.

@@ -1,19 +1,40 @@
 // File: routing/internal/contact_record.h
 //
-// A contact as the router holds it: the caller's Contact, its requirements
-// compiled to ids, and a small atomic state machine that decides every race
-// over the contact with one compare-and-swap:
+// A contact as the router holds it, from Route() until Cancel() or Release():
+// ONE record per contact for its whole stay, found by id in the contact table
+// and never replaced there, with a single atomic state word that decides
+// every race over the contact by one compare-and-swap.
 //
-//   kRouting --(claimed by Route)--------------------> kAssigned
-//   kRouting --(no free agent)---> kQueued --(claimed by an agent)--> kAssigned
-//   kRouting | kQueued | kAssigned --(Cancel, Release, Requeue)---> kDone
+// What the contact is routed on (requirements compiled to ids, queue, aged
+// arrival, rules step) lives in a ContactRoute: immutable once published,
+// one per placement. A Requeue or a rules step move does not swap records in
+// the table (a Cancel in between would find nothing); it wins the record's
+// state CAS into kRouting with the placement number raised, publishes a new
+// route, and places the contact again. Nodes left in a queue by an earlier
+// placement are dead from that CAS on.
 //
-// Whoever wins the CAS owns the transition's side effects (agent load, queue
-// counters, statistics), so each happens exactly once.
+// State word: state (4 bits) | agent index (24 bits) | placement (36 bits).
 //
-// Lifetime: reference counted. The contact table holds one reference and a
-// queue node another; the last Unref retires the record through the epoch
-// domain, so a thread that found it (pinned) can still read it safely.
+//   kRouting(p) --assign (Route, Requeue, step move)--------> kAssigned(a, p)
+//   kRouting(p) --queue (node of placement p linked first)--> kQueued(p)
+//   kQueued(p)  --claimed by an agent's drain or a re-check--> kAssigned(a, p)
+//   kQueued(p) | kAssigned(a, p) --Requeue, step move-------> kRouting(p + 1)
+//   kRouting(p) | kQueued(p) | kAssigned(a, p) --Cancel----> kDone
+//   kAssigned(a, p) --Release-----------------------------> kDone
+//   kRouting(p) --refused (nobody could ever serve it)-----> kDone
+//
+// Whoever wins a CAS owns the side effects of the state it replaced: the
+// winner out of kQueued(p) takes the placement-p node out of its queue's
+// counts; the winner out of kAssigned gives the agent's load back; the winner
+// out of kRouting is the only thread routing the contact, so whoever moves it
+// OUT of kRouting by Cancel leaves the clean-up of an in-flight placement
+// (a claimed agent, a linked node) to the routing thread, whose own CAS then
+// fails.
+//
+// Lifetime: reference counted. The contact table holds one reference and each
+// queue node another; the last Unref retires the record (and its route)
+// through the epoch domain, so a pinned reader can still read it. A node takes
+// its reference before it is linked, so a record is never revived from zero.
 #ifndef ROUTING_INTERNAL_CONTACT_RECORD_H_
 #define ROUTING_INTERNAL_CONTACT_RECORD_H_
 
@@ -33,25 +54,37 @@ inline constexpr int kMaxRequirements = 64;
 
 enum class ContactState : uint8_t { kRouting, kQueued, kAssigned, kDone };
 
-struct ContactRecord {
-  Contact contact;  // enqueue_time resolved; queue name resolved.
-  const std::string& id() const { return contact.id; }
+class QueueNode;
 
+// What one placement of a contact is routed on. Immutable once published by
+// ContactRecord::route, except the fields marked atomic.
+struct ContactRoute {
+  Contact contact;  // enqueue_time resolved; queue name resolved.
+
+  uint64_t placement = 0;  // The placement this route belongs to.
   int channel = 0;
-  int queue = -1;
+  // Interned queue id; -1 until the contact is accepted (AcceptQueue), then
+  // fixed. Atomic: the routing thread sets it while others may read.
+  std::atomic<int> queue{-1};
+  int QueueId() const { return queue.load(std::memory_order_acquire); }
   int priority = 0;
   int64_t enqueue_ns = 0;
-  // Aged arrival: enqueue time minus priority x priority_step. Smaller goes
-  // first. Fixed when queued, so queue order never needs re-sorting as time
-  // passes (linear aging preserves order).
+  // Aged arrival: enqueue time minus priority x priority_step (saturated).
+  // Service order compares it in whole milliseconds (aged_ms), then by
+  // placement sequence: whoever was placed in a queue first.
   int64_t aged_arrival_ns = 0;
+  int64_t aged_ms = 0;
   std::vector<std::pair<int, int>> required;  // (skill id, min level)
   std::vector<std::pair<int, int>>
       desired;                 // (skill id, min level); -1 id: unknown skill
   std::vector<int> languages;  // Known language ids in preference order.
   std::vector<int> language_rank;  // Preference position of each languages[i].
   std::vector<int> preferred_agents;  // Agent indexes (unknown ids dropped).
-  std::vector<int> excluded_agents;   // Agent indexes (unknown ids dropped).
+  std::vector<int> excluded_agents;   // Agent indexes of known ids.
+  // Excluded ids not on the router's books when compiled: an agent interned
+  // later (index >= agents_known) is compared by id against these.
+  std::vector<std::string> excluded_unknown;
+  int agents_known = 0;
   // Rules step reached when compiled, and when the next one falls due
   // (INT64_MAX: none). With preferred_only, only the agents in only_agents
   // (the preferred ones and those in the customer's history) may take it.
@@ -60,37 +93,10 @@ struct ContactRecord {
   bool preferred_only = false;
   std::vector<int> only_agents;
 
-  // The state and, once assigned, the agent, in one word so that whoever
-  // wins the CAS into kAssigned publishes the agent in the same step, and
-  // whoever takes the contact out of kAssigned learns the agent from the very
-  // word it replaced.
-  static uint64_t Pack(ContactState state, int agent) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(agent)) << 8) |
-           static_cast<uint8_t>(state);
-  }
-  static ContactState StateOf(uint64_t word) {
-    return static_cast<ContactState>(word & 0xff);
-  }
-  static int AgentOf(uint64_t word) {
-    return static_cast<int>(static_cast<uint32_t>(word >> 8));
-  }
-  ContactState State() const {
-    return StateOf(state.load(std::memory_order_acquire));
-  }
-  // kRouting or kQueued -> kAssigned to `agent`. False if someone else moved
-  // the contact first.
-  bool AssignTo(ContactState from, int agent_index) {
-    uint64_t expected = Pack(from, -1);
-    return state.compare_exchange_strong(
-        expected, Pack(ContactState::kAssigned, agent_index),
-        std::memory_order_acq_rel);
-  }
-
-  std::atomic<uint64_t> state{Pack(ContactState::kRouting, -1)};
-  // Written just after the assignment CAS; a Release racing with it may read
-  // 0 and then counts no handling time.
-  std::atomic<int64_t> assigned_ns{0};
-  std::atomic<int> refs{1};
+  // A rule vetoed a free agent the built-in filter admitted for this
+  // placement: the veto may lift as the contact waits, so AdvanceQueues()
+  // and SetRules() look at it again.
+  mutable std::atomic<bool> rules_vetoed{false};
 
   bool Excludes(int agent_index) const {
     for (int a : excluded_agents) {
@@ -111,6 +117,63 @@ struct ContactRecord {
     }
     return false;
   }
+};
+
+struct ContactRecord {
+  explicit ContactRecord(std::string contact_id) : id_(std::move(contact_id)) {}
+  ~ContactRecord() { delete route.load(std::memory_order_relaxed); }
+  ContactRecord(const ContactRecord&) = delete;
+  ContactRecord& operator=(const ContactRecord&) = delete;
+
+  const std::string& id() const { return id_; }
+
+  static constexpr int kAgentShift = 4;
+  static constexpr int kPlacementShift = 28;
+  static constexpr uint64_t kAgentMask = (uint64_t{1} << 24) - 1;
+
+  static uint64_t Pack(ContactState state, int agent, uint64_t placement) {
+    const uint64_t agent_bits =
+        agent < 0 ? kAgentMask : static_cast<uint64_t>(agent) & kAgentMask;
+    return (placement << kPlacementShift) | (agent_bits << kAgentShift) |
+           static_cast<uint8_t>(state);
+  }
+  static ContactState StateOf(uint64_t word) {
+    return static_cast<ContactState>(word & 0xf);
+  }
+  static int AgentOf(uint64_t word) {
+    const uint64_t bits = (word >> kAgentShift) & kAgentMask;
+    return bits == kAgentMask ? -1 : static_cast<int>(bits);
+  }
+  static uint64_t PlacementOf(uint64_t word) { return word >> kPlacementShift; }
+
+  uint64_t Word() const { return state.load(std::memory_order_acquire); }
+  ContactState State() const { return StateOf(Word()); }
+  // True while the placement-`placement` node of this contact is the one in
+  // force (the contact waits in a queue through it).
+  bool IsQueuedAt(uint64_t placement) const {
+    return Word() == Pack(ContactState::kQueued, -1, placement);
+  }
+  // One CAS from exactly `from` to `to`; false if anyone moved the contact
+  // first (`from` is then reloaded).
+  bool Transition(uint64_t& from, uint64_t to) {
+    return state.compare_exchange_strong(from, to, std::memory_order_seq_cst);
+  }
+
+  std::atomic<uint64_t> state{Pack(ContactState::kRouting, -1, 0)};
+  // The route of the current placement. Replaced only by the thread that
+  // won the CAS into kRouting; the replaced one is retired through the epoch.
+  std::atomic<const ContactRoute*> route{nullptr};
+  // The node of the current placement while it is queued. Written by the
+  // placing thread before its CAS into kQueued, read by whoever moves the
+  // contact out of kQueued.
+  std::atomic<QueueNode*> queued_node{nullptr};
+  // Written just after the assignment CAS; a Release racing with it may read
+  // 0 and then counts no handling time.
+  std::atomic<int64_t> assigned_ns{0};
+  std::atomic<int> refs{1};
+
+ private:
+  const std::string id_;
 };
 
 }  // namespace routing::internal

@@ -2,10 +2,15 @@
 //
 // The Router implementation. Every public call runs on the caller's thread;
 // threads meet only through atomics: per-agent state words claimed by CAS,
-// per-contact state CAS, bitmaps of agents by skill / language / free channel,
-// lock-free queues and tables, and epoch-based reclamation for everything that
-// is replaced or removed (agent records, contacts, queue nodes, policies).
-// docs/ARCHITECTURE.md explains the design and the no-lost-wakeup argument.
+// one state word per contact whose CAS decides each of its transitions
+// (contact_record.h), bitmaps of agents by skill / language / free channel,
+// lock-free queues in service order (contact_queue.h) and tables, and
+// epoch-based reclamation for everything replaced or removed.
+// docs/ARCHITECTURE.md has the contact's state machine and the no-lost-wakeup
+// argument.
+//
+// Listener callbacks run after the call has left its epoch critical section:
+// a slow listener delays its own caller only, never memory reclamation.
 #ifndef ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_
 #define ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_
 
@@ -28,6 +33,7 @@
 #include "routing/internal/epoch.h"
 #include "routing/internal/history_store.h"
 #include "routing/internal/name_table.h"
+#include "routing/internal/router_counters.h"
 #include "routing/router.h"
 #include "routing/status_macros.h"
 
@@ -84,6 +90,10 @@ class LockFreeRouter final : public Router {
     return {policy_.load(std::memory_order_acquire),
             rules_.load(std::memory_order_acquire)};
   }
+  // Assignments made while pinned, told to the listener once unpinned.
+  using Notices = std::vector<Assignment>;
+  void Deliver(Notices& notices);
+
   // The router's interned skill and language ids, for rules.
   class InternedNames final : public RulesNames {
    public:
@@ -116,12 +126,17 @@ class LockFreeRouter final : public Router {
 
   // --- Compilation and validation (lock_free_router_compile.cc) ---
   static absl::Status CheckAgentId(std::string_view agent_id);
+  absl::Status ValidateAgentProfile(const AgentProfile& profile) const;
   absl::StatusOr<std::unique_ptr<AgentRecord>> CompileAgent(
       const AgentProfile& profile, int index);
   // Compiles `contact` at the step the rules (if any) give it after waiting
-  // since its enqueue time.
-  absl::StatusOr<std::unique_ptr<ContactRecord>> CompileContact(
-      const Contact& contact, const DecisionBasis& basis, int64_t now_ns);
+  // since its enqueue time. Interns nothing: a route that is refused leaves
+  // no name behind (the queue is interned by AcceptQueue).
+  absl::StatusOr<std::unique_ptr<ContactRoute>> CompileRoute(
+      const Contact& contact, const DecisionBasis& basis, int64_t now_ns) const;
+  // Interns the route's queue (once the contact is accepted); the queue id,
+  // or ResourceExhausted when max_queues are taken.
+  absl::StatusOr<int> AcceptQueue(ContactRoute* route);
   // The rules' plan for `contact` (enqueued at enqueue_ns) now, checked:
   // a priority out of range is ignored.
   static ContactPlan PlanFor(const RulesRecord& rules, const Contact& contact,
@@ -142,87 +157,125 @@ class LockFreeRouter final : public Router {
   // Brings the skill and language bitmaps of `agent` in line with its current
   // record; `previous` is the record it replaced (or null).
   void SyncSkillIndex(int agent, const AgentRecord* previous);
-  // Brings the free-channel and logged-in bitmaps in line with the state word.
-  void SyncAvailability(int agent);
-  bool ClaimAgent(int agent, int channel);
+  // Brings the free-channel bitmaps in line with the state word. True if the
+  // word changed under it and the agent has room now: a bit it cleared may
+  // have hidden the agent from a contact that queued meanwhile, so the
+  // caller must let the agent drain.
+  bool SyncAvailability(int agent);
+  // Takes one unit of `channel` capacity of `agent`, if the record in force
+  // is still `judged` (the one the caller's eligibility check read) and it
+  // has room. A record replaced since (UpdateAgent) fails the claim.
+  bool ClaimAgent(int agent, int channel, const AgentRecord* judged,
+                  Notices* notices);
   // Gives back one unit of load; `ended_work` advances idle time when the
   // agent ends up with nothing (false for undoing a claim that never served).
   void DropLoad(int agent, int channel, int64_t now_ns, bool ended_work);
   // Capacity may have appeared: sync the bitmaps, then hand the agent queued
   // contacts until it is full or nothing it can serve waits.
-  void OnCapacityFreed(int agent);
-  void DrainQueuesFor(int agent);
+  void OnCapacityFreed(int agent, Notices* notices);
+  void DrainQueuesFor(int agent, Notices* notices);
+
+  // --- Eligibility (lock_free_router_contacts.cc): one predicate for the
+  // scan, the drain and the qualified-agent count ---
+  // Could `agent` ever serve `route`, whatever its state and load?
+  bool Qualifies(const AgentRecord& agent, const ContactRoute& route) const;
+  // Can it take it now, given its state word?
+  bool Eligible(const AgentRecord& agent, uint64_t word,
+                const ContactRoute& route) const;
+  bool Excludes(const ContactRoute& route, int agent) const;
 
   // --- Contacts (lock_free_router_contacts.cc) ---
-  // Assigns or queues a contact already in the table. With
-  // refuse_unservable, a contact nobody on the roster qualifies for is
-  // refused (FailedPrecondition) rather than queued.
-  absl::StatusOr<RoutingDecision> RouteHeld(ContactRecord* contact,
-                                            const DecisionBasis& basis,
-                                            int64_t now_ns,
-                                            bool refuse_unservable = true);
-  absl::StatusOr<RoutingDecision> RequeueContact(const Contact& contact,
-                                                 bool refuse_unservable);
+  // Places a contact this thread owns in kRouting at `placement`: assigns it
+  // to the best free agent, or queues it. With refuse_unservable, a contact
+  // nobody on the roster qualifies for is refused (FailedPrecondition).
+  absl::StatusOr<RoutingDecision> Place(ContactRecord* record,
+                                        uint64_t placement,
+                                        const DecisionBasis& basis,
+                                        int64_t now_ns, bool refuse_unservable,
+                                        Notices* notices);
+  absl::StatusOr<RoutingDecision> RequeueHeld(ContactRecord* record,
+                                              const Contact& contact,
+                                              int64_t now_ns,
+                                              Notices* notices);
   // Returns false if rules were in force and failed (the built-in scores
   // then decided).
-  bool FindCandidates(const ContactRecord& contact, const ScoringContext& ctx,
+  bool FindCandidates(const ContactRoute& route, const ScoringContext& ctx,
                       const RulesRecord* rules, CandidateList* out) const;
   // Lets the rules veto or rescore `scores` (built-in scores of the eligible
   // free agents); offers the survivors to `out`. False if the rules failed.
-  bool OfferThroughRules(const ContactRecord& contact,
-                         const ScoringContext& ctx, const RoutingRules& rules,
-                         const AgentScore* scores, int count,
-                         CandidateList* out) const;
-  // Fills the rules' view of one scored candidate.
+  bool OfferThroughRules(const ContactRoute& route, const ScoringContext& ctx,
+                         const RoutingRules& rules, const AgentScore* scores,
+                         int count, CandidateList* out) const;
   void DescribeCandidate(const ScoringContext& ctx, const AgentScore& score,
                          RulesCandidate* out) const;
-  RulesContact DescribeContact(const ContactRecord& contact,
-                               int64_t now_ns) const;
+  RulesContact DescribeContact(const ContactRoute& route, int64_t now_ns) const;
   // Whether the rules let agent `record` (free, built-in eligible) take the
-  // queued `contact` now.
+  // queued `route` now.
   bool RulesAdmit(const RulesRecord& rules, const PolicyRecord& policy,
-                  const ContactRecord& contact, const AgentRecord& record,
+                  const ContactRoute& route, const AgentRecord& record,
                   uint64_t word, int64_t now_ns, double* score) const;
-  bool Eligible(const AgentRecord& agent, uint64_t word,
-                const ContactRecord& contact) const;
-  // The agents on the roster qualified for `contact` whatever their state and
+  // A rule vetoed a free agent for `route`: remember it, so the veto is
+  // looked at again as the contact waits.
+  void NoteVeto(const ContactRoute& route) const;
+  // The agents on the roster qualified for `route` whatever their state and
   // load, counted by where they are now. Zero total: nobody could ever serve
   // it as the roster stands.
   RoutingDecision::QualifiedAgents CountQualifiedAgents(
-      const ContactRecord& contact) const;
-  HistoryAffinity LookupAffinity(const ContactRecord& contact,
+      const ContactRoute& route) const;
+  HistoryAffinity LookupAffinity(const ContactRoute& route,
                                  const RoutingPolicy& policy,
                                  int64_t now_ns) const;
-  AssignResult TryAssign(ContactRecord* contact, const DecisionBasis& basis,
-                         int64_t now_ns, ContactState from,
-                         RoutingDecision* decision);
-  RoutingDecision DescribeAssignment(const ContactRecord& contact,
+  // Finds the best free agent, claims it and moves the contact from `from`
+  // (its exact state word) to kAssigned.
+  AssignResult TryAssign(ContactRecord* record, const ContactRoute& route,
+                         const DecisionBasis& basis, int64_t now_ns,
+                         uint64_t from, RoutingDecision* decision,
+                         Notices* notices);
+  RoutingDecision DescribeAssignment(const ContactRoute& route,
                                      const DecisionBasis& basis,
                                      const ScoringContext& ctx,
                                      const AgentScore& score, int eligible,
-                                     bool rules_failed);
-  // Stamps policy and rules versions on a decision.
-  static void StampBasis(const DecisionBasis& basis,
-                         const ContactRecord& contact,
+                                     bool rules_failed) const;
+  Assignment MakeAssignment(const ContactRoute& route, RoutingDecision decision,
+                            int64_t now_ns) const;
+  static void StampBasis(const DecisionBasis& basis, const ContactRoute& route,
                          RoutingDecision* decision);
-  void CountAnswered(const ContactRecord& contact, int64_t now_ns);
+  void CountAnswered(const ContactRoute& route, int64_t now_ns);
+  // The contact's placement-p node leaves its queue (the caller won the CAS
+  // out of kQueued(p), or never reached it).
+  void LeaveQueue(const ContactRoute& route, QueueNode* node);
+  // A reference for the calling thread, unless the record is already being
+  // freed (then the contact has ended).
+  static bool TryRef(ContactRecord* record);
+  void Unref(ContactRecord* record) { UnrefContact(record, &epoch_); }
   // Removes a finished contact from the table and drops the table's reference.
-  void Forget(ContactRecord* contact);
+  void Forget(ContactRecord* record);
   static absl::Status NotHeld(std::string_view contact_id);
-  // Ends `contact`'s assignment to `agent` (release, cancel or transfer):
-  // credits the handling time to the agent, gives the load back, forgets the
-  // contact and lets the agent take waiting contacts. Returns the handling
-  // time in nanoseconds (0 if unknown).
-  int64_t EndAssignment(ContactRecord* contact, int agent, int64_t now_ns);
-  // Takes a held contact out of routing (Cancel/Release/Requeue): wins the
-  // state CAS to kDone, then undoes what its previous state held.
-  // Returns the state word it replaced. FailedPrecondition if the contact is
-  // in a state the caller does not allow, NotFound if already finished.
-  absl::StatusOr<uint64_t> Finish(ContactRecord* contact, bool allow_waiting,
-                                  bool allow_assigned);
-  int QueuePosition(const ContactRecord& contact) const;
-  absl::Duration EstimatedWait(const ContactRecord& contact, int position,
+  // Ends `record`'s assignment to `agent` (release, cancel or transfer):
+  // credits the handling time, gives the load back and lets the agent take
+  // waiting contacts. Returns the handling time in nanoseconds (0 if
+  // unknown).
+  int64_t EndAssignment(ContactRecord* record, int channel, int agent,
+                        int64_t now_ns, Notices* notices);
+  // Takes a held contact out of routing for good (Cancel/Release): wins the
+  // state CAS to kDone. Returns the state word it replaced.
+  absl::StatusOr<uint64_t> Finish(ContactRecord* record, bool allow_waiting);
+
+  // --- Queues over time (lock_free_router_queues.cc) ---
+  // Live nodes of every queue (their route current) that `pick` selects, in
+  // service order across queues.
+  template <typename Pick>
+  std::vector<QueueNode*> CollectQueued(Pick&& pick) const;
+  // Moves one queued contact on to its due rules step; true if moved.
+  bool MoveToNextStep(QueueNode* node, const DecisionBasis& basis,
+                      int64_t now_ns, Notices* notices);
+  // Looks again at queued contacts a rule vetoed a free agent for.
+  void ReconsiderVetoed(int64_t now_ns, Notices* notices);
+  void FoldStepDue(int64_t due_ns);
+  absl::Duration EstimatedWait(const ContactQueue& queue, int64_t position,
                                int staffed, const RoutingPolicy& policy) const;
+  // The router's clock, never going back: a clock stepped back reads as the
+  // latest time seen.
   int64_t NowNs() const;
 
   const RouterOptions options_;
@@ -250,16 +303,14 @@ class LockFreeRouter final : public Router {
   // The earliest time a queued contact's next rules step falls due (a lower
   // bound: AdvanceQueues() returns at once before it).
   std::atomic<int64_t> next_step_due_ns_{INT64_MAX};
-
-  // Counters: relaxed, read only by Stats().
-  std::atomic<int64_t> contacts_held_{0};
-  std::atomic<int64_t> decisions_{0};
-  std::atomic<int64_t> assigned_immediately_{0};
-  std::atomic<int64_t> queued_{0};
-  std::atomic<int64_t> assigned_from_queue_{0};
-  std::atomic<int64_t> cancelled_{0};
-  std::atomic<int64_t> released_{0};
-  mutable std::atomic<int64_t> rules_fallbacks_{0};
+  // Placements in queues, router-wide: the tie-break of equal aged arrival.
+  std::atomic<int64_t> placements_{0};
+  // Raised when a rule vetoes a free agent for a contact; while non-zero,
+  // AdvanceQueues() looks at vetoed waiting contacts again (and clears it
+  // when it finds none).
+  mutable std::atomic<int64_t> vetoes_{0};
+  mutable std::atomic<int64_t> last_now_ns_{0};
+  mutable RouterCounters counters_;
 };
 
 }  // namespace routing::internal

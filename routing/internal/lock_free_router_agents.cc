@@ -13,8 +13,12 @@ namespace routing::internal {
 
 namespace {
 
+bool OnRoster(uint8_t presence) {
+  return presence != kPresenceRemoved && presence != kPresenceAdding;
+}
+
 bool IsLoggedIn(uint8_t presence) {
-  return presence != kPresenceRemoved &&
+  return OnRoster(presence) &&
          presence != static_cast<uint8_t>(AgentState::kLoggedOut);
 }
 
@@ -24,7 +28,7 @@ int LockFreeRouter::FindAgent(std::string_view agent_id) const {
   const int index = agent_ids_.Find(agent_id);
   if (index < 0) return -1;
   const uint64_t word = slots_[index].word.load(std::memory_order_acquire);
-  return AgentWord::Presence(word) == kPresenceRemoved ? -1 : index;
+  return OnRoster(AgentWord::Presence(word)) ? index : -1;
 }
 
 absl::StatusOr<int> LockFreeRouter::RosterIndex(
@@ -44,7 +48,8 @@ absl::Status LockFreeRouter::RemovedMeanwhile(std::string_view agent_id) {
 }
 
 absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
-  ROUTING_RETURN_IF_ERROR(CheckAgentId(profile.id));
+  // Everything that can refuse the profile runs before anything is interned.
+  ROUTING_RETURN_IF_ERROR(ValidateAgentProfile(profile));
   if (FindAgent(profile.id) >= 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("agent '", profile.id, "' is already on the roster"));
@@ -59,48 +64,51 @@ absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
                            CompileAgent(profile, index));
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[index];
-  const uint64_t word = slot.word.load(std::memory_order_acquire);
-  const AgentRecord* previous = slot.record.load(std::memory_order_acquire);
-  if (AgentWord::Presence(word) != kPresenceRemoved) {
+  // Claim the slot with one CAS on its word, removed -> adding: of
+  // concurrent adds of one id exactly one wins, and nothing else changes a
+  // removed or adding slot's word, so the winner's later stores cannot
+  // overwrite a load or presence another call set.
+  uint64_t word = slot.word.load(std::memory_order_acquire);
+  if (AgentWord::Presence(word) != kPresenceRemoved ||
+      !slot.word.compare_exchange_strong(
+          word, AgentWord::WithPresence(word, kPresenceAdding),
+          std::memory_order_seq_cst)) {
     return absl::AlreadyExistsError(
         absl::StrCat("agent '", profile.id, "' is already on the roster"));
   }
-  // Claim the slot by swapping the record the removed agent left behind;
-  // of two concurrent adds of one id exactly one wins this CAS.
-  if (!slot.record.compare_exchange_strong(previous, record.get(),
-                                           std::memory_order_acq_rel)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "agent '", profile.id, "' was added concurrently by another call"));
-  }
-  const AgentRecord* installed = record.release();
+  const AgentRecord* previous =
+      slot.record.exchange(record.release(), std::memory_order_acq_rel);
   const int64_t now_ns = NowNs();
   slot.handled_ns.store(0, std::memory_order_relaxed);
   slot.handled_count.store(0, std::memory_order_relaxed);
   slot.login_ns.store(0, std::memory_order_relaxed);
   slot.state_since_ns.store(now_ns, std::memory_order_relaxed);
   slot.idle_since_ns.store(now_ns, std::memory_order_relaxed);
-  // Only the CAS winner above gets here, and nothing else changes a removed
-  // slot's word, so this publishes the agent (logged out) exactly once.
+  // The load is zero: a removed agent held nothing, and no claim succeeds
+  // on a slot that is not available.
+  word = AgentWord::WithPresence(word, kPresenceAdding);
   slot.word.store(AgentWord::WithPresence(
                       word, static_cast<uint8_t>(AgentState::kLoggedOut)),
                   std::memory_order_seq_cst);
   if (previous != nullptr) epoch_.Retire(const_cast<AgentRecord*>(previous));
   SyncSkillIndex(index, previous);
   SyncAvailability(index);
-  (void)installed;
   return absl::OkStatus();
 }
 
 absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
+  ROUTING_RETURN_IF_ERROR(ValidateAgentProfile(profile));
   ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(profile.id));
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
                            CompileAgent(profile, index));
+  Notices notices;
+  {
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[index];
   const AgentRecord* previous = slot.record.load(std::memory_order_acquire);
   while (true) {
     const uint64_t word = slot.word.load(std::memory_order_acquire);
-    if (AgentWord::Presence(word) == kPresenceRemoved) {
+    if (!OnRoster(AgentWord::Presence(word))) {
       return RemovedMeanwhile(profile.id);
     }
     if (slot.record.compare_exchange_weak(previous, record.get(),
@@ -109,15 +117,19 @@ absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
     }
   }
   record.release();
-  // Bump the word's version so a claim that read the old capacity and the
-  // word before this point fails its CAS and re-reads the record.
+  // Bump the word's version. A claim checks that the record in force is the
+  // one it judged, reading the word first: a claim whose CAS succeeds after
+  // this bump re-read the record after the swap above.
   uint64_t word = slot.word.load(std::memory_order_acquire);
   while (!slot.word.compare_exchange_weak(word, AgentWord::Bump(word),
                                           std::memory_order_seq_cst)) {
   }
   epoch_.Retire(const_cast<AgentRecord*>(previous));
   SyncSkillIndex(index, previous);
-  OnCapacityFreed(index);  // Capacity or skills may now fit waiting contacts.
+  // Capacity or skills may now fit waiting contacts.
+  OnCapacityFreed(index, &notices);
+  }
+  Deliver(notices);
   return absl::OkStatus();
 }
 
@@ -127,7 +139,7 @@ absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
   AgentSlot& slot = slots_[index];
   uint64_t word = slot.word.load(std::memory_order_acquire);
   do {
-    if (AgentWord::Presence(word) == kPresenceRemoved) {
+    if (!OnRoster(AgentWord::Presence(word))) {
       return RemovedMeanwhile(agent_id);
     }
     if (AgentWord::TotalLoad(word) > 0) {
@@ -157,13 +169,15 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
     return absl::NotFoundError(
         absl::StrCat("agent '", AsAbsl(agent_id), "' is not on the roster"));
   }
+  Notices notices;
+  {
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[index];
   const uint8_t presence = static_cast<uint8_t>(state);
   uint64_t word = slot.word.load(std::memory_order_acquire);
   uint64_t next;
   do {
-    if (AgentWord::Presence(word) == kPresenceRemoved) {
+    if (!OnRoster(AgentWord::Presence(word))) {
       return RemovedMeanwhile(agent_id);
     }
     if (AgentWord::Presence(word) == presence) return absl::OkStatus();
@@ -181,7 +195,10 @@ absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
     // Idle seniority starts when the agent becomes available for work.
     AdvanceTo(slot.idle_since_ns, now_ns);
   }
-  OnCapacityFreed(index);  // Syncs the bitmaps; drains queues if available.
+  // Syncs the bitmaps; drains queues if available.
+  OnCapacityFreed(index, &notices);
+  }
+  Deliver(notices);
   return absl::OkStatus();
 }
 
@@ -192,7 +209,7 @@ absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
   const AgentSlot& slot = slots_[index];
   const uint64_t word = slot.word.load(std::memory_order_acquire);
   const AgentRecord* record = slot.record.load(std::memory_order_acquire);
-  if (AgentWord::Presence(word) == kPresenceRemoved || record == nullptr) {
+  if (!OnRoster(AgentWord::Presence(word)) || record == nullptr) {
     return RemovedMeanwhile(agent_id);
   }
   AgentStatus status;
@@ -220,8 +237,8 @@ absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
 std::vector<std::string> LockFreeRouter::AgentIds() const {
   std::vector<std::string> ids;
   for (int i = 0; i < agent_ids_.size(); ++i) {
-    if (AgentWord::Presence(slots_[i].word.load(std::memory_order_acquire)) ==
-        kPresenceRemoved) {
+    if (!OnRoster(
+            AgentWord::Presence(slots_[i].word.load(std::memory_order_acquire)))) {
       continue;
     }
     ids.emplace_back(agent_ids_.Name(i));
@@ -245,8 +262,7 @@ void LockFreeRouter::SyncSkillIndex(int agent, const AgentRecord* previous) {
   while (true) {
     const AgentRecord* record = slot.record.load(std::memory_order_acquire);
     const bool present =
-        AgentWord::Presence(slot.word.load(std::memory_order_seq_cst)) !=
-        kPresenceRemoved;
+        OnRoster(AgentWord::Presence(slot.word.load(std::memory_order_seq_cst)));
     remember(record);
     for (int id : skills) {
       SkillBitmap(id)->Assign(agent, present && record->SkillLevel(id) > 0);
@@ -255,8 +271,7 @@ void LockFreeRouter::SyncSkillIndex(int agent, const AgentRecord* previous) {
       LanguageBitmap(id)->Assign(agent, present && record->Fluency(id) > 0);
     }
     const bool still_present =
-        AgentWord::Presence(slot.word.load(std::memory_order_seq_cst)) !=
-        kPresenceRemoved;
+        OnRoster(AgentWord::Presence(slot.word.load(std::memory_order_seq_cst)));
     if (slot.record.load(std::memory_order_seq_cst) == record &&
         still_present == present) {
       return;
@@ -264,34 +279,42 @@ void LockFreeRouter::SyncSkillIndex(int agent, const AgentRecord* previous) {
   }
 }
 
-void LockFreeRouter::SyncAvailability(int agent) {
+bool LockFreeRouter::SyncAvailability(int agent) {
   AgentSlot& slot = slots_[agent];
+  bool raced = false;
   while (true) {
     const uint64_t word = slot.word.load(std::memory_order_seq_cst);
     const AgentRecord* record = slot.record.load(std::memory_order_acquire);
     const bool available = record != nullptr && AgentWord::IsAvailable(word);
+    bool room = false;
     for (int c = 0; c < kChannelCount; ++c) {
-      free_[c]->Assign(agent, available && record->HasRoomFor(word, c));
+      const bool free = available && record->HasRoomFor(word, c);
+      free_[c]->Assign(agent, free);
+      room = room || free;
     }
     // Every change to the word bumps its version, so an unchanged word means
     // no change slipped in between our read and our bit writes; a change that
-    // did is followed by its own thread's sync, or by our next pass.
+    // did is followed by its own thread's sync, or by our next pass. Bits we
+    // wrote from a stale word were wrong for a while, and a contact may have
+    // queued past the agent then: report it so the caller drains.
     if (slot.word.load(std::memory_order_seq_cst) == word &&
         slot.record.load(std::memory_order_acquire) == record) {
-      return;
+      return raced && room;
     }
+    raced = true;
   }
 }
 
-bool LockFreeRouter::ClaimAgent(int agent, int channel) {
+bool LockFreeRouter::ClaimAgent(int agent, int channel,
+                                const AgentRecord* judged, Notices* notices) {
   AgentSlot& slot = slots_[agent];
   // Read the word before the record: if the CAS below succeeds, no
-  // UpdateAgent finished its version bump in between, so the capacity checked
+  // UpdateAgent finished its version bump in between, so the record checked
   // is the one in force when the claim took effect.
   uint64_t word = slot.word.load(std::memory_order_seq_cst);
   while (true) {
     const AgentRecord* record = slot.record.load(std::memory_order_acquire);
-    if (record == nullptr || !AgentWord::IsAvailable(word) ||
+    if (record != judged || !AgentWord::IsAvailable(word) ||
         !record->HasRoomFor(word, channel)) {
       return false;
     }
@@ -303,7 +326,7 @@ bool LockFreeRouter::ClaimAgent(int agent, int channel) {
       break;
     }
   }
-  SyncAvailability(agent);
+  if (SyncAvailability(agent)) DrainQueuesFor(agent, notices);
   return true;
 }
 
@@ -325,12 +348,12 @@ void LockFreeRouter::DropLoad(int agent, int channel, int64_t now_ns,
   }
 }
 
-void LockFreeRouter::OnCapacityFreed(int agent) {
+void LockFreeRouter::OnCapacityFreed(int agent, Notices* notices) {
   SyncAvailability(agent);
-  DrainQueuesFor(agent);
+  DrainQueuesFor(agent, notices);
 }
 
-void LockFreeRouter::DrainQueuesFor(int agent) {
+void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
   auto guard = epoch_.Pin();
   AgentSlot& slot = slots_[agent];
   while (true) {
@@ -341,10 +364,12 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
     // is eligible, so do not walk the queues to find that out.
     if (!record->HasAnyRoom(word)) return;
 
-    // The eligible contact with the earliest aged arrival, across every
-    // queue: cross-queue fairness for agents who serve several queues.
-    ContactRecord* best = nullptr;
-    ContactQueue* best_queue = nullptr;
+    // The eligible contact first in service order, across every queue:
+    // cross-queue fairness for agents who serve several queues. Each queue
+    // is walked in service order and stops at its first eligible contact,
+    // or where it passes the best found in an earlier queue.
+    QueueNode* best = nullptr;
+    const ContactRoute* best_route = nullptr;
     const DecisionBasis basis = LoadBasis();
     const int64_t scan_ns = basis.rules != nullptr ? NowNs() : 0;
     double rules_score = 0;
@@ -357,65 +382,78 @@ void LockFreeRouter::DrainQueuesFor(int agent) {
           queue->waiting.load(std::memory_order_seq_cst) <= 0) {
         continue;
       }
-      for (int level = kPriorityLevels - 1; level >= 0; --level) {
-        queue->TrimHead(level);
-        queue->ForEachQueued(level, [&](ContactRecord* c) {
-          if (best != nullptr && c->aged_arrival_ns >= best->aged_arrival_ns) {
-            return false;  // FIFO within a level: nothing later is better.
-          }
-          if (!Eligible(*record, word, *c)) return true;
-          double admitted_score = 0;
-          if (basis.rules != nullptr &&
-              !RulesAdmit(*basis.rules, *basis.policy, *c, *record, word,
-                          scan_ns, &admitted_score)) {
-            return true;
-          }
-          best = c;
-          rules_score = admitted_score;
-          best_queue = queue;
-          return false;
-        });
-      }
+      queue->ForEachLive([&](QueueNode* node) {
+        if (best != nullptr && !node->ServedBefore(*best)) return false;
+        const ContactRoute* route =
+            node->contact->route.load(std::memory_order_acquire);
+        // A route of another placement: the contact is moving, and whoever
+        // moves it routes it.
+        if (route == nullptr || route->placement != node->placement) {
+          return true;
+        }
+        if (!Eligible(*record, word, *route)) return true;
+        double admitted_score = 0;
+        if (basis.rules != nullptr &&
+            !RulesAdmit(*basis.rules, *basis.policy, *route, *record, word,
+                        scan_ns, &admitted_score)) {
+          NoteVeto(*route);
+          return true;
+        }
+        best = node;
+        best_route = route;
+        rules_score = admitted_score;
+        return false;
+      });
     }
     if (best == nullptr) return;
 
-    if (!ClaimAgent(agent, best->channel)) continue;  // Word moved: re-read.
-    if (!best->AssignTo(ContactState::kQueued, agent)) {
-      // Someone else took or cancelled it; undo our claim and look again.
-      DropLoad(agent, best->channel, 0, /*ended_work=*/false);
+    if (!ClaimAgent(agent, best_route->channel, record, notices)) {
+      continue;  // Word or record moved: judge again.
+    }
+    uint64_t from =
+        ContactRecord::Pack(ContactState::kQueued, -1, best->placement);
+    ContactRecord* contact = best->contact;
+    if (!contact->Transition(from,
+                             ContactRecord::Pack(ContactState::kAssigned, agent,
+                                                 best->placement))) {
+      // Someone else took, moved or cancelled it; undo our claim and look
+      // again.
+      DropLoad(agent, best_route->channel, 0, /*ended_work=*/false);
       SyncAvailability(agent);
       continue;
     }
     const int64_t now_ns = NowNs();
-    best->assigned_ns.store(now_ns, std::memory_order_release);
-    best_queue->waiting.fetch_sub(1, std::memory_order_seq_cst);
-    best_queue->ContactLeft(best->priority);
-    assigned_from_queue_.fetch_add(1, std::memory_order_relaxed);
-    CountAnswered(*best, now_ns);
+    contact->assigned_ns.store(now_ns, std::memory_order_release);
+    LeaveQueue(*best_route, best);
+    counters_.Add(counters_.assigned_from_queue);
+    CountAnswered(*best_route, now_ns);
 
     if (listener_ != nullptr) {
       const PolicyRecord* policy = basis.policy;
       const HistoryAffinity history =
-          LookupAffinity(*best, policy->policy, now_ns);
-      const ScoringContext ctx{
-          &policy->policy,     best, &history, now_ns, options_.max_skill_level,
-          options_.max_fluency};
+          LookupAffinity(*best_route, policy->policy, now_ns);
+      const ScoringContext ctx{&policy->policy,          best_route,
+                               &history,                 now_ns,
+                               options_.max_skill_level, options_.max_fluency};
       const uint64_t after = slot.word.load(std::memory_order_acquire);
       AgentScore score = ScoreAgent(ctx, *record, slot, after);
       if (basis.rules != nullptr) score.total = rules_score;
-      Assignment assignment;
-      assignment.contact_id = best->contact.id;
-      assignment.customer_id = best->contact.customer_id;
-      assignment.agent_id = record->profile.id;
-      assignment.queue = best->contact.queue;
-      assignment.channel = best->contact.channel;
-      assignment.waited = absl::Nanoseconds(now_ns - best->enqueue_ns);
-      assignment.attributes = best->contact.attributes;
-      assignment.decision = DescribeAssignment(*best, basis, ctx, score, 1,
-                                               /*rules_failed=*/false);
+      notices->push_back(MakeAssignment(
+          *best_route,
+          DescribeAssignment(*best_route, basis, ctx, score, 1,
+                             /*rules_failed=*/false),
+          now_ns));
+    }
+  }
+}
+
+void LockFreeRouter::Deliver(Notices& notices) {
+  if (listener_ != nullptr) {
+    for (const Assignment& assignment : notices) {
       listener_->OnAssigned(assignment);
     }
   }
+  notices.clear();
 }
 
 }  // namespace routing::internal

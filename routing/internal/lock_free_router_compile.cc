@@ -58,6 +58,24 @@ absl::Status CheckAttributes(
 
 int64_t RoundUpWords(int bits) { return (bits + 63) / 64; }
 
+// enqueue - priority x step, saturated: a long step (a valid policy may say
+// a level is worth years) must not overflow.
+int64_t AgedArrival(int64_t enqueue_ns, int priority, int64_t step_ns) {
+  int64_t lead;
+  if (__builtin_mul_overflow(static_cast<int64_t>(priority), step_ns, &lead)) {
+    lead = INT64_MAX;
+  }
+  int64_t aged;
+  if (__builtin_sub_overflow(enqueue_ns, lead, &aged)) aged = INT64_MIN;
+  return aged;
+}
+
+int64_t FloorMilliseconds(int64_t ns) {
+  int64_t ms = ns / 1'000'000;
+  if (ns % 1'000'000 < 0) --ms;
+  return ms;
+}
+
 }  // namespace
 
 absl::Status LockFreeRouter::CheckAgentId(std::string_view agent_id) {
@@ -119,7 +137,15 @@ LockFreeRouter::~LockFreeRouter() {
 }
 
 int64_t LockFreeRouter::NowNs() const {
-  return absl::ToUnixNanos(clock_->Now());
+  const int64_t now = absl::ToUnixNanos(clock_->Now());
+  int64_t seen = last_now_ns_.load(std::memory_order_relaxed);
+  while (true) {
+    if (now <= seen) return seen;
+    if (last_now_ns_.compare_exchange_weak(seen, now,
+                                           std::memory_order_relaxed)) {
+      return now;
+    }
+  }
 }
 
 AgentBitmap* LockFreeRouter::SkillBitmap(int skill) const {
@@ -158,12 +184,9 @@ ContactQueue* LockFreeRouter::EnsureQueue(int id) {
   return queue;
 }
 
-absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
-    const AgentProfile& profile, int index) {
+absl::Status LockFreeRouter::ValidateAgentProfile(
+    const AgentProfile& profile) const {
   ROUTING_RETURN_IF_ERROR(CheckName("agent id", profile.id));
-  auto record = std::make_unique<AgentRecord>();
-  record->profile = profile;
-  record->index = index;
   if (profile.skills.size() > kMaxListEntries * 4 ||
       profile.languages.size() > kMaxListEntries) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -206,7 +229,6 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
                        AsAbsl(ChannelName(channel)), " is outside 0..",
                        kMaxChannelCapacity));
     }
-    record->capacity[ChannelIndex(channel)] = capacity;
     total += capacity;
   }
   if (total == 0) {
@@ -221,8 +243,22 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
                      profile.max_total_contacts, " is outside 0..", total,
                      " (the sum of its channel capacities)"));
   }
-  ROUTING_RETURN_IF_ERROR(CheckAttributes(
-      absl::StrCat("agent '", profile.id, "'"), profile.attributes));
+  return CheckAttributes(absl::StrCat("agent '", profile.id, "'"),
+                         profile.attributes);
+}
+
+absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
+    const AgentProfile& profile, int index) {
+  ROUTING_RETURN_IF_ERROR(ValidateAgentProfile(profile));
+  auto record = std::make_unique<AgentRecord>();
+  record->profile = profile;
+  record->index = index;
+  int total = 0;
+  for (Channel channel : kAllChannels) {
+    const int capacity = profile.CapacityOf(channel);
+    record->capacity[ChannelIndex(channel)] = capacity;
+    total += capacity;
+  }
   record->max_total = profile.max_total_contacts;
   record->total_capacity =
       profile.max_total_contacts > 0 ? profile.max_total_contacts : total;
@@ -267,8 +303,8 @@ ContactPlan LockFreeRouter::PlanFor(const RulesRecord& rules,
   return plan;
 }
 
-absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
-    const Contact& contact, const DecisionBasis& basis, int64_t now_ns) {
+absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
+    const Contact& contact, const DecisionBasis& basis, int64_t now_ns) const {
   const PolicyRecord& policy = *basis.policy;
   ROUTING_RETURN_IF_ERROR(CheckName("contact id", contact.id));
   const int channel = static_cast<int>(contact.channel);
@@ -298,7 +334,7 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
   ROUTING_RETURN_IF_ERROR(CheckAttributes(
       absl::StrCat("contact '", contact.id, "'"), contact.attributes));
 
-  auto record = std::make_unique<ContactRecord>();
+  auto record = std::make_unique<ContactRoute>();
   record->contact = contact;
   record->channel = channel;
   record->priority = contact.priority;
@@ -342,9 +378,10 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
   const absl::Duration priority_step = plan.priority_step > absl::ZeroDuration()
                                            ? plan.priority_step
                                            : policy.policy.priority_step;
-  record->aged_arrival_ns =
-      record->enqueue_ns -
-      record->priority * absl::ToInt64Nanoseconds(priority_step);
+  record->aged_arrival_ns = AgedArrival(
+      record->enqueue_ns, record->priority,
+      absl::ToInt64Nanoseconds(priority_step));
+  record->aged_ms = FloorMilliseconds(record->aged_arrival_ns);
 
   absl::flat_hash_set<int> seen;
   auto compile_skills =
@@ -424,11 +461,17 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
   for (const std::string& agent : contact.excluded_agents) {
     ROUTING_RETURN_IF_ERROR(CheckName(
         absl::StrCat("contact '", contact.id, "' excluded agent id"), agent));
-    // Interned even if the agent is not on the roster yet, so the exclusion
-    // still holds if they log in while the contact waits.
-    const int index = agent_ids_.FindOrInsert(agent);
-    if (index >= 0) record->excluded_agents.push_back(index);
+    // An id the router has not seen yet is kept by name, so the exclusion
+    // still holds if that agent is added while the contact waits; nothing
+    // is interned for it.
+    const int index = agent_ids_.Find(agent);
+    if (index >= 0) {
+      record->excluded_agents.push_back(index);
+    } else {
+      record->excluded_unknown.push_back(agent);
+    }
   }
+  record->agents_known = agent_ids_.size();
 
   std::string queue_name = contact.queue;
   if (queue_name.empty()) {
@@ -438,15 +481,23 @@ absl::StatusOr<std::unique_ptr<ContactRecord>> LockFreeRouter::CompileContact(
   }
   ROUTING_RETURN_IF_ERROR(CheckName(
       absl::StrCat("contact '", contact.id, "' queue name"), queue_name));
-  record->queue = queues_.FindOrInsert(queue_name);
-  if (record->queue < 0) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot open queue '", queue_name, "': the router already has ",
-        options_.max_queues, " queues (RouterOptions::max_queues)"));
-  }
-  EnsureQueue(record->queue);
   record->contact.queue = std::move(queue_name);
   return record;
+}
+
+absl::StatusOr<int> LockFreeRouter::AcceptQueue(ContactRoute* route) {
+  const int known = route->QueueId();
+  if (known >= 0) return known;
+  const int id = queues_.FindOrInsert(route->contact.queue);
+  if (id < 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot open queue '", route->contact.queue,
+        "': the router already has ", options_.max_queues,
+        " queues (RouterOptions::max_queues)"));
+  }
+  EnsureQueue(id);
+  route->queue.store(id, std::memory_order_release);
+  return id;
 }
 
 // --- Policy, history, statistics --------------------------------------------
@@ -468,14 +519,20 @@ absl::StatusOr<uint64_t> LockFreeRouter::SetPolicy(
 }
 
 uint64_t LockFreeRouter::SetRules(std::shared_ptr<const RoutingRules> rules) {
-  auto guard = epoch_.Pin();
-  const uint64_t version =
-      rules_versions_.fetch_add(1, std::memory_order_relaxed) + 1;
-  const RulesRecord* fresh =
-      rules == nullptr ? nullptr : new RulesRecord{std::move(rules), version};
-  const RulesRecord* old = rules_.exchange(fresh, std::memory_order_acq_rel);
-  // Decisions that loaded the old rules are pinned; they are freed after.
-  if (old != nullptr) epoch_.Retire(const_cast<RulesRecord*>(old));
+  Notices notices;
+  uint64_t version;
+  {
+    auto guard = epoch_.Pin();
+    version = rules_versions_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const RulesRecord* fresh =
+        rules == nullptr ? nullptr : new RulesRecord{std::move(rules), version};
+    const RulesRecord* old = rules_.exchange(fresh, std::memory_order_acq_rel);
+    // Decisions that loaded the old rules are pinned; they are freed after.
+    if (old != nullptr) epoch_.Retire(const_cast<RulesRecord*>(old));
+    // A contact some rule kept from a free agent may be admitted now.
+    ReconsiderVetoed(NowNs(), &notices);
+  }
+  Deliver(notices);
   return version;
 }
 
@@ -513,16 +570,16 @@ RouterStats LockFreeRouter::Stats() const {
   stats.policy_version = policy_.load(std::memory_order_acquire)->version;
   const RulesRecord* rules = rules_.load(std::memory_order_acquire);
   stats.rules_version = rules == nullptr ? 0 : rules->version;
-  stats.rules_fallbacks = rules_fallbacks_.load(std::memory_order_relaxed);
-  stats.decisions = decisions_.load(std::memory_order_relaxed);
+  stats.rules_fallbacks = RouterCounters::Read(counters_.rules_fallbacks);
+  stats.decisions = RouterCounters::Read(counters_.decisions);
   stats.assigned_immediately =
-      assigned_immediately_.load(std::memory_order_relaxed);
-  stats.queued = queued_.load(std::memory_order_relaxed);
+      RouterCounters::Read(counters_.assigned_immediately);
+  stats.queued = RouterCounters::Read(counters_.queued);
   stats.assigned_from_queue =
-      assigned_from_queue_.load(std::memory_order_relaxed);
-  stats.cancelled = cancelled_.load(std::memory_order_relaxed);
-  stats.released = released_.load(std::memory_order_relaxed);
-  stats.contacts_held = contacts_held_.load(std::memory_order_relaxed);
+      RouterCounters::Read(counters_.assigned_from_queue);
+  stats.cancelled = RouterCounters::Read(counters_.cancelled);
+  stats.released = RouterCounters::Read(counters_.released);
+  stats.contacts_held = RouterCounters::Read(counters_.contacts_held);
   for (int i = 0; i < agent_ids_.size(); ++i) {
     const uint8_t presence =
         AgentWord::Presence(slots_[i].word.load(std::memory_order_acquire));
@@ -540,12 +597,16 @@ RouterStats LockFreeRouter::Stats() const {
     qs.waiting =
         std::max<int64_t>(0, queue->waiting.load(std::memory_order_acquire));
     int64_t oldest = now_ns;
-    for (int level = 0; level < kPriorityLevels; ++level) {
-      queue->ForEachQueued(level, [&](ContactRecord* c) {
-        oldest = std::min(oldest, c->enqueue_ns);
-        return false;  // FIFO per level: the first live node is the oldest.
-      });
-    }
+    // Service order is aged order; the longest wait is the earliest enqueue
+    // time, which priorities can put anywhere: look at every contact.
+    queue->ForEachLive([&](QueueNode* node) {
+      const ContactRoute* route =
+          node->contact->route.load(std::memory_order_acquire);
+      if (route != nullptr && route->placement == node->placement) {
+        oldest = std::min(oldest, route->enqueue_ns);
+      }
+      return true;
+    });
     qs.longest_wait = absl::Nanoseconds(now_ns - oldest);
     qs.answered = queue->answered.load(std::memory_order_relaxed);
     qs.answered_in_service_level =
@@ -558,9 +619,9 @@ RouterStats LockFreeRouter::Stats() const {
             : static_cast<double>(qs.answered_in_service_level) / offered;
     qs.average_speed_of_answer =
         qs.answered == 0 ? absl::ZeroDuration()
-                         : absl::Nanoseconds(queue->total_answer_wait_ns.load(
-                                                 std::memory_order_relaxed) /
-                                             qs.answered);
+                         : absl::Milliseconds(queue->total_answer_wait_ms.load(
+                                                  std::memory_order_relaxed)) /
+                                             qs.answered;
     const int64_t aht =
         queue->average_handle_ns.load(std::memory_order_relaxed);
     qs.average_handle_time =

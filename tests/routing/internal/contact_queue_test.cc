@@ -1,6 +1,8 @@
 #include "routing/internal/contact_queue.h"
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,225 +12,152 @@
 namespace routing::internal {
 namespace {
 
-ContactRecord* NewContact(std::string id, int priority = 0) {
-  auto* c = new ContactRecord();
-  c->contact.id = std::move(id);
-  c->priority = priority;
-  c->state.store(ContactRecord::Pack(ContactState::kQueued, -1));
-  return c;
+// A contact placed in a queue the way the router does it: linked while
+// kRouting at its placement, then published as kQueued.
+struct Placed {
+  ContactRecord* contact;
+  QueueNode* node;
+};
+
+Placed Place(ContactQueue& queue, std::string id, int64_t aged_ms,
+             int64_t sequence) {
+  auto* contact = new ContactRecord(std::move(id));
+  QueueNode* node = queue.Arrive(contact, 0, aged_ms, sequence);
+  contact->state.store(ContactRecord::Pack(ContactState::kQueued, -1, 0));
+  return {contact, node};
 }
 
-std::vector<std::string> Queued(const ContactQueue& q, int level) {
+// Takes the contact out the way Cancel does: the state CAS, then Depart.
+void Leave(ContactQueue& queue, EpochDomain& epoch, const Placed& p) {
+  p.contact->state.store(ContactRecord::Pack(ContactState::kDone, -1, 0));
+  queue.Depart(p.node);
+  UnrefContact(p.contact, &epoch);  // The table's reference.
+}
+
+std::vector<std::string> InOrder(const ContactQueue& queue) {
   std::vector<std::string> ids;
-  q.ForEachQueued(level, [&](ContactRecord* c) {
-    ids.push_back(c->id());
+  queue.ForEachLive([&](QueueNode* node) {
+    ids.push_back(node->contact->id());
     return true;
   });
   return ids;
 }
 
-TEST(ContactQueueTest, KeepsArrivalOrderPerPriorityLevel) {
+TEST(ContactQueueTest, ServesByAgedMillisecondThenPlacement) {
   EpochDomain epoch;
+  std::vector<Placed> placed;
   {
     ContactQueue queue("billing", &epoch);
     auto guard = epoch.Pin();
-    std::vector<ContactRecord*> contacts = {NewContact("a"), NewContact("b", 3),
-                                            NewContact("c"), NewContact("d", 3)};
-    for (ContactRecord* c : contacts) queue.Enqueue(c);
-    EXPECT_EQ(Queued(queue, 0), (std::vector<std::string>{"a", "c"}));
-    EXPECT_EQ(Queued(queue, 3), (std::vector<std::string>{"b", "d"}));
-    for (ContactRecord* c : contacts) UnrefContact(c, &epoch);  // Creator's ref.
-  }
-}
-
-TEST(ContactQueueTest, ContactsThatLeftAreSkippedAndTrimmedAtTheHead) {
-  EpochDomain epoch;
-  ContactQueue queue("billing", &epoch);
-  std::vector<ContactRecord*> contacts = {NewContact("a"), NewContact("b"),
-                                          NewContact("c")};
-  {
-    auto guard = epoch.Pin();
-    for (ContactRecord* c : contacts) queue.Enqueue(c);
-    ASSERT_TRUE(contacts[1]->AssignTo(ContactState::kQueued, 4));
-    EXPECT_EQ(Queued(queue, 0), (std::vector<std::string>{"a", "c"}));
-    ASSERT_TRUE(contacts[0]->AssignTo(ContactState::kQueued, 5));
-    EXPECT_EQ(queue.LinkedCountForTesting(0), 3);
-    queue.TrimHead(0);  // a and b are gone from the list now.
-    EXPECT_EQ(Queued(queue, 0), (std::vector<std::string>{"c"}));
-    EXPECT_EQ(queue.LinkedCountForTesting(0), 1);
-    for (ContactRecord* c : contacts) UnrefContact(c, &epoch);
+    placed.push_back(Place(queue, "late", 5'000, 0));
+    placed.push_back(Place(queue, "early", 1'000, 1));
+    placed.push_back(Place(queue, "tie-second", 3'000, 3));
+    placed.push_back(Place(queue, "tie-first", 3'000, 2));
+    // A priority can age a contact to before the epoch; order holds there.
+    placed.push_back(Place(queue, "aged", -86'400'000, 4));
+    EXPECT_EQ(InOrder(queue),
+              (std::vector<std::string>{"aged", "early", "tie-second",
+                                        "tie-first", "late"}));
+    // Within one millisecond, the order linked; positions agree with the
+    // walk.
+    EXPECT_EQ(queue.Position(*placed[4].node), 1);
+    EXPECT_EQ(queue.Position(*placed[1].node), 2);
+    EXPECT_EQ(queue.Position(*placed[2].node), 3);
+    EXPECT_EQ(queue.Position(*placed[3].node), 4);
+    EXPECT_EQ(queue.Position(*placed[0].node), 5);
+    EXPECT_EQ(queue.waiting.load(), 5);
+    Leave(queue, epoch, placed[1]);
+    EXPECT_EQ(queue.Position(*placed[0].node), 4);
+    EXPECT_EQ(queue.waiting.load(), 4);
+    for (size_t i : {0, 2, 3, 4}) Leave(queue, epoch, placed[i]);
+    EXPECT_EQ(queue.waiting.load(), 0);
+    EXPECT_TRUE(InOrder(queue).empty());
   }
   epoch.Reclaim();
 }
 
-TEST(ContactQueueTest, ConcurrentEnqueueLosesNothing) {
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 2000;
+TEST(ContactQueueTest, EmptiedSubtreesAreFreed) {
   EpochDomain epoch;
   ContactQueue queue("q", &epoch);
+  std::vector<Placed> placed;
+  {
+    auto guard = epoch.Pin();
+    for (int i = 0; i < 1000; ++i) {
+      placed.push_back(Place(queue, "c" + std::to_string(i),
+                             1'700'000'000'000 + i * 997, i));
+    }
+    EXPECT_GT(queue.AllocatedForTesting(), 1000);
+    for (const Placed& p : placed) Leave(queue, epoch, p);
+  }
+  EXPECT_EQ(queue.AllocatedForTesting(), 0);
+  epoch.Reclaim();
+}
+
+TEST(ContactQueueTest, KeysSaturateAtTheEdgesInOrder) {
+  EXPECT_LT(ContactQueue::KeyOf(INT64_MIN), ContactQueue::KeyOf(-1));
+  EXPECT_LT(ContactQueue::KeyOf(-1), ContactQueue::KeyOf(0));
+  EXPECT_LT(ContactQueue::KeyOf(0), ContactQueue::KeyOf(INT64_MAX));
+  EXPECT_EQ(ContactQueue::KeyOf(INT64_MAX), ContactQueue::KeyOf(INT64_MAX - 1));
+}
+
+// Several threads arrive and depart in overlapping milliseconds (so slots
+// empty, freeze and reopen under contention); at quiescence the queue holds
+// exactly the contacts still placed, in order, with exact positions, and
+// frees everything once they leave.
+TEST(ContactQueueTest, ConcurrentArrivalsAndDeparturesKeepCountsExact) {
+  EpochDomain epoch;
+  ContactQueue queue("q", &epoch);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 3000;
+  std::atomic<int64_t> sequence{0};
+  std::vector<std::vector<Placed>> kept(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
+      std::mt19937 rng(t);
+      std::vector<Placed> mine;
+      for (int i = 0; i < kRounds; ++i) {
         auto guard = epoch.Pin();
-        ContactRecord* c = NewContact(std::to_string(t * kPerThread + i), t % 2);
-        queue.Enqueue(c);
-        if (i % 3 == 0) {
-          // Leave again at once, and let the head be trimmed concurrently.
-          c->AssignTo(ContactState::kQueued, t);
-          queue.TrimHead(t % 2);
+        const int64_t ms = static_cast<int64_t>(rng() % 64);
+        mine.push_back(Place(queue, "t" + std::to_string(t) + "-" +
+                                        std::to_string(i),
+                             ms, sequence.fetch_add(1)));
+        if (rng() % 4 != 0) {
+          const size_t victim = rng() % mine.size();
+          Leave(queue, epoch, mine[victim]);
+          mine.erase(mine.begin() + victim);
         }
-        UnrefContact(c, &epoch);
       }
+      kept[t] = std::move(mine);
     });
   }
   for (std::thread& t : threads) t.join();
-  auto guard = epoch.Pin();
-  size_t live = Queued(queue, 0).size() + Queued(queue, 1).size();
-  size_t expected = 0;
-  for (int i = 0; i < kPerThread; ++i) expected += (i % 3 != 0);
-  EXPECT_EQ(live, expected * kThreads);
-}
-
-// The router's bookkeeping around a departure: the contact's state CAS, the
-// waiting count, then ContactLeft.
-void Depart(ContactQueue& queue, ContactRecord* c, int agent) {
-  ASSERT_TRUE(c->AssignTo(ContactState::kQueued, agent));
-  queue.waiting.fetch_sub(1);
-  queue.ContactLeft(c->priority);
-}
-
-void Arrive(ContactQueue& queue, ContactRecord* c) {
-  queue.waiting.fetch_add(1);
-  queue.Enqueue(c);
-}
-
-TEST(ContactQueueTest, ALongWaitAtTheHeadDoesNotKeepLaterDeparturesLinked) {
-  EpochDomain epoch;
-  ContactQueue queue("billing", &epoch);
-  std::vector<ContactRecord*> contacts;
-  std::vector<std::string> live;
+  std::vector<const QueueNode*> expected;
+  for (const auto& mine : kept) {
+    for (const Placed& p : mine) expected.push_back(p.node);
+  }
   {
     auto guard = epoch.Pin();
-    // The head waits all along (nobody can serve it); behind it 10,000
-    // contacts come and go, one in ten still waiting at the end.
-    contacts.push_back(NewContact("head"));
-    Arrive(queue, contacts.back());
-    live.push_back("head");
-    for (int i = 0; i < 10'000; ++i) {
-      contacts.push_back(NewContact("c" + std::to_string(i)));
-      Arrive(queue, contacts.back());
-      if (i % 10 == 0) {
-        live.push_back(contacts.back()->id());
-      } else {
-        Depart(queue, contacts.back(), 1);
-      }
-    }
-    EXPECT_EQ(Queued(queue, 0), live);  // Order kept through every sweep.
-    // Without sweeps, all 10,001 nodes would still be linked.
-    EXPECT_LE(queue.LinkedCountForTesting(0),
-              2 * static_cast<int64_t>(live.size()) + kMinSweepDepartures + 1);
-    for (ContactRecord* c : contacts) UnrefContact(c, &epoch);
-  }
-  epoch.Reclaim();
-}
-
-TEST(ContactQueueTest, ALaneOfShortStaysIsSweptWithoutLosingTheLastNode) {
-  EpochDomain epoch;
-  ContactQueue queue("chat", &epoch);
-  std::vector<ContactRecord*> contacts;
-  {
-    auto guard = epoch.Pin();
-    contacts.push_back(NewContact("stuck", 2));
-    Arrive(queue, contacts.back());
-    for (int i = 0; i < 3 * kMinSweepDepartures; ++i) {
-      contacts.push_back(NewContact("c" + std::to_string(i), 2));
-      Arrive(queue, contacts.back());
-      Depart(queue, contacts.back(), 1);
-    }
-    // The last node stays linked even though it left: enqueuers append to it.
-    EXPECT_LE(queue.LinkedCountForTesting(2), kMinSweepDepartures + 2);
-    contacts.push_back(NewContact("new", 2));
-    Arrive(queue, contacts.back());
-    EXPECT_EQ(Queued(queue, 2), (std::vector<std::string>{"stuck", "new"}));
-    for (ContactRecord* c : contacts) UnrefContact(c, &epoch);
-  }
-  epoch.Reclaim();
-}
-
-TEST(ContactQueueTest, ConcurrentSweepsLoseNoWaitingContact) {
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 3000;
-  EpochDomain epoch;
-  ContactQueue queue("q", &epoch);
-  ContactRecord* head = NewContact("head");
-  {
-    auto guard = epoch.Pin();
-    Arrive(queue, head);
-  }
-  std::atomic<bool> done{false};
-  // A reader walks the lane throughout, as decisions and drains do.
-  std::thread reader([&] {
-    while (!done.load()) {
-      auto guard = epoch.Pin();
-      int seen_head = 0;
-      queue.ForEachQueued(0, [&](ContactRecord* c) {
-        seen_head += c == head;
-        return true;
-      });
-      EXPECT_EQ(seen_head, 1);
-    }
-  });
-  std::vector<std::thread> threads;
-  std::vector<std::vector<ContactRecord*>> kept(kThreads);
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      std::vector<ContactRecord*> pending;
-      for (int i = 0; i < kPerThread; ++i) {
-        auto guard = epoch.Pin();
-        ContactRecord* c = NewContact(std::to_string(t * kPerThread + i));
-        Arrive(queue, c);
-        pending.push_back(c);
-        // Leave in bursts and out of order, so sweeps race departures both
-        // at the head side and in the middle of the lane.
-        if (pending.size() == 8) {
-          for (size_t k = 1; k < pending.size(); k += 2) {
-            if (k == 7 && i % 40 == 39) {
-              kept[t].push_back(pending[k]);  // Still waiting at the end.
-              continue;
-            }
-            Depart(queue, pending[k], t);
-            UnrefContact(pending[k], &epoch);
-          }
-          for (size_t k = 0; k < pending.size(); k += 2) {
-            Depart(queue, pending[k], t);
-            UnrefContact(pending[k], &epoch);
-          }
-          pending.clear();
-        }
-      }
-      auto guard = epoch.Pin();
-      for (ContactRecord* c : pending) {
-        Depart(queue, c, t);
-        UnrefContact(c, &epoch);
-      }
+    EXPECT_EQ(queue.waiting.load(), static_cast<int64_t>(expected.size()));
+    std::vector<const QueueNode*> walked;
+    queue.ForEachLive([&](QueueNode* node) {
+      walked.push_back(node);
+      return true;
     });
+    ASSERT_EQ(walked.size(), expected.size());
+    for (size_t i = 1; i < walked.size(); ++i) {
+      EXPECT_LE(walked[i - 1]->aged_ms, walked[i]->aged_ms);
+    }
+    for (size_t i = 0; i < walked.size(); ++i) {
+      EXPECT_EQ(queue.Position(*walked[i]), static_cast<int64_t>(i + 1));
+    }
+    for (const auto& mine : kept) {
+      for (const Placed& p : mine) Leave(queue, epoch, p);
+    }
   }
-  for (std::thread& t : threads) t.join();
-  done.store(true);
-  reader.join();
-  auto guard = epoch.Pin();
-  size_t expected = 1;
-  for (const auto& k : kept) expected += k.size();
-  EXPECT_EQ(Queued(queue, 0).size(), expected);
-  EXPECT_EQ(queue.waiting.load(), static_cast<int64_t>(expected));
-  queue.ContactLeft(0);  // One more trim settles any request cut short.
-  EXPECT_LE(queue.LinkedCountForTesting(0),
-            2 * static_cast<int64_t>(expected) + kMinSweepDepartures + 1);
-  UnrefContact(head, &epoch);
-  for (const auto& k : kept) {
-    for (ContactRecord* c : k) UnrefContact(c, &epoch);
-  }
+  EXPECT_EQ(queue.waiting.load(), 0);
+  EXPECT_EQ(queue.AllocatedForTesting(), 0);
+  epoch.Reclaim();
 }
 
 }  // namespace
