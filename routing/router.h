@@ -24,9 +24,20 @@
 //     is held (queued or assigned) until Cancel, Release or Requeue;
 //   - a queued contact is assigned as soon as some call frees capacity of an
 //     agent eligible for it; among the contacts an agent is eligible for, the
-//     one with the earliest aged arrival (enqueue time minus priority x
-//     priority_step) goes first, across every queue the agent can serve.
+//     one first in service order goes first, across every queue the agent
+//     can serve;
+//   - service order is aged arrival (enqueue time minus priority x
+//     priority_step, saturated) in whole milliseconds, then placement order
+//     (contacts of the same millisecond in the order they were placed in a
+//     queue by Route, Requeue or a rules step); queue_position counts the
+//     contacts of the same queue ahead in that order, so position 1 is the
+//     next one its queue serves;
+//   - a contact is one record from Route until Cancel or Release: Cancel
+//     finds it while a Requeue or a rules step moves it, and wins or loses
+//     against that move as a whole.
 // Errors never change state: a call that returns an error did nothing.
+// Listener callbacks run on the calling thread after the call has done its
+// work, outside every internal critical section.
 #ifndef ROUTING_ROUTER_H_
 #define ROUTING_ROUTER_H_
 
@@ -131,6 +142,10 @@ class Router {
   // previous agent is recorded in the customer's history as kTransferred and
   // excluded from this routing. Also the answer to an agent who does not pick
   // up an offered contact (RONA): requeue it and set that agent's state.
+  // Refusals (InvalidArgument, NotFound, FailedPrecondition when nobody but
+  // the previous agent could serve the new requirements, ResourceExhausted)
+  // leave the contact where it was; Aborted while another call is routing
+  // the same contact (try again).
   virtual absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) = 0;
   virtual absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const = 0;
@@ -145,14 +160,19 @@ class Router {
   // SetRules call from 1. Decisions in flight finish with the rules they
   // started with; every decision names the rules version that made it.
   // Contacts already queued keep the plan they were queued with until their
-  // next step falls due or they are requeued.
+  // next step falls due or they are requeued; queued contacts some rule kept
+  // from a free agent are tried again at once under the new rules.
   virtual uint64_t SetRules(std::shared_ptr<const RoutingRules> rules) = 0;
   virtual uint64_t RulesVersion() const = 0;  // 0 until the first SetRules.
   // Moves every queued contact whose next rules step has fallen due on to
   // that step (relaxed requirements may let a free agent take it at once, in
-  // which case the listener hears of it). The router runs no timers: hosts
-  // call this periodically (every 100 ms to 1 s). Returns the number of
-  // contacts moved on; cheap when no step is due.
+  // which case the listener hears of it), in service order. Then tries again
+  // every queued contact a rule kept from a free agent (a veto that depends
+  // on the wait, `c.waited >= 30`, lifts here). The router runs no timers:
+  // hosts call this periodically (every 100 ms to 1 s). Returns the number of
+  // contacts moved on. Cost: one load when no step is due and no rule vetoed
+  // anyone since the last look; otherwise one walk of the queued contacts,
+  // plus one decision per moved or vetoed contact.
   virtual int AdvanceQueues() = 0;
   // The customer's remembered interactions, most recent first.
   virtual std::vector<CustomerInteraction> CustomerHistory(

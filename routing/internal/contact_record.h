@@ -81,10 +81,9 @@ struct ContactRoute {
   std::vector<int> language_rank;  // Preference position of each languages[i].
   std::vector<int> preferred_agents;  // Agent indexes (unknown ids dropped).
   std::vector<int> excluded_agents;   // Agent indexes of known ids.
-  // Excluded ids not on the router's books when compiled: an agent interned
-  // later (index >= agents_known) is compared by id against these.
+  // Excluded ids not on the router's books when compiled (nothing is
+  // interned for them): an agent is also compared by id against these.
   std::vector<std::string> excluded_unknown;
-  int agents_known = 0;
   // Rules step reached when compiled, and when the next one falls due
   // (INT64_MAX: none). With preferred_only, only the agents in only_agents
   // (the preferred ones and those in the customer's history) may take it.

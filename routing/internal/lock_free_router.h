@@ -24,7 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "routing/internal/agent_bitmap.h"
+#include "routing/internal/agent_index.h"
 #include "routing/internal/agent_scoring.h"
 #include "routing/internal/agent_slot.h"
 #include "routing/internal/contact_queue.h"
@@ -141,35 +141,22 @@ class LockFreeRouter final : public Router {
   // a priority out of range is ignored.
   static ContactPlan PlanFor(const RulesRecord& rules, const Contact& contact,
                              int64_t enqueue_ns, int64_t now_ns);
-  AgentBitmap* SkillBitmap(int skill) const;
-  AgentBitmap* LanguageBitmap(int language) const;
-  AgentBitmap* EnsureBitmap(std::atomic<AgentBitmap*>* bitmaps, int id);
   ContactQueue* Queue(int id) const;
   ContactQueue* EnsureQueue(int id);
 
   // --- Agents (lock_free_router_agents.cc) ---
-  int FindAgent(std::string_view agent_id) const;
   // The index of an agent on the roster: InvalidArgument for a malformed id,
   // NotFound if absent.
   absl::StatusOr<int> RosterIndex(std::string_view agent_id) const;
   // The error for an agent removed between the lookup and the CAS.
   static absl::Status RemovedMeanwhile(std::string_view agent_id);
-  // Brings the skill and language bitmaps of `agent` in line with its current
-  // record; `previous` is the record it replaced (or null).
-  void SyncSkillIndex(int agent, const AgentRecord* previous);
-  // Brings the free-channel bitmaps in line with the state word. True if the
-  // word changed under it and the agent has room now: a bit it cleared may
-  // have hidden the agent from a contact that queued meanwhile, so the
-  // caller must let the agent drain.
-  bool SyncAvailability(int agent);
   // Takes one unit of `channel` capacity of `agent`, if the record in force
   // is still `judged` (the one the caller's eligibility check read) and it
-  // has room. A record replaced since (UpdateAgent) fails the claim.
+  // has room. A record replaced since (UpdateAgent) fails the claim. If the
+  // claim's availability sync raced and `notices` is given, the agent then
+  // drains (see SyncAvailability).
   bool ClaimAgent(int agent, int channel, const AgentRecord* judged,
                   Notices* notices);
-  // Gives back one unit of load; `ended_work` advances idle time when the
-  // agent ends up with nothing (false for undoing a claim that never served).
-  void DropLoad(int agent, int channel, int64_t now_ns, bool ended_work);
   // Capacity may have appeared: sync the bitmaps, then hand the agent queued
   // contacts until it is full or nothing it can serve waits.
   void OnCapacityFreed(int agent, Notices* notices);
@@ -281,18 +268,13 @@ class LockFreeRouter final : public Router {
   const RouterOptions options_;
   const Clock* const clock_;
   AssignmentListener* const listener_;
-  const int agent_words_;  // Bitmap words covering max_agents.
 
   mutable EpochDomain epoch_;
-  NameTable agent_ids_;
+  AgentIndex agents_;
   NameTable skills_;
   NameTable languages_;
   NameTable queues_;
   NameTable teams_;
-  std::unique_ptr<AgentSlot[]> slots_;
-  std::unique_ptr<std::atomic<AgentBitmap*>[]> skill_bitmaps_;
-  std::unique_ptr<std::atomic<AgentBitmap*>[]> language_bitmaps_;
-  std::array<std::unique_ptr<AgentBitmap>, kChannelCount> free_;
   std::unique_ptr<std::atomic<ContactQueue*>[]> queue_objects_;
   ContactTable<ContactRecord> contacts_;
   HistoryStore history_;

@@ -28,12 +28,10 @@ void LockFreeRouter::CandidateList::Offer(const AgentScore& score) {
 
 bool LockFreeRouter::Excludes(const ContactRoute& route, int agent) const {
   if (route.Excludes(agent)) return true;
-  // Ids unknown when the contact was compiled, matched by name against
-  // agents interned since.
-  if (route.excluded_unknown.empty() || agent < route.agents_known) {
-    return false;
-  }
-  const std::string_view id = agent_ids_.Name(agent);
+  // Ids unknown when the contact was compiled, matched by name: the agent
+  // may have been added since.
+  if (route.excluded_unknown.empty()) return false;
+  const std::string_view id = agents_.ids().Name(agent);
   for (const std::string& name : route.excluded_unknown) {
     if (name == id) return true;
   }
@@ -86,14 +84,14 @@ bool LockFreeRouter::FindCandidates(const ContactRoute& route,
   const AgentBitmap* required[kMaxRequirements];
   int required_count = 0;
   for (const auto& [skill, min_level] : route.required) {
-    const AgentBitmap* bitmap = SkillBitmap(skill);
+    const AgentBitmap* bitmap = agents_.SkillBitmap(skill);
     if (bitmap == nullptr) return true;
     required[required_count++] = bitmap;
   }
   const AgentBitmap* spoken[kMaxRequirements];
   int spoken_count = 0;
   for (int language : route.languages) {
-    const AgentBitmap* bitmap = LanguageBitmap(language);
+    const AgentBitmap* bitmap = agents_.LanguageBitmap(language);
     if (bitmap != nullptr) spoken[spoken_count++] = bitmap;
   }
   if (!route.languages.empty() && spoken_count == 0) return true;
@@ -106,22 +104,22 @@ bool LockFreeRouter::FindCandidates(const ContactRoute& route,
   int batched = 0;
   auto score_batch = [&] {
     for (int i = 0; i < batched && i < kPrefetchDistance; ++i) {
-      __builtin_prefetch(&slots_[batch[i]]);
+      __builtin_prefetch(&agents_.Slot(batch[i]));
     }
     for (int i = 0; i < batched; ++i) {
       if (i + kPrefetchDistance < batched) {
-        __builtin_prefetch(&slots_[batch[i + kPrefetchDistance]]);
+        __builtin_prefetch(&agents_.Slot(batch[i + kPrefetchDistance]));
       }
       if (i + kPrefetchDistance / 2 < batched) {
         const char* record = reinterpret_cast<const char*>(
-            slots_[batch[i + kPrefetchDistance / 2]].record.load(
+            agents_.Slot(batch[i + kPrefetchDistance / 2]).record.load(
                 std::memory_order_relaxed));
         if (record != nullptr) {
           __builtin_prefetch(record);
           __builtin_prefetch(record + kCacheLineBytes);
         }
       }
-      const AgentSlot& slot = slots_[batch[i]];
+      const AgentSlot& slot = agents_.Slot(batch[i]);
       // The bit was a hint; the word and record are the truth.
       const uint64_t word = slot.word.load(std::memory_order_acquire);
       const AgentRecord* record = slot.record.load(std::memory_order_acquire);
@@ -135,8 +133,8 @@ bool LockFreeRouter::FindCandidates(const ContactRoute& route,
     batched = 0;
   };
 
-  const AgentBitmap& free = *free_[route.channel];
-  const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
+  const AgentBitmap& free = agents_.Free(route.channel);
+  const int words = agents_.Words();
   for (int w = 0; w < words; ++w) {
     uint64_t mask = free.Word(w);
     for (int i = 0; i < required_count && mask != 0; ++i) {
@@ -243,7 +241,7 @@ bool LockFreeRouter::RulesAdmit(const RulesRecord& rules,
   const ScoringContext ctx{
       &policy.policy,      &route, &history, now_ns, options_.max_skill_level,
       options_.max_fluency};
-  const AgentScore score = ScoreAgent(ctx, record, slots_[record.index], word);
+  const AgentScore score = ScoreAgent(ctx, record, agents_.Slot(record.index), word);
   RulesCandidate view;
   DescribeCandidate(ctx, score, &view);
   const RulesContact contact_view = DescribeContact(route, now_ns);
@@ -262,11 +260,11 @@ RoutingDecision::QualifiedAgents LockFreeRouter::CountQualifiedAgents(
   const AgentBitmap* required[kMaxRequirements];
   int required_count = 0;
   for (const auto& [skill, min_level] : route.required) {
-    const AgentBitmap* bitmap = SkillBitmap(skill);
+    const AgentBitmap* bitmap = agents_.SkillBitmap(skill);
     if (bitmap == nullptr) return counts;
     required[required_count++] = bitmap;
   }
-  const int words = std::min(agent_words_, (agent_ids_.size() + 63) / 64);
+  const int words = agents_.Words();
   for (int w = 0; w < words; ++w) {
     // Without a required skill every agent on the roster is a candidate.
     uint64_t mask = ~uint64_t{0};
@@ -276,8 +274,8 @@ RoutingDecision::QualifiedAgents LockFreeRouter::CountQualifiedAgents(
     while (mask != 0) {
       const int agent = w * 64 + std::countr_zero(mask);
       mask &= mask - 1;
-      if (agent >= agent_ids_.size()) break;
-      const AgentSlot& slot = slots_[agent];
+      if (agent >= agents_.ids().size()) break;
+      const AgentSlot& slot = agents_.Slot(agent);
       const uint64_t word = slot.word.load(std::memory_order_acquire);
       const AgentRecord* record = slot.record.load(std::memory_order_acquire);
       const uint8_t presence = AgentWord::Presence(word);
@@ -346,7 +344,7 @@ RoutingDecision LockFreeRouter::DescribeAssignment(const ContactRoute& route,
                                                    const AgentScore& score,
                                                    int eligible,
                                                    bool rules_failed) const {
-  const AgentSlot& slot = slots_[score.agent];
+  const AgentSlot& slot = agents_.Slot(score.agent);
   const AgentRecord* record = slot.record.load(std::memory_order_acquire);
   RoutingDecision decision;
   decision.contact_id = route.contact.id;

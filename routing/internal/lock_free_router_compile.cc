@@ -56,8 +56,6 @@ absl::Status CheckAttributes(
   return absl::OkStatus();
 }
 
-int64_t RoundUpWords(int bits) { return (bits + 63) / 64; }
-
 // enqueue - priority x step, saturated: a long step (a valid policy may say
 // a level is worth years) must not overflow.
 int64_t AgedArrival(int64_t enqueue_ns, int priority, int64_t step_ns) {
@@ -86,27 +84,18 @@ LockFreeRouter::LockFreeRouter(const RouterOptions& options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : SystemClock::Default()),
       listener_(options.listener),
-      agent_words_(static_cast<int>(RoundUpWords(options.max_agents))),
-      agent_ids_(options.max_agents),
+      agents_(options.max_agents, options.max_skills, options.max_languages,
+              &epoch_),
       skills_(options.max_skills),
       languages_(options.max_languages),
       queues_(options.max_queues),
       teams_(options.max_agents),
-      slots_(new AgentSlot[options.max_agents]),
-      skill_bitmaps_(new std::atomic<AgentBitmap*>[options.max_skills]),
-      language_bitmaps_(new std::atomic<AgentBitmap*>[options.max_languages]),
       queue_objects_(new std::atomic<ContactQueue*>[options.max_queues]),
       contacts_(&epoch_, static_cast<size_t>(options.max_contacts)),
       history_(static_cast<size_t>(options.history_customers),
                options.history_depth),
       policy_(new PolicyRecord{options.policy, 1}) {
-  for (int i = 0; i < options.max_skills; ++i) skill_bitmaps_[i] = nullptr;
-  for (int i = 0; i < options.max_languages; ++i)
-    language_bitmaps_[i] = nullptr;
   for (int i = 0; i < options.max_queues; ++i) queue_objects_[i] = nullptr;
-  for (auto& bitmap : free_) {
-    bitmap = std::make_unique<AgentBitmap>(options.max_agents);
-  }
 }
 
 LockFreeRouter::~LockFreeRouter() {
@@ -121,15 +110,6 @@ LockFreeRouter::~LockFreeRouter() {
   }
   for (int i = 0; i < options_.max_queues; ++i) {
     delete queue_objects_[i].load(std::memory_order_acquire);
-  }
-  for (int i = 0; i < options_.max_skills; ++i) {
-    delete skill_bitmaps_[i].load(std::memory_order_acquire);
-  }
-  for (int i = 0; i < options_.max_languages; ++i) {
-    delete language_bitmaps_[i].load(std::memory_order_acquire);
-  }
-  for (int i = 0; i < options_.max_agents; ++i) {
-    delete slots_[i].record.load(std::memory_order_acquire);
   }
   delete policy_.load(std::memory_order_acquire);
   delete rules_.load(std::memory_order_acquire);
@@ -146,26 +126,6 @@ int64_t LockFreeRouter::NowNs() const {
       return now;
     }
   }
-}
-
-AgentBitmap* LockFreeRouter::SkillBitmap(int skill) const {
-  return skill_bitmaps_[skill].load(std::memory_order_acquire);
-}
-
-AgentBitmap* LockFreeRouter::LanguageBitmap(int language) const {
-  return language_bitmaps_[language].load(std::memory_order_acquire);
-}
-
-AgentBitmap* LockFreeRouter::EnsureBitmap(std::atomic<AgentBitmap*>* bitmaps,
-                                          int id) {
-  AgentBitmap* bitmap = bitmaps[id].load(std::memory_order_acquire);
-  if (bitmap != nullptr) return bitmap;
-  auto fresh = std::make_unique<AgentBitmap>(options_.max_agents);
-  if (bitmaps[id].compare_exchange_strong(bitmap, fresh.get(),
-                                          std::memory_order_acq_rel)) {
-    return fresh.release();
-  }
-  return bitmap;  // Another thread installed one first.
 }
 
 ContactQueue* LockFreeRouter::Queue(int id) const {
@@ -272,7 +232,7 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
           "cannot add skill '", s.skill, "': the router already knows ",
           options_.max_skills, " skills (RouterOptions::max_skills)"));
     }
-    EnsureBitmap(skill_bitmaps_.get(), id);
+    agents_.EnsureSkillBitmap(id);
     record->skills.emplace_back(id, s.level);
   }
   for (const AgentLanguage& l : profile.languages) {
@@ -282,7 +242,7 @@ absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
           "cannot add language '", l.language, "': the router already knows ",
           options_.max_languages, " languages (RouterOptions::max_languages)"));
     }
-    EnsureBitmap(language_bitmaps_.get(), id);
+    agents_.EnsureLanguageBitmap(id);
     record->languages.emplace_back(id, l.fluency);
   }
   std::sort(record->skills.begin(), record->skills.end());
@@ -437,7 +397,7 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
   for (const std::string& agent : contact.preferred_agents) {
     ROUTING_RETURN_IF_ERROR(CheckName(
         absl::StrCat("contact '", contact.id, "' preferred agent id"), agent));
-    const int index = agent_ids_.Find(agent);
+    const int index = agents_.ids().Find(agent);
     if (index >= 0) record->preferred_agents.push_back(index);
   }
   if (record->preferred_only) {
@@ -464,14 +424,13 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
     // An id the router has not seen yet is kept by name, so the exclusion
     // still holds if that agent is added while the contact waits; nothing
     // is interned for it.
-    const int index = agent_ids_.Find(agent);
+    const int index = agents_.ids().Find(agent);
     if (index >= 0) {
       record->excluded_agents.push_back(index);
     } else {
       record->excluded_unknown.push_back(agent);
     }
   }
-  record->agents_known = agent_ids_.size();
 
   std::string queue_name = contact.queue;
   if (queue_name.empty()) {
@@ -555,7 +514,7 @@ std::vector<CustomerInteraction> LockFreeRouter::CustomerHistory(
   const int n = history_.Lookup(customer_id, records, kMaxHistoryDepth);
   for (int i = 0; i < n; ++i) {
     CustomerInteraction interaction;
-    interaction.agent_id = std::string(agent_ids_.Name(records[i].agent_index));
+    interaction.agent_id = std::string(agents_.ids().Name(records[i].agent_index));
     interaction.channel = records[i].channel;
     interaction.outcome = records[i].outcome;
     interaction.time = records[i].time;
@@ -580,9 +539,9 @@ RouterStats LockFreeRouter::Stats() const {
   stats.cancelled = RouterCounters::Read(counters_.cancelled);
   stats.released = RouterCounters::Read(counters_.released);
   stats.contacts_held = RouterCounters::Read(counters_.contacts_held);
-  for (int i = 0; i < agent_ids_.size(); ++i) {
+  for (int i = 0; i < agents_.ids().size(); ++i) {
     const uint8_t presence =
-        AgentWord::Presence(slots_[i].word.load(std::memory_order_acquire));
+        AgentWord::Presence(agents_.Slot(i).word.load(std::memory_order_acquire));
     if (presence == kPresenceRemoved) continue;
     ++stats.agents;
     ++stats.agents_by_state[presence];

@@ -106,7 +106,7 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
         // The contact was cancelled, moved, or an agent's drain took it:
         // give the capacity back, and let the agent look at the queues in
         // case a contact arrived while we held it.
-        DropLoad(best.agent, route.channel, now_ns, /*ended_work=*/false);
+        agents_.DropLoad(best.agent, route.channel, now_ns, /*ended_work=*/false);
         OnCapacityFreed(best.agent, notices);
         return AssignResult::kContactTaken;
       }
@@ -303,9 +303,9 @@ int64_t LockFreeRouter::EndAssignment(ContactRecord* record, int channel,
   const int64_t handled_ns =
       assigned > 0 && now_ns > assigned ? now_ns - assigned : 0;
   if (handled_ns > 0) {
-    slots_[agent].handled_ns.fetch_add(handled_ns, std::memory_order_relaxed);
+    agents_.Slot(agent).handled_ns.fetch_add(handled_ns, std::memory_order_relaxed);
   }
-  DropLoad(agent, channel, now_ns, /*ended_work=*/true);
+  agents_.DropLoad(agent, channel, now_ns, /*ended_work=*/true);
   OnCapacityFreed(agent, notices);
   return handled_ns;
 }
@@ -384,7 +384,7 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
     const ContactRoute* route = record->route.load(std::memory_order_acquire);
     const int agent = ContactRecord::AgentOf(word);
     const int64_t now_ns = NowNs();
-    slots_[agent].handled_count.fetch_add(1, std::memory_order_relaxed);
+    agents_.Slot(agent).handled_count.fetch_add(1, std::memory_order_relaxed);
     if (!route->contact.customer_id.empty()) {
       history_.Record(route->contact.customer_id,
                       InteractionRecord{static_cast<uint32_t>(agent),
@@ -507,7 +507,7 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
     case ContactState::kAssigned:
       status.state = ContactStatus::State::kAssigned;
       status.agent_id =
-          std::string(agent_ids_.Name(ContactRecord::AgentOf(word)));
+          std::string(agents_.ids().Name(ContactRecord::AgentOf(word)));
       status.assigned_at = absl::FromUnixNanos(
           record->assigned_ns.load(std::memory_order_acquire));
       break;
