@@ -438,8 +438,12 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
     // the contact from its agent or queue: a refused requeue changes
     // nothing.
     const ContactRoute* current = record->route.load(std::memory_order_acquire);
+    // The clock is read after the route: the router's clock never goes
+    // back, so the enqueue time another call stamped on it is not ahead.
+    now_ns = NowNs();
     Contact next = contact;
-    next.enqueue_time = current->contact.enqueue_time;
+    next.enqueue_time =
+        std::min(current->contact.enqueue_time, absl::FromUnixNanos(now_ns));
     if (next.customer_id.empty()) next.customer_id = current->contact.customer_id;
     if (next.attributes.empty()) next.attributes = current->contact.attributes;
     if (state == ContactState::kAssigned) {

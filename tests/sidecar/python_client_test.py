@@ -47,7 +47,12 @@ class Daemon:
             try:
                 probe.health()
                 break
-            except TimeoutError:
+            except (TimeoutError, RoutingError) as error:
+                # A probe that timed out on a loaded machine may still be
+                # in flight when the next one arrives: with --max_in_flight=1
+                # that one is answered Busy. Either way, probe again.
+                if isinstance(error, RoutingError) and error.code != "Busy":
+                    raise
                 if time.time() > deadline or self.process.poll() is not None:
                     raise RuntimeError("routingd did not start")
         probe.close()
