@@ -1,5 +1,6 @@
 #include "routing/internal/contact_queue.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace routing::internal {
@@ -206,14 +207,28 @@ void ContactQueue::Depart(QueueNode* node) {
     child = inner->child[Digit(key, level)].load(std::memory_order_acquire);
     if (level + 1 < kLevels) inner = static_cast<Inner*>(child);
   }
-  TrimHead(static_cast<Leaf*>(child));
+  Trim(static_cast<Leaf*>(child),
+       CountOf(path[kLevels - 1]->count[Digit(key, kLevels - 1)].load(
+           std::memory_order_relaxed)));
   for (int level = kLevels - 1; level >= 0; --level) {
     UncountIn(path[level], Digit(key, level), level);
   }
   waiting.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-void ContactQueue::TrimHead(Leaf* leaf) {
+bool ContactQueue::Removable(const QueueNode& node) {
+  // One read of the contact's word decides: a node is kept while its
+  // placement is queued, or about to be (its placer links it before the
+  // state CAS into kQueued and still owns it). From any other word the
+  // placement can never become queued again.
+  const uint64_t word = node.contact->Word();
+  return ContactRecord::PlacementOf(word) != node.placement ||
+         (ContactRecord::StateOf(word) != ContactState::kQueued &&
+          ContactRecord::StateOf(word) != ContactState::kRouting);
+}
+
+void ContactQueue::Trim(Leaf* leaf, int64_t counted) {
+  leaf->departures.fetch_add(1, std::memory_order_relaxed);
   // seq_cst on the request and on the flag, both sides (a store-load pair):
   // either the holder's re-read after letting go sees this request, or this
   // thread's exchange sees the flag free and trims itself. Two rounds at
@@ -223,37 +238,84 @@ void ContactQueue::TrimHead(Leaf* leaf) {
   for (int round = 0; round < 2; ++round) {
     if (leaf->trimming.exchange(true, std::memory_order_seq_cst)) return;
     const uint64_t seen = leaf->trim_requests.load(std::memory_order_seq_cst);
-    while (true) {
-      QueueNode* head = leaf->head.load(std::memory_order_acquire);
-      QueueNode* next = head->next.load(std::memory_order_acquire);
-      if (next == nullptr) break;
-      // One read of the contact's word decides: a node is kept while its
-      // placement is queued, or about to be (its placer links it before the
-      // state CAS into kQueued and still owns it). From any other word the
-      // placement can never become queued again.
-      const uint64_t word = next->contact->Word();
-      if (ContactRecord::PlacementOf(word) == next->placement &&
-          (ContactRecord::StateOf(word) == ContactState::kQueued ||
-           ContactRecord::StateOf(word) == ContactState::kRouting)) {
-        break;
-      }
-      QueueNode* tail = leaf->tail.load(std::memory_order_acquire);
-      if (head == tail) {
-        // Never let head pass tail.
-        leaf->tail.compare_exchange_weak(tail, next, std::memory_order_acq_rel);
-        continue;
-      }
-      // Only the trimmer moves head; release publishes the new dummy to
-      // walks that start from head.
-      leaf->head.store(next, std::memory_order_release);
-      // `next` is the new dummy: its contact reference is ours to drop. The
-      // old dummy is unreachable for new walks; pinned ones finish first.
-      UnrefContact(next->contact, epoch_);
-      epoch_->Retire(head);
+    UnlinkDeadHead(leaf);
+    // A contact that waits long at the head (nobody can serve it yet) keeps
+    // every later departure's node behind it: sweep the whole leaf once
+    // departures since the last sweep outnumber the contacts counted in it,
+    // so dead nodes stay fewer than live ones (plus kMinSweepDepartures) and
+    // a sweep costs under one node per departure on average.
+    const int64_t pending = leaf->departures.load(std::memory_order_relaxed);
+    if (pending >= std::max(kMinSweepDepartures, counted)) {
+      leaf->departures.fetch_sub(pending, std::memory_order_relaxed);
+      SweepDead(leaf);
     }
     leaf->trimming.store(false, std::memory_order_seq_cst);
     if (leaf->trim_requests.load(std::memory_order_seq_cst) == seen) return;
   }
+}
+
+void ContactQueue::UnlinkDeadHead(Leaf* leaf) {
+  while (true) {
+    QueueNode* head = leaf->head.load(std::memory_order_acquire);
+    QueueNode* next = head->next.load(std::memory_order_acquire);
+    if (next == nullptr || !Removable(*next)) return;
+    QueueNode* tail = leaf->tail.load(std::memory_order_acquire);
+    if (head == tail) {
+      // Never let head pass tail.
+      leaf->tail.compare_exchange_weak(tail, next, std::memory_order_acq_rel);
+      continue;
+    }
+    // Only the trimmer moves head; release publishes the new dummy to walks
+    // that start from head.
+    leaf->head.store(next, std::memory_order_release);
+    // `next` is the new dummy: its contact reference is ours to drop. The
+    // old dummy is unreachable for new walks; pinned ones finish first.
+    UnrefContact(next->contact, epoch_);
+    epoch_->Retire(head);
+  }
+}
+
+void ContactQueue::SweepDead(Leaf* leaf) {
+  QueueNode* prev = leaf->head.load(std::memory_order_acquire);
+  QueueNode* node = prev->next.load(std::memory_order_acquire);
+  while (node != nullptr) {
+    QueueNode* next = node->next.load(std::memory_order_acquire);
+    // A node with a successor is not the last one, and never will be again;
+    // the tail is the last node or the one before it (Michael & Scott), so a
+    // node that is not the tail now lies before it and the tail, which only
+    // moves forward, never comes back to it. Appenders touch only the tail
+    // and the last node's null `next`: neither is this node or prev->next.
+    if (next != nullptr && Removable(*node) &&
+        node != leaf->tail.load(std::memory_order_acquire)) {
+      // Only the trimmer overwrites a non-null `next`. Release: a walk that
+      // reads the new link sees `next` fully built. Walks standing on
+      // `node` (pinned) still follow its own `next` into the leaf.
+      prev->next.store(next, std::memory_order_release);
+      UnrefContact(node->contact, epoch_);
+      epoch_->Retire(node);
+    } else {
+      prev = node;
+    }
+    node = next;
+  }
+}
+
+int64_t ContactQueue::LinkedForTesting(int64_t aged_ms) const {
+  const uint64_t key = KeyOf(aged_ms);
+  const void* child = root_;
+  for (int level = 0; level < kLevels && child != nullptr; ++level) {
+    child = static_cast<const Inner*>(child)->child[Digit(key, level)].load(
+        std::memory_order_acquire);
+  }
+  if (child == nullptr) return 0;
+  int64_t linked = 0;
+  const QueueNode* node =
+      static_cast<const Leaf*>(child)->head.load(std::memory_order_acquire);
+  for (node = node->next.load(std::memory_order_acquire); node != nullptr;
+       node = node->next.load(std::memory_order_acquire)) {
+    ++linked;
+  }
+  return linked;
 }
 
 int64_t ContactQueue::Position(const QueueNode& node) const {

@@ -27,8 +27,11 @@
 // The queue does not decide who is waiting: a node is live while its contact
 // is kQueued at the node's placement (contact_record.h); whoever moves the
 // contact out of that state calls Depart() for the node, exactly once. Dead
-// nodes stay linked in their leaf until the leaf's head is trimmed or the leaf
-// empties and is retired.
+// nodes are unlinked from their leaf by one trimmer at a time (a try-flag
+// nobody waits on): at the head after every departure, and all over the leaf
+// once its departures outnumber the contacts counted in it (a contact waiting
+// long at the head must not leave every later departure's node behind it);
+// a leaf whose millisecond empties is retired whole.
 //
 // Threading: every method may be called concurrently; the caller must be
 // pinned in the queue's epoch domain, and stays pinned while it uses a node or
@@ -70,6 +73,9 @@ class QueueNode {
     return sequence < other.sequence;
   }
 };
+
+// A leaf is swept once its departures reach max(this, contacts counted in it).
+inline constexpr int64_t kMinSweepDepartures = 64;
 
 class ContactQueue {
  public:
@@ -114,6 +120,10 @@ class ContactQueue {
   std::atomic<int64_t> total_answer_wait_ms{0};  // Whole ms: never wraps.
   std::atomic<int64_t> average_handle_ns{0};  // Moving average; 0 until known.
 
+  // Nodes linked, live or dead, in the leaf of millisecond `aged_ms` (0 if
+  // it has none). Exact only when no other thread uses the queue.
+  int64_t LinkedForTesting(int64_t aged_ms) const;
+
   // Trie nodes and leaves allocated now (tests: emptied subtrees are freed).
   int64_t AllocatedForTesting() const {
     return allocated_.load(std::memory_order_relaxed);
@@ -157,6 +167,7 @@ class ContactQueue {
     std::atomic<QueueNode*> tail;
     std::atomic<bool> trimming{false};
     std::atomic<uint64_t> trim_requests{0};
+    std::atomic<int64_t> departures{0};  // Since the last sweep.
     Leaf();
     ~Leaf();  // Frees its nodes, dropping their contact references.
     EpochDomain* epoch = nullptr;
@@ -180,7 +191,15 @@ class ContactQueue {
   static void DeleteSubtree(void* child, int level);
 
   static void Append(Leaf* leaf, QueueNode* node);
-  void TrimHead(Leaf* leaf);
+  // Whether a node's contact can never be queued at its placement again.
+  static bool Removable(const QueueNode& node);
+  // A contact of `leaf` departed (`counted` contacts are counted in it):
+  // takes the leaf's trimming flag, or leaves a request for its holder, and
+  // unlinks dead nodes at the head, and all over the leaf when a sweep is
+  // due. The holder of the flag only: UnlinkDeadHead, SweepDead.
+  void Trim(Leaf* leaf, int64_t counted);
+  void UnlinkDeadHead(Leaf* leaf);
+  void SweepDead(Leaf* leaf);
 
   template <typename F>
   bool Walk(const Inner* inner, int level, F& f) const {

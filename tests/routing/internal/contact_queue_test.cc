@@ -162,3 +162,54 @@ TEST(ContactQueueTest, ConcurrentArrivalsAndDeparturesKeepCountsExact) {
 
 }  // namespace
 }  // namespace routing::internal
+
+namespace routing::internal {
+namespace {
+
+// Contacts that come and go within one millisecond while others wait: the
+// millisecond's leaf empties, is freed, and the next arrival starts afresh.
+TEST(ContactQueueTest, ALeafEmptiedOverAndOverStaysShort) {
+  EpochDomain epoch;
+  ContactQueue queue("q", &epoch);
+  auto guard = epoch.Pin();
+  Placed waiting = Place(queue, "waiting", 1'000, 0);
+  for (int i = 1; i <= 1000; ++i) {
+    Placed p = Place(queue, "c" + std::to_string(i), 5'000, i);
+    EXPECT_EQ(queue.Position(*p.node), 2);
+    Leave(queue, epoch, p);
+  }
+  int linked = 0;
+  queue.ForEachLive([&](QueueNode*) {
+    ++linked;
+    return true;
+  });
+  EXPECT_EQ(linked, 1);
+  EXPECT_LT(queue.AllocatedForTesting(), 40);
+  Leave(queue, epoch, waiting);
+}
+
+}  // namespace
+}  // namespace routing::internal
+
+namespace routing::internal {
+namespace {
+
+// A contact waiting long at the head of its millisecond while others of the
+// same millisecond come and go behind it: their nodes are swept, so walks
+// and positions stay short.
+TEST(ContactQueueTest, ALongWaitAtTheHeadOfAMillisecondKeepsItShort) {
+  EpochDomain epoch;
+  ContactQueue queue("q", &epoch);
+  auto guard = epoch.Pin();
+  Placed waiting = Place(queue, "waiting", 5'000, 0);
+  for (int i = 1; i <= 5000; ++i) {
+    Placed p = Place(queue, "c" + std::to_string(i), 5'000, i);
+    EXPECT_EQ(queue.Position(*p.node), 2);
+    Leave(queue, epoch, p);
+  }
+  EXPECT_LE(queue.LinkedForTesting(5'000), kMinSweepDepartures + 2);
+  Leave(queue, epoch, waiting);
+}
+
+}  // namespace
+}  // namespace routing::internal
