@@ -122,11 +122,13 @@ class Router {
 
   // --- Contacts -------------------------------------------------------------
   // Decides for a new contact: the best eligible free agent (assigned now), or
-  // a place in its queue. InvalidArgument for a malformed contact;
-  // AlreadyExists if a contact with that id is held; NotFound if a required
-  // skill or language is unknown to the router, FailedPrecondition if no agent
-  // on the roster could ever serve it (so it would wait forever);
-  // ResourceExhausted when max_contacts are held.
+  // a place in its queue. Refusals, in the order they are checked:
+  // InvalidArgument for a malformed contact (its own fields are checked even
+  // where a rules step replaces them); NotFound if a required skill or every
+  // language is unknown to the router; AlreadyExists if a contact with that
+  // id is held; ResourceExhausted when max_contacts are held;
+  // FailedPrecondition if no agent on the roster could ever serve it (so it
+  // would wait forever).
   virtual absl::StatusOr<RoutingDecision> Route(const Contact& contact) = 0;
   // The customer left (hung up, closed the chat). A queued contact leaves its
   // queue; an assigned one frees the agent. NotFound if not held.

@@ -218,6 +218,19 @@ class LockFreeRouter final : public Router {
                          const DecisionBasis& basis, int64_t now_ns,
                          uint64_t from, RoutingDecision* decision,
                          Notices* notices);
+  // After the CAS that assigned `record` to `agent` (from `from` to
+  // `assigned`): confirms that the agent's record is still the one the claim
+  // judged, or undoes the assignment (back to `from`, the claim given back).
+  enum class Confirmation { kConfirmed, kUndone, kTakenOver };
+  Confirmation ConfirmAssignment(ContactRecord* record, int agent,
+                                 const AgentRecord* judged, uint64_t assigned,
+                                 uint64_t from, int channel, Notices* notices);
+  // Routes a queued contact (placement `node`) like a new decision would,
+  // from kQueued; on success it leaves its queue and the listener will hear
+  // of it. True if assigned.
+  bool AssignQueued(QueueNode* node, const ContactRoute& route,
+                    const DecisionBasis& basis, int64_t now_ns,
+                    Notices* notices);
   RoutingDecision DescribeAssignment(const ContactRoute& route,
                                      const DecisionBasis& basis,
                                      const ScoringContext& ctx,

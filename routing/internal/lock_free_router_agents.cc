@@ -238,10 +238,11 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
     if (!ClaimAgent(agent, best_route->channel, record, /*notices=*/nullptr)) {
       continue;  // Word or record moved: judge again.
     }
-    uint64_t from =
+    const uint64_t from =
         ContactRecord::Pack(ContactState::kQueued, -1, best->placement);
     ContactRecord* contact = best->contact;
-    if (!contact->Transition(from,
+    uint64_t expected = from;
+    if (!contact->Transition(expected,
                              ContactRecord::Pack(ContactState::kAssigned, agent,
                                                  best->placement))) {
       // Someone else took, moved or cancelled it; undo our claim and look
@@ -250,7 +251,21 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
       agents_.SyncAvailability(agent);
       continue;
     }
+    const uint64_t assigned =
+        ContactRecord::Pack(ContactState::kAssigned, agent, best->placement);
     const int64_t now_ns = NowNs();
+    switch (ConfirmAssignment(contact, agent, record, assigned, from,
+                              best_route->channel, notices)) {
+      case Confirmation::kConfirmed:
+        break;
+      case Confirmation::kUndone:
+        // Queued again: free agents who passed it over while it looked
+        // assigned must get their chance.
+        AssignQueued(best, *best_route, basis, now_ns, notices);
+        continue;
+      case Confirmation::kTakenOver:
+        continue;
+    }
     contact->assigned_ns.store(now_ns, std::memory_order_release);
     LeaveQueue(*best_route, best);
     counters_.Add(counters_.assigned_from_queue);

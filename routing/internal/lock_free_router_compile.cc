@@ -203,8 +203,33 @@ absl::Status LockFreeRouter::ValidateAgentProfile(
                      profile.max_total_contacts, " is outside 0..", total,
                      " (the sum of its channel capacities)"));
   }
-  return CheckAttributes(absl::StrCat("agent '", profile.id, "'"),
-                         profile.attributes);
+  ROUTING_RETURN_IF_ERROR(CheckAttributes(
+      absl::StrCat("agent '", profile.id, "'"), profile.attributes));
+  // Room for the names this profile would add, checked before any is
+  // interned: a refused profile leaves no name behind. (Concurrent calls
+  // adding other names can still fill the table first; interning then
+  // refuses the later one.)
+  int new_skills = 0, new_languages = 0;
+  for (const AgentSkill& s : profile.skills) {
+    if (skills_.Find(s.skill) < 0) ++new_skills;
+  }
+  for (const AgentLanguage& l : profile.languages) {
+    if (languages_.Find(l.language) < 0) ++new_languages;
+  }
+  if (skills_.size() + new_skills > skills_.capacity()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "agent '", profile.id, "' brings ", new_skills,
+        " new skills; the router already knows ", skills_.size(), " of at most ",
+        options_.max_skills, " (RouterOptions::max_skills)"));
+  }
+  if (languages_.size() + new_languages > languages_.capacity()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "agent '", profile.id, "' brings ", new_languages,
+        " new languages; the router already knows ", languages_.size(),
+        " of at most ", options_.max_languages,
+        " (RouterOptions::max_languages)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<AgentRecord>> LockFreeRouter::CompileAgent(
@@ -315,6 +340,45 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
   }
   record->contact.enqueue_time = enqueue;
   record->enqueue_ns = absl::ToUnixNanos(enqueue);
+
+  // The contact's own lists are checked as given, even where a rules step
+  // replaces them: malformed input is refused whatever the rules say.
+  absl::flat_hash_set<std::string_view> names;
+  for (const auto* list : {&contact.required_skills, &contact.desired_skills}) {
+    names.clear();
+    for (const SkillRequirement& r : *list) {
+      ROUTING_RETURN_IF_ERROR(CheckName(
+          absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
+      if (r.min_level < 1 || r.min_level > options_.max_skill_level) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("contact '", contact.id, "' asks for skill '", r.skill,
+                         "' at level ", r.min_level, "; levels run 1..",
+                         options_.max_skill_level));
+      }
+      if (!names.insert(r.skill).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "contact '", contact.id, "' lists skill '", r.skill, "' twice"));
+      }
+    }
+  }
+  for (const std::string& language : contact.languages) {
+    ROUTING_RETURN_IF_ERROR(CheckName(
+        absl::StrCat("contact '", contact.id, "' language"), language));
+  }
+  for (const auto* list : {&contact.preferred_agents, &contact.excluded_agents}) {
+    for (const std::string& agent : *list) {
+      ROUTING_RETURN_IF_ERROR(CheckName(
+          absl::StrCat("contact '", contact.id, "' agent id"), agent));
+    }
+  }
+  std::string queue_name = contact.queue;
+  if (queue_name.empty()) {
+    queue_name = contact.required_skills.empty()
+                     ? "default"
+                     : contact.required_skills.front().skill;
+  }
+  ROUTING_RETURN_IF_ERROR(CheckName(
+      absl::StrCat("contact '", contact.id, "' queue name"), queue_name));
 
   // The rules' step: its priority and requirements replace the contact's own
   // for routing; the record keeps the contact as given, to plan again later.
@@ -432,14 +496,6 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
     }
   }
 
-  std::string queue_name = contact.queue;
-  if (queue_name.empty()) {
-    queue_name = contact.required_skills.empty()
-                     ? "default"
-                     : contact.required_skills.front().skill;
-  }
-  ROUTING_RETURN_IF_ERROR(CheckName(
-      absl::StrCat("contact '", contact.id, "' queue name"), queue_name));
   record->contact.queue = std::move(queue_name);
   return record;
 }

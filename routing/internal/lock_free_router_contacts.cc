@@ -94,21 +94,33 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
     CandidateList candidates;
     const bool rules_ok = FindCandidates(route, ctx, basis.rules, &candidates);
     if (candidates.count == 0) return AssignResult::kNoAgent;
-    for (int i = 0; i < candidates.count; ++i) {
+    bool judge_again = false;
+    for (int i = 0; i < candidates.count && !judge_again; ++i) {
       const AgentScore& best = candidates.best[i];
       if (!ClaimAgent(best.agent, route.channel, best.record, notices)) {
         continue;  // Taken or changed meanwhile.
       }
       uint64_t expected = from;
-      if (!record->Transition(
-              expected, ContactRecord::Pack(ContactState::kAssigned,
-                                            best.agent, placement))) {
+      const uint64_t assigned =
+          ContactRecord::Pack(ContactState::kAssigned, best.agent, placement);
+      if (!record->Transition(expected, assigned)) {
         // The contact was cancelled, moved, or an agent's drain took it:
         // give the capacity back, and let the agent look at the queues in
         // case a contact arrived while we held it.
-        agents_.DropLoad(best.agent, route.channel, now_ns, /*ended_work=*/false);
+        agents_.DropLoad(best.agent, route.channel, now_ns,
+                         /*ended_work=*/false);
         OnCapacityFreed(best.agent, notices);
         return AssignResult::kContactTaken;
+      }
+      switch (ConfirmAssignment(record, best.agent, best.record, assigned,
+                                from, route.channel, notices)) {
+        case Confirmation::kConfirmed:
+          break;
+        case Confirmation::kUndone:
+          judge_again = true;  // Scan again: the roster changed.
+          continue;
+        case Confirmation::kTakenOver:
+          return AssignResult::kContactTaken;
       }
       record->assigned_ns.store(now_ns, std::memory_order_release);
       *decision = DescribeAssignment(route, basis, ctx, best,
@@ -116,8 +128,29 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
       return AssignResult::kAssigned;
     }
     // Every candidate kept was claimed by someone else between our scan and
-    // our claim: others made progress, so scan again.
+    // our claim, or changed under us: scan again.
   }
+}
+
+LockFreeRouter::Confirmation LockFreeRouter::ConfirmAssignment(
+    ContactRecord* record, int agent, const AgentRecord* judged,
+    uint64_t assigned, uint64_t from, int channel, Notices* notices) {
+  // The assignment takes effect at the contact's CAS. The claim checked the
+  // agent's record before it; an UpdateAgent (say, one removing a skill the
+  // contact needs) may have replaced the record in between and returned. If
+  // so, the assignment would rest on a profile no longer in force: undo it.
+  if (agents_.Slot(agent).record.load(std::memory_order_seq_cst) == judged) {
+    return Confirmation::kConfirmed;
+  }
+  uint64_t expected = assigned;
+  if (!record->Transition(expected, from)) {
+    // Cancelled, released or requeued meanwhile: that call gave the load
+    // back, as it would for any assignment.
+    return Confirmation::kTakenOver;
+  }
+  agents_.DropLoad(agent, channel, 0, /*ended_work=*/false);
+  OnCapacityFreed(agent, notices);
+  return Confirmation::kUndone;
 }
 
 void LockFreeRouter::LeaveQueue(const ContactRoute& route, QueueNode* node) {
@@ -450,10 +483,18 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
       // The customer was being served, not waiting: the wait in the new
       // queue starts now (as an ACD measures a transfer's speed of answer).
       next.enqueue_time = absl::FromUnixNanos(now_ns);
+      // The agent who hands the contact on is not offered it back while it
+      // waits, rules steps included (they plan again from this contact).
+      const std::string previous(
+          agents_.ids().Name(ContactRecord::AgentOf(word)));
+      if (std::find(next.excluded_agents.begin(), next.excluded_agents.end(),
+                    previous) == next.excluded_agents.end() &&
+          next.excluded_agents.size() < kMaxRequirements) {
+        next.excluded_agents.push_back(previous);
+      }
     }
     ROUTING_ASSIGN_OR_RETURN(route, CompileRoute(next, basis, now_ns));
     if (state == ContactState::kAssigned) {
-      // The agent who hands the contact on is not offered it straight back.
       const int agent = ContactRecord::AgentOf(word);
       if (!route->Excludes(agent)) route->excluded_agents.push_back(agent);
     }

@@ -142,23 +142,33 @@ void LockFreeRouter::ReconsiderVetoed(int64_t now_ns, Notices* notices) {
   const DecisionBasis basis = LoadBasis();
   for (QueueNode* node : vetoed) {
     ContactRecord* record = node->contact;
-    const uint64_t queued =
-        ContactRecord::Pack(ContactState::kQueued, -1, node->placement);
-    if (record->Word() != queued) continue;
-    const ContactRoute* route = record->route.load(std::memory_order_acquire);
-    if (route->placement != node->placement) continue;
-    RoutingDecision decision;
-    if (TryAssign(record, *route, basis, now_ns, queued, &decision, notices) !=
-        AssignResult::kAssigned) {
+    if (record->Word() !=
+        ContactRecord::Pack(ContactState::kQueued, -1, node->placement)) {
       continue;
     }
-    LeaveQueue(*route, node);
-    counters_.Add(counters_.assigned_from_queue);
-    CountAnswered(*route, now_ns);
-    if (listener_ != nullptr) {
-      notices->push_back(MakeAssignment(*route, std::move(decision), now_ns));
-    }
+    const ContactRoute* route = record->route.load(std::memory_order_acquire);
+    if (route->placement != node->placement) continue;
+    AssignQueued(node, *route, basis, now_ns, notices);
   }
+}
+
+bool LockFreeRouter::AssignQueued(QueueNode* node, const ContactRoute& route,
+                                  const DecisionBasis& basis, int64_t now_ns,
+                                  Notices* notices) {
+  const uint64_t queued =
+      ContactRecord::Pack(ContactState::kQueued, -1, node->placement);
+  RoutingDecision decision;
+  if (TryAssign(node->contact, route, basis, now_ns, queued, &decision,
+                notices) != AssignResult::kAssigned) {
+    return false;
+  }
+  LeaveQueue(route, node);
+  counters_.Add(counters_.assigned_from_queue);
+  CountAnswered(route, now_ns);
+  if (listener_ != nullptr) {
+    notices->push_back(MakeAssignment(route, std::move(decision), now_ns));
+  }
+  return true;
 }
 
 absl::Duration LockFreeRouter::EstimatedWait(const ContactQueue& queue,

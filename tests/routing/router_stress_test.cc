@@ -3,12 +3,16 @@
 // checked: no agent beyond capacity (also checked while running), no contact
 // assigned twice, no contact lost, no queued contact left behind while an
 // agent who could take it is free (no lost wakeup), and loads that add up.
+// The lost-wakeup and load checks run first at quiescence, right after the
+// workers stop, before any call that could drain a queue or repair a load
+// (restoring the roster does both), and again after the restore.
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,7 +43,7 @@ class AssignmentLedger : public AssignmentListener {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = entries_[contact];
     ++e.assignments;
-    e.agent = agent;
+    e.agents.insert(agent);
   }
   void Routed(const std::string& contact) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -50,6 +54,12 @@ class AssignmentLedger : public AssignmentListener {
     for (const auto& [contact, e] : entries_) {
       EXPECT_LE(e.assignments, e.routings) << contact << " assigned twice";
     }
+  }
+  // Every agent the contact was ever assigned to.
+  std::set<std::string> AgentsOf(const std::string& contact) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(contact);
+    return it == entries_.end() ? std::set<std::string>() : it->second.agents;
   }
   int64_t total_assignments() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -62,7 +72,7 @@ class AssignmentLedger : public AssignmentListener {
   struct Entry {
     int routings = 0;
     int assignments = 0;
-    std::string agent;
+    std::set<std::string> agents;
   };
   std::mutex mu_;  // Not absl::Mutex: Debian's Abseil is invisible to TSan.
   std::map<std::string, Entry> entries_;
@@ -78,6 +88,86 @@ AgentProfile StressAgent(int i) {
   p.SetCapacity(Channel::kVoice, 1);
   p.SetCapacity(Channel::kChat, 1 + i % 3);
   return p;
+}
+
+// Whether `a`, as GetAgent reports it, could take `c` now: available, room on
+// the channel, the required skills and one of the customer's languages.
+bool FreeAndEligible(const AgentStatus& a, const Contact& c) {
+  if (a.state != AgentState::kAvailable ||
+      a.LoadOf(c.channel) >= a.profile.CapacityOf(c.channel)) {
+    return false;
+  }
+  for (const SkillRequirement& r : c.required_skills) {
+    bool has = false;
+    for (const AgentSkill& k : a.profile.skills) {
+      if (k.skill == r.skill && k.level >= r.min_level) has = true;
+    }
+    if (!has) return false;
+  }
+  bool speaks = c.languages.empty();
+  for (const std::string& l : c.languages) {
+    for (const AgentLanguage& al : a.profile.languages) {
+      if (al.language == l) speaks = true;
+    }
+  }
+  return speaks;
+}
+
+// No lost wakeup: no queued contact has a free agent eligible for it, with
+// agents as they stand (on the roster, their current profile, state and
+// load). An agent the contact was ever assigned to is left out: a requeue
+// excludes the agent it takes the contact from without saying so in the
+// Contact that GetContact returns.
+void ExpectNoLostWakeup(Router& router, const std::vector<AgentProfile>& roster,
+                        const std::vector<std::vector<std::string>>& created,
+                        AssignmentLedger& ledger, const char* when) {
+  std::vector<AgentStatus> agents;
+  for (const AgentProfile& p : roster) {
+    absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
+    if (a.ok()) agents.push_back(*std::move(a));  // Else off the roster.
+  }
+  for (const std::vector<std::string>& ids : created) {
+    for (const std::string& id : ids) {
+      absl::StatusOr<ContactStatus> s = router.GetContact(id);
+      if (!s.ok() || s->state != ContactStatus::State::kQueued) continue;
+      const std::set<std::string> assigned_before = ledger.AgentsOf(id);
+      for (const AgentStatus& a : agents) {
+        if (assigned_before.contains(a.profile.id)) continue;
+        EXPECT_FALSE(FreeAndEligible(a, s->contact))
+            << when << ": " << id << " waits while " << a.profile.id
+            << " is free and eligible";
+      }
+    }
+  }
+}
+
+// Loads add up: each agent's load per channel equals the contacts the router
+// says are assigned to it, and no contact is assigned to an agent off the
+// roster.
+void ExpectLoadsAddUp(Router& router, const std::vector<AgentProfile>& roster,
+                      const std::vector<std::vector<std::string>>& created,
+                      const char* when) {
+  absl::flat_hash_map<std::string, std::array<int, kChannelCount>> expected;
+  for (const std::vector<std::string>& ids : created) {
+    for (const std::string& id : ids) {
+      absl::StatusOr<ContactStatus> s = router.GetContact(id);
+      if (s.ok() && s->state == ContactStatus::State::kAssigned) {
+        ++expected[s->agent_id][ChannelIndex(s->contact.channel)];
+      }
+    }
+  }
+  for (const AgentProfile& p : roster) {
+    absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
+    for (Channel c : kAllChannels) {
+      const int held = expected[p.id][ChannelIndex(c)];
+      if (!a.ok()) {
+        EXPECT_EQ(held, 0) << when << ": " << p.id << " is off the roster";
+        continue;
+      }
+      EXPECT_EQ(a->LoadOf(c), held)
+          << when << ": " << p.id << " " << std::string(ChannelName(c));
+    }
+  }
 }
 
 TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
@@ -232,7 +322,14 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
   EXPECT_GT(operations.load(), 1000);
   ledger.CheckNoDoubleAssignment();
 
-  // Quiescent now. Every agent back, at original skills.
+  // Quiescent now: the workers have stopped and nothing has run since. Check
+  // before anything can drain a queue or repair a load: restoring the roster
+  // below adds, updates and sets agents available, and each of those hands
+  // waiting contacts to free agents, which would hide a lost wakeup.
+  ExpectNoLostWakeup(router, roster, created, ledger, "at quiescence");
+  ExpectLoadsAddUp(router, roster, created, "at quiescence");
+
+  // Every agent back, at original skills.
   for (const AgentProfile& p : roster) {
     if (router.GetAgent(p.id).status().code() == absl::StatusCode::kNotFound) {
       ASSERT_TRUE(router.AddAgent(p).ok());
@@ -241,8 +338,10 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
     ASSERT_TRUE(router.SetAgentState(p.id, AgentState::kAvailable).ok());
   }
 
-  // Loads add up: each agent's load per channel equals the contacts the
-  // router says are assigned to it.
+  // Still so once the roster is restored (each restore drained the queues
+  // for its agent).
+  ExpectNoLostWakeup(router, roster, created, ledger, "after the restore");
+  ExpectLoadsAddUp(router, roster, created, "after the restore");
   std::vector<std::string> held;
   for (const std::vector<std::string>& ids : created) {
     for (const std::string& id : ids) {
@@ -250,47 +349,6 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
     }
   }
   ASSERT_EQ(static_cast<int64_t>(held.size()), router.Stats().contacts_held);
-  absl::flat_hash_map<std::string, std::array<int, kChannelCount>> expected;
-  for (const std::string& id : held) {
-    absl::StatusOr<ContactStatus> s = router.GetContact(id);
-    ASSERT_TRUE(s.ok());
-    if (s->state == ContactStatus::State::kAssigned) {
-      ++expected[s->agent_id][ChannelIndex(s->contact.channel)];
-    } else {
-      // No lost wakeup: a queued contact must have no free eligible agent.
-      for (const AgentProfile& p : roster) {
-        absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
-        ASSERT_TRUE(a.ok());
-        bool skilled = true;
-        for (const SkillRequirement& r : s->contact.required_skills) {
-          bool has = false;
-          for (const AgentSkill& k : a->profile.skills) {
-            if (k.skill == r.skill && k.level >= r.min_level) has = true;
-          }
-          skilled = skilled && has;
-        }
-        bool speaks = s->contact.languages.empty();
-        for (const std::string& l : s->contact.languages) {
-          for (const AgentLanguage& al : a->profile.languages) {
-            if (al.language == l) speaks = true;
-          }
-        }
-        const bool free = a->state == AgentState::kAvailable &&
-                          a->LoadOf(s->contact.channel) <
-                              a->profile.CapacityOf(s->contact.channel);
-        EXPECT_FALSE(skilled && speaks && free)
-            << id << " waits while " << p.id << " is free and eligible";
-      }
-    }
-  }
-  for (const AgentProfile& p : roster) {
-    absl::StatusOr<AgentStatus> a = router.GetAgent(p.id);
-    ASSERT_TRUE(a.ok());
-    for (Channel c : kAllChannels) {
-      EXPECT_EQ(a->LoadOf(c), expected[p.id][ChannelIndex(c)])
-          << p.id << " " << ChannelName(c);
-    }
-  }
 
   // Nothing is lost: releasing everything assigned drains every queue.
   for (int round = 0; round < 10'000 && router.Stats().contacts_held > 0;
