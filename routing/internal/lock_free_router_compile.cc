@@ -343,10 +343,9 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
 
   // The contact's own lists are checked as given, even where a rules step
   // replaces them: malformed input is refused whatever the rules say.
-  absl::flat_hash_set<std::string_view> names;
   for (const auto* list : {&contact.required_skills, &contact.desired_skills}) {
-    names.clear();
-    for (const SkillRequirement& r : *list) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const SkillRequirement& r = (*list)[i];
       ROUTING_RETURN_IF_ERROR(CheckName(
           absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
       if (r.min_level < 1 || r.min_level > options_.max_skill_level) {
@@ -355,9 +354,13 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
                          "' at level ", r.min_level, "; levels run 1..",
                          options_.max_skill_level));
       }
-      if (!names.insert(r.skill).second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "contact '", contact.id, "' lists skill '", r.skill, "' twice"));
+      // Lists are short (a handful, at most kMaxRequirements): a scan of
+      // the ones before beats allocating a set on every decision.
+      for (size_t j = 0; j < i; ++j) {
+        if ((*list)[j].skill == r.skill) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "contact '", contact.id, "' lists skill '", r.skill, "' twice"));
+        }
       }
     }
   }
@@ -407,11 +410,10 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
       absl::ToInt64Nanoseconds(priority_step));
   record->aged_ms = FloorMilliseconds(record->aged_arrival_ns);
 
-  absl::flat_hash_set<int> seen;
   auto compile_skills =
       [&](const std::vector<SkillRequirement>& list, bool required,
           std::vector<std::pair<int, int>>* out) -> absl::Status {
-    seen.clear();
+    out->reserve(list.size());
     for (const SkillRequirement& r : list) {
       ROUTING_RETURN_IF_ERROR(CheckName(
           absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
@@ -430,7 +432,9 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
                 ? absl::StrCat(" (rules step ", record->rules_step, ")")
                 : ""));
       }
-      if (id >= 0 && !seen.insert(id).second) {
+      if (id >= 0 &&
+          std::any_of(out->begin(), out->end(),
+                      [id](const std::pair<int, int>& e) { return e.first == id; })) {
         return absl::InvalidArgumentError(absl::StrCat(
             "contact '", contact.id, "' lists skill '", r.skill, "' twice"));
       }
