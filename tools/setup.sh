@@ -21,6 +21,7 @@ packages=(
   clang                  # sidecar: builds the libFuzzer request-decoder target
   libclang-rt-14-dev     # sidecar: libFuzzer and sanitizer runtimes for clang 14
   gnuplot-nox            # bench: the simulator's and the benchmarks' PNG charts
+  liburcu-dev            # bench/reclamation: userspace RCU 0.13, weighed against routing's epochs
 )
 
 missing=()
