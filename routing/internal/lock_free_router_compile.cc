@@ -56,6 +56,20 @@ absl::Status CheckAttributes(
   return absl::OkStatus();
 }
 
+// A skill a contact asks for: a well-formed name, a level in range.
+absl::Status CheckSkillRequirement(std::string_view contact_id,
+                                   const SkillRequirement& r,
+                                   int max_skill_level) {
+  ROUTING_RETURN_IF_ERROR(CheckName(
+      absl::StrCat("contact '", AsAbsl(contact_id), "' skill name"), r.skill));
+  if (r.min_level < 1 || r.min_level > max_skill_level) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "contact '", AsAbsl(contact_id), "' asks for skill '", r.skill,
+        "' at level ", r.min_level, "; levels run 1..", max_skill_level));
+  }
+  return absl::OkStatus();
+}
+
 // enqueue - priority x step, saturated: a long step (a valid policy may say
 // a level is worth years) must not overflow.
 int64_t AgedArrival(int64_t enqueue_ns, int priority, int64_t step_ns) {
@@ -346,14 +360,8 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
   for (const auto* list : {&contact.required_skills, &contact.desired_skills}) {
     for (size_t i = 0; i < list->size(); ++i) {
       const SkillRequirement& r = (*list)[i];
-      ROUTING_RETURN_IF_ERROR(CheckName(
-          absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
-      if (r.min_level < 1 || r.min_level > options_.max_skill_level) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("contact '", contact.id, "' asks for skill '", r.skill,
-                         "' at level ", r.min_level, "; levels run 1..",
-                         options_.max_skill_level));
-      }
+      ROUTING_RETURN_IF_ERROR(
+          CheckSkillRequirement(contact.id, r, options_.max_skill_level));
       // Lists are short (a handful, at most kMaxRequirements): a scan of
       // the ones before beats allocating a set on every decision.
       for (size_t j = 0; j < i; ++j) {
@@ -415,14 +423,8 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
           std::vector<std::pair<int, int>>* out) -> absl::Status {
     out->reserve(list.size());
     for (const SkillRequirement& r : list) {
-      ROUTING_RETURN_IF_ERROR(CheckName(
-          absl::StrCat("contact '", contact.id, "' skill name"), r.skill));
-      if (r.min_level < 1 || r.min_level > options_.max_skill_level) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("contact '", contact.id, "' asks for skill '", r.skill,
-                         "' at level ", r.min_level, "; levels run 1..",
-                         options_.max_skill_level));
-      }
+      ROUTING_RETURN_IF_ERROR(
+          CheckSkillRequirement(contact.id, r, options_.max_skill_level));
       const int id = skills_.Find(r.skill);
       if (id < 0 && required) {
         return absl::NotFoundError(absl::StrCat(
