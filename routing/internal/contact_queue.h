@@ -12,8 +12,8 @@
 //   - Arrive: count +1 on each level top-down (creating missing nodes with a
 //     CAS), then link the node at the leaf's tail: O(levels).
 //   - Depart: count -1 on each level bottom-up: O(levels). A count that drops
-//     to zero is frozen (CAS 0 -> kFrozen), its subtree unlinked and retired
-//     through the epoch domain, and the slot reopened (kFrozen -> 0); a thread
+//     to zero is frozen (CAS: the frozen bit set on a zero count), its subtree unlinked and retired
+//     through the epoch domain, and the slot reopened in the next generation; a thread
 //     that meets a frozen slot finishes that work before it counts, so no one
 //     waits on anyone.
 //   - Position: the counts of the children left of the path, summed on the
