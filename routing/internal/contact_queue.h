@@ -12,10 +12,10 @@
 //   - Arrive: count +1 on each level top-down (creating missing nodes with a
 //     CAS), then link the node at the leaf's tail: O(levels).
 //   - Depart: count -1 on each level bottom-up: O(levels). A count that drops
-//     to zero is frozen (CAS: the frozen bit set on a zero count), its subtree unlinked and retired
-//     through the epoch domain, and the slot reopened in the next generation; a thread
-//     that meets a frozen slot finishes that work before it counts, so no one
-//     waits on anyone.
+//     to zero is frozen (a CAS sets the frozen bit), its subtree unlinked and
+//     retired through the epoch domain, and the slot reopened in the next
+//     generation; a thread that meets a frozen slot finishes that work before
+//     it counts, so no one waits on anyone.
 //   - Position: the counts of the children left of the path, summed on the
 //     way down, plus the live nodes ahead in the leaf: O(levels x 16 + the
 //     contacts that share the millisecond).
