@@ -40,7 +40,9 @@ ContactQueue::Leaf::~Leaf() {
 }
 
 ContactQueue::ContactQueue(std::string name, EpochDomain* epoch)
-    : name_(std::move(name)), epoch_(epoch), root_(new Inner) {}
+    : name_(std::move(name)), epoch_(epoch), root_(new Inner) {
+  root_->level = -1;
+}
 
 ContactQueue::~ContactQueue() { DeleteSubtree(root_, -1); }
 
@@ -65,17 +67,31 @@ uint64_t ContactQueue::KeyOf(int64_t aged_ms) {
   return static_cast<uint64_t>(aged_ms + kHalf);
 }
 
+int64_t ContactQueue::CountSubtree(const void* child, int level) {
+  if (level + 1 >= kLevels) return 1;
+  const Inner* inner = static_cast<const Inner*>(child);
+  int64_t nodes = 1;
+  for (int d = 0; d < kFanout; ++d) {
+    const void* grandchild = inner->child[d].load(std::memory_order_relaxed);
+    if (grandchild != nullptr) nodes += CountSubtree(grandchild, level + 1);
+  }
+  return nodes;
+}
+
 void ContactQueue::RetireChild(void* child, int level) {
-  allocated_.fetch_sub(1, std::memory_order_relaxed);
+  // The slot that held `child` counted zero, so every count below is zero
+  // and no thread works inside the subtree (a thread counts every level
+  // above a slot before it touches it): it is unlinked and still, and may
+  // hold empty children kept on a former hot path. It is freed whole: leaves
+  // with their nodes, whose contact references go with them.
+  allocated_.fetch_sub(CountSubtree(child, level), std::memory_order_relaxed);
   if (level + 1 >= kLevels) {
-    // Leaves are freed whole, nodes and all: every contact counted in it has
-    // departed, and its nodes' references go with it.
     epoch_->Retire(static_cast<Leaf*>(child));
   } else {
-    // An inner node retires only once its count reached zero, which needs
-    // every child slot of it frozen and reopened empty first (counts drop
-    // bottom-up), so it owns no children any more.
-    epoch_->Retire(static_cast<Inner*>(child));
+    epoch_->Retire(child, [](void* p) {
+      Inner* inner = static_cast<Inner*>(p);
+      DeleteSubtree(inner, inner->level);
+    });
   }
 }
 
@@ -115,9 +131,13 @@ uint32_t ContactQueue::CountIn(Inner* inner, int d, int level) {
   }
 }
 
-void ContactQueue::UncountIn(Inner* inner, int d, int level) {
+void ContactQueue::UncountIn(Inner* inner, int level, uint64_t key) {
+  const int d = Digit(key, level);
   uint64_t slot = inner->count[d].fetch_sub(1, std::memory_order_seq_cst) - 1;
   if (CountOf(slot) != 0) return;
+  // seq_cst, after the decrement: either this read sees an arrival's move of
+  // the hot path, or that arrival's Reap sees this zero and freezes it.
+  if (OnHotPath(key, level)) return;
   if (inner->count[d].compare_exchange_strong(slot, slot | kFrozenBit,
                                               std::memory_order_seq_cst)) {
     FinishFreeze(inner, d, level, slot | kFrozenBit);
@@ -137,6 +157,7 @@ void* ContactQueue::EnsureChild(Inner* inner, int d, int level,
   } else {
     Inner* node = new Inner;
     node->generation = generation;
+    node->level = level;
     fresh = node;
   }
   if (inner->child[d].compare_exchange_strong(child, fresh,
@@ -160,6 +181,11 @@ QueueNode* ContactQueue::Arrive(ContactRecord* contact, uint64_t placement,
   QueueNode* node = new QueueNode(contact, placement, aged_ms, sequence);
   waiting.fetch_add(1, std::memory_order_seq_cst);
   const uint64_t key = KeyOf(aged_ms);
+  if (hot_key_.load(std::memory_order_relaxed) != key) {
+    const uint64_t previous =
+        hot_key_.exchange(key, std::memory_order_seq_cst);
+    if (previous != key && previous != kNoKey) Reap(previous);
+  }
   Inner* inner = root_;
   for (int level = 0;; ++level) {
     const int d = Digit(key, level);
@@ -211,9 +237,28 @@ void ContactQueue::Depart(QueueNode* node) {
        CountOf(path[kLevels - 1]->count[Digit(key, kLevels - 1)].load(
            std::memory_order_relaxed)));
   for (int level = kLevels - 1; level >= 0; --level) {
-    UncountIn(path[level], Digit(key, level), level);
+    UncountIn(path[level], level, key);
   }
   waiting.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void ContactQueue::Reap(uint64_t key) {
+  // Our counts hold each slot of the path open while we stand below it, as
+  // an arrival's do; creating nothing, we stop where the path ends.
+  Inner* path[kLevels];
+  int depth = 0;
+  Inner* inner = root_;
+  for (int level = 0; level < kLevels; ++level) {
+    CountIn(inner, Digit(key, level), level);
+    path[depth++] = inner;
+    void* child =
+        inner->child[Digit(key, level)].load(std::memory_order_acquire);
+    if (child == nullptr || level + 1 >= kLevels) break;
+    inner = static_cast<Inner*>(child);
+  }
+  for (int level = depth - 1; level >= 0; --level) {
+    UncountIn(path[level], level, key);
+  }
 }
 
 bool ContactQueue::Removable(const QueueNode& node) {

@@ -16,6 +16,13 @@
 //     retired through the epoch domain, and the slot reopened in the next
 //     generation; a thread that meets a frozen slot finishes that work before
 //     it counts, so no one waits on anyone.
+//   - The hot path: the path of the latest arrival's millisecond is kept when
+//     it empties (a queue that empties and fills again within a millisecond,
+//     the common case with free agents, allocates nothing). An arrival that
+//     moves the hot path to another millisecond reaps the previous one: it
+//     counts down that path and uncounts it, so what is empty there freezes
+//     as above. A retired subtree may hold such kept, empty children; it is
+//     freed whole.
 //   - Position: the counts of the children left of the path, summed on the
 //     way down, plus the live nodes ahead in the leaf: O(levels x 16 + the
 //     contacts that share the millisecond).
@@ -157,6 +164,7 @@ class ContactQueue {
   struct Leaf;
   struct Inner {
     uint32_t generation = 0;
+    int level = 0;  // Of the slot that points at it.
     std::atomic<uint64_t> count[kFanout];
     std::atomic<void*> child[kFanout];  // Inner* above the last level, Leaf*.
     Inner();
@@ -181,14 +189,25 @@ class ContactQueue {
   // the freeze is finished first and the count retried. Returns the slot's
   // generation.
   uint32_t CountIn(Inner* inner, int d, int level);
-  // -1 on slot d; a slot that reaches zero is frozen and its child retired.
-  void UncountIn(Inner* inner, int d, int level);
+  // -1 on slot d of the path of `key`; a slot that reaches zero is frozen and
+  // its child retired, unless that child holds the hot path.
+  void UncountIn(Inner* inner, int level, uint64_t key);
+  // Whether the child at `level` on the path of `key` holds the hot path.
+  bool OnHotPath(uint64_t key, int level) const {
+    const int shift = kKeyBits - kBitsPerLevel * (level + 1);
+    return (hot_key_.load(std::memory_order_seq_cst) >> shift) ==
+           (key >> shift);
+  }
+  // Counts down the path of `key` as far as it exists, then uncounts it, so
+  // that its empty slots off the hot path freeze.
+  void Reap(uint64_t key);
   // Unlinks and retires the child of the frozen generation and reopens the
   // slot; any thread that meets the freeze may finish it.
   void FinishFreeze(Inner* inner, int d, int level, uint64_t frozen);
   void* EnsureChild(Inner* inner, int d, int level, uint32_t generation);
   void RetireChild(void* child, int level);
   static void DeleteSubtree(void* child, int level);
+  static int64_t CountSubtree(const void* child, int level);
 
   static void Append(Leaf* leaf, QueueNode* node);
   // Whether a node's contact can never be queued at its placement again.
@@ -229,6 +248,9 @@ class ContactQueue {
   const std::string name_;
   EpochDomain* const epoch_;
   Inner* const root_;
+  // The key of the latest arrival's millisecond; kNoKey before the first.
+  static constexpr uint64_t kNoKey = ~uint64_t{0};
+  std::atomic<uint64_t> hot_key_{kNoKey};
   std::atomic<int64_t> allocated_{0};
 };
 

@@ -89,8 +89,35 @@ TEST(ContactQueueTest, EmptiedSubtreesAreFreed) {
     EXPECT_GT(queue.AllocatedForTesting(), 1000);
     for (const Placed& p : placed) Leave(queue, epoch, p);
   }
-  EXPECT_EQ(queue.AllocatedForTesting(), 0);
+  // Only the latest arrival's path is kept: one node a level.
+  EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
   epoch.Reclaim();
+}
+
+// A queue that empties and fills again in one millisecond allocates nothing
+// after its first arrival; the next millisecond's arrival frees the old path.
+TEST(ContactQueueTest, TheHotPathIsKeptAndReapedWhenTimeMovesOn) {
+  EpochDomain epoch;
+  ContactQueue queue("q", &epoch);
+  auto guard = epoch.Pin();
+  for (int i = 0; i < 100; ++i) {
+    Placed p = Place(queue, "c" + std::to_string(i), 1'700'000'000'000, i);
+    EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
+    Leave(queue, epoch, p);
+    EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
+  }
+  // Far from the old path (a different top-level digit): a whole new path.
+  Placed far = Place(queue, "far", 1'000, 100);
+  EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
+  EXPECT_EQ(queue.LinkedForTesting(1'700'000'000'000), 0);
+  Placed near = Place(queue, "near", 1'001, 101);
+  EXPECT_EQ(queue.Position(*near.node), 2);
+  Leave(queue, epoch, far);
+  // "far" shares all but the leaf with "near", the hot path: its leaf goes.
+  EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
+  EXPECT_EQ(queue.Position(*near.node), 1);
+  Leave(queue, epoch, near);
+  EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
 }
 
 TEST(ContactQueueTest, KeysSaturateAtTheEdgesInOrder) {
@@ -156,7 +183,7 @@ TEST(ContactQueueTest, ConcurrentArrivalsAndDeparturesKeepCountsExact) {
     }
   }
   EXPECT_EQ(queue.waiting.load(), 0);
-  EXPECT_EQ(queue.AllocatedForTesting(), 0);
+  EXPECT_EQ(queue.AllocatedForTesting(), ContactQueue::kLevels);
   epoch.Reclaim();
 }
 
