@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
@@ -235,6 +236,9 @@ bool AgentIndex::SyncAvailability(int agent) {
     const uint64_t word = slot.word.load(std::memory_order_seq_cst);
     const AgentRecord* record = slot.record.load(std::memory_order_acquire);
     const bool available = record != nullptr && AgentWord::IsAvailable(word);
+    if (ABSL_PREDICT_FALSE(sync_window_for_testing_ != nullptr)) {
+      sync_window_for_testing_(agent);
+    }
     bool room = false;
     for (int c = 0; c < kChannelCount; ++c) {
       const bool free = available && record->HasRoomFor(word, c);

@@ -25,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -107,6 +108,13 @@ class AgentIndex {
   // must let the agent look at the queues.
   bool SyncAvailability(int agent);
 
+  // Test seam: called inside SyncAvailability between its read of the word
+  // and its bit writes, so a test can change the word in that window. Set
+  // before any other thread uses the index.
+  void SetSyncWindowForTesting(std::function<void(int agent)> window) {
+    sync_window_for_testing_ = std::move(window);
+  }
+
  private:
   void Ensure(std::atomic<AgentBitmap*>* bitmaps, int id);
 
@@ -119,6 +127,7 @@ class AgentIndex {
   std::unique_ptr<std::atomic<AgentBitmap*>[]> skill_bitmaps_;
   std::unique_ptr<std::atomic<AgentBitmap*>[]> language_bitmaps_;
   std::array<std::unique_ptr<AgentBitmap>, kChannelCount> free_;
+  std::function<void(int)> sync_window_for_testing_;
 };
 
 }  // namespace routing::internal
