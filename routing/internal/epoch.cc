@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -83,7 +84,11 @@ struct alignas(kCacheLine) ThreadRecord {
   int nesting = 0;
   bool transient = false;  // Claimed for one Guard; see Pin().
   int retires_since_collect = 0;
-  std::vector<Retired> retired;
+  // In retirement order. G never goes back and one owner reads it
+  // coherently, so the epochs in here never decrease: the expired objects
+  // are always a prefix, and a collection costs what it frees (plus one),
+  // not the length of a backlog a lagging reader built up.
+  std::deque<Retired> retired;
   // retired.size(), readable by other threads for retired_count_for_testing().
   std::atomic<size_t> retired_size{0};
 
@@ -214,7 +219,7 @@ void ReleaseRecord(DomainState& state, ThreadRecord* record) {
       std::memory_order_release);
   if (!record->retired.empty()) {
     auto* batch = new OrphanBatch;
-    batch->items = std::move(record->retired);
+    batch->items.assign(record->retired.begin(), record->retired.end());
     state.orphan_count.fetch_add(batch->items.size(),
                                  std::memory_order_relaxed);
     PushOrphans(state, batch, batch);
@@ -324,16 +329,11 @@ inline bool Expired(const Retired& r, uint64_t global) {
 void FreeExpired(ThreadRecord* record, uint64_t global) {
   std::vector<Retired> ready;
   auto& list = record->retired;
-  size_t kept = 0;
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (Expired(list[i], global)) {
-      ready.push_back(list[i]);
-    } else {
-      list[kept++] = list[i];
-    }
+  while (!list.empty() && Expired(list.front(), global)) {
+    ready.push_back(list.front());
+    list.pop_front();
   }
-  list.resize(kept);
-  record->retired_size.store(kept, std::memory_order_relaxed);
+  record->retired_size.store(list.size(), std::memory_order_relaxed);
   for (const Retired& r : ready) r.deleter(r.object);
 }
 
