@@ -11,6 +11,11 @@
 //   contacts (every agent busy), then leaving it (cancel). N = 10..10,000.
 // BM_PickBestContact: an agent becoming available picks the best of N
 //   waiting contacts (priority, then aging); only that call is timed.
+// BM_AdvanceQueuesStepsDue: N contacts wait under skill_overflow.lua (a
+//   step 60 s after arrival), arrivals spread over those 60 s; each
+//   iteration advances the clock to the next arrival's step, routes a new
+//   contact, calls AdvanceQueues() (one step falls due) and cancels the
+//   contact it moved, so N stays the same. N = 10..100,000.
 // BM_HistoryLookup: the customer-history store read for a decision, with
 //   N customers remembered.
 #include <chrono>
@@ -98,7 +103,9 @@ struct QueuedCenter {
   std::unique_ptr<routing::Router> router;
   int next_contact = 0;
 
-  bool Build(benchmark::State& state, int agents, int waiting) {
+  // `fill`: queue the `waiting` contacts (else only make room for them).
+  bool Build(benchmark::State& state, int agents, int waiting,
+             bool fill = true) {
     routing::RouterOptions options;
     options.clock = &clock;
     options.max_contacts = waiting + agents + 1024;
@@ -115,7 +122,7 @@ struct QueuedCenter {
       agent.SetCapacity(routing::Channel::kVoice, 1);
       if (!router->AddAgent(agent).ok()) return false;
     }
-    for (int i = 0; i < waiting; ++i) {
+    for (int i = 0; fill && i < waiting; ++i) {
       clock.Advance(absl::Milliseconds(10));
       if (!router->Route(NextContact()).ok()) {
         state.SkipWithError("filling the queue failed");
@@ -214,6 +221,63 @@ BENCHMARK(BM_PickBestContact)
     ->RangeMultiplier(10)
     ->Range(10, 100'000)
     ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_AdvanceQueuesStepsDue(benchmark::State& state) {
+  QueuedCenter center;
+  const int waiting = static_cast<int>(state.range(0));
+  if (!center.Build(state, 10, waiting, /*fill=*/false)) return;
+  auto rules = rules::LoadRulesFile("rules/examples/skill_overflow.lua",
+                                    rules::RulesOptions());
+  if (!rules.ok()) {
+    state.SkipWithError(rules.status().ToString().c_str());
+    return;
+  }
+  center.router->SetRules(*rules);
+  // The step asks for "general": someone must hold it for the step to
+  // compile.
+  routing::AgentProfile generalist;
+  generalist.id = "generalist";
+  generalist.skills = {{"general", 3}};
+  generalist.SetCapacity(routing::Channel::kVoice, 1);
+  (void)center.router->AddAgent(generalist);
+  // Every agent busy (the generalist is logged out): the contacts wait.
+  for (int a = 0; a < 10; ++a) {
+    (void)center.router->SetAgentState(absl::StrCat("agent-", a),
+                                       AgentState::kBusy);
+  }
+  const absl::Duration spacing = absl::Seconds(60) / waiting;
+  std::vector<std::string> ids;  // In arrival order.
+  for (int i = 0; i < waiting; ++i) {
+    routing::Contact contact = center.NextContact();
+    contact.priority = 0;
+    ids.push_back(contact.id);
+    if (!center.router->Route(contact).ok()) {
+      state.SkipWithError("filling the queue failed");
+      return;
+    }
+    center.clock.Advance(spacing);
+  }
+  size_t oldest = 0;
+  int64_t moved = 0;
+  for (auto _ : state) {
+    routing::Contact contact = center.NextContact();
+    contact.priority = 0;
+    ids.push_back(contact.id);
+    (void)center.router->Route(contact);
+    center.clock.Advance(spacing);
+    moved += center.router->AdvanceQueues();
+    (void)center.router->Cancel(ids[oldest++]);
+  }
+  state.counters["moved_per_call"] =
+      static_cast<double>(moved) / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());
+}
+// The step schedule finds the due contacts without walking the waiting ones.
+BENCHMARK(BM_AdvanceQueuesStepsDue)
+    ->ArgName("waiting")
+    ->RangeMultiplier(10)
+    ->Range(10, 100'000)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_HistoryLookup(benchmark::State& state) {
