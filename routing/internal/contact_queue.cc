@@ -175,10 +175,12 @@ void* ContactQueue::EnsureChild(Inner* inner, int d, int level,
 }
 
 QueueNode* ContactQueue::Arrive(ContactRecord* contact, uint64_t placement,
-                                int64_t aged_ms, int64_t sequence) {
+                                int64_t aged_ms, int64_t sequence,
+                                QueueNode* step) {
   // The node's reference is taken while the caller's (the table's) is held.
   contact->refs.fetch_add(1, std::memory_order_relaxed);
-  QueueNode* node = new QueueNode(contact, placement, aged_ms, sequence);
+  QueueNode* node =
+      new QueueNode(contact, placement, aged_ms, sequence, step);
   waiting.fetch_add(1, std::memory_order_seq_cst);
   const uint64_t key = KeyOf(aged_ms);
   if (hot_key_.load(std::memory_order_relaxed) != key) {

@@ -59,16 +59,20 @@ namespace routing::internal {
 class QueueNode {
  public:
   QueueNode(ContactRecord* contact, uint64_t placement, int64_t aged_ms,
-            int64_t sequence)
+            int64_t sequence, QueueNode* step = nullptr)
       : contact(contact),
         placement(placement),
         aged_ms(aged_ms),
-        sequence(sequence) {}
+        sequence(sequence),
+        step(step) {}
 
   ContactRecord* const contact;  // Null in a leaf's dummy only.
   const uint64_t placement;
-  const int64_t aged_ms;
+  const int64_t aged_ms;   // The trie key (in the step schedule: due time).
   const int64_t sequence;  // Router-wide placement sequence.
+  // The same placement's node in the router's schedule of rules steps, or
+  // null: it departs with this one.
+  QueueNode* const step;
   std::atomic<QueueNode*> next{nullptr};
 
   bool Live() const {
@@ -80,6 +84,13 @@ class QueueNode {
     return sequence < other.sequence;
   }
 };
+
+// The whole millisecond a nanosecond time falls in (the queues' unit).
+inline int64_t FloorMilliseconds(int64_t ns) {
+  int64_t ms = ns / 1'000'000;
+  if (ns % 1'000'000 < 0) --ms;
+  return ms;
+}
 
 // A leaf is swept once its departures reach max(this, contacts counted in it).
 inline constexpr int64_t kMinSweepDepartures = 64;
@@ -99,7 +110,8 @@ class ContactQueue {
   // caller's state CAS into kQueued and its re-check of free agents (no lost
   // wakeup).
   QueueNode* Arrive(ContactRecord* contact, uint64_t placement,
-                    int64_t aged_ms, int64_t sequence);
+                    int64_t aged_ms, int64_t sequence,
+                    QueueNode* step = nullptr);
 
   // The node's contact has left (its state moved away from kQueued at the
   // node's placement, or never reached it): lowers `waiting` and the counts,

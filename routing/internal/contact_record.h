@@ -96,6 +96,9 @@ struct ContactRoute {
   // placement: the veto may lift as the contact waits, so AdvanceQueues()
   // and SetRules() look at it again.
   mutable std::atomic<bool> rules_vetoed{false};
+  // A move to the next step failed (it could not be compiled as the router
+  // stands): not tried again before this time.
+  mutable std::atomic<int64_t> step_retry_ns{0};
 
   bool Excludes(int agent_index) const {
     for (int a : excluded_agents) {

@@ -266,6 +266,9 @@ class LockFreeRouter final : public Router {
   // service order across queues.
   template <typename Pick>
   std::vector<QueueNode*> CollectQueued(Pick&& pick) const;
+  // Queue nodes of the contacts whose rules step is due at `now_ns`, in
+  // service order; folds the next due time of the others back.
+  std::vector<QueueNode*> CollectStepsDue(int64_t now_ns);
   // Moves one queued contact on to its due rules step; true if moved.
   bool MoveToNextStep(QueueNode* node, const DecisionBasis& basis,
                       int64_t now_ns, Notices* notices);
@@ -295,6 +298,9 @@ class LockFreeRouter final : public Router {
   std::atomic<const RulesRecord*> rules_{nullptr};
   std::atomic<uint64_t> rules_versions_{0};
   InternedNames names_{&skills_, &languages_};
+  // Every queued placement with a rules step ahead, keyed by the millisecond
+  // it falls due (a node departs with its queue node: QueueNode::step).
+  ContactQueue step_schedule_{"rules steps", &epoch_};
   // The earliest time a queued contact's next rules step falls due (a lower
   // bound: AdvanceQueues() returns at once before it).
   std::atomic<int64_t> next_step_due_ns_{INT64_MAX};

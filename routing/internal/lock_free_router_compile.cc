@@ -82,12 +82,6 @@ int64_t AgedArrival(int64_t enqueue_ns, int priority, int64_t step_ns) {
   return aged;
 }
 
-int64_t FloorMilliseconds(int64_t ns) {
-  int64_t ms = ns / 1'000'000;
-  if (ns % 1'000'000 < 0) --ms;
-  return ms;
-}
-
 }  // namespace
 
 absl::Status LockFreeRouter::CheckAgentId(std::string_view agent_id) {

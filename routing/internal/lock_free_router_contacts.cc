@@ -154,7 +154,9 @@ LockFreeRouter::Confirmation LockFreeRouter::ConfirmAssignment(
 }
 
 void LockFreeRouter::LeaveQueue(const ContactRoute& route, QueueNode* node) {
+  QueueNode* step = node->step;
   Queue(route.QueueId())->Depart(node);
+  if (step != nullptr) step_schedule_.Depart(step);
 }
 
 void LockFreeRouter::FoldStepDue(int64_t due_ns) {
@@ -214,9 +216,18 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   // Cancel that wins kRouting -> kDone meanwhile leaves the node to us.
   ContactQueue* queue = Queue(route->QueueId());
   const int64_t sequence = placements_.fetch_add(1, std::memory_order_relaxed);
+  // A contact with a rules step ahead is also scheduled by when it falls
+  // due, so AdvanceQueues() finds the due ones without a walk of the queues.
+  QueueNode* step =
+      route->next_step_ns == INT64_MAX
+          ? nullptr
+          : step_schedule_.Arrive(record, placement,
+                                  FloorMilliseconds(route->next_step_ns),
+                                  sequence);
   QueueNode* node =
-      queue->Arrive(record, placement, route->aged_ms, sequence);
-  record->queued_node.store(node, std::memory_order_relaxed);
+      queue->Arrive(record, placement, route->aged_ms, sequence, step);
+  // Release: AdvanceQueues() reads it from a step node it found live.
+  record->queued_node.store(node, std::memory_order_release);
   FoldStepDue(route->next_step_ns);
   uint64_t expected = routing;
   // No lost wakeup: the count is raised and the node linked and published
@@ -226,7 +237,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   // finds the agent, or the agent's drain finds the contact.
   if (!record->Transition(expected, ContactRecord::Pack(ContactState::kQueued,
                                                         -1, placement))) {
-    queue->Depart(node);
+    LeaveQueue(*route, node);
     queue->abandoned.fetch_add(1, std::memory_order_relaxed);
     return CancelledWhileRouting(record->id());
   }
@@ -236,7 +247,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   switch (TryAssign(record, *route, basis, now_ns, queued, &decision,
                     notices)) {
     case AssignResult::kAssigned:
-      queue->Depart(node);
+      LeaveQueue(*route, node);
       counters_.Add(counters_.assigned_immediately);
       CountAnswered(*route, now_ns);
       return decision;
@@ -379,7 +390,8 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
       case ContactState::kQueued: {
         ContactQueue* queue = Queue(route->QueueId());
         queue->abandoned.fetch_add(1, std::memory_order_relaxed);
-        queue->Depart(record->queued_node.load(std::memory_order_relaxed));
+        LeaveQueue(*route,
+                   record->queued_node.load(std::memory_order_relaxed));
         break;
       }
       case ContactState::kAssigned:

@@ -48,6 +48,44 @@ std::vector<QueueNode*> LockFreeRouter::CollectQueued(Pick&& pick) const {
   return picked;
 }
 
+std::vector<QueueNode*> LockFreeRouter::CollectStepsDue(int64_t now_ns) {
+  // Reset the bound first: a contact queued while we look lowers it again,
+  // and every contact we pass over folds its own due time back.
+  next_step_due_ns_.store(INT64_MAX, std::memory_order_relaxed);
+  const int64_t now_ms = FloorMilliseconds(now_ns);
+  std::vector<QueueNode*> due;
+  // In due order, up to the first millisecond still ahead: the cost is the
+  // contacts due (and those whose failed move waits for its retry), not the
+  // contacts waiting.
+  step_schedule_.ForEachLive([&](QueueNode* step) {
+    if (step->aged_ms > now_ms) {
+      FoldStepDue(step->aged_ms * 1'000'000);
+      return false;
+    }
+    ContactRecord* record = step->contact;
+    const ContactRoute* route = record->route.load(std::memory_order_acquire);
+    if (route->placement != step->placement) return true;  // Moved on.
+    const int64_t retry = route->step_retry_ns.load(std::memory_order_relaxed);
+    if (route->next_step_ns > now_ns || retry > now_ns) {
+      FoldStepDue(std::max(route->next_step_ns, retry));
+      return true;
+    }
+    // The step node was live when the walk read it, so the queue node read
+    // now is this placement's or a later one's, neither freed while we are
+    // pinned.
+    QueueNode* node = record->queued_node.load(std::memory_order_acquire);
+    if (node->placement == step->placement) due.push_back(node);
+    return true;
+  });
+  // One service order across queues: whoever would be served first moves
+  // first.
+  std::sort(due.begin(), due.end(),
+            [](const QueueNode* a, const QueueNode* b) {
+              return a->ServedBefore(*b);
+            });
+  return due;
+}
+
 bool LockFreeRouter::MoveToNextStep(QueueNode* node,
                                     const DecisionBasis& basis, int64_t now_ns,
                                     Notices* notices) {
@@ -69,6 +107,8 @@ bool LockFreeRouter::MoveToNextStep(QueueNode* node,
   absl::StatusOr<std::unique_ptr<ContactRoute>> compiled =
       CompileRoute(current->contact, basis, now_ns);
   if (!compiled.ok() || !AcceptQueue(compiled->get()).ok()) {
+    current->step_retry_ns.store(now_ns + kStepRetryNs,
+                                 std::memory_order_relaxed);
     FoldStepDue(now_ns + kStepRetryNs);
     return false;
   }
@@ -100,17 +140,7 @@ int LockFreeRouter::AdvanceQueues() {
   {
     auto guard = epoch_.Pin();
     if (now_ns >= next_step_due_ns_.load(std::memory_order_relaxed)) {
-      // Reset the bound first: a contact queued while we scan lowers it
-      // again, and every contact we pass over folds its own due time back.
-      next_step_due_ns_.store(INT64_MAX, std::memory_order_relaxed);
-      int64_t later = INT64_MAX;
-      const std::vector<QueueNode*> due =
-          CollectQueued([&](const ContactRoute& route) {
-            if (route.next_step_ns <= now_ns) return true;
-            later = std::min(later, route.next_step_ns);
-            return false;
-          });
-      FoldStepDue(later);
+      const std::vector<QueueNode*> due = CollectStepsDue(now_ns);
       const DecisionBasis basis = LoadBasis();
       for (QueueNode* node : due) {
         if (MoveToNextStep(node, basis, now_ns, &notices)) ++moved;
