@@ -172,6 +172,9 @@ class LockFreeRouter final : public Router {
   bool Excludes(const ContactRoute& route, int agent) const;
 
   // --- Contacts (lock_free_router_contacts.cc) ---
+  // Route() while pinned; notices go out after the pin ends.
+  absl::StatusOr<RoutingDecision> RoutePinned(const Contact& contact,
+                                              Notices* notices);
   // Places a contact this thread owns in kRouting at `placement`: assigns it
   // to the best free agent, or queues it. With refuse_unservable, a contact
   // nobody on the roster qualifies for is refused (FailedPrecondition).
@@ -213,11 +216,13 @@ class LockFreeRouter final : public Router {
                                  const RoutingPolicy& policy,
                                  int64_t now_ns) const;
   // Finds the best free agent, claims it and moves the contact from `from`
-  // (its exact state word) to kAssigned.
+  // (its exact state word) to kAssigned. `history`: the customer's affinity
+  // if the caller looked it up already (else null).
   AssignResult TryAssign(ContactRecord* record, const ContactRoute& route,
                          const DecisionBasis& basis, int64_t now_ns,
                          uint64_t from, RoutingDecision* decision,
-                         Notices* notices);
+                         Notices* notices,
+                         const HistoryAffinity* history = nullptr);
   // After the CAS that assigned `record` to `agent` (from `from` to
   // `assigned`): confirms that the agent's record is still the one the claim
   // judged, or undoes the assignment (back to `from`, the claim given back).
@@ -247,6 +252,16 @@ class LockFreeRouter final : public Router {
   // A reference for the calling thread, unless the record is already being
   // freed (then the contact has ended).
   static bool TryRef(ContactRecord* record);
+  // Drops a reference the calling thread holds when it goes out of scope.
+  struct ContactRef {
+    ContactRef(LockFreeRouter* router, ContactRecord* record)
+        : router(router), record(record) {}
+    ~ContactRef() { router->Unref(record); }
+    ContactRef(const ContactRef&) = delete;
+    ContactRef& operator=(const ContactRef&) = delete;
+    LockFreeRouter* const router;
+    ContactRecord* const record;
+  };
   void Unref(ContactRecord* record) { UnrefContact(record, &epoch_); }
   // Removes a finished contact from the table and drops the table's reference.
   void Forget(ContactRecord* record);

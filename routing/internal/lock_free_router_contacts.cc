@@ -83,11 +83,16 @@ Assignment LockFreeRouter::MakeAssignment(const ContactRoute& route,
 LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
     ContactRecord* record, const ContactRoute& route,
     const DecisionBasis& basis, int64_t now_ns, uint64_t from,
-    RoutingDecision* decision, Notices* notices) {
+    RoutingDecision* decision, Notices* notices,
+    const HistoryAffinity* history) {
   const PolicyRecord& policy = *basis.policy;
-  const HistoryAffinity history = LookupAffinity(route, policy.policy, now_ns);
+  HistoryAffinity looked_up;
+  if (history == nullptr) {
+    looked_up = LookupAffinity(route, policy.policy, now_ns);
+    history = &looked_up;
+  }
   const ScoringContext ctx{&policy.policy,           &route,
-                           &history,                 now_ns,
+                           history,                  now_ns,
                            options_.max_skill_level, options_.max_fluency};
   const uint64_t placement = ContactRecord::PlacementOf(from);
   while (true) {
@@ -175,8 +180,11 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   const uint64_t routing =
       ContactRecord::Pack(ContactState::kRouting, -1, placement);
   RoutingDecision decision;
+  // Looked up once for both tries (before queueing and after).
+  const HistoryAffinity history =
+      LookupAffinity(*route, basis.policy->policy, now_ns);
   switch (TryAssign(record, *route, basis, now_ns, routing, &decision,
-                    notices)) {
+                    notices, &history)) {
     case AssignResult::kAssigned:
       // Best effort: with every queue name taken, the answer goes uncounted.
       (void)AcceptQueue(route);
@@ -245,7 +253,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   const uint64_t queued =
       ContactRecord::Pack(ContactState::kQueued, -1, placement);
   switch (TryAssign(record, *route, basis, now_ns, queued, &decision,
-                    notices)) {
+                    notices, &history)) {
     case AssignResult::kAssigned:
       LeaveQueue(*route, node);
       counters_.Add(counters_.assigned_immediately);
@@ -278,43 +286,48 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
 }
 
 absl::StatusOr<RoutingDecision> LockFreeRouter::Route(const Contact& contact) {
-  const int64_t now_ns = NowNs();
   Notices notices;
-  absl::StatusOr<RoutingDecision> result;
-  {
-    auto guard = epoch_.Pin();
-    const DecisionBasis basis = LoadBasis();
-    ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRoute> route,
-                             CompileRoute(contact, basis, now_ns));
-    if (contacts_.Find(contact.id) != nullptr) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("contact '", contact.id, "' is already being routed"));
-    }
-    if (counters_.contacts_held.fetch_add(1, std::memory_order_relaxed) >=
-        options_.max_contacts) {
-      counters_.contacts_held.fetch_sub(1, std::memory_order_relaxed);
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot take contact '", contact.id, "': the router already holds ",
-          options_.max_contacts, " contacts (RouterOptions::max_contacts)"));
-    }
-    // Two references: the table's, and this call's until it is done with
-    // the record (a Cancel may forget it meanwhile).
-    auto record = std::make_unique<ContactRecord>(contact.id);
-    record->refs.store(2, std::memory_order_relaxed);
-    route->placement = 0;
-    record->route.store(route.release(), std::memory_order_release);
-    if (!contacts_.Insert(record.get())) {
-      counters_.contacts_held.fetch_sub(1, std::memory_order_relaxed);
-      return absl::AlreadyExistsError(
-          absl::StrCat("contact '", contact.id, "' is already being routed"));
-    }
-    ContactRecord* held = record.release();
-    result = Place(held, 0, basis, now_ns, /*refuse_unservable=*/true,
-                   &notices);
-    Unref(held);
-  }
+  // One object from Place() to the caller (no copy of the decision): the
+  // pinned part returns it by value, and it is returned here unchanged.
+  absl::StatusOr<RoutingDecision> result = RoutePinned(contact, &notices);
   Deliver(notices);
   return result;
+}
+
+absl::StatusOr<RoutingDecision> LockFreeRouter::RoutePinned(
+    const Contact& contact, Notices* notices) {
+  const int64_t now_ns = NowNs();
+  auto guard = epoch_.Pin();
+  const DecisionBasis basis = LoadBasis();
+  ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRoute> route,
+                           CompileRoute(contact, basis, now_ns));
+  auto already_routed = [&] {
+    return absl::AlreadyExistsError(
+        absl::StrCat("contact '", contact.id, "' is already being routed"));
+  };
+  if (counters_.contacts_held.fetch_add(1, std::memory_order_relaxed) >=
+      options_.max_contacts) {
+    counters_.contacts_held.fetch_sub(1, std::memory_order_relaxed);
+    // A held id is named first (the documented order of refusals); the
+    // insert below tells it apart when there is room.
+    if (contacts_.Find(contact.id) != nullptr) return already_routed();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot take contact '", contact.id, "': the router already holds ",
+        options_.max_contacts, " contacts (RouterOptions::max_contacts)"));
+  }
+  // Two references: the table's, and this call's until it is done with the
+  // record (a Cancel may forget it meanwhile).
+  auto record = std::make_unique<ContactRecord>(contact.id);
+  record->refs.store(2, std::memory_order_relaxed);
+  route->placement = 0;
+  record->route.store(route.release(), std::memory_order_release);
+  if (!contacts_.Insert(record.get())) {
+    counters_.contacts_held.fetch_sub(1, std::memory_order_relaxed);
+    return already_routed();
+  }
+  ContactRef held(this, record.release());
+  return Place(held.record, 0, basis, now_ns, /*refuse_unservable=*/true,
+               notices);
 }
 
 bool LockFreeRouter::TryRef(ContactRecord* record) {

@@ -91,11 +91,7 @@ bool LockFreeRouter::MoveToNextStep(QueueNode* node,
                                     Notices* notices) {
   ContactRecord* record = node->contact;
   if (!TryRef(record)) return false;
-  struct Unrefer {
-    LockFreeRouter* router;
-    ContactRecord* record;
-    ~Unrefer() { router->Unref(record); }
-  } unref{this, record};
+  ContactRef held(this, record);
 
   uint64_t word = ContactRecord::Pack(ContactState::kQueued, -1,
                                       node->placement);
