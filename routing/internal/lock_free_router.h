@@ -77,6 +77,8 @@ class LockFreeRouter final : public Router {
   };
   // The rules in force; replaced whole and retired through the epoch domain,
   // so a decision that loaded it keeps its rules alive until it unpins.
+  // The rules in force and the version of the SetRules call that put them
+  // there; `rules` is null after SetRules(nullptr).
   struct RulesRecord {
     std::shared_ptr<const RoutingRules> rules;
     uint64_t version;
@@ -87,8 +89,9 @@ class LockFreeRouter final : public Router {
     const RulesRecord* rules;  // Null: no rules in force.
   };
   DecisionBasis LoadBasis() const {
+    const RulesRecord* rules = rules_.load(std::memory_order_acquire);
     return {policy_.load(std::memory_order_acquire),
-            rules_.load(std::memory_order_acquire)};
+            rules != nullptr && rules->rules != nullptr ? rules : nullptr};
   }
   // Assignments made while pinned, told to the listener once unpinned.
   using Notices = std::vector<Assignment>;
@@ -310,6 +313,7 @@ class LockFreeRouter final : public Router {
   ContactTable<ContactRecord> contacts_;
   HistoryStore history_;
   std::atomic<const PolicyRecord*> policy_;
+  // Null until the first SetRules; versions in force only ever grow.
   std::atomic<const RulesRecord*> rules_{nullptr};
   std::atomic<uint64_t> rules_versions_{0};
   InternedNames names_{&skills_, &languages_};

@@ -538,12 +538,26 @@ uint64_t LockFreeRouter::SetRules(std::shared_ptr<const RoutingRules> rules) {
   uint64_t version;
   {
     auto guard = epoch_.Pin();
-    version = rules_versions_.fetch_add(1, std::memory_order_relaxed) + 1;
-    const RulesRecord* fresh =
-        rules == nullptr ? nullptr : new RulesRecord{std::move(rules), version};
-    const RulesRecord* old = rules_.exchange(fresh, std::memory_order_acq_rel);
-    // Decisions that loaded the old rules are pinned; they are freed after.
-    if (old != nullptr) epoch_.Retire(const_cast<RulesRecord*>(old));
+    version = rules_versions_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    auto fresh = std::make_unique<RulesRecord>(
+        RulesRecord{std::move(rules), version});
+    // Calls are ordered by the version they drew: a call installs its rules
+    // only over an older version. One that finds a newer one in force was
+    // overtaken by a later call and is superseded at once; so concurrent
+    // calls can never leave an older call's rules in force.
+    const RulesRecord* current = rules_.load(std::memory_order_acquire);
+    while (current == nullptr || current->version < version) {
+      if (rules_.compare_exchange_weak(current, fresh.get(),
+                                       std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+        fresh.release();
+        // Decisions that loaded the old rules are pinned; freed after.
+        if (current != nullptr) {
+          epoch_.Retire(const_cast<RulesRecord*>(current));
+        }
+        break;
+      }
+    }
     // A contact some rule kept from a free agent may be admitted now.
     ReconsiderVetoed(NowNs(), &notices);
   }

@@ -2,10 +2,13 @@
 // in queue drains, steps that relax requirements as a contact waits, versions
 // on decisions, and the built-in fallback when the rules fail. The rules here
 // are a C++ double; rules/ tests the LuaJIT implementation.
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -250,6 +253,90 @@ TEST_F(RouterRulesTest, APreferredOnlyStepDoesNotStrandCustomersWithNobody) {
   assigned = listener_.Take();
   ASSERT_EQ(assigned.size(), 1u);
   EXPECT_EQ(assigned[0].agent_id, "ace");
+}
+
+}  // namespace
+}  // namespace routing
+
+namespace routing {
+namespace {
+
+class NamedRules : public RoutingRules {
+ public:
+  explicit NamedRules(std::string name) : name_(std::move(name)) {}
+  std::string Name() const override { return name_; }
+  void Plan(const Contact&, absl::Duration, ContactPlan*) const override {}
+  bool Evaluate(const RulesContact&, RulesCandidate*, int,
+                const RulesNames&) const override {
+    return true;
+  }
+
+ private:
+  const std::string name_;
+};
+
+// Concurrent SetRules calls: the version in force only ever grows while
+// they run (an older call installing after a newer one shows as a step
+// back), and once they return, the call with the highest version is the one
+// in force, rules and all.
+TEST(RouterRulesConcurrencyTest, TheLatestSetRulesCallIsInForce) {
+  ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
+  RouterOptions options;
+  options.clock = &clock;
+  auto router = *Router::Create(options);
+  ASSERT_TRUE(router->AddAgent(testing::MakeAgent("a", {{"billing", 3}})).ok());
+  ASSERT_TRUE(router->SetAgentState("a", AgentState::kAvailable).ok());
+  constexpr int kThreads = 3;
+  constexpr int kCalls = 5'000;
+  std::vector<std::shared_ptr<const RoutingRules>> rules;
+  for (int t = 0; t < kThreads; ++t) {
+    rules.push_back(std::make_shared<NamedRules>("rules-" + std::to_string(t)));
+  }
+  // Rounds of contention: the race is a few instructions wide.
+  constexpr int kRounds = 20;
+  std::vector<uint64_t> last(kThreads);
+  int steps_back = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::atomic<bool> done{false};
+    std::atomic<int> seen_back{0};
+    std::thread reader([&] {
+      uint64_t seen = 0;
+      while (!done.load()) {
+        const uint64_t now = router->RulesVersion();
+        if (now < seen) seen_back.fetch_add(1);
+        seen = std::max(seen, now);
+      }
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < kCalls; ++i) {
+          // Thread 2 clears the rules every other call: a null install is
+          // versioned too.
+          last[t] =
+              router->SetRules(t == 2 && i % 2 == 0 ? nullptr : rules[t]);
+        }
+      });
+    }
+    for (std::thread& t : writers) t.join();
+    done.store(true);
+    reader.join();
+    steps_back += seen_back.load();
+    // At quiescence: the latest call is in force.
+    ASSERT_EQ(router->RulesVersion(),
+              *std::max_element(last.begin(), last.end()))
+        << "round " << round << ": an older SetRules call is in force";
+  }
+  EXPECT_EQ(steps_back, 0) << "an older SetRules call replaced a newer one";
+  const auto latest = std::max_element(last.begin(), last.end());
+  const int by = static_cast<int>(latest - last.begin());
+  EXPECT_EQ(*latest, uint64_t{kRounds * kThreads * kCalls});
+  ASSERT_EQ(router->RulesVersion(), *latest);
+  auto decision = router->Route(testing::MakeContact("c", {{"billing", 1}}));
+  ASSERT_TRUE(decision.ok()) << decision.status();
+  // The last call of thread 2 (i odd) installs rules, not null.
+  EXPECT_EQ(decision->rules_version, *latest);
+  EXPECT_EQ(decision->rules_name, "rules-" + std::to_string(by));
 }
 
 }  // namespace
