@@ -173,8 +173,10 @@ class Router {
   // on the wait, `c.waited >= 30`, lifts here). The router runs no timers:
   // hosts call this periodically (every 100 ms to 1 s). Returns the number of
   // contacts moved on. Cost: one load when no step is due and no rule vetoed
-  // anyone since the last look; otherwise one walk of the queued contacts,
-  // plus one decision per moved or vetoed contact.
+  // anyone since the last look. Due steps are found in a schedule ordered by
+  // due time (the steps due, not the contacts waiting); while some vetoed
+  // contact waits, one walk of the queued contacts. Plus one decision per
+  // moved or vetoed contact.
   virtual int AdvanceQueues() = 0;
   // The customer's remembered interactions, most recent first.
   virtual std::vector<CustomerInteraction> CustomerHistory(
