@@ -51,6 +51,13 @@ constexpr uint64_t kPinnedBit = 1;
 // that to well under a nanosecond per retire while keeping at most a few
 // hundred objects per thread waiting. crossbeam-epoch seals bags of 64 too.
 constexpr int kRetiresPerCollect = 64;
+// Most objects a collection inside Retire() frees. Retire is usually called
+// pinned, and freeing holds that pin: a thread freeing a backlog of a
+// million objects at once keeps the epoch from advancing for all that time,
+// so the other threads build a backlog of their own, and so on. Four times
+// the batch bounds the pinned time and still drains a backlog three batches
+// per collection. Reclaim() frees everything expired.
+constexpr size_t kMostFreedPerCollect = 4 * kRetiresPerCollect;
 
 // One cache line, so that the records of different threads (written on every
 // pin) and the global epoch (read on every pin) do not false-share.
@@ -326,10 +333,12 @@ inline bool Expired(const Retired& r, uint64_t global) {
 
 // Frees the expired objects of `record` (owned by this thread). Deleters run
 // after the list is consistent again, so they may Retire.
-void FreeExpired(ThreadRecord* record, uint64_t global) {
+void FreeExpired(ThreadRecord* record, uint64_t global,
+                 size_t most = SIZE_MAX) {
   std::vector<Retired> ready;
   auto& list = record->retired;
-  while (!list.empty() && Expired(list.front(), global)) {
+  while (!list.empty() && ready.size() < most &&
+         Expired(list.front(), global)) {
     ready.push_back(list.front());
     list.pop_front();
   }
@@ -497,7 +506,8 @@ void EpochDomain::Retire(void* p, void (*deleter)(void*)) {
   if (++record->retires_since_collect >= epoch_internal::kRetiresPerCollect) {
     record->retires_since_collect = 0;
     const uint64_t global = epoch_internal::TryAdvance(state);
-    epoch_internal::FreeExpired(record, global);
+    epoch_internal::FreeExpired(record, global,
+                                epoch_internal::kMostFreedPerCollect);
     epoch_internal::FreeOrphans(state, global);
   }
 }

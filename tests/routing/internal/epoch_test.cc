@@ -1,5 +1,6 @@
 #include "routing/internal/epoch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <latch>
@@ -105,6 +106,42 @@ TEST(EpochDomainTest, AmortisedReclaimFreesWithoutExplicitCalls) {
   // Retire collects every few dozen calls, so only a small tail is pending.
   EXPECT_GT(freed.load(), kObjects - 1000);
   EXPECT_LT(epoch.retired_count_for_testing(), 1000u);
+}
+
+// A reader that stays pinned lets a backlog build up. Once it leaves, the
+// collections inside Retire() (which usually runs pinned, and holds that pin
+// while it frees) drain the backlog a bounded batch at a time, so no single
+// Retire call holds the epoch for a whole backlog's worth of frees; an
+// explicit Reclaim() frees the rest at once.
+TEST(EpochDomainTest, RetireFreesABacklogInBoundedBatches) {
+  EpochDomain epoch;
+  std::atomic<int> freed{0};
+  std::latch pinned(1), leave(1);
+  std::thread reader([&] {
+    auto guard = epoch.Pin();
+    pinned.count_down();
+    leave.wait();
+  });
+  pinned.wait();
+  constexpr int kBacklog = 10'000;
+  for (int i = 0; i < kBacklog; ++i) epoch.Retire(new Tracked(&freed));
+  EXPECT_EQ(freed.load(), 0);  // The reader may still read any of them.
+  leave.count_down();
+  reader.join();
+  // Each batch of retires collects once, and no collection frees more than
+  // a few batches' worth.
+  int most_in_one_collection = 0;
+  for (int collections = 0; collections < 20; ++collections) {
+    const int before = freed.load();
+    for (int i = 0; i < 64; ++i) epoch.Retire(new Tracked(&freed));
+    most_in_one_collection =
+        std::max(most_in_one_collection, freed.load() - before);
+  }
+  EXPECT_GT(freed.load(), 0);
+  EXPECT_LE(most_in_one_collection, 4 * 64);
+  epoch.Reclaim();
+  epoch.Reclaim();
+  EXPECT_EQ(freed.load(), kBacklog + 20 * 64);
 }
 
 TEST(EpochDomainTest, ExitingThreadHandsPendingObjectsOver) {
