@@ -24,9 +24,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "routing/internal/agent_compiler.h"
 #include "routing/internal/agent_index.h"
 #include "routing/internal/agent_scoring.h"
 #include "routing/internal/agent_slot.h"
+#include "routing/internal/contact_compiler.h"
 #include "routing/internal/contact_queue.h"
 #include "routing/internal/contact_record.h"
 #include "routing/internal/contact_table.h"
@@ -127,23 +129,15 @@ class LockFreeRouter final : public Router {
 
   enum class AssignResult { kAssigned, kNoAgent, kContactTaken };
 
-  // --- Compilation and validation (lock_free_router_compile.cc) ---
-  static absl::Status CheckAgentId(std::string_view agent_id);
-  absl::Status ValidateAgentProfile(const AgentProfile& profile) const;
-  absl::StatusOr<std::unique_ptr<AgentRecord>> CompileAgent(
-      const AgentProfile& profile, int index);
-  // Compiles `contact` at the step the rules (if any) give it after waiting
-  // since its enqueue time. Interns nothing: a route that is refused leaves
-  // no name behind (the queue is interned by AcceptQueue).
+  // --- Compilation (contact_compiler.h, agent_compiler.h) ---
+  // Compiles `contact` at the step the rules in `basis` (if any) give it
+  // after waiting since its enqueue time. Interns nothing: a route that is
+  // refused leaves no name behind (the queue is interned by AcceptQueue).
   absl::StatusOr<std::unique_ptr<ContactRoute>> CompileRoute(
       const Contact& contact, const DecisionBasis& basis, int64_t now_ns) const;
   // Interns the route's queue (once the contact is accepted); the queue id,
   // or ResourceExhausted when max_queues are taken.
   absl::StatusOr<int> AcceptQueue(ContactRoute* route);
-  // The rules' plan for `contact` (enqueued at enqueue_ns) now, checked:
-  // a priority out of range is ignored.
-  static ContactPlan PlanFor(const RulesRecord& rules, const Contact& contact,
-                             int64_t enqueue_ns, int64_t now_ns);
   ContactQueue* Queue(int id) const;
   ContactQueue* EnsureQueue(int id);
 
@@ -312,6 +306,8 @@ class LockFreeRouter final : public Router {
   std::unique_ptr<std::atomic<ContactQueue*>[]> queue_objects_;
   ContactTable<ContactRecord> contacts_;
   HistoryStore history_;
+  AgentCompiler agent_compiler_;
+  ContactCompiler contact_compiler_;
   std::atomic<const PolicyRecord*> policy_;
   // Null until the first SetRules; versions in force only ever grow.
   std::atomic<const RulesRecord*> rules_{nullptr};

@@ -22,7 +22,7 @@ bool IsLoggedIn(uint8_t presence) {
 
 absl::StatusOr<int> LockFreeRouter::RosterIndex(
     std::string_view agent_id) const {
-  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
+  ROUTING_RETURN_IF_ERROR(AgentCompiler::CheckAgentId(agent_id));
   const int index = agents_.Find(agent_id);
   if (index < 0) {
     return absl::NotFoundError(
@@ -38,7 +38,7 @@ absl::Status LockFreeRouter::RemovedMeanwhile(std::string_view agent_id) {
 
 absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
   // Everything that can refuse the profile runs before anything is interned.
-  ROUTING_RETURN_IF_ERROR(ValidateAgentProfile(profile));
+  ROUTING_RETURN_IF_ERROR(agent_compiler_.Validate(profile));
   if (agents_.Find(profile.id) >= 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("agent '", profile.id, "' is already on the roster"));
@@ -50,16 +50,16 @@ absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
         options_.max_agents, " agents, RouterOptions::max_agents)"));
   }
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
-                           CompileAgent(profile, index));
+                           agent_compiler_.Compile(profile, index));
   auto guard = epoch_.Pin();
   return agents_.Add(std::move(record), NowNs());
 }
 
 absl::Status LockFreeRouter::UpdateAgent(const AgentProfile& profile) {
-  ROUTING_RETURN_IF_ERROR(ValidateAgentProfile(profile));
+  ROUTING_RETURN_IF_ERROR(agent_compiler_.Validate(profile));
   ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(profile.id));
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
-                           CompileAgent(profile, index));
+                           agent_compiler_.Compile(profile, index));
   Notices notices;
   {
     auto guard = epoch_.Pin();
@@ -87,7 +87,7 @@ absl::Status LockFreeRouter::RemoveAgent(std::string_view agent_id) {
 
 absl::Status LockFreeRouter::SetAgentState(std::string_view agent_id,
                                            AgentState state) {
-  ROUTING_RETURN_IF_ERROR(CheckAgentId(agent_id));
+  ROUTING_RETURN_IF_ERROR(AgentCompiler::CheckAgentId(agent_id));
   const int state_number = static_cast<int>(state);
   if (state_number < 0 || state_number >= kAgentStateCount) {
     return absl::InvalidArgumentError(
