@@ -21,10 +21,16 @@ base_rev=${1:?usage: bench/compare_revisions.sh BASE_REV [ROUNDS] [FILTER]}
 rounds=${2:-3}
 filter=${3:-'BM_Decision/|BM_QueueInsert|BM_PickBestContact'}
 out=${OUT:-$(mktemp -d)}
-worktree="$out/baseline-src"
+mkdir -p "$out"
+baseline_output_base=${BASELINE_OUTPUT_BASE:-${HOME}/.cache/bazel-compare-baseline}
+# One worktree path per baseline output base: Bazel links its execroot (and
+# so the runfiles' data files) to the workspace path it first served.
+worktree="$baseline_output_base-src"
 
 git rev-parse --verify -q "$base_rev^{commit}" >/dev/null ||
   { echo "compare_revisions: unknown revision '$base_rev'" >&2; exit 2; }
+git worktree remove -f "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
+git worktree prune
 git worktree add -f -q --detach "$worktree" "$base_rev"
 trap 'git worktree remove -f "$worktree" >/dev/null 2>&1 || true' EXIT
 
@@ -34,11 +40,14 @@ build() {  # build DIR OUTPUT_BASE -> path of the suite binary
      //bench:routing_benchmarks >&2 &&
    echo "$(bazel --output_base="$2" info --config=bench bazel-bin)/bench/routing_benchmarks")
 }
-before=$(build "$worktree" "${BASELINE_OUTPUT_BASE:-${HOME}/.cache/bazel-compare-baseline}")
+before=$(build "$worktree" "$baseline_output_base")
 after=$(build "$PWD" "$(bazel info output_base)")
 
+# Both sides run from the working tree's runfiles, so they read the same
+# data files (the example rules): the comparison is of the engine, not of
+# the rules files, and a baseline's runfiles tree may be stale.
 run() {  # run BINARY JSON
-  (cd "$1.runfiles/contact_routing" &&
+  (cd "$after.runfiles/contact_routing" &&
    "$1" --benchmark_filter="$filter" --benchmark_out="$2" \
      --benchmark_out_format=json >/dev/null)
 }
