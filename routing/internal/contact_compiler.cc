@@ -56,6 +56,17 @@ ContactPlan ContactCompiler::PlanFor(const RoutingRules& rules,
 absl::StatusOr<std::unique_ptr<ContactRoute>> ContactCompiler::Compile(
     const Contact& contact, const RoutingPolicy& policy,
     const RoutingRules* rules, int64_t now_ns) const {
+  auto route = std::make_unique<ContactRoute>();
+  ROUTING_RETURN_IF_ERROR(CompileInto(contact, policy, rules, now_ns,
+                                      route.get()));
+  return route;
+}
+
+absl::Status ContactCompiler::CompileInto(const Contact& contact,
+                                          const RoutingPolicy& policy,
+                                          const RoutingRules* rules,
+                                          int64_t now_ns,
+                                          ContactRoute* record) const {
   ROUTING_RETURN_IF_ERROR(CheckName("contact id", contact.id));
   const int channel = static_cast<int>(contact.channel);
   if (channel < 0 || channel >= kChannelCount) {
@@ -84,7 +95,6 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> ContactCompiler::Compile(
   ROUTING_RETURN_IF_ERROR(CheckAttributes(
       absl::StrCat("contact '", contact.id, "'"), contact.attributes));
 
-  auto record = std::make_unique<ContactRoute>();
   record->contact = contact;
   record->channel = channel;
   record->priority = contact.priority;
@@ -254,7 +264,7 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> ContactCompiler::Compile(
   }
 
   record->contact.queue = std::move(queue_name);
-  return record;
+  return absl::OkStatus();
 }
 
 }  // namespace routing::internal

@@ -43,6 +43,12 @@ class ContactCompiler {
   absl::StatusOr<std::unique_ptr<ContactRoute>> Compile(
       const Contact& contact, const RoutingPolicy& policy,
       const RoutingRules* rules, int64_t now_ns) const;
+  // The same into `out`, a freshly constructed route (the one a contact
+  // record carries for its first placement). On error `out` is left
+  // partly written: discard it.
+  absl::Status CompileInto(const Contact& contact, const RoutingPolicy& policy,
+                           const RoutingRules* rules, int64_t now_ns,
+                           ContactRoute* out) const;
 
   // The rules' plan for `contact` (enqueued at enqueue_ns) now, checked: a
   // priority above the range is capped, a next step already passed is none.

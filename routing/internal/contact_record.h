@@ -123,7 +123,10 @@ struct ContactRoute {
 
 struct ContactRecord {
   explicit ContactRecord(std::string contact_id) : id_(std::move(contact_id)) {}
-  ~ContactRecord() { delete route.load(std::memory_order_relaxed); }
+  ~ContactRecord() {
+    const ContactRoute* last = route.load(std::memory_order_relaxed);
+    if (!IsFirstRoute(last)) delete last;
+  }
   ContactRecord(const ContactRecord&) = delete;
   ContactRecord& operator=(const ContactRecord&) = delete;
 
@@ -163,8 +166,13 @@ struct ContactRecord {
 
   std::atomic<uint64_t> state{Pack(ContactState::kRouting, -1, 0)};
   // The route of the current placement. Replaced only by the thread that
-  // won the CAS into kRouting; the replaced one is retired through the epoch.
+  // won the CAS into kRouting; the replaced one is retired through the
+  // epoch, unless it is first_route, which lives and dies with the record.
   std::atomic<const ContactRoute*> route{nullptr};
+  // The route of placement 0, allocated with the record: most contacts are
+  // routed once and never requeued, so they cost one allocation, not two.
+  ContactRoute first_route;
+  bool IsFirstRoute(const ContactRoute* r) const { return r == &first_route; }
   // The node of the current placement while it is queued. Written by the
   // placing thread before its CAS into kQueued, read by whoever moves the
   // contact out of kQueued.

@@ -249,6 +249,13 @@ class LockFreeRouter final : public Router {
   // A reference for the calling thread, unless the record is already being
   // freed (then the contact has ended).
   static bool TryRef(ContactRecord* record);
+  // A route replaced on `record` (by the thread that won kRouting): retired
+  // through the epoch, unless it is the record's own first route.
+  void RetireRoute(ContactRecord* record, const ContactRoute* route) {
+    if (!record->IsFirstRoute(route)) {
+      epoch_.Retire(const_cast<ContactRoute*>(route));
+    }
+  }
   // Drops a reference the calling thread holds when it goes out of scope.
   struct ContactRef {
     ContactRef(LockFreeRouter* router, ContactRecord* record)

@@ -299,8 +299,13 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RoutePinned(
   const int64_t now_ns = NowNs();
   auto guard = epoch_.Pin();
   const DecisionBasis basis = LoadBasis();
-  ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<ContactRoute> route,
-                           CompileRoute(contact, basis, now_ns));
+  // The record carries its first route: one allocation for both.
+  auto record = std::make_unique<ContactRecord>(contact.id);
+  ContactRoute* route = &record->first_route;
+  ROUTING_RETURN_IF_ERROR(contact_compiler_.CompileInto(
+      contact, basis.policy->policy,
+      basis.rules != nullptr ? basis.rules->rules.get() : nullptr, now_ns,
+      route));
   auto already_routed = [&] {
     return absl::AlreadyExistsError(
         absl::StrCat("contact '", contact.id, "' is already being routed"));
@@ -317,10 +322,9 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RoutePinned(
   }
   // Two references: the table's, and this call's until it is done with the
   // record (a Cancel may forget it meanwhile).
-  auto record = std::make_unique<ContactRecord>(contact.id);
   record->refs.store(2, std::memory_order_relaxed);
   route->placement = 0;
-  record->route.store(route.release(), std::memory_order_release);
+  record->route.store(route, std::memory_order_release);
   if (!contacts_.Insert(record.get())) {
     counters_.contacts_held.fetch_sub(1, std::memory_order_relaxed);
     return already_routed();
@@ -555,7 +559,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
   const uint64_t placement = route->placement;
   record->route.store(route.release(), std::memory_order_release);
   // Readers that loaded the previous route are pinned; it goes after them.
-  epoch_.Retire(const_cast<ContactRoute*>(previous));
+  RetireRoute(record, previous);
   return Place(record, placement, basis, now_ns, /*refuse_unservable=*/false,
                notices);
 }

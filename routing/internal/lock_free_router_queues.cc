@@ -117,7 +117,7 @@ bool LockFreeRouter::MoveToNextStep(QueueNode* node,
   LeaveQueue(*current, node);
   const uint64_t placement = route->placement;
   record->route.store(route.release(), std::memory_order_release);
-  epoch_.Retire(const_cast<ContactRoute*>(current));
+  RetireRoute(record, current);
   absl::StatusOr<RoutingDecision> decision =
       Place(record, placement, basis, now_ns, /*refuse_unservable=*/false,
             notices);
