@@ -127,7 +127,16 @@ class LockFreeRouter final : public Router {
     void Offer(const AgentScore& score);
   };
 
-  enum class AssignResult { kAssigned, kNoAgent, kContactTaken };
+  // kTakenAfterAssigned: this call assigned the contact, and a Cancel,
+  // Release or Requeue took it from kAssigned before the assignment was
+  // confirmed. That call ended the assignment (the agent's load); what the
+  // contact held before (a queue node) is still this caller's to give back.
+  enum class AssignResult {
+    kAssigned,
+    kNoAgent,
+    kContactTaken,
+    kTakenAfterAssigned
+  };
 
   // --- Compilation (contact_compiler.h, agent_compiler.h) ---
   // Compiles `contact` at the step the rules in `basis` (if any) give it

@@ -264,6 +264,9 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
         AssignQueued(best, *best_route, basis, now_ns, notices);
         continue;
       case Confirmation::kTakenOver:
+        // Ended from kAssigned by another call, which gave the load back;
+        // we moved it out of kQueued, so its node is ours to give back.
+        LeaveQueue(*best_route, best);
         continue;
     }
     contact->assigned_ns.store(now_ns, std::memory_order_release);

@@ -125,7 +125,7 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
           judge_again = true;  // Scan again: the roster changed.
           continue;
         case Confirmation::kTakenOver:
-          return AssignResult::kContactTaken;
+          return AssignResult::kTakenAfterAssigned;
       }
       record->assigned_ns.store(now_ns, std::memory_order_release);
       *decision = DescribeAssignment(route, basis, ctx, best,
@@ -193,7 +193,9 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
       CountAnswered(*route, now_ns);
       return decision;
     case AssignResult::kContactTaken:
-      // Only Cancel moves a contact out of kRouting.
+    case AssignResult::kTakenAfterAssigned:
+      // Only Cancel moves a contact out of kRouting (or out of the kAssigned
+      // this call put it in); from kRouting there is no node to give back.
       return CancelledWhileRouting(record->id());
     case AssignResult::kNoAgent:
       break;
@@ -259,6 +261,10 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
       counters_.Add(counters_.assigned_immediately);
       CountAnswered(*route, now_ns);
       return decision;
+    case AssignResult::kTakenAfterAssigned:
+      // We moved it out of kQueued: its node is ours to give back.
+      LeaveQueue(*route, node);
+      break;
     case AssignResult::kContactTaken:
       // An agent's drain took it (the listener hears of it) or the customer
       // cancelled; either way, it was queued as far as this call knows.

@@ -184,9 +184,16 @@ bool LockFreeRouter::AssignQueued(QueueNode* node, const ContactRoute& route,
   const uint64_t queued =
       ContactRecord::Pack(ContactState::kQueued, -1, node->placement);
   RoutingDecision decision;
-  if (TryAssign(node->contact, route, basis, now_ns, queued, &decision,
-                notices) != AssignResult::kAssigned) {
-    return false;
+  switch (TryAssign(node->contact, route, basis, now_ns, queued, &decision,
+                    notices)) {
+    case AssignResult::kAssigned:
+      break;
+    case AssignResult::kTakenAfterAssigned:
+      LeaveQueue(route, node);  // We moved it out of kQueued.
+      return false;
+    case AssignResult::kContactTaken:
+    case AssignResult::kNoAgent:
+      return false;
   }
   LeaveQueue(route, node);
   counters_.Add(counters_.assigned_from_queue);

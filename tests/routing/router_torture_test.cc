@@ -901,6 +901,22 @@ int Capacity(const std::vector<AgentProfile>& agents) {
   return capacity;
 }
 
+// When the workers hold enough contacts, a held customer hangs up (a random
+// one is cancelled), so routing never pauses. True if one did.
+bool HangUpWhenFull(Scenario& s, Worker& w, ContactPool& pool, int capacity) {
+  std::string id;
+  if (pool.size() < s.HeldLimit(capacity) || !pool.Pick(w.rng, &id)) {
+    return false;
+  }
+  absl::Status st = s.Cancel(w, id);
+  if (st.ok() || st.code() == absl::StatusCode::kNotFound) {
+    pool.Remove(id);
+  } else {
+    s.Unexpected(w, "Cancel", st);
+  }
+  return true;
+}
+
 // --- Scenario 1: Route and Cancel of the same ids at the same moment ---------
 
 TEST(RouterTortureTest, RouteAndCancelOfTheSameContacts) {
@@ -930,17 +946,8 @@ TEST(RouterTortureTest, RouteAndCancelOfTheSameContacts) {
 
   for (int t = 0; t < kRouters; ++t) {
     s.AddWorker(absl::StrCat("router", t), [&, t](Worker& w) {
-      std::string id;
-      if (pool.size() >= s.HeldLimit(capacity) && pool.Pick(w.rng, &id)) {
-        // Keep the contacts flowing: a customer in the queue hangs up.
-        absl::Status st = s.Cancel(w, id);
-        if (st.ok() || st.code() == absl::StatusCode::kNotFound) {
-          pool.Remove(id);
-        } else {
-          s.Unexpected(w, "Cancel", st);
-        }
-        return;
-      }
+      // Keep the contacts flowing: a customer in the queue hangs up.
+      if (HangUpWhenFull(s, w, pool, capacity)) return;
       const int64_t n = next_id.fetch_add(1);
       Contact c;
       c.id = name(n);
@@ -1580,16 +1587,7 @@ TEST(RouterTortureTest, AgentsComingBackWhileContactsQueue) {
   // pauses (a pause would leave nothing to race).
   for (int t = 0; t < 2; ++t) {
     s.AddWorker(absl::StrCat("router", t), [&](Worker& w) {
-      std::string id;
-      if (pool.size() >= s.HeldLimit(capacity) && pool.Pick(w.rng, &id)) {
-        absl::Status st = s.Cancel(w, id);
-        if (st.ok() || st.code() == absl::StatusCode::kNotFound) {
-          pool.Remove(id);
-        } else {
-          s.Unexpected(w, "Cancel", st);
-        }
-        return;
-      }
+      if (HangUpWhenFull(s, w, pool, capacity)) return;
       Contact c;
       c.id = absl::StrCat("w", next_id.fetch_add(1));
       c.channel = Channel::kChat;
