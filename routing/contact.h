@@ -55,11 +55,17 @@ struct Contact {
   std::vector<std::string> preferred_agents;
   std::vector<std::string> excluded_agents;
   // When the customer started waiting (e.g. entered the IVR). InfinitePast
-  // means "now": the router stamps it with its clock.
+  // means "now": the router stamps it with its clock. A time up to 5 s ahead
+  // of the router's clock (a host clock running a little fast) counts as
+  // "now"; further ahead is refused as a clock error.
   absl::Time enqueue_time = absl::InfinitePast();
   // Anything the IVR or a chatbot collected: intent, tier, sentiment, account,
   // summary. Carried with the contact and returned with its assignment.
   absl::flat_hash_map<std::string, std::string> attributes;
+  // The host's own pointer for this contact (its call or session state),
+  // never read by the router: handed back untouched in the contact's
+  // Assignment. Kept across a Requeue whose contact leaves it null.
+  void* user_data = nullptr;
 };
 
 }  // namespace routing

@@ -79,6 +79,12 @@ struct RoutingDecision {
   double builtin_score = 0;
   int rules_step = 0;  // The rules step the contact had reached.
   absl::Time decided_at;
+  // Names this routing attempt of the contact: set by Route and by each
+  // Requeue (rules steps keep it), unique in the process, never 0. A queued
+  // decision's token comes back in the contact's later Assignment, so a host
+  // tells an assignment of this attempt from one of an earlier contact that
+  // had the same id.
+  uint64_t token = 0;
 
   // A few lines a supervisor can read: the outcome, then one line a component.
   std::string Explain() const;
@@ -96,13 +102,26 @@ struct Assignment {
       attributes;  // The contact's context.
   RoutingDecision
       decision;  // Score and explanation, as for an immediate assignment.
+  uint64_t token = 0;         // decision.token: the attempt assigned.
+  void* user_data = nullptr;  // The contact's Contact::user_data.
 };
 
 // Receives assignments of queued contacts. Called on the thread whose call
 // freed the capacity (Release, SetAgentState, AddAgent, ...), after the
-// assignment is committed and without any lock held. Must be thread-safe and
-// quick: hand the work to your own thread or queue if it is slow. It may call
-// back into the router.
+// assignment is committed, outside every internal critical section (no lock,
+// no epoch pin: a slow listener delays its own thread only). Must be
+// thread-safe and quick: hand the work to your own thread or queue if it is
+// slow. It may call back into the router:
+//   - calls made from inside OnAssigned never wait, and the assignments they
+//     cause are told after the current OnAssigned returns, on the same thread
+//     and in order (not nested: the stack stays flat however many contacts
+//     a chain of releases assigns);
+//   - once Cancel, Release or Requeue of a contact has returned OK, no
+//     OnAssigned for that contact starts, and one that had started has
+//     returned (the call waits for it). Called from inside an OnAssigned,
+//     they do not wait: an OnAssigned for that contact running on another
+//     thread may still be running. So never call them while holding a lock
+//     your listener takes.
 class AssignmentListener {
  public:
   virtual ~AssignmentListener() = default;

@@ -102,11 +102,14 @@ absl::Status ContactCompiler::CompileInto(const Contact& contact,
   const absl::Time now = absl::FromUnixNanos(now_ns);
   absl::Time enqueue = contact.enqueue_time;
   if (enqueue == absl::InfinitePast()) enqueue = now;
-  if (enqueue > now) {
+  if (enqueue > now + kMaxEnqueueClockSkew) {
     return absl::InvalidArgumentError(absl::StrCat(
         "contact '", contact.id, "' enqueue time ", absl::FormatTime(enqueue),
-        " is after the router's clock (", absl::FormatTime(now), ")"));
+        " is more than ", absl::FormatDuration(kMaxEnqueueClockSkew),
+        " after the router's clock (", absl::FormatTime(now), ")"));
   }
+  // Within the allowed skew: the host's clock is a little ahead.
+  if (enqueue > now) enqueue = now;
   if (now - enqueue > kMaxClaimedWait) {
     return absl::InvalidArgumentError(absl::StrCat(
         "contact '", contact.id, "' claims to have waited ",

@@ -62,6 +62,9 @@ struct ContactRoute {
   Contact contact;  // enqueue_time resolved; queue name resolved.
 
   uint64_t placement = 0;  // The placement this route belongs to.
+  // The routing attempt (RoutingDecision::token): new for Route and each
+  // Requeue, carried over by a rules step move.
+  uint64_t token = 0;
   int channel = 0;
   // Interned queue id; -1 until the contact is accepted (AcceptQueue), then
   // fixed. Atomic: the routing thread sets it while others may read.
@@ -181,6 +184,13 @@ struct ContactRecord {
   // 0 and then counts no handling time.
   std::atomic<int64_t> assigned_ns{0};
   std::atomic<int> refs{1};
+  // Listener calls about this contact under way (each holds a reference).
+  // A deliverer raises it, then checks the contact is still assigned in the
+  // placement it announces; whoever ends that assignment (Cancel, Release,
+  // Requeue) moves the state word first, then reads this. Both seq_cst: one
+  // of them sees the other, so after the ending call sees 0 (or waits for
+  // it), no announcement of the ended assignment starts.
+  std::atomic<int> deliveries{0};
 
  private:
   const std::string id_;

@@ -6,13 +6,23 @@
 
 namespace routing::internal {
 
+absl::string_view EchoPrefix(std::string_view value, size_t max_bytes) {
+  if (value.size() <= max_bytes) return AsAbsl(value);
+  size_t end = max_bytes;
+  // Back up to the start of a UTF-8 sequence: never cut a character in two.
+  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return AsAbsl(value.substr(0, end));
+}
+
 absl::Status CheckName(std::string_view what, std::string_view name) {
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " is empty"));
   }
   if (name.size() > kMaxIdBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(AsAbsl(what), " '", AsAbsl(name.substr(0, 32)),
+        absl::StrCat(AsAbsl(what), " '", EchoPrefix(name, 32),
                      "...' is longer than ", kMaxIdBytes, " bytes"));
   }
   return absl::OkStatus();

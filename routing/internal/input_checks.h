@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "routing/contact.h"
 #include "routing/internal/contact_record.h"
@@ -27,9 +28,17 @@ inline constexpr size_t kMaxAttributes = 256;
 inline constexpr size_t kMaxListEntries = kMaxRequirements;
 // Contacts that claim to have waited longer than this are a clock error.
 inline constexpr absl::Duration kMaxClaimedWait = absl::Hours(24 * 30);
+// How far a contact's enqueue time may be ahead of the router's clock: a
+// host (an IVR, a PBX) whose clock runs slightly ahead is not refused; its
+// contact starts waiting at the router's "now". Further ahead is a clock
+// error.
+inline constexpr absl::Duration kMaxEnqueueClockSkew = absl::Seconds(5);
 
 // `name` (described as `what` in the error) is non-empty and short enough.
 absl::Status CheckName(std::string_view what, std::string_view name);
+// The first `max_bytes` of `value` or fewer, cut between UTF-8 characters:
+// what an error message may echo of a value too long to echo whole.
+absl::string_view EchoPrefix(std::string_view value, size_t max_bytes);
 // At most kMaxAttributes, each name checked, each value within bounds.
 absl::Status CheckAttributes(
     std::string_view owner,

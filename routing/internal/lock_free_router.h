@@ -10,7 +10,10 @@
 // argument.
 //
 // Listener callbacks run after the call has left its epoch critical section:
-// a slow listener delays its own caller only, never memory reclamation.
+// a slow listener delays its own caller only, never memory reclamation. They
+// are told one after another, never nested (see Deliver), and never about an
+// assignment that a returned Cancel, Release or Requeue ended (see
+// ContactRecord::deliveries).
 #ifndef ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_
 #define ROUTING_INTERNAL_LOCK_FREE_ROUTER_H_
 
@@ -40,6 +43,15 @@
 #include "routing/status_macros.h"
 
 namespace routing::internal {
+
+// An assignment made while pinned and told to the listener once unpinned,
+// if `record` is then still assigned in `placement`. Holds a reference to
+// `record` until it has been told or skipped.
+struct AssignmentNotice {
+  Assignment assignment;
+  ContactRecord* record = nullptr;
+  uint64_t placement = 0;
+};
 
 class LockFreeRouter final : public Router {
  public:
@@ -96,8 +108,27 @@ class LockFreeRouter final : public Router {
             rules != nullptr && rules->rules != nullptr ? rules : nullptr};
   }
   // Assignments made while pinned, told to the listener once unpinned.
-  using Notices = std::vector<Assignment>;
+  using Notices = std::vector<AssignmentNotice>;
+  // Tells the listener each notice whose contact is still assigned in the
+  // notice's placement. Iterative: a call made from inside the listener on
+  // this thread queues its notices behind the ones being told here.
   void Deliver(Notices& notices);
+  void Tell(AssignmentNotice& notice);
+  // Queues the assignment of `record` (in `placement`) for the listener,
+  // with a reference to the record; nothing if the record is already ending.
+  void Announce(ContactRecord* record, uint64_t placement,
+                const ContactRoute& route, RoutingDecision decision,
+                int64_t now_ns, Notices* notices);
+  // For Cancel, Release and Requeue, pinned, after the CAS that took the
+  // contact: true if a listener call about it may be under way on another
+  // thread. The caller then holds a new reference to `record` and calls
+  // AwaitDeliveries once unpinned. Always false inside a listener call.
+  bool MustAwaitDeliveries(ContactRecord* record);
+  // Waits (unpinned) until no listener call about `record` runs, then drops
+  // the reference MustAwaitDeliveries took.
+  void AwaitDeliveries(ContactRecord* record);
+  // A new RoutingDecision::token: unique in the process, never 0.
+  static uint64_t NextToken();
 
   // The router's interned skill and language ids, for rules.
   class InternedNames final : public RulesNames {
@@ -247,8 +278,6 @@ class LockFreeRouter final : public Router {
                                      const ScoringContext& ctx,
                                      const AgentScore& score, int eligible,
                                      bool rules_failed) const;
-  Assignment MakeAssignment(const ContactRoute& route, RoutingDecision decision,
-                            int64_t now_ns) const;
   static void StampBasis(const DecisionBasis& basis, const ContactRoute& route,
                          RoutingDecision* decision);
   void CountAnswered(const ContactRoute& route, int64_t now_ns);

@@ -2,7 +2,11 @@
 // agent index, and handing queued contacts to an agent whose capacity freed
 // up (the drain).
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -284,22 +288,122 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
       const uint64_t after = slot.word.load(std::memory_order_acquire);
       AgentScore score = ScoreAgent(ctx, *record, slot, after);
       if (basis.rules != nullptr) score.total = rules_score;
-      notices->push_back(MakeAssignment(
-          *best_route,
-          DescribeAssignment(*best_route, basis, ctx, score, 1,
-                             /*rules_failed=*/false),
-          now_ns));
+      Announce(contact, best->placement, *best_route,
+               DescribeAssignment(*best_route, basis, ctx, score, 1,
+                                  /*rules_failed=*/false),
+               now_ns, notices);
     }
   }
 }
 
+namespace {
+
+// The notices one thread is telling one router's listener. A call made from
+// inside the listener on the same thread finds the frame and queues its
+// notices here instead of telling them on a deeper stack.
+struct DeliveryFrame {
+  const LockFreeRouter* router;
+  std::deque<AssignmentNotice> pending;
+  DeliveryFrame* outer;
+};
+thread_local DeliveryFrame* delivery_frames = nullptr;
+// Listener calls running on this thread (any router): calls made from inside
+// one never wait for another thread's listener call.
+thread_local int listener_calls = 0;
+
+}  // namespace
+
 void LockFreeRouter::Deliver(Notices& notices) {
-  if (listener_ != nullptr) {
-    for (const Assignment& assignment : notices) {
-      listener_->OnAssigned(assignment);
+  if (notices.empty()) return;
+  for (DeliveryFrame* frame = delivery_frames; frame != nullptr;
+       frame = frame->outer) {
+    if (frame->router == this) {
+      for (AssignmentNotice& notice : notices) {
+        frame->pending.push_back(std::move(notice));
+      }
+      notices.clear();
+      return;
     }
   }
+  DeliveryFrame frame{this, {}, delivery_frames};
+  for (AssignmentNotice& notice : notices) {
+    frame.pending.push_back(std::move(notice));
+  }
   notices.clear();
+  delivery_frames = &frame;
+  // Also when a listener throws: the frame leaves the thread's list, and the
+  // notices not told drop their references.
+  struct Unwind {
+    LockFreeRouter* router;
+    DeliveryFrame* frame;
+    ~Unwind() {
+      delivery_frames = frame->outer;
+      for (AssignmentNotice& notice : frame->pending) {
+        router->Unref(notice.record);
+      }
+    }
+  } unwind{this, &frame};
+  while (!frame.pending.empty()) {
+    AssignmentNotice notice = std::move(frame.pending.front());
+    frame.pending.pop_front();
+    Tell(notice);
+  }
+}
+
+void LockFreeRouter::Tell(AssignmentNotice& notice) {
+  ContactRecord* record = notice.record;
+  ContactRef held(this, record);  // The notice's reference.
+  record->deliveries.fetch_add(1, std::memory_order_seq_cst);
+  struct Told {
+    ContactRecord* record;
+    ~Told() { record->deliveries.fetch_sub(1, std::memory_order_release); }
+  } told{record};
+  // seq_cst, after the increment: an ending call's CAS either shows here or
+  // its read of `deliveries` shows the increment (contact_record.h).
+  const uint64_t word = record->state.load(std::memory_order_seq_cst);
+  if (ContactRecord::StateOf(word) != ContactState::kAssigned ||
+      ContactRecord::PlacementOf(word) != notice.placement) {
+    return;  // Cancelled, released or requeued meanwhile: not told.
+  }
+  ++listener_calls;
+  struct Returned {
+    ~Returned() { --listener_calls; }
+  } returned;
+  listener_->OnAssigned(notice.assignment);
+}
+
+bool LockFreeRouter::MustAwaitDeliveries(ContactRecord* record) {
+  if (listener_ == nullptr || listener_calls > 0) return false;
+  if (record->deliveries.load(std::memory_order_seq_cst) == 0) return false;
+  // A record whose count reached zero is not referenced by any notice.
+  return TryRef(record);
+}
+
+void LockFreeRouter::AwaitDeliveries(ContactRecord* record) {
+  for (int round = 0;
+       record->deliveries.load(std::memory_order_acquire) != 0; ++round) {
+    if (round < 64) continue;
+    if (round < 1024) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  Unref(record);
+}
+
+uint64_t LockFreeRouter::NextToken() {
+  // Each thread takes tokens in blocks, so routing does not contend on one
+  // counter.
+  static constexpr uint64_t kBlock = 1024;
+  static std::atomic<uint64_t> next_block{1};
+  thread_local uint64_t next = 0;
+  thread_local uint64_t end = 0;
+  if (next == end) {
+    next = next_block.fetch_add(kBlock, std::memory_order_relaxed);
+    end = next + kBlock;
+  }
+  return next++;
 }
 
 }  // namespace routing::internal

@@ -329,6 +329,7 @@ HistoryAffinity LockFreeRouter::LookupAffinity(const ContactRoute& route,
 void LockFreeRouter::StampBasis(const DecisionBasis& basis,
                                 const ContactRoute& route,
                                 RoutingDecision* decision) {
+  decision->token = route.token;
   decision->policy_version = basis.policy->version;
   decision->policy_name = basis.policy->policy.name;
   if (basis.rules != nullptr) {

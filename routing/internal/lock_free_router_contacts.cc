@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "routing/internal/input_checks.h"
 #include "routing/internal/lock_free_router.h"
 #include "routing/internal/string_view_compat.h"
 
@@ -65,10 +66,16 @@ void LockFreeRouter::CountAnswered(const ContactRoute& route, int64_t now_ns) {
   }
 }
 
-Assignment LockFreeRouter::MakeAssignment(const ContactRoute& route,
-                                          RoutingDecision decision,
-                                          int64_t now_ns) const {
-  Assignment assignment;
+void LockFreeRouter::Announce(ContactRecord* record, uint64_t placement,
+                              const ContactRoute& route,
+                              RoutingDecision decision, int64_t now_ns,
+                              Notices* notices) {
+  // Ending meanwhile (the reference count reached zero): nothing to tell.
+  if (!TryRef(record)) return;
+  AssignmentNotice notice;
+  notice.record = record;
+  notice.placement = placement;
+  Assignment& assignment = notice.assignment;
   assignment.contact_id = route.contact.id;
   assignment.customer_id = route.contact.customer_id;
   assignment.agent_id = decision.agent_id;
@@ -76,8 +83,10 @@ Assignment LockFreeRouter::MakeAssignment(const ContactRoute& route,
   assignment.channel = route.contact.channel;
   assignment.waited = absl::Nanoseconds(now_ns - route.enqueue_ns);
   assignment.attributes = route.contact.attributes;
+  assignment.token = route.token;
+  assignment.user_data = route.contact.user_data;
   assignment.decision = std::move(decision);
-  return assignment;
+  notices->push_back(std::move(notice));
 }
 
 LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
@@ -312,6 +321,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RoutePinned(
       contact, basis.policy->policy,
       basis.rules != nullptr ? basis.rules->rules.get() : nullptr, now_ns,
       route));
+  route->token = NextToken();
   auto already_routed = [&] {
     return absl::AlreadyExistsError(
         absl::StrCat("contact '", contact.id, "' is already being routed"));
@@ -359,6 +369,8 @@ void LockFreeRouter::Forget(ContactRecord* record) {
 }
 
 absl::Status LockFreeRouter::NotHeld(std::string_view contact_id) {
+  // An id no contact can have is refused as such, echoed only in part.
+  ROUTING_RETURN_IF_ERROR(CheckName("contact id", contact_id));
   return absl::NotFoundError(absl::StrCat("contact '", AsAbsl(contact_id),
                                           "' is not held by the router"));
 }
@@ -400,9 +412,11 @@ absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* record,
 
 absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
   Notices notices;
+  ContactRecord* record = nullptr;
+  bool await = false;
   {
     auto guard = epoch_.Pin();
-    ContactRecord* record = contacts_.Find(contact_id);
+    record = contacts_.Find(contact_id);
     if (record == nullptr) return NotHeld(contact_id);
     ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                              Finish(record, /*allow_waiting=*/true));
@@ -428,9 +442,11 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
       case ContactState::kDone:
         break;
     }
+    await = MustAwaitDeliveries(record);
     Forget(record);
     counters_.Add(counters_.cancelled);
   }
+  if (await) AwaitDeliveries(record);
   Deliver(notices);
   return absl::OkStatus();
 }
@@ -443,9 +459,11 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
         absl::StrCat("unknown contact outcome number ", outcome_number));
   }
   Notices notices;
+  ContactRecord* record = nullptr;
+  bool await = false;
   {
     auto guard = epoch_.Pin();
-    ContactRecord* record = contacts_.Find(contact_id);
+    record = contacts_.Find(contact_id);
     if (record == nullptr) return NotHeld(contact_id);
     ROUTING_ASSIGN_OR_RETURN(const uint64_t word,
                              Finish(record, /*allow_waiting=*/false));
@@ -466,8 +484,10 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
       UpdateMovingAverage(Queue(route->QueueId())->average_handle_ns,
                           handled_ns);
     }
+    await = MustAwaitDeliveries(record);
     Forget(record);
   }
+  if (await) AwaitDeliveries(record);
   Deliver(notices);
   return absl::OkStatus();
 }
@@ -477,13 +497,17 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Requeue(
   const int64_t now_ns = NowNs();
   Notices notices;
   absl::StatusOr<RoutingDecision> result;
+  ContactRecord* record = nullptr;
+  bool await = false;
   {
     auto guard = epoch_.Pin();
-    ContactRecord* record = contacts_.Find(contact.id);
+    record = contacts_.Find(contact.id);
     if (record == nullptr || !TryRef(record)) return NotHeld(contact.id);
     result = RequeueHeld(record, contact, now_ns, &notices);
+    await = MustAwaitDeliveries(record);
     Unref(record);
   }
+  if (await) AwaitDeliveries(record);
   Deliver(notices);
   return result;
 }
@@ -514,6 +538,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
         std::min(current->contact.enqueue_time, absl::FromUnixNanos(now_ns));
     if (next.customer_id.empty()) next.customer_id = current->contact.customer_id;
     if (next.attributes.empty()) next.attributes = current->contact.attributes;
+    if (next.user_data == nullptr) next.user_data = current->contact.user_data;
     if (state == ContactState::kAssigned) {
       // The customer was being served, not waiting: the wait in the new
       // queue starts now (as an ACD measures a transfer's speed of answer).
@@ -529,6 +554,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
       }
     }
     ROUTING_ASSIGN_OR_RETURN(route, CompileRoute(next, basis, now_ns));
+    route->token = NextToken();
     if (state == ContactState::kAssigned) {
       const int agent = ContactRecord::AgentOf(word);
       if (!route->Excludes(agent)) route->excluded_agents.push_back(agent);

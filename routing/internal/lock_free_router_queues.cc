@@ -110,6 +110,7 @@ bool LockFreeRouter::MoveToNextStep(QueueNode* node,
   }
   std::unique_ptr<ContactRoute> route = *std::move(compiled);
   route->placement = node->placement + 1;
+  route->token = current->token;  // The same attempt, one step on.
   if (!record->Transition(word, ContactRecord::Pack(ContactState::kRouting, -1,
                                                     route->placement))) {
     return false;  // Assigned, cancelled or requeued meanwhile.
@@ -124,7 +125,8 @@ bool LockFreeRouter::MoveToNextStep(QueueNode* node,
   if (decision.ok() && decision->outcome == DecisionOutcome::kAssigned &&
       listener_ != nullptr) {
     const ContactRoute* placed = record->route.load(std::memory_order_acquire);
-    notices->push_back(MakeAssignment(*placed, *std::move(decision), now_ns));
+    Announce(record, placement, *placed, *std::move(decision), now_ns,
+             notices);
   }
   return true;
 }
@@ -199,7 +201,8 @@ bool LockFreeRouter::AssignQueued(QueueNode* node, const ContactRoute& route,
   counters_.Add(counters_.assigned_from_queue);
   CountAnswered(route, now_ns);
   if (listener_ != nullptr) {
-    notices->push_back(MakeAssignment(route, std::move(decision), now_ns));
+    Announce(node->contact, node->placement, route, std::move(decision),
+             now_ns, notices);
   }
   return true;
 }

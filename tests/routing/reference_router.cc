@@ -22,6 +22,7 @@ constexpr size_t kMaxAgentSkills = 4 * kMaxListEntries;
 constexpr size_t kMaxAttributes = 256;
 constexpr size_t kMaxAttributeValueBytes = 64 * 1024;
 constexpr absl::Duration kMaxClaimedWait = absl::Hours(24 * 30);
+constexpr absl::Duration kMaxEnqueueClockSkew = absl::Seconds(5);
 constexpr int kMaxCapacity = kMaxChannelCapacity;
 // A later language choice is worth this much less than the one before.
 constexpr double kLanguagePreferenceStep = 0.2;
@@ -257,7 +258,9 @@ absl::Status ReferenceRouter::CheckContact(const Contact& c,
   }
   if (c.customer_id.size() > kMaxIdBytes) return Invalid("customer id");
   if (absl::Status s = CheckAttributes(c.attributes); !s.ok()) return s;
-  if (enqueue_ns > now_ns_) return Invalid("enqueue time in the future");
+  if (enqueue_ns > now_ns_ + absl::ToInt64Nanoseconds(kMaxEnqueueClockSkew)) {
+    return Invalid("enqueue time too far in the future");
+  }
   if (absl::Nanoseconds(now_ns_ - enqueue_ns) > kMaxClaimedWait) {
     return Invalid("claims to have waited too long");
   }
@@ -636,12 +639,14 @@ RoutingDecision ReferenceRouter::Queued(const Held& h) const {
 
 absl::StatusOr<RoutingDecision> ReferenceRouter::Route(const Contact& contact) {
   const int64_t now = Tick();
-  const int64_t enqueue_ns = contact.enqueue_time == absl::InfinitePast()
-                                 ? now
-                                 : absl::ToUnixNanos(contact.enqueue_time);
+  int64_t enqueue_ns = contact.enqueue_time == absl::InfinitePast()
+                           ? now
+                           : absl::ToUnixNanos(contact.enqueue_time);
   // Precedence as router.h states it: malformed input, what the roster does
   // not know, then a held id.
   if (absl::Status s = CheckContact(contact, enqueue_ns); !s.ok()) return s;
+  // A host clock slightly ahead: the contact starts waiting now.
+  enqueue_ns = std::min(enqueue_ns, now);
   Held h;
   h.contact = contact;
   h.contact.queue = QueueOf(contact);

@@ -594,7 +594,7 @@ TEST_F(RouterTest, BadContactsAreRefusedWithTheReason) {
   Contact channel = MakeContact("c5");
   channel.channel = static_cast<Channel>(17);
   Contact future = MakeContact("c6");
-  future.enqueue_time = clock_.Now() + absl::Seconds(5);
+  future.enqueue_time = clock_.Now() + absl::Seconds(6);
   Contact language = MakeContact("c7");
   language.languages = {"tlh"};
   Contact no_id = MakeContact("");
@@ -626,6 +626,38 @@ TEST_F(RouterTest, BadContactsAreRefusedWithTheReason) {
   EXPECT_EQ(router_->Cancel("nope").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(router_->Release("c1", static_cast<ContactOutcome>(9)).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A host whose clock runs a little ahead of the router's (an IVR 20 ms fast)
+// is served: its contact starts waiting at the router's "now". An id too long
+// to be held is named in part only.
+TEST_F(RouterTest, EnqueueTimeSlightlyAheadCountsAsNow) {
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("a", {{"billing", 3}})).ok());
+  Contact ahead = MakeContact("ahead", {{"billing", 1}});
+  ahead.enqueue_time = clock_.Now() + absl::Milliseconds(20);
+  absl::StatusOr<RoutingDecision> d = router_->Route(ahead);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->outcome, DecisionOutcome::kQueued);  // a is logged out.
+  absl::StatusOr<ContactStatus> held = router_->GetContact("ahead");
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->contact.enqueue_time, clock_.Now());
+  Contact far = MakeContact("far", {{"billing", 1}});
+  far.enqueue_time = clock_.Now() + absl::Seconds(6);
+  EXPECT_EQ(router_->Route(far).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  const std::string huge(10 << 20, 'x');
+  for (const absl::Status& s :
+       {router_->Cancel(huge),
+        router_->Release(huge, ContactOutcome::kResolved),
+        router_->GetContact(huge).status(),
+        router_->Requeue(MakeContact(huge)).status(),
+        router_->RemoveAgent(huge),
+        router_->SetAgentState(huge, AgentState::kAvailable),
+        router_->GetAgent(huge).status()}) {
+    EXPECT_FALSE(s.ok());
+    EXPECT_LT(s.message().size(), 200u) << s.message().substr(0, 200);
+  }
 }
 
 TEST_F(RouterTest, FullRouterSaysResourceExhausted) {
