@@ -85,6 +85,8 @@ struct RoutingDecision {
   // tells an assignment of this attempt from one of an earlier contact that
   // had the same id.
   uint64_t token = 0;
+  // The contact's Contact::user_data (kept by a Requeue that gave none).
+  void* user_data = nullptr;
 
   // A few lines a supervisor can read: the outcome, then one line a component.
   std::string Explain() const;

@@ -1,6 +1,7 @@
 #include "bindings/c/c_boundary.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -13,25 +14,13 @@ namespace {
 // string keeps its capacity, so recording a success does not free memory.
 thread_local std::string last_error;
 
+// routing.h's codes are absl's numbers: every absl code has its C twin.
 routing_status_t FromAbslCode(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return ROUTING_OK;
-    case absl::StatusCode::kInvalidArgument:
-      return ROUTING_INVALID_ARGUMENT;
-    case absl::StatusCode::kNotFound:
-      return ROUTING_NOT_FOUND;
-    case absl::StatusCode::kAlreadyExists:
-      return ROUTING_ALREADY_EXISTS;
-    case absl::StatusCode::kResourceExhausted:
-      return ROUTING_RESOURCE_EXHAUSTED;
-    case absl::StatusCode::kFailedPrecondition:
-      return ROUTING_FAILED_PRECONDITION;
-    case absl::StatusCode::kOutOfRange:
-      return ROUTING_OUT_OF_RANGE;
-    default:
-      return ROUTING_INTERNAL;
+  const int number = static_cast<int>(code);
+  if (number >= ROUTING_OK && number <= ROUTING_UNAUTHENTICATED) {
+    return static_cast<routing_status_t>(number);
   }
+  return ROUTING_UNKNOWN;
 }
 
 }  // namespace
@@ -126,6 +115,18 @@ absl::StatusOr<std::string> TextArgument(const char* text, const char* field) {
         field, " is not valid UTF-8 (byte ", bad, " of ", view.size(), ")"));
   }
   return std::string(view);
+}
+
+absl::StatusOr<std::string> TextArgument(const char* text, const char* field,
+                                         size_t max_bytes) {
+  if (text != nullptr) {
+    const size_t size = std::strlen(text);
+    if (size > max_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " is ", size, " bytes long; at most ", max_bytes));
+    }
+  }
+  return TextArgument(text, field);
 }
 
 absl::Status RequireEnum(int value, int count, const char* field) {

@@ -64,6 +64,13 @@ size_t FirstInvalidUtf8(std::string_view text);
 // Copies a NUL-terminated C string argument after checking it is non-NULL
 // and valid UTF-8; the error names `field`.
 absl::StatusOr<std::string> TextArgument(const char* text, const char* field);
+// The same, refusing more than `max_bytes` (a name, a path): such values are
+// echoed in messages, which must stay short.
+absl::StatusOr<std::string> TextArgument(const char* text, const char* field,
+                                         size_t max_bytes);
+// Longest rules name and rules file path accepted.
+inline constexpr size_t kMaxRulesNameBytes = 256;
+inline constexpr size_t kMaxPathBytes = 4096;
 
 // A malloc'd copy of `text` the caller frees with routing_free. Throws
 // std::bad_alloc (caught by Boundary) when out of memory.

@@ -46,7 +46,22 @@
  * problem in one line naming the offending value; on success it returns "".
  * No C++ exception ever crosses this boundary: out of memory is
  * ROUTING_RESOURCE_EXHAUSTED, anything unexpected ROUTING_INTERNAL. Out
- * parameters are written only on success.
+ * parameters are written only on success, except the ones that exist to
+ * describe a failure (problems_out of the rules reloads, error_out of the
+ * `_r` functions): when not NULL, they are written by every call, NULL
+ * unless the call failed with something to describe.
+ *
+ * Messages echo the values they are about (an id, a name), but never more
+ * than a few hundred bytes of one: a value too long to echo whole (a 10 MB
+ * id) is named by its first bytes.
+ *
+ * Errors without thread-local state: routing_last_error() is per OS thread,
+ * which a Go goroutine (it may change thread between two cgo calls) or a
+ * Java virtual thread cannot rely on. Each routing_engine_* call that can
+ * fail for a reason worth reading has an `_r` twin (1.1) taking one more
+ * parameter, `char** error_out` (may be NULL): it receives the message of
+ * that very call (the same text routing_last_error() would give), owned by
+ * the caller (routing_free), or NULL on success.
  *
  * Misuse is an error, never a crash: a NULL handle, string or out parameter,
  * an enum value out of range, an unknown agent or contact id, an index past
@@ -104,9 +119,13 @@ extern "C" {
 
 /* ABI version of this header. A program built against major version N runs
  * with any librouting.so.N whose minor version is at least the one it was
- * built with. */
+ * built with. Every exported function carries the symbol version of the
+ * minor version that added it (ROUTING_1.0, ROUTING_1.1, ...), so a program
+ * that uses a newer function fails to load against an older library with a
+ * loader error naming that version, instead of failing at the call. Functions
+ * added in 1.1 are marked "(1.1)". */
 #define ROUTING_ABI_VERSION_MAJOR 1
-#define ROUTING_ABI_VERSION_MINOR 0
+#define ROUTING_ABI_VERSION_MINOR 1
 #define ROUTING_ABI_VERSION \
   (ROUTING_ABI_VERSION_MAJOR * 10000 + ROUTING_ABI_VERSION_MINOR)
 
@@ -115,25 +134,51 @@ extern "C" {
 
 /* ------------------------------------------------------------------------ */
 /* Status codes: the numbers of absl::StatusCode, plus ROUTING_DESTROYED.   */
+/* Every code a call can return is listed here with what the host does      */
+/* about it; ROUTING_INTERNAL is the only "bug: please report" code.        */
 
 typedef int routing_status_t;
 enum {
   ROUTING_OK = 0,
-  ROUTING_INVALID_ARGUMENT = 3,    /* NULL, out of range, bad UTF-8, ... */
-  ROUTING_NOT_FOUND = 5,           /* Unknown agent, contact, skill, ... */
-  ROUTING_ALREADY_EXISTS = 6,      /* Agent or contact id already held. */
+  /* Not returned by this library; reserved with absl's meaning. */
+  ROUTING_CANCELLED = 1,
+  /* A failure the engine could not classify (e.g. a Lua error object that
+   * was not a string). The call changed nothing. */
+  ROUTING_UNKNOWN = 2,
+  ROUTING_INVALID_ARGUMENT = 3, /* NULL, out of range, bad UTF-8, ... */
+  /* A deadline passed (e.g. a rules evaluation budget). Changed nothing. */
+  ROUTING_DEADLINE_EXCEEDED = 4,
+  ROUTING_NOT_FOUND = 5,        /* Unknown agent, contact, skill, ... */
+  ROUTING_ALREADY_EXISTS = 6,   /* Agent or contact id already held. */
+  /* Not returned by this library; reserved with absl's meaning. */
+  ROUTING_PERMISSION_DENIED = 7,
   ROUTING_RESOURCE_EXHAUSTED = 8,  /* A configured maximum, or memory. */
   ROUTING_FAILED_PRECONDITION = 9, /* Wrong state for the call. */
-  ROUTING_OUT_OF_RANGE = 11,       /* An index past the end of a list. */
-  ROUTING_INTERNAL = 13,           /* A bug: please report the message. */
-  ROUTING_DESTROYED = 100          /* The engine was destroyed. */
+  /* The call lost a race with another call on the same contact and did
+   * nothing:
+   *   - routing_engine_route: the contact was cancelled (by another thread)
+   *     while it was being routed. It is not held: treat the call as ended,
+   *     as if the cancel had come after the route;
+   *   - routing_engine_requeue: another call is routing the contact right
+   *     now (a route, requeue or rules step); try the requeue again. */
+  ROUTING_ABORTED = 10,
+  ROUTING_OUT_OF_RANGE = 11, /* An index past the end of a list. */
+  /* Not returned by this library; reserved with absl's meaning. */
+  ROUTING_UNIMPLEMENTED = 12,
+  ROUTING_INTERNAL = 13, /* A bug: please report the message. */
+  /* Not returned by this library; reserved with absl's meaning. */
+  ROUTING_UNAVAILABLE = 14,
+  ROUTING_DATA_LOSS = 15,
+  ROUTING_UNAUTHENTICATED = 16,
+  ROUTING_DESTROYED = 100 /* The engine was destroyed. */
 };
 
 /* The ABI version of the loaded library (ROUTING_ABI_VERSION it was built
  * with). No status. */
 ROUTING_EXPORT int routing_abi_version(void);
 
-/* "OK", "INVALID_ARGUMENT", ..., "DESTROYED"; "UNKNOWN" for other values.
+/* "OK", "INVALID_ARGUMENT", ..., "ABORTED", ..., "DESTROYED" (the name of
+ * each code above without its ROUTING_ prefix); "UNKNOWN" for other values.
  * Static storage. No status. */
 ROUTING_EXPORT const char* routing_status_name(routing_status_t status);
 
@@ -195,15 +240,52 @@ typedef struct routing_policy_t routing_policy_t;
 typedef struct routing_engine_t routing_engine_t;
 typedef struct routing_assignment_t routing_assignment_t;
 
-/* Receives each queued contact assigned later, when capacity frees up. Runs
- * on the thread whose routing_engine_* call freed the capacity (release,
- * cancel, set_agent_state, add_agent, ...), before that call returns, and
- * with no lock held; several threads may run it at once. It may call
- * routing_engine_* functions on the same engine, but not
- * routing_engine_destroy (refused with ROUTING_FAILED_PRECONDITION). The
- * assignment and every string read from it are valid only until it returns.
- * Keep it quick: hand slow work to a thread of your own. It must not
- * throw or longjmp; a C++ exception escaping it is caught and dropped. */
+/* Receives each queued contact assigned later, when capacity frees up. The
+ * contract:
+ *
+ * Thread. It runs on the thread whose routing_engine_* call freed the
+ * capacity or moved the contact on (release, cancel, set_agent_state,
+ * add_agent, update_agent, requeue, advance_queues, or a route that found a
+ * contact ahead of it), before that call returns. Several threads may run it
+ * at once, for different contacts. It never runs inside the engine's
+ * internal critical sections: no engine lock or memory-reclamation pin is
+ * held, so a slow callback delays its own thread, never other threads or
+ * memory reclamation.
+ *
+ * Before route() returns? The assignment of a contact queued by
+ * routing_engine_route can be made by another thread's call at any moment
+ * after the contact is queued, so its callback CAN run (on that other
+ * thread) before route() has returned the "queued" decision. Match them by
+ * routing_assignment_token (== routing_decision_token of that decision), not
+ * by arrival order.
+ *
+ * What it may call. Any routing_engine_* function on the same engine except
+ * routing_engine_destroy (refused with ROUTING_FAILED_PRECONDITION), e.g.
+ * release, cancel or requeue the contact it is told of, or another. Calls
+ * made from inside the callback never wait for another thread, and the
+ * assignments they cause are told after this callback returns, on this
+ * thread, in the order they were made (never nested: the stack stays flat
+ * however long a chain of releases runs, e.g. 100,000 queued contacts on a
+ * 128 KB stack).
+ *
+ * Ordering with cancel. Once routing_engine_cancel, _release or _requeue of
+ * a contact has returned ROUTING_OK, no callback for that contact starts;
+ * if one had already started on another thread, the call waits for it to
+ * return first. So a host may free its per-call state (the user data) as
+ * soon as cancel returns. Two consequences: do not call them while holding
+ * a lock your callback takes (they may wait for that callback), and when
+ * they are called from inside a callback they do not wait (a callback for
+ * that contact running on another thread may still run). Each routing
+ * attempt has a token (routing_decision_token / routing_assignment_token):
+ * an assignment whose token is not the one the host holds for that contact
+ * id belongs to an earlier call that used the same id.
+ *
+ * Duration. Keep it short (microseconds): the thread it runs on is inside
+ * an engine call made by your code (often a release on a signalling
+ * thread); hand slow work (ringing the agent's phone) to a thread of your
+ * own. The assignment and every string read from it are valid only until
+ * it returns. It must not throw or longjmp; a C++ exception escaping it is
+ * caught and dropped. */
 typedef void (*routing_assignment_fn)(void* user_data,
                                       const routing_assignment_t* assignment);
 
@@ -313,10 +395,14 @@ ROUTING_EXPORT routing_status_t routing_agent_add_skill(routing_agent_t* agent,
 /* Any tag used consistently ("en", "es-MX"); fluency 1..max_fluency. */
 ROUTING_EXPORT routing_status_t routing_agent_add_language(
     routing_agent_t* agent, const char* language, int fluency);
-/* Contacts of that channel held at once; 0 (the default) means none. */
+/* Contacts of that channel held at once: 0 (the default, none) to 63;
+ * anything else is ROUTING_INVALID_ARGUMENT here, at once. */
 ROUTING_EXPORT routing_status_t routing_agent_set_capacity(
     routing_agent_t* agent, routing_channel_t channel, int contacts);
-/* Cap over all channels together; 0 means no cap beyond the channels'. */
+/* Cap over all channels together; 0 means no cap beyond the channels'.
+ * Negative values, and more than all channels can hold (6 x 63), are
+ * ROUTING_INVALID_ARGUMENT here; a cap above this agent's own channels' sum
+ * is refused when the agent is added or updated. */
 ROUTING_EXPORT routing_status_t
 routing_agent_set_max_total_contacts(routing_agent_t* agent, int contacts);
 ROUTING_EXPORT routing_status_t routing_agent_set_team(routing_agent_t* agent,
@@ -363,6 +449,12 @@ routing_contact_set_enqueue_time(routing_contact_t* contact, int64_t unix_ms);
 /* Intent, tier, sentiment, summary...: returned with the assignment. */
 ROUTING_EXPORT routing_status_t routing_contact_set_attribute(
     routing_contact_t* contact, const char* key, const char* value);
+/* (1.1) The host's pointer for this call (its channel or session state),
+ * never read by the engine: handed back by routing_decision_user_data and
+ * routing_assignment_user_data, so a module needs no map from contact id to
+ * call state. A requeue whose contact has none keeps the previous one. */
+ROUTING_EXPORT routing_status_t
+routing_contact_set_user_data(routing_contact_t* contact, void* user_data);
 
 /* ------------------------------------------------------------------------ */
 /* The engine.                                                              */
@@ -469,6 +561,59 @@ routing_engine_reload_rules(routing_engine_t* engine, const char* path,
 ROUTING_EXPORT routing_status_t routing_engine_reload_rules_text(
     routing_engine_t* engine, const char* name, const char* source,
     uint64_t* version_out, char** problems_out);
+/* (1.1) The same calls with the failure's message in *error_out (see
+ * "Errors without thread-local state" above). */
+ROUTING_EXPORT routing_status_t routing_engine_create_r(
+    const routing_options_t* options, routing_engine_t** engine_out,
+    char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_add_agent_r(
+    routing_engine_t* engine, const routing_agent_t* agent, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_update_agent_r(
+    routing_engine_t* engine, const routing_agent_t* agent, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_remove_agent_r(
+    routing_engine_t* engine, const char* agent_id, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_set_agent_state_r(
+    routing_engine_t* engine, const char* agent_id,
+    routing_agent_state_t state, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_get_agent_r(
+    routing_engine_t* engine, const char* agent_id,
+    routing_agent_status_t** status_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_route_r(
+    routing_engine_t* engine, const routing_contact_t* contact,
+    routing_decision_t** decision_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_requeue_r(
+    routing_engine_t* engine, const routing_contact_t* contact,
+    routing_decision_t** decision_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_cancel_r(
+    routing_engine_t* engine, const char* contact_id, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_release_r(
+    routing_engine_t* engine, const char* contact_id,
+    routing_outcome_t outcome, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_get_contact_r(
+    routing_engine_t* engine, const char* contact_id,
+    routing_contact_state_t* state_out, char** agent_id_out,
+    char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_set_policy_r(
+    routing_engine_t* engine, const routing_policy_t* policy,
+    uint64_t* version_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_customer_history_r(
+    routing_engine_t* engine, const char* customer_id,
+    routing_history_t** history_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_stats_r(
+    routing_engine_t* engine, routing_stats_t** stats_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_reload_rules_r(
+    routing_engine_t* engine, const char* path, uint64_t* version_out,
+    char** problems_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_reload_rules_text_r(
+    routing_engine_t* engine, const char* name, const char* source,
+    uint64_t* version_out, char** problems_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_clear_rules_r(
+    routing_engine_t* engine, uint64_t* version_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_advance_queues_r(
+    routing_engine_t* engine, int* moved_out, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_set_time_r(
+    routing_engine_t* engine, int64_t unix_ms, char** error_out);
+
 /* Back to the built-in policy alone (a new rules version with no rules). */
 ROUTING_EXPORT routing_status_t
 routing_engine_clear_rules(routing_engine_t* engine, uint64_t* version_out);
@@ -551,6 +696,15 @@ ROUTING_EXPORT routing_status_t routing_decision_rules_step(
     const routing_decision_t* decision, int* step_out);
 ROUTING_EXPORT routing_status_t routing_decision_rules_fallback(
     const routing_decision_t* decision, int* fallback_out);
+/* (1.1) The routing attempt this decision belongs to: a new token for each
+ * route and requeue (a rules step keeps it), never 0, unique in the
+ * process. A queued contact's later assignment carries the same token. */
+ROUTING_EXPORT routing_status_t routing_decision_token(
+    const routing_decision_t* decision, uint64_t* token_out);
+/* (1.1) The contact's user data (routing_contact_set_user_data); NULL if
+ * none was given. */
+ROUTING_EXPORT routing_status_t routing_decision_user_data(
+    const routing_decision_t* decision, void** user_data_out);
 /* A few lines a supervisor can read; owned by the caller (routing_free). */
 ROUTING_EXPORT routing_status_t
 routing_decision_explain(const routing_decision_t* decision, char** text_out);
@@ -578,6 +732,13 @@ ROUTING_EXPORT routing_status_t routing_assignment_attribute_count(
 ROUTING_EXPORT routing_status_t routing_assignment_attribute(
     const routing_assignment_t* assignment, size_t index, const char** key_out,
     const char** value_out);
+/* (1.1) The token of the routing attempt assigned: the one the queued
+ * decision of routing_engine_route (or _requeue) returned for it. */
+ROUTING_EXPORT routing_status_t routing_assignment_token(
+    const routing_assignment_t* assignment, uint64_t* token_out);
+/* (1.1) The user data given with the contact (NULL if none). */
+ROUTING_EXPORT routing_status_t routing_assignment_user_data(
+    const routing_assignment_t* assignment, void** user_data_out);
 /* The score and explanation, as for an immediate assignment. Do not
  * destroy it. */
 ROUTING_EXPORT routing_status_t

@@ -88,8 +88,9 @@ routing_status_t routing_options_set_rules_file(routing_options_t* options,
       options->rules_file.clear();
       return absl::OkStatus();
     }
-    ROUTING_ASSIGN_OR_RETURN(options->rules_file,
-                             TextArgument(path, "rules file path"));
+    ROUTING_ASSIGN_OR_RETURN(
+        options->rules_file,
+        TextArgument(path, "rules file path", routing::c_api::kMaxPathBytes));
     return absl::OkStatus();
   });
 }
@@ -216,6 +217,11 @@ routing_status_t routing_agent_set_capacity(routing_agent_t* agent,
     ROUTING_RETURN_IF_ERROR(RequireNonNull(agent, "agent"));
     ROUTING_RETURN_IF_ERROR(
         RequireEnum(channel, routing::kChannelCount, "channel"));
+    if (contacts < 0 || contacts > routing::kMaxChannelCapacity) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("capacity ", contacts, " is outside 0..",
+                       routing::kMaxChannelCapacity));
+    }
     agent->profile.capacity[channel] = contacts;
     return absl::OkStatus();
   });
@@ -226,6 +232,13 @@ routing_status_t routing_agent_set_max_total_contacts(routing_agent_t* agent,
   return Boundary("routing_agent_set_max_total_contacts",
                   [&]() -> absl::Status {
                     ROUTING_RETURN_IF_ERROR(RequireNonNull(agent, "agent"));
+                    constexpr int kMost =
+                        routing::kChannelCount * routing::kMaxChannelCapacity;
+                    if (contacts < 0 || contacts > kMost) {
+                      return absl::InvalidArgumentError(absl::StrCat(
+                          "max_total_contacts ", contacts, " is outside 0..",
+                          kMost));
+                    }
                     agent->profile.max_total_contacts = contacts;
                     return absl::OkStatus();
                   });
@@ -394,6 +407,15 @@ routing_status_t routing_contact_set_attribute(routing_contact_t* contact,
     ROUTING_ASSIGN_OR_RETURN(std::string v,
                              TextArgument(value, "contact attribute value"));
     contact->contact.attributes[std::move(k)] = std::move(v);
+    return absl::OkStatus();
+  });
+}
+
+routing_status_t routing_contact_set_user_data(routing_contact_t* contact,
+                                               void* user_data) {
+  return Boundary("routing_contact_set_user_data", [&]() -> absl::Status {
+    ROUTING_RETURN_IF_ERROR(RequireNonNull(contact, "contact"));
+    contact->contact.user_data = user_data;
     return absl::OkStatus();
   });
 }

@@ -262,6 +262,24 @@ const char* routing_status_name(routing_status_t status) {
       return "OUT_OF_RANGE";
     case ROUTING_INTERNAL:
       return "INTERNAL";
+    case ROUTING_CANCELLED:
+      return "CANCELLED";
+    case ROUTING_UNKNOWN:
+      return "UNKNOWN";
+    case ROUTING_DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case ROUTING_PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case ROUTING_ABORTED:
+      return "ABORTED";
+    case ROUTING_UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case ROUTING_UNAVAILABLE:
+      return "UNAVAILABLE";
+    case ROUTING_DATA_LOSS:
+      return "DATA_LOSS";
+    case ROUTING_UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
     case ROUTING_DESTROYED:
       return "DESTROYED";
   }
@@ -542,8 +560,10 @@ routing_status_t routing_engine_reload_rules(routing_engine_t* engine,
   return OnEngine(
       "routing_engine_reload_rules", engine,
       [&](const EngineCall& call) -> absl::Status {
-        ROUTING_ASSIGN_OR_RETURN(std::string file,
-                                 TextArgument(path, "rules file path"));
+        ROUTING_ASSIGN_OR_RETURN(
+            std::string file,
+            TextArgument(path, "rules file path",
+                         routing::c_api::kMaxPathBytes));
         std::vector<rules::RulesProblem> problems;
         auto compiled =
             rules::LoadRulesFile(file, rules::RulesOptions(), &problems);
@@ -561,8 +581,10 @@ routing_status_t routing_engine_reload_rules_text(routing_engine_t* engine,
   return OnEngine(
       "routing_engine_reload_rules_text", engine,
       [&](const EngineCall& call) -> absl::Status {
-        ROUTING_ASSIGN_OR_RETURN(std::string label,
-                                 TextArgument(name, "rules name"));
+        ROUTING_ASSIGN_OR_RETURN(
+            std::string label,
+            TextArgument(name, "rules name",
+                         routing::c_api::kMaxRulesNameBytes));
         ROUTING_ASSIGN_OR_RETURN(std::string text,
                                  TextArgument(source, "rules source"));
         std::vector<rules::RulesProblem> problems;

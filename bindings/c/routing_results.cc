@@ -77,6 +77,8 @@ void routing_decision_destroy(routing_decision_t* decision) { delete decision; }
 
 ROUTING_DECISION_READ(routing_decision_contact_id, const char*,
                       r.contact_id.c_str())
+ROUTING_DECISION_READ(routing_decision_token, uint64_t, r.token)
+ROUTING_DECISION_READ(routing_decision_user_data, void*, r.user_data)
 ROUTING_DECISION_READ(routing_decision_outcome, routing_decision_outcome_t,
                       static_cast<routing_decision_outcome_t>(r.outcome))
 ROUTING_DECISION_READ(routing_decision_queue, const char*, r.queue.c_str())
@@ -171,6 +173,8 @@ ROUTING_ASSIGNMENT_READ(routing_assignment_channel, routing_channel_t,
                         static_cast<routing_channel_t>(r.channel))
 ROUTING_ASSIGNMENT_READ(routing_assignment_waited_ms, int64_t,
                         DurationMs(r.waited))
+ROUTING_ASSIGNMENT_READ(routing_assignment_token, uint64_t, r.token)
+ROUTING_ASSIGNMENT_READ(routing_assignment_user_data, void*, r.user_data)
 #undef ROUTING_ASSIGNMENT_READ
 
 routing_status_t routing_assignment_attribute_count(

@@ -330,6 +330,7 @@ void LockFreeRouter::StampBasis(const DecisionBasis& basis,
                                 const ContactRoute& route,
                                 RoutingDecision* decision) {
   decision->token = route.token;
+  decision->user_data = route.contact.user_data;
   decision->policy_version = basis.policy->version;
   decision->policy_name = basis.policy->policy.name;
   if (basis.rules != nullptr) {
