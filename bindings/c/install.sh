@@ -5,16 +5,22 @@
 #   PREFIX/lib/librouting.so          -> librouting.so.1 (for -lrouting)
 #   PREFIX/lib/pkgconfig/routing.pc   (cc $(pkg-config --cflags --libs routing))
 #
-# Usage: bazel run //bindings/c:install -- [--prefix=DIR]   (default /usr/local)
-# A relative DIR is taken from the directory bazel run was started in.
+# Usage: bazel run //bindings/c:install -- [--prefix=DIR] [--self-contained]
+#   --prefix=DIR      where to install (default /usr/local); a relative DIR is
+#                     taken from the directory bazel run was started in
+#   --self-contained  install the build with Abseil linked in (and hidden), which
+#                     needs only libc, libm, libstdc++ and libgcc_s: for other
+#                     distributions (about 1.4 MB more; bindings/README.md)
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 prefix=/usr/local
+build=librouting.so.1
 for arg in "$@"; do
   case "$arg" in
     --prefix=*) prefix=${arg#--prefix=} ;;
+    --self-contained) build=self_contained/librouting.so.1 ;;
     --help|-h) usage; exit 0 ;;
     *) echo "install: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -40,9 +46,9 @@ version=$(sed -n 's/^#define ROUTING_ABI_VERSION_MAJOR \([0-9]*\)$/\1/p' "$self_
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" || {
   echo "install: cannot create directories under $prefix" >&2; exit 1; }
 install -m 0644 "$self_dir/routing.h" "$prefix/include/routing.h"
-install -m 0755 "$self_dir/librouting.so.1" "$prefix/lib/librouting.so.1"
+install -m 0755 "$self_dir/$build" "$prefix/lib/librouting.so.1"
 ln -sfn librouting.so.1 "$prefix/lib/librouting.so"
 sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" \
   "$self_dir/routing.pc.in" >"$prefix/lib/pkgconfig/routing.pc"
 chmod 0644 "$prefix/lib/pkgconfig/routing.pc"
-echo "installed routing $version under $prefix"
+echo "installed routing $version under $prefix$([ "$build" = librouting.so.1 ] || echo " (self-contained)")"
