@@ -16,6 +16,7 @@ scripting, notebooks and tests. See bindings/README.md.
 from routing_engine._library import ABI_VERSION
 from routing_engine.engine import Engine
 from routing_engine.errors import (
+    AbortedError,
     AlreadyExistsError,
     EngineDestroyedError,
     FailedPreconditionError,
@@ -48,7 +49,7 @@ from routing_engine.model import (
 )
 
 __all__ = [
-    "ABI_VERSION", "Agent", "AgentState", "AgentStatus", "AlreadyExistsError",
+    "ABI_VERSION", "AbortedError", "Agent", "AgentState", "AgentStatus", "AlreadyExistsError",
     "Assignment", "Channel", "Contact", "ContactState", "ContactStatus",
     "Decision", "DecisionOutcome", "Engine", "EngineDestroyedError",
     "FailedPreconditionError", "Interaction", "InternalError",

@@ -57,6 +57,14 @@ class FailedPreconditionError(RoutingError):
     code = 9
 
 
+class AbortedError(RoutingError):
+    """The call lost a race with another call on the same contact and did
+    nothing: a route whose contact was cancelled meanwhile (it is not held),
+    or a requeue while another call routes the contact (try again)."""
+
+    code = 10
+
+
 class OutOfRangeError(RoutingError, IndexError):
     """An index past the end of a list."""
 
@@ -83,6 +91,7 @@ _BY_CODE = {
         AlreadyExistsError,
         ResourceExhaustedError,
         FailedPreconditionError,
+        AbortedError,
         OutOfRangeError,
         InternalError,
         EngineDestroyedError,
