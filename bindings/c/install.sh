@@ -10,10 +10,11 @@
 #                     taken from the directory bazel run was started in
 #   --self-contained  install the build with Abseil linked in (and hidden), which
 #                     needs only libc, libm, libstdc++ and libgcc_s: for other
-#                     distributions (about 1.4 MB more; bindings/README.md)
+#                     distributions (about 150 KB more code; "Linking" in
+#                     bindings/README.md)
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 prefix=/usr/local
 build=librouting.so.1
