@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   bazel-bootstrap        # Bazel 4.2.3; the workspace is wired for it offline
   g++                    # GCC 12, C++20
+  make                   # bindings/c: builds LuaJIT from third_party/luajit_src with its Makefile
   libabsl-dev            # Abseil 20220623
   libgtest-dev libgmock-dev
   libbenchmark-dev       # Google Benchmark 1.7.1
