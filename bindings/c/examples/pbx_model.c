@@ -142,7 +142,10 @@ static void on_assigned(void* user_data, const routing_assignment_t* a) {
   routing_assignment_user_data(a, (void**)&slot);
   routing_assignment_token(a, &token);
   routing_assignment_agent_id(a, &agent_id);
-  unsigned* seed = (unsigned*)user_data;
+  (void)user_data;
+  /* Callbacks run on several threads at once: each has its own dice. */
+  static _Thread_local unsigned dice = 11u;
+  unsigned* seed = &dice;
   atomic_fetch_add(&told, 1);
   for (int i = 0; i < 4; ++i) {
     if (atomic_load(&slot->ended_tokens[i]) == token) {
@@ -415,10 +418,8 @@ int main(int argc, char** argv) {
   if (argc > 1) seconds = atof(argv[1]);
 
   routing_options_t* options = NULL;
-  static unsigned callback_seed = 11u;
   routing_options_create(&options);
-  routing_options_set_assignment_callback(options, on_assigned,
-                                          &callback_seed);
+  routing_options_set_assignment_callback(options, on_assigned, NULL);
   if (routing_engine_create(options, &engine) != ROUTING_OK) {
     fprintf(stderr, "create: %s\n", routing_last_error());
     return 2;
