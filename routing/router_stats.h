@@ -42,6 +42,9 @@ struct RouterStats {
   int64_t assigned_immediately = 0;
   int64_t queued = 0;
   int64_t assigned_from_queue = 0;
+  // Assignments of queued contacts the listener was not told of, because a
+  // Cancel, Release or Requeue of the contact came first (routing_decision.h).
+  int64_t assignments_untold = 0;
   int64_t cancelled = 0;
   int64_t released = 0;
   int64_t contacts_held = 0;  // Queued or assigned now.

@@ -822,7 +822,11 @@ enum {
   ROUTING_STATS_CONTACTS_HELD = 7, /* Queued or assigned now. */
   ROUTING_STATS_AGENTS = 8,
   ROUTING_STATS_RULES_VERSION = 9,
-  ROUTING_STATS_RULES_FALLBACKS = 10 /* Decisions the rules failed on. */
+  ROUTING_STATS_RULES_FALLBACKS = 10, /* Decisions the rules failed on. */
+  /* (1.1) Assignments of queued contacts never told to the callback, because
+   * a cancel, release or requeue of the contact came first. The callback
+   * hears ASSIGNED_FROM_QUEUE - ASSIGNMENTS_UNTOLD assignments. */
+  ROUTING_STATS_ASSIGNMENTS_UNTOLD = 11
 };
 
 typedef int routing_queue_counter_t;

@@ -19,7 +19,7 @@ using routing::c_api::RequireNonNull;
 
 namespace {
 
-constexpr int kStatsCounterCount = ROUTING_STATS_RULES_FALLBACKS + 1;
+constexpr int kStatsCounterCount = ROUTING_STATS_ASSIGNMENTS_UNTOLD + 1;
 constexpr int kQueueCounterCount = ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS + 1;
 
 absl::Status RequireIndex(size_t index, size_t count, const char* what) {
@@ -371,7 +371,8 @@ routing_status_t routing_stats_counter(const routing_stats_t* stats,
         s.contacts_held,
         s.agents,
         static_cast<int64_t>(s.rules_version),
-        s.rules_fallbacks};
+        s.rules_fallbacks,
+        s.assignments_untold};
     *value_out = values[counter];
     return absl::OkStatus();
   });

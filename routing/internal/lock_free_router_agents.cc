@@ -363,7 +363,9 @@ void LockFreeRouter::Tell(AssignmentNotice& notice) {
   const uint64_t word = record->state.load(std::memory_order_seq_cst);
   if (ContactRecord::StateOf(word) != ContactState::kAssigned ||
       ContactRecord::PlacementOf(word) != notice.placement) {
-    return;  // Cancelled, released or requeued meanwhile: not told.
+    // Cancelled, released or requeued meanwhile: not told.
+    counters_.Add(counters_.assignments_untold);
+    return;
   }
   ++listener_calls;
   struct Returned {

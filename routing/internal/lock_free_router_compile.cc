@@ -191,6 +191,8 @@ RouterStats LockFreeRouter::Stats() const {
   stats.queued = RouterCounters::Read(counters_.queued);
   stats.assigned_from_queue =
       RouterCounters::Read(counters_.assigned_from_queue);
+  stats.assignments_untold =
+      RouterCounters::Read(counters_.assignments_untold);
   stats.cancelled = RouterCounters::Read(counters_.cancelled);
   stats.released = RouterCounters::Read(counters_.released);
   stats.contacts_held = RouterCounters::Read(counters_.contacts_held);

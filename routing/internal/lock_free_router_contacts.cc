@@ -71,7 +71,10 @@ void LockFreeRouter::Announce(ContactRecord* record, uint64_t placement,
                               RoutingDecision decision, int64_t now_ns,
                               Notices* notices) {
   // Ending meanwhile (the reference count reached zero): nothing to tell.
-  if (!TryRef(record)) return;
+  if (!TryRef(record)) {
+    counters_.Add(counters_.assignments_untold);
+    return;
+  }
   AssignmentNotice notice;
   notice.record = record;
   notice.placement = placement;

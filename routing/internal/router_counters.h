@@ -23,6 +23,7 @@ struct RouterCounters {
   std::atomic<int64_t> assigned_immediately{0};
   std::atomic<int64_t> queued{0};
   std::atomic<int64_t> assigned_from_queue{0};
+  std::atomic<int64_t> assignments_untold{0};
   std::atomic<int64_t> cancelled{0};
   std::atomic<int64_t> released{0};
   std::atomic<int64_t> rules_fallbacks{0};

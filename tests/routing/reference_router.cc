@@ -677,6 +677,8 @@ absl::StatusOr<RoutingDecision> ReferenceRouter::Route(const Contact& contact) {
 
 absl::Status ReferenceRouter::Cancel(std::string_view contact_id) {
   const int64_t now = Tick();
+  // An id no contact can have is malformed, not merely unknown.
+  if (BadName(contact_id)) return Invalid("bad contact id");
   auto it = held_.find(contact_id);
   if (it == held_.end()) return absl::NotFoundError(std::string(contact_id));
   const Held h = std::move(it->second);
@@ -693,6 +695,7 @@ absl::Status ReferenceRouter::Release(std::string_view contact_id,
   const int64_t now = Tick();
   const int number = static_cast<int>(outcome);
   if (number < 0 || number >= kContactOutcomeCount) return Invalid("outcome");
+  if (BadName(contact_id)) return Invalid("bad contact id");
   auto it = held_.find(contact_id);
   if (it == held_.end()) return absl::NotFoundError(std::string(contact_id));
   if (it->second.state != HeldState::kAssigned) {
@@ -717,6 +720,7 @@ absl::Status ReferenceRouter::Release(std::string_view contact_id,
 absl::StatusOr<RoutingDecision> ReferenceRouter::Requeue(
     const Contact& contact) {
   const int64_t now = Tick();
+  if (BadName(contact.id)) return Invalid("bad contact id");
   auto it = held_.find(contact.id);
   if (it == held_.end()) return absl::NotFoundError(contact.id);
   const Held& current = it->second;

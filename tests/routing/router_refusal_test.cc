@@ -717,7 +717,11 @@ TEST_F(RefusalTest, CancelNotFound) {
   const auto code = absl::StatusCode::kNotFound;
   EXPECT_REFUSED_UNCHANGED(code, router_->Cancel("nope"));
   EXPECT_REFUSED_UNCHANGED(code, router_->Cancel("done-1"));  // Released.
-  EXPECT_REFUSED_UNCHANGED(code, router_->Cancel(""));
+  // An id no contact can have is malformed, and named so.
+  EXPECT_REFUSED_UNCHANGED(absl::StatusCode::kInvalidArgument,
+                           router_->Cancel(""));
+  EXPECT_REFUSED_UNCHANGED(absl::StatusCode::kInvalidArgument,
+                           router_->Cancel(std::string(300, 'x')));
 }
 
 TEST_F(RefusalTest, ReleaseRefusals) {

@@ -467,11 +467,19 @@ int main(int argc, char** argv) {
     }
   }
   routing_stats_t* stats = NULL;
-  int64_t held = -1;
+  int64_t held = -1, from_queue = 0, untold = 0;
   routing_engine_stats(engine, &stats);
   routing_stats_counter(stats, ROUTING_STATS_CONTACTS_HELD, &held);
+  routing_stats_counter(stats, ROUTING_STATS_ASSIGNED_FROM_QUEUE, &from_queue);
+  routing_stats_counter(stats, ROUTING_STATS_ASSIGNMENTS_UNTOLD, &untold);
   routing_stats_destroy(stats);
   if (held != 0) ++problems;
+  /* Every assignment from a queue was told, or withdrawn by an end first. */
+  if (from_queue - untold != atomic_load(&told)) {
+    fprintf(stderr, "%lld assigned from queues, %lld untold, %ld told\n",
+            (long long)from_queue, (long long)untold, atomic_load(&told));
+    ++problems;
+  }
   routing_engine_destroy(engine);
 
   printf(

@@ -13,6 +13,7 @@
 #include "routing/internal/agent_index.h"
 #include "routing/internal/epoch.h"
 #include "routing/internal/history_store.h"
+#include "routing/internal/input_checks.h"
 #include "routing/internal/name_table.h"
 
 namespace routing::internal {
@@ -150,9 +151,15 @@ TEST_F(CompilerTest, AgedArrivalSaturatesForAHugePriorityStep) {
 TEST_F(CompilerTest, AnEnqueueTimeInTheFutureOrMonthsAgoIsRefused) {
   Contact contact;
   contact.id = "c";
-  contact.enqueue_time = absl::FromUnixNanos(kNow) + absl::Seconds(1);
+  contact.enqueue_time = absl::FromUnixNanos(kNow) + kMaxEnqueueClockSkew +
+                         absl::Milliseconds(1);
   EXPECT_EQ(Compile(contact).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Within the skew a host clock may have: waiting from now.
+  contact.enqueue_time = absl::FromUnixNanos(kNow) + absl::Milliseconds(20);
+  auto ahead = Compile(contact);
+  ASSERT_TRUE(ahead.ok()) << ahead.status();
+  EXPECT_EQ((*ahead)->enqueue_ns, kNow);
   contact.enqueue_time = absl::FromUnixNanos(kNow) - absl::Hours(24 * 31);
   EXPECT_EQ(Compile(contact).status().code(),
             absl::StatusCode::kInvalidArgument);
