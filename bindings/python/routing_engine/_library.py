@@ -111,6 +111,7 @@ _FUNCTIONS = [
     ("routing_decision_rules_version", [c_void_p, P(c_uint64)]),
     ("routing_decision_rules_step", [c_void_p, P(c_int)]),
     ("routing_decision_rules_fallback", [c_void_p, P(c_int)]),
+    ("routing_decision_token", [c_void_p, P(c_uint64)]),
     ("routing_decision_explain", [c_void_p, P(c_void_p)]),
     ("routing_assignment_contact_id", [c_void_p, P(c_char_p)]),
     ("routing_assignment_customer_id", [c_void_p, P(c_char_p)]),

@@ -204,6 +204,7 @@ def _read_decision(d):
         rules_step=_read(lib.routing_decision_rules_step, d, ctypes.c_int),
         rules_fallback=bool(_read(lib.routing_decision_rules_fallback, d,
                                   ctypes.c_int)),
+        token=_read(lib.routing_decision_token, d, ctypes.c_uint64),
     )
 
 

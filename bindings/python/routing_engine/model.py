@@ -132,6 +132,9 @@ class Decision:
     rules_version: int = 0  # 0: no rules in force.
     rules_step: int = 0
     rules_fallback: bool = False  # The rules failed; built-in policy decided.
+    # The routing attempt: new for each route and requeue. A queued contact's
+    # later Assignment carries the same token in its decision.
+    token: int = 0
 
     @property
     def assigned(self):

@@ -113,6 +113,9 @@ class EngineTest(unittest.TestCase):
                                         "summary": "caf\u00e9"})
         self.assertTrue(a.decision.assigned)
         self.assertEqual(a.decision.agent_id, "maria")
+        # The assignment belongs to the attempt the queued decision named.
+        self.assertNotEqual(d.token, 0)
+        self.assertEqual(a.decision.token, d.token)
         status = self.engine.get_contact("call-2")
         self.assertEqual((status.state, status.agent_id),
                          (ContactState.ASSIGNED, "maria"))
