@@ -9,6 +9,7 @@
 #include "bindings/c/c_boundary.h"
 #include "bindings/c/c_objects.h"
 #include "bindings/c/routing.h"
+#include "bindings/c/routing_1_compat.h"
 #include "routing/status_macros.h"
 
 using routing::c_api::Boundary;
@@ -421,3 +422,40 @@ routing_status_t routing_contact_set_user_data(routing_contact_t* contact,
 }
 
 }  // extern "C"
+
+// Functions of the first release: also exported as f@ROUTING_1
+// (routing_1_compat.h).
+ROUTING_FIRST_RELEASE(routing_agent_add_language);
+ROUTING_FIRST_RELEASE(routing_agent_add_skill);
+ROUTING_FIRST_RELEASE(routing_agent_create);
+ROUTING_FIRST_RELEASE(routing_agent_destroy);
+ROUTING_FIRST_RELEASE(routing_agent_set_attribute);
+ROUTING_FIRST_RELEASE(routing_agent_set_capacity);
+ROUTING_FIRST_RELEASE(routing_agent_set_max_total_contacts);
+ROUTING_FIRST_RELEASE(routing_agent_set_site);
+ROUTING_FIRST_RELEASE(routing_agent_set_team);
+ROUTING_FIRST_RELEASE(routing_contact_add_desired_skill);
+ROUTING_FIRST_RELEASE(routing_contact_add_excluded_agent);
+ROUTING_FIRST_RELEASE(routing_contact_add_language);
+ROUTING_FIRST_RELEASE(routing_contact_add_preferred_agent);
+ROUTING_FIRST_RELEASE(routing_contact_add_required_skill);
+ROUTING_FIRST_RELEASE(routing_contact_create);
+ROUTING_FIRST_RELEASE(routing_contact_destroy);
+ROUTING_FIRST_RELEASE(routing_contact_set_attribute);
+ROUTING_FIRST_RELEASE(routing_contact_set_customer_id);
+ROUTING_FIRST_RELEASE(routing_contact_set_enqueue_time);
+ROUTING_FIRST_RELEASE(routing_contact_set_priority);
+ROUTING_FIRST_RELEASE(routing_contact_set_queue);
+ROUTING_FIRST_RELEASE(routing_options_create);
+ROUTING_FIRST_RELEASE(routing_options_destroy);
+ROUTING_FIRST_RELEASE(routing_options_set_assignment_callback);
+ROUTING_FIRST_RELEASE(routing_options_set_limit);
+ROUTING_FIRST_RELEASE(routing_options_set_manual_clock);
+ROUTING_FIRST_RELEASE(routing_options_set_policy);
+ROUTING_FIRST_RELEASE(routing_options_set_rules_file);
+ROUTING_FIRST_RELEASE(routing_policy_create);
+ROUTING_FIRST_RELEASE(routing_policy_destroy);
+ROUTING_FIRST_RELEASE(routing_policy_set_affinity);
+ROUTING_FIRST_RELEASE(routing_policy_set_duration);
+ROUTING_FIRST_RELEASE(routing_policy_set_name);
+ROUTING_FIRST_RELEASE(routing_policy_set_weight);

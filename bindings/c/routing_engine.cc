@@ -41,6 +41,7 @@
 #include "bindings/c/c_boundary.h"
 #include "bindings/c/c_objects.h"
 #include "bindings/c/routing.h"
+#include "bindings/c/routing_1_compat.h"
 #include "routing/clock.h"
 #include "routing/router.h"
 #include "routing/status_macros.h"
@@ -693,3 +694,33 @@ routing_status_t routing_engine_set_time(routing_engine_t* engine,
 }
 
 }  // extern "C"
+
+// Functions of the first release: also exported as f@ROUTING_1
+// (routing_1_compat.h).
+ROUTING_FIRST_RELEASE(routing_abi_version);
+ROUTING_FIRST_RELEASE(routing_engine_add_agent);
+ROUTING_FIRST_RELEASE(routing_engine_advance_queues);
+ROUTING_FIRST_RELEASE(routing_engine_agent_ids);
+ROUTING_FIRST_RELEASE(routing_engine_cancel);
+ROUTING_FIRST_RELEASE(routing_engine_clear_rules);
+ROUTING_FIRST_RELEASE(routing_engine_create);
+ROUTING_FIRST_RELEASE(routing_engine_customer_history);
+ROUTING_FIRST_RELEASE(routing_engine_destroy);
+ROUTING_FIRST_RELEASE(routing_engine_get_agent);
+ROUTING_FIRST_RELEASE(routing_engine_get_contact);
+ROUTING_FIRST_RELEASE(routing_engine_policy_version);
+ROUTING_FIRST_RELEASE(routing_engine_release);
+ROUTING_FIRST_RELEASE(routing_engine_reload_rules);
+ROUTING_FIRST_RELEASE(routing_engine_reload_rules_text);
+ROUTING_FIRST_RELEASE(routing_engine_remove_agent);
+ROUTING_FIRST_RELEASE(routing_engine_requeue);
+ROUTING_FIRST_RELEASE(routing_engine_route);
+ROUTING_FIRST_RELEASE(routing_engine_rules_errors);
+ROUTING_FIRST_RELEASE(routing_engine_rules_version);
+ROUTING_FIRST_RELEASE(routing_engine_set_agent_state);
+ROUTING_FIRST_RELEASE(routing_engine_set_policy);
+ROUTING_FIRST_RELEASE(routing_engine_set_time);
+ROUTING_FIRST_RELEASE(routing_engine_stats);
+ROUTING_FIRST_RELEASE(routing_engine_update_agent);
+ROUTING_FIRST_RELEASE(routing_last_error);
+ROUTING_FIRST_RELEASE(routing_status_name);

@@ -11,6 +11,7 @@
 #include "bindings/c/c_boundary.h"
 #include "bindings/c/c_objects.h"
 #include "bindings/c/routing.h"
+#include "bindings/c/routing_1_compat.h"
 #include "routing/status_macros.h"
 
 using routing::c_api::Boundary;
@@ -449,3 +450,64 @@ routing_status_t routing_stats_queue_service_level(const routing_stats_t* stats,
 }
 
 }  // extern "C"
+
+// Functions of the first release: also exported as f@ROUTING_1
+// (routing_1_compat.h).
+ROUTING_FIRST_RELEASE(routing_agent_status_contacts_handled);
+ROUTING_FIRST_RELEASE(routing_agent_status_destroy);
+ROUTING_FIRST_RELEASE(routing_agent_status_id);
+ROUTING_FIRST_RELEASE(routing_agent_status_idle_since_ms);
+ROUTING_FIRST_RELEASE(routing_agent_status_language);
+ROUTING_FIRST_RELEASE(routing_agent_status_language_count);
+ROUTING_FIRST_RELEASE(routing_agent_status_load);
+ROUTING_FIRST_RELEASE(routing_agent_status_max_total_contacts);
+ROUTING_FIRST_RELEASE(routing_agent_status_occupancy);
+ROUTING_FIRST_RELEASE(routing_agent_status_site);
+ROUTING_FIRST_RELEASE(routing_agent_status_skill);
+ROUTING_FIRST_RELEASE(routing_agent_status_skill_count);
+ROUTING_FIRST_RELEASE(routing_agent_status_state);
+ROUTING_FIRST_RELEASE(routing_agent_status_state_since_ms);
+ROUTING_FIRST_RELEASE(routing_agent_status_team);
+ROUTING_FIRST_RELEASE(routing_assignment_agent_id);
+ROUTING_FIRST_RELEASE(routing_assignment_attribute);
+ROUTING_FIRST_RELEASE(routing_assignment_attribute_count);
+ROUTING_FIRST_RELEASE(routing_assignment_channel);
+ROUTING_FIRST_RELEASE(routing_assignment_contact_id);
+ROUTING_FIRST_RELEASE(routing_assignment_customer_id);
+ROUTING_FIRST_RELEASE(routing_assignment_decision);
+ROUTING_FIRST_RELEASE(routing_assignment_queue);
+ROUTING_FIRST_RELEASE(routing_assignment_waited_ms);
+ROUTING_FIRST_RELEASE(routing_decision_agent_id);
+ROUTING_FIRST_RELEASE(routing_decision_channel);
+ROUTING_FIRST_RELEASE(routing_decision_component);
+ROUTING_FIRST_RELEASE(routing_decision_component_count);
+ROUTING_FIRST_RELEASE(routing_decision_contact_id);
+ROUTING_FIRST_RELEASE(routing_decision_decided_at_ms);
+ROUTING_FIRST_RELEASE(routing_decision_destroy);
+ROUTING_FIRST_RELEASE(routing_decision_eligible_agents);
+ROUTING_FIRST_RELEASE(routing_decision_estimated_wait_ms);
+ROUTING_FIRST_RELEASE(routing_decision_explain);
+ROUTING_FIRST_RELEASE(routing_decision_outcome);
+ROUTING_FIRST_RELEASE(routing_decision_policy_name);
+ROUTING_FIRST_RELEASE(routing_decision_policy_version);
+ROUTING_FIRST_RELEASE(routing_decision_qualified_agents);
+ROUTING_FIRST_RELEASE(routing_decision_queue);
+ROUTING_FIRST_RELEASE(routing_decision_queue_position);
+ROUTING_FIRST_RELEASE(routing_decision_rules_fallback);
+ROUTING_FIRST_RELEASE(routing_decision_rules_step);
+ROUTING_FIRST_RELEASE(routing_decision_rules_version);
+ROUTING_FIRST_RELEASE(routing_decision_score);
+ROUTING_FIRST_RELEASE(routing_free);
+ROUTING_FIRST_RELEASE(routing_history_count);
+ROUTING_FIRST_RELEASE(routing_history_destroy);
+ROUTING_FIRST_RELEASE(routing_history_entry);
+ROUTING_FIRST_RELEASE(routing_stats_agents_in_state);
+ROUTING_FIRST_RELEASE(routing_stats_counter);
+ROUTING_FIRST_RELEASE(routing_stats_destroy);
+ROUTING_FIRST_RELEASE(routing_stats_queue_count);
+ROUTING_FIRST_RELEASE(routing_stats_queue_counter);
+ROUTING_FIRST_RELEASE(routing_stats_queue_name);
+ROUTING_FIRST_RELEASE(routing_stats_queue_service_level);
+ROUTING_FIRST_RELEASE(routing_string_list_count);
+ROUTING_FIRST_RELEASE(routing_string_list_destroy);
+ROUTING_FIRST_RELEASE(routing_string_list_get);

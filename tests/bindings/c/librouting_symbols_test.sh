@@ -4,8 +4,12 @@
 #  - its exports are exactly bindings/c/librouting.abi (symbol@@VERSION):
 #    a symbol removed, added without being listed, or moved to another
 #    version node fails with the difference;
-#  - the version nodes are ROUTING_1.0, ROUTING_1.1, ..., each inheriting the
-#    one before, and each is used by the list;
+#  - the version nodes are ROUTING_1 (the first release's single node),
+#    ROUTING_1.0, ROUTING_1.1, ..., each inheriting the one before, and each
+#    is used by the list; every 1.0 function also answers at ROUTING_1, and
+#    nothing else does;
+#  - a program linked against a first-release library (one node, ROUTING_1)
+#    loads against this one and calls it;
 #  - every function routing.h declares is exported, and nothing else;
 #  - no Lua symbol, defined or undefined (LuaJIT is linked in and hidden, so
 #    nothing binds to a host's Lua), no NEEDED Lua, ZeroMQ or FlatBuffers;
@@ -53,25 +57,77 @@ fi
 # Version nodes: defined (absolute symbols named after them), used by the list,
 # and chained ROUTING_1.1 -> ROUTING_1.0, ...
 awk '$1 ~ /^[0-9]+:$/ && $7 == "ABS" && $8 !~ /@/ { print $8 }' dynsyms | sort -u >nodes_defined
-sed -n 's/.*@@//p' expected | sort -u >nodes_listed
+sed -n 's/.*@@\{0,1\}\(ROUTING_.*\)$/\1/p' expected | sort -u >nodes_listed
 if ! diff nodes_listed nodes_defined >node_difference; then
   fail "version nodes used by the list (<) and defined by the library (>) differ:"
   show node_difference
 fi
-grep -v -E '^ROUTING_1\.[0-9]+$' nodes_defined >odd_nodes || true
+grep -v -E '^ROUTING_1(\.[0-9]+)?$' nodes_defined >odd_nodes || true
 [ -s odd_nodes ] && fail "version nodes not named ROUTING_1.<minor>: $(tr '\n' ' ' <odd_nodes)"
+parent_of() {
+  awk -v node="$1" '$0 ~ "Name: " node "$" { found = 1; next }
+                    found && /Parent 1:/ { print $NF } { found = 0 }' versions
+}
+[ -z "$(parent_of ROUTING_1)" ] || fail "ROUTING_1 inherits $(parent_of ROUTING_1); it is the first node"
 while read -r node; do
   minor=${node#ROUTING_1.}
   [[ "$minor" =~ ^[0-9]+$ ]] || continue
-  parent=$(awk -v node="$node" '$0 ~ "Name: " node "$" { found = 1; next }
-                                found && /Parent 1:/ { print $NF } { found = 0 }' versions)
+  parent=$(parent_of "$node")
   if [ "$minor" -eq 0 ]; then
-    [ -z "$parent" ] || fail "ROUTING_1.0 inherits $parent; it is the first node"
+    [ "$parent" = "ROUTING_1" ] || fail "ROUTING_1.0 inherits '${parent:-nothing}', expected ROUTING_1"
   else
     [ "$parent" = "ROUTING_1.$((minor - 1))" ] ||
       fail "$node inherits '${parent:-nothing}', expected ROUTING_1.$((minor - 1))"
   fi
 done <nodes_defined
+
+# The first release's node: exactly the 1.0 functions answer there.
+sed -n 's/@@ROUTING_1\.0$//p' exported | sort >functions_1_0
+sed -n 's/@ROUTING_1$//p' exported | sort >functions_1
+if ! diff functions_1_0 functions_1 >compat_difference; then
+  fail "1.0 functions (<) and those answering at ROUTING_1 (>) differ:"
+  show compat_difference
+fi
+
+# A program linked against a first-release library runs against this one:
+# a stand-in built here with that release's single node, same soname.
+if command -v cc >/dev/null; then
+  mkdir -p first_release
+  printf 'ROUTING_1 { global: routing_abi_version; routing_engine_create; routing_engine_destroy; local: *; };\n' \
+    >first_release/routing.lds
+  printf 'int routing_abi_version(void) { return 10000; }\nint routing_engine_create(const void* o, void** e) { return 0; }\nint routing_engine_destroy(void* e) { return 0; }\n' \
+    >first_release/stand_in.c
+  cat >old_program.c <<'PROGRAM'
+#include <stdio.h>
+int routing_abi_version(void);
+int routing_engine_create(const void* options, void** engine);
+int routing_engine_destroy(void* engine);
+int main(void) {
+  void* engine = 0;
+  int created = routing_engine_create(0, &engine);
+  printf("abi %d create %d destroy %d\n", routing_abi_version(), created,
+         engine != 0 ? routing_engine_destroy(engine) : -1);
+  return created == 0 && engine != 0 ? 0 : 1;
+}
+PROGRAM
+  sanitize=()
+  grep -q '^libasan' needed && sanitize+=(-fsanitize=address)
+  grep -q '^libubsan' needed && sanitize+=(-fsanitize=undefined)
+  grep -q '^libtsan' needed && sanitize+=(-fsanitize=thread)
+  cc -shared -fPIC -Wl,-soname,librouting.so.1 \
+    -Wl,--version-script=first_release/routing.lds \
+    -o first_release/librouting.so.1 first_release/stand_in.c
+  cc "${sanitize[@]}" -o old_program old_program.c -Lfirst_release \
+    -l:librouting.so.1
+  readelf -V -W old_program | grep -q 'Name: ROUTING_1 ' ||
+    fail "the stand-in program does not ask for ROUTING_1"
+  if LD_LIBRARY_PATH="$(dirname "$lib")" ./old_program >old_program.log 2>&1; then
+    echo "first-release program against this library: $(cat old_program.log)"
+  else
+    fail "a program linked against the first release does not run against this library:"
+    show old_program.log
+  fi
+fi
 
 # Every function the header declares is exported, and nothing else.
 tr '\n' ' ' <"$header" | grep -o 'ROUTING_EXPORT [^(]*(' |
