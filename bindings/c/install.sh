@@ -4,6 +4,8 @@
 #   PREFIX/lib/librouting.so.1        (soname librouting.so.1)
 #   PREFIX/lib/librouting.so          -> librouting.so.1 (for -lrouting)
 #   PREFIX/lib/pkgconfig/routing.pc   (cc $(pkg-config --cflags --libs routing))
+#   PREFIX/share/routing/librouting.tsan.supp  (ThreadSanitizer suppressions
+#                                     for hosts; bindings/README.md)
 #
 # Usage: bazel run //bindings/c:install -- [--prefix=DIR] [--self-contained]
 #   --prefix=DIR      where to install (default /usr/local); a relative DIR is
@@ -44,11 +46,13 @@ done
 version=$(sed -n 's/^#define ROUTING_ABI_VERSION_MAJOR \([0-9]*\)$/\1/p' "$self_dir/routing.h").$(
   sed -n 's/^#define ROUTING_ABI_VERSION_MINOR \([0-9]*\)$/\1/p' "$self_dir/routing.h")
 
-mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" || {
+mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/share/routing" || {
   echo "install: cannot create directories under $prefix" >&2; exit 1; }
 install -m 0644 "$self_dir/routing.h" "$prefix/include/routing.h"
 install -m 0755 "$self_dir/$build" "$prefix/lib/librouting.so.1"
 ln -sfn librouting.so.1 "$prefix/lib/librouting.so"
+install -m 0644 "$self_dir/librouting.tsan.supp" \
+  "$prefix/share/routing/librouting.tsan.supp"
 sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" \
   "$self_dir/routing.pc.in" >"$prefix/lib/pkgconfig/routing.pc"
 chmod 0644 "$prefix/lib/pkgconfig/routing.pc"

@@ -17,7 +17,8 @@ if readelf -d "$prefix/lib/librouting.so.1" | grep -q 'libasan\|libtsan'; then
   echo "the library is a sanitizer build: nothing to check here"
   exit 0
 fi
-supp="$root/bindings/c/librouting.tsan.supp"
+supp="$prefix/share/routing/librouting.tsan.supp"  # As installed.
+[ -f "$supp" ] || { echo "FAIL: install did not install $supp" >&2; exit 1; }
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 # shellcheck disable=SC2046
 cc -O1 -g -fsanitize=thread -o "$work/pbx_model" \
