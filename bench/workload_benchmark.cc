@@ -9,6 +9,10 @@
 //   with each rules file of rules/examples/ (index into kExampleRules).
 // BM_QueueInsert: a contact joining a queue that already holds N waiting
 //   contacts (every agent busy), then leaving it (cancel). N = 10..10,000.
+// BM_ReleaseToListener: one agent serves a queue of N waiting contacts; each
+//   iteration a contact arrives (queued) and the agent releases the one it
+//   holds, so it takes the next waiting one, told to the listener (the
+//   path of a PBX's callback: drain, notice, delivery).
 // BM_PickBestContact: an agent becoming available picks the best of N
 //   waiting contacts (priority, then aging); only that call is timed.
 // BM_AdvanceQueuesStepsDue: N contacts wait under skill_overflow.lua (a
@@ -101,6 +105,7 @@ BENCHMARK(BM_DecisionExampleRules)
 struct QueuedCenter {
   ManualClock clock{absl::FromUnixSeconds(kStart)};
   std::unique_ptr<routing::Router> router;
+  routing::AssignmentListener* listener = nullptr;  // Set before Build.
   int next_contact = 0;
 
   // `fill`: queue the `waiting` contacts (else only make room for them).
@@ -108,6 +113,7 @@ struct QueuedCenter {
              bool fill = true) {
     routing::RouterOptions options;
     options.clock = &clock;
+    options.listener = listener;
     options.max_contacts = waiting + agents + 1024;
     auto created = routing::Router::Create(options);
     if (!created.ok()) {
@@ -164,14 +170,47 @@ BENCHMARK(BM_QueueInsert)
     ->Range(10, 100'000)
     ->Unit(benchmark::kMicrosecond);
 
-// Hears the assignment of the picked contact.
-class LastAssignment : public routing::AssignmentListener {
+// Remembers the last contact the listener was told of, and how many.
+class LastAssignment final : public routing::AssignmentListener {
  public:
   void OnAssigned(const routing::Assignment& assignment) override {
     contact_id = assignment.contact_id;
+    ++told;
   }
   std::string contact_id;
+  int64_t told = 0;
 };
+
+void BM_ReleaseToListener(benchmark::State& state) {
+  QueuedCenter center;
+  LastAssignment heard;
+  center.listener = &heard;
+  if (!center.Build(state, 1, static_cast<int>(state.range(0)))) return;
+  // The agent logs in and takes the first waiting contact.
+  if (!center.router->SetAgentState("agent-0", AgentState::kAvailable).ok() ||
+      heard.told != 1) {
+    state.SkipWithError("the agent took no waiting contact");
+    return;
+  }
+  for (auto _ : state) {
+    center.clock.Advance(absl::Milliseconds(10));
+    if (!center.router->Route(center.NextContact()).ok() ||
+        !center.router->Release(heard.contact_id, ContactOutcome::kResolved)
+             .ok()) {
+      state.SkipWithError("route or release failed");
+      return;
+    }
+  }
+  if (heard.told != static_cast<int64_t>(state.iterations()) + 1) {
+    state.SkipWithError("an assignment was not told");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReleaseToListener)
+    ->ArgName("waiting")
+    ->RangeMultiplier(100)
+    ->Range(10, 10'000)
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_PickBestContact(benchmark::State& state) {
   QueuedCenter center;
