@@ -9,15 +9,22 @@
 //   routing_x@@ROUTING_1.0   the default, what new programs link to;
 //   routing_x@ROUTING_1      what programs linked before 1.1 ask for.
 // ROUTING_FIRST_RELEASE(routing_x) goes after routing_x's definition, in the
-// same file (an alias must be defined beside its target). Programs linked
-// statically against //bindings/c:routing_c see routing_x as usual.
+// same file (an alias must be defined beside its target). Only the build of
+// librouting.so.1 (//bindings/c:routing_c_versioned, which defines
+// ROUTING_SYMBOL_VERSIONS) versions them: its link has the nodes
+// (routing.lds). Elsewhere (//bindings/c:routing_c, linked into programs and
+// tests) the macro does nothing.
 #ifndef ROUTING_BINDINGS_C_ROUTING_1_COMPAT_H_
 #define ROUTING_BINDINGS_C_ROUTING_1_COMPAT_H_
 
+#ifndef ROUTING_SYMBOL_VERSIONS
+#define ROUTING_FIRST_RELEASE(function) static_assert(true, "")
+#else
 #define ROUTING_FIRST_RELEASE(function)                                    \
   extern "C" decltype(function) function##_routing_1                       \
       __attribute__((alias(#function)));                                   \
   __asm__(".symver " #function "_routing_1, " #function "@ROUTING_1");     \
   __asm__(".symver " #function ", " #function "@@ROUTING_1.0, remove")
+#endif
 
 #endif  // ROUTING_BINDINGS_C_ROUTING_1_COMPAT_H_

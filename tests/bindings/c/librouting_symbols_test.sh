@@ -111,9 +111,10 @@ int main(void) {
 }
 PROGRAM
   sanitize=()
-  grep -q '^libasan' needed && sanitize+=(-fsanitize=address)
-  grep -q '^libubsan' needed && sanitize+=(-fsanitize=undefined)
-  grep -q '^libtsan' needed && sanitize+=(-fsanitize=thread)
+  # A sanitizer build of the library needs its runtime in the program too.
+  grep -q '\[libasan' dynamic && sanitize+=(-fsanitize=address)
+  grep -q '\[libubsan' dynamic && sanitize+=(-fsanitize=undefined)
+  grep -q '\[libtsan' dynamic && sanitize+=(-fsanitize=thread)
   cc -shared -fPIC -Wl,-soname,librouting.so.1 \
     -Wl,--version-script=first_release/routing.lds \
     -o first_release/librouting.so.1 first_release/stand_in.c
