@@ -122,8 +122,10 @@ extern "C" {
  * built with. Every exported function carries the symbol version of the
  * minor version that added it (ROUTING_1.0, ROUTING_1.1, ...), so a program
  * that uses a newer function fails to load against an older library with a
- * loader error naming that version, instead of failing at the call. Functions
- * added in 1.1 are marked "(1.1)". */
+ * loader error naming that version, instead of failing at the call.
+ * Programs linked against the first release, whose functions all carried
+ * one version ROUTING_1, keep loading: each 1.0 function answers there too.
+ * Functions added in 1.1 are marked "(1.1)". */
 #define ROUTING_ABI_VERSION_MAJOR 1
 #define ROUTING_ABI_VERSION_MINOR 1
 #define ROUTING_ABI_VERSION \
