@@ -185,6 +185,28 @@ static void on_assigned(void* user_data, const routing_assignment_t* a) {
   if (r == 0 && next_random(seed) % 2 == 0) sleep_us(300);
 }
 
+/* A route or requeue of the slot's call returned `decision` (lock held): its
+ * token is the call's now (a callback that came first must have had the
+ * same), and an agent it assigned at once is rung. */
+static routing_decision_outcome_t take_decision(
+    call_slot_t* slot, const routing_decision_t* decision) {
+  routing_decision_outcome_t outcome = ROUTING_DECISION_QUEUED;
+  uint64_t token = 0;
+  routing_decision_outcome(decision, &outcome);
+  routing_decision_token(decision, &token);
+  if (slot->token != 0 && slot->token != token) {
+    atomic_fetch_add(&stale_tokens, 1);
+  }
+  slot->token = token;
+  if (outcome == ROUTING_DECISION_ASSIGNED && !slot->ended) {
+    const char* agent_id = NULL;
+    routing_decision_agent_id(decision, &agent_id);
+    ring_agent(agent_index(agent_id), slot);
+    slot->answered_at_ms = now_ms();
+  }
+  return outcome;
+}
+
 static void* setup_thread(void* arg) {
   const int t = (int)(intptr_t)arg;
   unsigned seed = 17u + (unsigned)t;
@@ -225,23 +247,8 @@ static void* setup_thread(void* arg) {
     slot->routing = 0;
     if (s == ROUTING_OK) {
       slot->expect_end = 1;
-      routing_decision_outcome_t outcome;
-      uint64_t token = 0;
-      routing_decision_outcome(decision, &outcome);
-      routing_decision_token(decision, &token);
-      if (slot->token != 0 && slot->token != token) {
-        atomic_fetch_add(&stale_tokens, 1);
-      }
-      slot->token = token;
-      if (!slot->ended) {
-        slot->live = 1;
-        if (outcome == ROUTING_DECISION_ASSIGNED) {
-          const char* agent_id = NULL;
-          routing_decision_agent_id(decision, &agent_id);
-          ring_agent(agent_index(agent_id), slot);
-          slot->answered_at_ms = now_ms();
-        }
-      }
+      if (!slot->ended) slot->live = 1;
+      const routing_decision_outcome_t outcome = take_decision(slot, decision);
       atomic_fetch_add(
           outcome == ROUTING_DECISION_ASSIGNED ? &assigned_now : &queued, 1);
       routing_decision_destroy(decision);
@@ -316,20 +323,7 @@ static void* release_thread(void* arg) {
     }
     if (s == ROUTING_OK) {
       atomic_fetch_add(&transfers, 1);
-      routing_decision_outcome_t outcome;
-      uint64_t token = 0;
-      routing_decision_outcome(decision, &outcome);
-      routing_decision_token(decision, &token);
-      if (slot->token != 0 && slot->token != token) {
-        atomic_fetch_add(&stale_tokens, 1);
-      }
-      slot->token = token;
-      if (outcome == ROUTING_DECISION_ASSIGNED && !slot->ended) {
-        const char* agent_id = NULL;
-        routing_decision_agent_id(decision, &agent_id);
-        ring_agent(agent_index(agent_id), slot);
-        slot->answered_at_ms = now_ms();
-      }
+      take_decision(slot, decision);
       routing_decision_destroy(decision);
     }
     pthread_mutex_unlock(&slot->lock);
