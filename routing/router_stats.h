@@ -38,6 +38,8 @@ struct RouterStats {
   uint64_t rules_version = 0;
   // Decisions the rules failed on (decided by the built-in policy instead).
   int64_t rules_fallbacks = 0;
+  // Of which made while the rules were suspended (RoutingRules::Suspended).
+  int64_t rules_suspended_decisions = 0;
   int64_t decisions = 0;  // Route and Requeue calls that succeeded.
   int64_t assigned_immediately = 0;
   int64_t queued = 0;

@@ -76,6 +76,9 @@ struct RoutingDecision {
   uint64_t rules_version = 0;
   std::string rules_name;
   bool rules_fallback = false;
+  // The rules in force are suspended (their circuit breaker tripped): the
+  // built-in policy decided without entering them. Implies rules_fallback.
+  bool rules_suspended = false;
   double builtin_score = 0;
   int rules_step = 0;  // The rules step the contact had reached.
   absl::Time decided_at;

@@ -134,6 +134,12 @@ class RoutingRules {
   // failed on this contact; the router then ignores the outputs.
   virtual bool Evaluate(const RulesContact& contact, RulesCandidate* candidates,
                         int count, const RulesNames& names) const = 0;
+
+  // True once these rules are suspended for good (e.g. a circuit breaker
+  // tripped by repeated failures): the router then decides without calling
+  // Evaluate() and marks the decision rules_suspended. Cheap (one atomic
+  // load): asked once per decision.
+  virtual bool Suspended() const { return false; }
 };
 
 }  // namespace routing

@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "rules/internal/lua_rules_state.h"
+#include "rules/internal/rules_source_file.h"
 #include "rules/internal/rules_test_runner.h"
 
 namespace rules {
@@ -23,6 +22,7 @@ constexpr int kWarmStatesCap = 8;
 }  // namespace
 
 std::string RulesProblem::ToString() const {
+  if (line <= 0) return absl::StrCat(file, ": ", message);
   return absl::StrCat(file, ":", line, ": ", message);
 }
 
@@ -230,6 +230,13 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
         "rules options: max_states >= 1, memory_limit_bytes >= 1 MiB, a "
         "positive evaluation_budget and load_instruction_limit are required");
   }
+  if (source.size() > options.max_source_bytes) {
+    problems->push_back({std::string(file_name), 0,
+                         absl::StrCat("rules source is too large (",
+                                      source.size(), " bytes; at most ",
+                                      options.max_source_bytes, ")")});
+    return absl::OutOfRangeError(problems->back().ToString());
+  }
   auto impl = std::make_unique<LuaRules::Impl>();
   impl->file_name = std::string(file_name);
   impl->source = std::string(source);
@@ -287,17 +294,15 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
 absl::StatusOr<std::shared_ptr<const LuaRules>> LoadRulesFile(
     const std::string& path, const RulesOptions& options,
     std::vector<RulesProblem>* problems) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> source = internal::ReadRulesSource(
+      path, options.rules_dir, options.max_source_bytes);
+  if (!source.ok()) {
     if (problems != nullptr) {
-      problems->push_back({path, 0, "cannot read the file"});
+      problems->push_back({path, 0, std::string(source.status().message())});
     }
-    return absl::NotFoundError(
-        absl::StrCat("cannot read rules file '", path, "'"));
+    return source.status();
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return CompileRules(path, text.str(), options, problems);
+  return CompileRules(path, *source, options, problems);
 }
 
 }  // namespace rules

@@ -54,9 +54,19 @@ struct RulesOptions {
   // enough memory" and the decision falls back.
   size_t memory_limit_bytes = 32 << 20;
   // Longest a single evaluation may run before the watchdog stops it. Wall
-  // time: an evaluation normally takes microseconds, so the budget is mostly
-  // room for the thread being preempted on a busy machine.
-  absl::Duration evaluation_budget = absl::Milliseconds(50);
+  // time: an evaluation normally takes microseconds (docs/PERFORMANCE.md), so
+  // the budget is mostly room for the thread being preempted on a busy
+  // machine. Also the budget each hook gets on the sample contacts when the
+  // file is compiled (docs/RULES.md, "Termination").
+  absl::Duration evaluation_budget = absl::Milliseconds(2);
+  // The circuit breaker: more than `breaker_failures` failed evaluations
+  // (errors or budget overruns) within `breaker_window` suspend this rules
+  // version. A suspended version never enters Lua again: every decision is
+  // made by the built-in policy and says so (rules_suspended). Compiling
+  // the file again (a reload) gives a fresh, armed version.
+  // breaker_failures 0 turns the breaker off.
+  int breaker_failures = 20;
+  absl::Duration breaker_window = absl::Seconds(10);
   // Instructions the file's top level may run when loaded.
   int load_instruction_limit = 10'000'000;
   // Most Lua states kept for concurrent decisions (one per thread deciding
@@ -64,6 +74,11 @@ struct RulesOptions {
   int max_states = 64;
   // Run the file's tests when compiling (the checker's `check` skips them).
   bool run_tests = true;
+  // Largest rules source accepted, as a file or as text.
+  size_t max_source_bytes = 1 << 20;
+  // When not empty, LoadRulesFile() reads only regular files under this
+  // directory (after resolving symbolic links and "..").
+  std::string rules_dir;
 };
 
 // A rules step, as compiled from the file's `steps` list.
@@ -94,6 +109,16 @@ class LuaRules final : public routing::RoutingRules {
   // Rule failures since compiling, and the latest one ("FILE:LINE: ...").
   int64_t errors() const;
   std::string last_error() const;
+
+  // What operators watch: failures, the latest, and the breaker.
+  struct Health {
+    int64_t errors = 0;    // Failed evaluations (errors and overruns).
+    int64_t overruns = 0;  // ...of which ran past the evaluation budget.
+    std::string last_error;  // "FILE:LINE: message"; empty: none yet.
+    bool suspended = false;  // The breaker tripped (see RulesOptions).
+    absl::Time suspended_at = absl::InfinitePast();  // When it tripped.
+  };
+  Health health() const;
   // Rule functions that run interpreted because they loop or call other rule
   // functions (see docs/RULES.md, "Termination"), as "FILE:LINE: reason".
   std::vector<std::string> interpreted_functions() const;
