@@ -13,7 +13,11 @@ std::string RulesNote(const RoutingDecision& d) {
   if (d.rules_version == 0) return "";
   std::string note = absl::StrCat(", rules ", d.rules_name, " v",
                                   d.rules_version, " step ", d.rules_step);
-  if (d.rules_fallback) absl::StrAppend(&note, " (failed: built-in policy)");
+  if (d.rules_suspended) {
+    absl::StrAppend(&note, " (suspended by their breaker: built-in policy)");
+  } else if (d.rules_fallback) {
+    absl::StrAppend(&note, " (failed: built-in policy)");
+  }
   return note;
 }
 

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "rules/internal/lua_rules_state.h"
+#include "rules/internal/rules_samples.h"
 #include "rules/internal/rules_source_file.h"
 #include "rules/internal/rules_test_runner.h"
 
@@ -16,6 +18,13 @@ namespace rules {
 using internal::LuaRulesState;
 
 namespace {
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // States created with a file beyond the first: a few cover the threads that
 // usually route at once; the pool grows on demand past them.
 constexpr int kWarmStatesCap = 8;
@@ -38,6 +47,7 @@ struct LuaRules::Impl {
   bool has_evaluation = false;   // eligible, score or weights.
   int tests_passed = 0;
   std::vector<std::string> interpreted;
+  std::vector<std::string> sample_warnings;
 
   // Pool: slots filled left to right, never emptied until destruction. A
   // state is borrowed by winning its busy flag.
@@ -45,10 +55,16 @@ struct LuaRules::Impl {
   std::atomic<int> created{0};
 
   std::atomic<int64_t> errors{0};
-  // Guards last_error only: taken on the error path, never by a decision
+  std::atomic<int64_t> overruns{0};
+  // Set once by the breaker; read (one relaxed load) by every decision.
+  std::atomic<bool> suspended{false};
+  // Guards what follows: taken on the error path only, never by a decision
   // that succeeds.
   mutable std::mutex error_mu;
   std::string last_error;
+  absl::Time suspended_at = absl::InfinitePast();
+  // Steady-clock times of the latest failures, at most breaker_failures + 1.
+  std::deque<int64_t> recent_failures_ns;
 
   std::mutex watchdog_mu;
   std::condition_variable watchdog_cv;
@@ -107,10 +123,45 @@ struct LuaRules::Impl {
     state->busy.store(false, std::memory_order_release);
   }
 
-  void RecordError(std::string error) {
+  // Counts a failed evaluation and trips the breaker when more than
+  // breaker_failures fell within breaker_window.
+  void RecordError(std::string error, bool overran = false) {
     errors.fetch_add(1, std::memory_order_relaxed);
+    if (overran) overruns.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(error_mu);
     last_error = std::move(error);
+    if (options.breaker_failures <= 0 ||
+        suspended.load(std::memory_order_relaxed)) {
+      return;
+    }
+    const int64_t now = SteadyNowNs();
+    const int64_t window = absl::ToInt64Nanoseconds(options.breaker_window);
+    recent_failures_ns.push_back(now);
+    while (!recent_failures_ns.empty() &&
+           now - recent_failures_ns.front() > window) {
+      recent_failures_ns.pop_front();
+    }
+    if (static_cast<int>(recent_failures_ns.size()) >
+        options.breaker_failures) {
+      suspended_at = absl::Now();
+      suspended.store(true, std::memory_order_release);
+    }
+    while (static_cast<int>(recent_failures_ns.size()) >
+           options.breaker_failures) {
+      recent_failures_ns.pop_front();
+    }
+  }
+
+  // Forgets failures: the file's tests and sample runs do not count against
+  // the version that goes live.
+  void ResetHealth() {
+    std::lock_guard<std::mutex> lock(error_mu);
+    errors.store(0, std::memory_order_relaxed);
+    overruns.store(0, std::memory_order_relaxed);
+    suspended.store(false, std::memory_order_relaxed);
+    last_error.clear();
+    recent_failures_ns.clear();
+    suspended_at = absl::InfinitePast();
   }
 
   void WatchEvaluations() {
@@ -152,6 +203,25 @@ std::vector<std::string> LuaRules::interpreted_functions() const {
   return impl_->interpreted;
 }
 
+LuaRules::Health LuaRules::health() const {
+  Health h;
+  h.errors = impl_->errors.load(std::memory_order_relaxed);
+  h.overruns = impl_->overruns.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(impl_->error_mu);
+  h.last_error = impl_->last_error;
+  h.suspended = impl_->suspended.load(std::memory_order_acquire);
+  h.suspended_at = impl_->suspended_at;
+  return h;
+}
+
+bool LuaRules::Suspended() const {
+  return impl_->suspended.load(std::memory_order_relaxed);
+}
+
+std::vector<std::string> LuaRules::sample_warnings() const {
+  return impl_->sample_warnings;
+}
+
 void LuaRules::Plan(const routing::Contact& contact, absl::Duration waited,
                     routing::ContactPlan* plan) const {
   const double waited_seconds = absl::ToDoubleSeconds(waited);
@@ -181,7 +251,7 @@ void LuaRules::Plan(const routing::Contact& contact, absl::Duration waited,
     plan->drop_languages = step.drop_languages;
     plan->preferred_only = step.preferred_only;
   }
-  if (!impl_->has_priority) return;
+  if (!impl_->has_priority || Suspended()) return;
   LuaRulesState* state = impl_->Acquire();
   if (state == nullptr) {
     impl_->RecordError(absl::StrCat(impl_->file_name, ": all ",
@@ -191,18 +261,21 @@ void LuaRules::Plan(const routing::Contact& contact, absl::Duration waited,
   }
   std::string error;
   int priority = -1;
-  if (state->Priority(contact, waited_seconds, &priority, &error)) {
+  const bool ok = state->Priority(contact, waited_seconds, &priority, &error);
+  const bool overran = !ok && state->overran();
+  Impl::Release(state);
+  if (ok) {
     plan->priority = priority;
   } else {
-    impl_->RecordError(std::move(error));
+    impl_->RecordError(std::move(error), overran);
   }
-  Impl::Release(state);
 }
 
 bool LuaRules::Evaluate(const routing::RulesContact& contact,
                         routing::RulesCandidate* candidates, int count,
                         const routing::RulesNames& names) const {
   if (!impl_->has_evaluation || count == 0) return true;
+  if (Suspended()) return false;
   LuaRulesState* state = impl_->Acquire();
   if (state == nullptr) {
     impl_->RecordError(absl::StrCat(impl_->file_name, ": all ",
@@ -212,8 +285,9 @@ bool LuaRules::Evaluate(const routing::RulesContact& contact,
   }
   std::string error;
   const bool ok = state->Evaluate(contact, candidates, count, names, &error);
+  const bool overran = !ok && state->overran();
   Impl::Release(state);
-  if (!ok) impl_->RecordError(std::move(error));
+  if (!ok) impl_->RecordError(std::move(error), overran);
   return ok;
 }
 
@@ -279,6 +353,20 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
   raw->watchdog = std::thread([raw] { raw->WatchEvaluations(); });
   std::shared_ptr<LuaRules> rules(new LuaRules(std::move(impl)));
 
+  // The run half of the termination check: every hook on sample contacts,
+  // under the budget, watched by the watchdog just started.
+  if (LuaRulesState* state = raw->Acquire(); state != nullptr) {
+    internal::RunRulesSamples(*state, tests, raw->has_evaluation,
+                              raw->has_priority, raw->file_name, problems,
+                              &raw->sample_warnings);
+    LuaRules::Impl::Release(state);
+    if (problems->size() > before) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          raw->file_name, ": ", problems->size() - before,
+          " problem(s), first: ", (*problems)[before].ToString()));
+    }
+  }
+
   if (options.run_tests) {
     const int passed = internal::RunRulesTests(rules, tests, problems);
     if (problems->size() > before) {
@@ -288,6 +376,7 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
     }
     rules->impl_->tests_passed = passed;
   }
+  raw->ResetHealth();  // Live from here: only live failures count.
   return std::shared_ptr<const LuaRules>(std::move(rules));
 }
 

@@ -119,6 +119,12 @@ class LuaRules final : public routing::RoutingRules {
     absl::Time suspended_at = absl::InfinitePast();  // When it tripped.
   };
   Health health() const;
+  // routing::RoutingRules: whether the breaker has tripped.
+  bool Suspended() const override;
+  // Rule errors (not overruns) the sample run of the compile met, as
+  // "FILE:LINE: message": hooks that fail on some contact. They do not
+  // refuse the file; `routing_rules check` prints them.
+  std::vector<std::string> sample_warnings() const;
   // Rule functions that run interpreted because they loop or call other rule
   // functions (see docs/RULES.md, "Termination"), as "FILE:LINE: reason".
   std::vector<std::string> interpreted_functions() const;

@@ -22,9 +22,12 @@ constexpr char kUsage[] =
     "\n"
     "  check  loads each rules file as the engine would: syntax, globals\n"
     "         outside the sandbox, writes to globals or captured variables,\n"
-    "         hook names and shapes, steps and tests tables. Also lists the\n"
-    "         functions that will run interpreted (they loop or call other\n"
-    "         rule functions) under the time budget.\n"
+    "         hook names and shapes, steps and tests tables, and that every\n"
+    "         hook finishes: no while/repeat/backward goto, no recursion,\n"
+    "         each hook run on sample contacts within the time budget.\n"
+    "         Also lists the functions that will run interpreted (they loop\n"
+    "         or call other rule functions), and hooks that fail on a\n"
+    "         sample contact (warnings).\n"
     "  test   check, then run the tests in each file against a real router,\n"
     "         exactly as a reload does before swapping the rules in.\n"
     "\n"
@@ -62,7 +65,7 @@ int main(int argc, char** argv) {
     if (!compiled.ok()) {
       ++failed;
       if (problems.empty()) {
-        std::fprintf(stderr, "%s:0: %s\n", argv[i],
+        std::fprintf(stderr, "%s: %s\n", argv[i],
                      std::string(compiled.status().message()).c_str());
       }
       for (const rules::RulesProblem& p : problems) {
@@ -72,6 +75,11 @@ int main(int argc, char** argv) {
     }
     for (const std::string& note : (*compiled)->interpreted_functions()) {
       std::printf("%s (note)\n", note.c_str());
+    }
+    for (const std::string& warning : (*compiled)->sample_warnings()) {
+      std::printf("%s (warning: this hook fails on a sample contact; such "
+                  "decisions fall back to the built-in policy)\n",
+                  warning.c_str());
     }
     if (run_tests) {
       std::printf("%s: ok, %d test(s) passed, %zu step(s)\n", argv[i],

@@ -210,6 +210,13 @@ bool LockFreeRouter::OfferThroughRules(const ContactRoute& route,
                                        const RoutingRules& rules,
                                        const AgentScore* scores, int count,
                                        CandidateList* out) const {
+  if (rules.Suspended()) {
+    // The rules' breaker tripped: decide without entering them.
+    counters_.Add(counters_.rules_fallbacks);
+    counters_.Add(counters_.rules_suspended_decisions);
+    for (int i = 0; i < count; ++i) out->Offer(scores[i]);
+    return false;
+  }
   thread_local std::vector<RulesCandidate> views;
   views.resize(count);
   for (int i = 0; i < count; ++i) DescribeCandidate(ctx, scores[i], &views[i]);
@@ -236,6 +243,18 @@ bool LockFreeRouter::RulesAdmit(const RulesRecord& rules,
                                 const ContactRoute& route,
                                 const AgentRecord& record, uint64_t word,
                                 int64_t now_ns, double* score_out) const {
+  if (rules.rules->Suspended()) {
+    counters_.Add(counters_.rules_fallbacks);
+    counters_.Add(counters_.rules_suspended_decisions);
+    // The built-in filter already passed; the built-in score ranks.
+    const HistoryAffinity history =
+        LookupAffinity(route, policy.policy, now_ns);
+    const ScoringContext ctx{&policy.policy, &route, &history, now_ns,
+                             options_.max_skill_level, options_.max_fluency};
+    *score_out = ScoreAgent(ctx, record, agents_.Slot(record.index), word)
+                     .builtin_total;
+    return true;
+  }
   const HistoryAffinity history =
       LookupAffinity(route, policy.policy, now_ns);
   const ScoringContext ctx{
@@ -337,6 +356,10 @@ void LockFreeRouter::StampBasis(const DecisionBasis& basis,
     decision->rules_version = basis.rules->version;
     decision->rules_name = basis.rules->rules->Name();
     decision->rules_step = route.rules_step;
+    if (basis.rules->rules->Suspended()) {
+      decision->rules_suspended = true;
+      decision->rules_fallback = true;
+    }
   }
 }
 
@@ -360,7 +383,7 @@ RoutingDecision LockFreeRouter::DescribeAssignment(const ContactRoute& route,
       ExplainScore(ctx, *record, slot, score.word, score, skills_, languages_);
   decision.eligible_agents = eligible;
   StampBasis(basis, route, &decision);
-  decision.rules_fallback = rules_failed;
+  decision.rules_fallback = decision.rules_fallback || rules_failed;
   decision.decided_at = absl::FromUnixNanos(ctx.now_ns);
   return decision;
 }

@@ -185,6 +185,8 @@ RouterStats LockFreeRouter::Stats() const {
   const RulesRecord* rules = rules_.load(std::memory_order_acquire);
   stats.rules_version = rules == nullptr ? 0 : rules->version;
   stats.rules_fallbacks = RouterCounters::Read(counters_.rules_fallbacks);
+  stats.rules_suspended_decisions =
+      RouterCounters::Read(counters_.rules_suspended_decisions);
   stats.decisions = RouterCounters::Read(counters_.decisions);
   stats.assigned_immediately =
       RouterCounters::Read(counters_.assigned_immediately);

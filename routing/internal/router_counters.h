@@ -27,6 +27,7 @@ struct RouterCounters {
   std::atomic<int64_t> cancelled{0};
   std::atomic<int64_t> released{0};
   std::atomic<int64_t> rules_fallbacks{0};
+  std::atomic<int64_t> rules_suspended_decisions{0};
 };
 
 }  // namespace routing::internal

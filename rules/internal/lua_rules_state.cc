@@ -135,18 +135,34 @@ void LuaRulesState::BudgetHook(lua_State* L, lua_Debug*) {
     return;
   }
   lua_sethook(L, nullptr, 0, 0);
-  // Name the line of the rules file that was running.
+  // Name the hook that was running (the outermost frame of the rules file,
+  // called by the prelude) and the line it was stopped at (the innermost).
   int line = 0;
+  int hook_line = 0;
+  std::string hook = "rules";
   lua_Debug frame;
   const std::string source = "@" + self->file_name_;
   for (int level = 0; lua_getstack(L, level, &frame) != 0; ++level) {
-    if (lua_getinfo(L, "Sl", &frame) != 0 && frame.source == source) {
-      line = frame.currentline;
-      break;
+    if (lua_getinfo(L, "Sln", &frame) == 0 || frame.source != source) continue;
+    if (line == 0) line = frame.currentline;
+    hook_line = frame.linedefined;
+    if (frame.name != nullptr) {
+      std::string_view name(frame.name);
+      if (name.size() > 3 && name.substr(name.size() - 3) == "_fn") {
+        hook = "hook '" + std::string(name.substr(0, name.size() - 3)) + "'";
+      } else {
+        hook = "function '" + std::string(name) + "'";
+      }
     }
   }
-  lua_pushstring(L, absl::StrCat(self->file_name_, ":", line,
-                                 ": rules ran longer than the time budget of ",
+  self->overran_ = true;
+  self->overrun_line_ = line;
+  self->overrun_hook_ = hook_line > 0
+                            ? absl::StrCat(hook, " (line ", hook_line, ")")
+                            : hook;
+  lua_pushstring(L, absl::StrCat(self->file_name_, ":", line, ": ",
+                                 self->overrun_hook_,
+                                 " ran longer than the time budget of ",
                                  self->budget_ns_ / 1e6, " ms")
                         .c_str());
   lua_error(L);
@@ -253,6 +269,7 @@ bool LuaRulesState::CallPrelude(int function_ref, int args, int results,
   // The function goes below its arguments.
   lua_rawgeti(L_, LUA_REGISTRYINDEX, function_ref);
   lua_insert(L_, -(args + 1));
+  overran_ = false;
   started_ns_.store(SteadyNowNs(), std::memory_order_release);
   const int rc = lua_pcall(L_, args, results, 0);
   started_ns_.store(0, std::memory_order_release);

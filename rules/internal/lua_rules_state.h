@@ -74,6 +74,12 @@ class LuaRulesState {
     return started_ns_.load(std::memory_order_acquire);
   }
   void Interrupt();
+  // Whether the last Evaluate() or Priority() failed by running past the
+  // budget, and then the hook that ran ("hook 'score' (line 3)") and the
+  // line it was stopped at.
+  bool overran() const { return overran_; }
+  const std::string& overrun_hook() const { return overrun_hook_; }
+  int overrun_line() const { return overrun_line_; }
 
   std::atomic<bool> busy{false};  // Owned by the pool.
 
@@ -105,6 +111,9 @@ class LuaRulesState {
   int priority_ref_ = -1;
   std::unique_ptr<RulesStaging> staging_;
   std::atomic<int64_t> started_ns_{0};
+  bool overran_ = false;
+  int overrun_line_ = 0;
+  std::string overrun_hook_;
 };
 
 }  // namespace rules::internal

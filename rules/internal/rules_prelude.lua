@@ -470,6 +470,375 @@ local function check_function(fn, is_main, problems, untraced)
   end
 end
 
+-- The termination proof ----------------------------------------------------
+-- A hook runs inside every decision, so a rules file is refused unless every
+-- function it can run during a decision provably finishes (docs/RULES.md,
+-- "Termination"). Loops: numeric `for` with a constant, non-zero step, and
+-- generic `for` over ipairs(), pairs() or next; `while`, `repeat` and a
+-- backward `goto` are refused. Calls: a callee must be identifiable before
+-- anything runs (a built-in, a local function the file defines, or a
+-- function defined inside the caller), and the graph of calls between the
+-- file's functions must have no cycle (no recursion). What the proof cannot
+-- see (how long a bounded loop runs) the sample run and the evaluation
+-- budget cover.
+
+local STRING_METHODS = {}
+for name in pairs(safe_string) do STRING_METHODS[name] = true end
+
+-- One function's bytecode, decoded once.
+local function decode_all(fn)
+  local info = jutil.funcinfo(fn)
+  local code = { ops = {}, a = {}, b = {}, c = {}, d = {}, targets = {},
+    params = info.params, fn = fn, info = info }
+  for pc = 1, info.bytecodes - 1 do
+    local op, a, c, b, d = decode(fn, pc)
+    if op == nil then break end
+    code.ops[pc], code.a[pc], code.b[pc], code.c[pc], code.d[pc] =
+      op, a, b, c, d
+    code.n = pc
+    if JUMP_OPS[op] then code.targets[pc + 1 + d - 0x8000] = true end
+  end
+  code.n = code.n or 0
+  return code
+end
+
+-- Instructions that write a range of registers from A up (calls clobber
+-- everything above their base; KNIL writes A..D).
+local RANGE_WRITES = { CALL = true, CALLM = true, VARG = true, ITERC = true,
+  ITERN = true, KNIL = true, FORI = true, FORL = true, IFORL = true,
+  JFORI = true, JFORL = true }
+
+-- Whether instruction pc writes register r: "exact" for a single-register
+-- write of r, "range" for a write of a range containing r, nil otherwise.
+local function writes(code, pc, r)
+  local op, a = code.ops[pc], code.a[pc]
+  if op == "KNIL" then
+    return (r >= a and r <= code.d[pc]) and "range" or nil
+  end
+  if op == "FORI" or op == "FORL" or op == "IFORL" or op == "JFORI" or
+      op == "JFORL" then
+    return (r >= a and r <= a + 3) and "range" or nil
+  end
+  if RANGE_WRITES[op] then
+    if r == a and (op == "CALL" or op == "VARG") and code.b[pc] == 2 then
+      return "exact"  -- One result.
+    end
+    return r >= a and "range" or nil
+  end
+  if WRITES_A[op] and a == r then return "exact" end
+  return nil
+end
+
+-- Where the value register r holds at pc comes from. Returns a kind and a
+-- detail: "builtin" (a sandbox function or library table, detail its name),
+-- "method" (a field named like a string method), "upvalue" (detail the
+-- upvalue index), "child" (detail the proto defined here), "data" (a value
+-- computed here: not a function), "call" (detail the pc of the call that
+-- produced it) or "unknown" (a parameter, a table field, a merge of paths).
+local function origin(code, r, pc, depth)
+  depth = (depth or 0) + 1
+  if depth > 50 then return "unknown" end
+  local found
+  local q = pc - 1
+  while q >= 1 and not code.targets[q + 1] do
+    local w = writes(code, q, r)
+    if w == "range" then
+      if code.ops[q] == "CALL" or code.ops[q] == "CALLM" then
+        return "call", q
+      end
+      return "unknown"
+    elseif w == "exact" then
+      found = q
+      break
+    end
+    q = q - 1
+  end
+  if found == nil then
+    -- Not in straight-line code: a register written once in the whole
+    -- function (a local function kept in a register) still has one origin.
+    if r < code.params then return "unknown" end
+    local only
+    for i = 1, code.n do
+      if writes(code, i, r) then
+        if only ~= nil then return "unknown" end
+        only = i
+      end
+    end
+    if only == nil or writes(code, only, r) ~= "exact" then return "unknown" end
+    found = only
+  end
+  local op, d = code.ops[found], code.d[found]
+  if op == "MOV" then return origin(code, d, found, depth) end
+  if op == "UGET" then return "upvalue", d end
+  if op == "FNEW" then return "child", kstr(code.fn, d) end
+  if op == "GGET" then
+    local name = kstr(code.fn, d)
+    if rawget(allowed, name) ~= nil then return "builtin", name end
+    return "unknown"
+  end
+  if op == "TGETS" then
+    local t_kind, t_name = origin(code, code.b[found], found, depth)
+    local key = kstr(code.fn, code.c[found])
+    if t_kind == "builtin" and trusted_tables[t_name] then
+      return "builtin", t_name .. "." .. tostring(key)
+    end
+    if STRING_METHODS[key] then return "method", key end
+    return "unknown"
+  end
+  if op == "CALL" or op == "CALLM" then return "call", found end
+  if op == "TGETV" or op == "TGETB" or op == "TGETR" or op == "VARG" or
+      op == "ISTC" or op == "ISFC" then
+    return "unknown"
+  end
+  return "data"
+end
+
+local function function_line(fn)
+  return jutil.funcinfo(fn).linedefined or 0
+end
+
+-- Checks the loops of one function (not the main chunk, which runs once at
+-- load under an instruction limit).
+local function check_loops(code, problems)
+  local fn = code.fn
+  local loop_at = {}  -- pcs of LOOP instructions (while and repeat)
+  for pc = 1, code.n do
+    if code.ops[pc] == "LOOP" or code.ops[pc] == "ILOOP" or
+        code.ops[pc] == "JLOOP" then
+      loop_at[#loop_at + 1] = pc
+      problems[#problems + 1] = { line = line_of(fn, pc), message =
+        "a 'while' or 'repeat' loop cannot be proved to finish; rules may " ..
+        "loop only with a numeric 'for' or with ipairs()/pairs() " ..
+        "(docs/RULES.md, \"Termination\")" }
+    end
+  end
+  for pc = 1, code.n do
+    local op = code.ops[pc]
+    if op == "JMP" and code.d[pc] < 0x8000 then
+      local target = pc + 1 + code.d[pc] - 0x8000
+      local inside_loop = false
+      for _, l in ipairs(loop_at) do
+        if l >= target and l <= pc then inside_loop = true end
+      end
+      if not inside_loop then
+        problems[#problems + 1] = { line = line_of(fn, pc), message =
+          "a 'goto' that jumps backwards is a loop that cannot be proved " ..
+          "to finish (docs/RULES.md, \"Termination\")" }
+      end
+    elseif op == "FORI" then
+      -- The step is register A+2: a constant, and not zero.
+      local q = pc - 1
+      local step
+      while q >= 1 do
+        local w = writes(code, q, code.a[pc] + 2)
+        if w == "exact" then
+          if code.ops[q] == "KSHORT" then
+            step = code.d[q]
+            if step >= 0x8000 then step = step - 0x10000 end
+          elseif code.ops[q] == "KNUM" then
+            step = jutil.funck(fn, code.d[q])
+          end
+          break
+        elseif w == "range" then
+          break
+        end
+        q = q - 1
+      end
+      if type(step) ~= "number" or step == 0 or step ~= step or
+          step == math.huge or step == -math.huge then
+        problems[#problems + 1] = { line = line_of(fn, pc), message =
+          "a numeric 'for' loop needs a constant, non-zero step to be " ..
+          "proved to finish (a step of 0 never ends)" }
+      end
+    elseif op == "ITERC" or op == "ITERN" then
+      -- Which iterator? Find the instruction entering the loop (a jump to
+      -- this pc), then what loaded the generator register A-3 before it.
+      local entry
+      for q = 1, code.n do
+        local o = code.ops[q]
+        if entry == nil and (o == "JMP" or o == "ISNEXT") and
+            q + 1 + code.d[q] - 0x8000 == pc then
+          entry = q  -- The first: later ones are jumps inside the body.
+        end
+      end
+      local ok = false
+      if entry ~= nil then
+        local base = code.a[pc] - 3
+        local kind, detail = origin(code, base, entry)
+        if kind == "builtin" and detail == "next" then
+          ok = true
+        elseif kind == "call" and code.a[detail] == base then
+          local ck, cname = origin(code, base, detail)
+          ok = ck == "builtin" and (cname == "ipairs" or cname == "pairs")
+        end
+      end
+      if not ok then
+        problems[#problems + 1] = { line = line_of(fn, pc), message =
+          "a generic 'for' loop must iterate with ipairs(), pairs() or next " ..
+          "called by name to be proved to finish" }
+      end
+    end
+  end
+end
+
+-- The call sites of one function: { {pc=, kind=, detail=} } for every
+-- callee (and every table.sort comparator) that is not a built-in.
+local function call_sites(code, problems, nested)
+  local fn = code.fn
+  local sites = {}
+  local function resolve(r, pc, what)
+    local kind, detail = origin(code, r, pc)
+    if kind == "builtin" or kind == "method" then return end
+    if kind == "child" or (kind == "upvalue" and not nested) then
+      sites[#sites + 1] = { pc = pc, kind = kind, detail = detail }
+      return
+    end
+    local message
+    if kind == "upvalue" then
+      message = "a function defined inside another function may call only " ..
+        "built-ins and functions defined inside it; define helpers as " ..
+        "local functions at the top of the file"
+    else
+      message = what .. " cannot be identified before it runs (a " ..
+        "parameter, a table field or a computed value), so recursion " ..
+        "cannot be ruled out; call a built-in or a local function by name"
+    end
+    problems[#problems + 1] = { line = line_of(fn, pc), message = message }
+  end
+  for pc = 1, code.n do
+    local op = code.ops[pc]
+    if CALL_OPS[op] then
+      local base = code.a[pc]
+      resolve(base, pc, "the function called here")
+      local kind, name = origin(code, base, pc)
+      if kind == "builtin" and name == "table.sort" then
+        if op == "CALLM" or op == "CALLMT" then
+          problems[#problems + 1] = { line = line_of(fn, pc), message =
+            "table.sort() needs its arguments written out, so its " ..
+            "comparator can be checked" }
+        elseif code.c[pc] - 1 >= 2 then
+          resolve(base + 2, pc, "the comparator given to table.sort()")
+        end
+      end
+    elseif op == "TSETS" and STRING_METHODS[kstr(fn, code.c[pc])] then
+      -- A function stored under a string method's name would hide a call
+      -- to it as `t:name()`.
+      local kind = origin(code, code.a[pc], pc)
+      if kind == "child" or kind == "upvalue" then
+        problems[#problems + 1] = { line = line_of(fn, pc), message =
+          "a function stored in a table field named '" ..
+          kstr(fn, code.c[pc]) .. "' (a string method's name) hides the " ..
+          "call from the termination check; rename the field" }
+      end
+    end
+  end
+  -- Functions defined here, checked as nested: they may call only
+  -- built-ins and their own nested functions, so they never close a cycle.
+  for _, site in ipairs(sites) do
+    if site.kind == "child" then
+      local child = decode_all(site.detail)
+      check_loops(child, problems)
+      call_sites(child, problems, true)
+    end
+  end
+  return sites
+end
+
+-- Checks loops and calls of every function defined in the chunk, before it
+-- runs. Top-level functions' calls through upvalues are resolved after the
+-- chunk has run (check_recursion).
+local function check_termination(main, problems)
+  local info = jutil.funcinfo(main)
+  local function walk(fn, depth)
+    local code = decode_all(fn)
+    if depth > 0 then
+      check_loops(code, problems)
+      -- Nested functions reached through FNEW calls are checked by
+      -- call_sites; the rest here.
+      call_sites(code, problems, depth > 1)
+    end
+    local i = jutil.funcinfo(fn)
+    for k = 1, i.gcconsts do
+      local child = jutil.funck(fn, -k)
+      if type(child) == "proto" then walk(child, depth + 1) end
+    end
+  end
+  walk(main, 0)
+end
+
+-- After the chunk has run: the file's functions reachable from the hooks,
+-- with their calls through upvalues resolved to the functions those hold
+-- (final now: rule functions cannot assign captured variables). Refuses a
+-- cycle, and functions under string methods' names in the file's tables.
+local function check_recursion(functions, tables, name, problems)
+  local source = "@" .. name
+  local function is_rule(f)
+    if type(f) ~= "function" then return false end
+    local i = debug.getinfo(f, "S")
+    return i.what ~= "C" and i.source == source
+  end
+  for _, t in ipairs(tables) do
+    for k, v in pairs(t) do
+      if STRING_METHODS[k] and is_rule(v) then
+        problems[#problems + 1] = { line = function_line(v), message =
+          "a function stored in a table field named '" .. k .. "' (a " ..
+          "string method's name) hides calls to it from the termination " ..
+          "check; rename the field" }
+      end
+    end
+  end
+  local edges = {}
+  for _, f in ipairs(functions) do
+    if is_rule(f) then
+      local out = {}
+      local code = decode_all(f)
+      for _, site in ipairs(call_sites(code, {}, false)) do
+        if site.kind == "upvalue" then
+          local _, value = debug.getupvalue(f, site.detail + 1)
+          if is_rule(value) then
+            out[#out + 1] = { to = value, line = line_of(f, site.pc) }
+          end
+        end
+      end
+      edges[f] = out
+    end
+  end
+  -- Depth-first search for a cycle; `path` holds the calls from the root
+  -- to the function being visited.
+  local state, path = {}, {}
+  local function visit(f)
+    state[f] = "open"
+    for _, e in ipairs(edges[f] or {}) do
+      path[#path + 1] = e
+      if state[e.to] == "open" then
+        -- e.to is on the path: the root, or the target of an earlier call.
+        local first = 1
+        for i = #path - 1, 1, -1 do
+          if path[i].to == e.to then first = i + 1 break end
+        end
+        local lines = {}
+        for i = first, #path do lines[#lines + 1] = "line " .. path[i].line end
+        problems[#problems + 1] = { line = e.line, message =
+          "recursion: this call can reach the function it is in again " ..
+          "(calls at " .. table.concat(lines, ", ") .. "), which cannot be " ..
+          "proved to finish; rules may not recurse" }
+        return true
+      elseif state[e.to] == nil then
+        if visit(e.to) then return true end
+      end
+      path[#path] = nil
+    end
+    state[f] = "done"
+    return false
+  end
+  for _, f in ipairs(functions) do
+    if edges[f] and state[f] == nil then
+      path = {}
+      if visit(f) then break end
+    end
+  end
+end
+
 -- The module the C++ side drives -------------------------------------------
 local M = {}
 
@@ -496,29 +865,45 @@ local function where(fn)
   return chunk_name .. ":" .. tostring(info.linedefined)
 end
 
--- Every function value reachable from the hooks table, to switch the JIT off
--- for those the check marked unbounded.
-local function collect_functions(root, out, seen)
+-- Every function and table of the rules file reachable from the hooks table
+-- (through tables and the file's functions' upvalues), to switch the JIT
+-- off for the functions the check marked unbounded and to resolve calls.
+local function collect_functions(root, out, seen, tables)
   if seen[root] then return end
   seen[root] = true
   if type(root) == "function" then
+    local info = debug.getinfo(root, "S")
+    if info.what == "C" or info.source ~= "@" .. chunk_name then return end
     out[#out + 1] = root
     local i = 1
     while true do
       local name, value = debug.getupvalue(root, i)
       if name == nil then break end
       if type(value) == "function" or type(value) == "table" then
-        collect_functions(value, out, seen)
+        collect_functions(value, out, seen, tables)
       end
       i = i + 1
     end
   elseif type(root) == "table" then
+    if tables then tables[#tables + 1] = root end
     for _, v in pairs(root) do
       if type(v) == "function" or type(v) == "table" then
-        collect_functions(v, out, seen)
+        collect_functions(v, out, seen, tables)
       end
     end
   end
+end
+
+-- The first line of the source where `key` is assigned (`key =`), or 0.
+local function line_of_key(source, key)
+  if type(key) ~= "string" then return 0 end
+  key = string.gsub(key, "%W", "%%%0")
+  local line = 1
+  for text in string.gmatch(source .. "\n", "([^\n]*)\n") do
+    if string.find(text, "%f[%w_]" .. key .. "%s*=") then return line end
+    line = line + 1
+  end
+  return 0
 end
 
 -- Loads, checks and runs a rules file. Returns a list of problems
@@ -537,6 +922,8 @@ function M.load(source, name, instruction_limit)
   check_function(main, true, problems, untraced)
   interpreted = untraced
   if #problems > 0 then return problems end
+  check_termination(main, problems)
+  if #problems > 0 then return problems end
 
   setfenv(main, sandbox)
   jit.off(main, true)  -- Uncompiled while it runs once, so the hook holds.
@@ -553,43 +940,49 @@ function M.load(source, name, instruction_limit)
     return problems
   end
   if type(result) ~= "table" then
-    problems[1] = { line = 0, message = "the rules file must return a table " ..
+    problems[1] = { line = jutil.funcinfo(main).lastlinedefined or 0,
+      message = "the rules file must return a table " ..
       "of hooks (got " .. type(result) .. ")" }
     return problems
   end
   hooks = result
   for key, value in pairs(hooks) do
     if not HOOK_NAMES[key] then
-      problems[#problems + 1] = { line = 0, message = "unknown hook '" ..
+      problems[#problems + 1] = { line = line_of_key(source, key),
+        message = "unknown hook '" ..
         tostring(key) .. "' (expected name, description, eligible, score, " ..
         "weights, priority, priority_step, steps or tests)" }
     end
   end
   for _, h in ipairs({ "eligible", "score", "priority" }) do
     if hooks[h] ~= nil and type(hooks[h]) ~= "function" then
-      problems[#problems + 1] = { line = 0, message = "hook '" .. h ..
+      problems[#problems + 1] = { line = line_of_key(source, h),
+        message = "hook '" .. h ..
         "' must be a function, not a " .. type(hooks[h]) }
     end
   end
   local step = hooks.priority_step
   if step ~= nil and (type(step) ~= "number" or not (step > 0 and step <= 3600)) then
-    problems[#problems + 1] = { line = 0, message =
-      "'priority_step' must be a number of seconds from 0 to 3600 (exclusive of 0)" }
+    problems[#problems + 1] = { line = line_of_key(source, "priority_step"),
+      message = "'priority_step' must be a number of seconds from 0 to 3600 (exclusive of 0)" }
   end
   if hooks.score ~= nil and hooks.weights ~= nil then
-    problems[#problems + 1] = { line = 0, message =
-      "give either 'score' (a function) or 'weights' (a table), not both" }
+    problems[#problems + 1] = { line = line_of_key(source, "weights"),
+      message = "give either 'score' (a function) or 'weights' (a table), not both" }
   end
   if hooks.weights ~= nil then
     if type(hooks.weights) ~= "table" then
-      problems[#problems + 1] = { line = 0, message = "'weights' must be a table" }
+      problems[#problems + 1] = { line = line_of_key(source, "weights"),
+        message = "'weights' must be a table" }
     else
       for k, v in pairs(hooks.weights) do
         if not WEIGHT_NAMES[k] then
-          problems[#problems + 1] = { line = 0, message = "unknown weight '" ..
+          problems[#problems + 1] = { line = line_of_key(source, k),
+            message = "unknown weight '" ..
             tostring(k) .. "' (skill, affinity, language, load, occupancy, idle)" }
         elseif type(v) ~= "number" or v ~= v or v < 0 or v > 1e6 then
-          problems[#problems + 1] = { line = 0, message = "weight '" .. k ..
+          problems[#problems + 1] = { line = line_of_key(source, k),
+            message = "weight '" .. k ..
             "' must be a number from 0 to 1e6" }
         end
       end
@@ -597,9 +990,13 @@ function M.load(source, name, instruction_limit)
   end
   if #problems > 0 then return problems end
 
+  -- Recursion, now that the upvalues hold their final values.
+  local functions, tables = {}, {}
+  collect_functions(hooks, functions, {}, tables)
+  check_recursion(functions, tables, name, problems)
+  if #problems > 0 then return problems end
+
   -- Switch the JIT off for every rule function the check found unbounded.
-  local functions = {}
-  collect_functions(hooks, functions, {})
   for _, f in ipairs(functions) do
     local info = debug.getinfo(f, "S")
     if info.what == "Lua" then
