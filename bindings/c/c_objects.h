@@ -13,6 +13,7 @@
 
 #include "bindings/c/routing.h"
 #include "routing/router.h"
+#include "rules/lua_rules.h"
 
 struct routing_options_t {
   routing::RouterOptions router;  // clock and listener stay null here.
@@ -21,6 +22,10 @@ struct routing_options_t {
   routing_assignment_fn callback = nullptr;
   void* callback_user_data = nullptr;
   std::string rules_file;  // Empty: none.
+  // Budget and breaker of every rules compile (the rest: defaults).
+  absl::Duration rules_budget = rules::RulesOptions().evaluation_budget;
+  int rules_breaker_failures = rules::RulesOptions().breaker_failures;
+  absl::Duration rules_breaker_window = rules::RulesOptions().breaker_window;
 };
 
 struct routing_policy_t {

@@ -127,7 +127,7 @@ extern "C" {
  * one version ROUTING_1, keep loading: each 1.0 function answers there too.
  * Functions added in 1.1 are marked "(1.1)". */
 #define ROUTING_ABI_VERSION_MAJOR 1
-#define ROUTING_ABI_VERSION_MINOR 1
+#define ROUTING_ABI_VERSION_MINOR 2
 #define ROUTING_ABI_VERSION \
   (ROUTING_ABI_VERSION_MAJOR * 10000 + ROUTING_ABI_VERSION_MINOR)
 
@@ -333,6 +333,19 @@ ROUTING_EXPORT routing_status_t routing_options_set_assignment_callback(
  * "" means none. The path is copied. */
 ROUTING_EXPORT routing_status_t
 routing_options_set_rules_file(routing_options_t* options, const char* path);
+
+/* (1.2) Limits of the rules the engine compiles (at creation and on every
+ * reload): the time one evaluation may take (budget_us, default 2000), and
+ * the circuit breaker: more than breaker_failures failed evaluations
+ * (errors or overruns) within breaker_window_ms suspend the rules version
+ * in force (defaults 20 and 10000; breaker_failures 0 turns it off). A
+ * suspended version is never entered again: decisions use the built-in
+ * policy and say so (routing_decision_rules_suspended) until the next
+ * reload. INVALID_ARGUMENT for a budget outside 1 us..10 s, negative
+ * failures or a window outside 1 ms..1 day. */
+ROUTING_EXPORT routing_status_t routing_options_set_rules_limits(
+    routing_options_t* options, int64_t budget_us, int breaker_failures,
+    int64_t breaker_window_ms);
 
 /* ------------------------------------------------------------------------ */
 /* Scoring policy (routing/routing_policy.h).                              */
@@ -628,6 +641,17 @@ routing_engine_rules_version(routing_engine_t* engine, uint64_t* version_out);
 ROUTING_EXPORT routing_status_t
 routing_engine_rules_errors(routing_engine_t* engine, int64_t* count_out,
                             char** last_error_out);
+/* (1.2) The health of the rules in force: failed evaluations, of which
+ * budget overruns, whether their circuit breaker has suspended them (1) or
+ * not (0), and the latest failure as "FILE:LINE: message" ("" if none),
+ * owned by the caller (routing_free). Any out pointer may be NULL. All zero
+ * without rules. */
+ROUTING_EXPORT routing_status_t routing_engine_rules_health(
+    routing_engine_t* engine, int64_t* errors_out, int64_t* overruns_out,
+    int* suspended_out, char** last_error_out);
+ROUTING_EXPORT routing_status_t routing_engine_rules_health_r(
+    routing_engine_t* engine, int64_t* errors_out, int64_t* overruns_out,
+    int* suspended_out, char** last_error_out, char** error_out);
 /* Moves queued contacts whose next rules step has fallen due (e.g. "after
  * 60 s, anyone at level 3+"). The engine runs no timers: call it every
  * 100 ms to 1 s from one of your threads. Assignments it makes arrive
@@ -698,6 +722,10 @@ ROUTING_EXPORT routing_status_t routing_decision_rules_step(
     const routing_decision_t* decision, int* step_out);
 ROUTING_EXPORT routing_status_t routing_decision_rules_fallback(
     const routing_decision_t* decision, int* fallback_out);
+/* (1.2) 1 if the rules in force were suspended by their circuit breaker, so
+ * the built-in policy decided without entering them (fallback is then 1). */
+ROUTING_EXPORT routing_status_t routing_decision_rules_suspended(
+    const routing_decision_t* decision, int* suspended_out);
 /* (1.1) The routing attempt this decision belongs to: a new token for each
  * route and requeue (a rules step keeps it), never 0, unique in the
  * process. A queued contact's later assignment carries the same token. */
@@ -828,7 +856,9 @@ enum {
   /* (1.1) Assignments of queued contacts never told to the callback, because
    * a cancel, release or requeue of the contact came first. The callback
    * hears ASSIGNED_FROM_QUEUE - ASSIGNMENTS_UNTOLD assignments. */
-  ROUTING_STATS_ASSIGNMENTS_UNTOLD = 11
+  ROUTING_STATS_ASSIGNMENTS_UNTOLD = 11,
+  /* (1.2) Decisions made while the rules were suspended by their breaker. */
+  ROUTING_STATS_RULES_SUSPENDED_DECISIONS = 12
 };
 
 typedef int routing_queue_counter_t;

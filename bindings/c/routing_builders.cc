@@ -96,6 +96,33 @@ routing_status_t routing_options_set_rules_file(routing_options_t* options,
   });
 }
 
+routing_status_t routing_options_set_rules_limits(routing_options_t* options,
+                                                  int64_t budget_us,
+                                                  int breaker_failures,
+                                                  int64_t breaker_window_ms) {
+  return Boundary("routing_options_set_rules_limits", [&]() -> absl::Status {
+    ROUTING_RETURN_IF_ERROR(RequireNonNull(options, "options"));
+    if (budget_us < 1 || budget_us > 10'000'000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "budget_us must be from 1 to 10000000 (10 s), got ", budget_us));
+    }
+    if (breaker_failures < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "breaker_failures must be 0 (off) or more, got ", breaker_failures));
+    }
+    if (breaker_window_ms < 1 || breaker_window_ms > 86'400'000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("breaker_window_ms must be from 1 to 86400000 (a "
+                       "day), got ",
+                       breaker_window_ms));
+    }
+    options->rules_budget = absl::Microseconds(budget_us);
+    options->rules_breaker_failures = breaker_failures;
+    options->rules_breaker_window = absl::Milliseconds(breaker_window_ms);
+    return absl::OkStatus();
+  });
+}
+
 routing_status_t routing_options_set_assignment_callback(
     routing_options_t* options, routing_assignment_fn callback,
     void* user_data) {

@@ -106,6 +106,8 @@ struct EngineState {
   // reference, swapped atomically).
   std::mutex rules_mu;
   std::shared_ptr<const rules::LuaRules> rules;
+  // Budget and breaker of every compile (routing_options_set_rules_limits).
+  rules::RulesOptions rules_options;
 };
 
 // "FILE:LINE: message" lines.
@@ -298,6 +300,9 @@ routing_status_t routing_engine_create(const routing_options_t* options,
     const routing_options_t defaults;
     const routing_options_t& o = options != nullptr ? *options : defaults;
     auto state = std::make_unique<EngineState>();
+    state->rules_options.evaluation_budget = o.rules_budget;
+    state->rules_options.breaker_failures = o.rules_breaker_failures;
+    state->rules_options.breaker_window = o.rules_breaker_window;
     routing::RouterOptions router_options = o.router;
     if (o.manual_clock) {
       state->manual_clock = std::make_unique<routing::ManualClock>(
@@ -314,7 +319,7 @@ routing_status_t routing_engine_create(const routing_options_t* options,
     if (!o.rules_file.empty()) {
       std::vector<rules::RulesProblem> problems;
       auto compiled =
-          rules::LoadRulesFile(o.rules_file, rules::RulesOptions(), &problems);
+          rules::LoadRulesFile(o.rules_file, state->rules_options, &problems);
       ROUTING_RETURN_IF_ERROR(InstallRules(*state, std::move(compiled),
                                            problems, nullptr, nullptr));
     }
@@ -567,7 +572,7 @@ routing_status_t routing_engine_reload_rules(routing_engine_t* engine,
                          routing::c_api::kMaxPathBytes));
         std::vector<rules::RulesProblem> problems;
         auto compiled =
-            rules::LoadRulesFile(file, rules::RulesOptions(), &problems);
+            rules::LoadRulesFile(file, call.state().rules_options, &problems);
         return InstallRules(call.state(), std::move(compiled), problems,
                             version_out, problems_out);
       });
@@ -589,7 +594,7 @@ routing_status_t routing_engine_reload_rules_text(routing_engine_t* engine,
         ROUTING_ASSIGN_OR_RETURN(std::string text,
                                  TextArgument(source, "rules source"));
         std::vector<rules::RulesProblem> problems;
-        auto compiled = rules::CompileRules(label, text, rules::RulesOptions(),
+        auto compiled = rules::CompileRules(label, text, call.state().rules_options,
                                             &problems);
         return InstallRules(call.state(), std::move(compiled), problems,
                             version_out, problems_out);
@@ -637,6 +642,32 @@ routing_status_t routing_engine_rules_errors(routing_engine_t* engine,
         if (last_error_out != nullptr) {
           *last_error_out = routing::c_api::CopyForCaller(
               current == nullptr ? std::string() : current->last_error());
+        }
+        return absl::OkStatus();
+      });
+}
+
+routing_status_t routing_engine_rules_health(routing_engine_t* engine,
+                                             int64_t* errors_out,
+                                             int64_t* overruns_out,
+                                             int* suspended_out,
+                                             char** last_error_out) {
+  return OnEngine(
+      "routing_engine_rules_health", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        EngineState& state = call.state();
+        std::shared_ptr<const rules::LuaRules> current;
+        {
+          std::lock_guard<std::mutex> lock(state.rules_mu);
+          current = state.rules;
+        }
+        const rules::LuaRules::Health health =
+            current == nullptr ? rules::LuaRules::Health() : current->health();
+        if (errors_out != nullptr) *errors_out = health.errors;
+        if (overruns_out != nullptr) *overruns_out = health.overruns;
+        if (suspended_out != nullptr) *suspended_out = health.suspended ? 1 : 0;
+        if (last_error_out != nullptr) {
+          *last_error_out = routing::c_api::CopyForCaller(health.last_error);
         }
         return absl::OkStatus();
       });

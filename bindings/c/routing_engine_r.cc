@@ -149,6 +149,18 @@ routing_status_t routing_engine_stats_r(routing_engine_t* engine,
                       [&] { return routing_engine_stats(engine, stats_out); });
 }
 
+routing_status_t routing_engine_rules_health_r(routing_engine_t* engine,
+                                               int64_t* errors_out,
+                                               int64_t* overruns_out,
+                                               int* suspended_out,
+                                               char** last_error_out,
+                                               char** error_out) {
+  return WithErrorOut(error_out, [&] {
+    return routing_engine_rules_health(engine, errors_out, overruns_out,
+                                       suspended_out, last_error_out);
+  });
+}
+
 routing_status_t routing_engine_reload_rules_r(routing_engine_t* engine,
                                                const char* path,
                                                uint64_t* version_out,

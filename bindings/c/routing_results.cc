@@ -20,7 +20,7 @@ using routing::c_api::RequireNonNull;
 
 namespace {
 
-constexpr int kStatsCounterCount = ROUTING_STATS_ASSIGNMENTS_UNTOLD + 1;
+constexpr int kStatsCounterCount = ROUTING_STATS_RULES_SUSPENDED_DECISIONS + 1;
 constexpr int kQueueCounterCount = ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS + 1;
 
 absl::Status RequireIndex(size_t index, size_t count, const char* what) {
@@ -105,6 +105,8 @@ ROUTING_DECISION_READ(routing_decision_rules_version, uint64_t,
 ROUTING_DECISION_READ(routing_decision_rules_step, int, r.rules_step)
 ROUTING_DECISION_READ(routing_decision_rules_fallback, int,
                       r.rules_fallback ? 1 : 0)
+ROUTING_DECISION_READ(routing_decision_rules_suspended, int,
+                      r.rules_suspended ? 1 : 0)
 #undef ROUTING_DECISION_READ
 
 routing_status_t routing_decision_component(const routing_decision_t* decision,
@@ -373,7 +375,8 @@ routing_status_t routing_stats_counter(const routing_stats_t* stats,
         s.agents,
         static_cast<int64_t>(s.rules_version),
         s.rules_fallbacks,
-        s.assignments_untold};
+        s.assignments_untold,
+        s.rules_suspended_decisions};
     *value_out = values[counter];
     return absl::OkStatus();
   });

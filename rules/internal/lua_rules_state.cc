@@ -149,7 +149,14 @@ void LuaRulesState::BudgetHook(lua_State* L, lua_Debug*) {
     if (frame.name != nullptr) {
       std::string_view name(frame.name);
       if (name.size() > 3 && name.substr(name.size() - 3) == "_fn") {
-        hook = "hook '" + std::string(name.substr(0, name.size() - 3)) + "'";
+        const std::string hook_name(name.substr(0, name.size() - 3));
+        hook = "hook '" + hook_name + "'";
+        // Its own line: a tail call may have replaced its frame.
+        auto it = self->hook_lines_.find(hook_name);
+        if (it != self->hook_lines_.end() && it->second > 0) {
+          hook_line = it->second;
+          break;
+        }
       } else {
         hook = "function '" + std::string(name) + "'";
       }
@@ -256,6 +263,15 @@ absl::StatusOr<std::unique_ptr<LuaRulesState>> LuaRulesState::Create(
     return absl::InvalidArgumentError(
         absl::StrCat(file_name, ": ", count, " problem(s), first: ",
                      problems->at(problems->size() - count).ToString()));
+  }
+  for (const char* hook : {"eligible", "score", "priority"}) {
+    field("hook_line");
+    lua_pushstring(L, hook);
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+      return absl::InternalError(absl::StrCat("rules prelude: ", PopError(L)));
+    }
+    state->hook_lines_[hook] = static_cast<int>(lua_tointeger(L, -1));
+    lua_pop(L, 1);
   }
   field("evaluate");
   state->evaluate_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -484,6 +484,9 @@ end
 
 local STRING_METHODS = {}
 for name in pairs(safe_string) do STRING_METHODS[name] = true end
+-- A call's first argument register: base + 1, or base + 2 where the frame
+-- takes two slots (LuaJIT's GC64 mode).
+local ARG0 = ffi.abi("gc64") and 2 or 1
 
 -- One function's bytecode, decoded once.
 local function decode_all(fn)
@@ -717,7 +720,8 @@ local function call_sites(code, problems, nested)
             "table.sort() needs its arguments written out, so its " ..
             "comparator can be checked" }
         elseif code.c[pc] - 1 >= 2 then
-          resolve(base + 2, pc, "the comparator given to table.sort()")
+          resolve(base + ARG0 + 1, pc,
+            "the comparator given to table.sort()")
         end
       end
     elseif op == "TSETS" and STRING_METHODS[kstr(fn, code.c[pc])] then
@@ -940,7 +944,15 @@ function M.load(source, name, instruction_limit)
     return problems
   end
   if type(result) ~= "table" then
-    problems[1] = { line = jutil.funcinfo(main).lastlinedefined or 0,
+    -- The line of the chunk's last return.
+    local code, line = decode_all(main), 0
+    for pc = 1, code.n do
+      local op = code.ops[pc]
+      if op == "RET" or op == "RET0" or op == "RET1" or op == "RETM" then
+        line = line_of(main, pc)
+      end
+    end
+    problems[1] = { line = line,
       message = "the rules file must return a table " ..
       "of hooks (got " .. type(result) .. ")" }
     return problems
@@ -1015,6 +1027,13 @@ function M.load(source, name, instruction_limit)
     w_load, w_occupancy, w_idle = w.load or 0, w.occupancy or 0, w.idle or 0
   end
   return problems
+end
+
+-- The line a hook is defined at (0: none), to name it when it overruns.
+function M.hook_line(name)
+  local f = hooks and hooks[name]
+  if type(f) ~= "function" then return 0 end
+  return debug.getinfo(f, "S").linedefined or 0
 end
 
 -- Which functions of the file run interpreted (for `routing_rules check`).
