@@ -225,8 +225,11 @@ absl::Status Simulation::SetUp() {
 
   if (!options_.rules_file.empty()) {
     std::vector<::rules::RulesProblem> problems;
-    auto loaded = ::rules::LoadRulesFile(options_.rules_file,
-                                         ::rules::RulesOptions(), &problems);
+    ::rules::RulesOptions rules_options;
+    rules_options.evaluation_budget = options_.rules_budget;
+    rules_options.breaker_failures = options_.rules_breaker_failures;
+    auto loaded = ::rules::LoadRulesFile(options_.rules_file, rules_options,
+                                         &problems);
     if (!loaded.ok()) return loaded.status();
     router_->SetRules(*loaded);
   }

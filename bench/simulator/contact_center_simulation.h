@@ -34,6 +34,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "bench/simulator/scenario.h"
 #include "bench/simulator/simulation_report.h"
 
@@ -41,6 +42,9 @@ namespace routing::simulator {
 
 struct SimulationOptions {
   std::string rules_file;  // Empty: the built-in policy.
+  // Evaluation budget and circuit breaker of the rules (rules/lua_rules.h).
+  absl::Duration rules_budget = absl::Milliseconds(2);
+  int rules_breaker_failures = 20;
 };
 
 absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario,

@@ -35,6 +35,11 @@ ABSL_FLAG(std::string, rules, "", "Rules file; empty: the built-in policy.");
 ABSL_FLAG(std::string, compare_rules, "",
           "A second rules file (or 'builtin') run on the same traffic and "
           "seed; prints both reports and the differences.");
+ABSL_FLAG(double, rules_budget_ms, 2,
+          "Time one rules evaluation may take, milliseconds.");
+ABSL_FLAG(int, rules_breaker_failures, 20,
+          "Failed rules evaluations within 10 s that suspend the rules; 0: "
+          "no breaker.");
 ABSL_FLAG(uint64_t, seed, 0, "Random seed; 0: the scenario's own.");
 ABSL_FLAG(double, days, 1, "Days to simulate (the day's pattern repeats).");
 ABSL_FLAG(double, rate, 120, "single: contacts per hour.");
@@ -93,6 +98,9 @@ int main(int argc, char** argv) {
 
   sim::SimulationOptions first;
   first.rules_file = FromInvocationDirectory(absl::GetFlag(FLAGS_rules));
+  first.rules_budget =
+      absl::Microseconds(1000 * absl::GetFlag(FLAGS_rules_budget_ms));
+  first.rules_breaker_failures = absl::GetFlag(FLAGS_rules_breaker_failures);
   absl::StatusOr<sim::SimulationReport> report = sim::Simulate(scenario, first);
   if (!report.ok()) return Fail(report.status());
   std::printf("%s", sim::FormatReportTable(*report).c_str());
