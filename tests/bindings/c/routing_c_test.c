@@ -1106,11 +1106,102 @@ static void test_strings_are_copied_in(void) {
   EXPECT_OK(routing_engine_destroy(engine));
 }
 
+/* (1.2) Rules limits, health and the circuit breaker: failures past the
+ * limit suspend the rules, decisions say so, a reload re-arms; bad limits
+ * are refused and change nothing. */
+static void test_rules_breaker_and_health(void) {
+  routing_options_t* options = NULL;
+  routing_engine_t* engine = NULL;
+  EXPECT_OK(routing_options_create(&options));
+  EXPECT_OK(routing_options_set_manual_clock(options, kStartMs));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_rules_limits(options, 0, 2, 60000));
+  EXPECT_ERROR_MENTIONS("budget_us");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_rules_limits(options, 2000, -1, 60000));
+  EXPECT_ERROR_MENTIONS("breaker_failures");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_rules_limits(options, 2000, 2, 0));
+  EXPECT_ERROR_MENTIONS("breaker_window_ms");
+  EXPECT_OK(routing_options_set_rules_limits(options, 2000, 2, 60000));
+  EXPECT_OK(routing_engine_create(options, &engine));
+  routing_options_destroy(options);
+  add_agent(engine, "maria", 5);
+
+  int64_t errors = -1, overruns = -1;
+  int suspended = -1;
+  char* last = NULL;
+  EXPECT_OK(
+      routing_engine_rules_health(engine, &errors, &overruns, &suspended, &last));
+  EXPECT(errors == 0 && overruns == 0 && suspended == 0 && strcmp(last, "") == 0);
+  routing_free(last);
+
+  const char* source =
+      "return { score = function(c, a)\n"
+      "  if attr(c, 'intent') == 'crash' then\n"
+      "    error('no score for crashes')\n"
+      "  end\n"
+      "  return 1\n"
+      "end }\n";
+  EXPECT_OK(routing_engine_reload_rules_text(engine, "crashy.lua", source,
+                                             NULL, NULL));
+  char id[32];
+  for (int i = 0; i < 3; ++i) {
+    snprintf(id, sizeof id, "crash-%d", i);
+    routing_contact_t* call = new_call(id);
+    EXPECT_OK(routing_contact_set_attribute(call, "intent", "crash"));
+    routing_decision_t* decision = NULL;
+    EXPECT_OK(routing_engine_route(engine, call, &decision));
+    routing_decision_destroy(decision);
+    routing_contact_destroy(call);
+    EXPECT_OK(routing_engine_release(engine, id, ROUTING_OUTCOME_RESOLVED));
+  }
+  EXPECT_OK(routing_engine_rules_health(engine, &errors, NULL, &suspended,
+                                        &last));
+  EXPECT(errors == 3 && suspended == 1);
+  EXPECT(strstr(last, "crashy.lua:3: no score for crashes") != NULL);
+  routing_free(last);
+
+  routing_contact_t* call = new_call("calm");
+  routing_decision_t* decision = NULL;
+  int flag = -1;
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  EXPECT_OK(routing_decision_rules_suspended(decision, &flag));
+  EXPECT(flag == 1);
+  EXPECT_OK(routing_decision_rules_fallback(decision, &flag));
+  EXPECT(flag == 1);
+  routing_decision_destroy(decision);
+  routing_contact_destroy(call);
+  EXPECT_OK(routing_engine_release(engine, "calm", ROUTING_OUTCOME_RESOLVED));
+  routing_stats_t* stats = NULL;
+  int64_t value = -1;
+  EXPECT_OK(routing_engine_stats(engine, &stats));
+  EXPECT_OK(routing_stats_counter(
+      stats, ROUTING_STATS_RULES_SUSPENDED_DECISIONS, &value));
+  EXPECT(value == 1);
+  routing_stats_destroy(stats);
+
+  /* A reload re-arms: the same file, a fresh version. */
+  EXPECT_OK(routing_engine_reload_rules_text(engine, "crashy.lua", source,
+                                             NULL, NULL));
+  EXPECT_OK(routing_engine_rules_health(engine, &errors, NULL, &suspended,
+                                        NULL));
+  EXPECT(errors == 0 && suspended == 0);
+  call = new_call("calm-2");
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  EXPECT_OK(routing_decision_rules_suspended(decision, &flag));
+  EXPECT(flag == 0);
+  routing_decision_destroy(decision);
+  routing_contact_destroy(call);
+  EXPECT_OK(routing_engine_destroy(engine));
+}
+
 int main(void) {
   RUN_TEST(test_version_and_names);
   RUN_TEST(test_assigns_then_queues_then_calls_back);
   RUN_TEST(test_policy_swap_and_requeue);
   RUN_TEST(test_rules_reload_and_steps);
+  RUN_TEST(test_rules_breaker_and_health);
   RUN_TEST(test_null_arguments);
   RUN_TEST(test_invalid_utf8_names_the_field);
   RUN_TEST(test_unknown_ids_and_wrong_state);
