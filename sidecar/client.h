@@ -3,7 +3,9 @@
 // C++ client of routingd: one DEALER connection, synchronous calls that build
 // the request from the engine's domain types and return the verified reply.
 // An Error reply comes back as the matching absl::Status (BUSY as Unavailable,
-// MALFORMED_REQUEST as DataLoss, ... see StatusFromError in wire_encoder.h);
+// MALFORMED_REQUEST as DataLoss, PERMISSION_DENIED (the client's CURVE key
+// lacks the role) as PermissionDenied, ... see StatusFromError in
+// wire_encoder.h);
 // a daemon that does not answer within the timeout is DeadlineExceeded.
 // EventSubscriber reads the daemon's PUB socket.
 //

@@ -13,12 +13,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "flatbuffers/flatbuffers.h"
 #include "routing/status_macros.h"
+#include "sidecar/client_roles.h"
 #include "sidecar/cpu_placement.h"
 #include "sidecar/request_decoder.h"
 #include "sidecar/wire_encoder.h"
@@ -30,6 +31,8 @@ namespace {
 constexpr char kRequestsEndpoint[] = "inproc://routingd-requests";
 constexpr char kRepliesEndpoint[] = "inproc://routingd-replies";
 constexpr char kEventsEndpoint[] = "inproc://routingd-events";
+// ReloadRules requests, from the threads that received them to the reloader.
+constexpr char kReloadsEndpoint[] = "inproc://routingd-reloads";
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
 constexpr char kTerminate[] = "$TERM";
 // Messages handled per socket per poll round, so no socket starves another.
@@ -178,13 +181,16 @@ class Daemon::Impl {
       if (zmq_z85_decode(key, options_.curve_secret_key.c_str()) == nullptr) {
         return absl::InvalidArgumentError("CURVE secret key is not valid Z85");
       }
-      for (const std::string& client : options_.curve_allowed_clients) {
-        if (client.size() != 40 ||
-            zmq_z85_decode(key, client.c_str()) == nullptr) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "allowed client key \"", client, "\" is not 40 Z85 characters"));
+      for (const AllowedClient& client : options_.curve_allowed_clients) {
+        if (!IsZ85Key(client.public_key) || client.roles.empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("allowed client key \"", client.public_key,
+                           "\" is not 40 Z85 characters with roles"));
         }
-        allowed_clients_.insert(std::string(reinterpret_cast<char*>(key), 32));
+        zmq_z85_decode(key, client.public_key.c_str());
+        allowed_clients_.insert_or_assign(
+            std::string(reinterpret_cast<char*>(key), 32),
+            ZapUserId(client.public_key, client.roles));
       }
     }
     ROUTING_RETURN_IF_ERROR(CheckCpusAllowed(options_.worker_cpus));
@@ -219,6 +225,10 @@ class Daemon::Impl {
                                 [this](void* pipe) { Publisher(pipe); });
     }
     if (status.ok()) {
+      status = reloader_.Start(context_, "rules-reload", options_.worker_cpus,
+                               [this](void* pipe) { Reloader(pipe); });
+    }
+    if (status.ok()) {
       status = frontend_.Start(
           context_, "frontend",
           options_.workers == 0 ? options_.worker_cpus : options_.io_cpus,
@@ -244,6 +254,7 @@ class Daemon::Impl {
     step_timer_.Stop();
     for (auto& worker : workers_) worker->Stop();
     workers_.clear();
+    reloader_.Stop();   // After a compile under way, if any, has finished.
     publisher_.Stop();  // Flushes the events the workers left.
     zap_.Stop();
     zmq_ctx_term(context_);
@@ -255,7 +266,13 @@ class Daemon::Impl {
   void Worker(void* pipe);
   void Publisher(void* pipe);
   void StepTimer(void* pipe);
+  void Reloader(void* pipe);
   void Zap(void* pipe);
+  // Hands a ReloadRules request (all its frames) to the reloader and returns
+  // true; its reply comes from there. While another reload runs, fills
+  // `fbb` with a Busy reply instead and returns false.
+  bool HandOverReload(void* reloads, Frames& request, RoleSet roles,
+                      flatbuffers::FlatBufferBuilder& fbb);
   // Sends a reply to a client; counts one the client cannot receive.
   void SendToClient(void* router, Frames& reply) {
     if (!reply.Send(router, ZMQ_DONTWAIT)) {
@@ -264,16 +281,43 @@ class Daemon::Impl {
   }
   void RefuseRequest(void* router, Frames& request, size_t envelope_frames,
                      wire::ErrorCode code, const std::string& message);
+  // The roles of the client that sent `request`: from the ZAP User-Id libzmq
+  // attached to its frames with CURVE, every role without.
+  RoleSet RolesOf(const Frames& request) const {
+    if (options_.curve_secret_key.empty()) return RoleSet::All();
+    return RolesFromZapUserId(request.property(request.size() - 1, "User-Id"));
+  }
+  // With CURVE, a request goes to a worker with one more frame after the
+  // payload: its roles' bits. The worker takes it off before anything else.
+  void AddRolesFrame(Frames& request, RoleSet roles) const {
+    if (options_.curve_secret_key.empty()) return;
+    const uint8_t bits = roles.bits();
+    request.Add(&bits, 1);
+  }
+  RoleSet TakeRolesFrame(Frames& request) const {
+    if (options_.curve_secret_key.empty()) return RoleSet::All();
+    const size_t last = request.size() - 1;
+    const RoleSet roles = request.size_of(last) == 1
+                              ? RoleSet::FromBits(request.data(last)[0])
+                              : RoleSet();
+    request.RemoveLast();
+    return roles;
+  }
 
   RequestHandler* handler_;
   SidecarMetrics* metrics_;
   DaemonOptions options_;
-  absl::flat_hash_set<std::string> allowed_clients_;  // Raw 32-byte keys.
+  // Raw 32-byte key -> the ZAP User-Id naming the key and its roles.
+  absl::flat_hash_map<std::string, std::string> allowed_clients_;
   void* context_ = nullptr;
   Actor zap_;
   Actor publisher_;
   Actor frontend_;
   Actor step_timer_;
+  // Compiling and testing a rules file takes milliseconds to seconds: done
+  // here, one at a time, never on a thread that answers routes.
+  Actor reloader_;
+  std::atomic<bool> reload_running_{false};
   std::vector<std::unique_ptr<Actor>> workers_;
 };
 
@@ -330,6 +374,7 @@ void Daemon::Impl::Frontend(void* pipe) {
   // events they raise through its own socket.
   const bool inline_execution = options_.workers == 0;
   ZmqSocket events;
+  ZmqSocket reloads;
   if (status.ok() && inline_execution) {
     events = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
     status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
@@ -337,6 +382,13 @@ void Daemon::Impl::Frontend(void* pipe) {
       status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
     if (status.ok() && zmq_connect(events.get(), kEventsEndpoint) != 0) {
       status = ZmqError("connecting the frontend to the event queue");
+    }
+    // Reloads run on the reloader even here: a compile must not stall the
+    // thread that reads every request.
+    reloads = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
+    if (status.ok()) status = reloads.SetInt(ZMQ_LINGER, 0);
+    if (status.ok() && zmq_connect(reloads.get(), kReloadsEndpoint) != 0) {
+      status = ZmqError("connecting the frontend to the rules reloader");
     }
   }
   SignalReady(pipe, status);
@@ -394,9 +446,16 @@ void Daemon::Impl::Frontend(void* pipe) {
                                      " requests in flight; retry later"));
           continue;
         }
+        const RoleSet roles = RolesOf(request);
         if (inline_execution) {
           const size_t last = request.size() - 1;
-          handler_->Handle(request.data(last), request.size_of(last), fbb);
+          if (!handler_->HandleUnlessReload(
+                  request.data(last), request.size_of(last), fbb, roles) &&
+              HandOverReload(reloads.get(), request, roles, fbb)) {
+            // In flight until the reloader's reply comes back.
+            in_flight.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
           Frames reply;
           for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
           reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
@@ -404,9 +463,11 @@ void Daemon::Impl::Frontend(void* pipe) {
           continue;
         }
         in_flight.fetch_add(1, std::memory_order_relaxed);
+        AddRolesFrame(request, roles);
         if (!request.Send(to_workers.get(), ZMQ_DONTWAIT)) {
           // Cannot happen while the inproc HWM exceeds the in-flight limit;
           // answered rather than lost if it ever does.
+          (void)TakeRolesFrame(request);
           in_flight.fetch_sub(1, std::memory_order_relaxed);
           metrics_->busy_rejections.fetch_add(1, std::memory_order_relaxed);
           RefuseRequest(router.get(), request, envelope, wire::ErrorCode::Busy,
@@ -448,13 +509,16 @@ void Daemon::Impl::Worker(void* pipe) {
   ZmqSocket requests(zmq_socket(context_, ZMQ_PULL));
   ZmqSocket replies(zmq_socket(context_, ZMQ_PUSH));
   ZmqSocket events(zmq_socket(context_, ZMQ_PUSH));
+  ZmqSocket reloads(zmq_socket(context_, ZMQ_PUSH));
   absl::Status status = requests.SetInt(ZMQ_LINGER, 0);
   if (status.ok()) status = replies.SetInt(ZMQ_LINGER, kCloseLingerMs);
   if (status.ok()) status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
   if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  if (status.ok()) status = reloads.SetInt(ZMQ_LINGER, 0);
   if (status.ok() && (zmq_connect(requests.get(), kRequestsEndpoint) != 0 ||
                       zmq_connect(replies.get(), kRepliesEndpoint) != 0 ||
-                      zmq_connect(events.get(), kEventsEndpoint) != 0)) {
+                      zmq_connect(events.get(), kEventsEndpoint) != 0 ||
+                      zmq_connect(reloads.get(), kReloadsEndpoint) != 0)) {
     status = ZmqError("connecting a worker");
   }
   SignalReady(pipe, status);
@@ -471,8 +535,13 @@ void Daemon::Impl::Worker(void* pipe) {
       for (int i = 0; i < kBatch; ++i) {
         Frames request;
         if (!request.Receive(requests.get(), ZMQ_DONTWAIT)) break;
+        const RoleSet roles = TakeRolesFrame(request);
         const size_t last = request.size() - 1;
-        handler_->Handle(request.data(last), request.size_of(last), fbb);
+        if (!handler_->HandleUnlessReload(request.data(last),
+                                          request.size_of(last), fbb, roles) &&
+            HandOverReload(reloads.get(), request, roles, fbb)) {
+          continue;  // The reloader answers it.
+        }
         Frames reply;
         for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
         reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
@@ -506,6 +575,80 @@ void Daemon::Impl::StepTimer(void* pipe) {
     if (ready < 0 && zmq_errno() != EINTR) break;
     if ((item.revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
     handler_->AdvanceQueues();
+    // One health read of the rules in force: publishes rules/suspended once
+    // their breaker has tripped. Never on a decision's path.
+    handler_->WatchRules();
+  }
+}
+
+bool Daemon::Impl::HandOverReload(void* reloads, Frames& request, RoleSet roles,
+                                  flatbuffers::FlatBufferBuilder& fbb) {
+  const size_t last = request.size() - 1;
+  // One reload at a time: a second one is answered at once rather than
+  // queued behind a compile whose length nobody knows in advance.
+  if (reload_running_.exchange(true, std::memory_order_acq_rel)) {
+    handler_->RefuseReload(request.data(last), request.size_of(last),
+                           "another rules reload is still compiling; retry "
+                           "once it has been answered",
+                           fbb);
+    return false;
+  }
+  AddRolesFrame(request, roles);
+  // The reloader's queue holds one request at most (the flag above), so this
+  // never blocks; answered rather than lost if it ever fails.
+  if (!request.Send(reloads, ZMQ_DONTWAIT)) {
+    (void)TakeRolesFrame(request);
+    reload_running_.store(false, std::memory_order_release);
+    handler_->RefuseReload(request.data(last), request.size_of(last),
+                           "the rules reloader is not accepting requests", fbb);
+    return false;
+  }
+  return true;
+}
+
+void Daemon::Impl::Reloader(void* pipe) {
+  ZmqSocket reloads(zmq_socket(context_, ZMQ_PULL));
+  ZmqSocket replies(zmq_socket(context_, ZMQ_PUSH));
+  ZmqSocket events(zmq_socket(context_, ZMQ_PUSH));
+  absl::Status status = reloads.SetInt(ZMQ_LINGER, 0);
+  if (status.ok()) status = replies.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok()) status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
+  if (status.ok() && zmq_bind(reloads.get(), kReloadsEndpoint) != 0) {
+    status = ZmqError("binding the rules reload queue");
+  }
+  if (status.ok() && (zmq_connect(replies.get(), kRepliesEndpoint) != 0 ||
+                      zmq_connect(events.get(), kEventsEndpoint) != 0)) {
+    status = ZmqError("connecting the rules reloader");
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+
+  WorkerEventSink sink(events.get());
+  ScopedEventSink scoped_sink(&sink);
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  while (true) {
+    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
+                              {reloads.get(), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      Frames request;
+      if (request.Receive(reloads.get(), ZMQ_DONTWAIT)) {
+        const RoleSet roles = TakeRolesFrame(request);
+        const size_t last = request.size() - 1;
+        handler_->Handle(request.data(last), request.size_of(last), fbb, roles);
+        Frames reply;
+        for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
+        reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+        // Free before the reply leaves: a client that sends its next reload
+        // as soon as it hears back is never told Busy by this one.
+        reload_running_.store(false, std::memory_order_release);
+        // Through the frontend, which counts it answered. Non-blocking: after
+        // a shutdown that outlasted the grace period nobody reads replies.
+        reply.Send(replies.get(), ZMQ_DONTWAIT);
+      }
+    }
+    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
   }
 }
 
@@ -574,8 +717,18 @@ void Daemon::Impl::Zap(void* pipe) {
       // version, request id, domain, address, identity, mechanism, key.
       bool allowed = request.size() >= 7 && request.text(0) == "1.0" &&
                      request.text(5) == "CURVE" && request.size_of(6) == 32;
+      // libzmq attaches the User-Id to every message of the connection:
+      // how the frontend learns a request's roles (RolesOf).
+      std::string user_id;
       if (allowed && !allowed_clients_.empty()) {
-        allowed = allowed_clients_.contains(std::string(request.text(6)));
+        auto client = allowed_clients_.find(
+            absl::string_view(request.text(6).data(), request.size_of(6)));
+        allowed = client != allowed_clients_.end();
+        if (allowed) user_id = client->second;
+      } else if (allowed) {
+        char z85[41];
+        zmq_z85_encode(z85, request.data(6), 32);
+        user_id = ZapUserId(z85, RoleSet::All());
       }
       Frames reply;
       reply.Add("1.0");
@@ -586,7 +739,7 @@ void Daemon::Impl::Zap(void* pipe) {
       }
       reply.Add(allowed ? "200" : "400");
       reply.Add(allowed ? "OK" : "client key not allowed");
-      reply.Add("");  // User id.
+      reply.Add(user_id);
       reply.Add("");  // Metadata.
       reply.Send(handler.get(), 0);
     }

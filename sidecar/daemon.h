@@ -12,8 +12,15 @@
 //     workers (assignment and agent-state events);
 //   - one step timer that every step_interval moves queued contacts on to a
 //     routing-rules step that fell due (RequestHandler::AdvanceQueues: the
-//     router runs no timers), publishing the assignments that follow;
-//   - with CURVE, one ZAP thread that checks client keys against the list.
+//     router runs no timers), publishing the assignments that follow, and
+//     publishes rules/suspended when the rules' circuit breaker has tripped
+//     (RequestHandler::WatchRules);
+//   - one rules reloader that compiles ReloadRules requests, one at a time,
+//     off the threads that answer routes: workers (and an inline frontend)
+//     hand them over, and answer Busy to one arriving while another
+//     compiles;
+//   - with CURVE, one ZAP thread that checks client keys against the list
+//     and labels each connection with the key's roles (client_roles.h).
 // Each thread owns its sockets alone and starts and stops with a
 // ready/terminate handshake over an inproc PAIR pipe.
 //
@@ -36,6 +43,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "sidecar/allowed_clients.h"
 #include "sidecar/request_handler.h"
 #include "sidecar/sidecar_metrics.h"
 
@@ -62,8 +70,8 @@ struct DaemonOptions {
   // core, where the woken thread runs at once either way.
   bool batch_io_thread = true;
   // Where threads run (cpu_placement.h); empty: wherever the process may.
-  // worker_cpus: the threads that execute requests (workers and the step
-  // timer; with 0 workers, the frontend). io_cpus: libzmq's I/O thread and
+  // worker_cpus: the threads that execute requests (workers, the step
+  // timer and the rules reloader; with 0 workers, the frontend). io_cpus: libzmq's I/O thread and
   // the threads that only move messages (the frontend when there are
   // workers, the publisher, ZAP). On 2 cores, {0} and {1} keep routing work
   // and socket work off each other's core. Start refuses a CPU the process
@@ -76,8 +84,13 @@ struct DaemonOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   // CURVE: the server's Z85 secret key (40 characters); empty = plain TCP.
   std::string curve_secret_key;
-  // Z85 public keys of the clients allowed in; empty = any CURVE client.
-  std::vector<std::string> curve_allowed_clients;
+  // The clients allowed in, with their roles (allowed_clients.h); empty =
+  // any CURVE client, with every role. The ZAP handler gives each connection
+  // a User-Id naming its key and roles, and every request whose type the
+  // roles do not permit (client_roles.h) is answered PERMISSION_DENIED
+  // without being executed, and counted in metrics.permission_denied.
+  // Without CURVE there are no roles: every request is permitted.
+  std::vector<AllowedClient> curve_allowed_clients;
 };
 
 class Daemon {

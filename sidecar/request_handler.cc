@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,27 +62,71 @@ RequestHandler::RequestHandler(Router* router, SidecarMetrics* metrics,
     : router_(router),
       metrics_(metrics),
       options_(options),
-      clock_(options.clock != nullptr ? options.clock
-                                      : SystemClock::Default()) {}
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Default()),
+      own_rules_(options.rules != nullptr ? nullptr
+                                          : std::make_unique<RulesInForce>(
+                                                router, rules::RulesOptions())),
+      rules_(options.rules != nullptr ? options.rules : own_rules_.get()) {}
 
 void RequestHandler::Handle(const uint8_t* data, size_t size,
-                            FlatBufferBuilder& fbb) {
+                            FlatBufferBuilder& fbb, RoleSet roles) {
+  HandleRequest(data, size, /*defer_reloads=*/false, roles, fbb);
+}
+
+bool RequestHandler::HandleUnlessReload(const uint8_t* data, size_t size,
+                                        FlatBufferBuilder& fbb, RoleSet roles) {
+  return HandleRequest(data, size, /*defer_reloads=*/true, roles, fbb);
+}
+
+bool RequestHandler::HandleRequest(const uint8_t* data, size_t size,
+                                   bool defer_reloads, RoleSet roles,
+                                   FlatBufferBuilder& fbb) {
   const auto started = std::chrono::steady_clock::now();
+  fbb.Clear();
+  std::vector<uint64_t> scratch;
+  const uint8_t* aligned = size <= options_.decoder.max_message_bytes
+                               ? AlignedCopy(data, size, &scratch)
+                               : data;
+  DecodedRequest decoded = DecodeRequest(aligned, size, options_.decoder);
+  // Checked before anything runs: a refused request changes nothing.
+  const bool permitted =
+      !decoded.ok() || Permits(roles, decoded.request->body_type());
+  const bool reload =
+      permitted && decoded.ok() &&
+      decoded.request->body_type() == wire::RequestBody::ReloadRules;
+  if (reload && defer_reloads) return false;
+  metrics_->requests.fetch_add(1, std::memory_order_relaxed);
+  if (!decoded.ok()) {
+    metrics_->malformed_requests.fetch_add(1, std::memory_order_relaxed);
+    FinishErrorReply(fbb, decoded.request_id, decoded.error, decoded.message);
+  } else if (!permitted) {
+    metrics_->permission_denied.fetch_add(1, std::memory_order_relaxed);
+    FinishErrorReply(
+        fbb, decoded.request_id, wire::ErrorCode::PermissionDenied,
+        PermissionDeniedMessage(decoded.request->body_type(), roles));
+  } else {
+    Execute(*decoded.request, fbb);
+  }
+  // A reload (compiling and testing a file: milliseconds to seconds, off the
+  // request path) would swamp the request service times.
+  if (!reload) {
+    metrics_->RecordLatency(
+        absl::FromChrono(std::chrono::steady_clock::now() - started));
+  }
+  return true;
+}
+
+void RequestHandler::RefuseReload(const uint8_t* data, size_t size,
+                                  const std::string& why,
+                                  FlatBufferBuilder& fbb) {
   fbb.Clear();
   metrics_->requests.fetch_add(1, std::memory_order_relaxed);
   std::vector<uint64_t> scratch;
   const uint8_t* aligned = size <= options_.decoder.max_message_bytes
                                ? AlignedCopy(data, size, &scratch)
                                : data;
-  DecodedRequest decoded = DecodeRequest(aligned, size, options_.decoder);
-  if (!decoded.ok()) {
-    metrics_->malformed_requests.fetch_add(1, std::memory_order_relaxed);
-    FinishErrorReply(fbb, decoded.request_id, decoded.error, decoded.message);
-  } else {
-    Execute(*decoded.request, fbb);
-  }
-  metrics_->RecordLatency(
-      absl::FromChrono(std::chrono::steady_clock::now() - started));
+  const DecodedRequest decoded = DecodeRequest(aligned, size, options_.decoder);
+  FinishErrorReply(fbb, decoded.request_id, wire::ErrorCode::Busy, why);
 }
 
 void RequestHandler::Execute(const wire::Request& request,
@@ -169,18 +215,8 @@ void RequestHandler::Execute(const wire::Request& request,
       if (!status.ok()) return Refuse(fbb, id, status);
       return FinishAckReply(fbb, id);
     }
-    case wire::RequestBody::ReloadRules: {
-      const wire::ReloadRules* reload = request.body_as_ReloadRules();
-      if (absl::Status s = CheckReloadRules(*reload); !s.ok()) {
-        return Refuse(fbb, id, s);
-      }
-      ReloadOutcome outcome = ReloadRules(*router_, *reload);
-      if (!outcome.status.ok()) return Refuse(fbb, id, outcome.status);
-      auto problems = fbb.CreateVectorOfStrings(outcome.problems);
-      auto body = wire::CreateRulesReloaded(fbb, outcome.accepted,
-                                            outcome.version, problems);
-      return FinishReply(fbb, id, wire::ReplyBody::RulesReloaded, body.Union());
-    }
+    case wire::RequestBody::ReloadRules:
+      return Reload(id, *request.body_as_ReloadRules(), fbb);
     case wire::RequestBody::GetStats:
       return Stats(id, *request.body_as_GetStats(), fbb);
     case wire::RequestBody::Health:
@@ -192,6 +228,57 @@ void RequestHandler::Execute(const wire::Request& request,
                         "request type ", static_cast<int>(request.body_type()),
                         " is not served")));
   }
+}
+
+void RequestHandler::Reload(uint64_t id, const wire::ReloadRules& request,
+                            FlatBufferBuilder& fbb) {
+  if (absl::Status s = CheckReloadRules(request); !s.ok()) {
+    return Refuse(fbb, id, s);
+  }
+  ReloadOutcome outcome = rules_->Reload(request);
+  if (!outcome.status.ok()) return Refuse(fbb, id, outcome.status);
+  if (EventSink* sink = ScopedEventSink::Current(); sink != nullptr) {
+    FlatBufferBuilder event(1024);
+    FinishRulesReloadEvent(
+        event,
+        metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+        absl::ToUnixMillis(Now()), outcome.accepted, outcome.version,
+        outcome.name, outcome.source, outcome.problems);
+    sink->Publish({std::string(kRulesReloadTopic)}, event.GetBufferPointer(),
+                  event.GetSize());
+  }
+  auto problems = fbb.CreateVectorOfStrings(outcome.problems);
+  auto body = wire::CreateRulesReloaded(fbb, outcome.accepted, outcome.version,
+                                        problems);
+  FinishReply(fbb, id, wire::ReplyBody::RulesReloaded, body.Union());
+}
+
+bool RequestHandler::WatchRules() {
+  std::optional<RulesHealth> suspended = rules_->NewSuspension();
+  if (!suspended.has_value()) return false;
+  EventSink* sink = ScopedEventSink::Current();
+  if (sink == nullptr) {
+    metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  RulesSuspension suspension;
+  suspension.version = suspended->version;
+  suspension.name = suspended->name;
+  suspension.last_error = suspended->last_error;
+  suspension.suspended_at_unix_ms =
+      suspended->suspended_at == absl::InfinitePast()
+          ? 0
+          : absl::ToUnixMillis(suspended->suspended_at);
+  suspension.errors = suspended->errors;
+  suspension.overruns = suspended->overruns;
+  FlatBufferBuilder event(512);
+  FinishRulesSuspendedEvent(
+      event,
+      metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      absl::ToUnixMillis(Now()), suspension);
+  sink->Publish({std::string(kRulesSuspendedTopic)}, event.GetBufferPointer(),
+                event.GetSize());
+  return true;
 }
 
 void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
@@ -295,6 +382,9 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   auto queues_offset = fbb.CreateVector(queues);
   auto skills_offset = fbb.CreateVector(skills);
   auto states_offset = fbb.CreateVector(agents_by_state);
+  const RulesHealth rules = rules_->Health();
+  auto rules_last_error = fbb.CreateString(rules.last_error);
+  auto rules_name = fbb.CreateString(rules.name);
   wire::StatsBuilder b(fbb);
   b.add_policy_version(stats.policy_version);
   b.add_rules_version(stats.rules_version);
@@ -328,6 +418,14 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
       metrics_->unroutable_replies.load(std::memory_order_relaxed));
   b.add_events_published(
       metrics_->events_published.load(std::memory_order_relaxed));
+  b.add_rules_errors(rules.errors);
+  b.add_rules_overruns(rules.overruns);
+  b.add_rules_last_error(rules_last_error);
+  b.add_rules_suspended(rules.suspended);
+  b.add_rules_suspended_decisions(stats.rules_suspended_decisions);
+  b.add_rules_name(rules_name);
+  b.add_permission_denied(
+      metrics_->permission_denied.load(std::memory_order_relaxed));
   auto body = b.Finish();
   FinishReply(fbb, id, wire::ReplyBody::Stats, body.Union());
 }

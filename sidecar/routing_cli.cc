@@ -86,7 +86,7 @@ constexpr char kUsage[] =
     "  reload FILE                 load routing rules from FILE (on the "
     "daemon's host)\n"
     "  watch [TOPIC...]            print events (contact/ID, queue/NAME, "
-    "agent/ID)\n"
+    "agent/ID, rules/)\n"
     "  keygen                      print a new CURVE key pair (public, "
     "secret)\n";
 
@@ -204,6 +204,30 @@ void PrintDecision(const wire::Decision& d) {
   }
 }
 
+// The rules in force and how they fare: what an operator checks after a
+// deploy, and when decisions start saying rules_fallback.
+void PrintRulesStats(const wire::Stats& s) {
+  if (s.rules_version() == 0) {
+    std::printf("rules none (built-in policy)  fallbacks %lld\n",
+                static_cast<long long>(s.rules_fallbacks()));
+    return;
+  }
+  std::printf(
+      "rules %s v%llu  errors %lld (overruns %lld)  fallbacks %lld  "
+      "suspended decisions %lld  breaker %s\n",
+      Text(s.rules_name()).c_str(),
+      static_cast<unsigned long long>(s.rules_version()),
+      static_cast<long long>(s.rules_errors()),
+      static_cast<long long>(s.rules_overruns()),
+      static_cast<long long>(s.rules_fallbacks()),
+      static_cast<long long>(s.rules_suspended_decisions()),
+      s.rules_suspended() ? "TRIPPED: rules suspended until the next reload"
+                          : "armed");
+  if (!Text(s.rules_last_error()).empty()) {
+    std::printf("rules last error: %s\n", Text(s.rules_last_error()).c_str());
+  }
+}
+
 void PrintStats(const wire::Stats& s) {
   std::printf(
       "policy v%llu  decisions %lld (immediate %lld, queued %lld, "
@@ -228,12 +252,14 @@ void PrintStats(const wire::Stats& s) {
               s.latency_max_us());
   std::printf(
       "requests %llu  busy %llu  malformed %llu  unroutable %llu  "
-      "events %llu\n",
+      "permission denied %llu  events %llu\n",
       static_cast<unsigned long long>(s.requests()),
       static_cast<unsigned long long>(s.busy_rejections()),
       static_cast<unsigned long long>(s.malformed_requests()),
       static_cast<unsigned long long>(s.unroutable_replies()),
+      static_cast<unsigned long long>(s.permission_denied()),
       static_cast<unsigned long long>(s.events_published()));
+  PrintRulesStats(s);
   if (s.queues() != nullptr) {
     for (const wire::QueueSnapshot* q : *s.queues()) {
       std::printf(
@@ -279,6 +305,26 @@ void PrintEvent(const std::string& topic, const wire::Event& event) {
                 std::string(routing::AgentStateName(
                                 static_cast<routing::AgentState>(s->state())))
                     .c_str());
+  } else if (const wire::RulesReloadFinished* r =
+                 event.body_as_RulesReloadFinished()) {
+    std::printf(
+        "[%s] #%llu RULES %s %s: v%llu %s in force\n", topic.c_str(),
+        static_cast<unsigned long long>(event.sequence()),
+        Text(r->source()).c_str(), r->accepted() ? "accepted" : "refused",
+        static_cast<unsigned long long>(r->version()), Text(r->name()).c_str());
+    if (r->problems() != nullptr) {
+      for (const flatbuffers::String* p : *r->problems()) {
+        std::printf("  %s\n", p->c_str());
+      }
+    }
+  } else if (const wire::RulesSuspended* r = event.body_as_RulesSuspended()) {
+    std::printf(
+        "[%s] #%llu RULES SUSPENDED %s v%llu after %lld failures (%lld "
+        "overruns): %s\n",
+        topic.c_str(), static_cast<unsigned long long>(event.sequence()),
+        Text(r->name()).c_str(), static_cast<unsigned long long>(r->version()),
+        static_cast<long long>(r->errors()),
+        static_cast<long long>(r->overruns()), Text(r->last_error()).c_str());
   }
   std::fflush(stdout);
 }
@@ -448,6 +494,16 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   absl::Status status = Run(args);
   std::fflush(stdout);
+  if (status.code() == absl::StatusCode::kPermissionDenied) {
+    // routingd refused the request for this client's CURVE key: say so, and
+    // who can change it, rather than a bare message.
+    std::fprintf(stderr,
+                 "routing_cli: permission denied by routingd: %s\n"
+                 "routing_cli: nothing was changed; the roles of a key are "
+                 "set in routingd's --curve_allowed_clients_file\n",
+                 std::string(status.message()).c_str());
+    return 1;
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "routing_cli: %s\n",
                  std::string(status.message()).c_str());

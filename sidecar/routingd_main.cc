@@ -1,8 +1,12 @@
 // routingd: the routing engine as a ZeroMQ sidecar. See sidecar/README.md.
 #include <signal.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -16,22 +20,47 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "routing/router.h"
+#include "rules/lua_rules.h"
+#include "sidecar/allowed_clients.h"
 #include "sidecar/cpu_placement.h"
 #include "sidecar/daemon.h"
+#include "sidecar/endpoint_exposure.h"
 #include "sidecar/request_handler.h"
 #include "sidecar/rules_reload.h"
 #include "sidecar/sidecar_metrics.h"
 
 ABSL_FLAG(std::string, listen, "tcp://127.0.0.1:5555",
-          "Endpoint of the request socket (ROUTER), e.g. tcp://0.0.0.0:5555 "
-          "or ipc:///run/routingd.sock. Clients connect DEALER or REQ here.");
+          "Endpoint of the request socket (ROUTER), e.g. tcp://127.0.0.1:5555 "
+          "or ipc:///run/routingd.sock. Clients connect DEALER or REQ here. "
+          "Without CURVE only loopback or ipc:// (see --insecure_listen).");
 ABSL_FLAG(std::string, events, "tcp://127.0.0.1:5556",
           "Endpoint of the event socket (PUB): assignments of queued contacts "
           "on contact/<id>, queue/<name>, agent/<id>; agent state changes on "
-          "agent/<id>.");
+          "agent/<id>; rules reloads and suspensions on rules/reload and "
+          "rules/suspended. Without CURVE only loopback or ipc:// (see "
+          "--insecure_listen).");
 ABSL_FLAG(std::string, rules, "",
           "Routing rules file loaded at start; empty: the embedded default "
           "policy. Reload later with the ReloadRules request.");
+ABSL_FLAG(std::string, rules_dir, "",
+          "When set, rules files (--rules and ReloadRules by path) are read "
+          "only from under this directory, after resolving symbolic links "
+          "and \"..\". Empty: any path the daemon can read.");
+ABSL_FLAG(int64_t, rules_max_bytes, rules::RulesOptions().max_source_bytes,
+          "Largest rules source accepted, as a file or as the text of a "
+          "ReloadRules request (1 .. 67108864).");
+ABSL_FLAG(double, rules_budget_ms,
+          absl::ToDoubleMilliseconds(rules::RulesOptions().evaluation_budget),
+          "Longest one rules evaluation may run (wall time, milliseconds; "
+          "above 0, at most 10000); past it the decision falls back to the "
+          "built-in policy and counts as an overrun.");
+ABSL_FLAG(int, rules_breaker_failures, rules::RulesOptions().breaker_failures,
+          "Circuit breaker: more failed rules evaluations (errors and "
+          "overruns) than this within --rules_breaker_window_s suspend the "
+          "rules version in force until the next reload. 0: never suspend.");
+ABSL_FLAG(double, rules_breaker_window_s,
+          absl::ToDoubleSeconds(rules::RulesOptions().breaker_window),
+          "Circuit breaker window, seconds (above 0, at most 86400).");
 ABSL_FLAG(int, workers, 1,
           "Threads that verify and execute requests (0..64). 0: the I/O "
           "thread executes them itself (no hand-off; lowest latency on small "
@@ -42,7 +71,8 @@ ABSL_FLAG(bool, batch_io_thread, true,
           "(higher throughput when threads share a core).");
 ABSL_FLAG(std::string, worker_cpus, "",
           "CPUs for the threads that execute requests (workers, the rules "
-          "step timer; with --workers=0 the frontend), as Linux lists them: "
+          "step timer and reloader; with --workers=0 the frontend), as Linux "
+          "lists them: "
           "\"0\", \"0,2\", \"0-3\". Empty: any the process may use.");
 ABSL_FLAG(std::string, io_cpus, "",
           "CPUs for libzmq's I/O thread and the threads that only move "
@@ -71,10 +101,28 @@ ABSL_FLAG(std::string, curve_secret_key_file, "",
           "make one with `routing_cli keygen`). Empty: no encryption. Off by "
           "default for loopback use.");
 ABSL_FLAG(std::string, curve_allowed_clients_file, "",
-          "With CURVE: file of Z85 client public keys allowed in, one per "
-          "line ('#' comments). Empty: any client that knows the server key.");
+          "With CURVE: the clients allowed in and what each may do. One per "
+          "line: a Z85 public key, then its roles separated by commas: route "
+          "(route, requeue, cancel, release), agents (add, update, remove "
+          "agents, set their states), admin (reload rules, and everything); "
+          "every role may read stats, health and the roster. '#' starts a "
+          "comment. A key alone gets every role, with a warning at start. A "
+          "bad line stops routingd with FILE:LINE: message. Empty: any client "
+          "that knows the server key, with every role.");
+ABSL_FLAG(bool, insecure_listen, false,
+          "Without CURVE, allow --listen and --events beyond loopback (e.g. "
+          "tcp://0.0.0.0:5555): anyone who reaches them may send every "
+          "request, unencrypted. Off: routingd refuses to start on anything "
+          "but 127.0.0.0/8, ::1, localhost, ipc:// and inproc:// unless CURVE "
+          "is on. Prints a warning at start when it takes effect.");
 
 namespace {
+
+// Upper bounds of the --rules_* flags: far above any sane setting, low enough
+// that a typo (a budget in microseconds, a size in bits) is caught.
+constexpr int64_t kMaxRulesMaxBytes = int64_t{64} << 20;
+constexpr double kMaxRulesBudgetMs = 10'000;
+constexpr double kMaxRulesBreakerWindowS = 86'400;
 
 absl::StatusOr<std::vector<std::string>> ReadKeyLines(const std::string& path) {
   std::ifstream in(path);
@@ -92,6 +140,56 @@ absl::StatusOr<std::vector<std::string>> ReadKeyLines(const std::string& path) {
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "routingd: %s\n", std::string(status.message()).c_str());
   return 1;
+}
+
+// The options every rules compile gets, from the --rules_* flags; a value
+// out of range is refused naming its flag.
+absl::StatusOr<rules::RulesOptions> RulesOptionsFromFlags() {
+  rules::RulesOptions options;
+  const int64_t max_bytes = absl::GetFlag(FLAGS_rules_max_bytes);
+  if (max_bytes < 1 || max_bytes > kMaxRulesMaxBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--rules_max_bytes=", max_bytes, " is outside 1..", kMaxRulesMaxBytes));
+  }
+  options.max_source_bytes = static_cast<size_t>(max_bytes);
+  const double budget_ms = absl::GetFlag(FLAGS_rules_budget_ms);
+  if (!(budget_ms > 0 && budget_ms <= kMaxRulesBudgetMs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rules_budget_ms=", budget_ms,
+                     " must be above 0 and at most ", kMaxRulesBudgetMs));
+  }
+  options.evaluation_budget = absl::Milliseconds(budget_ms);
+  const int failures = absl::GetFlag(FLAGS_rules_breaker_failures);
+  if (failures < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rules_breaker_failures=", failures,
+                     " is negative (0 turns the breaker off)"));
+  }
+  options.breaker_failures = failures;
+  const double window_s = absl::GetFlag(FLAGS_rules_breaker_window_s);
+  if (!(window_s > 0 && window_s <= kMaxRulesBreakerWindowS)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rules_breaker_window_s=", window_s,
+                     " must be above 0 and at most ", kMaxRulesBreakerWindowS));
+  }
+  options.breaker_window = absl::Seconds(window_s);
+  options.rules_dir = absl::GetFlag(FLAGS_rules_dir);
+  if (!options.rules_dir.empty()) {
+    struct stat info;
+    if (stat(options.rules_dir.c_str(), &info) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--rules_dir=", options.rules_dir, ": ", std::strerror(errno)));
+    }
+    if (!S_ISDIR(info.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--rules_dir=", options.rules_dir, " is not a directory"));
+    }
+  }
+  return options;
+}
+
+void Warn(const std::string& warning) {
+  std::fprintf(stderr, "routingd: warning: %s\n", warning.c_str());
 }
 
 }  // namespace
@@ -162,10 +260,19 @@ int main(int argc, char** argv) {
       return Fail(absl::InvalidArgumentError(
           "--curve_allowed_clients_file needs --curve_secret_key_file"));
     }
-    absl::StatusOr<std::vector<std::string>> keys = ReadKeyLines(file);
-    if (!keys.ok()) return Fail(keys.status());
-    options.curve_allowed_clients = *std::move(keys);
+    absl::StatusOr<routing::sidecar::AllowedClients> allowed =
+        routing::sidecar::ReadAllowedClientsFile(file);
+    if (!allowed.ok()) return Fail(allowed.status());
+    for (const std::string& warning : allowed->warnings) Warn(warning);
+    options.curve_allowed_clients = std::move(allowed->clients);
   }
+  absl::StatusOr<std::vector<std::string>> exposure =
+      routing::sidecar::CheckUnencryptedListening(
+          {{"--listen", options.listen}, {"--events", options.events}},
+          /*curve=*/!options.curve_secret_key.empty(),
+          absl::GetFlag(FLAGS_insecure_listen));
+  if (!exposure.ok()) return Fail(exposure.status());
+  for (const std::string& warning : *exposure) Warn(warning);
 
   routing::sidecar::SidecarMetrics metrics;
   routing::RouterOptions router_options;
@@ -177,8 +284,12 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<routing::Router>> router =
       routing::Router::Create(router_options);
   if (!router.ok()) return Fail(router.status());
-  if (absl::Status s = routing::sidecar::LoadRulesAtStart(
-          **router, absl::GetFlag(FLAGS_rules));
+  // The rules in force live beside the router: reloads replace them, Stats
+  // and the step timer read their health.
+  absl::StatusOr<rules::RulesOptions> rules_options = RulesOptionsFromFlags();
+  if (!rules_options.ok()) return Fail(rules_options.status());
+  routing::sidecar::RulesInForce rules_in_force(router->get(), *rules_options);
+  if (absl::Status s = rules_in_force.LoadAtStart(absl::GetFlag(FLAGS_rules));
       !s.ok()) {
     return Fail(s);
   }
@@ -188,6 +299,7 @@ int main(int argc, char** argv) {
   handler_options.service_level_threshold =
       router_options.policy.service_level_threshold;
   handler_options.workers = options.workers;
+  handler_options.rules = &rules_in_force;
   routing::sidecar::RequestHandler handler(router->get(), &metrics,
                                            handler_options);
 

@@ -78,6 +78,9 @@ class SidecarMetrics {
   std::atomic<uint64_t> unroutable_replies{0};
   std::atomic<uint64_t> events_published{0};
   std::atomic<uint64_t> events_without_channel{0};
+  // Requests refused because the client's CURVE key lacks the role the
+  // request type needs (client_roles.h); none of them was executed.
+  std::atomic<uint64_t> permission_denied{0};
   std::atomic<int> in_flight{0};
   std::atomic<uint64_t> event_sequence{0};
 

@@ -148,7 +148,7 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
       ToMillis(d.estimated_wait), d.qualified.total, d.qualified.at_capacity,
       d.qualified.unavailable, d.qualified.logged_out, d.policy_version,
       policy_name, explanation, absl::ToUnixMillis(d.decided_at),
-      d.rules_version, d.rules_step, d.rules_fallback);
+      d.rules_version, d.rules_step, d.rules_fallback, d.rules_suspended);
 }
 
 void FinishRequest(FlatBufferBuilder& fbb, uint64_t request_id,
@@ -204,6 +204,38 @@ void FinishAgentStateEvent(FlatBufferBuilder& fbb, uint64_t sequence,
       kFileIdentifier);
 }
 
+void FinishRulesReloadEvent(FlatBufferBuilder& fbb, uint64_t sequence,
+                            int64_t at_unix_ms, bool accepted, uint64_t version,
+                            std::string_view name, std::string_view source,
+                            const std::vector<std::string>& problems) {
+  auto name_offset = fbb.CreateString(name);
+  auto source_offset = fbb.CreateString(source);
+  std::vector<Offset<flatbuffers::String>> first;
+  for (size_t i = 0; i < problems.size() && i < kMaxEventProblems; ++i) {
+    first.push_back(fbb.CreateString(problems[i]));
+  }
+  auto problems_offset = fbb.CreateVector(first);
+  auto body = wire::CreateRulesReloadFinished(
+      fbb, accepted, version, name_offset, source_offset, problems_offset);
+  fbb.Finish(
+      wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
+                        wire::EventBody::RulesReloadFinished, body.Union()),
+      kFileIdentifier);
+}
+
+void FinishRulesSuspendedEvent(FlatBufferBuilder& fbb, uint64_t sequence,
+                               int64_t at_unix_ms,
+                               const RulesSuspension& suspension) {
+  auto name = fbb.CreateString(suspension.name);
+  auto last_error = fbb.CreateString(suspension.last_error);
+  auto body = wire::CreateRulesSuspended(
+      fbb, suspension.version, name, last_error,
+      suspension.suspended_at_unix_ms, suspension.errors, suspension.overruns);
+  fbb.Finish(wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
+                               wire::EventBody::RulesSuspended, body.Union()),
+             kFileIdentifier);
+}
+
 wire::ErrorCode ErrorCodeFor(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
@@ -221,6 +253,8 @@ wire::ErrorCode ErrorCodeFor(const absl::Status& status) {
       return wire::ErrorCode::ResourceExhausted;
     case absl::StatusCode::kUnimplemented:
       return wire::ErrorCode::Unimplemented;
+    case absl::StatusCode::kPermissionDenied:
+      return wire::ErrorCode::PermissionDenied;
     default:
       return wire::ErrorCode::Internal;
   }
@@ -254,6 +288,8 @@ absl::Status StatusFromError(wire::ErrorCode code, std::string_view message) {
       return absl::OutOfRangeError(absl::StrCat("too large: ", text));
     case wire::ErrorCode::ShuttingDown:
       return absl::UnavailableError(absl::StrCat("shutting down: ", text));
+    case wire::ErrorCode::PermissionDenied:
+      return absl::PermissionDeniedError(text);
     default:
       return absl::InternalError(text);
   }

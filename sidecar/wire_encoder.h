@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -67,6 +68,27 @@ void FinishAssignmentEvent(flatbuffers::FlatBufferBuilder& fbb,
 void FinishAgentStateEvent(flatbuffers::FlatBufferBuilder& fbb,
                            uint64_t sequence, int64_t at_unix_ms,
                            std::string_view agent_id, AgentState state);
+// A ReloadRules request decided (topic rules/reload): the version and name in
+// force after it, the path or label offered, and the first
+// kMaxEventProblems problems if refused.
+inline constexpr size_t kMaxEventProblems = 10;
+void FinishRulesReloadEvent(flatbuffers::FlatBufferBuilder& fbb,
+                            uint64_t sequence, int64_t at_unix_ms,
+                            bool accepted, uint64_t version,
+                            std::string_view name, std::string_view source,
+                            const std::vector<std::string>& problems);
+// The rules in force suspended by their circuit breaker (rules/suspended).
+struct RulesSuspension {
+  uint64_t version = 0;
+  std::string_view name;
+  std::string_view last_error;
+  int64_t suspended_at_unix_ms = 0;
+  int64_t errors = 0;
+  int64_t overruns = 0;
+};
+void FinishRulesSuspendedEvent(flatbuffers::FlatBufferBuilder& fbb,
+                               uint64_t sequence, int64_t at_unix_ms,
+                               const RulesSuspension& suspension);
 
 // The error code for an engine status (OK maps to None).
 wire::ErrorCode ErrorCodeFor(const absl::Status& status);

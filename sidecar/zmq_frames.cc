@@ -126,4 +126,14 @@ std::string_view Frames::text(size_t i) const {
   return std::string_view(reinterpret_cast<const char*>(data(i)), size_of(i));
 }
 
+std::string_view Frames::property(size_t i, const char* name) const {
+  const char* value = zmq_msg_gets(&frames_[i], name);
+  return value == nullptr ? std::string_view() : std::string_view(value);
+}
+
+void Frames::RemoveLast() {
+  if (count_ == 0) return;
+  zmq_msg_close(&frames_[--count_]);
+}
+
 }  // namespace routing::sidecar

@@ -83,6 +83,12 @@ class Frames {
   const uint8_t* data(size_t i) const;
   size_t size_of(size_t i) const;
   std::string_view text(size_t i) const;
+  // Metadata property `name` of frame i as libzmq attached it to a received
+  // frame ("User-Id" from the ZAP handler, "Peer-Address", ...); empty when
+  // the frame has none.
+  std::string_view property(size_t i, const char* name) const;
+  // Closes the last frame and removes it from the message.
+  void RemoveLast();
 
  private:
   zmq_msg_t frames_[kMaxFrames];

@@ -51,6 +51,29 @@ return {
       expect = "two",
     },
     {
+      -- The customer waits 100 s, is kept from a third chat, and gets it as
+      -- soon as the wait passes 2 minutes (the host calls AdvanceQueues).
+      name = "a third chat as soon as the customer has waited 2 minutes",
+      contact = { channel = "chat", skills = { support = 1 }, waited = 100 },
+      agents = {
+        { id = "two", skills = { support = 5 }, channels = { chat = 3 }, load = { chat = 2 } },
+      },
+      expect = "queued",
+      later = {
+        { advance = 20, expect = "queued" },  -- 120 s: not yet
+        { advance = 1, expect = "two" },      -- 121 s
+      },
+    },
+    {
+      name = "an agent above 85% occupancy is spared while a calmer one is free",
+      contact = { channel = "chat", skills = { support = 1 } },
+      agents = {
+        { id = "hot", skills = { support = 5 }, channels = { chat = 3 }, occupancy = 0.9, idle = 600 },
+        { id = "cool", skills = { support = 2 }, channels = { chat = 3 }, occupancy = 0.3 },
+      },
+      expect = "cool",
+    },
+    {
       name = "voice calls are not affected",
       contact = { channel = "voice", skills = { support = 1 } },
       agents = {

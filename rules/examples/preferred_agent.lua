@@ -72,6 +72,7 @@ return {
         { id = "ace", skills = { billing = 5 }, team = "west" },
       },
       expect = "queued",
+      later = { { advance = 20, expect = "ace" } },  -- 60 s: anyone at level 3+
     },
     {
       name = "after 60 s a level-3 agent may take a level-5 request",
@@ -81,6 +82,48 @@ return {
         { id = "top", skills = { billing = 5 }, state = "break" },
       },
       expect = "mid",
+    },
+    {
+      name = "queued for the busy preferred agent, then the account team at 20 s",
+      contact = { skills = { billing = 2 }, preferred = { "pat" }, waited = 5,
+                  attributes = { team = "east" } },
+      agents = {
+        { id = "pat", skills = { billing = 2 }, team = "east", state = "busy" },
+        { id = "ace", skills = { billing = 5 }, team = "west", idle = 600 },
+        { id = "eve", skills = { billing = 3 }, team = "east" },
+      },
+      expect = "queued",
+      later = {
+        { advance = 14, expect = "queued" },  -- 19 s
+        { advance = 1, expect = "eve" },      -- 20 s: the team step
+      },
+    },
+    {
+      -- The customer's history: sam handled the last contact without
+      -- resolving it, pat resolved the one before. Only they qualify for the
+      -- first 20 s, and the resolver comes first.
+      name = "a returning customer goes back to the agent who resolved the issue",
+      contact = { skills = { billing = 2 }, customer = "cust-7",
+                  history = {
+                    { agent = "sam", outcome = "unresolved", ago = 600 },
+                    { agent = "pat", outcome = "resolved", ago = 86400 },
+                  } },
+      agents = {
+        { id = "pat", skills = { billing = 2 } },
+        { id = "sam", skills = { billing = 4 }, idle = 600 },
+        { id = "ace", skills = { billing = 5 }, idle = 3600 },
+      },
+      expect = "pat",
+    },
+    {
+      -- agent.score includes the built-in occupancy component.
+      name = "between two agents alike, the less occupied one",
+      contact = { skills = { billing = 2 } },
+      agents = {
+        { id = "kim", skills = { billing = 3 }, occupancy = 0.9 },
+        { id = "lee", skills = { billing = 3 }, occupancy = 0.3 },
+      },
+      expect = "lee",
     },
   },
 }

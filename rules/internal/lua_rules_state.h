@@ -9,11 +9,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "routing/interaction.h"
 #include "routing/routing_rules.h"
 #include "rules/internal/rules_view.h"
 #include "rules/lua_rules.h"
@@ -23,8 +26,17 @@ struct lua_Debug;
 
 namespace rules::internal {
 
-// A test written in a rules file, read into C++.
+// A test written in a rules file, read into C++ (docs/RULES.md, "Tests";
+// rules_test_runner.h says how each field is set up on the router).
 struct RulesTestCase {
+  // The router remembers this many interactions per customer (the default
+  // RouterOptions::history_depth, which the runner's router keeps), so a
+  // test's history holds at most this many.
+  static constexpr int kMaxHistory = 4;
+  // Longest agent session the runner sets up to hold an agent's occupancy,
+  // idle time and history together.
+  static constexpr double kMaxSessionSeconds = 400.0 * 24 * 3600;
+
   std::string name;
   int line = 0;  // Of the test's table, when known; else 0.
   routing::Contact contact;
@@ -34,9 +46,31 @@ struct RulesTestCase {
     routing::AgentState state = routing::AgentState::kAvailable;
     double idle_seconds = 0;
     std::array<int, routing::kChannelCount> load = {};
+    // Handling time / logged-in time when the contact is routed, 0..1.
+    // Unset: nothing handled this session (0).
+    std::optional<double> occupancy;
   };
   std::vector<TestAgent> agents;
+  // The customer's past interactions, most recent first: each a contact the
+  // agent released with `outcome` `ago_seconds` before the test's contact is
+  // routed.
+  struct PastInteraction {
+    std::string agent_id;
+    routing::Channel channel = routing::Channel::kVoice;
+    routing::ContactOutcome outcome = routing::ContactOutcome::kUnknown;
+    double ago_seconds = 0;
+  };
+  std::vector<PastInteraction> history;
   std::string expect;  // An agent id, or "queued".
+  // Checkpoints after routing, in order: the clock moves on
+  // `advance_seconds`, the router advances its queues, and the contact must
+  // then be with the agent `expect` names, or still "queued".
+  struct Checkpoint {
+    double advance_seconds = 0;
+    std::string expect;
+    int line = 0;  // Of the checkpoint's table, when known; else 0.
+  };
+  std::vector<Checkpoint> later;
 };
 
 class LuaRulesState {
@@ -113,6 +147,7 @@ class LuaRulesState {
   std::atomic<int64_t> started_ns_{0};
   bool overran_ = false;
   int overrun_line_ = 0;
+  std::map<std::string, int> hook_lines_;  // Hook name -> line defined.
   std::string overrun_hook_;
 };
 

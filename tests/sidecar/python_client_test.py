@@ -15,7 +15,8 @@ import unittest
 
 import zmq
 
-from routing_sidecar import Client, EventSubscriber, RoutingError
+from routing_sidecar import (Client, EventSubscriber, PermissionDeniedError,
+                             RoutingError)
 
 ROUTINGD = os.environ["ROUTINGD"]
 
@@ -181,15 +182,78 @@ class PythonClientTest:
         refused = self.client.reload_rules(source="return { scor = 1 }")
         self.assertFalse(refused["accepted"])
         self.assertEqual(refused["version"], 1)
-        self.assertIn("request.lua:0: unknown hook 'scor'",
+        self.assertIn("request.lua:1: unknown hook 'scor'",
                       refused["problems"][0])
         refused = self.client.reload_rules(path="/no/such/rules.lua")
         self.assertFalse(refused["accepted"])
-        self.assertIn("cannot read the file", refused["problems"][0])
+        self.assertIn("cannot read rules file", refused["problems"][0])
         self.assertEqual(self.client.stats()["rules_version"], 1)
         with self.assertRaises(RoutingError) as error:
             self.client.reload_rules()
         self.assertEqual(error.exception.code, "InvalidArgument")
+
+    def test_rules_health_in_stats_and_rules_events(self):
+        self.client.add_agent("alice", skills={"billing": 4},
+                              capacity={"chat": 60})
+        self.client.set_agent_state("alice", "available")
+        subscriber = EventSubscriber(self.daemon.events,
+                                     topics=["rules/", "agent/"])
+        self.addCleanup(subscriber.close)
+        for _ in range(100):
+            self.client.set_agent_state("alice", "available")
+            try:
+                subscriber.next(timeout_ms=50)
+                break
+            except TimeoutError:
+                pass
+        else:
+            self.fail("subscription never became live")
+
+        def next_on(wanted):
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    topic, event = subscriber.next(timeout_ms=1000)
+                except TimeoutError:
+                    continue
+                if topic == wanted:
+                    return event
+            self.fail(f"no event on {wanted}")
+
+        # Fails on line 3 for contacts whose handoff says explode=yes.
+        source = ("return {\n  score = function(c, a)\n"
+                  "    if attr(c, 'explode') == 'yes' then error('boom') end\n"
+                  "    return a.score\n  end,\n}\n")
+        self.assertTrue(self.client.reload_rules(source=source)["accepted"])
+        event = next_on("rules/reload")
+        self.assertEqual((event["type"], event["accepted"], event["version"],
+                          event["name"], event["problems"]),
+                         ("rules_reload", True, 1, "request.lua", []))
+        # Past the default breaker (20 failures within 10 s).
+        for i in range(21):
+            self.client.route(f"bad-{i}", skills={"billing": 1},
+                              handoff={"attributes": {"explode": "yes"}})
+        decision = self.client.route("plain", skills={"billing": 1})
+        self.assertTrue(decision["rules_suspended"])
+        self.assertTrue(decision["rules_fallback"])
+        event = next_on("rules/suspended")
+        self.assertEqual((event["type"], event["version"], event["name"],
+                          event["errors"]),
+                         ("rules_suspended", 1, "request.lua", 21))
+        self.assertIn("request.lua:3:", event["last_error"])
+        self.assertGreater(event["suspended_at_unix_ms"], 0)
+        stats = self.client.stats()
+        self.assertEqual((stats["rules_name"], stats["rules_errors"],
+                          stats["rules_overruns"], stats["rules_suspended"],
+                          stats["rules_suspended_decisions"]),
+                         ("request.lua", 21, 0, True, 1))
+        self.assertIn("request.lua:3:", stats["rules_last_error"])
+        # A reload re-arms.
+        self.assertTrue(self.client.reload_rules(source=source)["accepted"])
+        stats = self.client.stats()
+        self.assertEqual((stats["rules_version"], stats["rules_suspended"],
+                          stats["rules_errors"], stats["rules_last_error"]),
+                         (2, False, 0, ""))
 
     def test_bad_input_is_refused_and_service_continues(self):
         with self.assertRaises(ValueError):
@@ -321,6 +385,63 @@ class TcpPipelinedTest(PipelinedTest, unittest.TestCase):
 
 class IpcPipelinedTest(PipelinedTest, unittest.TestCase):
     transport = "ipc"
+
+
+class CurveRolesTest(unittest.TestCase):
+    """With CURVE, the roles of the client's key decide what it may do."""
+
+    def test_request_outside_the_keys_roles_raises_permission_denied(self):
+        workdir = tempfile.mkdtemp(prefix="rsd-", dir="/tmp")
+        server_public, server_secret = zmq.curve_keypair()
+        client_public, client_secret = zmq.curve_keypair()
+        with open(f"{workdir}/server.key", "wb") as f:
+            f.write(server_secret + b"\n")
+        with open(f"{workdir}/clients", "wb") as f:
+            f.write(b"# the chatbot\n" + client_public + b" route\n")
+        server = f"ipc://{workdir}/req.sock"
+        process = subprocess.Popen(
+            [ROUTINGD, f"--listen={server}", f"--events=ipc://{workdir}/pub.sock",
+             f"--curve_secret_key_file={workdir}/server.key",
+             f"--curve_allowed_clients_file={workdir}/clients"])
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        curve = {"server_key": server_public.decode(),
+                 "public_key": client_public.decode(),
+                 "secret_key": client_secret.decode()}
+        with Client(server, timeout_ms=200, curve=curve) as probe:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    probe.health()
+                    break
+                except TimeoutError:
+                    if time.time() > deadline or process.poll() is not None:
+                        raise RuntimeError("routingd did not start")
+        client = Client(server, curve=curve)
+        self.addCleanup(client.close)
+
+        with self.assertRaises(PermissionDeniedError) as error:
+            client.reload_rules(source="return {}")
+        self.assertIsInstance(error.exception, RoutingError)
+        self.assertIsInstance(error.exception, PermissionError)
+        self.assertEqual(error.exception.code, "PermissionDenied")
+        self.assertEqual(error.exception.message,
+                         "ReloadRules needs the admin role; this client's "
+                         "key has route")
+        with self.assertRaises(PermissionDeniedError) as error:
+            client.add_agent("mallory", capacity={"chat": 1})
+        self.assertIn("AddAgent needs the agents role", str(error.exception))
+        # Nothing changed; both refusals counted. Other errors keep their
+        # class: an unknown contact is a plain RoutingError.
+        self.assertEqual(client.list_agents(), [])
+        with self.assertRaises(RoutingError) as error:
+            client.cancel("chat-1")
+        self.assertNotIsInstance(error.exception, PermissionDeniedError)
+        self.assertEqual(error.exception.code, "NotFound")
+        stats = client.stats()
+        self.assertEqual(stats["rules_version"], 0)
+        self.assertEqual(stats["permission_denied"], 2)
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=20), 0)
 
 
 if __name__ == "__main__":

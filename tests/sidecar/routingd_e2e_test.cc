@@ -501,7 +501,7 @@ TEST_P(RoutingdE2eTest, ReloadRules) {
   EXPECT_FALSE(refused->get()->body_as_RulesReloaded()->accepted());
   EXPECT_THAT(
       refused->get()->body_as_RulesReloaded()->problems()->Get(0)->str(),
-      HasSubstr("cannot read the file"));
+      HasSubstr("cannot read rules file"));
 
   // A good reload from a path: bob only for his own customers' first second,
   // then anyone. Bob is on a break; the step falls due by itself.

@@ -15,5 +15,6 @@ sidecar/routing.fbs: by Bazel at build time, or by generate.sh outside Bazel.
 from routing_sidecar.client import (  # noqa: F401
     Client,
     EventSubscriber,
+    PermissionDeniedError,
     RoutingError,
 )

@@ -2,7 +2,8 @@
 
 Every method sends one request (a FlatBuffers `Request`, file identifier
 RTSC) and waits for the reply carrying the same request id. An error reply
-raises RoutingError(code, message); no reply within the timeout raises
+raises RoutingError(code, message) (PermissionDeniedError, a subclass, when
+the client's CURVE key lacks the role); no reply within the timeout raises
 TimeoutError. Objects are not thread-safe (ZeroMQ sockets are not): use one
 Client per thread.
 """
@@ -46,6 +47,19 @@ class RoutingError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
+
+
+class PermissionDeniedError(RoutingError, PermissionError):
+    """The client's CURVE key lacks the role the request needs.
+
+    routingd executed nothing. The message names the request type and the
+    role, e.g. "ReloadRules needs the admin role; this client's key has
+    route". Roles are given per key in routingd's allowed-clients file.
+    """
+
+
+# Error codes with a class of their own; every other code is a RoutingError.
+_ERROR_CLASSES = {}
 
 
 def _text(value):
@@ -115,6 +129,7 @@ def _decision(d):
         "rules_version": d.RulesVersion(),
         "rules_step": d.RulesStep(),
         "rules_fallback": d.RulesFallback(),
+        "rules_suspended": d.RulesSuspended(),
         "components": [_component(d.Components(i))
                        for i in range(d.ComponentsLength())],
         "qualified": {
@@ -155,7 +170,9 @@ def _handoff(context):
 
 
 def decode_event(payload):
-    """An Event buffer as a dict with "type" ("assigned" or "agent_state")."""
+    """An Event buffer as a dict with "type": "assigned", "agent_state",
+    "rules_reload" (topic rules/reload) or "rules_suspended" (rules/suspended).
+    """
     event = wire.Event.GetRootAs(payload, 0)
     result = {"sequence": event.Sequence(), "at_unix_ms": event.AtUnixMs()}
     if event.BodyType() == wire.EventBody.ContactAssigned:
@@ -174,6 +191,20 @@ def decode_event(payload):
         s = _union(wire.AgentStateChanged, event.Body())
         result.update({"type": "agent_state", "agent_id": _text(s.AgentId()),
                        "state": _STATE_NAMES.get(s.State(), str(s.State()))})
+    elif event.BodyType() == wire.EventBody.RulesReloadFinished:
+        r = _union(wire.RulesReloadFinished, event.Body())
+        result.update({"type": "rules_reload", "accepted": r.Accepted(),
+                       "version": r.Version(), "name": _text(r.Name()),
+                       "source": _text(r.Source()),
+                       "problems": [_text(r.Problems(i))
+                                    for i in range(r.ProblemsLength())]})
+    elif event.BodyType() == wire.EventBody.RulesSuspended:
+        r = _union(wire.RulesSuspended, event.Body())
+        result.update({"type": "rules_suspended", "version": r.Version(),
+                       "name": _text(r.Name()),
+                       "last_error": _text(r.LastError()),
+                       "suspended_at_unix_ms": r.SuspendedAtUnixMs(),
+                       "errors": r.Errors(), "overruns": r.Overruns()})
     else:
         result["type"] = f"unknown({event.BodyType()})"
     return result
@@ -234,9 +265,9 @@ class Client:
                 continue  # A late reply to a request that timed out.
             if reply.BodyType() == wire.ReplyBody.Error:
                 error = _union(wire.Error, reply.Body())
-                raise RoutingError(_ERROR_NAMES.get(error.Code(),
-                                                    str(error.Code())),
-                                   _text(error.Message()), request_id)
+                code = _ERROR_NAMES.get(error.Code(), str(error.Code()))
+                raise _ERROR_CLASSES.get(code, RoutingError)(
+                    code, _text(error.Message()), request_id)
             return reply
 
     # --- agents --------------------------------------------------------------
@@ -458,9 +489,16 @@ class Client:
             "latency_p99_us": s.LatencyP99Us(),
             "busy_rejections": s.BusyRejections(),
             "malformed_requests": s.MalformedRequests(),
+            "permission_denied": s.PermissionDenied(),
             "events_published": s.EventsPublished(),
             "rules_version": s.RulesVersion(),
             "rules_fallbacks": s.RulesFallbacks(),
+            "rules_name": _text(s.RulesName()),
+            "rules_errors": s.RulesErrors(),
+            "rules_overruns": s.RulesOverruns(),
+            "rules_last_error": _text(s.RulesLastError()),
+            "rules_suspended": s.RulesSuspended(),
+            "rules_suspended_decisions": s.RulesSuspendedDecisions(),
         }
 
     def health(self):
@@ -477,7 +515,8 @@ class Client:
 class EventSubscriber:
     """A SUB connection to routingd's event socket.
 
-    topics: prefixes such as "contact/chat-42", "queue/billing", "agent/".
+    topics: prefixes such as "contact/chat-42", "queue/billing", "agent/",
+    "rules/" (rules reloads and suspensions).
     Subscriptions reach the daemon asynchronously: events published in the
     first moments after connecting may be missed.
     """
