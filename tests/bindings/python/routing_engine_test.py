@@ -64,7 +64,7 @@ class EngineTest(unittest.TestCase):
         self.engine.set_agent_state(agent.id, AgentState.AVAILABLE)
 
     def test_abi_version(self):
-        self.assertEqual(ABI_VERSION, 10001)
+        self.assertEqual(ABI_VERSION, 10002)
 
     def test_assigns_the_best_agent_and_explains_why(self):
         self.add_available(billing_agent("maria", 5))
