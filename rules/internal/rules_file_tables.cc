@@ -762,7 +762,7 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
           r.Number("idle", &agent.idle_seconds, 0, 24 * 3600);
           r.Channels("load", &agent.load, routing::kMaxChannelCapacity);
           double occupancy = -1;
-          if (r.Number("occupancy", &occupancy, 0, 2) && occupancy >= 0) {
+          if (r.Number("occupancy", &occupancy, 0, 1) && occupancy >= 0) {
             agent.occupancy = occupancy;
             // The runner has the agent handle contacts for that share of a
             // session that ends with `idle` seconds free of work.
