@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "routing/channel.h"
 
@@ -183,10 +184,15 @@ void RunRulesSamples(LuaRulesState& state,
 
   std::vector<routing::RulesCandidate> candidates;
   absl::flat_hash_set<std::string> seen_warnings;
-  auto warn = [&](const std::string& error) {
-    if (warnings->size() < kMaxWarnings && seen_warnings.insert(error).second) {
-      warnings->push_back(error);
+  // One warning per distinct error, naming the first sample it met; errors
+  // without a location (e.g. "not enough memory") get the file's name.
+  auto warn = [&](const std::string& error, const std::string& label) {
+    if (warnings->size() >= kMaxWarnings || !seen_warnings.insert(error).second) {
+      return;
     }
+    warnings->push_back(absl::StrCat(
+        absl::StartsWith(error, file_name + ":") ? "" : file_name + ": ",
+        error, " (first on ", label, ")"));
   };
   // Runs `call` up to kTries times while it overruns; refuses on the last.
   auto run = [&](const SampleContact& sample, auto call) {
@@ -194,7 +200,7 @@ void RunRulesSamples(LuaRulesState& state,
       std::string error;
       if (call(&error)) return true;
       if (!state.overran()) {
-        warn(absl::StrCat(error, " (on ", sample.label, ")"));
+        warn(error, sample.label);
         return true;
       }
       if (attempt == kTries) {
