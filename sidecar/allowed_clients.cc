@@ -62,8 +62,8 @@ absl::StatusOr<AllowedClients> ParseAllowedClients(std::string_view text,
         absl::StrCat(Absl(file_name), ":", line_number, ": ");
     line = absl::StripAsciiWhitespace(line);  // Also a CRLF's '\r'.
     if (line.empty()) continue;
-    const size_t key_end = std::find_if(line.begin(), line.end(), IsBlank) -
-                           line.begin();
+    const size_t key_end =
+        std::find_if(line.begin(), line.end(), IsBlank) - line.begin();
     // No key starts with '#': a Z85 group starting with '#' (or '$') is
     // above 2^32 and does not decode. So a comment is never a key.
     if (line[0] == '#') continue;
@@ -101,11 +101,9 @@ absl::StatusOr<AllowedClients> ParseAllowedClients(std::string_view text,
     if (!roles_ok) continue;
     auto [first, inserted] = line_of_key.try_emplace(*raw_key, line_number);
     if (!inserted) {
-      problems.push_back(absl::StrCat(where, "key ", key,
-                                      " is already listed on line ",
-                                      first->second,
-                                      "; list each client once, with all "
-                                      "its roles"));
+      problems.push_back(absl::StrCat(
+          where, "key ", key, " is already listed on line ", first->second,
+          "; list each client once, with all its roles"));
       continue;
     }
     if (roles.empty()) {
@@ -116,9 +114,8 @@ absl::StatusOr<AllowedClients> ParseAllowedClients(std::string_view text,
           "before roles existed; add the roles this client needs after the "
           "key"));
     }
-    allowed.clients.push_back(
-        AllowedClient{std::string(key), *std::move(raw_key), roles,
-                      line_number});
+    allowed.clients.push_back(AllowedClient{
+        std::string(key), *std::move(raw_key), roles, line_number});
   }
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));

@@ -34,15 +34,15 @@ const RoleSet kAdmin = RoleSet::Of(ClientRole::kAdmin);
 TEST(ParseAllowedClientsTest, ReadsKeysWithRolesCommentsAndBlankLines) {
   const std::string bot = NewKey(), wfm = NewKey(), desk = NewKey(),
                     ops = NewKey();
-  const std::string text = absl::StrCat(
-      "# billing chatbot\n",                            // 1
-      bot, " route\n",                                  // 2
-      "\n",                                             // 3
-      "   # workforce management\n",                    // 4
-      "\t", wfm, "\tagents   \n",                       // 5
-      desk, "  route, agents   # the agent desktop\n",  // 6
-      ops, " admin\r\n",                                // 7 (CRLF)
-      "   \n");                                         // 8
+  const std::string text =
+      absl::StrCat("# billing chatbot\n",                            // 1
+                   bot, " route\n",                                  // 2
+                   "\n",                                             // 3
+                   "   # workforce management\n",                    // 4
+                   "\t", wfm, "\tagents   \n",                       // 5
+                   desk, "  route, agents   # the agent desktop\n",  // 6
+                   ops, " admin\r\n",                                // 7 (CRLF)
+                   "   \n");                                         // 8
   absl::StatusOr<AllowedClients> allowed =
       ParseAllowedClients(text, "clients.txt");
   ASSERT_TRUE(allowed.ok()) << allowed.status();
@@ -67,19 +67,18 @@ TEST(ParseAllowedClientsTest, ReadsKeysWithRolesCommentsAndBlankLines) {
 
 TEST(ParseAllowedClientsTest, AKeyAloneGetsEveryRoleWithAWarning) {
   const std::string old_format = NewKey(), with_comment = NewKey();
-  absl::StatusOr<AllowedClients> allowed = ParseAllowedClients(
-      absl::StrCat("# allowed\n", old_format, "\n", with_comment,
-                   "   # no roles either\n"),
-      "clients");
+  absl::StatusOr<AllowedClients> allowed =
+      ParseAllowedClients(absl::StrCat("# allowed\n", old_format, "\n",
+                                       with_comment, "   # no roles either\n"),
+                          "clients");
   ASSERT_TRUE(allowed.ok()) << allowed.status();
   ASSERT_THAT(allowed->clients, SizeIs(2));
   EXPECT_EQ(allowed->clients[0].roles, RoleSet::All());
   EXPECT_EQ(allowed->clients[1].roles, RoleSet::All());
-  EXPECT_THAT(
-      allowed->warnings,
-      ElementsAre(AllOf(HasSubstr("clients:2: key " + old_format),
-                        HasSubstr("gets every role")),
-                  HasSubstr("clients:3: key " + with_comment)));
+  EXPECT_THAT(allowed->warnings,
+              ElementsAre(AllOf(HasSubstr("clients:2: key " + old_format),
+                                HasSubstr("gets every role")),
+                          HasSubstr("clients:3: key " + with_comment)));
 }
 
 TEST(ParseAllowedClientsTest, BadKeysAreRefusedWithTheirLine) {
@@ -93,10 +92,10 @@ TEST(ParseAllowedClientsTest, BadKeysAreRefusedWithTheirLine) {
   ASSERT_FALSE(allowed.ok());
   EXPECT_EQ(allowed.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string message(allowed.status().message());
-  EXPECT_THAT(message, HasSubstr("/etc/routingd/clients:3: key \"" +
-                                 good.substr(0, 39) +
-                                 "\" has 39 characters; a client public key "
-                                 "is 40 Z85 characters"));
+  EXPECT_THAT(message,
+              HasSubstr("/etc/routingd/clients:3: key \"" + good.substr(0, 39) +
+                        "\" has 39 characters; a client public key "
+                        "is 40 Z85 characters"));
   EXPECT_THAT(message, HasSubstr("/etc/routingd/clients:4: key \"" + not_z85 +
                                  "\" is not valid Z85"));
   EXPECT_THAT(message, HasSubstr("/etc/routingd/clients:5: key \"route\" has "
@@ -124,8 +123,9 @@ TEST(ParseAllowedClientsTest, AKeyListedTwiceIsRefused) {
   absl::StatusOr<AllowedClients> allowed = ParseAllowedClients(
       absl::StrCat(a, " route\n", a, " admin\n"), "clients");
   ASSERT_FALSE(allowed.ok());
-  EXPECT_THAT(allowed.status().message(),
-              HasSubstr("clients:2: key " + a + " is already listed on line 1"));
+  EXPECT_THAT(
+      allowed.status().message(),
+      HasSubstr("clients:2: key " + a + " is already listed on line 1"));
 }
 
 TEST(ParseAllowedClientsTest, AFileWithoutKeysIsRefused) {
@@ -139,10 +139,10 @@ TEST(ParseAllowedClientsTest, AFileWithoutKeysIsRefused) {
 
 TEST(ParseAllowedClientsTest, ACommentedOutKeyIsOnlyAComment) {
   const std::string retired = NewKey(), current = NewKey();
-  absl::StatusOr<AllowedClients> allowed = ParseAllowedClients(
-      absl::StrCat("#", retired, " admin\n", "# ", retired, "\n", current,
-                   " route\n"),
-      "clients");
+  absl::StatusOr<AllowedClients> allowed =
+      ParseAllowedClients(absl::StrCat("#", retired, " admin\n", "# ", retired,
+                                       "\n", current, " route\n"),
+                          "clients");
   ASSERT_TRUE(allowed.ok()) << allowed.status();
   ASSERT_THAT(allowed->clients, SizeIs(1));
   EXPECT_EQ(allowed->clients[0].public_key, current);

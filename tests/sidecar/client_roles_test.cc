@@ -47,15 +47,15 @@ TEST(RolesPermittingTest, EachRequestTypeNeedsItsRole) {
     EXPECT_TRUE(Permits(kAgents, type)) << EnumNameRequestBody(type);
     EXPECT_TRUE(Permits(kAdmin, type)) << EnumNameRequestBody(type);
   }
-  for (RequestBody type : {RequestBody::ListAgents, RequestBody::GetStats,
-                           RequestBody::Health}) {
+  for (RequestBody type :
+       {RequestBody::ListAgents, RequestBody::GetStats, RequestBody::Health}) {
     EXPECT_TRUE(Permits(kRoute, type)) << EnumNameRequestBody(type);
     EXPECT_TRUE(Permits(kAgents, type)) << EnumNameRequestBody(type);
     EXPECT_TRUE(Permits(kAdmin, type)) << EnumNameRequestBody(type);
     EXPECT_FALSE(Permits(RoleSet(), type)) << EnumNameRequestBody(type);
   }
-  EXPECT_FALSE(Permits(kRoute.With(ClientRole::kAgents),
-                       RequestBody::ReloadRules));
+  EXPECT_FALSE(
+      Permits(kRoute.With(ClientRole::kAgents), RequestBody::ReloadRules));
   EXPECT_TRUE(Permits(kAdmin, RequestBody::ReloadRules));
 }
 
@@ -78,23 +78,21 @@ TEST(RolesPermittingTest, EveryRequestTypeIsPlacedAndUnknownOnesNeedAdmin) {
 TEST(PermissionDeniedMessageTest, NamesTheRequestTheRoleAndWhatTheKeyHas) {
   EXPECT_EQ(PermissionDeniedMessage(RequestBody::ReloadRules, kRoute),
             "ReloadRules needs the admin role; this client's key has route");
-  EXPECT_EQ(PermissionDeniedMessage(RequestBody::AddAgent,
-                                    kRoute),
+  EXPECT_EQ(PermissionDeniedMessage(RequestBody::AddAgent, kRoute),
             "AddAgent needs the agents role; this client's key has route");
   EXPECT_EQ(PermissionDeniedMessage(RequestBody::RouteContact, kAgents),
             "RouteContact needs the route role; this client's key has agents");
   EXPECT_THAT(PermissionDeniedMessage(RequestBody::Health, RoleSet()),
               HasSubstr("Health needs any role; this client's key has no "
                         "role"));
-  EXPECT_THAT(
-      PermissionDeniedMessage(static_cast<RequestBody>(200), kRoute),
-      HasSubstr("an unknown request type needs the admin role"));
+  EXPECT_THAT(PermissionDeniedMessage(static_cast<RequestBody>(200), kRoute),
+              HasSubstr("an unknown request type needs the admin role"));
 }
 
 TEST(ZapUserIdTest, RolesReadBackFromTheUserId) {
   const std::string key(40, 'k');
-  for (RoleSet roles : {kRoute, kAgents, kAdmin, kRoute.With(ClientRole::kAgents),
-                        RoleSet::All()}) {
+  for (RoleSet roles : {kRoute, kAgents, kAdmin,
+                        kRoute.With(ClientRole::kAgents), RoleSet::All()}) {
     const std::string user_id = ZapUserId(key, roles);
     EXPECT_EQ(user_id.substr(0, 40), key);
     EXPECT_EQ(RolesFromZapUserId(user_id), roles) << user_id;

@@ -26,15 +26,27 @@ TEST(IsLoopbackEndpointTest, OnlyThisHostCanReachThese) {
 }
 
 TEST(IsLoopbackEndpointTest, EverythingElseIsBeyondLoopback) {
-  for (const char* endpoint :
-       {"tcp://*:5555", "tcp://0.0.0.0:5555", "tcp://[::]:5555",
-        "tcp://:::5555", "tcp://10.0.0.7:5555", "tcp://128.0.0.1:5555",
-        "tcp://126.255.255.255:5555", "tcp://[::2]:5555",
-        "tcp://[::ffff:10.0.0.1]:5555", "tcp://eth0:5555", "tcp://lo:5555",
-        "tcp://routing.example.com:5555", "tcp://localhost.example.com:5555",
-        "tcp://127.0.0.1;10.0.0.7:5555", "tcp://127.0.0.1", "tcp://",
-        "ws://127.0.0.1:5555", "pgm://eth0;239.192.1.1:5555",
-        "TCP://127.0.0.1:5555", "127.0.0.1:5555", ""}) {
+  for (const char* endpoint : {"tcp://*:5555",
+                               "tcp://0.0.0.0:5555",
+                               "tcp://[::]:5555",
+                               "tcp://:::5555",
+                               "tcp://10.0.0.7:5555",
+                               "tcp://128.0.0.1:5555",
+                               "tcp://126.255.255.255:5555",
+                               "tcp://[::2]:5555",
+                               "tcp://[::ffff:10.0.0.1]:5555",
+                               "tcp://eth0:5555",
+                               "tcp://lo:5555",
+                               "tcp://routing.example.com:5555",
+                               "tcp://localhost.example.com:5555",
+                               "tcp://127.0.0.1;10.0.0.7:5555",
+                               "tcp://127.0.0.1",
+                               "tcp://",
+                               "ws://127.0.0.1:5555",
+                               "pgm://eth0;239.192.1.1:5555",
+                               "TCP://127.0.0.1:5555",
+                               "127.0.0.1:5555",
+                               ""}) {
     EXPECT_FALSE(IsLoopbackEndpoint(endpoint)) << endpoint;
   }
 }
@@ -49,10 +61,9 @@ TEST(CheckUnencryptedListeningTest, LoopbackWithoutCurveIsQuietlyAllowed) {
 }
 
 TEST(CheckUnencryptedListeningTest, BeyondLoopbackWithoutCurveIsRefused) {
-  absl::StatusOr<std::vector<std::string>> refused =
-      CheckUnencryptedListening({{"--listen", "tcp://127.0.0.1:5555"},
-                                 {"--events", "tcp://*:5556"}},
-                                /*curve=*/false, /*insecure_listen=*/false);
+  absl::StatusOr<std::vector<std::string>> refused = CheckUnencryptedListening(
+      {{"--listen", "tcp://127.0.0.1:5555"}, {"--events", "tcp://*:5556"}},
+      /*curve=*/false, /*insecure_listen=*/false);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(),
@@ -73,10 +84,9 @@ TEST(CheckUnencryptedListeningTest, InsecureListenAllowsItWithAWarningEach) {
 }
 
 TEST(CheckUnencryptedListeningTest, CurveAllowsAnyEndpoint) {
-  absl::StatusOr<std::vector<std::string>> warnings =
-      CheckUnencryptedListening(
-          {{"--listen", "tcp://*:5555"}, {"--events", "tcp://0.0.0.0:5556"}},
-          /*curve=*/true, /*insecure_listen=*/false);
+  absl::StatusOr<std::vector<std::string>> warnings = CheckUnencryptedListening(
+      {{"--listen", "tcp://*:5555"}, {"--events", "tcp://0.0.0.0:5556"}},
+      /*curve=*/true, /*insecure_listen=*/false);
   ASSERT_TRUE(warnings.ok()) << warnings.status();
   EXPECT_THAT(*warnings, IsEmpty());
 }
@@ -84,8 +94,8 @@ TEST(CheckUnencryptedListeningTest, CurveAllowsAnyEndpoint) {
 TEST(CheckUnencryptedListeningTest, AnInsecureListenThatChangesNothingIsSaid) {
   for (bool curve : {false, true}) {
     absl::StatusOr<std::vector<std::string>> warnings =
-        CheckUnencryptedListening({{"--listen", "tcp://127.0.0.1:5555"}},
-                                  curve, /*insecure_listen=*/true);
+        CheckUnencryptedListening({{"--listen", "tcp://127.0.0.1:5555"}}, curve,
+                                  /*insecure_listen=*/true);
     ASSERT_TRUE(warnings.ok()) << warnings.status();
     EXPECT_THAT(*warnings, ElementsAre(HasSubstr("changes nothing"))) << curve;
   }

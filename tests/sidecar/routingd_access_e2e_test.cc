@@ -246,9 +246,9 @@ TEST_P(RoutingdRolesTest, EachKeyMayDoWhatItsRolesAllowAndNothingElse) {
   // On the wire: the request id echoed, the new code, nothing else.
   flatbuffers::FlatBufferBuilder fbb;
   const uint64_t id = 4242;
-  FinishRequest(fbb, id, wire::RequestBody::ReloadRules,
-                wire::CreateReloadRules(fbb, 0, fbb.CreateString(kRules))
-                    .Union());
+  FinishRequest(
+      fbb, id, wire::RequestBody::ReloadRules,
+      wire::CreateReloadRules(fbb, 0, fbb.CreateString(kRules)).Union());
   absl::StatusOr<Reply> raw = route->CallUnchecked(fbb, id);
   ASSERT_TRUE(raw.ok()) << raw.status();
   EXPECT_EQ(raw->get()->request_id(), id);
@@ -328,16 +328,14 @@ TEST(RoutingdLoopbackTest, WithoutCurveRefusesToListenBeyondLoopback) {
                      absl::StrCat("--events=tcp://127.0.0.1:", events)},
                     absl::StrCat("beyond-", requests));
     EXPECT_EQ(daemon.WaitExit(), 1) << listen;
-    EXPECT_THAT(daemon.Stderr(),
-                AllOf(HasSubstr("--listen=" + listen),
-                      HasSubstr("CURVE is off"),
-                      HasSubstr("--insecure_listen")));
+    EXPECT_THAT(daemon.Stderr(), AllOf(HasSubstr("--listen=" + listen),
+                                       HasSubstr("CURVE is off"),
+                                       HasSubstr("--insecure_listen")));
   }
   const auto [requests, events] = TwoFreePorts();
-  Routingd events_beyond(
-      {absl::StrCat("--listen=tcp://127.0.0.1:", requests),
-       absl::StrCat("--events=tcp://0.0.0.0:", events)},
-      "events-beyond");
+  Routingd events_beyond({absl::StrCat("--listen=tcp://127.0.0.1:", requests),
+                          absl::StrCat("--events=tcp://0.0.0.0:", events)},
+                         "events-beyond");
   EXPECT_EQ(events_beyond.WaitExit(), 1);
   EXPECT_THAT(events_beyond.Stderr(),
               HasSubstr(absl::StrCat("--events=tcp://0.0.0.0:", events)));
@@ -346,10 +344,10 @@ TEST(RoutingdLoopbackTest, WithoutCurveRefusesToListenBeyondLoopback) {
 TEST(RoutingdLoopbackTest, InsecureListenServesBeyondLoopbackWithAWarning) {
   const auto [requests, events] = TwoFreePorts();
   const std::string listen = absl::StrCat("tcp://0.0.0.0:", requests);
-  Routingd daemon({"--listen=" + listen,
-                   absl::StrCat("--events=tcp://127.0.0.1:", events),
-                   "--insecure_listen"},
-                  "insecure");
+  Routingd daemon(
+      {"--listen=" + listen, absl::StrCat("--events=tcp://127.0.0.1:", events),
+       "--insecure_listen"},
+      "insecure");
   ClientOptions options;
   options.server = absl::StrCat("tcp://127.0.0.1:", requests);
   ASSERT_TRUE(daemon.WaitServing(options)) << daemon.Stderr();
@@ -367,9 +365,9 @@ TEST(RoutingdLoopbackTest, LoopbackAndIpcNeedNoFlagAndPrintNoWarning) {
   const auto [requests, events] = TwoFreePorts();
   const std::string ipc =
       absl::StrCat("ipc:///tmp/routingd-access-", getpid(), ".sock");
-  Routingd daemon({absl::StrCat("--listen=tcp://127.0.0.1:", requests),
-                   "--events=" + ipc},
-                  "loopback");
+  Routingd daemon(
+      {absl::StrCat("--listen=tcp://127.0.0.1:", requests), "--events=" + ipc},
+      "loopback");
   ClientOptions options;
   options.server = absl::StrCat("tcp://127.0.0.1:", requests);
   ASSERT_TRUE(daemon.WaitServing(options)) << daemon.Stderr();

@@ -59,7 +59,7 @@ class PermissionDeniedError(RoutingError, PermissionError):
 
 
 # Error codes with a class of their own; every other code is a RoutingError.
-_ERROR_CLASSES = {}
+_ERROR_CLASSES = {"PermissionDenied": PermissionDeniedError}
 
 
 def _text(value):
