@@ -57,9 +57,9 @@ class SourceLines {
     bool table = true;
     bool known = false;  // The path of this table is known.
     std::string path;
-    int index = 0;            // Positional items so far.
-    bool item_start = true;   // The next token starts an item.
-    bool value_start = false; // The next token starts an item's value.
+    int index = 0;             // Positional items so far.
+    bool item_start = true;    // The next token starts an item.
+    bool value_start = false;  // The next token starts an item's value.
     bool value_known = false;
     std::string value_path;
   };
@@ -131,17 +131,16 @@ class SourceLines {
                 std::isdigit(static_cast<unsigned char>(src_[pos_ + 1])))) {
       ++pos_;
       while (is_word(pos_) ||
-             (pos_ < n &&
-              (src_[pos_] == '.' ||
-               ((src_[pos_] == '+' || src_[pos_] == '-') &&
-                std::strchr("eEpP", src_[pos_ - 1]) != nullptr)))) {
+             (pos_ < n && (src_[pos_] == '.' ||
+                           ((src_[pos_] == '+' || src_[pos_] == '-') &&
+                            std::strchr("eEpP", src_[pos_ - 1]) != nullptr)))) {
         ++pos_;
       }
       t.kind = Token::kNumber;
     } else {
       t.kind = Token::kSymbol;
-      static constexpr std::string_view kLong[] = {"...", "==", "~=", "<=",
-                                                   ">=",  "..", "::"};
+      static constexpr std::string_view kLong[] = {
+          "...", "==", "~=", "<=", ">=", "..", "::"};
       size_t len = 1;
       for (std::string_view s : kLong) {
         if (src_.substr(pos_, s.size()) == s) {
@@ -302,9 +301,8 @@ class TableReader {
         std::string list;
         for (const char* k : known)
           absl::StrAppend(&list, list.empty() ? "" : ", ", k);
-        Problem(
-            absl::StrCat("unknown field '", key, "' (expected ", list, ")"),
-            key);
+        Problem(absl::StrCat("unknown field '", key, "' (expected ", list, ")"),
+                key);
       }
     }
   }
@@ -410,8 +408,7 @@ class TableReader {
       for (int i = 1; i <= n; ++i) {
         lua_rawgeti(L_, -1, i);
         if (lua_type(L_, -1) != LUA_TSTRING) {
-          Problem(absl::StrCat("'", name, "' must be a list of strings"),
-                  name);
+          Problem(absl::StrCat("'", name, "' must be a list of strings"), name);
           ok = false;
         } else {
           out->emplace_back(lua_tostring(L_, -1));
@@ -622,8 +619,7 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
         std::string channel = "voice";
         c.String("channel", &channel);
         if (!routing::ParseChannel(channel, &contact.channel)) {
-          c.Problem(absl::StrCat("unknown channel '", channel, "'"),
-                    "channel");
+          c.Problem(absl::StrCat("unknown channel '", channel, "'"), "channel");
         }
         c.String("queue", &contact.queue);
         std::vector<std::pair<std::string, int>> levels;
@@ -685,8 +681,7 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
             }
             // Unless given, an hour apart: 1 h ago, 2 h ago...
             past.ago_seconds = 3600.0 * h;
-            if (e.Number("ago", &past.ago_seconds, 0,
-                         kMaxHistoryAgoSeconds) &&
+            if (e.Number("ago", &past.ago_seconds, 0, kMaxHistoryAgoSeconds) &&
                 past.ago_seconds != std::floor(past.ago_seconds)) {
               e.Problem(
                   "'ago' must be whole seconds (history is kept to the second)",
@@ -694,11 +689,12 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
             }
             if (!test.history.empty() &&
                 past.ago_seconds < test.history.back().ago_seconds) {
-              e.Problem(absl::StrCat("'ago' ", SecondsText(past.ago_seconds),
-                                     " is more recent than history[", h - 1,
-                                     "] (", SecondsText(test.history.back().ago_seconds),
-                                     "); list the history most recent first"),
-                        "ago");
+              e.Problem(
+                  absl::StrCat("'ago' ", SecondsText(past.ago_seconds),
+                               " is more recent than history[", h - 1, "] (",
+                               SecondsText(test.history.back().ago_seconds),
+                               "); list the history most recent first"),
+                  "ago");
             }
             test.history.push_back(std::move(past));
             lua_pop(L_, 1);
@@ -771,13 +767,11 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
                   "'occupancy' 1 leaves no time to be idle: give 'idle' = 0 "
                   "or a lower occupancy",
                   "occupancy");
-            } else if (occupancy < 1 &&
-                       agent.idle_seconds / (1 - occupancy) >
-                           RulesTestCase::kMaxSessionSeconds) {
+            } else if (occupancy < 1 && agent.idle_seconds / (1 - occupancy) >
+                                            RulesTestCase::kMaxSessionSeconds) {
               r.Problem(
                   absl::StrCat("'occupancy' ", NumberText(occupancy),
-                               " with 'idle' ",
-                               SecondsText(agent.idle_seconds),
+                               " with 'idle' ", SecondsText(agent.idle_seconds),
                                " needs a session longer than ",
                                RulesTestCase::kMaxSessionSeconds / kDaySeconds,
                                " days; lower one of them"),
@@ -803,8 +797,7 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
         const RulesTestCase::PastInteraction& past = test.history[h];
         const std::string at =
             absl::StrCat(path, ".contact.history[", h + 1, "]");
-        const std::string where =
-            absl::StrCat("contact.history[", h + 1, "]");
+        const std::string where = absl::StrCat("contact.history[", h + 1, "]");
         const RulesTestCase::TestAgent* agent = find_agent(past.agent_id);
         if (agent == nullptr) {
           if (!past.agent_id.empty()) {
@@ -815,22 +808,23 @@ bool LuaRulesState::ReadTests(std::vector<RulesTestCase>* tests,
           continue;
         }
         if (agent->profile.CapacityOf(past.channel) == 0) {
-          problem_at(at, "channel", where,
-                     absl::StrCat("agent '", past.agent_id, "' takes no ",
-                                  std::string(routing::ChannelName(past.channel)),
-                                  " contacts (its 'channels'), so cannot have "
-                                  "served the customer on ",
-                                  std::string(routing::ChannelName(past.channel))));
+          problem_at(
+              at, "channel", where,
+              absl::StrCat("agent '", past.agent_id, "' takes no ",
+                           std::string(routing::ChannelName(past.channel)),
+                           " contacts (its 'channels'), so cannot have "
+                           "served the customer on ",
+                           std::string(routing::ChannelName(past.channel))));
         }
         if (past.ago_seconds < agent->idle_seconds) {
-          problem_at(at, "ago", where,
-                     absl::StrCat("agent '", past.agent_id,
-                                  "' has been idle for ",
-                                  SecondsText(agent->idle_seconds),
-                                  ", so cannot have served the customer ",
-                                  SecondsText(past.ago_seconds),
-                                  " ago: give an 'ago' of at least its "
-                                  "'idle'"));
+          problem_at(
+              at, "ago", where,
+              absl::StrCat("agent '", past.agent_id, "' has been idle for ",
+                           SecondsText(agent->idle_seconds),
+                           ", so cannot have served the customer ",
+                           SecondsText(past.ago_seconds),
+                           " ago: give an 'ago' of at least its "
+                           "'idle'"));
         }
       }
 

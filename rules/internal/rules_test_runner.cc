@@ -77,8 +77,8 @@ std::string PlanSession(const RulesTestCase& test,
     }
     length_ns = std::max(length_ns, kBusySessionNs);
     if (p < 1) {
-      length_ns = std::max(
-          length_ns, static_cast<int64_t>(std::ceil(idle_ns / (1 - p))));
+      length_ns = std::max(length_ns,
+                           static_cast<int64_t>(std::ceil(idle_ns / (1 - p))));
     }
     busy_ns = std::llround(p * static_cast<double>(length_ns));
     // Rounding to whole nanoseconds may leave the busy stretch a
@@ -136,8 +136,8 @@ std::string RunOne(const std::shared_ptr<const LuaRules>& rules,
     for (int a = 0; a < n; ++a) {
       if (test.agents[a].profile.id == past.agent_id) {
         // Recorded oldest first, so the router lists them as the test does.
-        events.push_back({t_ns - ToNs(past.ago_seconds),
-                          SetupStep::kPastContact, -h, a, h});
+        events.push_back(
+            {t_ns - ToNs(past.ago_seconds), SetupStep::kPastContact, -h, a, h});
         break;
       }
     }
@@ -245,8 +245,8 @@ std::string RunOne(const std::shared_ptr<const LuaRules>& rules,
         if (failure.empty()) refused(router.Release(contact_id, past.outcome));
         if (failure.empty() && busy) failure = start_busy(a);
         if (!failure.empty()) {
-          failure = absl::StrCat("contact.history[", event.past + 1,
-                                 "]: ", failure);
+          failure =
+              absl::StrCat("contact.history[", event.past + 1, "]: ", failure);
         }
         break;
       }
@@ -261,10 +261,10 @@ std::string RunOne(const std::shared_ptr<const LuaRules>& rules,
             held.channel = routing::kAllChannels[c];
             std::string held_id;
             if (!give(a, held, &held_id).empty()) {
-              failure = absl::StrCat(
-                  "agent '", id, "' cannot hold its load on ",
-                  std::string(routing::ChannelName(held.channel)),
-                  " (check its channels)");
+              failure =
+                  absl::StrCat("agent '", id, "' cannot hold its load on ",
+                               std::string(routing::ChannelName(held.channel)),
+                               " (check its channels)");
             }
           }
         }
@@ -317,12 +317,12 @@ std::string RunOne(const std::shared_ptr<const LuaRules>& rules,
       for (const routing::CustomerInteraction& i : remembered) {
         absl::StrAppend(&listed, listed.empty() ? "" : ", ", i.agent_id, " ",
                         std::string(routing::ContactOutcomeName(i.outcome)),
-                        " ",
-                        absl::FormatDuration(kTestEpoch - i.time), " ago");
+                        " ", absl::FormatDuration(kTestEpoch - i.time), " ago");
       }
-      return absl::StrCat("setup: the router remembers the customer's history "
-                          "as [",
-                          listed, "], not as the test gives it");
+      return absl::StrCat(
+          "setup: the router remembers the customer's history "
+          "as [",
+          listed, "], not as the test gives it");
     }
   }
 
