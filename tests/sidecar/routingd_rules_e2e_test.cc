@@ -86,6 +86,10 @@ class Routingd {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+    // The socket files outlive the daemon; /tmp is not the test's own.
+    for (const std::string* endpoint : {&requests_, &events_}) {
+      unlink(endpoint->substr(sizeof("ipc://") - 1).c_str());
+    }
   }
 
   // Waits until the daemon answers Health; false if it exited or timed out.
