@@ -78,6 +78,8 @@ struct RoutingDecision {
   bool rules_fallback = false;
   // The rules in force are suspended (their circuit breaker tripped): the
   // built-in policy decided without entering them. Implies rules_fallback.
+  // Also set on the decision whose rules failure tripped the breaker, and on
+  // one that entered the rules just before another thread's failure did.
   bool rules_suspended = false;
   double builtin_score = 0;
   int rules_step = 0;  // The rules step the contact had reached.

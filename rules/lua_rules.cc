@@ -28,6 +28,8 @@ int64_t SteadyNowNs() {
 // States created with a file beyond the first: a few cover the threads that
 // usually route at once; the pool grows on demand past them.
 constexpr int kWarmStatesCap = 8;
+// The evaluation budget while the file's own tests run.
+constexpr absl::Duration kTestBudget = absl::Seconds(1);
 }  // namespace
 
 std::string RulesProblem::ToString() const {
@@ -58,6 +60,9 @@ struct LuaRules::Impl {
   std::atomic<int64_t> overruns{0};
   // Set once by the breaker; read (one relaxed load) by every decision.
   std::atomic<bool> suspended{false};
+  // The breaker counts only once the version is live: never during the
+  // compile's sample run and tests.
+  std::atomic<bool> armed{false};
   // Guards what follows: taken on the error path only, never by a decision
   // that succeeds.
   mutable std::mutex error_mu;
@@ -65,6 +70,20 @@ struct LuaRules::Impl {
   absl::Time suspended_at = absl::InfinitePast();
   // Steady-clock times of the latest failures, at most breaker_failures + 1.
   std::deque<int64_t> recent_failures_ns;
+
+  // The budget the watchdog and every state enforce: the file's tests run
+  // under kTestBudget, live evaluations under options.evaluation_budget.
+  std::atomic<int64_t> budget_ns{0};
+  void SetBudget(absl::Duration budget) {
+    budget_ns.store(absl::ToInt64Nanoseconds(budget),
+                    std::memory_order_relaxed);
+    const int n = std::min(created.load(), options.max_states);
+    for (int i = 0; i < n; ++i) {
+      if (LuaRulesState* state = states[i].load(std::memory_order_acquire)) {
+        state->set_budget(budget);
+      }
+    }
+  }
 
   std::mutex watchdog_mu;
   std::condition_variable watchdog_cv;
@@ -130,7 +149,7 @@ struct LuaRules::Impl {
     if (overran) overruns.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(error_mu);
     last_error = std::move(error);
-    if (options.breaker_failures <= 0 ||
+    if (options.breaker_failures <= 0 || !armed.load(std::memory_order_relaxed) ||
         suspended.load(std::memory_order_relaxed)) {
       return;
     }
@@ -168,9 +187,9 @@ struct LuaRules::Impl {
     const auto period = std::chrono::nanoseconds(std::clamp<int64_t>(
         absl::ToInt64Nanoseconds(options.evaluation_budget) / 4, 1'000'000,
         50'000'000));
-    const int64_t budget = absl::ToInt64Nanoseconds(options.evaluation_budget);
     std::unique_lock<std::mutex> lock(watchdog_mu);
     while (!watchdog_cv.wait_for(lock, period, [&] { return stopping; })) {
+      const int64_t budget = budget_ns.load(std::memory_order_relaxed);
       const int64_t now =
           std::chrono::duration_cast<std::chrono::nanoseconds>(
               std::chrono::steady_clock::now().time_since_epoch())
@@ -315,6 +334,7 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
   impl->file_name = std::string(file_name);
   impl->source = std::string(source);
   impl->options = options;
+  impl->budget_ns.store(absl::ToInt64Nanoseconds(options.evaluation_budget));
   impl->states =
       std::make_unique<std::atomic<LuaRulesState*>[]>(options.max_states);
   for (int i = 0; i < options.max_states; ++i) impl->states[i] = nullptr;
@@ -368,7 +388,14 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
   }
 
   if (options.run_tests) {
+    // The file's tests check where contacts go, not how fast: a generous
+    // budget, so a compile on a busy machine never refuses a good file
+    // because a thread was preempted. The sample run above kept the live
+    // budget; a state created meanwhile starts with the live one, which is
+    // only stricter.
+    raw->SetBudget(std::max(options.evaluation_budget, kTestBudget));
     const int passed = internal::RunRulesTests(rules, tests, problems);
+    raw->SetBudget(options.evaluation_budget);
     if (problems->size() > before) {
       return absl::InvalidArgumentError(absl::StrCat(
           rules->Name(), ": ", problems->size() - before,
@@ -377,6 +404,7 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
     rules->impl_->tests_passed = passed;
   }
   raw->ResetHealth();  // Live from here: only live failures count.
+  raw->armed.store(true, std::memory_order_relaxed);
   return std::shared_ptr<const LuaRules>(std::move(rules));
 }
 
@@ -389,7 +417,8 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> LoadRulesFile(
     if (problems != nullptr) {
       problems->push_back({path, 0, std::string(source.status().message())});
     }
-    return source.status();
+    return absl::Status(source.status().code(),
+                        absl::StrCat(path, ": ", source.status().message()));
   }
   return CompileRules(path, *source, options, problems);
 }

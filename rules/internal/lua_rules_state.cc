@@ -130,7 +130,8 @@ void LuaRulesState::BudgetHook(lua_State* L, lua_Debug*) {
   lua_getallocf(L, &ud);
   LuaRulesState* self = static_cast<Memory*>(ud)->owner;
   const int64_t started = self->started_ns_.load(std::memory_order_acquire);
-  if (started == 0 || SteadyNowNs() - started <= self->budget_ns_) {
+  const int64_t budget = self->budget_ns_.load(std::memory_order_relaxed);
+  if (started == 0 || SteadyNowNs() - started <= budget) {
     lua_sethook(L, nullptr, 0, 0);  // A late interrupt: not this evaluation.
     return;
   }
@@ -170,7 +171,7 @@ void LuaRulesState::BudgetHook(lua_State* L, lua_Debug*) {
   lua_pushstring(L, absl::StrCat(self->file_name_, ":", line, ": ",
                                  self->overrun_hook_,
                                  " ran longer than the time budget of ",
-                                 self->budget_ns_ / 1e6, " ms")
+                                 budget / 1e6, " ms")
                         .c_str());
   lua_error(L);
 }
@@ -192,7 +193,7 @@ absl::StatusOr<std::unique_ptr<LuaRulesState>> LuaRulesState::Create(
   std::unique_ptr<LuaRulesState> state(new LuaRulesState());
   state->file_name_ = file_name;
   state->source_ = source;
-  state->budget_ns_ = absl::ToInt64Nanoseconds(options.evaluation_budget);
+  state->set_budget(options.evaluation_budget);
   state->memory_.limit = options.memory_limit_bytes;
   state->memory_.owner = state.get();
   state->L_ = lua_newstate(&LuaRulesState::Allocate, &state->memory_);

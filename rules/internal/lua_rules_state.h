@@ -108,6 +108,10 @@ class LuaRulesState {
     return started_ns_.load(std::memory_order_acquire);
   }
   void Interrupt();
+  void set_budget(absl::Duration budget) {
+    budget_ns_.store(absl::ToInt64Nanoseconds(budget),
+                     std::memory_order_relaxed);
+  }
   // Whether the last Evaluate() or Priority() failed by running past the
   // budget, and then the hook that ran ("hook 'score' (line 3)") and the
   // line it was stopped at.
@@ -137,7 +141,9 @@ class LuaRulesState {
 
   std::string file_name_;
   std::string source_;
-  int64_t budget_ns_ = 0;
+  // The budget in force: the live one, or the compile's test budget while
+  // the file's own tests run (LuaRules sets it).
+  std::atomic<int64_t> budget_ns_{0};
   Memory memory_;
   lua_State* L_ = nullptr;
   int module_ref_ = -1;

@@ -51,13 +51,12 @@ absl::StatusOr<std::string> ReadRulesSource(const std::string& path,
     }
     target = Canonical(path);
     if (target.empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          "cannot read rules file '", path, "': ", std::strerror(errno)));
+      return absl::NotFoundError(
+          absl::StrCat("cannot read rules file: ", std::strerror(errno)));
     }
     if (!absl::StartsWith(target, dir == "/" ? dir : dir + "/")) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("rules file '", path, "' is outside the rules directory '",
-                       rules_dir, "'"));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "rules file is outside the rules directory '", rules_dir, "'"));
     }
   }
   // O_NONBLOCK: opening a FIFO with no writer returns at once instead of
@@ -66,24 +65,23 @@ absl::StatusOr<std::string> ReadRulesSource(const std::string& path,
   const int fd =
       open(target.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::NotFoundError(absl::StrCat("cannot read rules file '", path,
-                                            "': ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read rules file: ", std::strerror(errno)));
   }
   absl::Cleanup close_fd = [fd] { close(fd); };
   struct stat info;
   if (fstat(fd, &info) != 0) {
-    return absl::NotFoundError(absl::StrCat("cannot read rules file '", path,
-                                            "': ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read rules file: ", std::strerror(errno)));
   }
   if (!S_ISREG(info.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "rules file '", path, "' is not a regular file (it is ",
-        KindOf(info.st_mode), ")"));
+        "rules file is not a regular file (it is ", KindOf(info.st_mode), ")"));
   }
   auto too_large = [&](size_t size) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "rules file '", path, "' is too large (", size,
-        " bytes; at most ", max_bytes, ")"));
+    return absl::OutOfRangeError(absl::StrCat("rules file is too large (", size,
+                                              " bytes; at most ", max_bytes,
+                                              ")"));
   };
   if (static_cast<uint64_t>(info.st_size) > max_bytes) {
     return too_large(static_cast<size_t>(info.st_size));
@@ -96,8 +94,8 @@ absl::StatusOr<std::string> ReadRulesSource(const std::string& path,
     const ssize_t n = read(fd, text.data() + got, text.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::NotFoundError(absl::StrCat(
-          "cannot read rules file '", path, "': ", std::strerror(errno)));
+      return absl::NotFoundError(
+          absl::StrCat("cannot read rules file: ", std::strerror(errno)));
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);

@@ -15,7 +15,8 @@
 
 namespace rules::internal {
 
-// The file's text. Errors name the problem: NotFound (cannot be opened),
+// The file's text. Errors name the problem (not the path: callers put it in
+// front, as "PATH: message"): NotFound (cannot be opened),
 // FailedPrecondition (not a regular file), OutOfRange (too large),
 // PermissionDenied (outside the rules directory).
 absl::StatusOr<std::string> ReadRulesSource(const std::string& path,
