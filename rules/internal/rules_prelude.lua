@@ -422,7 +422,8 @@ local function check_function(fn, is_main, problems, untraced)
       problems[#problems + 1] = { line = line_of(fn, pc),
         message = "rules cannot change a table captured from outside the " ..
           "function; each decision must stand alone" }
-    elseif LOOP_OPS[op] or (op == "JMP" and ds[pc] < 0x8000) then
+    elseif LOOP_OPS[op] or
+        ((op == "JMP" or op == "UCLO") and ds[pc] < 0x8000) then
       bounded, reason = false, reason or "loop"
     elseif CALL_OPS[op] then
       -- Which instruction loaded the callee? Walk back; a jump landing in
@@ -617,7 +618,9 @@ local function check_loops(code, problems)
   end
   for pc = 1, code.n do
     local op = code.ops[pc]
-    if op == "JMP" and code.d[pc] < 0x8000 then
+    -- A backward jump: JMP, or UCLO where the goto leaves a scope whose
+    -- locals a closure captured.
+    if (op == "JMP" or op == "UCLO") and code.d[pc] < 0x8000 then
       local target = pc + 1 + code.d[pc] - 0x8000
       local inside_loop = false
       for _, l in ipairs(loop_at) do
@@ -736,15 +739,9 @@ local function call_sites(code, problems, nested)
       end
     end
   end
-  -- Functions defined here, checked as nested: they may call only
-  -- built-ins and their own nested functions, so they never close a cycle.
-  for _, site in ipairs(sites) do
-    if site.kind == "child" then
-      local child = decode_all(site.detail)
-      check_loops(child, problems)
-      call_sites(child, problems, true)
-    end
-  end
+  -- Functions defined here are checked on their own (check_termination
+  -- walks every function once) as nested: they may call only built-ins and
+  -- their own nested functions, so they never close a cycle.
   return sites
 end
 
@@ -757,8 +754,6 @@ local function check_termination(main, problems)
     local code = decode_all(fn)
     if depth > 0 then
       check_loops(code, problems)
-      -- Nested functions reached through FNEW calls are checked by
-      -- call_sites; the rest here.
       call_sites(code, problems, depth > 1)
     end
     local i = jutil.funcinfo(fn)

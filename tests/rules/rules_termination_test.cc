@@ -69,6 +69,35 @@ TEST(RulesTerminationTest, BackwardGotoIsRefused) {
               StartsWith("test.lua:5: a 'goto' that jumps backwards"));
 }
 
+TEST(RulesTerminationTest, BackwardGotoOutOfAScopeWithCapturedLocals) {
+  // LuaJIT closes the captured local with UCLO, which jumps back itself.
+  EXPECT_THAT(Refusal("return { score = function(c, a)\n"
+                      "  local n = 0\n"
+                      "  do\n"
+                      "    ::top::\n"
+                      "    local x = n\n"
+                      "    local g = function() return x end\n"
+                      "    n = g() + 1\n"
+                      "    if n < 1e15 then goto top end\n"
+                      "  end\n"
+                      "  return n\n"
+                      "end }\n"),
+              StartsWith("test.lua:8: a 'goto' that jumps backwards"));
+}
+
+TEST(RulesTerminationTest, EachProblemIsReportedOnce) {
+  EXPECT_EQ(Refusal("return { score = function(c, a)\n"
+                    "  local function inner()\n"
+                    "    while true do end\n"
+                    "  end\n"
+                    "  inner()\n"
+                    "  return 1\n"
+                    "end }\n"),
+            "test.lua:3: a 'while' or 'repeat' loop cannot be proved to "
+            "finish; rules may loop only with a numeric 'for' or with "
+            "ipairs()/pairs() (docs/RULES.md, \"Termination\")");
+}
+
 TEST(RulesTerminationTest, ForwardGotoIsFine) {
   Accepted(
       "return { eligible = function(c, a)\n"
