@@ -908,7 +908,8 @@ std::vector<std::string> LuaRulesState::InterpretedFunctions() {
     out.push_back(absl::StrCat(file_name_, ":", lua_tointeger(L_, -2), ": ",
                                std::string_view(reason ? reason : "?") == "loop"
                                    ? "function has a loop"
-                                   : "function calls a rule function",
+                                   : "function calls a rule function or a "
+                                     "method",
                                ": runs interpreted, under the time budget"));
     lua_pop(L_, 3);
   }

@@ -178,7 +178,7 @@ return {
   ASSERT_NE(rules, nullptr);
   const std::string notes = absl::StrJoin(rules->interpreted_functions(), "\n");
   EXPECT_THAT(notes, HasSubstr("test.lua:2: function has a loop"));
-  EXPECT_THAT(notes, HasSubstr("test.lua:8: function calls a rule function"));
+  EXPECT_THAT(notes, HasSubstr("test.lua:8: function calls a rule function or a method"));
   EXPECT_THAT(notes, ::testing::Not(HasSubstr("test.lua:9")));
 }
 
