@@ -54,6 +54,10 @@ absl::StatusOr<std::string> ReadRulesSource(const std::string& path,
       return absl::NotFoundError(
           absl::StrCat("cannot read rules file: ", std::strerror(errno)));
     }
+    if (target == dir) {
+      return absl::FailedPreconditionError(
+          "rules file is not a regular file (it is the rules directory)");
+    }
     if (!absl::StartsWith(target, dir == "/" ? dir : dir + "/")) {
       return absl::PermissionDeniedError(absl::StrCat(
           "rules file is outside the rules directory '", rules_dir, "'"));

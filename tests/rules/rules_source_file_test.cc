@@ -82,6 +82,8 @@ TEST_F(RulesSourceFileTest, OnlyFilesUnderTheRulesDirectoryWhenSet) {
   EXPECT_EQ(Load(root_ + "/rules/ok.lua", options), "accepted");
   EXPECT_THAT(Load(root_ + "/elsewhere/ok.lua", options),
               HasSubstr("is outside the rules directory"));
+  EXPECT_THAT(Load(root_ + "/rules", options),
+              HasSubstr("is not a regular file (it is the rules directory)"));
   EXPECT_THAT(Load(root_ + "/rules/../elsewhere/ok.lua", options),
               HasSubstr("is outside the rules directory"));
   // A symbolic link inside pointing outside is outside.
