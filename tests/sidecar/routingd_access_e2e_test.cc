@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "sidecar/client.h"
 #include "sidecar/wire_encoder.h"
+#include "tests/sidecar/routingd_process.h"
 
 namespace routing::sidecar {
 namespace {
@@ -32,25 +33,8 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string RoutingdPath() {
-  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                      std::getenv("TEST_WORKSPACE"), "/sidecar/routingd");
-}
-
 std::string TempPath(const std::string& name) {
   return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-int FreeTcpPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 std::pair<int, int> TwoFreePorts() {
@@ -60,78 +44,11 @@ std::pair<int, int> TwoFreePorts() {
   return {requests, events};
 }
 
-// A routingd child process with its stderr in a file; killed if a test
-// forgets to stop it.
-class Routingd {
+// A routingd child process with its stderr in TEST_TMPDIR/NAME.stderr.
+class Routingd : public RoutingdProcess {
  public:
   Routingd(std::vector<std::string> flags, const std::string& name)
-      : stderr_path_(TempPath(name + ".stderr")) {
-    std::vector<std::string> args = {RoutingdPath()};
-    args.insert(args.end(), flags.begin(), flags.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (!freopen(stderr_path_.c_str(), "w", stderr)) _exit(126);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Routingd() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // Waits until `options` gets a Health reply; false if routingd exited or
-  // did not answer in time.
-  bool WaitServing(ClientOptions options) {
-    options.timeout = absl::Milliseconds(200);
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      if (Exited()) return false;
-      auto client = RoutingClient::Connect(options);
-      if (client.ok() && (*client)->Health().ok()) return true;
-    }
-    return false;
-  }
-
-  // The exit code once routingd has exited by itself within `timeout`; -1
-  // if a signal ended it, -2 if it was still running (it is then killed).
-  int WaitExit(absl::Duration timeout = absl::Seconds(20)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!Exited()) {
-      if (absl::Now() > deadline) return -2;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
-  }
-
-  int Terminate() {
-    if (pid_ > 0) kill(pid_, SIGTERM);
-    return WaitExit();
-  }
-
-  std::string Stderr() const {
-    std::ifstream in(stderr_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    if (waitpid(pid_, &status_, WNOHANG) != pid_) return false;
-    pid_ = -1;
-    return true;
-  }
-
-  std::string stderr_path_;
-  pid_t pid_ = -1;
-  int status_ = 0;
+      : RoutingdProcess(std::move(flags), TempPath(name + ".stderr")) {}
 };
 
 struct KeyPair {

@@ -29,109 +29,33 @@
 #include "sidecar/client.h"
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
+#include "tests/sidecar/routingd_process.h"
 
 namespace routing::sidecar {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string RoutingdPath() {
-  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                      std::getenv("TEST_WORKSPACE"), "/sidecar/routingd");
-}
-
-int FreeTcpPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-struct Endpoints {
-  std::string requests;
-  std::string events;
-};
+using Endpoints = RoutingdEndpoints;
 
 Endpoints NewEndpoints(const std::string& transport) {
-  static int counter = 0;
-  ++counter;
-  if (transport == "tcp") {
-    const int requests = FreeTcpPort();
-    int events = FreeTcpPort();
-    while (events == requests) events = FreeTcpPort();
-    return {absl::StrCat("tcp://127.0.0.1:", requests),
-            absl::StrCat("tcp://127.0.0.1:", events)};
-  }
-  // Not TEST_TMPDIR: ipc paths are limited to ~107 characters.
-  const std::string base =
-      absl::StrCat("/tmp/routingd-e2e-", getpid(), "-", counter);
-  return {absl::StrCat("ipc://", base, "-req.sock"),
-          absl::StrCat("ipc://", base, "-pub.sock")};
+  return NewRoutingdEndpoints(transport, "routingd-e2e");
 }
 
-// A routingd child process; killed if a test forgets to stop it.
+// A routingd child process on `endpoints`.
 class Routingd {
  public:
-  Routingd(const Endpoints& endpoints, std::vector<std::string> flags)
-      : endpoints_(endpoints) {
-    std::vector<std::string> args = {RoutingdPath(),
-                                     "--listen=" + endpoints.requests,
-                                     "--events=" + endpoints.events};
-    args.insert(args.end(), flags.begin(), flags.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Routingd() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  Routingd(const Endpoints& endpoints, const std::vector<std::string>& flags)
+      : endpoints_(endpoints), process_(WithEndpoints(endpoints, flags)) {}
 
   // Waits until the daemon answers Health; false if it exited or timed out.
-  bool WaitServing(const ClientOptions& base = {}) {
-    ClientOptions options = base;
+  bool WaitServing(ClientOptions options = {}) {
     options.server = endpoints_.requests;
-    options.timeout = absl::Milliseconds(200);
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        exit_status_ = status;
-        return false;
-      }
-      auto client = RoutingClient::Connect(options);
-      if (client.ok() && (*client)->Health().ok()) return true;
-    }
-    return false;
+    return process_.WaitServing(options);
   }
-
   // Sends SIGTERM and returns the exit code (-1 if killed by a signal).
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    return Wait();
-  }
-  int Wait() {
-    int status = exit_status_;
-    if (pid_ > 0) {
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+  int Terminate() { return process_.Terminate(); }
+  int Wait() { return process_.WaitExit(absl::InfiniteDuration()); }
 
   std::unique_ptr<RoutingClient> Client(ClientOptions options = {}) {
     options.server = endpoints_.requests;
@@ -141,8 +65,7 @@ class Routingd {
 
  private:
   Endpoints endpoints_;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
+  RoutingdProcess process_;
 };
 
 AgentProfile Agent(const std::string& id, int chat_capacity) {

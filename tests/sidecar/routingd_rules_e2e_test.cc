@@ -29,6 +29,7 @@
 #include "sidecar/client.h"
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
+#include "tests/sidecar/routingd_process.h"
 
 namespace routing::sidecar {
 namespace {
@@ -45,101 +46,41 @@ std::string WriteFile(const std::string& path, const std::string& text) {
   return path;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::string NextStderrPath() {
+  static int counter = 0;
+  return absl::StrCat(TempDir(), "/routingd-", ++counter, ".stderr");
 }
 
 // A routingd child process on private ipc:// endpoints, its stderr kept in a
-// file; killed if a test forgets to stop it.
+// file.
 class Routingd {
  public:
-  explicit Routingd(std::vector<std::string> flags) {
-    static int counter = 0;
-    // Not TEST_TMPDIR: ipc paths are limited to ~107 characters.
-    const std::string base =
-        absl::StrCat("/tmp/routingd-rules-", getpid(), "-", ++counter);
-    requests_ = absl::StrCat("ipc://", base, "-req.sock");
-    events_ = absl::StrCat("ipc://", base, "-pub.sock");
-    stderr_path_ = absl::StrCat(TempDir(), "/routingd-", counter, ".stderr");
-    std::vector<std::string> args = {
-        absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                     std::getenv("TEST_WORKSPACE"), "/sidecar/routingd"),
-        "--listen=" + requests_, "--events=" + events_};
-    args.insert(args.end(), flags.begin(), flags.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd =
-          open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) dup2(fd, 2);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Routingd() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    // The socket files outlive the daemon; /tmp is not the test's own.
-    for (const std::string* endpoint : {&requests_, &events_}) {
-      unlink(endpoint->substr(sizeof("ipc://") - 1).c_str());
-    }
-  }
+  explicit Routingd(const std::vector<std::string>& flags)
+      : endpoints_(NewRoutingdEndpoints("ipc", "routingd-rules")),
+        process_(WithEndpoints(endpoints_, flags), NextStderrPath()) {}
 
-  // Waits until the daemon answers Health; false if it exited or timed out.
   bool WaitServing() {
     ClientOptions options;
-    options.server = requests_;
-    options.timeout = absl::Milliseconds(200);
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        exit_status_ = status;
-        return false;
-      }
-      auto client = RoutingClient::Connect(options);
-      if (client.ok() && (*client)->Health().ok()) return true;
-    }
-    return false;
+    options.server = endpoints_.requests;
+    return process_.WaitServing(options);
   }
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    return Wait();
-  }
-  int Wait() {
-    int status = exit_status_;
-    if (pid_ > 0) {
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::string Stderr() const { return ReadFile(stderr_path_); }
+  int Terminate() { return process_.Terminate(); }
+  int Wait() { return process_.WaitExit(absl::InfiniteDuration()); }
+  std::string Stderr() const { return process_.Stderr(); }
 
   std::unique_ptr<RoutingClient> Client(
       absl::Duration timeout = absl::Seconds(10)) {
     ClientOptions options;
-    options.server = requests_;
+    options.server = endpoints_.requests;
     options.timeout = timeout;
     return RoutingClient::Connect(options).value();
   }
-  const std::string& requests() const { return requests_; }
-  const std::string& events() const { return events_; }
+  const std::string& requests() const { return endpoints_.requests; }
+  const std::string& events() const { return endpoints_.events; }
 
  private:
-  std::string requests_;
-  std::string events_;
-  std::string stderr_path_;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
+  RoutingdEndpoints endpoints_;
+  RoutingdProcess process_;
 };
 
 // A DEALER that sends a request and collects its reply later, so that a test
