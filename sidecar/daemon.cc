@@ -294,6 +294,15 @@ class Daemon::Impl {
     const uint8_t bits = roles.bits();
     request.Add(&bits, 1);
   }
+  // Fills `reply` (empty) with the reply to `request`: its envelope (every
+  // frame before the payload, moved out of it) and the answer in `fbb`.
+  static void BuildReply(Frames& request,
+                         const flatbuffers::FlatBufferBuilder& fbb,
+                         Frames& reply) {
+    const size_t payload = request.size() - 1;
+    for (size_t f = 0; f < payload; ++f) reply.TakeFrom(request, f);
+    reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+  }
   RoleSet TakeRolesFrame(Frames& request) const {
     if (options_.curve_secret_key.empty()) return RoleSet::All();
     const size_t last = request.size() - 1;
@@ -457,8 +466,7 @@ void Daemon::Impl::Frontend(void* pipe) {
             continue;
           }
           Frames reply;
-          for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
-          reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+          BuildReply(request, fbb, reply);
           SendToClient(router.get(), reply);
           continue;
         }
@@ -543,8 +551,7 @@ void Daemon::Impl::Worker(void* pipe) {
           continue;  // The reloader answers it.
         }
         Frames reply;
-        for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
-        reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+        BuildReply(request, fbb, reply);
         reply.Send(replies.get(), 0);
       }
     }
@@ -638,8 +645,7 @@ void Daemon::Impl::Reloader(void* pipe) {
         const size_t last = request.size() - 1;
         handler_->Handle(request.data(last), request.size_of(last), fbb, roles);
         Frames reply;
-        for (size_t f = 0; f < last; ++f) reply.TakeFrom(request, f);
-        reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+        BuildReply(request, fbb, reply);
         // Free before the reply leaves: a client that sends its next reload
         // as soon as it hears back is never told Busy by this one.
         reload_running_.store(false, std::memory_order_release);
