@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "routing/channel.h"
+#include "routing/contact_kpis.h"
 
 namespace routing {
 
@@ -92,6 +93,8 @@ struct AgentStatus {
   absl::Time idle_since;   // When the agent last became free of all contacts.
   double occupancy = 0.0;  // Handling time / logged-in time, 0..1.
   int64_t contacts_handled = 0;  // Contacts released since the agent was added.
+  // Outcomes of the contacts this agent released (contact_kpis.h).
+  ContactKpis kpis;
 
   int LoadOf(Channel channel) const { return load[ChannelIndex(channel)]; }
 };

@@ -52,6 +52,13 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
       CheckRange("max_skill_level", options.max_skill_level, 1, kMaxScale));
   ROUTING_RETURN_IF_ERROR(
       CheckRange("max_fluency", options.max_fluency, 1, kMaxScale));
+  if (options.fcr_window <= absl::ZeroDuration() ||
+      options.fcr_window > absl::Hours(24 * 365)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RouterOptions::fcr_window is ",
+                     absl::FormatDuration(options.fcr_window),
+                     "; it must be above 0 and at most 365 days"));
+  }
   ROUTING_RETURN_IF_ERROR(ValidatePolicy(options.policy));
   return std::unique_ptr<Router>(new internal::LockFreeRouter(options));
 }

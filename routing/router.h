@@ -54,6 +54,7 @@
 #include "routing/channel.h"
 #include "routing/clock.h"
 #include "routing/contact.h"
+#include "routing/contact_kpis.h"
 #include "routing/interaction.h"
 #include "routing/router_stats.h"
 #include "routing/routing_decision.h"
@@ -81,6 +82,10 @@ struct RouterOptions {
   int history_depth = 4;    // Interactions remembered per customer (1..8).
   int max_skill_level = 5;  // Skill levels run 1..max_skill_level.
   int max_fluency = 5;      // Language fluency runs 1..max_fluency.
+  // First-contact resolution (contact_kpis.h): a resolved contact is a first
+  // contact when its customer had no earlier contact in the same queue that
+  // arrived within this long before it. 0 < fcr_window <= 365 days.
+  absl::Duration fcr_window = absl::Hours(24 * 7);
 };
 
 // A contact as the router holds it now.
@@ -90,6 +95,18 @@ struct ContactStatus {
   State state = State::kQueued;
   std::string agent_id;    // kAssigned only.
   absl::Time assigned_at;  // kAssigned only.
+  // kQueued only: 1 + the contacts of the same queue ahead of it in service
+  // order, and the rules step it has reached (0: the first plan).
+  int64_t queue_position = 0;
+  int rules_step = 0;
+};
+
+// One waiting contact, as Router::QueuedContacts lists it.
+struct QueuedContact {
+  Contact contact;          // enqueue_time and queue resolved.
+  int64_t queue_position = 0;  // 1 = next its queue serves.
+  absl::Duration waited;    // Now minus contact.enqueue_time.
+  int rules_step = 0;       // Rules step reached (0: the first plan).
 };
 
 class Router {
@@ -135,8 +152,15 @@ class Router {
   virtual absl::Status Cancel(std::string_view contact_id) = 0;
   // The agent finished: frees the capacity and records the interaction in the
   // customer's history. FailedPrecondition if the contact is still queued.
+  // With the post-contact survey's answers (contact_kpis.h), counted in the
+  // queue's and the agent's KPIs: InvalidArgument, changing nothing, for a
+  // CSAT outside 1..5 or an NPS outside 0..10.
   virtual absl::Status Release(std::string_view contact_id,
-                               ContactOutcome outcome) = 0;
+                               ContactOutcome outcome,
+                               const ContactSurvey& survey) = 0;
+  absl::Status Release(std::string_view contact_id, ContactOutcome outcome) {
+    return Release(contact_id, outcome, ContactSurvey{});
+  }
   // Transfer: takes the contact from its agent (or its queue) and routes it
   // again with new requirements, keeping its id and customer (and attributes,
   // if the new contact has none). A contact moved between queues keeps its
@@ -151,6 +175,13 @@ class Router {
   virtual absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) = 0;
   virtual absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const = 0;
+  // The contacts waiting in `queue` (every queue when empty), each queue's in
+  // service order, at most `limit_per_queue` of each (the first ones). A
+  // snapshot for supervisors, not a transaction: contacts arriving or leaving
+  // meanwhile may or may not be listed, and positions are counted as the
+  // walk goes. Cost: a walk of the listed queues. An unknown queue: empty.
+  virtual std::vector<QueuedContact> QueuedContacts(
+      std::string_view queue, int limit_per_queue = 1'000) const = 0;
 
   // --- Policy, history, statistics -------------------------------------------
   // Swaps the scoring policy atomically; returns the new version. Decisions in

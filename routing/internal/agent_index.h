@@ -43,6 +43,12 @@ inline bool OnRoster(uint8_t presence) {
   return presence != kPresenceRemoved && presence != kPresenceAdding;
 }
 
+// On the roster and not logged out.
+inline bool IsLoggedIn(uint8_t presence) {
+  return OnRoster(presence) &&
+         presence != static_cast<uint8_t>(AgentState::kLoggedOut);
+}
+
 class AgentIndex {
  public:
   AgentIndex(int max_agents, int max_skills, int max_languages,

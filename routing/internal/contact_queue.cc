@@ -44,7 +44,10 @@ ContactQueue::ContactQueue(std::string name, EpochDomain* epoch)
   root_->level = -1;
 }
 
-ContactQueue::~ContactQueue() { DeleteSubtree(root_, -1); }
+ContactQueue::~ContactQueue() {
+  DeleteSubtree(root_, -1);
+  delete requirement.load(std::memory_order_relaxed);
+}
 
 void ContactQueue::DeleteSubtree(void* child, int level) {
   // `level` is the level of the slot that pointed at `child` (-1: the root).

@@ -46,12 +46,18 @@
 #ifndef ROUTING_INTERNAL_CONTACT_QUEUE_H_
 #define ROUTING_INTERNAL_CONTACT_QUEUE_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "routing/internal/contact_record.h"
 #include "routing/internal/epoch.h"
+#include "routing/internal/kpi_counters.h"
+#include "routing/internal/queue_minute_window.h"
+#include "routing/router_stats.h"
 
 namespace routing::internal {
 
@@ -138,6 +144,17 @@ class ContactQueue {
   std::atomic<int64_t> abandoned{0};
   std::atomic<int64_t> total_answer_wait_ms{0};  // Whole ms: never wraps.
   std::atomic<int64_t> average_handle_ns{0};  // Moving average; 0 until known.
+  // Waits of answered contacts by kAnswerWaitBoundsSeconds (not cumulative).
+  std::array<std::atomic<int64_t>, kAnswerWaitBoundCount + 1>
+      answer_wait_buckets{};
+  QueueMinuteWindow recent;  // Answers and abandons, minute by minute.
+  KpiCounters kpis;          // Outcomes of the contacts released from it.
+  // The required skills (skill id, min level) of the latest contact accepted
+  // into the queue: who counts as the queue's agents in its statistics.
+  // Replaced whole (CAS) only when a contact requires something else, the
+  // previous one retired through the epoch domain; null until the first.
+  using Requirement = std::vector<std::pair<int, int>>;
+  std::atomic<const Requirement*> requirement{nullptr};
 
   // Nodes linked, live or dead, in the leaf of millisecond `aged_ms` (0 if
   // it has none). Exact only when no other thread uses the queue.

@@ -37,6 +37,7 @@
 #include "routing/internal/contact_table.h"
 #include "routing/internal/epoch.h"
 #include "routing/internal/history_store.h"
+#include "routing/internal/kpi_counters.h"
 #include "routing/internal/name_table.h"
 #include "routing/internal/router_counters.h"
 #include "routing/router.h"
@@ -69,11 +70,14 @@ class LockFreeRouter final : public Router {
 
   absl::StatusOr<RoutingDecision> Route(const Contact& contact) override;
   absl::Status Cancel(std::string_view contact_id) override;
-  absl::Status Release(std::string_view contact_id,
-                       ContactOutcome outcome) override;
+  using Router::Release;
+  absl::Status Release(std::string_view contact_id, ContactOutcome outcome,
+                       const ContactSurvey& survey) override;
   absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) override;
   absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const override;
+  std::vector<QueuedContact> QueuedContacts(
+      std::string_view queue, int limit_per_queue) const override;
 
   absl::StatusOr<uint64_t> SetPolicy(const RoutingPolicy& policy) override;
   uint64_t PolicyVersion() const override;
@@ -281,6 +285,20 @@ class LockFreeRouter final : public Router {
   static void StampBasis(const DecisionBasis& basis, const ContactRoute& route,
                          RoutingDecision* decision);
   void CountAnswered(const ContactRoute& route, int64_t now_ns);
+  // A queued contact of `queue` left it unanswered (the customer left).
+  static void CountAbandoned(ContactQueue* queue, int64_t now_ns);
+  // Counts a released contact in its queue's and its agent's KPIs.
+  void CountReleased(const ContactRoute& route, int agent,
+                     ContactOutcome outcome, int64_t handled_ns,
+                     const ContactSurvey& survey);
+  // Remembers the route's required skills as its queue's requirement
+  // (ContactQueue::requirement), if they differ. Pinned.
+  void NoteRequirement(ContactQueue* queue, const ContactRoute& route);
+  // The queue's agents by state, and their mean occupancy (QueueStats).
+  void CountQueueAgents(const ContactQueue& queue, int64_t now_ns,
+                        QueueStats* stats) const;
+  // Occupancy of the agent in `slot` at now_ns (0..1; 0 before login).
+  static double Occupancy(const AgentSlot& slot, int64_t now_ns);
   // The contact's placement-p node leaves its queue (the caller won the CAS
   // out of kQueued(p), or never reached it).
   void LeaveQueue(const ContactRoute& route, QueueNode* node);
@@ -351,6 +369,12 @@ class LockFreeRouter final : public Router {
   std::unique_ptr<std::atomic<ContactQueue*>[]> queue_objects_;
   ContactTable<ContactRecord> contacts_;
   HistoryStore history_;
+  // First-contact resolution: per (queue, customer), the arrival time of the
+  // customer's latest released contact in that queue (depth 1).
+  HistoryStore queue_contacts_;
+  // Outcome KPIs per agent index, beside the slots (kept off the cache lines
+  // scoring reads).
+  std::unique_ptr<KpiCounters[]> agent_kpis_;
   AgentCompiler agent_compiler_;
   ContactCompiler contact_compiler_;
   std::atomic<const PolicyRecord*> policy_;

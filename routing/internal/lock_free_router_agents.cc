@@ -15,15 +15,6 @@
 
 namespace routing::internal {
 
-namespace {
-
-bool IsLoggedIn(uint8_t presence) {
-  return OnRoster(presence) &&
-         presence != static_cast<uint8_t>(AgentState::kLoggedOut);
-}
-
-}  // namespace
-
 absl::StatusOr<int> LockFreeRouter::RosterIndex(
     std::string_view agent_id) const {
   ROUTING_RETURN_IF_ERROR(AgentCompiler::CheckAgentId(agent_id));
@@ -55,6 +46,11 @@ absl::Status LockFreeRouter::AddAgent(const AgentProfile& profile) {
   }
   ROUTING_ASSIGN_OR_RETURN(std::unique_ptr<AgentRecord> record,
                            agent_compiler_.Compile(profile, index));
+  // A re-added id starts its KPIs from zero. Reset before the agent is on
+  // the roster again: nothing can release a contact of a removed agent (it
+  // held none), and if the add fails, the id is on the roster under a
+  // concurrent add that reset them just the same.
+  agent_kpis_[index].Reset();
   auto guard = epoch_.Pin();
   return agents_.Add(std::move(record), NowNs());
 }
@@ -146,15 +142,9 @@ absl::StatusOr<AgentStatus> LockFreeRouter::GetAgent(
       absl::FromUnixNanos(slot.state_since_ns.load(std::memory_order_relaxed));
   status.idle_since =
       absl::FromUnixNanos(slot.idle_since_ns.load(std::memory_order_relaxed));
-  const int64_t now_ns = NowNs();
-  const int64_t login = slot.login_ns.load(std::memory_order_relaxed);
-  if (login > 0 && now_ns > login) {
-    status.occupancy = std::min(
-        1.0,
-        static_cast<double>(slot.handled_ns.load(std::memory_order_relaxed)) /
-            (now_ns - login));
-  }
+  status.occupancy = Occupancy(slot, NowNs());
   status.contacts_handled = slot.handled_count.load(std::memory_order_relaxed);
+  status.kpis = agent_kpis_[index].Read();
   return status;
 }
 

@@ -1,5 +1,5 @@
-// Construction, the queues' objects, policy and rules swaps, history and
-// statistics. Validation and compilation of what callers hand in live in
+// Construction, the queues' objects, policy and rules swaps, and history
+// (statistics and the supervisor's listings: lock_free_router_stats.cc). Validation and compilation of what callers hand in live in
 // agent_compiler.cc and contact_compiler.cc.
 #include <algorithm>
 #include <string>
@@ -25,6 +25,8 @@ LockFreeRouter::LockFreeRouter(const RouterOptions& options)
       contacts_(&epoch_, static_cast<size_t>(options.max_contacts)),
       history_(static_cast<size_t>(options.history_customers),
                options.history_depth),
+      queue_contacts_(static_cast<size_t>(options.history_customers), 1),
+      agent_kpis_(new KpiCounters[options.max_agents]),
       agent_compiler_(&options_, &skills_, &languages_, &teams_, &agents_),
       contact_compiler_(&options_, &skills_, &languages_, &agents_.ids(),
                         &history_),
@@ -87,7 +89,10 @@ absl::StatusOr<std::unique_ptr<ContactRoute>> LockFreeRouter::CompileRoute(
 
 absl::StatusOr<int> LockFreeRouter::AcceptQueue(ContactRoute* route) {
   const int known = route->QueueId();
-  if (known >= 0) return known;
+  if (known >= 0) {
+    NoteRequirement(Queue(known), *route);
+    return known;
+  }
   const int id = queues_.FindOrInsert(route->contact.queue);
   if (id < 0) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -95,7 +100,7 @@ absl::StatusOr<int> LockFreeRouter::AcceptQueue(ContactRoute* route) {
         "': the router already has ", options_.max_queues,
         " queues (RouterOptions::max_queues)"));
   }
-  EnsureQueue(id);
+  NoteRequirement(EnsureQueue(id), *route);
   route->queue.store(id, std::memory_order_release);
   return id;
 }
@@ -176,77 +181,6 @@ std::vector<CustomerInteraction> LockFreeRouter::CustomerHistory(
     out.push_back(std::move(interaction));
   }
   return out;
-}
-
-RouterStats LockFreeRouter::Stats() const {
-  auto guard = epoch_.Pin();
-  RouterStats stats;
-  stats.policy_version = policy_.load(std::memory_order_acquire)->version;
-  const RulesRecord* rules = rules_.load(std::memory_order_acquire);
-  stats.rules_version = rules == nullptr ? 0 : rules->version;
-  stats.rules_fallbacks = RouterCounters::Read(counters_.rules_fallbacks);
-  stats.rules_suspended_decisions =
-      RouterCounters::Read(counters_.rules_suspended_decisions);
-  stats.decisions = RouterCounters::Read(counters_.decisions);
-  stats.assigned_immediately =
-      RouterCounters::Read(counters_.assigned_immediately);
-  stats.queued = RouterCounters::Read(counters_.queued);
-  stats.assigned_from_queue =
-      RouterCounters::Read(counters_.assigned_from_queue);
-  stats.assignments_untold =
-      RouterCounters::Read(counters_.assignments_untold);
-  stats.cancelled = RouterCounters::Read(counters_.cancelled);
-  stats.released = RouterCounters::Read(counters_.released);
-  stats.contacts_held = RouterCounters::Read(counters_.contacts_held);
-  for (int i = 0; i < agents_.ids().size(); ++i) {
-    const uint8_t presence =
-        AgentWord::Presence(agents_.Slot(i).word.load(std::memory_order_acquire));
-    if (presence == kPresenceRemoved) continue;
-    ++stats.agents;
-    ++stats.agents_by_state[presence];
-  }
-  const int64_t now_ns = NowNs();
-  const RoutingPolicy& policy = policy_.load(std::memory_order_acquire)->policy;
-  for (int q = 0; q < queues_.size(); ++q) {
-    const ContactQueue* queue = Queue(q);
-    if (queue == nullptr) continue;
-    QueueStats qs;
-    qs.queue = queue->name();
-    qs.waiting =
-        std::max<int64_t>(0, queue->waiting.load(std::memory_order_acquire));
-    int64_t oldest = now_ns;
-    // Service order is aged order; the longest wait is the earliest enqueue
-    // time, which priorities can put anywhere: look at every contact.
-    queue->ForEachLive([&](QueueNode* node) {
-      const ContactRoute* route =
-          node->contact->route.load(std::memory_order_acquire);
-      if (route != nullptr && route->placement == node->placement) {
-        oldest = std::min(oldest, route->enqueue_ns);
-      }
-      return true;
-    });
-    qs.longest_wait = absl::Nanoseconds(now_ns - oldest);
-    qs.answered = queue->answered.load(std::memory_order_relaxed);
-    qs.answered_in_service_level =
-        queue->answered_in_service_level.load(std::memory_order_relaxed);
-    qs.abandoned = queue->abandoned.load(std::memory_order_relaxed);
-    const int64_t offered = qs.answered + qs.abandoned;
-    qs.service_level =
-        offered == 0
-            ? 1.0
-            : static_cast<double>(qs.answered_in_service_level) / offered;
-    qs.average_speed_of_answer =
-        qs.answered == 0 ? absl::ZeroDuration()
-                         : absl::Milliseconds(queue->total_answer_wait_ms.load(
-                                                  std::memory_order_relaxed)) /
-                                             qs.answered;
-    const int64_t aht =
-        queue->average_handle_ns.load(std::memory_order_relaxed);
-    qs.average_handle_time =
-        aht > 0 ? absl::Nanoseconds(aht) : policy.default_handle_time;
-    stats.queues.push_back(std::move(qs));
-  }
-  return stats;
 }
 
 }  // namespace routing::internal

@@ -61,9 +61,60 @@ void LockFreeRouter::CountAnswered(const ContactRoute& route, int64_t now_ns) {
   queue->answered.fetch_add(1, std::memory_order_relaxed);
   queue->total_answer_wait_ms.fetch_add(waited / 1'000'000,
                                         std::memory_order_relaxed);
-  if (waited <= absl::ToInt64Nanoseconds(policy.service_level_threshold)) {
+  const bool in_service_level =
+      waited <= absl::ToInt64Nanoseconds(policy.service_level_threshold);
+  if (in_service_level) {
     queue->answered_in_service_level.fetch_add(1, std::memory_order_relaxed);
   }
+  int bucket = 0;
+  while (bucket < kAnswerWaitBoundCount &&
+         static_cast<double>(waited) >
+             kAnswerWaitBoundsSeconds[bucket] * 1e9) {
+    ++bucket;
+  }
+  queue->answer_wait_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  queue->recent.RecordAnswered(now_ns, waited, in_service_level);
+}
+
+void LockFreeRouter::CountAbandoned(ContactQueue* queue, int64_t now_ns) {
+  queue->abandoned.fetch_add(1, std::memory_order_relaxed);
+  queue->recent.RecordAbandoned(now_ns);
+}
+
+void LockFreeRouter::CountReleased(const ContactRoute& route, int agent,
+                                   ContactOutcome outcome, int64_t handled_ns,
+                                   const ContactSurvey& survey) {
+  agent_kpis_[agent].Count(outcome, /*first_contact=*/true, handled_ns,
+                           survey);
+  const int queue_id = route.QueueId();
+  if (queue_id < 0) return;
+  bool first_contact = true;
+  const std::string& customer = route.contact.customer_id;
+  if (!customer.empty()) {
+    // Keyed by queue id and customer: the arrival of the customer's latest
+    // released contact in this queue.
+    const std::string key = absl::StrCat(queue_id, "\x1f", customer);
+    const absl::Time arrival = absl::FromUnixNanos(route.enqueue_ns);
+    InteractionRecord earlier;
+    bool record = true;
+    if (queue_contacts_.Lookup(key, &earlier, 1) == 1) {
+      // Seconds, as the store keeps them: an earlier contact in the same
+      // second as this one's arrival counts as earlier.
+      const absl::Time arrival_second =
+          absl::FromUnixSeconds(absl::ToUnixSeconds(arrival));
+      if (earlier.time <= arrival_second) {
+        first_contact = arrival_second - earlier.time > options_.fcr_window;
+      } else {
+        record = false;  // A later contact was released first: keep it.
+      }
+    }
+    if (record) {
+      queue_contacts_.Record(
+          key, InteractionRecord{static_cast<uint32_t>(agent),
+                                 route.contact.channel, outcome, arrival});
+    }
+  }
+  Queue(queue_id)->kpis.Count(outcome, first_contact, handled_ns, survey);
 }
 
 void LockFreeRouter::Announce(ContactRecord* record, uint64_t placement,
@@ -260,7 +311,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   if (!record->Transition(expected, ContactRecord::Pack(ContactState::kQueued,
                                                         -1, placement))) {
     LeaveQueue(*route, node);
-    queue->abandoned.fetch_add(1, std::memory_order_relaxed);
+    CountAbandoned(queue, now_ns);
     return CancelledWhileRouting(record->id());
   }
   counters_.Add(counters_.decisions);
@@ -429,7 +480,7 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
     switch (ContactRecord::StateOf(word)) {
       case ContactState::kQueued: {
         ContactQueue* queue = Queue(route->QueueId());
-        queue->abandoned.fetch_add(1, std::memory_order_relaxed);
+        CountAbandoned(queue, NowNs());
         LeaveQueue(*route,
                    record->queued_node.load(std::memory_order_relaxed));
         break;
@@ -455,12 +506,14 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
 }
 
 absl::Status LockFreeRouter::Release(std::string_view contact_id,
-                                     ContactOutcome outcome) {
+                                     ContactOutcome outcome,
+                                     const ContactSurvey& survey) {
   const int outcome_number = static_cast<int>(outcome);
   if (outcome_number < 0 || outcome_number >= kContactOutcomeCount) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown contact outcome number ", outcome_number));
   }
+  ROUTING_RETURN_IF_ERROR(ValidateSurvey(survey));
   Notices notices;
   ContactRecord* record = nullptr;
   bool await = false;
@@ -487,6 +540,7 @@ absl::Status LockFreeRouter::Release(std::string_view contact_id,
       UpdateMovingAverage(Queue(route->QueueId())->average_handle_ns,
                           handled_ns);
     }
+    CountReleased(*route, agent, outcome, handled_ns, survey);
     await = MustAwaitDeliveries(record);
     Forget(record);
   }
@@ -610,9 +664,19 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
   status.contact = route->contact;
   switch (ContactRecord::StateOf(word)) {
     case ContactState::kRouting:
-    case ContactState::kQueued:
+    case ContactState::kQueued: {
       status.state = ContactStatus::State::kQueued;
+      status.rules_step = route->rules_step;
+      const QueueNode* node =
+          record->queued_node.load(std::memory_order_acquire);
+      const int queue_id = route->QueueId();
+      status.queue_position =
+          node != nullptr && queue_id >= 0 &&
+                  node->placement == route->placement
+              ? Queue(queue_id)->Position(*node)
+              : 1;  // Being placed right now: not counted in its queue yet.
       break;
+    }
     case ContactState::kAssigned:
       status.state = ContactStatus::State::kAssigned;
       status.agent_id =
