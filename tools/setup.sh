@@ -23,6 +23,12 @@ packages=(
   libclang-rt-14-dev     # sidecar: libFuzzer and sanitizer runtimes for clang 14
   gnuplot-nox            # bench: the simulator's and the benchmarks' PNG charts
   liburcu-dev            # bench/reclamation: userspace RCU 0.13, weighed against routing's epochs
+  nlohmann-json3-dev     # JSON of routingd's HTTP endpoints and the simulator's report
+  libcivetweb-dev        # routingd --http: embedded HTTP server (metrics, supervisor view)
+  prometheus             # tests: promtool check metrics, and a real server scraping routingd
+  chromium               # tests: the supervisor view in headless Chromium, and its screenshot
+  fonts-dejavu-core      # tests: a font for Chromium's screenshots of the supervisor view
+  python3-websocket      # tests: drives headless Chromium over its DevTools protocol
 )
 
 missing=()
