@@ -171,6 +171,39 @@ void ExpectLoadsAddUp(Router& router, const std::vector<AgentProfile>& roster,
   }
 }
 
+// At quiescence the listing of waiting contacts agrees with every queue's
+// count, and with GetContact's position of each listed contact.
+void ExpectListingsAgree(const Router& router, const char* when) {
+  std::map<std::string, int64_t> listed;
+  for (const QueuedContact& q : router.QueuedContacts("", 1 << 20)) {
+    ++listed[q.contact.queue];
+    absl::StatusOr<ContactStatus> s = router.GetContact(q.contact.id);
+    ASSERT_TRUE(s.ok()) << when << ": " << s.status();
+    EXPECT_EQ(s->state, ContactStatus::State::kQueued) << when;
+    EXPECT_EQ(s->queue_position, q.queue_position) << when << " " << q.contact.id;
+  }
+  for (const QueueStats& q : router.Stats().queues) {
+    EXPECT_EQ(listed[q.queue], q.waiting) << when << ": queue " << q.queue;
+  }
+}
+
+// Every release is counted once in its queue's KPIs, with its survey.
+void ExpectKpisAddUp(const Router& router, int64_t surveys, const char* when) {
+  RouterStats stats = router.Stats();
+  int64_t released = 0, resolved = 0, csat = 0, nps = 0;
+  for (const QueueStats& q : stats.queues) {
+    released += q.kpis.released;
+    resolved += q.kpis.resolved;
+    csat += q.kpis.csat_responses;
+    nps += q.kpis.nps_responses;
+    EXPECT_LE(q.kpis.first_contact_resolved, q.kpis.resolved) << when;
+  }
+  EXPECT_EQ(released, stats.released) << when;
+  EXPECT_EQ(resolved, stats.released) << when;  // Every release resolves.
+  EXPECT_EQ(csat, surveys) << when;
+  EXPECT_EQ(nps, surveys) << when;
+}
+
 TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
   SystemClock clock;
   AssignmentLedger ledger;
@@ -194,6 +227,9 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
   std::atomic<int64_t> unexpected_errors{0};
   std::atomic<int64_t> operations{0};
   std::vector<std::vector<std::string>> created(kRoutingThreads);
+  std::atomic<int64_t> surveys{0};
+  std::atomic<int64_t> listing_errors{0};
+  std::atomic<int64_t> listings{0};
 
   auto routing_thread = [&](int t) {
     std::mt19937 rng(1234 + t);
@@ -233,9 +269,16 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
         const std::string id = mine[k];
         absl::Status s;
         if (op < 8) {
-          s = router.Release(id, ContactOutcome::kResolved);
+          // Half the customers answer the survey.
+          ContactSurvey survey;
+          if (rng() % 2 == 0) {
+            survey.csat = 1 + static_cast<int>(rng() % 5);
+            survey.nps = static_cast<int>(rng() % 11);
+          }
+          s = router.Release(id, ContactOutcome::kResolved, survey);
           // Still queued is a legitimate answer; the contact stays ours.
           if (s.code() == absl::StatusCode::kFailedPrecondition) continue;
+          if (s.ok() && survey.csat.has_value()) surveys.fetch_add(1);
         } else if (op == 8) {
           s = router.Cancel(id);
         } else {
@@ -314,11 +357,37 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
     }
   };
 
+  // A wall board: lists the waiting contacts and reads the statistics while
+  // everything moves. Each queue's listing counts positions 1, 2, 3... and
+  // lists only that queue's contacts.
+  auto wallboard_thread = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      std::map<std::string, int64_t> last_position;
+      for (const QueuedContact& q : router.QueuedContacts("")) {
+        int64_t& last = last_position[q.contact.queue];
+        if (q.queue_position != last + 1 || q.waited < absl::ZeroDuration()) {
+          listing_errors.fetch_add(1);
+        }
+        last = q.queue_position;
+      }
+      RouterStats stats = router.Stats();
+      for (const QueueStats& q : stats.queues) {
+        for (const QueueWindowStats& w : q.recent) {
+          if (w.answered_in_service_level > w.answered) {
+            listing_errors.fetch_add(1);
+          }
+        }
+      }
+      listings.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+
   std::vector<std::thread> threads;
   for (int t = 0; t < kRoutingThreads; ++t)
     threads.emplace_back(routing_thread, t);
   threads.emplace_back(supervisor_thread);
   threads.emplace_back(auditor_thread);
+  threads.emplace_back(wallboard_thread);
   std::this_thread::sleep_for(kRunFor);
   stop = true;
   for (std::thread& t : threads) t.join();
@@ -334,6 +403,10 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
   // waiting contacts to free agents, which would hide a lost wakeup.
   ExpectNoLostWakeup(router, roster, created, ledger, "at quiescence");
   ExpectLoadsAddUp(router, roster, created, "at quiescence");
+  EXPECT_EQ(listing_errors.load(), 0);
+  EXPECT_GT(listings.load(), 0);
+  ExpectListingsAgree(router, "at quiescence");
+  ExpectKpisAddUp(router, surveys.load(), "at quiescence");
 
   // Every agent back, at original skills.
   for (const AgentProfile& p : roster) {
@@ -366,6 +439,7 @@ TEST(RouterStressTest, InvariantsHoldUnderConcurrentLoad) {
       }
     }
   }
+  ExpectKpisAddUp(router, surveys.load(), "after the drain");
   RouterStats stats = router.Stats();
   EXPECT_EQ(stats.contacts_held, 0);
   for (const QueueStats& q : stats.queues) EXPECT_EQ(q.waiting, 0) << q.queue;
