@@ -60,7 +60,7 @@ start_server() {  # start_server echo|routingd
       --batch_io_thread="$batch_io" "${placed[@]}" 2>/dev/null &
   else
     taskset -c "$server_cpus" "$bin/sidecar/routingd" --listen="$endpoint" \
-      --events="tcp://127.0.0.1:$((port + 1))" --workers="$workers" \
+      --events="tcp://127.0.0.1:$((port + 1))" --http= --workers="$workers" \
       --batch_io_thread="$batch_io" "${placed[@]}" 2>/dev/null &
   fi
   server_pid=$!

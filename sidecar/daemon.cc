@@ -111,6 +111,33 @@ class Actor {
   std::thread thread_;
 };
 
+// The error code of a reply the handler finished in `fbb` (our own buffer:
+// it needs no verifying); 0 (None) for a success.
+int ReplyCodeOf(const flatbuffers::FlatBufferBuilder& fbb) {
+  const wire::Reply* reply =
+      flatbuffers::GetRoot<wire::Reply>(fbb.GetBufferPointer());
+  if (reply->body_type() != wire::ReplyBody::Error) return 0;
+  return static_cast<int>(reply->body_as_Error()->code());
+}
+
+// The wire::RequestBody of a request the handler answered with `code`, or 0
+// (NONE) when it was refused before its buffer verified (too large, not a
+// Request, misaligned): only a buffer DecodeRequest verified is read.
+int RequestTypeOf(const uint8_t* data, size_t size, int code) {
+  switch (static_cast<wire::ErrorCode>(code)) {
+    case wire::ErrorCode::TooLarge:
+    case wire::ErrorCode::MalformedRequest:
+    case wire::ErrorCode::Internal:
+      return 0;
+    default:
+      break;
+  }
+  std::vector<uint64_t> scratch;
+  const uint8_t* aligned = AlignedCopy(data, size, &scratch);
+  return static_cast<int>(
+      flatbuffers::GetRoot<wire::Request>(aligned)->body_type());
+}
+
 bool IsTerminate(void* pipe) {
   Frames command;
   if (!command.Receive(pipe, ZMQ_DONTWAIT)) return false;
@@ -296,10 +323,15 @@ class Daemon::Impl {
   }
   // Fills `reply` (empty) with the reply to `request`: its envelope (every
   // frame before the payload, moved out of it) and the answer in `fbb`.
-  static void BuildReply(Frames& request,
-                         const flatbuffers::FlatBufferBuilder& fbb,
-                         Frames& reply) {
+  // Every reply the handler made passes here (frontend, workers, reloader),
+  // so here it is counted by request type and error code.
+  void BuildReply(Frames& request, const flatbuffers::FlatBufferBuilder& fbb,
+                  Frames& reply) {
     const size_t payload = request.size() - 1;
+    const int code = ReplyCodeOf(fbb);
+    metrics_->RecordReply(
+        RequestTypeOf(request.data(payload), request.size_of(payload), code),
+        code);
     for (size_t f = 0; f < payload; ++f) reply.TakeFrom(request, f);
     reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
   }
@@ -335,6 +367,7 @@ void Daemon::Impl::RefuseRequest(void* router, Frames& request,
                                  const std::string& message) {
   // Best effort to echo the request id: only a buffer that verifies has one.
   uint64_t request_id = 0;
+  int request_type = 0;  // wire::RequestBody::NONE: unreadable.
   if (request.size() > envelope_frames) {
     const size_t last = request.size() - 1;
     std::vector<uint64_t> scratch;
@@ -344,7 +377,11 @@ void Daemon::Impl::RefuseRequest(void* router, Frames& request,
         AlignedCopy(request.data(last), request.size_of(last), &scratch),
         request.size_of(last), decoder);
     request_id = decoded.request_id;
+    request_type = decoded.ok()
+                       ? static_cast<int>(decoded.request->body_type())
+                       : 0;
   }
+  metrics_->RecordReply(request_type, static_cast<int>(code));
   flatbuffers::FlatBufferBuilder fbb(256);
   FinishErrorReply(fbb, request_id, code, message);
   Frames reply;

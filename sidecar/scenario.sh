@@ -26,7 +26,7 @@ cli() { "$cli_bin" --server="$server" --events="$events" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 
 step "start routingd"
-"$routingd" --listen="$server" --events="$events" &
+"$routingd" --listen="$server" --events="$events" --http= &
 daemon_pid=$!
 for _ in $(seq 1 100); do cli --timeout_ms=100 health >/dev/null 2>&1 && break; sleep 0.05; done
 cli health

@@ -57,6 +57,50 @@ double LatencyHistogram::Quantile(double q) const {
   return static_cast<double>(Max());
 }
 
+namespace {
+
+// kLatencyBoundsSeconds in whole nanoseconds, so a sample exactly on a bound
+// falls in that bound's bucket (le means <=) with no rounding doubt.
+constexpr std::array<int64_t, kLatencyBoundCount> BoundsNanos() {
+  std::array<int64_t, kLatencyBoundCount> nanos = {};
+  for (int i = 0; i < kLatencyBoundCount; ++i) {
+    nanos[i] = static_cast<int64_t>(kLatencyBoundsSeconds[i] * 1e9 + 0.5);
+  }
+  return nanos;
+}
+constexpr std::array<int64_t, kLatencyBoundCount> kBoundsNanos = BoundsNanos();
+
+}  // namespace
+
+uint64_t BucketHistogram::Counts::Total() const {
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  return total;
+}
+
+void BucketHistogram::Record(absl::Duration duration) {
+  const int64_t nanos =
+      std::max<int64_t>(0, absl::ToInt64Nanoseconds(duration));
+  // 16 bounds: a linear scan is as quick as a binary search, and most
+  // samples stop in the first few buckets.
+  int bucket = 0;
+  while (bucket < kLatencyBoundCount && nanos > kBoundsNanos[bucket]) {
+    ++bucket;
+  }
+  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_nanos_.fetch_add(static_cast<uint64_t>(nanos), std::memory_order_relaxed);
+}
+
+BucketHistogram::Counts BucketHistogram::Read() const {
+  Counts counts;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    counts.counts[i] = counts_[i].load(std::memory_order_relaxed);
+  }
+  counts.sum_seconds =
+      static_cast<double>(sum_nanos_.load(std::memory_order_relaxed)) * 1e-9;
+  return counts;
+}
+
 SidecarMetrics::Slot& SidecarMetrics::SlotFor(absl::Time at) {
   const int64_t second = absl::ToUnixSeconds(at);
   Slot& slot = slots_[static_cast<uint64_t>(second) % kWindowSlots];
@@ -75,6 +119,49 @@ SidecarMetrics::Slot& SidecarMetrics::SlotFor(absl::Time at) {
 void SidecarMetrics::RecordLatency(absl::Duration service_time) {
   latency_.Record(static_cast<uint64_t>(
       std::max<int64_t>(0, absl::ToInt64Nanoseconds(service_time))));
+  service_time_.Record(service_time);
+}
+
+void SidecarMetrics::RecordRoutingDecision(const RoutingDecision& decision,
+                                           bool requeue,
+                                           absl::Duration latency) {
+  decision_latency_.Record(latency);
+  if (requeue) requeues_.fetch_add(1, std::memory_order_relaxed);
+  recent_decisions_.Record(decision,
+                           requeue ? RecentDecisionKind::kRequeued
+                                   : RecentDecisionKind::kRouted,
+                           absl::ZeroDuration());
+}
+
+void SidecarMetrics::RecordQueuedAssignment(const Assignment& assignment) {
+  recent_decisions_.Record(assignment.decision, RecentDecisionKind::kFromQueue,
+                           assignment.waited);
+}
+
+void SidecarMetrics::RecordRelease(ContactOutcome outcome) {
+  const int index = static_cast<int>(outcome);
+  if (index < 0 || index >= kContactOutcomeCount) return;
+  releases_[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t SidecarMetrics::Releases(ContactOutcome outcome) const {
+  const int index = static_cast<int>(outcome);
+  if (index < 0 || index >= kContactOutcomeCount) return 0;
+  return releases_[index].load(std::memory_order_relaxed);
+}
+
+void SidecarMetrics::RecordReply(int request_type, int error_code) {
+  request_type = std::clamp(request_type, 0, kRequestTypeSlots - 1);
+  error_code = std::clamp(error_code, 0, kErrorCodeSlots - 1);
+  replies_[request_type][error_code].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t SidecarMetrics::Replies(int request_type, int error_code) const {
+  if (request_type < 0 || request_type >= kRequestTypeSlots ||
+      error_code < 0 || error_code >= kErrorCodeSlots) {
+    return 0;
+  }
+  return replies_[request_type][error_code].load(std::memory_order_relaxed);
 }
 
 void SidecarMetrics::RecordDecision(absl::Time at) {

@@ -41,7 +41,7 @@ class Daemon:
             self.events = f"ipc://{workdir}/pub.sock"
         self.process = subprocess.Popen(
             [ROUTINGD, f"--listen={self.server}", f"--events={self.events}",
-             *flags])
+             "--http=", *flags])
         probe = Client(self.server, timeout_ms=200)
         deadline = time.time() + 20
         while True:
@@ -401,7 +401,7 @@ class CurveRolesTest(unittest.TestCase):
         server = f"ipc://{workdir}/req.sock"
         process = subprocess.Popen(
             [ROUTINGD, f"--listen={server}", f"--events=ipc://{workdir}/pub.sock",
-             f"--curve_secret_key_file={workdir}/server.key",
+             "--http=", f"--curve_secret_key_file={workdir}/server.key",
              f"--curve_allowed_clients_file={workdir}/clients"])
         self.addCleanup(lambda: process.poll() is None and process.kill())
         curve = {"server_key": server_public.decode(),

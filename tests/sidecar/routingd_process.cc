@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -72,6 +73,13 @@ RoutingdProcess::RoutingdProcess(std::vector<std::string> flags,
     }
   }
   std::vector<std::string> args = {RoutingdPath()};
+  // Tests run in parallel: none may take the default HTTP port (8080).
+  // A test of the HTTP endpoints passes its own --http.
+  if (std::none_of(flags.begin(), flags.end(), [](const std::string& flag) {
+        return absl::StartsWith(flag, "--http=");
+      })) {
+    args.push_back("--http=");
+  }
   args.insert(args.end(), flags.begin(), flags.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -1,7 +1,9 @@
 // File: tests/sidecar/routingd_process.h
 //
 // The routingd daemon as a child process, for the end-to-end tests: started
-// with the flags a test gives, its stderr kept in a file when asked, killed
+// with the flags a test gives (and --http= unless they hold an --http, so
+// that tests running at once never contend for port 8080), its stderr kept
+// in a file when asked, killed
 // if a test forgets to stop it, and its ipc:// socket files removed (they
 // outlive the daemon, and /tmp is not the test's own).
 #ifndef TESTS_SIDECAR_ROUTINGD_PROCESS_H_
