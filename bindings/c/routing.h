@@ -127,7 +127,7 @@ extern "C" {
  * one version ROUTING_1, keep loading: each 1.0 function answers there too.
  * Functions added in 1.1 are marked "(1.1)". */
 #define ROUTING_ABI_VERSION_MAJOR 1
-#define ROUTING_ABI_VERSION_MINOR 2
+#define ROUTING_ABI_VERSION_MINOR 3
 #define ROUTING_ABI_VERSION \
   (ROUTING_ABI_VERSION_MAJOR * 10000 + ROUTING_ABI_VERSION_MINOR)
 
@@ -540,6 +540,14 @@ ROUTING_EXPORT routing_status_t routing_engine_cancel(routing_engine_t* engine,
 ROUTING_EXPORT routing_status_t
 routing_engine_release(routing_engine_t* engine, const char* contact_id,
                        routing_outcome_t outcome);
+/* (1.3) Release with the post-contact survey's answers, counted in the
+ * queue's and the agent's KPIs (routing_stats_queue_counter): csat 1..5 or
+ * ROUTING_SURVEY_NOT_ANSWERED, nps 0..10 or ROUTING_SURVEY_NOT_ANSWERED.
+ * INVALID_ARGUMENT naming the answer out of range, changing nothing. */
+#define ROUTING_SURVEY_NOT_ANSWERED (-1)
+ROUTING_EXPORT routing_status_t routing_engine_release_with_survey(
+    routing_engine_t* engine, const char* contact_id,
+    routing_outcome_t outcome, int csat, int nps);
 /* Where a held contact is. agent_id_out may be NULL; otherwise it receives
  * the agent's id ("" when queued), owned by the caller (routing_free). */
 ROUTING_EXPORT routing_status_t routing_engine_get_contact(
@@ -604,6 +612,9 @@ ROUTING_EXPORT routing_status_t routing_engine_cancel_r(
 ROUTING_EXPORT routing_status_t routing_engine_release_r(
     routing_engine_t* engine, const char* contact_id,
     routing_outcome_t outcome, char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_release_with_survey_r(
+    routing_engine_t* engine, const char* contact_id,
+    routing_outcome_t outcome, int csat, int nps, char** error_out);
 ROUTING_EXPORT routing_status_t routing_engine_get_contact_r(
     routing_engine_t* engine, const char* contact_id,
     routing_contact_state_t* state_out, char** agent_id_out,
@@ -869,7 +880,20 @@ enum {
   ROUTING_QUEUE_ANSWERED_IN_SERVICE_LEVEL = 3,
   ROUTING_QUEUE_ABANDONED = 4, /* Cancelled while queued. */
   ROUTING_QUEUE_AVERAGE_SPEED_OF_ANSWER_MS = 5,
-  ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS = 6
+  ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS = 6,
+  /* (1.3) Outcomes of the contacts released from the queue. A library
+   * before 1.3 answers INVALID_ARGUMENT for these. */
+  ROUTING_QUEUE_RELEASED = 7,
+  ROUTING_QUEUE_RESOLVED = 8,
+  /* Resolved with no earlier contact of the customer in the queue within
+   * the first-contact-resolution window (7 days). */
+  ROUTING_QUEUE_FIRST_CONTACT_RESOLVED = 9,
+  ROUTING_QUEUE_TOTAL_HANDLE_TIME_MS = 10,
+  ROUTING_QUEUE_CSAT_RESPONSES = 11,
+  ROUTING_QUEUE_CSAT_SUM = 12, /* Of the 1..5 answers. */
+  ROUTING_QUEUE_NPS_RESPONSES = 13,
+  ROUTING_QUEUE_NPS_PROMOTERS = 14,  /* Answered 9 or 10. */
+  ROUTING_QUEUE_NPS_DETRACTORS = 15  /* Answered 0..6. */
 };
 
 ROUTING_EXPORT void routing_stats_destroy(routing_stats_t* stats);

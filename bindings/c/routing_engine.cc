@@ -507,6 +507,24 @@ routing_status_t routing_engine_release(routing_engine_t* engine,
       });
 }
 
+routing_status_t routing_engine_release_with_survey(routing_engine_t* engine,
+                                                    const char* contact_id,
+                                                    routing_outcome_t outcome,
+                                                    int csat, int nps) {
+  return OnEngine(
+      "routing_engine_release_with_survey", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_ASSIGN_OR_RETURN(std::string id,
+                                 TextArgument(contact_id, "contact id"));
+        ROUTING_RETURN_IF_ERROR(RequireEnum(outcome, kOutcomeCount, "outcome"));
+        routing::ContactSurvey survey;
+        if (csat != ROUTING_SURVEY_NOT_ANSWERED) survey.csat = csat;
+        if (nps != ROUTING_SURVEY_NOT_ANSWERED) survey.nps = nps;
+        return call.router().Release(
+            id, static_cast<routing::ContactOutcome>(outcome), survey);
+      });
+}
+
 routing_status_t routing_engine_get_contact(routing_engine_t* engine,
                                             const char* contact_id,
                                             routing_contact_state_t* state_out,

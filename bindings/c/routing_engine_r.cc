@@ -149,6 +149,15 @@ routing_status_t routing_engine_stats_r(routing_engine_t* engine,
                       [&] { return routing_engine_stats(engine, stats_out); });
 }
 
+routing_status_t routing_engine_release_with_survey_r(
+    routing_engine_t* engine, const char* contact_id, routing_outcome_t outcome,
+    int csat, int nps, char** error_out) {
+  return WithErrorOut(error_out, [&] {
+    return routing_engine_release_with_survey(engine, contact_id, outcome,
+                                              csat, nps);
+  });
+}
+
 routing_status_t routing_engine_rules_health_r(routing_engine_t* engine,
                                                int64_t* errors_out,
                                                int64_t* overruns_out,

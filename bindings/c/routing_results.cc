@@ -21,7 +21,7 @@ using routing::c_api::RequireNonNull;
 namespace {
 
 constexpr int kStatsCounterCount = ROUTING_STATS_RULES_SUSPENDED_DECISIONS + 1;
-constexpr int kQueueCounterCount = ROUTING_QUEUE_AVERAGE_HANDLE_TIME_MS + 1;
+constexpr int kQueueCounterCount = ROUTING_QUEUE_NPS_DETRACTORS + 1;
 
 absl::Status RequireIndex(size_t index, size_t count, const char* what) {
   if (index >= count) {
@@ -432,7 +432,16 @@ routing_status_t routing_stats_queue_counter(const routing_stats_t* stats,
         q.answered_in_service_level,
         q.abandoned,
         DurationMs(q.average_speed_of_answer),
-        DurationMs(q.average_handle_time)};
+        DurationMs(q.average_handle_time),
+        q.kpis.released,
+        q.kpis.resolved,
+        q.kpis.first_contact_resolved,
+        DurationMs(q.kpis.total_handle_time),
+        q.kpis.csat_responses,
+        q.kpis.csat_sum,
+        q.kpis.nps_responses,
+        q.kpis.promoters,
+        q.kpis.detractors};
     *value_out = values[counter];
     return absl::OkStatus();
   });

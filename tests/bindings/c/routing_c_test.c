@@ -1196,12 +1196,79 @@ static void test_rules_breaker_and_health(void) {
   EXPECT_OK(routing_engine_destroy(engine));
 }
 
+/* (1.3) Release with a survey: counted in the queue's KPI counters; an
+ * answer out of range is refused, names itself, and changes nothing. */
+static void test_release_with_survey_and_queue_kpis(void) {
+  routing_options_t* options = NULL;
+  routing_engine_t* engine = NULL;
+  EXPECT_OK(routing_options_create(&options));
+  EXPECT_OK(routing_options_set_manual_clock(options, kStartMs));
+  EXPECT_OK(routing_engine_create(options, &engine));
+  routing_options_destroy(options);
+  add_agent(engine, "maria", 5);
+  EXPECT(route(engine, "call-1") == ROUTING_DECISION_ASSIGNED);
+
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_release_with_survey(
+                    engine, "call-1", ROUTING_OUTCOME_RESOLVED, 6, 9));
+  EXPECT_ERROR_MENTIONS("csat 6");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_release_with_survey(
+                    engine, "call-1", ROUTING_OUTCOME_RESOLVED, 4, 11));
+  EXPECT_ERROR_MENTIONS("nps 11");
+  routing_contact_state_t state = ROUTING_CONTACT_QUEUED;
+  EXPECT_OK(routing_engine_get_contact(engine, "call-1", &state, NULL));
+  EXPECT(state == ROUTING_CONTACT_ASSIGNED);
+
+  EXPECT_OK(routing_engine_release_with_survey(
+      engine, "call-1", ROUTING_OUTCOME_RESOLVED, 4, 9));
+  EXPECT(route(engine, "call-2") == ROUTING_DECISION_ASSIGNED);
+  char* error = NULL;
+  EXPECT_OK(routing_engine_release_with_survey_r(
+      engine, "call-2", ROUTING_OUTCOME_UNRESOLVED,
+      ROUTING_SURVEY_NOT_ANSWERED, 2, &error));
+  EXPECT(error == NULL);
+
+  routing_stats_t* stats = NULL;
+  EXPECT_OK(routing_engine_stats(engine, &stats));
+  size_t queues = 0;
+  EXPECT_OK(routing_stats_queue_count(stats, &queues));
+  EXPECT(queues == 1);
+  int64_t value = -1;
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_RELEASED, &value));
+  EXPECT(value == 2);
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_RESOLVED, &value));
+  EXPECT(value == 1);
+  EXPECT_OK(routing_stats_queue_counter(
+      stats, 0, ROUTING_QUEUE_FIRST_CONTACT_RESOLVED, &value));
+  EXPECT(value == 1);
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_CSAT_RESPONSES,
+                                        &value));
+  EXPECT(value == 1);
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_CSAT_SUM, &value));
+  EXPECT(value == 4);
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_NPS_RESPONSES,
+                                        &value));
+  EXPECT(value == 2);
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_NPS_PROMOTERS,
+                                        &value));
+  EXPECT(value == 1);
+  EXPECT_OK(routing_stats_queue_counter(stats, 0, ROUTING_QUEUE_NPS_DETRACTORS,
+                                        &value));
+  EXPECT(value == 1);
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_stats_queue_counter(stats, 0, 16, &value));
+  routing_stats_destroy(stats);
+  EXPECT_OK(routing_engine_destroy(engine));
+}
+
 int main(void) {
   RUN_TEST(test_version_and_names);
   RUN_TEST(test_assigns_then_queues_then_calls_back);
   RUN_TEST(test_policy_swap_and_requeue);
   RUN_TEST(test_rules_reload_and_steps);
   RUN_TEST(test_rules_breaker_and_health);
+  RUN_TEST(test_release_with_survey_and_queue_kpis);
   RUN_TEST(test_null_arguments);
   RUN_TEST(test_invalid_utf8_names_the_field);
   RUN_TEST(test_unknown_ids_and_wrong_state);
