@@ -208,14 +208,33 @@ absl::Status RoutingClient::Cancel(const std::string& contact_id) {
 }
 
 absl::Status RoutingClient::Release(const std::string& contact_id,
-                                    ContactOutcome outcome) {
+                                    ContactOutcome outcome,
+                                    const ContactSurvey& survey) {
   FlatBufferBuilder fbb;
   auto id = fbb.CreateString(contact_id);
+  flatbuffers::Optional<int32_t> csat, nps;
+  if (survey.csat.has_value()) csat = *survey.csat;
+  if (survey.nps.has_value()) nps = *survey.nps;
   return Call(wire::RequestBody::ReleaseContact, fbb,
-              wire::CreateReleaseContact(fbb, id,
-                                         static_cast<wire::Outcome>(outcome))
+              wire::CreateReleaseContact(
+                  fbb, id, static_cast<wire::Outcome>(outcome), csat, nps)
                   .Union())
       .status();
+}
+
+absl::StatusOr<Reply> RoutingClient::GetContact(const std::string& contact_id) {
+  FlatBufferBuilder fbb;
+  auto id = fbb.CreateString(contact_id);
+  return Call(wire::RequestBody::GetContact, fbb,
+              wire::CreateGetContact(fbb, id).Union());
+}
+
+absl::StatusOr<Reply> RoutingClient::ListContacts(const std::string& queue,
+                                                  int limit_per_queue) {
+  FlatBufferBuilder fbb;
+  auto q = fbb.CreateString(queue);
+  return Call(wire::RequestBody::ListContacts, fbb,
+              wire::CreateListContacts(fbb, q, limit_per_queue).Union());
 }
 
 absl::StatusOr<Reply> RoutingClient::ReloadRulesFile(const std::string& path) {

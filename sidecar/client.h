@@ -33,6 +33,7 @@
 #include "flatbuffers/flatbuffers.h"
 #include "routing/agent.h"
 #include "routing/contact.h"
+#include "routing/contact_kpis.h"
 #include "routing/interaction.h"
 #include "sidecar/routing_generated.h"
 #include "sidecar/wire_encoder.h"
@@ -87,7 +88,16 @@ class RoutingClient {
   absl::StatusOr<Reply> Requeue(const Contact& contact,
                                 bool with_explanation = false);
   absl::Status Cancel(const std::string& contact_id);
-  absl::Status Release(const std::string& contact_id, ContactOutcome outcome);
+  // With the post-contact survey's answers, if any (csat 1..5, nps 0..10;
+  // out of range: InvalidArgument, nothing released).
+  absl::Status Release(const std::string& contact_id, ContactOutcome outcome,
+                       const ContactSurvey& survey = {});
+  // Replies hold a ContactInfo; NotFound if routingd holds no such contact.
+  absl::StatusOr<Reply> GetContact(const std::string& contact_id);
+  // Replies hold a ContactList: the waiting contacts of `queue` (every queue
+  // when empty), each queue's in service order, at most limit_per_queue.
+  absl::StatusOr<Reply> ListContacts(const std::string& queue = "",
+                                     int limit_per_queue = 1000);
   // Replies hold RulesReloaded.
   absl::StatusOr<Reply> ReloadRulesFile(const std::string& path);
   absl::StatusOr<Reply> ReloadRulesSource(const std::string& source);

@@ -63,10 +63,12 @@ RoleSet RolesPermitting(wire::RequestBody type) {
     case wire::RequestBody::SetAgentState:
       return admin.With(ClientRole::kAgents);
     // Read-only: a roster sync (agents) reconciles against ListAgents, and
-    // every client may check health and statistics.
+    // every client may check health, statistics and the waiting contacts.
     case wire::RequestBody::ListAgents:
     case wire::RequestBody::GetStats:
     case wire::RequestBody::Health:
+    case wire::RequestBody::GetContact:
+    case wire::RequestBody::ListContacts:
       return RoleSet::All();
     case wire::RequestBody::ReloadRules:
       return admin;

@@ -7,7 +7,8 @@
 //   route   RouteContact, RequeueContact, CancelContact, ReleaseContact
 //   agents  AddAgent, UpdateAgent, RemoveAgent, SetAgentState
 //   admin   ReloadRules, and everything else
-//   any     ListAgents, GetStats, Health (read-only)
+//   any     ListAgents, GetStats, Health, GetContact, ListContacts
+//           (read-only)
 //
 // A request type this table does not know (a union member added later)
 // needs admin until it is placed, so a new request is never open by

@@ -362,6 +362,44 @@ absl::Status CheckReloadRules(const wire::ReloadRules& reload) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ContactRelease> ContactReleaseFromWire(
+    const wire::ReleaseContact& release) {
+  ContactRelease out;
+  ROUTING_ASSIGN_OR_RETURN(out.contact_id,
+                           Text(release.contact_id(), "release.contact_id",
+                                kMaxIdBytes, /*required=*/true));
+  const int outcome = static_cast<int>(release.outcome());
+  if (outcome < 0 || outcome >= kContactOutcomeCount) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "release.outcome ", outcome, " is not a contact outcome (0..",
+        kContactOutcomeCount - 1, ")"));
+  }
+  out.outcome = static_cast<ContactOutcome>(outcome);
+  if (release.csat().has_value()) out.survey.csat = *release.csat();
+  if (release.nps().has_value()) out.survey.nps = *release.nps();
+  return out;
+}
+
+absl::StatusOr<std::string> ContactIdFromWire(const wire::GetContact& request) {
+  return Text(request.contact_id(), "get_contact.contact_id", kMaxIdBytes,
+              /*required=*/true);
+}
+
+absl::StatusOr<ContactListQuery> ContactListQueryFromWire(
+    const wire::ListContacts& request) {
+  ContactListQuery query;
+  ROUTING_ASSIGN_OR_RETURN(
+      query.queue, Text(request.queue(), "list_contacts.queue", kMaxNameBytes,
+                        /*required=*/false));
+  if (request.limit() < 1 || request.limit() > kMaxListContactsPerQueue) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("list_contacts.limit ", request.limit(), " is outside 1..",
+                     kMaxListContactsPerQueue));
+  }
+  query.limit_per_queue = request.limit();
+  return query;
+}
+
 const uint8_t* AlignedCopy(const uint8_t* data, size_t size,
                            std::vector<uint64_t>* scratch) {
   if (reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) == 0) return data;

@@ -34,6 +34,8 @@
 #include "absl/time/time.h"
 #include "routing/agent.h"
 #include "routing/contact.h"
+#include "routing/contact_kpis.h"
+#include "routing/interaction.h"
 #include "sidecar/routing_generated.h"
 
 namespace routing::sidecar {
@@ -55,6 +57,11 @@ inline constexpr size_t kMaxContactLanguages = 8;
 inline constexpr size_t kMaxAgentLists = 16;  // Preferred / excluded agents.
 inline constexpr size_t kMaxRulesSourceBytes = 256 * 1024;
 inline constexpr int kMaxStatsWindowSeconds = 3600;
+// ListContacts: at most this many contacts per queue, and in one reply (about
+// 150 bytes each on the wire: a reply stays under 2 MB, and a supervisor's
+// screen shows far fewer).
+inline constexpr int kMaxListContactsPerQueue = 1000;
+inline constexpr int kMaxListedContacts = 10'000;
 // An enqueue time older than this is taken for a client clock bug.
 inline constexpr absl::Duration kMaxWaitingSince = absl::Hours(24);
 
@@ -93,6 +100,29 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(
 
 // Checks a ReloadRules request: exactly one of path and source, within limits.
 absl::Status CheckReloadRules(const wire::ReloadRules& reload);
+
+// A ReleaseContact request: the contact, an outcome within the enum, and the
+// survey's answers as given. The answers' ranges are the router's to check
+// (ValidateSurvey, contact_kpis.h), so the rule has one home.
+struct ContactRelease {
+  std::string contact_id;
+  ContactOutcome outcome = ContactOutcome::kUnknown;
+  ContactSurvey survey;
+};
+absl::StatusOr<ContactRelease> ContactReleaseFromWire(
+    const wire::ReleaseContact& release);
+
+// GetContact's contact id, within kMaxIdBytes.
+absl::StatusOr<std::string> ContactIdFromWire(const wire::GetContact& request);
+
+// A ListContacts request: the queue (empty: every queue) and a per-queue
+// limit within 1..kMaxListContactsPerQueue.
+struct ContactListQuery {
+  std::string queue;
+  int limit_per_queue = kMaxListContactsPerQueue;
+};
+absl::StatusOr<ContactListQuery> ContactListQueryFromWire(
+    const wire::ListContacts& request);
 
 // Buffers from ZeroMQ carry no alignment guarantee; FlatBuffers needs its
 // scalars aligned. Returns `data` itself when aligned, else a copy in

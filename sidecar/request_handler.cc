@@ -1,5 +1,6 @@
 #include "sidecar/request_handler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -7,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "routing/contact_kpis.h"
 #include "sidecar/rules_reload.h"
 #include "sidecar/wire_encoder.h"
 
@@ -201,20 +205,12 @@ void RequestHandler::Execute(const wire::Request& request,
       }
       return FinishAckReply(fbb, id);
     }
-    case wire::RequestBody::ReleaseContact: {
-      const wire::ReleaseContact* release = request.body_as_ReleaseContact();
-      const int outcome = static_cast<int>(release->outcome());
-      if (outcome < 0 || outcome >= kContactOutcomeCount) {
-        return Refuse(fbb, id,
-                      absl::InvalidArgumentError(absl::StrCat(
-                          "outcome ", outcome, " is not a contact outcome (0..",
-                          kContactOutcomeCount - 1, ")")));
-      }
-      absl::Status status = router_->Release(
-          release->contact_id()->str(), static_cast<ContactOutcome>(outcome));
-      if (!status.ok()) return Refuse(fbb, id, status);
-      return FinishAckReply(fbb, id);
-    }
+    case wire::RequestBody::ReleaseContact:
+      return Release(id, *request.body_as_ReleaseContact(), fbb);
+    case wire::RequestBody::GetContact:
+      return GetContact(id, *request.body_as_GetContact(), fbb);
+    case wire::RequestBody::ListContacts:
+      return ListContacts(id, *request.body_as_ListContacts(), fbb);
     case wire::RequestBody::ReloadRules:
       return Reload(id, *request.body_as_ReloadRules(), fbb);
     case wire::RequestBody::GetStats:
@@ -302,7 +298,80 @@ void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
   FinishReply(fbb, id, wire::ReplyBody::Decision, body.Union());
 }
 
+void RequestHandler::Release(uint64_t id, const wire::ReleaseContact& request,
+                             FlatBufferBuilder& fbb) {
+  absl::StatusOr<ContactRelease> release = ContactReleaseFromWire(request);
+  if (!release.ok()) return Refuse(fbb, id, release.status());
+  // Checked before the router is asked, whatever the contact's state: a
+  // survey out of range is refused the same way every time.
+  if (absl::Status s = ValidateSurvey(release->survey); !s.ok()) {
+    return Refuse(fbb, id, s);
+  }
+  absl::Status status =
+      router_->Release(release->contact_id, release->outcome, release->survey);
+  if (!status.ok()) return Refuse(fbb, id, status);
+  FinishAckReply(fbb, id);
+}
+
+void RequestHandler::GetContact(uint64_t id, const wire::GetContact& request,
+                                FlatBufferBuilder& fbb) {
+  absl::StatusOr<std::string> contact_id = ContactIdFromWire(request);
+  if (!contact_id.ok()) return Refuse(fbb, id, contact_id.status());
+  absl::StatusOr<ContactStatus> status = router_->GetContact(*contact_id);
+  if (!status.ok()) {
+    if (absl::IsNotFound(status.status())) {
+      return Refuse(
+          fbb, id,
+          absl::NotFoundError(absl::StrCat("contact ", *contact_id,
+                                           " is not held (never routed, "
+                                           "or cancelled or released since)")));
+    }
+    return Refuse(fbb, id, status.status());
+  }
+  HeldContact held;
+  held.contact = &status->contact;
+  held.assigned = status->state == ContactStatus::State::kAssigned;
+  held.queue_position = status->queue_position;
+  held.rules_step = status->rules_step;
+  held.agent_id = status->agent_id;
+  held.assigned_at = status->assigned_at;
+  auto body = BuildContactInfo(fbb, held, Now());
+  FinishReply(fbb, id, wire::ReplyBody::ContactInfo, body.Union());
+}
+
+void RequestHandler::ListContacts(uint64_t id,
+                                  const wire::ListContacts& request,
+                                  FlatBufferBuilder& fbb) {
+  absl::StatusOr<ContactListQuery> query = ContactListQueryFromWire(request);
+  if (!query.ok()) return Refuse(fbb, id, query.status());
+  const absl::Time now = Now();
+  // One more than the limit tells whether a queue had more to show.
+  const std::vector<QueuedContact> queued =
+      router_->QueuedContacts(query->queue, query->limit_per_queue + 1);
+  absl::flat_hash_map<std::string_view, int> listed_per_queue;
+  std::vector<Offset<wire::ContactInfo>> contacts;
+  bool truncated = false;
+  for (const QueuedContact& q : queued) {
+    int& listed = listed_per_queue[q.contact.queue];
+    if (listed == query->limit_per_queue ||
+        static_cast<int>(contacts.size()) == kMaxListedContacts) {
+      truncated = true;
+      continue;
+    }
+    ++listed;
+    HeldContact held;
+    held.contact = &q.contact;
+    held.queue_position = q.queue_position;
+    held.rules_step = q.rules_step;
+    contacts.push_back(BuildContactInfo(fbb, held, now));
+  }
+  auto list =
+      wire::CreateContactList(fbb, fbb.CreateVector(contacts), truncated);
+  FinishReply(fbb, id, wire::ReplyBody::ContactList, list.Union());
+}
+
 void RequestHandler::ListAgents(uint64_t id, FlatBufferBuilder& fbb) {
+  const absl::Time now = Now();
   std::vector<Offset<wire::AgentInfo>> agents;
   for (const std::string& agent_id : router_->AgentIds()) {
     absl::StatusOr<AgentStatus> agent = router_->GetAgent(agent_id);
@@ -322,9 +391,15 @@ void RequestHandler::ListAgents(uint64_t id, FlatBufferBuilder& fbb) {
     auto id_offset = fbb.CreateString(agent_id);
     auto load_offset = fbb.CreateVector(load);
     auto skills_offset = fbb.CreateVector(skills);
+    auto kpis_offset = BuildContactKpis(fbb, agent->kpis);
+    const bool known_since = agent->state_since != absl::InfinitePast();
     agents.push_back(wire::CreateAgentInfo(
         fbb, id_offset, static_cast<wire::AgentStateKind>(agent->state),
-        load_offset, agent->occupancy, agent->contacts_handled, skills_offset));
+        load_offset, agent->occupancy, agent->contacts_handled, skills_offset,
+        kpis_offset, known_since ? absl::ToUnixMillis(agent->state_since) : 0,
+        known_since ? std::max<int64_t>(0, absl::ToInt64Milliseconds(
+                                               now - agent->state_since))
+                    : 0));
   }
   auto list = wire::CreateAgentList(fbb, fbb.CreateVector(agents));
   FinishReply(fbb, id, wire::ReplyBody::AgentList, list.Union());
@@ -343,12 +418,7 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   const RouterStats stats = router_->Stats();
   std::vector<Offset<wire::QueueSnapshot>> queues;
   for (const QueueStats& q : stats.queues) {
-    queues.push_back(wire::CreateQueueSnapshot(
-        fbb, fbb.CreateString(q.queue), q.waiting,
-        absl::ToInt64Milliseconds(q.longest_wait), q.answered,
-        q.answered_in_service_level, q.abandoned, q.service_level,
-        absl::ToInt64Milliseconds(q.average_speed_of_answer),
-        absl::ToInt64Milliseconds(q.average_handle_time)));
+    queues.push_back(BuildQueueSnapshot(fbb, q));
   }
   // Agents by state per skill: one pass over the roster.
   std::map<std::string, std::array<int, kAgentStateCount>> by_skill;

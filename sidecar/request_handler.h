@@ -135,6 +135,12 @@ class RequestHandler {
   void Decide(uint64_t id, const wire::Contact* contact, bool requeue,
               bool with_explanation, flatbuffers::FlatBufferBuilder& fbb);
   void ListAgents(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);
+  void Release(uint64_t id, const wire::ReleaseContact& request,
+               flatbuffers::FlatBufferBuilder& fbb);
+  void GetContact(uint64_t id, const wire::GetContact& request,
+                  flatbuffers::FlatBufferBuilder& fbb);
+  void ListContacts(uint64_t id, const wire::ListContacts& request,
+                    flatbuffers::FlatBufferBuilder& fbb);
   void Stats(uint64_t id, const wire::GetStats& request,
              flatbuffers::FlatBufferBuilder& fbb);
   void Health(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);

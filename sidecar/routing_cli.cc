@@ -2,6 +2,7 @@
 #include <zmq.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,13 @@ ABSL_FLAG(int, max_total, 0,
 ABSL_FLAG(std::string, team, "", "agent-add: team.");
 ABSL_FLAG(std::string, outcome, "resolved",
           "release: resolved, unresolved, transferred or unknown.");
+ABSL_FLAG(std::optional<int>, csat, std::nullopt,
+          "release: the survey's customer satisfaction, 1..5 (unset: none).");
+ABSL_FLAG(std::optional<int>, nps, std::nullopt,
+          "release: the survey's would-you-recommend score, 0..10 (unset: "
+          "none).");
+ABSL_FLAG(int, limit, 1000,
+          "contacts: at most this many contacts per queue (1..1000).");
 ABSL_FLAG(int, window_seconds, 300,
           "stats: window for service level and decisions/s.");
 ABSL_FLAG(int, count, 0, "watch: stop after this many events (0: never).");
@@ -81,8 +89,14 @@ constexpr char kUsage[] =
     "--context=k=v\n"
     "  requeue ID                  same flags as route\n"
     "  cancel ID\n"
-    "  release ID                  --outcome=resolved\n"
-    "  stats                       queues, service level, latency percentiles\n"
+    "  release ID                  --outcome=resolved [--csat=1..5] "
+    "[--nps=0..10]\n"
+    "  contacts [QUEUE]            the waiting contacts, per queue in service "
+    "order\n"
+    "  contact ID                  one contact: queued (position, wait, step) "
+    "or assigned\n"
+    "  stats                       queues (service level, 5/15/60 min, KPIs), "
+    "latency\n"
     "  reload FILE                 load routing rules from FILE (on the "
     "daemon's host)\n"
     "  watch [TOPIC...]            print events (contact/ID, queue/NAME, "
@@ -182,6 +196,95 @@ absl::StatusOr<routing::Contact> ContactFromFlags(
   return contact;
 }
 
+// 45s, 3m05s, 1h02m: waits as a supervisor reads them.
+std::string FormatWait(int64_t ms) {
+  const int64_t seconds = ms / 1000;
+  if (seconds < 60) return absl::StrCat(seconds, "s");
+  if (seconds < 3600) {
+    return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
+  }
+  return absl::StrFormat("%dh%02dm", seconds / 3600, (seconds % 3600) / 60);
+}
+
+std::string ChannelText(wire::ChannelKind channel) {
+  return std::string(
+      routing::ChannelName(static_cast<routing::Channel>(channel)));
+}
+
+// The waiting contacts, one table per queue (a ContactList lists them
+// queue by queue, each in service order).
+void PrintContactList(const wire::ContactList& list) {
+  std::string queue;
+  bool first = true;
+  int listed = 0;
+  if (list.contacts() != nullptr) {
+    for (const wire::ContactInfo* c : *list.contacts()) {
+      if (first || Text(c->queue()) != queue) {
+        queue = Text(c->queue());
+        std::printf("%squeue %s\n", first ? "" : "\n", queue.c_str());
+        std::printf("  %4s  %-24s %-10s %8s %4s %5s  %s\n", "POS", "CONTACT",
+                    "CHANNEL", "WAIT", "PRI", "STEP", "CUSTOMER");
+        first = false;
+      }
+      std::printf("  %4lld  %-24s %-10s %8s %4d %5d  %s\n",
+                  static_cast<long long>(c->queue_position()),
+                  Text(c->id()).c_str(), ChannelText(c->channel()).c_str(),
+                  FormatWait(c->waited_ms()).c_str(), c->priority(),
+                  c->rules_step(), Text(c->customer_id()).c_str());
+      ++listed;
+    }
+  }
+  if (listed == 0) std::printf("no contacts waiting\n");
+  if (list.truncated()) {
+    std::printf("(more are waiting than listed: see --limit)\n");
+  }
+}
+
+void PrintContact(const wire::ContactInfo& c) {
+  std::printf(
+      "contact %s  %s  queue %s  priority %d  customer %s\n",
+      Text(c.id()).c_str(), ChannelText(c.channel()).c_str(),
+      Text(c.queue()).c_str(), c.priority(),
+      Text(c.customer_id()).empty() ? "-" : Text(c.customer_id()).c_str());
+  if (c.state() == wire::ContactStateKind::Assigned) {
+    std::printf("ASSIGNED to %s after waiting %s (assigned at %lld ms)\n",
+                Text(c.agent_id()).c_str(), FormatWait(c.waited_ms()).c_str(),
+                static_cast<long long>(c.assigned_at_unix_ms()));
+  } else {
+    std::printf("QUEUED at position %lld, waiting %s, rules step %d\n",
+                static_cast<long long>(c.queue_position()),
+                FormatWait(c.waited_ms()).c_str(), c.rules_step());
+  }
+}
+
+// FCR, AHT, CSAT and NPS in one line; "-" where nothing was measured.
+std::string KpiText(const wire::ContactKpis* k) {
+  if (k == nullptr || k->released() == 0) return "released 0";
+  std::string text =
+      absl::StrFormat("released %lld  resolved %lld  FCR %.1f%%  AHT %s",
+                      static_cast<long long>(k->released()),
+                      static_cast<long long>(k->resolved()),
+                      100 * k->first_contact_resolution(),
+                      FormatWait(k->average_handle_time_ms()));
+  absl::StrAppend(
+      &text, "  CSAT ",
+      k->csat_responses() == 0
+          ? std::string("-")
+          : absl::StrFormat("%.2f (%lld)", k->csat_average(),
+                            static_cast<long long>(k->csat_responses())));
+  absl::StrAppend(
+      &text, "  NPS ",
+      k->nps_responses() == 0
+          ? std::string("-")
+          : absl::StrFormat("%+.0f (%lld: %lld promoters, %lld "
+                            "detractors)",
+                            k->net_promoter_score(),
+                            static_cast<long long>(k->nps_responses()),
+                            static_cast<long long>(k->promoters()),
+                            static_cast<long long>(k->detractors())));
+  return text;
+}
+
 void PrintDecision(const wire::Decision& d) {
   if (d.outcome() == wire::DecisionOutcome::Assigned) {
     std::printf("ASSIGNED %s -> %s (score %.3f, %d eligible, policy v%llu)\n",
@@ -269,6 +372,29 @@ void PrintStats(const wire::Stats& s) {
           static_cast<long long>(q->longest_wait_ms()),
           static_cast<long long>(q->answered()),
           static_cast<long long>(q->abandoned()), 100 * q->service_level());
+      if (q->recent() != nullptr) {
+        std::string windows;
+        for (const wire::QueueWindow* w : *q->recent()) {
+          absl::StrAppend(
+              &windows,
+              absl::StrFormat("  %dm SL %.1f%% ASA %s abandoned %lld",
+                              w->minutes(), 100 * w->service_level(),
+                              FormatWait(w->average_speed_of_answer_ms()),
+                              static_cast<long long>(w->abandoned())));
+        }
+        std::printf("  recent:%s\n", windows.c_str());
+      }
+      if (q->agents_by_state() != nullptr &&
+          q->agents_by_state()->size() == routing::kAgentStateCount) {
+        const auto& a = *q->agents_by_state();
+        std::printf(
+            "  agents: available %lld  busy %lld  wrap-up %lld  break %lld  "
+            "logged out %lld  occupancy %.0f%%\n",
+            static_cast<long long>(a[1]), static_cast<long long>(a[2]),
+            static_cast<long long>(a[3]), static_cast<long long>(a[4]),
+            static_cast<long long>(a[0]), 100 * q->occupancy());
+      }
+      std::printf("  kpis: %s\n", KpiText(q->kpis()).c_str());
     }
   }
   if (s.agents_by_skill() != nullptr) {
@@ -403,11 +529,16 @@ absl::Status Run(const std::vector<std::string>& args) {
           }
         }
         std::printf(
-            "%-16s %-16s handled %lld%s\n", Text(a->id()).c_str(),
+            "%-16s %-16s for %-8s occupancy %3.0f%%  handled %lld%s\n",
+            Text(a->id()).c_str(),
             std::string(routing::AgentStateName(
                             static_cast<routing::AgentState>(a->state())))
                 .c_str(),
+            FormatWait(a->time_in_state_ms()).c_str(), 100 * a->occupancy(),
             static_cast<long long>(a->contacts_handled()), load.c_str());
+        if (a->kpis() != nullptr && a->kpis()->released() > 0) {
+          std::printf("  kpis: %s\n", KpiText(a->kpis()).c_str());
+        }
       }
     }
   } else if (command == "agent-add" || command == "agent-update") {
@@ -453,9 +584,22 @@ absl::Status Run(const std::vector<std::string>& args) {
       return Usage(absl::StrCat("unknown outcome \"",
                                 absl::GetFlag(FLAGS_outcome), "\""));
     }
-    ROUTING_RETURN_IF_ERROR(client->Release(args[1], outcome));
+    routing::ContactSurvey survey;
+    survey.csat = absl::GetFlag(FLAGS_csat);
+    survey.nps = absl::GetFlag(FLAGS_nps);
+    ROUTING_RETURN_IF_ERROR(client->Release(args[1], outcome, survey));
     std::printf("contact %s released (%s)\n", args[1].c_str(),
                 absl::GetFlag(FLAGS_outcome).c_str());
+  } else if (command == "contacts") {
+    if (args.size() > 2) return Usage("contacts takes at most a queue name");
+    ROUTING_ASSIGN_OR_RETURN(
+        Reply reply, client->ListContacts(args.size() == 2 ? args[1] : "",
+                                          absl::GetFlag(FLAGS_limit)));
+    PrintContactList(*reply.get()->body_as_ContactList());
+  } else if (command == "contact") {
+    ROUTING_RETURN_IF_ERROR(need(1));
+    ROUTING_ASSIGN_OR_RETURN(Reply reply, client->GetContact(args[1]));
+    PrintContact(*reply.get()->body_as_ContactInfo());
   } else if (command == "stats") {
     ROUTING_RETURN_IF_ERROR(need(0));
     ROUTING_ASSIGN_OR_RETURN(

@@ -1,5 +1,6 @@
 #include "sidecar/wire_encoder.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -149,6 +150,75 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
       d.qualified.unavailable, d.qualified.logged_out, d.policy_version,
       policy_name, explanation, absl::ToUnixMillis(d.decided_at),
       d.rules_version, d.rules_step, d.rules_fallback, d.rules_suspended);
+}
+
+Offset<wire::ContactKpis> BuildContactKpis(FlatBufferBuilder& fbb,
+                                           const ContactKpis& k) {
+  return wire::CreateContactKpis(
+      fbb, k.released, k.resolved, k.first_contact_resolved,
+      k.FirstContactResolution(), ToMillis(k.total_handle_time),
+      ToMillis(k.AverageHandleTime()), k.csat_responses, k.csat_sum,
+      k.AverageCsat(), k.nps_responses, k.promoters, k.detractors,
+      k.NetPromoterScore());
+}
+
+Offset<wire::QueueSnapshot> BuildQueueSnapshot(FlatBufferBuilder& fbb,
+                                               const QueueStats& q) {
+  auto name = fbb.CreateString(q.queue);
+  auto kpis = BuildContactKpis(fbb, q.kpis);
+  std::vector<int64_t> by_state(q.agents_by_state.begin(),
+                                q.agents_by_state.end());
+  auto agents_by_state = fbb.CreateVector(by_state);
+  std::vector<Offset<wire::QueueWindow>> windows;
+  for (int i = 0; i < kQueueWindowCount; ++i) {
+    const QueueWindowStats& w = q.recent[i];
+    windows.push_back(wire::CreateQueueWindow(
+        fbb, kQueueWindowMinutes[i], w.answered, w.answered_in_service_level,
+        w.abandoned, w.service_level, ToMillis(w.average_speed_of_answer),
+        w.abandonment_rate));
+  }
+  auto recent = fbb.CreateVector(windows);
+  return wire::CreateQueueSnapshot(
+      fbb, name, q.waiting, ToMillis(q.longest_wait), q.answered,
+      q.answered_in_service_level, q.abandoned, q.service_level,
+      ToMillis(q.average_speed_of_answer), ToMillis(q.average_handle_time),
+      kpis, agents_by_state, q.occupancy, recent);
+}
+
+Offset<wire::ContactInfo> BuildContactInfo(FlatBufferBuilder& fbb,
+                                           const HeldContact& held,
+                                           absl::Time now) {
+  const Contact& c = *held.contact;
+  auto id = fbb.CreateString(c.id);
+  auto queue = fbb.CreateString(c.queue);
+  auto customer = fbb.CreateString(c.customer_id);
+  auto agent = held.assigned ? fbb.CreateString(held.agent_id)
+                             : Offset<flatbuffers::String>();
+  const bool known_arrival = c.enqueue_time != absl::InfinitePast();
+  const absl::Time waited_until = held.assigned ? held.assigned_at : now;
+  const int64_t waited_ms =
+      known_arrival
+          ? std::max<int64_t>(0, ToMillis(waited_until - c.enqueue_time))
+          : 0;
+  wire::ContactInfoBuilder b(fbb);
+  b.add_id(id);
+  b.add_queue(queue);
+  b.add_channel(static_cast<wire::ChannelKind>(c.channel));
+  b.add_state(held.assigned ? wire::ContactStateKind::Assigned
+                            : wire::ContactStateKind::Queued);
+  b.add_priority(c.priority);
+  b.add_customer_id(customer);
+  b.add_enqueued_at_unix_ms(known_arrival ? absl::ToUnixMillis(c.enqueue_time)
+                                          : 0);
+  b.add_waited_ms(waited_ms);
+  if (held.assigned) {
+    b.add_agent_id(agent);
+    b.add_assigned_at_unix_ms(absl::ToUnixMillis(held.assigned_at));
+  } else {
+    b.add_queue_position(held.queue_position);
+    b.add_rules_step(held.rules_step);
+  }
+  return b.Finish();
 }
 
 void FinishRequest(FlatBufferBuilder& fbb, uint64_t request_id,

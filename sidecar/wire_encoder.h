@@ -24,6 +24,8 @@
 #include "flatbuffers/flatbuffers.h"
 #include "routing/agent.h"
 #include "routing/contact.h"
+#include "routing/contact_kpis.h"
+#include "routing/router_stats.h"
 #include "routing/routing_decision.h"
 #include "sidecar/routing_generated.h"
 
@@ -53,6 +55,28 @@ flatbuffers::Offset<wire::AgentProfile> BuildAgentProfile(
 flatbuffers::Offset<wire::Decision> BuildDecision(
     flatbuffers::FlatBufferBuilder& fbb, const RoutingDecision& decision,
     bool with_explanation);
+
+// Outcome KPIs (per queue or per agent), their rates computed.
+flatbuffers::Offset<wire::ContactKpis> BuildContactKpis(
+    flatbuffers::FlatBufferBuilder& fbb, const ContactKpis& kpis);
+// One queue of RouterStats: counters, KPIs, its agents by state and the 5,
+// 15 and 60-minute windows.
+flatbuffers::Offset<wire::QueueSnapshot> BuildQueueSnapshot(
+    flatbuffers::FlatBufferBuilder& fbb, const QueueStats& queue);
+
+// A contact the router holds, and where it is now (GetContact, ListContacts).
+struct HeldContact {
+  const Contact* contact = nullptr;  // Not owned; enqueue_time resolved.
+  bool assigned = false;
+  int64_t queue_position = 0;  // Queued only.
+  int rules_step = 0;          // Queued only.
+  std::string_view agent_id;   // Assigned only.
+  absl::Time assigned_at;      // Assigned only.
+};
+// waited_ms is measured to `now` while queued, to assigned_at once assigned.
+flatbuffers::Offset<wire::ContactInfo> BuildContactInfo(
+    flatbuffers::FlatBufferBuilder& fbb, const HeldContact& held,
+    absl::Time now);
 
 void FinishRequest(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
                    wire::RequestBody type, flatbuffers::Offset<void> body);

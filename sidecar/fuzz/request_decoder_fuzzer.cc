@@ -59,7 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)request->body_as_SetAgentState()->agent_id()->str();
       break;
     case wire::RequestBody::ReleaseContact:
-      (void)request->body_as_ReleaseContact()->contact_id()->str();
+      (void)routing::sidecar::ContactReleaseFromWire(
+          *request->body_as_ReleaseContact());
+      break;
+    case wire::RequestBody::GetContact:
+      (void)routing::sidecar::ContactIdFromWire(*request->body_as_GetContact());
+      break;
+    case wire::RequestBody::ListContacts:
+      (void)routing::sidecar::ContactListQueryFromWire(
+          *request->body_as_ListContacts());
       break;
     default:
       break;

@@ -48,7 +48,8 @@ TEST(RolesPermittingTest, EachRequestTypeNeedsItsRole) {
     EXPECT_TRUE(Permits(kAdmin, type)) << EnumNameRequestBody(type);
   }
   for (RequestBody type :
-       {RequestBody::ListAgents, RequestBody::GetStats, RequestBody::Health}) {
+       {RequestBody::ListAgents, RequestBody::GetStats, RequestBody::Health,
+        RequestBody::GetContact, RequestBody::ListContacts}) {
     EXPECT_TRUE(Permits(kRoute, type)) << EnumNameRequestBody(type);
     EXPECT_TRUE(Permits(kAgents, type)) << EnumNameRequestBody(type);
     EXPECT_TRUE(Permits(kAdmin, type)) << EnumNameRequestBody(type);
@@ -68,7 +69,7 @@ TEST(RolesPermittingTest, EveryRequestTypeIsPlacedAndUnknownOnesNeedAdmin) {
     EXPECT_TRUE(permitting.Has(ClientRole::kAdmin)) << i;
   }
   EXPECT_EQ(static_cast<int>(RequestBody::MAX),
-            static_cast<int>(RequestBody::Health))
+            static_cast<int>(RequestBody::ListContacts))
       << "a new request type: place it in RolesPermitting (client_roles.cc), "
          "the README's role table, and here";
   EXPECT_EQ(RolesPermitting(static_cast<RequestBody>(200)), kAdmin);

@@ -255,6 +255,79 @@ class PythonClientTest:
                           stats["rules_errors"], stats["rules_last_error"]),
                          (2, False, 0, ""))
 
+    def test_contacts_survey_and_kpis(self):
+        self.client.add_agent("alice", skills={"billing": 4},
+                              capacity={"chat": 1})
+        self.client.set_agent_state("alice", "available")
+        first = self.client.route("chat-1", channel="chat",
+                                  skills={"billing": 2}, customer_id="c-1")
+        self.assertEqual(first["outcome"], "assigned")
+        self.client.route("chat-2", channel="chat", skills={"billing": 2})
+        self.client.route("chat-3", channel="chat", skills={"billing": 2},
+                          priority=9)
+        waiting = self.client.list_contacts("billing")
+        self.assertFalse(waiting["truncated"])
+        self.assertEqual([(c["id"], c["queue_position"], c["state"])
+                          for c in waiting["contacts"]],
+                         [("chat-3", 1, "queued"), ("chat-2", 2, "queued")])
+        self.assertEqual(waiting["contacts"][0]["priority"], 9)
+        self.assertEqual(waiting["contacts"][0]["channel"], "chat")
+        self.assertGreaterEqual(waiting["contacts"][0]["waited_ms"], 0)
+        self.assertEqual([c["id"] for c in
+                          self.client.list_contacts()["contacts"]],
+                         ["chat-3", "chat-2"])
+        self.assertEqual(len(self.client.list_contacts(limit=1)["contacts"]),
+                         1)
+        self.assertTrue(self.client.list_contacts(limit=1)["truncated"])
+        self.assertEqual(self.client.list_contacts("nobody")["contacts"], [])
+        with self.assertRaises(RoutingError) as error:
+            self.client.list_contacts(limit=0)
+        self.assertEqual(error.exception.code, "InvalidArgument")
+        self.assertIn("limit 0", error.exception.message)
+
+        held = self.client.get_contact("chat-1")
+        self.assertEqual((held["state"], held["agent_id"], held["customer_id"]),
+                         ("assigned", "alice", "c-1"))
+        self.assertGreater(held["assigned_at_unix_ms"], 0)
+        queued = self.client.get_contact("chat-2")
+        self.assertEqual((queued["state"], queued["queue_position"]),
+                         ("queued", 2))
+        with self.assertRaises(RoutingError) as error:
+            self.client.get_contact("chat-404")
+        self.assertEqual(error.exception.code, "NotFound")
+        self.assertIn("chat-404", error.exception.message)
+
+        # Out of range: refused, and the contact stays with its agent.
+        for answers, field in (({"csat": 6}, "csat"), ({"nps": 11}, "nps"),
+                               ({"csat": 0, "nps": 5}, "csat")):
+            with self.assertRaises(RoutingError) as error:
+                self.client.release("chat-1", "resolved", **answers)
+            self.assertEqual(error.exception.code, "InvalidArgument")
+            self.assertIn(field, error.exception.message)
+        self.assertEqual(self.client.get_contact("chat-1")["state"],
+                         "assigned")
+        self.client.release("chat-1", "resolved", csat=5, nps=10)
+        kpis = self.client.stats()["queues"]["billing"]["kpis"]
+        self.assertEqual((kpis["released"], kpis["resolved"],
+                          kpis["csat_responses"], kpis["csat_average"],
+                          kpis["nps_responses"], kpis["promoters"],
+                          kpis["net_promoter_score"]),
+                         (1, 1, 1, 5.0, 1, 1, 100.0))
+        self.assertEqual(kpis["first_contact_resolution"], 1.0)
+        queue = self.client.stats()["queues"]["billing"]
+        self.assertEqual(sorted(queue["recent"]), [5, 15, 60])
+        self.assertEqual(queue["agents_by_state"]["available"], 1)
+        alice = self.client.list_agents()[0]
+        self.assertEqual(alice["kpis"]["csat_responses"], 1)
+        self.assertEqual(alice["kpis"]["promoters"], 1)
+        self.assertGreaterEqual(alice["time_in_state_ms"], 0)
+        # chat-3 (priority 9) went to alice when chat-1 was released.
+        self.assertEqual(self.client.get_contact("chat-3")["state"],
+                         "assigned")
+        self.assertEqual([c["id"] for c in
+                          self.client.list_contacts()["contacts"]],
+                         ["chat-2"])
+
     def test_bad_input_is_refused_and_service_continues(self):
         with self.assertRaises(ValueError):
             self.client.route("x", channel="pigeon")

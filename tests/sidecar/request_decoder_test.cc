@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "flatbuffers/flatbuffers.h"
 #include "gmock/gmock.h"
@@ -300,6 +301,120 @@ TEST(RequestDecoderTest, ReloadRulesNeedsExactlyOneSource) {
   EXPECT_TRUE(CheckReloadRules(*flatbuffers::GetRoot<wire::ReloadRules>(
                                    fbb2.GetBufferPointer()))
                   .ok());
+}
+
+TEST(RequestDecoderTest, ReleaseCarriesTheSurveyOnlyWhenAnswered) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(wire::CreateReleaseContact(fbb, fbb.CreateString("chat-1"),
+                                        wire::Outcome::Resolved));
+  absl::StatusOr<ContactRelease> plain = ContactReleaseFromWire(
+      *flatbuffers::GetRoot<wire::ReleaseContact>(fbb.GetBufferPointer()));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->contact_id, "chat-1");
+  EXPECT_EQ(plain->outcome, ContactOutcome::kResolved);
+  EXPECT_FALSE(plain->survey.csat.has_value());
+  EXPECT_FALSE(plain->survey.nps.has_value());
+
+  // Zero is an answer (an NPS of 0), not the absence of one.
+  flatbuffers::FlatBufferBuilder answered;
+  answered.Finish(wire::CreateReleaseContact(answered,
+                                             answered.CreateString("chat-1"),
+                                             wire::Outcome::Unresolved, 4, 0));
+  absl::StatusOr<ContactRelease> survey = ContactReleaseFromWire(
+      *flatbuffers::GetRoot<wire::ReleaseContact>(answered.GetBufferPointer()));
+  ASSERT_TRUE(survey.ok()) << survey.status();
+  EXPECT_EQ(survey->survey.csat, 4);
+  EXPECT_EQ(survey->survey.nps, 0);
+}
+
+TEST(RequestDecoderTest, ReleaseRefusalsNameTheField) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(wire::CreateReleaseContact(fbb, fbb.CreateString("chat-1"),
+                                        static_cast<wire::Outcome>(9)));
+  absl::StatusOr<ContactRelease> outcome = ContactReleaseFromWire(
+      *flatbuffers::GetRoot<wire::ReleaseContact>(fbb.GetBufferPointer()));
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(outcome.status().message()),
+              HasSubstr("release.outcome 9"));
+
+  flatbuffers::FlatBufferBuilder empty_id;
+  empty_id.Finish(wire::CreateReleaseContact(
+      empty_id, empty_id.CreateString(""), wire::Outcome::Resolved));
+  absl::StatusOr<ContactRelease> id = ContactReleaseFromWire(
+      *flatbuffers::GetRoot<wire::ReleaseContact>(empty_id.GetBufferPointer()));
+  EXPECT_THAT(std::string(id.status().message()),
+              HasSubstr("release.contact_id is empty"));
+}
+
+TEST(RequestDecoderTest, GetContactNeedsAnIdWithinLimits) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(wire::CreateGetContact(fbb, fbb.CreateString("chat-7")));
+  EXPECT_EQ(ContactIdFromWire(
+                *flatbuffers::GetRoot<wire::GetContact>(fbb.GetBufferPointer()))
+                .value(),
+            "chat-7");
+  flatbuffers::FlatBufferBuilder empty;
+  empty.Finish(wire::CreateGetContact(empty, empty.CreateString("")));
+  EXPECT_THAT(
+      std::string(ContactIdFromWire(*flatbuffers::GetRoot<wire::GetContact>(
+                                        empty.GetBufferPointer()))
+                      .status()
+                      .message()),
+      HasSubstr("get_contact.contact_id is empty"));
+  flatbuffers::FlatBufferBuilder huge;
+  huge.Finish(wire::CreateGetContact(
+      huge, huge.CreateString(std::string(kMaxIdBytes + 1, 'x'))));
+  EXPECT_THAT(
+      std::string(ContactIdFromWire(*flatbuffers::GetRoot<wire::GetContact>(
+                                        huge.GetBufferPointer()))
+                      .status()
+                      .message()),
+      HasSubstr("get_contact.contact_id is 129 bytes"));
+
+  // The id is required: a GetContact without one fails verification.
+  flatbuffers::FlatBufferBuilder missing;
+  wire::GetContactBuilder no_id(missing);
+  auto body = no_id.Finish();
+  FinishRequest(missing, 3, wire::RequestBody::GetContact, body.Union());
+  DecodedRequest decoded = Bytes(missing).Decode();
+  EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
+  EXPECT_THAT(decoded.message, HasSubstr("missing a required field"));
+}
+
+TEST(RequestDecoderTest, ListContactsDefaultsAndBoundsItsLimit) {
+  flatbuffers::FlatBufferBuilder fbb;
+  FinishRequest(fbb, 4, wire::RequestBody::ListContacts,
+                wire::CreateListContacts(fbb).Union());
+  Bytes bytes(fbb);
+  DecodedRequest decoded = bytes.Decode();
+  ASSERT_TRUE(decoded.ok()) << decoded.message;
+  absl::StatusOr<ContactListQuery> all =
+      ContactListQueryFromWire(*decoded.request->body_as_ListContacts());
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->queue, "");
+  EXPECT_EQ(all->limit_per_queue, 1000);
+
+  for (int limit : {0, -3, kMaxListContactsPerQueue + 1}) {
+    flatbuffers::FlatBufferBuilder bad;
+    bad.Finish(
+        wire::CreateListContacts(bad, bad.CreateString("billing"), limit));
+    absl::StatusOr<ContactListQuery> query = ContactListQueryFromWire(
+        *flatbuffers::GetRoot<wire::ListContacts>(bad.GetBufferPointer()));
+    EXPECT_EQ(query.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(query.status().message()),
+                HasSubstr(absl::StrCat("list_contacts.limit ", limit,
+                                       " is outside 1..1000")));
+  }
+  flatbuffers::FlatBufferBuilder long_queue;
+  long_queue.Finish(wire::CreateListContacts(
+      long_queue, long_queue.CreateString(std::string(kMaxNameBytes + 1, 'q')),
+      10));
+  EXPECT_THAT(std::string(ContactListQueryFromWire(
+                              *flatbuffers::GetRoot<wire::ListContacts>(
+                                  long_queue.GetBufferPointer()))
+                              .status()
+                              .message()),
+              HasSubstr("list_contacts.queue is 65 bytes"));
 }
 
 TEST(RequestDecoderTest, AlignedCopyAlignsOnlyWhenNeeded) {

@@ -4,12 +4,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "flatbuffers/flatbuffers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "routing/clock.h"
 #include "routing/router.h"
 #include "sidecar/wire_encoder.h"
 
@@ -50,14 +52,19 @@ class RecordingSink : public EventSink {
 
 class HandlerFixture : public ::testing::Test {
  protected:
-  HandlerFixture() : publisher_(&metrics_, absl::Seconds(20)) {
+  // `clock` null: the system clock.
+  explicit HandlerFixture(const Clock* clock = nullptr)
+      : publisher_(&metrics_, absl::Seconds(20), clock) {
     RouterOptions options;
+    options.clock = clock;
     options.listener = &publisher_;
     options.max_agents = 1000;
     options.max_contacts = 10000;
     router_ = Router::Create(options).value();
+    RequestHandlerOptions handler_options;
+    handler_options.clock = clock;
     handler_ = std::make_unique<RequestHandler>(router_.get(), &metrics_,
-                                                RequestHandlerOptions{});
+                                                handler_options);
   }
 
   // Sends a request finished in `fbb` and returns the verified reply.
@@ -91,11 +98,14 @@ class HandlerFixture : public ::testing::Test {
     return Send(fbb);
   }
 
-  const wire::Reply* Route(const std::string& id,
-                           const HandoffContext* handoff) {
+  const wire::Reply* Route(const std::string& id, const HandoffContext* handoff,
+                           int priority = 0,
+                           const std::string& customer_id = "") {
     Contact contact;
     contact.id = id;
     contact.channel = Channel::kChat;
+    contact.priority = priority;
+    contact.customer_id = customer_id;
     contact.required_skills = {{"billing", 2}};
     flatbuffers::FlatBufferBuilder fbb;
     auto c = BuildContact(fbb, contact, handoff);
@@ -104,12 +114,47 @@ class HandlerFixture : public ::testing::Test {
     return Send(fbb);
   }
 
-  const wire::Reply* Release(const std::string& id) {
+  const wire::Reply* Release(
+      const std::string& id,
+      flatbuffers::Optional<int32_t> csat = flatbuffers::nullopt,
+      flatbuffers::Optional<int32_t> nps = flatbuffers::nullopt) {
     flatbuffers::FlatBufferBuilder fbb;
     auto r = wire::CreateReleaseContact(fbb, fbb.CreateString(id),
-                                        wire::Outcome::Resolved);
+                                        wire::Outcome::Resolved, csat, nps);
     FinishRequest(fbb, ++id_, wire::RequestBody::ReleaseContact, r.Union());
     return Send(fbb);
+  }
+
+  const wire::Reply* GetContact(const std::string& id) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto g = wire::CreateGetContact(fbb, fbb.CreateString(id));
+    FinishRequest(fbb, ++id_, wire::RequestBody::GetContact, g.Union());
+    return Send(fbb);
+  }
+
+  const wire::Reply* ListContacts(const std::string& queue, int limit = 1000) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto l = wire::CreateListContacts(fbb, fbb.CreateString(queue), limit);
+    FinishRequest(fbb, ++id_, wire::RequestBody::ListContacts, l.Union());
+    return Send(fbb);
+  }
+
+  const wire::Stats* Stats() {
+    flatbuffers::FlatBufferBuilder fbb;
+    FinishRequest(fbb, ++id_, wire::RequestBody::GetStats,
+                  wire::CreateGetStats(fbb, 60).Union());
+    const wire::Reply* reply = Send(fbb);
+    EXPECT_EQ(reply->body_type(), wire::ReplyBody::Stats);
+    return reply->body_as_Stats();
+  }
+
+  const wire::AgentList* Agents() {
+    flatbuffers::FlatBufferBuilder fbb;
+    FinishRequest(fbb, ++id_, wire::RequestBody::ListAgents,
+                  wire::CreateListAgents(fbb).Union());
+    const wire::Reply* reply = Send(fbb);
+    EXPECT_EQ(reply->body_type(), wire::ReplyBody::AgentList);
+    return reply->body_as_AgentList();
   }
 
   SidecarMetrics metrics_;
@@ -242,6 +287,208 @@ TEST_F(HandlerFixture, ReloadRulesFromSourceAnswersVersionOrProblems) {
   EXPECT_EQ(reply->body_as_RulesReloaded()->version(), 1u);
   EXPECT_THAT(reply->body_as_RulesReloaded()->problems()->Get(0)->str(),
               HasSubstr("request.lua:2: unknown global 'y'"));
+}
+
+// Contacts, surveys and KPIs on a clock the test moves.
+struct ManualTime {
+  ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
+};
+
+class LiveOperationsTest : public ManualTime, public HandlerFixture {
+ protected:
+  LiveOperationsTest() : HandlerFixture(&clock) {}
+
+  // Ids, positions and waits (s) of a ContactList, in its order.
+  static std::vector<std::tuple<std::string, int64_t, int64_t>> Listed(
+      const wire::Reply* reply) {
+    EXPECT_EQ(reply->body_type(), wire::ReplyBody::ContactList);
+    std::vector<std::tuple<std::string, int64_t, int64_t>> listed;
+    for (const wire::ContactInfo* c :
+         *reply->body_as_ContactList()->contacts()) {
+      listed.emplace_back(c->id()->str(), c->queue_position(),
+                          c->waited_ms() / 1000);
+    }
+    return listed;
+  }
+};
+
+TEST_F(LiveOperationsTest, ListContactsInServiceOrderWithPositionsAndWaits) {
+  AddAgent("alice", 1);
+  SetState("alice", AgentState::kAvailable);
+  ASSERT_EQ(Route("chat-1", nullptr)->body_as_Decision()->outcome(),
+            wire::DecisionOutcome::Assigned);
+  ASSERT_EQ(Route("chat-2", nullptr)->body_as_Decision()->queue_position(), 1);
+  clock.Advance(absl::Seconds(10));
+  // Priority 3 ages it 3 x 30 s: ahead of chat-2, which came 10 s earlier.
+  ASSERT_EQ(Route("chat-3", nullptr, 3)->body_as_Decision()->queue_position(),
+            1);
+  clock.Advance(absl::Seconds(5));
+  ASSERT_EQ(Route("chat-4", nullptr)->body_as_Decision()->queue_position(), 3);
+  clock.Advance(absl::Seconds(2));
+
+  using Row = std::tuple<std::string, int64_t, int64_t>;
+  EXPECT_THAT(Listed(ListContacts("")),
+              ElementsAre(Row{"chat-3", 1, 7}, Row{"chat-2", 2, 17},
+                          Row{"chat-4", 3, 2}));
+  EXPECT_THAT(Listed(ListContacts("billing")),
+              ElementsAre(Row{"chat-3", 1, 7}, Row{"chat-2", 2, 17},
+                          Row{"chat-4", 3, 2}));
+  const wire::Reply* all = ListContacts("billing");
+  EXPECT_FALSE(all->body_as_ContactList()->truncated());
+  const wire::ContactInfo* first =
+      all->body_as_ContactList()->contacts()->Get(0);
+  EXPECT_EQ(first->queue()->str(), "billing");
+  EXPECT_EQ(first->channel(), wire::ChannelKind::Chat);
+  EXPECT_EQ(first->state(), wire::ContactStateKind::Queued);
+  EXPECT_EQ(first->priority(), 3);
+  EXPECT_EQ(first->rules_step(), 0);
+  EXPECT_EQ(first->enqueued_at_unix_ms(),
+            absl::ToUnixMillis(clock.Now() - absl::Seconds(7)));
+
+  const wire::Reply* first_two = ListContacts("billing", 2);
+  EXPECT_THAT(Listed(first_two),
+              ElementsAre(Row{"chat-3", 1, 7}, Row{"chat-2", 2, 17}));
+  EXPECT_TRUE(first_two->body_as_ContactList()->truncated());
+  EXPECT_TRUE(Listed(ListContacts("sales")).empty());
+
+  const wire::Reply* bad = ListContacts("billing", 0);
+  ASSERT_EQ(bad->body_type(), wire::ReplyBody::Error);
+  EXPECT_EQ(bad->body_as_Error()->code(), wire::ErrorCode::InvalidArgument);
+  EXPECT_THAT(bad->body_as_Error()->message()->str(),
+              HasSubstr("list_contacts.limit 0 is outside 1..1000"));
+
+  // Released, chat-1's agent takes the first in line; the rest move up.
+  EXPECT_EQ(Release("chat-1")->body_type(), wire::ReplyBody::Ack);
+  EXPECT_THAT(Listed(ListContacts("")),
+              ElementsAre(Row{"chat-2", 1, 17}, Row{"chat-4", 2, 2}));
+}
+
+TEST_F(LiveOperationsTest, GetContactShowsQueuedAndAssignedContacts) {
+  AddAgent("alice", 1);
+  SetState("alice", AgentState::kAvailable);
+  Route("chat-1", nullptr, 0, "cust-1");
+  const absl::Time assigned_at = clock.Now();
+  Route("chat-2", nullptr, 4, "cust-2");
+  clock.Advance(absl::Seconds(42));
+
+  const wire::Reply* reply = GetContact("chat-1");
+  ASSERT_EQ(reply->body_type(), wire::ReplyBody::ContactInfo);
+  const wire::ContactInfo* assigned = reply->body_as_ContactInfo();
+  EXPECT_EQ(assigned->id()->str(), "chat-1");
+  EXPECT_EQ(assigned->state(), wire::ContactStateKind::Assigned);
+  EXPECT_EQ(assigned->agent_id()->str(), "alice");
+  EXPECT_EQ(assigned->customer_id()->str(), "cust-1");
+  EXPECT_EQ(assigned->queue()->str(), "billing");
+  EXPECT_EQ(assigned->assigned_at_unix_ms(), absl::ToUnixMillis(assigned_at));
+  EXPECT_EQ(assigned->waited_ms(), 0);  // Assigned on arrival.
+  EXPECT_EQ(assigned->queue_position(), 0);
+
+  reply = GetContact("chat-2");
+  ASSERT_EQ(reply->body_type(), wire::ReplyBody::ContactInfo);
+  const wire::ContactInfo* queued = reply->body_as_ContactInfo();
+  EXPECT_EQ(queued->state(), wire::ContactStateKind::Queued);
+  EXPECT_EQ(queued->queue_position(), 1);
+  EXPECT_EQ(queued->waited_ms(), 42'000);
+  EXPECT_EQ(queued->priority(), 4);
+  EXPECT_EQ(queued->agent_id(), nullptr);
+  EXPECT_EQ(queued->assigned_at_unix_ms(), 0);
+
+  reply = GetContact("chat-404");
+  ASSERT_EQ(reply->body_type(), wire::ReplyBody::Error);
+  EXPECT_EQ(reply->body_as_Error()->code(), wire::ErrorCode::NotFound);
+  EXPECT_THAT(reply->body_as_Error()->message()->str(), HasSubstr("chat-404"));
+  reply = GetContact("");
+  EXPECT_EQ(reply->body_as_Error()->code(), wire::ErrorCode::InvalidArgument);
+  EXPECT_THAT(reply->body_as_Error()->message()->str(),
+              HasSubstr("get_contact.contact_id is empty"));
+}
+
+TEST_F(LiveOperationsTest, SurveyOutOfRangeIsRefusedAndChangesNothing) {
+  AddAgent("alice", 1);
+  SetState("alice", AgentState::kAvailable);
+  Route("chat-1", nullptr);
+  struct Case {
+    flatbuffers::Optional<int32_t> csat, nps;
+    std::string named;
+  };
+  for (const Case& c :
+       {Case{6, flatbuffers::nullopt, "csat 6"}, Case{0, 5, "csat 0"},
+        Case{flatbuffers::nullopt, 11, "nps 11"}, Case{3, -1, "nps -1"}}) {
+    const wire::Reply* reply = Release("chat-1", c.csat, c.nps);
+    ASSERT_EQ(reply->body_type(), wire::ReplyBody::Error) << c.named;
+    EXPECT_EQ(reply->body_as_Error()->code(), wire::ErrorCode::InvalidArgument);
+    EXPECT_THAT(reply->body_as_Error()->message()->str(), HasSubstr(c.named));
+  }
+  // Also for a contact the router does not hold: the survey is checked first.
+  EXPECT_EQ(Release("nobody", 9)->body_as_Error()->code(),
+            wire::ErrorCode::InvalidArgument);
+
+  EXPECT_EQ(GetContact("chat-1")->body_as_ContactInfo()->state(),
+            wire::ContactStateKind::Assigned);
+  const wire::Stats* stats = Stats();
+  EXPECT_EQ(stats->released(), 0);
+  EXPECT_EQ(stats->queues()->Get(0)->kpis()->released(), 0);
+  EXPECT_EQ(Agents()->agents()->Get(0)->kpis()->released(), 0);
+  EXPECT_EQ(Agents()->agents()->Get(0)->contacts_handled(), 0);
+}
+
+TEST_F(LiveOperationsTest, SurveysShowInQueueAndAgentKpis) {
+  AddAgent("alice", 1);
+  SetState("alice", AgentState::kAvailable);
+  clock.Advance(absl::Seconds(30));
+  Route("chat-1", nullptr, 0, "cust-1");
+  clock.Advance(absl::Minutes(4));
+  ASSERT_EQ(Release("chat-1", 5, 10)->body_type(), wire::ReplyBody::Ack);
+  // The same customer again within the FCR window: not a first contact.
+  Route("chat-2", nullptr, 0, "cust-1");
+  clock.Advance(absl::Minutes(2));
+  ASSERT_EQ(Release("chat-2", 2, 3)->body_type(), wire::ReplyBody::Ack);
+  Route("chat-3", nullptr, 0, "cust-3");
+  clock.Advance(absl::Minutes(3));
+  ASSERT_EQ(Release("chat-3", flatbuffers::nullopt, 8)->body_type(),
+            wire::ReplyBody::Ack);
+
+  const wire::Stats* stats = Stats();
+  ASSERT_EQ(stats->queues()->size(), 1u);
+  const wire::QueueSnapshot* queue = stats->queues()->Get(0);
+  const wire::ContactKpis* k = queue->kpis();
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->released(), 3);
+  EXPECT_EQ(k->resolved(), 3);
+  EXPECT_EQ(k->first_contact_resolved(), 2);
+  EXPECT_NEAR(k->first_contact_resolution(), 2.0 / 3, 1e-9);
+  EXPECT_EQ(k->total_handle_time_ms(), 9 * 60'000);
+  EXPECT_EQ(k->average_handle_time_ms(), 3 * 60'000);
+  EXPECT_EQ(k->csat_responses(), 2);
+  EXPECT_EQ(k->csat_sum(), 7);
+  EXPECT_DOUBLE_EQ(k->csat_average(), 3.5);
+  EXPECT_EQ(k->nps_responses(), 3);
+  EXPECT_EQ(k->promoters(), 1);
+  EXPECT_EQ(k->detractors(), 1);
+  EXPECT_DOUBLE_EQ(k->net_promoter_score(), 0.0);
+  // The queue's agents and its recent windows.
+  ASSERT_EQ(queue->agents_by_state()->size(),
+            static_cast<size_t>(kAgentStateCount));
+  EXPECT_EQ(
+      queue->agents_by_state()->Get(static_cast<int>(AgentState::kAvailable)),
+      1);
+  ASSERT_EQ(queue->recent()->size(), 3u);
+  EXPECT_EQ(queue->recent()->Get(0)->minutes(), 5);
+  EXPECT_EQ(queue->recent()->Get(1)->minutes(), 15);
+  EXPECT_EQ(queue->recent()->Get(2)->minutes(), 60);
+  EXPECT_EQ(queue->recent()->Get(2)->answered(), 3);
+  EXPECT_DOUBLE_EQ(queue->recent()->Get(2)->service_level(), 1.0);
+
+  const wire::AgentInfo* alice = Agents()->agents()->Get(0);
+  EXPECT_EQ(alice->id()->str(), "alice");
+  ASSERT_NE(alice->kpis(), nullptr);
+  EXPECT_EQ(alice->kpis()->released(), 3);
+  EXPECT_EQ(alice->kpis()->csat_sum(), 7);
+  EXPECT_EQ(alice->kpis()->promoters(), 1);
+  // Available since the start: 30 s + 4 + 2 + 3 minutes ago.
+  EXPECT_EQ(alice->time_in_state_ms(), 30'000 + 9 * 60'000);
+  EXPECT_EQ(alice->state_since_unix_ms(),
+            absl::ToUnixMillis(absl::FromUnixSeconds(1'800'000'000)));
 }
 
 TEST(LatencyHistogramTest, QuantilesAreWithinBucketPrecision) {

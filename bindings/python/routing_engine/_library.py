@@ -75,6 +75,8 @@ _FUNCTIONS = [
     ("routing_engine_requeue", [c_void_p, c_void_p, P(c_void_p)]),
     ("routing_engine_cancel", [c_void_p, c_char_p]),
     ("routing_engine_release", [c_void_p, c_char_p, c_int]),
+    ("routing_engine_release_with_survey",
+     [c_void_p, c_char_p, c_int, c_int, c_int]),
     ("routing_engine_get_contact",
      [c_void_p, c_char_p, P(c_int), P(c_void_p)]),
     ("routing_engine_set_policy", [c_void_p, c_void_p, P(c_uint64)]),

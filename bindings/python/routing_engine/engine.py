@@ -39,7 +39,11 @@ _STATS_COUNTERS = ["policy_version", "decisions", "assigned_immediately",
                    "rules_fallbacks"]
 _QUEUE_COUNTERS = ["waiting", "longest_wait_ms", "answered",
                    "answered_in_service_level", "abandoned",
-                   "average_speed_of_answer_ms", "average_handle_time_ms"]
+                   "average_speed_of_answer_ms", "average_handle_time_ms",
+                   "released", "resolved", "first_contact_resolved",
+                   "total_handle_time_ms", "csat_responses", "csat_sum",
+                   "nps_responses", "nps_promoters", "nps_detractors"]
+_SURVEY_NOT_ANSWERED = -1
 
 
 def _out(ctype):
@@ -451,9 +455,18 @@ class Engine:
         check(lib.routing_engine_cancel(self._handle,
                                         text(contact_id, "contact id")))
 
-    def release(self, contact_id, outcome=model.Outcome.UNKNOWN):
-        check(lib.routing_engine_release(
-            self._handle, text(contact_id, "contact id"), int(outcome)))
+    def release(self, contact_id, outcome=model.Outcome.UNKNOWN, csat=None,
+                nps=None):
+        """Ends the contact. csat (1..5) and nps (0..10), when given, are the
+        post-contact survey's answers, counted in the queue's KPIs."""
+        if csat is None and nps is None:
+            check(lib.routing_engine_release(
+                self._handle, text(contact_id, "contact id"), int(outcome)))
+            return
+        check(lib.routing_engine_release_with_survey(
+            self._handle, text(contact_id, "contact id"), int(outcome),
+            _SURVEY_NOT_ANSWERED if csat is None else int(csat),
+            _SURVEY_NOT_ANSWERED if nps is None else int(nps)))
 
     def get_contact(self, contact_id):
         state, state_ref = _out(ctypes.c_int)

@@ -201,6 +201,16 @@ class QueueStats:
     average_speed_of_answer_ms: int
     average_handle_time_ms: int
     service_level: float
+    # Outcomes of the contacts released from the queue (C ABI 1.3).
+    released: int = 0
+    resolved: int = 0
+    first_contact_resolved: int = 0
+    total_handle_time_ms: int = 0
+    csat_responses: int = 0
+    csat_sum: int = 0
+    nps_responses: int = 0
+    nps_promoters: int = 0
+    nps_detractors: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -152,6 +152,55 @@ def _component(c):
     }
 
 
+def _kpis(k):
+    """A ContactKpis table as a dict (all zero when absent)."""
+    if k is None:
+        k = _NO_KPIS
+    return {
+        "released": k.Released(),
+        "resolved": k.Resolved(),
+        "first_contact_resolved": k.FirstContactResolved(),
+        "first_contact_resolution": k.FirstContactResolution(),
+        "total_handle_time_ms": k.TotalHandleTimeMs(),
+        "average_handle_time_ms": k.AverageHandleTimeMs(),
+        "csat_responses": k.CsatResponses(),
+        "csat_sum": k.CsatSum(),
+        "csat_average": k.CsatAverage(),
+        "nps_responses": k.NpsResponses(),
+        "promoters": k.Promoters(),
+        "detractors": k.Detractors(),
+        "net_promoter_score": k.NetPromoterScore(),
+    }
+
+
+def _empty_kpis():
+    builder = flatbuffers.Builder(64)
+    wire.ContactKpisStart(builder)
+    builder.Finish(wire.ContactKpisEnd(builder))
+    return wire.ContactKpis.GetRootAs(builder.Output(), 0)
+
+
+_NO_KPIS = _empty_kpis()
+
+
+def _contact_info(c):
+    assigned = c.State() == wire.ContactStateKind.Assigned
+    return {
+        "id": _text(c.Id()),
+        "queue": _text(c.Queue()),
+        "channel": _CHANNEL_NAMES.get(c.Channel(), str(c.Channel())),
+        "state": "assigned" if assigned else "queued",
+        "priority": c.Priority(),
+        "customer_id": _text(c.CustomerId()),
+        "enqueued_at_unix_ms": c.EnqueuedAtUnixMs(),
+        "waited_ms": c.WaitedMs(),
+        "queue_position": c.QueuePosition(),
+        "rules_step": c.RulesStep(),
+        "agent_id": _text(c.AgentId()),
+        "assigned_at_unix_ms": c.AssignedAtUnixMs(),
+    }
+
+
 def _handoff(context):
     if context is None:
         return {}
@@ -357,7 +406,11 @@ class Client:
             result.append({"id": _text(a.Id()),
                            "state": _STATE_NAMES.get(a.State()),
                            "load": load,
-                           "contacts_handled": a.ContactsHandled()})
+                           "occupancy": a.Occupancy(),
+                           "contacts_handled": a.ContactsHandled(),
+                           "state_since_unix_ms": a.StateSinceUnixMs(),
+                           "time_in_state_ms": a.TimeInStateMs(),
+                           "kpis": _kpis(a.Kpis())})
         return result
 
     # --- contacts ------------------------------------------------------------
@@ -434,7 +487,11 @@ class Client:
             return wire.CancelContactEnd(b)
         self._call(wire.RequestBody.CancelContact, body)
 
-    def release(self, contact_id, outcome="resolved"):
+    def release(self, contact_id, outcome="resolved", csat=None, nps=None):
+        """The agent finished. csat (1..5) and nps (0..10) are the
+        post-contact survey's answers, None when not given; routingd refuses
+        one out of range (RoutingError "InvalidArgument") and releases
+        nothing."""
         kind = _lookup(_OUTCOMES, outcome, "outcome")
 
         def body(b):
@@ -442,8 +499,42 @@ class Client:
             wire.ReleaseContactStart(b)
             wire.ReleaseContactAddContactId(b, i)
             wire.ReleaseContactAddOutcome(b, kind)
+            if csat is not None:
+                wire.ReleaseContactAddCsat(b, int(csat))
+            if nps is not None:
+                wire.ReleaseContactAddNps(b, int(nps))
             return wire.ReleaseContactEnd(b)
         self._call(wire.RequestBody.ReleaseContact, body)
+
+    def get_contact(self, contact_id):
+        """One held contact as a dict: "state" is "queued" (with
+        "queue_position", "waited_ms" until now, "rules_step") or "assigned"
+        (with "agent_id", "assigned_at_unix_ms", "waited_ms" until then).
+        An unknown id raises RoutingError "NotFound"."""
+        def body(b):
+            i = b.CreateString(contact_id)
+            wire.GetContactStart(b)
+            wire.GetContactAddContactId(b, i)
+            return wire.GetContactEnd(b)
+        reply = self._call(wire.RequestBody.GetContact, body)
+        return _contact_info(_union(wire.ContactInfo, reply.Body()))
+
+    def list_contacts(self, queue="", limit=1000):
+        """The waiting contacts of `queue` (every queue when empty), each
+        queue's in service order (queue_position 1 first), at most `limit`
+        (1..1000) per queue. Returns {"contacts": [dict as get_contact],
+        "truncated": bool}."""
+        def body(b):
+            q = b.CreateString(queue)
+            wire.ListContactsStart(b)
+            wire.ListContactsAddQueue(b, q)
+            wire.ListContactsAddLimit(b, int(limit))
+            return wire.ListContactsEnd(b)
+        reply = self._call(wire.RequestBody.ListContacts, body)
+        result = _union(wire.ContactList, reply.Body())
+        return {"contacts": [_contact_info(result.Contacts(i))
+                             for i in range(result.ContactsLength())],
+                "truncated": result.Truncated()}
 
     # --- rules, stats, health ----------------------------------------------
 
@@ -477,7 +568,22 @@ class Client:
             queues[_text(q.Queue())] = {
                 "waiting": q.Waiting(), "longest_wait_ms": q.LongestWaitMs(),
                 "answered": q.Answered(), "abandoned": q.Abandoned(),
-                "service_level": q.ServiceLevel()}
+                "service_level": q.ServiceLevel(),
+                "average_speed_of_answer_ms": q.AverageSpeedOfAnswerMs(),
+                "kpis": _kpis(q.Kpis()),
+                "agents_by_state": {
+                    _STATE_NAMES.get(j, str(j)): q.AgentsByState(j)
+                    for j in range(q.AgentsByStateLength())},
+                "occupancy": q.Occupancy(),
+                "recent": {w.Minutes(): {
+                    "answered": w.Answered(),
+                    "answered_in_service_level": w.AnsweredInServiceLevel(),
+                    "abandoned": w.Abandoned(),
+                    "service_level": w.ServiceLevel(),
+                    "average_speed_of_answer_ms": w.AverageSpeedOfAnswerMs(),
+                    "abandonment_rate": w.AbandonmentRate()}
+                    for w in (q.Recent(j) for j in range(q.RecentLength()))},
+            }
         return {
             "decisions": s.Decisions(), "queued": s.Queued(),
             "assigned_from_queue": s.AssignedFromQueue(),

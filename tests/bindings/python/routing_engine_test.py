@@ -64,7 +64,7 @@ class EngineTest(unittest.TestCase):
         self.engine.set_agent_state(agent.id, AgentState.AVAILABLE)
 
     def test_abi_version(self):
-        self.assertEqual(ABI_VERSION, 10002)
+        self.assertEqual(ABI_VERSION, 10003)
 
     def test_assigns_the_best_agent_and_explains_why(self):
         self.add_available(billing_agent("maria", 5))
@@ -225,8 +225,17 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(self.engine.rules_version, 1)
 
         # Steps: only the preferred agent for 20 s, then anyone.
-        self.engine.release("call-1", Outcome.RESOLVED)
+        with self.assertRaises(ValueError) as refused:
+            self.engine.release("call-1", Outcome.RESOLVED, csat=9)
+        self.assertIn("survey csat 9 is out of range 1..5",
+                      str(refused.exception))
+        self.engine.release("call-1", Outcome.RESOLVED, csat=5, nps=10)
         self.engine.release("call-2", Outcome.RESOLVED)
+        billing = [q for q in self.engine.stats().queues
+                   if q.queue == "billing"][0]
+        self.assertEqual((billing.released, billing.csat_responses,
+                          billing.csat_sum, billing.nps_promoters),
+                         (2, 1, 5, 1))
         self.assertEqual(self.engine.reload_rules_text("steps.lua", (
             "return { steps = { { after = 0, preferred_only = true },"
             " { after = 20 } } }")), 2)
