@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@
 #include "sidecar/cpu_placement.h"
 #include "sidecar/daemon.h"
 #include "sidecar/endpoint_exposure.h"
+#include "sidecar/http/bearer_token.h"
+#include "sidecar/http/http_address.h"
+#include "sidecar/http/operations_site.h"
 #include "sidecar/request_handler.h"
 #include "sidecar/rules_reload.h"
 #include "sidecar/sidecar_metrics.h"
@@ -115,6 +119,25 @@ ABSL_FLAG(std::string, curve_allowed_clients_file, "",
           "comment. A key alone gets every role, with a warning at start. A "
           "bad line stops routingd with FILE:LINE: message. Empty: any client "
           "that knows the server key, with every role.");
+ABSL_FLAG(std::string, http, "127.0.0.1:8080",
+          "HOST:PORT of the read-only HTTP endpoints: GET /metrics "
+          "(Prometheus), / (the supervisor view), /events (its live stream), "
+          "/api/snapshot (its JSON). HOST: an IP address, [IPv6] or "
+          "localhost. Empty (--http=) turns HTTP off. Loopback only unless "
+          "--insecure_listen. With CURVE on, needs --http_token_file.");
+ABSL_FLAG(std::string, http_token_file, "",
+          "File holding the bearer token every HTTP request must present "
+          "(Authorization: Bearer TOKEN, or ?access_token=TOKEN for the "
+          "page); at least 16 characters. Empty: no token (refused with "
+          "CURVE on).");
+ABSL_FLAG(double, alarm_service_level, 0.8,
+          "A queue whose service level over the last 5 minutes is below this "
+          "(0..1) is in alarm: red on the supervisor view, "
+          "routing_queue_alarm{reason=\"service_level\"} 1.");
+ABSL_FLAG(double, alarm_oldest_wait_s, 60,
+          "A queue whose oldest waiting contact has waited longer than this "
+          "many seconds (above 0) is in alarm "
+          "(routing_queue_alarm{reason=\"oldest_wait\"}).");
 ABSL_FLAG(bool, insecure_listen, false,
           "Without CURVE, allow --listen and --events beyond loopback (e.g. "
           "tcp://0.0.0.0:5555): anyone who reaches them may send every "
@@ -280,6 +303,49 @@ int main(int argc, char** argv) {
           /*curve=*/!options.curve_secret_key.empty(),
           absl::GetFlag(FLAGS_insecure_listen));
   if (!exposure.ok()) return Fail(exposure.status());
+  // HTTP: its own loopback rule (no TLS, so CURVE does not make it safe).
+  std::optional<routing::sidecar::http::OperationsSiteOptions> http_options;
+  if (const std::string http = absl::GetFlag(FLAGS_http); !http.empty()) {
+    absl::StatusOr<routing::sidecar::http::HttpAddress> address =
+        routing::sidecar::http::ParseHttpAddress(http);
+    if (!address.ok()) return Fail(address.status());
+    absl::StatusOr<std::vector<std::string>> http_exposure =
+        routing::sidecar::http::CheckHttpExposure(
+            *address, absl::GetFlag(FLAGS_insecure_listen));
+    if (!http_exposure.ok()) return Fail(http_exposure.status());
+    if (!http_exposure->empty()) {
+      // --insecure_listen does change something: drop the "changes
+      // nothing" warnings about the ZeroMQ endpoints.
+      std::erase_if(*exposure, [](const std::string& warning) {
+        return warning.starts_with("--insecure_listen changes nothing");
+      });
+    }
+    for (const std::string& warning : *http_exposure) Warn(warning);
+    http_options.emplace();
+    http_options->server.address = *address;
+    if (const std::string file = absl::GetFlag(FLAGS_http_token_file);
+        !file.empty()) {
+      absl::StatusOr<std::string> token =
+          routing::sidecar::http::ReadBearerTokenFile(file);
+      if (!token.ok()) return Fail(token.status());
+      http_options->server.bearer_token = *token;
+    } else if (!options.curve_secret_key.empty()) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          "--http=", http,
+          " with CURVE on needs --http_token_file: the HTTP endpoints would "
+          "show every waiting contact and agent to anyone who reaches them. "
+          "Give a token file, or turn HTTP off with --http=")));
+    }
+    http_options->thresholds.service_level =
+        absl::GetFlag(FLAGS_alarm_service_level);
+    http_options->thresholds.oldest_wait =
+        absl::Seconds(absl::GetFlag(FLAGS_alarm_oldest_wait_s));
+    if (absl::Status s = routing::sidecar::http::ValidateAlarmThresholds(
+            http_options->thresholds);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   for (const std::string& warning : *exposure) Warn(warning);
 
   routing::sidecar::SidecarMetrics metrics;
@@ -321,6 +387,21 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<routing::sidecar::Daemon>> daemon =
       routing::sidecar::Daemon::Start(&handler, &metrics, options);
   if (!daemon.ok()) return Fail(daemon.status());
+  std::unique_ptr<routing::sidecar::http::OperationsSite> site;
+  if (http_options.has_value()) {
+    absl::StatusOr<std::unique_ptr<routing::sidecar::http::OperationsSite>>
+        started = routing::sidecar::http::OperationsSite::Start(
+            router->get(), &rules_in_force, &metrics, *http_options);
+    if (!started.ok()) {
+      (*daemon)->Stop();
+      return Fail(started.status());
+    }
+    site = *std::move(started);
+    routing::sidecar::http::HttpAddress bound = http_options->server.address;
+    bound.port = site->port();
+    std::fprintf(stderr, "routingd: HTTP on http://%s/ (metrics at /metrics)\n",
+                 bound.ToString().c_str());
+  }
   std::fprintf(stderr,
                "routingd: serving requests on %s, events on %s (%d worker%s)\n",
                options.listen.c_str(), options.events.c_str(), options.workers,
@@ -332,6 +413,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "routingd: %s, stopping\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*daemon)->Stop();
+  if (site != nullptr) site->Stop();
   std::fprintf(stderr, "routingd: stopped after %llu requests\n",
                static_cast<unsigned long long>(metrics.requests.load()));
   return 0;
