@@ -3,6 +3,7 @@
 // transition is won by one CAS on the contact's state word; a refused call
 // returns before its CAS and so changes nothing.
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -92,8 +93,13 @@ void LockFreeRouter::CountReleased(const ContactRoute& route, int agent,
   const std::string& customer = route.contact.customer_id;
   if (!customer.empty()) {
     // Keyed by queue id and customer: the arrival of the customer's latest
-    // released contact in this queue.
-    const std::string key = absl::StrCat(queue_id, "\x1f", customer);
+    // released contact in this queue. Built on the stack (customer ids are
+    // at most kMaxIdBytes): no allocation on the release path.
+    char key_bytes[sizeof(int) + kMaxIdBytes];
+    std::memcpy(key_bytes, &queue_id, sizeof(int));
+    const size_t customer_bytes = std::min(customer.size(), kMaxIdBytes);
+    std::memcpy(key_bytes + sizeof(int), customer.data(), customer_bytes);
+    const std::string_view key(key_bytes, sizeof(int) + customer_bytes);
     const absl::Time arrival = absl::FromUnixNanos(route.enqueue_ns);
     InteractionRecord earlier;
     bool record = true;
