@@ -4,9 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
 
 namespace routing::simulator {
 namespace {
@@ -32,50 +33,36 @@ std::string HourOfDay(double hour) {
   return day == 0 ? clock : absl::StrCat("d", day + 1, " ", clock);
 }
 
-// JSON string literal (names here are plain, but escape what JSON needs).
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
+using Json = nlohmann::ordered_json;  // Fields in the order written.
+
+// A figure as the report has always printed it: six significant digits, and
+// null for a ratio with nothing to divide (NaN, infinity).
+Json Number(double value) {
+  double rounded = 0;
+  if (!std::isfinite(value) ||
+      !absl::SimpleAtod(absl::StrFormat("%.6g", value), &rounded)) {
+    return nullptr;
   }
-  return out + "\"";
+  return rounded;
 }
 
-std::string Number(double value) {
-  return std::isfinite(value) ? absl::StrFormat("%.6g", value) : "null";
-}
-
-std::string ServiceJson(const ServiceFigures& f) {
-  return absl::StrCat(
-      "{\"offered\": ", f.offered, ", \"answered\": ", f.answered,
-      ", \"answered_within_threshold\": ", f.answered_within_threshold,
-      ", \"abandoned\": ", f.abandoned, ", \"unfinished\": ", f.unfinished,
-      ", \"service_level\": ", Number(f.ServiceLevel()),
-      ", \"average_speed_of_answer_s\": ", Number(f.AverageSpeedOfAnswer()),
-      ", \"max_wait_s\": ", Number(f.max_answer_wait_seconds),
-      ", \"abandon_rate\": ", Number(f.AbandonRate()),
-      ", \"probability_of_waiting\": ", Number(f.ProbabilityOfWaiting()),
-      ", \"skill_match_rate\": ", Number(f.SkillMatchRate()),
-      ", \"language_match_rate\": ", Number(f.LanguageMatchRate()),
-      ", \"returning_answered\": ", f.returning_answered,
-      ", \"preferred_agent_hit_rate\": ", Number(f.PreferredAgentHitRate()),
-      "}");
+Json ServiceJson(const ServiceFigures& f) {
+  Json j;
+  j["offered"] = f.offered;
+  j["answered"] = f.answered;
+  j["answered_within_threshold"] = f.answered_within_threshold;
+  j["abandoned"] = f.abandoned;
+  j["unfinished"] = f.unfinished;
+  j["service_level"] = Number(f.ServiceLevel());
+  j["average_speed_of_answer_s"] = Number(f.AverageSpeedOfAnswer());
+  j["max_wait_s"] = Number(f.max_answer_wait_seconds);
+  j["abandon_rate"] = Number(f.AbandonRate());
+  j["probability_of_waiting"] = Number(f.ProbabilityOfWaiting());
+  j["skill_match_rate"] = Number(f.SkillMatchRate());
+  j["language_match_rate"] = Number(f.LanguageMatchRate());
+  j["returning_answered"] = f.returning_answered;
+  j["preferred_agent_hit_rate"] = Number(f.PreferredAgentHitRate());
+  return j;
 }
 
 // One table row: a label and the service figures that matter most.
@@ -156,44 +143,48 @@ std::string FormatReportTable(const SimulationReport& r) {
 }
 
 std::string FormatReportJson(const SimulationReport& r) {
-  std::vector<std::string> streams;
+  Json report;
+  report["scenario"] = r.scenario;
+  report["rules"] = r.rules;
+  report["seed"] = r.seed;
+  report["simulated_hours"] = Number(r.simulated_hours);
+  report["service_level_seconds"] = Number(r.service_level_seconds);
+  report["overall"] = ServiceJson(r.overall);
+  report["occupancy"] = {{"mean", Number(r.occupancy_mean)},
+                         {"stddev", Number(r.occupancy_stddev)},
+                         {"min", Number(r.occupancy_min)},
+                         {"max", Number(r.occupancy_max)}};
+  report["router"] = {
+      {"decisions", r.router_decisions},
+      {"rules_fallbacks", r.rules_fallbacks},
+      {"decisions_per_second", Number(r.router_decisions_per_second)}};
+  report["wall_seconds"] = Number(r.wall_seconds);
+  Json& streams = report["streams"] = Json::array();
   for (const StreamFigures& s : r.streams) {
-    streams.push_back(absl::StrCat("{\"stream\": ", Quote(s.stream),
-                                   ", \"service\": ", ServiceJson(s.service),
-                                   "}"));
+    streams.push_back(
+        {{"stream", s.stream}, {"service", ServiceJson(s.service)}});
   }
-  std::vector<std::string> agents;
+  Json& agents = report["agents"] = Json::array();
   for (const AgentFigures& a : r.agents) {
-    agents.push_back(absl::StrCat(
-        "{\"agent\": ", Quote(a.agent_id), ", \"group\": ", Quote(a.group),
-        ", \"on_duty_hours\": ", Number(a.on_duty_hours), ", \"busy_hours\": ",
-        Number(a.busy_hours), ", \"contacts_handled\": ", a.contacts_handled,
-        ", \"occupancy\": ", Number(a.Occupancy()), "}"));
+    agents.push_back({{"agent", a.agent_id},
+                      {"group", a.group},
+                      {"on_duty_hours", Number(a.on_duty_hours)},
+                      {"busy_hours", Number(a.busy_hours)},
+                      {"contacts_handled", a.contacts_handled},
+                      {"occupancy", Number(a.Occupancy())}});
   }
-  std::vector<std::string> intervals;
+  Json& intervals = report["intervals"] = Json::array();
   for (const IntervalFigures& i : r.intervals) {
-    intervals.push_back(absl::StrCat(
-        "{\"start_hour\": ", Number(i.start_hour), ", \"service\": ",
-        ServiceJson(i.service), ", \"occupancy\": ", Number(i.occupancy),
-        ", \"agents_on_duty\": ", Number(i.agents_on_duty), "}"));
+    intervals.push_back({{"start_hour", Number(i.start_hour)},
+                         {"service", ServiceJson(i.service)},
+                         {"occupancy", Number(i.occupancy)},
+                         {"agents_on_duty", Number(i.agents_on_duty)}});
   }
-  return absl::StrCat(
-      "{\"scenario\": ", Quote(r.scenario), ", \"rules\": ", Quote(r.rules),
-      ", \"seed\": ", r.seed,
-      ", \"simulated_hours\": ", Number(r.simulated_hours),
-      ", \"service_level_seconds\": ", Number(r.service_level_seconds),
-      ", \"overall\": ", ServiceJson(r.overall),
-      ", \"occupancy\": {\"mean\": ", Number(r.occupancy_mean),
-      ", \"stddev\": ", Number(r.occupancy_stddev),
-      ", \"min\": ", Number(r.occupancy_min),
-      ", \"max\": ", Number(r.occupancy_max), "}",
-      ", \"router\": {\"decisions\": ", r.router_decisions,
-      ", \"rules_fallbacks\": ", r.rules_fallbacks,
-      ", \"decisions_per_second\": ", Number(r.router_decisions_per_second),
-      "}, \"wall_seconds\": ", Number(r.wall_seconds), ", \"streams\": [",
-      absl::StrJoin(streams, ", "), "]", ", \"agents\": [",
-      absl::StrJoin(agents, ", "), "]", ", \"intervals\": [",
-      absl::StrJoin(intervals, ", "), "]}\n");
+  // Names come from scenario and rules files: invalid UTF-8 is replaced
+  // rather than thrown on (the report never fails over a name).
+  return report.dump(/*indent=*/-1, ' ', /*ensure_ascii=*/false,
+                     Json::error_handler_t::replace) +
+         "\n";
 }
 
 namespace {
