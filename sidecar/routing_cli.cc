@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "routing/agent.h"
 #include "routing/channel.h"
 #include "routing/interaction.h"
@@ -226,11 +227,13 @@ void PrintContactList(const wire::ContactList& list) {
                     "CHANNEL", "WAIT", "PRI", "STEP", "CUSTOMER");
         first = false;
       }
-      std::printf("  %4lld  %-24s %-10s %8s %4d %5d  %s\n",
-                  static_cast<long long>(c->queue_position()),
-                  Text(c->id()).c_str(), ChannelText(c->channel()).c_str(),
-                  FormatWait(c->waited_ms()).c_str(), c->priority(),
-                  c->rules_step(), Text(c->customer_id()).c_str());
+      std::printf(
+          "  %4lld  %-24s %-10s %8s %4d %5d  %s\n",
+          static_cast<long long>(c->queue_position()), Text(c->id()).c_str(),
+          ChannelText(c->channel()).c_str(), FormatWait(c->waited_ms()).c_str(),
+          c->priority(), c->rules_step(),
+          Text(c->customer_id()).empty() ? "-"
+                                         : Text(c->customer_id()).c_str());
       ++listed;
     }
   }
@@ -247,9 +250,13 @@ void PrintContact(const wire::ContactInfo& c) {
       Text(c.queue()).c_str(), c.priority(),
       Text(c.customer_id()).empty() ? "-" : Text(c.customer_id()).c_str());
   if (c.state() == wire::ContactStateKind::Assigned) {
-    std::printf("ASSIGNED to %s after waiting %s (assigned at %lld ms)\n",
-                Text(c.agent_id()).c_str(), FormatWait(c.waited_ms()).c_str(),
-                static_cast<long long>(c.assigned_at_unix_ms()));
+    std::printf("ASSIGNED to %s at %s after waiting %s\n",
+                Text(c.agent_id()).c_str(),
+                absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                 absl::FromUnixMillis(c.assigned_at_unix_ms()),
+                                 absl::UTCTimeZone())
+                    .c_str(),
+                FormatWait(c.waited_ms()).c_str());
   } else {
     std::printf("QUEUED at position %lld, waiting %s, rules step %d\n",
                 static_cast<long long>(c.queue_position()),
