@@ -46,6 +46,7 @@ AssignmentPublisher::AssignmentPublisher(SidecarMetrics* metrics,
 void AssignmentPublisher::OnAssigned(const Assignment& assignment) {
   const absl::Time now = clock_->Now();
   metrics_->RecordAnswered(now, assignment.waited <= service_level_threshold_);
+  metrics_->RecordQueuedAssignment(assignment);
   EventSink* sink = ScopedEventSink::Current();
   if (sink == nullptr) {
     metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
@@ -283,9 +284,13 @@ void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
   const absl::Time now = Now();
   absl::StatusOr<Contact> contact = ContactFromWire(*wire_contact, now);
   if (!contact.ok()) return Refuse(fbb, id, contact.status());
+  const auto deciding = std::chrono::steady_clock::now();
   absl::StatusOr<RoutingDecision> decision =
       requeue ? router_->Requeue(*contact) : router_->Route(*contact);
   if (!decision.ok()) return Refuse(fbb, id, decision.status());
+  metrics_->RecordRoutingDecision(
+      *decision, requeue,
+      absl::FromChrono(std::chrono::steady_clock::now() - deciding));
   metrics_->RecordDecision(now);
   if (decision->outcome == DecisionOutcome::kAssigned) {
     const absl::Duration waited =
@@ -310,6 +315,7 @@ void RequestHandler::Release(uint64_t id, const wire::ReleaseContact& request,
   absl::Status status =
       router_->Release(release->contact_id, release->outcome, release->survey);
   if (!status.ok()) return Refuse(fbb, id, status);
+  metrics_->RecordRelease(release->outcome);
   FinishAckReply(fbb, id);
 }
 
