@@ -311,6 +311,77 @@ TEST_P(RoutingdE2eTest, RefusesToStartOnCpusItMayNotUse) {
   }
 }
 
+// The C++ client's GetContact, ListContacts and Release with a survey, and the
+// KPIs they feed, against the real daemon.
+TEST_P(RoutingdE2eTest, WaitingContactsSurveysAndKpis) {
+  Routingd daemon(NewEndpoints(GetParam()), {"--fcr_window_hours=24"});
+  ASSERT_TRUE(daemon.WaitServing());
+  auto client = daemon.Client();
+  ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
+  ASSERT_TRUE(client->SetAgentState("alice", AgentState::kAvailable).ok());
+  ASSERT_TRUE(client->Route(Chat("chat-1")).ok());
+  ASSERT_TRUE(client->Route(Chat("chat-2")).ok());
+  Contact urgent = Chat("chat-3");
+  urgent.priority = 9;
+  ASSERT_TRUE(client->Route(urgent).ok());
+
+  absl::StatusOr<Reply> listed = client->ListContacts();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  const wire::ContactList* list = listed->get()->body_as_ContactList();
+  ASSERT_EQ(list->contacts()->size(), 2u);
+  EXPECT_EQ(list->contacts()->Get(0)->id()->str(), "chat-3");
+  EXPECT_EQ(list->contacts()->Get(0)->queue_position(), 1);
+  EXPECT_EQ(list->contacts()->Get(1)->id()->str(), "chat-2");
+  EXPECT_EQ(list->contacts()->Get(1)->queue_position(), 2);
+  EXPECT_EQ(client->ListContacts("billing", 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  absl::StatusOr<Reply> held = client->GetContact("chat-1");
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->get()->body_as_ContactInfo()->state(),
+            wire::ContactStateKind::Assigned);
+  EXPECT_EQ(held->get()->body_as_ContactInfo()->agent_id()->str(), "alice");
+  absl::Status unknown = client->GetContact("chat-9").status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.message()), HasSubstr("chat-9"));
+
+  absl::Status refused = client->Release("chat-1", ContactOutcome::kResolved,
+                                         ContactSurvey{.csat = 6});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("csat 6"));
+  EXPECT_EQ(client->GetContact("chat-1")->get()->body_as_ContactInfo()->state(),
+            wire::ContactStateKind::Assigned);
+  ASSERT_TRUE(client
+                  ->Release("chat-1", ContactOutcome::kResolved,
+                            ContactSurvey{.csat = 4, .nps = 0})
+                  .ok());
+
+  absl::StatusOr<Reply> stats = client->Stats(60);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  const wire::ContactKpis* kpis =
+      stats->get()->body_as_Stats()->queues()->Get(0)->kpis();
+  EXPECT_EQ(kpis->released(), 1);
+  EXPECT_EQ(kpis->csat_sum(), 4);
+  EXPECT_EQ(kpis->detractors(), 1);
+  EXPECT_DOUBLE_EQ(kpis->net_promoter_score(), -100.0);
+  absl::StatusOr<Reply> roster = client->ListAgents();
+  ASSERT_TRUE(roster.ok()) << roster.status();
+  EXPECT_EQ(
+      roster->get()->body_as_AgentList()->agents()->Get(0)->kpis()->released(),
+      1);
+  EXPECT_EQ(daemon.Terminate(), 0);
+}
+
+TEST_P(RoutingdE2eTest, RefusesAnFcrWindowOutOfRange) {
+  for (const char* flag : {"--fcr_window_hours=0", "--fcr_window_hours=9000",
+                           "--fcr_window_hours=-1"}) {
+    SCOPED_TRACE(flag);
+    Routingd daemon(NewEndpoints(GetParam()), {flag});
+    EXPECT_FALSE(daemon.WaitServing());
+    EXPECT_EQ(daemon.Wait(), 1);
+  }
+}
+
 // Several clients at once against several workers: every request answered,
 // every contact routed, assigned (at once or from the queue) and released.
 TEST_P(RoutingdE2eTest, ConcurrentClientsAgainstSeveralWorkers) {
