@@ -165,6 +165,14 @@ int main(int argc, char** argv) {
                "s of aging):\n";
   Show(router.Route(Call("call-vip", Channel::kVoice, {{"billing", 2}}, {"en"},
                          "cust-vip", 5)));
+  std::cout << "-- the supervisor's wall board lists the billing queue:\n";
+  for (const routing::QueuedContact& q : router.QueuedContacts("billing")) {
+    std::cout << absl::StrFormat(
+        "  %d. %-9s waiting %-6s priority %d\n", q.queue_position,
+        q.contact.id,
+        absl::FormatDuration(absl::Trunc(q.waited, absl::Seconds(1))),
+        q.contact.priority);
+  }
 
   clock.Advance(absl::Seconds(40));
   Section(clock, "a customer in the queue hangs up");
@@ -251,14 +259,32 @@ int main(int argc, char** argv) {
   Section(clock, "agents finish their contacts; the queues drain; statistics");
   // Releasing frees capacity that the queues take at once, so go round until
   // every contact has been served.
+  // Customers answer the post-contact survey (CSAT 1..5, NPS 0..10); call-5
+  // was not resolved.
+  struct Survey {
+    const char* id;
+    int csat;
+    int nps;
+  };
+  const Survey surveys[] = {{"call-1", 4, 8},   {"call-3", 5, 10},
+                            {"call-4", 3, 6},   {"call-5", 2, 3},
+                            {"call-vip", 5, 9}, {"call-7", 4, 9},
+                            {"call-10", 5, 10}, {"chat-1", 4, 7}};
   for (bool released = true; released;) {
     released = false;
-    for (const char* id : {"call-1", "call-3", "call-4", "call-5", "call-vip",
-                           "call-7", "call-10", "chat-1"}) {
-      absl::StatusOr<routing::ContactStatus> status = router.GetContact(id);
+    for (const Survey& survey : surveys) {
+      absl::StatusOr<routing::ContactStatus> status =
+          router.GetContact(survey.id);
       if (status.ok() &&
           status->state == routing::ContactStatus::State::kAssigned) {
-        Check(router.Release(id, ContactOutcome::kResolved));
+        routing::ContactSurvey answers;
+        answers.csat = survey.csat;
+        answers.nps = survey.nps;
+        Check(router.Release(survey.id,
+                             std::string_view(survey.id) == "call-5"
+                                 ? ContactOutcome::kUnresolved
+                                 : ContactOutcome::kResolved,
+                             answers));
         released = true;
       }
     }
@@ -272,17 +298,19 @@ int main(int argc, char** argv) {
       stats.decisions, stats.assigned_immediately, stats.queued,
       stats.assigned_from_queue, stats.cancelled, stats.released,
       stats.contacts_held);
-  std::cout << absl::StrFormat("%-12s %8s %9s %9s %8s %10s %10s\n", "queue",
-                               "waiting", "answered", "abandoned", "SL 20s",
-                               "ASA", "AHT");
+  std::cout << absl::StrFormat(
+      "%-12s %8s %9s %9s %8s %10s %10s %5s %5s %5s\n", "queue", "waiting",
+      "answered", "abandoned", "SL 20s", "ASA", "AHT", "FCR", "CSAT", "NPS");
   for (const routing::QueueStats& q : stats.queues) {
     std::cout << absl::StrFormat(
-        "%-12s %8d %9d %9d %7.0f%% %10s %10s\n", q.queue, q.waiting, q.answered,
-        q.abandoned, 100 * q.service_level,
+        "%-12s %8d %9d %9d %7.0f%% %10s %10s %4.0f%% %5.1f %+5.0f\n", q.queue,
+        q.waiting, q.answered, q.abandoned, 100 * q.service_level,
         absl::FormatDuration(
             absl::Trunc(q.average_speed_of_answer, absl::Seconds(1))),
         absl::FormatDuration(
-            absl::Trunc(q.average_handle_time, absl::Seconds(1))));
+            absl::Trunc(q.kpis.AverageHandleTime(), absl::Seconds(1))),
+        100 * q.kpis.FirstContactResolution(), q.kpis.AverageCsat(),
+        q.kpis.NetPromoterScore());
   }
   std::cout << "\ncust-100's history (most recent first):\n";
   for (const routing::CustomerInteraction& i :
