@@ -57,6 +57,10 @@ def main(out):
         "reload_source": lambda: client.reload_rules(source="return {}"),
         "stats": lambda: client.stats(60),
         "health": client.health,
+        "release_survey": lambda: client.release("chat-1", "resolved",
+                                                 csat=4, nps=9),
+        "get_contact": lambda: client.get_contact("chat-1"),
+        "list_contacts": lambda: client.list_contacts("billing", limit=50),
     }
     os.makedirs(out, exist_ok=True)
     for name, call in calls.items():
