@@ -377,9 +377,8 @@ void Daemon::Impl::RefuseRequest(void* router, Frames& request,
         AlignedCopy(request.data(last), request.size_of(last), &scratch),
         request.size_of(last), decoder);
     request_id = decoded.request_id;
-    request_type = decoded.ok()
-                       ? static_cast<int>(decoded.request->body_type())
-                       : 0;
+    request_type =
+        decoded.ok() ? static_cast<int>(decoded.request->body_type()) : 0;
   }
   metrics_->RecordReply(request_type, static_cast<int>(code));
   flatbuffers::FlatBufferBuilder fbb(256);

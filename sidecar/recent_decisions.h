@@ -31,9 +31,9 @@
 namespace routing::sidecar {
 
 enum class RecentDecisionKind : uint8_t {
-  kRouted = 0,           // A RouteContact request.
-  kRequeued = 1,         // A RequeueContact request (transfer, RONA).
-  kFromQueue = 2,        // A queued contact assigned when capacity freed.
+  kRouted = 0,     // A RouteContact request.
+  kRequeued = 1,   // A RequeueContact request (transfer, RONA).
+  kFromQueue = 2,  // A queued contact assigned when capacity freed.
 };
 
 // "routed", "requeued", "from_queue".

@@ -122,9 +122,10 @@ ABSL_FLAG(std::string, curve_allowed_clients_file, "",
 ABSL_FLAG(std::string, http, "127.0.0.1:8080",
           "HOST:PORT of the read-only HTTP endpoints: GET /metrics "
           "(Prometheus), / (the supervisor view), /events (its live stream), "
-          "/api/snapshot (its JSON). HOST: an IP address, [IPv6] or "
-          "localhost. Empty (--http=) turns HTTP off. Loopback only unless "
-          "--insecure_listen. With CURVE on, needs --http_token_file.");
+          "/api/snapshot (its JSON). HOST: an IPv4 address or localhost "
+          "(Debian's CivetWeb has no IPv6). Empty (--http=) turns HTTP off. "
+          "Loopback only unless --insecure_listen. With CURVE on, needs "
+          "--http_token_file.");
 ABSL_FLAG(std::string, http_token_file, "",
           "File holding the bearer token every HTTP request must present "
           "(Authorization: Bearer TOKEN, or ?access_token=TOKEN for the "

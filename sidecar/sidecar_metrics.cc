@@ -127,10 +127,10 @@ void SidecarMetrics::RecordRoutingDecision(const RoutingDecision& decision,
                                            absl::Duration latency) {
   decision_latency_.Record(latency);
   if (requeue) requeues_.fetch_add(1, std::memory_order_relaxed);
-  recent_decisions_.Record(decision,
-                           requeue ? RecentDecisionKind::kRequeued
-                                   : RecentDecisionKind::kRouted,
-                           absl::ZeroDuration());
+  recent_decisions_.Record(
+      decision,
+      requeue ? RecentDecisionKind::kRequeued : RecentDecisionKind::kRouted,
+      absl::ZeroDuration());
 }
 
 void SidecarMetrics::RecordQueuedAssignment(const Assignment& assignment) {
@@ -157,8 +157,8 @@ void SidecarMetrics::RecordReply(int request_type, int error_code) {
 }
 
 uint64_t SidecarMetrics::Replies(int request_type, int error_code) const {
-  if (request_type < 0 || request_type >= kRequestTypeSlots ||
-      error_code < 0 || error_code >= kErrorCodeSlots) {
+  if (request_type < 0 || request_type >= kRequestTypeSlots || error_code < 0 ||
+      error_code >= kErrorCodeSlots) {
     return 0;
   }
   return replies_[request_type][error_code].load(std::memory_order_relaxed);

@@ -126,7 +126,9 @@ class SidecarMetrics {
   void RecordReply(int request_type, int error_code);
   uint64_t Replies(int request_type, int error_code) const;
   uint64_t Releases(ContactOutcome outcome) const;
-  uint64_t requeues() const { return requeues_.load(std::memory_order_relaxed); }
+  uint64_t requeues() const {
+    return requeues_.load(std::memory_order_relaxed);
+  }
 
   const LatencyHistogram& latency() const { return latency_; }
   // Service time of every request but ReloadRules (RecordLatency).

@@ -26,16 +26,15 @@ absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path) {
   for (char c : token) {
     if (absl::ascii_isspace(static_cast<unsigned char>(c)) ||
         !absl::ascii_isprint(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--http_token_file=", path,
-          ": the token must be one word of printable characters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--http_token_file=", path,
+                       ": the token must be one word of printable characters"));
     }
   }
   if (token.size() < kMinBearerTokenBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--http_token_file=", path, ": the token is ",
-                     token.size(), " characters; at least ",
-                     kMinBearerTokenBytes, " are needed"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http_token_file=", path, ": the token is ", token.size(),
+        " characters; at least ", kMinBearerTokenBytes, " are needed"));
   }
   return token;
 }

@@ -11,8 +11,9 @@
 //       CheckHttpExposure(*address, insecure_listen);
 //
 // HOST is an IPv4 address, an IPv6 address in brackets ([::1]), or
-// localhost (taken as 127.0.0.1); the server resolves no names. PORT is
-// 0..65535, 0 meaning any free port (tests).
+// localhost (taken as 127.0.0.1); the server resolves no names. (Debian
+// 12's CivetWeb is built without IPv6: the server refuses [::1] at start.)
+// PORT is 0..65535, 0 meaning any free port (tests).
 // Thread-safety: pure functions.
 #ifndef SIDECAR_HTTP_HTTP_ADDRESS_H_
 #define SIDECAR_HTTP_HTTP_ADDRESS_H_

@@ -70,9 +70,8 @@ void RequestFamilies(const SidecarMetrics& metrics, PrometheusText& text) {
   const BucketHistogram::Counts decision = metrics.decision_latency().Read();
   text.Family("routing_decision_duration_seconds", "histogram",
               "Time the router took to decide a Route or Requeue.");
-  text.Histogram("routing_decision_duration_seconds", {},
-                 kLatencyBoundsSeconds, decision.counts,
-                 decision.sum_seconds);
+  text.Histogram("routing_decision_duration_seconds", {}, kLatencyBoundsSeconds,
+                 decision.counts, decision.sum_seconds);
 }
 
 void DecisionFamilies(const RouterStats& stats, const SidecarMetrics& metrics,
@@ -82,8 +81,7 @@ void DecisionFamilies(const RouterStats& stats, const SidecarMetrics& metrics,
               "queued.");
   text.Sample("routing_decisions_total", {{"outcome", "assigned"}},
               stats.assigned_immediately);
-  text.Sample("routing_decisions_total", {{"outcome", "queued"}},
-              stats.queued);
+  text.Sample("routing_decisions_total", {{"outcome", "queued"}}, stats.queued);
   text.Family("routing_assignments_total", "counter",
               "Contacts given an agent: immediately by a decision, or from "
               "a queue when capacity freed.");
@@ -182,39 +180,41 @@ void QueueFamilies(const OpsReadings& readings,
   // One family at a time, each over every queue: the format forbids
   // interleaving families.
   auto per_queue = [&](std::string_view name, std::string_view type,
-                   std::string_view help, auto value_of) {
+                       std::string_view help, auto value_of) {
     text.Family(name, type, help);
     for (const QueueStats& q : queues) {
       text.Sample(name, {{"queue", q.queue}}, value_of(q));
     }
   };
   per_queue("routing_queue_waiting_contacts", "gauge",
-        "Contacts waiting in the queue now.",
-        [](const QueueStats& q) { return static_cast<double>(q.waiting); });
+            "Contacts waiting in the queue now.",
+            [](const QueueStats& q) { return static_cast<double>(q.waiting); });
   per_queue("routing_queue_oldest_wait_seconds", "gauge",
-        "How long the contact waiting longest has waited; 0 when none "
-        "waits.",
-        [](const QueueStats& q) { return Seconds(q.longest_wait); });
-  per_queue("routing_queue_answered_total", "counter",
-        "Contacts of the queue given an agent, immediately or from the "
-        "queue.",
-        [](const QueueStats& q) { return static_cast<double>(q.answered); });
+            "How long the contact waiting longest has waited; 0 when none "
+            "waits.",
+            [](const QueueStats& q) { return Seconds(q.longest_wait); });
+  per_queue(
+      "routing_queue_answered_total", "counter",
+      "Contacts of the queue given an agent, immediately or from the "
+      "queue.",
+      [](const QueueStats& q) { return static_cast<double>(q.answered); });
   per_queue("routing_queue_answered_in_service_level_total", "counter",
-        "Of which within the service-level threshold.",
-        [](const QueueStats& q) {
-          return static_cast<double>(q.answered_in_service_level);
-        });
-  per_queue("routing_contacts_abandoned_total", "counter",
-        "Contacts cancelled while waiting in the queue.",
-        [](const QueueStats& q) { return static_cast<double>(q.abandoned); });
+            "Of which within the service-level threshold.",
+            [](const QueueStats& q) {
+              return static_cast<double>(q.answered_in_service_level);
+            });
+  per_queue(
+      "routing_contacts_abandoned_total", "counter",
+      "Contacts cancelled while waiting in the queue.",
+      [](const QueueStats& q) { return static_cast<double>(q.abandoned); });
 
   text.Family("routing_queue_answer_wait_seconds", "histogram",
               "How long answered contacts waited for their agent.");
   for (const QueueStats& q : queues) {
     std::array<uint64_t, kAnswerWaitBoundCount + 1> counts;
     for (size_t i = 0; i < counts.size(); ++i) {
-      counts[i] = static_cast<uint64_t>(
-          std::max<int64_t>(0, q.answer_wait_buckets[i]));
+      counts[i] =
+          static_cast<uint64_t>(std::max<int64_t>(0, q.answer_wait_buckets[i]));
     }
     text.Histogram("routing_queue_answer_wait_seconds", {{"queue", q.queue}},
                    kAnswerWaitBoundsSeconds, counts,
@@ -245,47 +245,46 @@ void QueueFamilies(const OpsReadings& readings,
            "Abandoned / (answered + abandoned) over the window.",
            [](const QueueWindowStats& w) { return w.abandonment_rate; });
 
-  per_queue("routing_queue_first_contact_resolution_ratio", "gauge",
-        "Released contacts resolved at the first contact (FCR).",
-        [](const QueueStats& q) { return q.kpis.FirstContactResolution(); });
-  per_queue("routing_queue_average_handle_time_seconds", "gauge",
-        "Mean handle time (assignment to release) of released contacts "
-        "(AHT).",
-        [](const QueueStats& q) {
-          return Seconds(q.kpis.AverageHandleTime());
-        });
-  per_queue("routing_queue_csat_average", "gauge",
-        "Mean customer satisfaction (1..5) of the surveys answered; 0: none.",
-        [](const QueueStats& q) { return q.kpis.AverageCsat(); });
+  per_queue(
+      "routing_queue_first_contact_resolution_ratio", "gauge",
+      "Released contacts resolved at the first contact (FCR).",
+      [](const QueueStats& q) { return q.kpis.FirstContactResolution(); });
+  per_queue(
+      "routing_queue_average_handle_time_seconds", "gauge",
+      "Mean handle time (assignment to release) of released contacts "
+      "(AHT).",
+      [](const QueueStats& q) { return Seconds(q.kpis.AverageHandleTime()); });
+  per_queue(
+      "routing_queue_csat_average", "gauge",
+      "Mean customer satisfaction (1..5) of the surveys answered; 0: none.",
+      [](const QueueStats& q) { return q.kpis.AverageCsat(); });
   per_queue("routing_queue_nps", "gauge",
-        "Net Promoter Score (-100..100) of the surveys answered; 0: none.",
-        [](const QueueStats& q) { return q.kpis.NetPromoterScore(); });
+            "Net Promoter Score (-100..100) of the surveys answered; 0: none.",
+            [](const QueueStats& q) { return q.kpis.NetPromoterScore(); });
   per_queue("routing_queue_occupancy_ratio", "gauge",
-        "Mean occupancy of the queue's logged-in agents.",
-        [](const QueueStats& q) { return q.occupancy; });
-  per_queue("routing_queue_released_total", "counter",
-        "Contacts of the queue released by their agent.",
-        [](const QueueStats& q) {
-          return static_cast<double>(q.kpis.released);
-        });
+            "Mean occupancy of the queue's logged-in agents.",
+            [](const QueueStats& q) { return q.occupancy; });
+  per_queue(
+      "routing_queue_released_total", "counter",
+      "Contacts of the queue released by their agent.",
+      [](const QueueStats& q) { return static_cast<double>(q.kpis.released); });
   per_queue("routing_queue_first_contact_resolved_total", "counter",
-        "Of which resolved at the customer's first contact.",
-        [](const QueueStats& q) {
-          return static_cast<double>(q.kpis.first_contact_resolved);
-        });
-  per_queue("routing_queue_handle_time_seconds_total", "counter",
-        "Handle time of the released contacts, summed.",
-        [](const QueueStats& q) {
-          return Seconds(q.kpis.total_handle_time);
-        });
+            "Of which resolved at the customer's first contact.",
+            [](const QueueStats& q) {
+              return static_cast<double>(q.kpis.first_contact_resolved);
+            });
+  per_queue(
+      "routing_queue_handle_time_seconds_total", "counter",
+      "Handle time of the released contacts, summed.",
+      [](const QueueStats& q) { return Seconds(q.kpis.total_handle_time); });
   per_queue("routing_queue_csat_responses_total", "counter",
-        "Surveys that answered CSAT.", [](const QueueStats& q) {
-          return static_cast<double>(q.kpis.csat_responses);
-        });
+            "Surveys that answered CSAT.", [](const QueueStats& q) {
+              return static_cast<double>(q.kpis.csat_responses);
+            });
   per_queue("routing_queue_nps_responses_total", "counter",
-        "Surveys that answered NPS.", [](const QueueStats& q) {
-          return static_cast<double>(q.kpis.nps_responses);
-        });
+            "Surveys that answered NPS.", [](const QueueStats& q) {
+              return static_cast<double>(q.kpis.nps_responses);
+            });
 
   text.Family("routing_queue_agents", "gauge",
               "The queue's agents (those holding its required skills), by "

@@ -90,7 +90,8 @@ std::string OperationsSite::MetricsText() const {
 std::shared_ptr<const std::string> OperationsSite::SnapshotText() {
   std::lock_guard<std::mutex> lock(snapshot_mutex_);
   const absl::Time now = clock_->Now();
-  if (snapshot_ != nullptr && now - snapshot_at_ < options_.event_interval / 2) {
+  if (snapshot_ != nullptr &&
+      now - snapshot_at_ < options_.event_interval / 2) {
     return snapshot_;
   }
   const OpsReadings readings = ReadOps(*router_, rules_->Health(), now);
@@ -98,9 +99,8 @@ std::shared_ptr<const std::string> OperationsSite::SnapshotText() {
       options_.contacts_per_queue == 0
           ? std::vector<QueuedContact>()
           : router_->QueuedContacts("", options_.contacts_per_queue);
-  snapshot_ = std::make_shared<const std::string>(
-      Dump(SupervisorSnapshot(readings, waiting, *metrics_,
-                              options_.thresholds, options_.snapshot)));
+  snapshot_ = std::make_shared<const std::string>(Dump(SupervisorSnapshot(
+      readings, waiting, *metrics_, options_.thresholds, options_.snapshot)));
   snapshot_at_ = now;
   return snapshot_;
 }
@@ -110,8 +110,8 @@ void OperationsSite::StreamEvents(HttpStream& stream) {
   do {
     std::shared_ptr<const std::string> snapshot = SnapshotText();
     // The JSON is one line (dump without indent), so one data: line.
-    if (!stream.Send(absl::StrCat("event: snapshot\ndata: ", *snapshot,
-                                  "\n\n"))) {
+    if (!stream.Send(
+            absl::StrCat("event: snapshot\ndata: ", *snapshot, "\n\n"))) {
       return;
     }
   } while (stream.Wait(options_.event_interval));

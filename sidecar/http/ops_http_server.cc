@@ -18,6 +18,8 @@ namespace {
 constexpr absl::Duration kStopPoll = absl::Milliseconds(50);
 // Longest a client may take to send its request or read a response chunk.
 constexpr char kRequestTimeoutMs[] = "10000";
+// mg_check_feature's bit for IPv6 (civetweb.h: MG_FEATURES_IPV6).
+constexpr unsigned kCivetwebIpv6 = 8;
 // Longest query parameter kept (access_token).
 constexpr int kMaxTokenBytes = 512;
 
@@ -88,6 +90,12 @@ absl::StatusOr<std::unique_ptr<OpsHttpServer>> OpsHttpServer::Start(
         " streams; need at least 3 threads and 1..threads-2 streams"));
   }
   InitializeCivetweb();
+  if (options.address.ipv6 && mg_check_feature(kCivetwebIpv6) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot serve HTTP on ", options.address.ListeningPort(),
+        ": this CivetWeb was built without IPv6 (Debian 12's is); use an IPv4 "
+        "address such as 127.0.0.1"));
+  }
   std::unique_ptr<OpsHttpServer> server(
       new OpsHttpServer(options, std::move(routes)));
   const std::string listening = options.address.ListeningPort();
@@ -159,8 +167,9 @@ bool OpsHttpServer::Authorized(mg_connection* connection) const {
       mg_get_var(request->query_string, std::strlen(request->query_string),
                  "access_token", token, sizeof(token));
   if (length < 0) return false;
-  return BearerTokenMatches(std::string_view(token, static_cast<size_t>(length)),
-                            options_.bearer_token);
+  return BearerTokenMatches(
+      std::string_view(token, static_cast<size_t>(length)),
+      options_.bearer_token);
 }
 
 int OpsHttpServer::Handle(mg_connection* connection) {

@@ -29,7 +29,8 @@
 // requests always find a thread. Stop ends the streams (HttpStream::Send
 // returns false) and waits for every handler to return.
 // Errors: Start returns Unavailable naming the address when it cannot bind,
-// InvalidArgument for bad options.
+// InvalidArgument for bad options, or for an IPv6 address when CivetWeb was
+// built without IPv6 (Debian 12's was).
 // Thread-safety: handlers run on CivetWeb's threads, several at once; Start
 // and Stop from one thread.
 #ifndef SIDECAR_HTTP_OPS_HTTP_SERVER_H_

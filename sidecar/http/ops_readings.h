@@ -8,8 +8,8 @@
 //   std::string text = RoutingMetricsText(readings, metrics, thresholds);
 //
 // Cost: Router::Stats plus one Router::GetAgent per agent (a copy of its
-// profile), a few milliseconds for 10,000 agents; never on a decision's path
-// (the router is lock-free, so decisions go on meanwhile).
+// profile), about 40 ms for 10,000 agents (docs/OPERATIONS.md); never on a
+// decision's path (the router is lock-free, so decisions go on meanwhile).
 // Thread-safety: ReadOps may run on any thread.
 #ifndef SIDECAR_HTTP_OPS_READINGS_H_
 #define SIDECAR_HTTP_OPS_READINGS_H_

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 
-
 namespace routing::sidecar::http {
 
 std::string PrometheusNumber(double value) {
@@ -57,8 +56,8 @@ void PrometheusText::Family(std::string_view name, std::string_view type,
 }
 
 void PrometheusText::Series(std::string_view name, std::string_view suffix,
-                            const PrometheusLabels& labels,
-                            std::string_view le, double value) {
+                            const PrometheusLabels& labels, std::string_view le,
+                            double value) {
   Append({name, suffix});
   if (!labels.empty() || !le.empty()) {
     text_ += '{';
@@ -89,7 +88,8 @@ void PrometheusText::Histogram(std::string_view name,
     Series(name, "_bucket", labels, PrometheusNumber(bounds[i]),
            static_cast<double>(cumulative));
   }
-  for (size_t i = bounds.size(); i < counts.size(); ++i) cumulative += counts[i];
+  for (size_t i = bounds.size(); i < counts.size(); ++i)
+    cumulative += counts[i];
   Series(name, "_bucket", labels, "+Inf", static_cast<double>(cumulative));
   Series(name, "_sum", labels, "", sum);
   Series(name, "_count", labels, "", static_cast<double>(cumulative));

@@ -21,10 +21,9 @@ absl::Status ValidateAlarmThresholds(const AlarmThresholds& thresholds) {
                      " is outside 0..1"));
   }
   if (thresholds.oldest_wait <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--alarm_oldest_wait_s=",
-                     absl::ToDoubleSeconds(thresholds.oldest_wait),
-                     " must be above 0"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--alarm_oldest_wait_s=", absl::ToDoubleSeconds(thresholds.oldest_wait),
+        " must be above 0"));
   }
   return absl::OkStatus();
 }

@@ -38,7 +38,8 @@ json PerChannel(const std::array<int, kChannelCount>& values) {
   return out;
 }
 
-json Queue(const QueueStats& q, const std::vector<const QueuedContact*>& waiting,
+json Queue(const QueueStats& q,
+           const std::vector<const QueuedContact*>& waiting,
            const AlarmThresholds& thresholds) {
   json windows = json::array();
   for (int w = 0; w < kQueueWindowCount; ++w) {
@@ -60,12 +61,13 @@ json Queue(const QueueStats& q, const std::vector<const QueuedContact*>& waiting
   if (alarm.oldest_wait) reasons.push_back(kOldestWaitReason);
   json contacts = json::array();
   for (const QueuedContact* c : waiting) {
-    contacts.push_back({{"id", c->contact.id},
-                        {"channel", std::string(ChannelName(c->contact.channel))},
-                        {"wait_s", Seconds(c->waited)},
-                        {"priority", c->contact.priority},
-                        {"rules_step", c->rules_step},
-                        {"position", c->queue_position}});
+    contacts.push_back(
+        {{"id", c->contact.id},
+         {"channel", std::string(ChannelName(c->contact.channel))},
+         {"wait_s", Seconds(c->waited)},
+         {"priority", c->contact.priority},
+         {"rules_step", c->rules_step},
+         {"position", c->queue_position}});
   }
   return {{"name", q.queue},
           {"waiting", q.waiting},
@@ -147,39 +149,38 @@ json SupervisorSnapshot(const OpsReadings& readings,
     decisions.push_back(Decision(d));
   }
   const RulesHealth& rules = readings.rules;
-  return {
-      {"generated_at_unix_ms", absl::ToUnixMillis(readings.now)},
-      {"uptime_s", Seconds(readings.now - metrics.start())},
-      {"thresholds",
-       {{"service_level", thresholds.service_level},
-        {"oldest_wait_s", Seconds(thresholds.oldest_wait)}}},
-      {"totals",
-       {{"decisions", stats.decisions},
-        {"assigned_immediately", stats.assigned_immediately},
-        {"queued", stats.queued},
-        {"assigned_from_queue", stats.assigned_from_queue},
-        {"cancelled", stats.cancelled},
-        {"released", stats.released},
-        {"contacts_held", stats.contacts_held},
-        {"agents", stats.agents},
-        {"requests", metrics.requests.load(std::memory_order_relaxed)},
-        {"busy_replies",
-         metrics.busy_rejections.load(std::memory_order_relaxed)},
-        {"requeues", metrics.requeues()}}},
-      {"rules",
-       {{"version", rules.version},
-        {"name", rules.name},
-        {"fallbacks", stats.rules_fallbacks},
-        {"suspended_decisions", stats.rules_suspended_decisions},
-        {"errors", rules.errors},
-        {"overruns", rules.overruns},
-        {"last_error", rules.last_error},
-        {"suspended", rules.suspended}}},
-      {"queues", std::move(queues)},
-      {"agents", std::move(agents)},
-      {"agents_total", readings.agents.size()},
-      {"recent_decisions", std::move(decisions)},
-      {"decisions_dropped", metrics.recent_decisions().dropped()}};
+  return {{"generated_at_unix_ms", absl::ToUnixMillis(readings.now)},
+          {"uptime_s", Seconds(readings.now - metrics.start())},
+          {"thresholds",
+           {{"service_level", thresholds.service_level},
+            {"oldest_wait_s", Seconds(thresholds.oldest_wait)}}},
+          {"totals",
+           {{"decisions", stats.decisions},
+            {"assigned_immediately", stats.assigned_immediately},
+            {"queued", stats.queued},
+            {"assigned_from_queue", stats.assigned_from_queue},
+            {"cancelled", stats.cancelled},
+            {"released", stats.released},
+            {"contacts_held", stats.contacts_held},
+            {"agents", stats.agents},
+            {"requests", metrics.requests.load(std::memory_order_relaxed)},
+            {"busy_replies",
+             metrics.busy_rejections.load(std::memory_order_relaxed)},
+            {"requeues", metrics.requeues()}}},
+          {"rules",
+           {{"version", rules.version},
+            {"name", rules.name},
+            {"fallbacks", stats.rules_fallbacks},
+            {"suspended_decisions", stats.rules_suspended_decisions},
+            {"errors", rules.errors},
+            {"overruns", rules.overruns},
+            {"last_error", rules.last_error},
+            {"suspended", rules.suspended}}},
+          {"queues", std::move(queues)},
+          {"agents", std::move(agents)},
+          {"agents_total", readings.agents.size()},
+          {"recent_decisions", std::move(decisions)},
+          {"decisions_dropped", metrics.recent_decisions().dropped()}};
 }
 
 }  // namespace routing::sidecar::http

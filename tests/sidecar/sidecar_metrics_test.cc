@@ -12,11 +12,11 @@ namespace {
 
 TEST(BucketHistogramTest, SamplesOnABoundFallInItsBucket) {
   BucketHistogram h;
-  h.Record(absl::Microseconds(5));      // == first bound (5 us).
-  h.Record(absl::Nanoseconds(5001));    // just above: second bucket.
-  h.Record(absl::Milliseconds(1));      // == the 1 ms bound.
-  h.Record(absl::Seconds(2));           // above the last bound: +Inf.
-  h.Record(absl::Nanoseconds(-3));      // a clock step back counts as 0.
+  h.Record(absl::Microseconds(5));    // == first bound (5 us).
+  h.Record(absl::Nanoseconds(5001));  // just above: second bucket.
+  h.Record(absl::Milliseconds(1));    // == the 1 ms bound.
+  h.Record(absl::Seconds(2));         // above the last bound: +Inf.
+  h.Record(absl::Nanoseconds(-3));    // a clock step back counts as 0.
   const BucketHistogram::Counts c = h.Read();
   EXPECT_EQ(c.counts[0], 2u);
   EXPECT_EQ(c.counts[1], 1u);

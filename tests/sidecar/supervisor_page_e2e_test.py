@@ -84,7 +84,7 @@ class Chromium:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def wait_for(self, expression, timeout=10):
+    def wait_for(self, expression, timeout=20):
         """Polls `expression` until it is truthy; returns its value."""
         deadline = time.time() + timeout
         while True:
@@ -169,7 +169,7 @@ class SupervisorPageTest(unittest.TestCase):
     def page(self):
         return json.loads(self.browser.evaluate(READ_PAGE))
 
-    def wait_page(self, predicate, timeout=8):
+    def wait_page(self, predicate, timeout=15):
         deadline = time.time() + timeout
         while True:
             state = self.page()
@@ -189,7 +189,7 @@ class SupervisorPageTest(unittest.TestCase):
         self.assertEqual(first["queues"], [])
         # Live: a new snapshot at least every second.
         later = self.wait_page(
-            lambda s: s["generatedAt"] > first["generatedAt"], timeout=3)
+            lambda s: s["generatedAt"] > first["generatedAt"], timeout=5)
         self.assertLessEqual(later["generatedAt"] - first["generatedAt"], 2000)
 
         center = ContactCenter(self.routingd.client)
@@ -235,7 +235,7 @@ class SupervisorPageTest(unittest.TestCase):
         self.assertNotIn("sales", state["alarms"])
         started = time.time()
         state = self.wait_page(lambda s: "sales" in s["alarms"],
-                               timeout=ALARM_WAIT_S + 5)
+                               timeout=ALARM_WAIT_S + 10)
         self.assertGreaterEqual(time.time() - started, ALARM_WAIT_S - 1.5)
         colours = json.loads(b.evaluate("""JSON.stringify((() => {
             const card = document.querySelector('.queue[data-queue="sales"]');

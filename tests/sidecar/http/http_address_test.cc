@@ -21,9 +21,9 @@ TEST(HttpAddressTest, ParsesIpv4Ipv6AndLocalhost) {
 }
 
 TEST(HttpAddressTest, RefusesMalformedAddressesNamingThem) {
-  for (const char* bad : {"8080", ":8080", "127.0.0.1:", "127.0.0.1:65536",
-                          "127.0.0.1:http", "example.com:80", "::1:80",
-                          "[::1]80", "[::1"}) {
+  for (const char* bad :
+       {"8080", ":8080", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:http",
+        "example.com:80", "::1:80", "[::1]80", "[::1"}) {
     absl::StatusOr<HttpAddress> a = ParseHttpAddress(bad);
     ASSERT_FALSE(a.ok()) << bad;
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);

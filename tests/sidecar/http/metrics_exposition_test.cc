@@ -80,18 +80,17 @@ TEST_F(MetricsExpositionTest, LatencyHistogramsAreCumulative) {
 }
 
 TEST_F(MetricsExpositionTest, AnswerWaitHistogramPerQueue) {
-  const std::string b = "routing_queue_answer_wait_seconds_bucket{queue=\"billing\",";
+  const std::string b =
+      "routing_queue_answer_wait_seconds_bucket{queue=\"billing\",";
   EXPECT_EQ(Line(b + "le=\"5\"}"), b + "le=\"5\"} 3");
   EXPECT_EQ(Line(b + "le=\"15\"}"), b + "le=\"15\"} 3");
   EXPECT_EQ(Line(b + "le=\"20\"}"), b + "le=\"20\"} 4");
   EXPECT_EQ(Line(b + "le=\"600\"}"), b + "le=\"600\"} 4");
   EXPECT_EQ(Line(b + "le=\"+Inf\"}"), b + "le=\"+Inf\"} 5");
-  EXPECT_EQ(
-      Line("routing_queue_answer_wait_seconds_sum{queue=\"billing\"}"),
-      "routing_queue_answer_wait_seconds_sum{queue=\"billing\"} 700");
-  EXPECT_EQ(
-      Line("routing_queue_answer_wait_seconds_count{queue=\"billing\"}"),
-      "routing_queue_answer_wait_seconds_count{queue=\"billing\"} 5");
+  EXPECT_EQ(Line("routing_queue_answer_wait_seconds_sum{queue=\"billing\"}"),
+            "routing_queue_answer_wait_seconds_sum{queue=\"billing\"} 700");
+  EXPECT_EQ(Line("routing_queue_answer_wait_seconds_count{queue=\"billing\"}"),
+            "routing_queue_answer_wait_seconds_count{queue=\"billing\"} 5");
 }
 
 TEST_F(MetricsExpositionTest, QueueGaugesWindowsKpisAndEscapedNames) {
@@ -126,9 +125,10 @@ TEST_F(MetricsExpositionTest, AlarmsByReason) {
   EXPECT_EQ(Line("routing_queue_alarm{queue=\"billing\",reason="
                  "\"oldest_wait\"}"),
             "routing_queue_alarm{queue=\"billing\",reason=\"oldest_wait\"} 1");
-  EXPECT_EQ(Line("routing_queue_alarm{queue=\"billing\",reason="
-                 "\"service_level\"}"),
-            "routing_queue_alarm{queue=\"billing\",reason=\"service_level\"} 0");
+  EXPECT_EQ(
+      Line("routing_queue_alarm{queue=\"billing\",reason="
+           "\"service_level\"}"),
+      "routing_queue_alarm{queue=\"billing\",reason=\"service_level\"} 0");
   EXPECT_EQ(Line("routing_queue_alarm{queue=\"sales \\\"vip\\\"\",reason="
                  "\"service_level\"}"),
             "routing_queue_alarm{queue=\"sales \\\"vip\\\"\",reason="
@@ -138,9 +138,10 @@ TEST_F(MetricsExpositionTest, AlarmsByReason) {
 TEST_F(MetricsExpositionTest, AgentsByStateAndChannelWithoutAgentIds) {
   EXPECT_EQ(Line("routing_agents{state=\"available\"}"),
             "routing_agents{state=\"available\"} 2");
-  EXPECT_EQ(Line("routing_agents_by_channel{state=\"available\",channel="
-                 "\"chat\"}"),
-            "routing_agents_by_channel{state=\"available\",channel=\"chat\"} 1");
+  EXPECT_EQ(
+      Line("routing_agents_by_channel{state=\"available\",channel="
+           "\"chat\"}"),
+      "routing_agents_by_channel{state=\"available\",channel=\"chat\"} 1");
   EXPECT_EQ(Line("routing_agents_by_channel{state=\"available\",channel="
                  "\"email\"}"),
             "routing_agents_by_channel{state=\"available\",channel=\"email\"} "
@@ -167,7 +168,8 @@ TEST_F(MetricsExpositionTest, RulesHealth) {
 TEST_F(MetricsExpositionTest, EveryFamilyOnceWithHelpAndTypeBeforeItsSamples) {
   std::set<std::string> seen;
   std::string current;
-  for (absl::string_view line : absl::StrSplit(text_, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(text_, '\n', absl::SkipEmpty())) {
     if (absl::StartsWith(line, "# HELP ")) {
       std::string name(line.substr(7, line.find(' ', 7) - 7));
       EXPECT_TRUE(seen.insert(name).second) << "family twice: " << name;
@@ -185,7 +187,8 @@ TEST_F(MetricsExpositionTest, EveryFamilyOnceWithHelpAndTypeBeforeItsSamples) {
       }
       continue;
     }
-    EXPECT_TRUE(absl::StartsWith(line, current)) << line << " outside " << current;
+    EXPECT_TRUE(absl::StartsWith(line, current))
+        << line << " outside " << current;
   }
 }
 

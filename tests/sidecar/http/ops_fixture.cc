@@ -29,8 +29,8 @@ OpsReadings FixtureReadings() {
   billing.answered = 5;
   billing.answered_in_service_level = 4;
   billing.abandoned = 1;
-  billing.answer_wait_buckets[0] = 3;   // <= 5 s
-  billing.answer_wait_buckets[3] = 1;   // <= 20 s
+  billing.answer_wait_buckets[0] = 3;                      // <= 5 s
+  billing.answer_wait_buckets[3] = 1;                      // <= 20 s
   billing.answer_wait_buckets[kAnswerWaitBoundCount] = 1;  // > 600 s
   billing.total_answer_wait = absl::Seconds(700);
   for (int w = 0; w < kQueueWindowCount; ++w) {

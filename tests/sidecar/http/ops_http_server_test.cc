@@ -1,6 +1,7 @@
 #include "sidecar/http/ops_http_server.h"
 
 #include <arpa/inet.h>
+#include <civetweb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,7 +28,8 @@ int Connect(int port) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   timeval timeout{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+      0) {
     close(fd);
     return -1;
   }
@@ -55,9 +57,9 @@ std::string Exchange(int port, const std::string& request,
 std::string Get(int port, const std::string& path,
                 const std::string& headers = "",
                 const std::string& method = "GET") {
-  return Exchange(port, absl::StrCat(method, " ", path,
-                                     " HTTP/1.1\r\nHost: localhost\r\n",
-                                     headers, "\r\n"));
+  return Exchange(
+      port, absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: localhost\r\n",
+                         headers, "\r\n"));
 }
 
 std::string Body(const std::string& response) {
@@ -107,8 +109,8 @@ TEST_F(OpsHttpServerTest, ServesRoutesByExactPath) {
   EXPECT_TRUE(absl::StartsWith(ok, "HTTP/1.1 200 OK\r\n")) << ok;
   EXPECT_TRUE(absl::StrContains(ok, "Content-Length: 8\r\n")) << ok;
   EXPECT_EQ(Body(ok), "hi there");
-  EXPECT_TRUE(absl::StartsWith(Get(server->port(), "/hello/x"),
-                               "HTTP/1.1 404"));
+  EXPECT_TRUE(
+      absl::StartsWith(Get(server->port(), "/hello/x"), "HTTP/1.1 404"));
   EXPECT_TRUE(absl::StartsWith(Get(server->port(), "/"), "HTTP/1.1 404"));
 }
 
@@ -137,15 +139,17 @@ TEST_F(OpsHttpServerTest, BearerTokenFromHeaderOrQuery) {
       Get(port, "/hello", "Authorization: Bearer wrong-token-0123456\r\n"),
       "HTTP/1.1 401"));
   EXPECT_TRUE(absl::StartsWith(
-      Get(port, "/hello", absl::StrCat("Authorization: Basic ", kToken, "\r\n")),
+      Get(port, "/hello",
+          absl::StrCat("Authorization: Basic ", kToken, "\r\n")),
       "HTTP/1.1 401"));
   EXPECT_TRUE(absl::StartsWith(
-      Get(port, "/hello", absl::StrCat("Authorization: Bearer ", kToken, "\r\n")),
+      Get(port, "/hello",
+          absl::StrCat("Authorization: Bearer ", kToken, "\r\n")),
       "HTTP/1.1 200"));
   EXPECT_TRUE(absl::StartsWith(
       Get(port, absl::StrCat("/hello?access_token=", kToken)), "HTTP/1.1 200"));
-  EXPECT_TRUE(absl::StartsWith(Get(port, "/hello?access_token=x"),
-                               "HTTP/1.1 401"));
+  EXPECT_TRUE(
+      absl::StartsWith(Get(port, "/hello?access_token=x"), "HTTP/1.1 401"));
   // Unknown paths are not revealed to the unauthenticated.
   EXPECT_TRUE(absl::StartsWith(Get(port, "/nope"), "HTTP/1.1 401"));
 }
@@ -188,7 +192,8 @@ TEST_F(OpsHttpServerTest, BindFailureNamesTheAddress) {
   auto first = StartServer("");
   ASSERT_NE(first, nullptr);
   OpsHttpServerOptions options;
-  options.address = *ParseHttpAddress(absl::StrCat("127.0.0.1:", first->port()));
+  options.address =
+      *ParseHttpAddress(absl::StrCat("127.0.0.1:", first->port()));
   absl::StatusOr<std::unique_ptr<OpsHttpServer>> second =
       OpsHttpServer::Start(options, {});
   ASSERT_FALSE(second.ok());
@@ -197,6 +202,23 @@ TEST_F(OpsHttpServerTest, BindFailureNamesTheAddress) {
       second.status().message(),
       absl::StrCat("cannot serve HTTP on 127.0.0.1:", first->port())))
       << second.status();
+}
+
+TEST_F(OpsHttpServerTest, Ipv6OnlyWhenCivetwebHasIt) {
+  OpsHttpServerOptions options;
+  options.address = *ParseHttpAddress("[::1]:0");
+  absl::StatusOr<std::unique_ptr<OpsHttpServer>> server =
+      OpsHttpServer::Start(options, {});
+  if (mg_check_feature(8) != 0) {  // MG_FEATURES_IPV6
+    EXPECT_TRUE(server.ok()) << server.status();
+    return;
+  }
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(server.status().message(),
+                                "cannot serve HTTP on [::1]:0: this CivetWeb "
+                                "was built without IPv6"))
+      << server.status();
 }
 
 TEST_F(OpsHttpServerTest, RefusesTooFewThreadsForItsStreams) {

@@ -43,8 +43,7 @@ TEST(PrometheusTextTest, NumbersInTheFormatsSpelling) {
   EXPECT_EQ(PrometheusNumber(-1.5), "-1.5");
   EXPECT_EQ(PrometheusNumber(1234567890123), "1234567890123");
   EXPECT_EQ(PrometheusNumber(std::numeric_limits<double>::infinity()), "+Inf");
-  EXPECT_EQ(PrometheusNumber(-std::numeric_limits<double>::infinity()),
-            "-Inf");
+  EXPECT_EQ(PrometheusNumber(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(PrometheusNumber(std::nan("")), "NaN");
   // Round-trips exactly.
   EXPECT_EQ(std::stod(PrometheusNumber(0.1 + 0.2)), 0.1 + 0.2);

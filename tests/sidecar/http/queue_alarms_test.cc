@@ -19,8 +19,10 @@ QueueStats Queue(double service_level_5m, int64_t waiting,
 
 TEST(QueueAlarmsTest, ServiceLevelBelowTargetOverFiveMinutes) {
   const AlarmThresholds t;  // 0.8, 60 s.
-  EXPECT_FALSE(EvaluateQueueAlarm(Queue(0.8, 0, absl::ZeroDuration()), t).any());
-  const QueueAlarm low = EvaluateQueueAlarm(Queue(0.79, 0, absl::ZeroDuration()), t);
+  EXPECT_FALSE(
+      EvaluateQueueAlarm(Queue(0.8, 0, absl::ZeroDuration()), t).any());
+  const QueueAlarm low =
+      EvaluateQueueAlarm(Queue(0.79, 0, absl::ZeroDuration()), t);
   EXPECT_TRUE(low.service_level);
   EXPECT_FALSE(low.oldest_wait);
 }
@@ -39,7 +41,8 @@ TEST(QueueAlarmsTest, ThresholdsAreConfigurableAndChecked) {
   AlarmThresholds t;
   t.service_level = 0.95;
   t.oldest_wait = absl::Seconds(5);
-  const QueueAlarm both = EvaluateQueueAlarm(Queue(0.9, 2, absl::Seconds(6)), t);
+  const QueueAlarm both =
+      EvaluateQueueAlarm(Queue(0.9, 2, absl::Seconds(6)), t);
   EXPECT_TRUE(both.service_level && both.oldest_wait);
   EXPECT_TRUE(ValidateAlarmThresholds(t).ok());
   t.service_level = 1.5;

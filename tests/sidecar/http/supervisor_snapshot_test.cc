@@ -50,13 +50,12 @@ TEST_F(SupervisorSnapshotTest, QueuesWithWaitingContactsWindowsAndAlarms) {
   EXPECT_EQ(billing["waiting"], 2);
   EXPECT_DOUBLE_EQ(billing["oldest_wait_s"].get<double>(), 95);
   ASSERT_EQ(billing["contacts"].size(), 2u);
-  EXPECT_EQ(billing["contacts"][0],
-            json({{"id", "chat-7"},
-                  {"channel", "chat"},
-                  {"wait_s", 95.0},
-                  {"priority", 5},
-                  {"rules_step", 1},
-                  {"position", 1}}));
+  EXPECT_EQ(billing["contacts"][0], json({{"id", "chat-7"},
+                                          {"channel", "chat"},
+                                          {"wait_s", 95.0},
+                                          {"priority", 5},
+                                          {"rules_step", 1},
+                                          {"position", 1}}));
   EXPECT_EQ(billing["contacts"][1]["id"], "call-9");
   EXPECT_EQ(billing["contacts"][1]["channel"], "voice");
   ASSERT_EQ(billing["windows"].size(), 3u);
@@ -68,13 +67,13 @@ TEST_F(SupervisorSnapshotTest, QueuesWithWaitingContactsWindowsAndAlarms) {
   EXPECT_DOUBLE_EQ(billing["kpis"]["fcr"].get<double>(), 0.5);
   EXPECT_DOUBLE_EQ(billing["kpis"]["aht_s"].get<double>(), 100);
   EXPECT_DOUBLE_EQ(billing["kpis"]["csat"].get<double>(), 4.5);
-  EXPECT_EQ(billing["alarm"], json({{"active", true},
-                                    {"reasons", {"oldest_wait"}}}));
+  EXPECT_EQ(billing["alarm"],
+            json({{"active", true}, {"reasons", {"oldest_wait"}}}));
 
   // Names from clients arrive as data, quotes and markup included.
   const json& sales = QueueNamed("sales \"vip\"");
-  EXPECT_EQ(sales["alarm"], json({{"active", true},
-                                  {"reasons", {"service_level"}}}));
+  EXPECT_EQ(sales["alarm"],
+            json({{"active", true}, {"reasons", {"service_level"}}}));
   ASSERT_EQ(sales["contacts"].size(), 1u);
   EXPECT_EQ(sales["contacts"][0]["id"], "<b>mail</b>");
   EXPECT_EQ(sales["contacts"][0]["channel"], "email");
