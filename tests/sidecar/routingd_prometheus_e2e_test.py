@@ -138,7 +138,19 @@ class PrometheusScrapeTest(unittest.TestCase):
         center.morning()
         with self.assertRaises(RoutingError):
             self.routingd.client.release("chat-7", "resolved")  # Cancelled.
+        # Rules that fail on contacts whose handoff says explode=yes: the
+        # built-in policy decides those, counted as fallbacks.
+        source = ("return {\n  score = function(c, a)\n"
+                  "    if attr(c, 'explode') == 'yes' then error('boom') end\n"
+                  "    return a.score\n  end,\n}\n")
+        self.assertTrue(
+            self.routingd.client.reload_rules(source=source)["accepted"])
+        center.route("bad-1", channel="chat", skills={"support": 1},
+                     languages=["en"],
+                     handoff={"attributes": {"explode": "yes"}})
         stats = self.routingd.client.stats()
+        self.assertEqual((stats["rules_version"], stats["rules_fallbacks"],
+                          stats["rules_errors"]), (1, 1, 1))
         finished = time.time()
         # Wait for a scrape that started after the scenario ended.
         deadline = time.time() + 20
@@ -166,6 +178,12 @@ class PrometheusScrapeTest(unittest.TestCase):
                          stats["rules_version"])
         self.assertEqual(p.value("routing_rules_fallbacks_total"),
                          stats["rules_fallbacks"])
+        self.assertEqual(p.value("routing_rules_failures_total"),
+                         stats["rules_errors"])
+        self.assertEqual(p.value("routing_rules_suspended"),
+                         int(stats["rules_suspended"]))
+        self.assertEqual(p.value("routing_requests_total",
+                                 type="ReloadRules", code="OK"), 1)
         self.assertEqual(p.value("routing_decision_duration_seconds_count"),
                          stats["decisions"])
         self.assertEqual(p.value("routing_requests_total",
