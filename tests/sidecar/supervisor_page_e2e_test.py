@@ -251,6 +251,13 @@ class SupervisorPageTest(unittest.TestCase):
         self.assertIn('routing_queue_alarm{queue="sales",reason="oldest_wait"} 1',
                       metrics)
 
+        # The rules in force, on the header and in the rules section.
+        self.assertEqual(state["rules"], "rules: built-in policy")
+        self.assertTrue(self.routingd.client.reload_rules(
+            source="return { score = function(c, a) return a.score end }\n"
+        )["accepted"])
+        state = self.wait_page(lambda s: s["rules"] == "rules v1 request.lua")
+
         outputs = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR", TMPDIR)
         shot = os.path.join(outputs, "supervisor_view.png")
         b.screenshot(shot)
