@@ -218,7 +218,8 @@ int OpsHttpServer::Handle(mg_connection* connection) {
     }
     HttpResponse response = route.respond();
     const size_t length = response.body.size();
-    SendHead(connection, response.status, response.content_type, "", &length);
+    SendHead(connection, response.status, response.content_type,
+             response.headers, &length);
     if (!head) SendAll(connection, response.body);
     return response.status;
   }

@@ -56,6 +56,8 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // More header lines, each ending in "\r\n"; the caller's constants only.
+  std::string headers;
 };
 
 // A streaming response already sent its headers; Send writes more of the

@@ -181,6 +181,9 @@ class SupervisorPageTest(unittest.TestCase):
 
     def test_live_view_follows_the_scenario_and_turns_red(self):
         b = self.browser
+        status, headers, _ = self.routingd.get("/")
+        self.assertEqual(status, 200)
+        self.assertIn("default-src 'none'", headers["Content-Security-Policy"])
         b.call("Page.navigate", url=self.routingd.http + "/")
         b.wait_for("document.body && document.body.dataset.generatedAt")
         first = self.page()

@@ -80,7 +80,8 @@ class OpsHttpServerTest : public ::testing::Test {
     HttpRoute hello;
     hello.path = "/hello";
     hello.respond = [] {
-      return HttpResponse{200, "text/plain; charset=utf-8", "hi there"};
+      return HttpResponse{200, "text/plain; charset=utf-8", "hi there",
+                          "X-Extra: yes\r\n"};
     };
     routes.push_back(hello);
     HttpRoute stream;
@@ -108,6 +109,7 @@ TEST_F(OpsHttpServerTest, ServesRoutesByExactPath) {
   const std::string ok = Get(server->port(), "/hello");
   EXPECT_TRUE(absl::StartsWith(ok, "HTTP/1.1 200 OK\r\n")) << ok;
   EXPECT_TRUE(absl::StrContains(ok, "Content-Length: 8\r\n")) << ok;
+  EXPECT_TRUE(absl::StrContains(ok, "\r\nX-Extra: yes\r\n")) << ok;
   EXPECT_EQ(Body(ok), "hi there");
   EXPECT_TRUE(
       absl::StartsWith(Get(server->port(), "/hello/x"), "HTTP/1.1 404"));
