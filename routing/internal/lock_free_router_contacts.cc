@@ -85,13 +85,10 @@ void LockFreeRouter::CountAbandoned(ContactQueue* queue, int64_t now_ns) {
 void LockFreeRouter::CountReleased(const ContactRoute& route, int agent,
                                    ContactOutcome outcome, int64_t handled_ns,
                                    const ContactSurvey& survey) {
-  agent_kpis_[agent].Count(outcome, /*first_contact=*/true, handled_ns,
-                           survey);
   const int queue_id = route.QueueId();
-  if (queue_id < 0) return;
   bool first_contact = true;
   const std::string& customer = route.contact.customer_id;
-  if (!customer.empty()) {
+  if (queue_id >= 0 && !customer.empty()) {
     // Keyed by queue id and customer: the arrival of the customer's latest
     // released contact in this queue. Built on the stack (customer ids are
     // at most kMaxIdBytes): no allocation on the release path.
@@ -120,7 +117,10 @@ void LockFreeRouter::CountReleased(const ContactRoute& route, int agent,
                                  route.contact.channel, outcome, arrival});
     }
   }
-  Queue(queue_id)->kpis.Count(outcome, first_contact, handled_ns, survey);
+  agent_kpis_[agent].Count(outcome, first_contact, handled_ns, survey);
+  if (queue_id >= 0) {
+    Queue(queue_id)->kpis.Count(outcome, first_contact, handled_ns, survey);
+  }
 }
 
 void LockFreeRouter::Announce(ContactRecord* record, uint64_t placement,

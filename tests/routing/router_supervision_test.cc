@@ -249,6 +249,11 @@ TEST_F(RouterSupervisionTest, RepeatContactWithinTheWindowIsNotFirstContact) {
   EXPECT_EQ(billing.resolved, 2);
   EXPECT_EQ(billing.first_contact_resolved, 1);
   EXPECT_EQ(QueueNamed(stats, "sales")->kpis.first_contact_resolved, 1);
+  // The agent's count follows the same rule, over both queues.
+  absl::StatusOr<AgentStatus> ann = router_->GetAgent("ann");
+  ASSERT_TRUE(ann.ok());
+  EXPECT_EQ(ann->kpis.resolved, 3);
+  EXPECT_EQ(ann->kpis.first_contact_resolved, 2);
 }
 
 TEST_F(RouterSupervisionTest, FcrWindowOutOfRangeIsRefused) {

@@ -483,6 +483,7 @@ TEST_F(LiveOperationsTest, SurveysShowInQueueAndAgentKpis) {
   EXPECT_EQ(alice->id()->str(), "alice");
   ASSERT_NE(alice->kpis(), nullptr);
   EXPECT_EQ(alice->kpis()->released(), 3);
+  EXPECT_EQ(alice->kpis()->first_contact_resolved(), 2);
   EXPECT_EQ(alice->kpis()->csat_sum(), 7);
   EXPECT_EQ(alice->kpis()->promoters(), 1);
   // Available since the start: 30 s + 4 + 2 + 3 minutes ago.
