@@ -48,8 +48,10 @@ struct OperationsSiteOptions {
   SnapshotOptions snapshot;
   // Waiting contacts listed per queue on the page.
   int contacts_per_queue = 50;
-  // How often /events sends a snapshot: the page is at most this far behind.
-  absl::Duration event_interval = absl::Seconds(1);
+  // How often /events sends a snapshot. A snapshot sent is at most half of
+  // this old, so the page is at most 1.5 intervals behind: 750 ms, within
+  // the second a wall-board may lag.
+  absl::Duration event_interval = absl::Milliseconds(500);
   const Clock* clock = nullptr;  // Null: SystemClock.
 };
 

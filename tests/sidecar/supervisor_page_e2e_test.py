@@ -193,7 +193,7 @@ class SupervisorPageTest(unittest.TestCase):
         # Live: a new snapshot at least every second.
         later = self.wait_page(
             lambda s: s["generatedAt"] > first["generatedAt"], timeout=5)
-        self.assertLessEqual(later["generatedAt"] - first["generatedAt"], 2000)
+        self.assertLessEqual(later["generatedAt"] - first["generatedAt"], 1000)
 
         center = ContactCenter(self.routingd.client)
         center.staff()
