@@ -261,6 +261,22 @@ class SupervisorPageTest(unittest.TestCase):
         )["accepted"])
         state = self.wait_page(lambda s: s["rules"] == "rules v1 request.lua")
 
+        # A VIP call jumps the sales queue; another caller gives up, which
+        # takes sales' 5-minute service level to 1/2: red for both reasons.
+        center.route("call-10", channel="voice", skills={"sales": 1},
+                     languages=["en"], priority=7)
+        center.route("call-11", channel="voice", skills={"sales": 1},
+                     languages=["en"])
+        self.routingd.client.cancel("call-11")
+        state = self.wait_page(lambda s: s["contacts"] == ["call-10", "call-8"])
+        alarm_text = b.wait_for("""(() => {
+            const t = document.querySelector(
+                '.queue[data-queue="sales"] .alarmtext').textContent;
+            return t.includes('service level below target') ? t : '';
+        })()""")
+        self.assertIn("oldest wait too long", alarm_text)
+        self.assertEqual(state["alarms"], ["sales"])
+
         outputs = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR", TMPDIR)
         shot = os.path.join(outputs, "supervisor_view.png")
         b.screenshot(shot)
