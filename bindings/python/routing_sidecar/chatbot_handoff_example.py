@@ -26,8 +26,10 @@ from routing_sidecar import Client, EventSubscriber
 def start_routingd(path, workdir):
     server = f"ipc://{workdir}/routingd.sock"
     events = f"ipc://{workdir}/routingd-events.sock"
+    # --http= : the example needs no metrics or supervisor page, and must
+    # not fail when another routingd holds the default HTTP port.
     process = subprocess.Popen([path, f"--listen={server}",
-                                f"--events={events}"])
+                                f"--events={events}", "--http="])
     client = Client(server, timeout_ms=200)
     for _ in range(100):
         try:
