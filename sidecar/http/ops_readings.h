@@ -8,7 +8,7 @@
 //   std::string text = RoutingMetricsText(readings, metrics, thresholds);
 //
 // Cost: Router::Stats plus one Router::GetAgent per agent (a copy of its
-// profile), about 40 ms for 10,000 agents (docs/OPERATIONS.md); never on a
+// profile), about 6 ms for 10,000 agents (docs/OPERATIONS.md); never on a
 // decision's path (the router is lock-free, so decisions go on meanwhile).
 // Thread-safety: ReadOps may run on any thread.
 #ifndef SIDECAR_HTTP_OPS_READINGS_H_

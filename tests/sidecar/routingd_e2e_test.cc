@@ -345,16 +345,19 @@ TEST_P(RoutingdE2eTest, WaitingContactsSurveysAndKpis) {
   EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(unknown.message()), HasSubstr("chat-9"));
 
-  absl::Status refused = client->Release("chat-1", ContactOutcome::kResolved,
-                                         ContactSurvey{.csat = 6});
+  ContactSurvey out_of_range;
+  out_of_range.csat = 6;
+  absl::Status refused =
+      client->Release("chat-1", ContactOutcome::kResolved, out_of_range);
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(refused.message()), HasSubstr("csat 6"));
   EXPECT_EQ(client->GetContact("chat-1")->get()->body_as_ContactInfo()->state(),
             wire::ContactStateKind::Assigned);
-  ASSERT_TRUE(client
-                  ->Release("chat-1", ContactOutcome::kResolved,
-                            ContactSurvey{.csat = 4, .nps = 0})
-                  .ok());
+  ContactSurvey answered;
+  answered.csat = 4;
+  answered.nps = 0;
+  ASSERT_TRUE(
+      client->Release("chat-1", ContactOutcome::kResolved, answered).ok());
 
   absl::StatusOr<Reply> stats = client->Stats(60);
   ASSERT_TRUE(stats.ok()) << stats.status();
