@@ -29,6 +29,9 @@ packages=(
   chromium               # tests: the supervisor view in headless Chromium, and its screenshot
   fonts-dejavu-core      # tests: a font for Chromium's screenshots of the supervisor view
   python3-websocket      # tests: drives headless Chromium over its DevTools protocol
+  kamailio               # integrations/kamailio: the SIP proxy that routes calls through routingd
+  kamailio-python3-modules  # integrations/kamailio: app_python3, the glue's host
+  sip-tester             # integrations/kamailio: SIPp plays the agents and the callers in its test
 )
 
 missing=()
