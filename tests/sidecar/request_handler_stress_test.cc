@@ -119,7 +119,70 @@ TEST(RequestHandlerStressTest, ConcurrentWorkersKeepRepliesAndEventsWhole) {
       }
     });
   }
+  // A supervisor's wall board on another worker meanwhile: ListContacts,
+  // GetContact and GetStats through the same handler. Every reply verifies,
+  // answers its own request, and lists each queue's positions 1, 2, 3...
+  std::atomic<bool> routing_done{false};
+  std::atomic<int> listing_errors{0};
+  std::atomic<int> listings{0};
+  std::thread wallboard([&] {
+    ScopedEventSink scoped(&sink);
+    flatbuffers::FlatBufferBuilder reply;
+    uint64_t request_id = uint64_t{1} << 40;
+    auto call = [&](flatbuffers::FlatBufferBuilder& fbb) {
+      handler.Handle(fbb.GetBufferPointer(), fbb.GetSize(), reply);
+      flatbuffers::Verifier verifier(reply.GetBufferPointer(),
+                                     reply.GetSize());
+      const auto* r =
+          flatbuffers::GetRoot<wire::Reply>(reply.GetBufferPointer());
+      if (!verifier.VerifyBuffer<wire::Reply>(kFileIdentifier) ||
+          r->request_id() != request_id) {
+        bad_replies.fetch_add(1);
+        return static_cast<const wire::Reply*>(nullptr);
+      }
+      return r;
+    };
+    do {
+      flatbuffers::FlatBufferBuilder list;
+      FinishRequest(list, ++request_id, wire::RequestBody::ListContacts,
+                    wire::CreateListContacts(list, list.CreateString(""), 1000)
+                        .Union());
+      const wire::Reply* r = call(list);
+      if (r == nullptr || r->body_type() != wire::ReplyBody::ContactList) {
+        listing_errors.fetch_add(1);
+        break;
+      }
+      int64_t expected = 1;
+      std::string first_waiting;
+      for (const wire::ContactInfo* c : *r->body_as_ContactList()->contacts()) {
+        if (c->queue_position() != expected++) listing_errors.fetch_add(1);
+        if (first_waiting.empty()) first_waiting = c->id()->str();
+      }
+      if (!first_waiting.empty()) {
+        flatbuffers::FlatBufferBuilder get;
+        FinishRequest(get, ++request_id, wire::RequestBody::GetContact,
+                      wire::CreateGetContact(get, get.CreateString(
+                                                      first_waiting))
+                          .Union());
+        const wire::Reply* g = call(get);
+        // Queued, assigned since, or released since: never anything else.
+        if (g != nullptr && g->body_type() == wire::ReplyBody::Error &&
+            g->body_as_Error()->code() != wire::ErrorCode::NotFound) {
+          listing_errors.fetch_add(1);
+        }
+      }
+      flatbuffers::FlatBufferBuilder stats;
+      FinishRequest(stats, ++request_id, wire::RequestBody::GetStats,
+                    wire::CreateGetStats(stats).Union());
+      call(stats);
+      listings.fetch_add(1);
+    } while (!routing_done.load());
+  });
   for (auto& t : threads) t.join();
+  routing_done = true;
+  wallboard.join();
+  EXPECT_EQ(listing_errors.load(), 0);
+  EXPECT_GT(listings.load(), 0);
   EXPECT_EQ(bad_replies.load(), 0);
   // Every queued contact was later assigned (its predecessor's release freed
   // an agent), and published exactly once per topic set.
