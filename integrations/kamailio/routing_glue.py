@@ -1,0 +1,310 @@
+"""Kamailio's app_python3 glue to routingd (integrations/kamailio/).
+
+kamailio.cfg keeps the SIP logic (transactions, registrations, relaying);
+this module only talks to routingd through the project's Python client
+(bindings/python/routing_sidecar) and hands results back to the script in
+$var(...) pseudo-variables. Each method is called by `python_exec("name")`
+and returns 1 (true) or -1 (false) to the script.
+
+Configuration, from the environment Kamailio was started with:
+  ROUTINGD_SERVER   routingd's request endpoint (default tcp://127.0.0.1:5555)
+  ROUTINGD_EVENTS   routingd's event endpoint  (default tcp://127.0.0.1:5556)
+  ROUTING_ROSTER    the roster file (JSON, see roster.example.json), loaded
+                    into routingd (AddAgent, or UpdateAgent when the agent
+                    exists) when the module initialises; every agent starts
+                    logged out until its phone registers.
+  ROUTING_TIMEOUT_MS  how long one request may take (default 2000)
+
+Processes: Kamailio calls mod_init() once in the main process, before it
+forks its SIP workers and the rtimer process. ZeroMQ sockets must not cross
+a fork, so the roster is loaded on a context of its own that is terminated
+before mod_init returns, and each process opens its own Client (and the
+rtimer process its own SUB socket) the first time it needs one.
+
+The contact id is the caller's Call-ID: every message of the call (CANCEL,
+BYE, the agent's failure reply) carries it, whichever process handles it.
+"""
+
+import json
+import os
+import sys
+import time
+
+import KSR
+import zmq
+
+from routing_sidecar import Client, RoutingError
+from routing_sidecar.client import decode_event
+
+# A queued assignment whose transaction is not yet in the `queued` htable
+# (the event overtook the worker that is suspending it) is retried on each
+# timer tick for this long, then dropped with a log line. The worker stores
+# the transaction within a millisecond of routingd's reply, so a second is
+# ample on a loaded machine.
+_UNMATCHED_ASSIGNMENT_TTL_S = 1.0
+# Events handed to the script per timer tick at most, so one tick never
+# holds the rtimer process for long (the rest wait for the next tick).
+_EVENTS_PER_TICK = 256
+
+
+def _env(name, default):
+    value = os.environ.get(name, "")
+    return value if value else default
+
+
+def _log(level, text):
+    getattr(KSR, level)("routing_glue: " + text + "\n")
+
+
+def load_roster(path):
+    """The roster file's agents, checked: a list of dicts with id, skills,
+    languages and capacity. Raises ValueError naming the problem."""
+    with open(path) as f:
+        roster = json.load(f)
+    agents = roster.get("agents") if isinstance(roster, dict) else None
+    if not isinstance(agents, list) or not agents:
+        raise ValueError(f"{path}: expected {{\"agents\": [...]}} with at "
+                         "least one agent")
+    seen = set()
+    for i, agent in enumerate(agents):
+        where = f"{path}: agents[{i}]"
+        if not isinstance(agent, dict) or not agent.get("id"):
+            raise ValueError(f"{where}: needs an \"id\"")
+        if agent["id"] in seen:
+            raise ValueError(f"{where}: agent {agent['id']!r} listed twice")
+        seen.add(agent["id"])
+        for field in ("skills", "languages", "capacity"):
+            if not isinstance(agent.get(field, {}), dict):
+                raise ValueError(f"{where}: \"{field}\" must be an object")
+        agent.setdefault("capacity", {"voice": 1})
+    return agents
+
+
+def push_roster(server, agents, timeout_ms):
+    """Adds every agent to routingd (UpdateAgent for one it already has)."""
+    context = zmq.Context()
+    try:
+        with Client(server, timeout_ms=timeout_ms, context=context) as client:
+            for agent in agents:
+                kwargs = dict(skills=agent.get("skills", {}),
+                              languages=agent.get("languages", {}),
+                              capacity=agent["capacity"],
+                              team=agent.get("team", ""))
+                try:
+                    client.add_agent(agent["id"], **kwargs)
+                except RoutingError as error:
+                    if error.code != "AlreadyExists":
+                        raise
+                    client.add_agent(agent["id"], update=True, **kwargs)
+    finally:
+        context.term()
+
+
+class RoutingGlue:
+    """The object mod_init returns; python_exec("method") calls its methods
+    with the SIP message (and an optional string argument)."""
+
+    def __init__(self):
+        self.server = _env("ROUTINGD_SERVER", "tcp://127.0.0.1:5555")
+        self.events = _env("ROUTINGD_EVENTS", "tcp://127.0.0.1:5556")
+        self.timeout_ms = int(_env("ROUTING_TIMEOUT_MS", "2000"))
+        self._pid = None
+        self._client = None
+        self._subscriber = None
+        # rtimer process only: assignments read from routingd, oldest first,
+        # as (contact id, agent id, first seen at), not yet handed over.
+        self._assignments = []
+
+    # --- per-process sockets ------------------------------------------------
+
+    def _fresh_process(self):
+        if self._pid != os.getpid():
+            # Forked since the sockets were opened (or never opened): the
+            # parent's sockets belong to the parent, so start over.
+            self._pid = os.getpid()
+            self._context = zmq.Context()
+            self._client = None
+            self._subscriber = None
+
+    def client(self):
+        self._fresh_process()
+        if self._client is None:
+            self._client = Client(self.server, timeout_ms=self.timeout_ms,
+                                  context=self._context)
+        return self._client
+
+    def subscriber(self):
+        self._fresh_process()
+        if self._subscriber is None:
+            sub = self._context.socket(zmq.SUB)
+            sub.linger = 0
+            # Every contact's assignment: the timer process matches them to
+            # suspended transactions itself, so no subscription per call
+            # (and no window where an assignment beats its subscription).
+            sub.setsockopt(zmq.SUBSCRIBE, b"contact/")
+            sub.connect(self.events)
+            self._subscriber = sub
+        return self._subscriber
+
+    def child_init(self, rank):
+        # Sockets are opened lazily, by the process that uses them.
+        return 0
+
+    # --- registrations ------------------------------------------------------
+
+    def agent_login(self, msg, agent_id):
+        """REGISTER made the agent's first contact: available."""
+        return self._set_state(agent_id, "available")
+
+    def agent_logout(self, msg, agent_id):
+        """Unregistered, or its last contact expired: logged out."""
+        return self._set_state(agent_id, "logged_out")
+
+    def _set_state(self, agent_id, state):
+        try:
+            self.client().set_agent_state(agent_id, state)
+        except RoutingError as error:
+            _log("warn", f"agent {agent_id} -> {state}: {error}")
+            return -1
+        _log("info", f"agent {agent_id} -> {state}")
+        return 1
+
+    # --- calls --------------------------------------------------------------
+
+    def _contact_fields(self, skill):
+        language = KSR.pv.get("$hdr(X-Language)")
+        customer = KSR.pv.get("$hdr(X-Customer)")
+        return dict(channel="voice", skills={skill: 1}, queue=skill,
+                    languages=[language.strip()] if language else [],
+                    customer_id=customer.strip() if customer else "")
+
+    def _decided(self, decision):
+        KSR.pv.sets("$var(routing)", decision["outcome"])
+        KSR.pv.sets("$var(agent)", decision["agent_id"])
+        KSR.pv.seti("$var(queue_position)", decision["queue_position"])
+        return 1
+
+    def _refused(self, contact_id, error):
+        # SIP status for routingd's refusal: an unknown queue or language is
+        # 404, nobody on the roster able to take it 480, overload 503.
+        status = {"NotFound": "404", "FailedPrecondition": "480",
+                  "InvalidArgument": "400"}.get(
+                      getattr(error, "code", ""), "503")
+        _log("warn", f"contact {contact_id}: {error}")
+        KSR.pv.sets("$var(routing)", "refused")
+        KSR.pv.sets("$var(refusal)", status)
+        return -1
+
+    def route_call(self, msg, skill):
+        """An INVITE to a queue: RouteContact. Sets $var(routing) to
+        "assigned" ($var(agent)), "queued" ($var(queue_position)) or
+        "refused" ($var(refusal): the SIP status to answer with)."""
+        contact_id = KSR.pv.get("$ci")
+        try:
+            decision = self.client().route(contact_id,
+                                           **self._contact_fields(skill))
+        except (RoutingError, TimeoutError) as error:
+            return self._refused(contact_id, error)
+        return self._decided(decision)
+
+    def requeue_call(self, msg, skill):
+        """RONA or transfer: RequeueContact with the queue's (or the new)
+        skill. Results as for route_call."""
+        contact_id = KSR.pv.get("$ci")
+        try:
+            decision = self.client().route(contact_id, requeue=True,
+                                           **self._contact_fields(skill))
+        except (RoutingError, TimeoutError) as error:
+            return self._refused(contact_id, error)
+        return self._decided(decision)
+
+    def agent_no_answer(self, msg, agent_id):
+        """The agent was offered the call and did not take it: on break, so
+        routingd offers it nothing more until the phone logs in again."""
+        return self._set_state(agent_id, "break")
+
+    def caller_left(self, msg):
+        """CANCEL (queued or ringing): CancelContact."""
+        return self._end("cancel", KSR.pv.get("$ci"))
+
+    def call_ended(self, msg):
+        """BYE after an answered call: ReleaseContact, outcome resolved."""
+        return self._end("release", KSR.pv.get("$ci"))
+
+    def _end(self, how, contact_id):
+        try:
+            if how == "cancel":
+                self.client().cancel(contact_id)
+            else:
+                self.client().release(contact_id, "resolved")
+        except RoutingError as error:
+            # NotFound: already ended (a retransmitted BYE, a CANCEL that
+            # crossed the agent's failure reply).
+            if error.code != "NotFound":
+                _log("warn", f"{how} {contact_id}: {error}")
+            return -1
+        except TimeoutError as error:
+            _log("err", f"{how} {contact_id}: {error}")
+            return -1
+        return 1
+
+    # --- assignments of queued calls (rtimer process) -----------------------
+
+    def read_assignments(self, msg):
+        """Drains routingd's events without blocking, keeping the
+        ContactAssigned ones. Called once per timer tick, before the script
+        asks for them one by one with next_assignment."""
+        sub = self.subscriber()
+        for _ in range(_EVENTS_PER_TICK):
+            try:
+                topic, payload = sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            event = decode_event(payload)
+            if event.get("type") == "assigned":
+                self._assignments.append(
+                    (event["contact_id"], event["agent_id"], time.monotonic()))
+        # This tick's work list; assignments the script could not match are
+        # put back by assignment_unmatched for the next tick.
+        self._this_tick = self._assignments
+        self._assignments = []
+        return 1
+
+    def next_assignment(self, msg):
+        """Pops one assignment into $var(cid) and $var(agent); -1 when this
+        tick has none left."""
+        if not getattr(self, "_this_tick", None):
+            return -1
+        self._current = self._this_tick.pop(0)
+        KSR.pv.sets("$var(cid)", self._current[0])
+        KSR.pv.sets("$var(agent)", self._current[1])
+        return 1
+
+    def assignment_unmatched(self, msg):
+        """The script found no suspended transaction for the current
+        assignment: keep it for the next ticks, up to the TTL."""
+        contact_id, agent_id, seen = self._current
+        if time.monotonic() - seen < _UNMATCHED_ASSIGNMENT_TTL_S:
+            self._assignments.append(self._current)
+        else:
+            _log("warn", f"assignment of {contact_id} to {agent_id}: no "
+                 "suspended call (the caller left, or another proxy holds it)")
+        return 1
+
+
+def mod_init():
+    """Called once by app_python3 before Kamailio forks. Loads the roster
+    into routingd; a roster that cannot be read or loaded stops Kamailio at
+    start (returning None fails the module's initialisation)."""
+    glue = RoutingGlue()
+    roster = os.environ.get("ROUTING_ROSTER", "")
+    if roster:
+        try:
+            agents = load_roster(roster)
+            push_roster(glue.server, agents, glue.timeout_ms)
+        except (OSError, ValueError, RoutingError, TimeoutError) as error:
+            print(f"routing_glue: roster {roster}: {error}", file=sys.stderr)
+            return None
+        print(f"routing_glue: {len(agents)} agents from {roster} loaded "
+              f"into {glue.server}", file=sys.stderr)
+    return glue
