@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# Call setup through Kamailio with and without the routing step, in one run:
+#   plain    bench/telephony/kamailio_plain.cfg: every INVITE forwarded to one
+#            fixed registered agent (registrar + usrloc + tm, no routing);
+#   routing  the integration's config (integrations/kamailio/): routingd asked
+#            for an agent through the Python sidecar client from app_python3,
+#            the call forwarded to that agent's registered contact. Agents are
+#            free, so every call is assigned at once.
+# Call setup is the time from the INVITE the caller (SIPp, uac_call.xml) sends
+# to the 180 Ringing it receives; the agents' phones (SIPp, uas_agent.xml)
+# send 180 at once. It is read from a packet capture on loopback (tcpdump,
+# kernel timestamps) per call, p50 and p99; SIPp's own response time
+# (-trace_rtt) is printed beside it, but its clock moves in 4 ms steps.
+#
+#   1. ROUNDS rounds (default 3), alternating plain and routing, CALLS calls
+#      (default 500) at RATE calls/s (default 50) each, a fresh Kamailio (and
+#      routingd) for every measurement; medians over the rounds.
+#   2. Sustained rate: for each rate of RAMP (calls/s), RAMP_SECONDS of calls,
+#      plain then routing; a rate is carried when every call completed, no
+#      message was retransmitted and every INVITE got its 180. The ramp of a
+#      variant stops at its first rate that fails.
+#
+# Placement on the 2 cores (taskset): Kamailio, every process of it (and so
+# the Python glue, which runs inside its SIP workers and its timer process), on
+# KAMAILIO_CPU (default 0); routingd (--worker_cpus/--io_cpus), the SIPp
+# caller, the SIPp agents and tcpdump on OTHER_CPU (default 1). Every one of
+# them runs under PRIO (default "chrt -f 1": real-time priority 1, so that
+# builds or tests sharing the machine do not queue ahead of the calls; both
+# variants alike; PRIO= for normal scheduling).
+# Everything listens on 127.0.0.1 at ports picked free at run time; every
+# process is started here and stopped by its PID; files go to a temp dir
+# (kept with KEEP=1).
+#
+# Usage: bench/telephony/call_setup_compare.sh [ROUNDS]
+#   env: RATE, CALLS, RAMP (default "100 200 400 800 1600"; empty: no ramp),
+#        RAMP_SECONDS (5), VARIANTS ("plain routing"), CHILDREN (Kamailio UDP
+#        workers, 4), AGENTS (registered agents for routing, 100), HOLD_MS
+#        (talk time, 100), RING_MS (180 to 200 at the agent, 20),
+#        KAMAILIO_CPU, OTHER_CPU, PRIO, KEEP
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ "${1:-}" = "--help" ] && { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+rounds=${1:-3}
+rate=${RATE:-50}
+calls=${CALLS:-500}
+ramp=${RAMP-"100 200 400 800 1600"}
+ramp_seconds=${RAMP_SECONDS:-5}
+variants=${VARIANTS:-"plain routing"}
+children=${CHILDREN:-4}
+agents=${AGENTS:-100}
+hold_ms=${HOLD_MS:-100}
+ring_ms=${RING_MS:-20}
+kamailio_cpu=${KAMAILIO_CPU:-0}
+other_cpu=${OTHER_CPU:-1}
+here=bench/telephony
+prio=${PRIO-chrt -f 1}
+root=$PWD
+
+for tool in kamailio sipp tcpdump taskset; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
+    { echo "call_setup_compare: $tool not found (apt-get install kamailio sip-tester tcpdump)" >&2; exit 1; }
+done
+kamailio_bin=$(command -v kamailio || echo /usr/sbin/kamailio)
+
+work=$(mktemp -d /tmp/call_setup.XXXXXX)
+results="$work/results.jsonl"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${KEEP:-0}" = 1 ]; then echo "call_setup_compare: files kept in $work" >&2
+  else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+start() {  # start LOG CMD...: runs CMD in the background, remembers its PID
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+stop() {  # stop PID...: SIGTERM to each (only processes started here), then wait
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+free_ports() {  # free_ports N: N ports free for both UDP and TCP on 127.0.0.1
+  /usr/bin/python3 - "$1" <<'PY'
+import socket, sys
+held, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        u.close(); t.close(); continue
+    held += [u, t]; ports.append(port)
+print(" ".join(map(str, ports)))
+PY
+}
+
+wait_for_sip() {  # wait_for_sip PORT: until something answers an OPTIONS there
+  /usr/bin/python3 - "$1" <<'PY' || { echo "call_setup_compare: nothing answers SIP on 127.0.0.1:$1" >&2; return 1; }
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(0.2)
+me = s.getsockname()[1]
+for i in range(50):
+    msg = (f"OPTIONS sip:ping@127.0.0.1:{port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-ping{i}\r\n"
+           f"From: <sip:ping@127.0.0.1:{me}>;tag=p{i}\r\nTo: <sip:ping@127.0.0.1:{port}>\r\n"
+           f"Call-ID: ping{i}-{me}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    try:
+        if s.recv(4096).startswith(b"SIP/2.0"):
+            sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+PY
+}
+
+# --- The variants: each start_<variant> sets proxy_port, service (the R-URI
+# user the caller dials), agent_ids (the agents to register) and the PIDs to
+# stop afterwards (variant_pids).
+start_plain() {
+  local ports; ports=$(free_ports 1)
+  proxy_port=$ports
+  service=billing
+  agent_ids=agent1
+  start "$work/$label.kamailio.log" $prio taskset -c "$kamailio_cpu" "$kamailio_bin" \
+    -f "$here/kamailio_plain.cfg" -DD -E -l "udp:127.0.0.1:$proxy_port" \
+    -n "$children" -Y "$work" -m 64 -M 8 -A "FIXED_AGENT=\"agent1\""
+  variant_pids=("$last_pid")
+  wait_for_sip "$proxy_port"
+}
+
+# shellcheck source=/dev/null
+[ -f "$here/routing_variant.sh" ] && . "$here/routing_variant.sh"
+if ! declare -F start_routing >/dev/null; then
+  start_routing() {
+    echo "call_setup_compare: the routing variant is not wired yet ($here/routing_variant.sh)" >&2
+    return 1
+  }
+fi
+
+register_agents() {  # register_agents UAS_PORT: every id of $agent_ids at the agents' UAS
+  local list="$work/$label.agents.csv" port
+  { echo SEQUENTIAL; tr ' ' '\n' <<<"$agent_ids"; } >"$list"
+  port=$(free_ports 1)
+  taskset -c "$other_cpu" sipp "127.0.0.1:$proxy_port" -sf "$here/register.xml" -inf "$list" \
+    -i 127.0.0.1 -p "$port" -m "$(wc -w <<<"$agent_ids")" -r 200 \
+    -key agent_contact "127.0.0.1:$1" -key expires 3600 -nostdin -timeout 20s \
+    >"$work/$label.register.log" 2>&1 ||
+    { echo "call_setup_compare: registering agents failed ($work/$label.register.log)" >&2; return 1; }
+}
+
+measure() {  # measure VARIANT RATE CALLS KIND ROUND: one SIPp run; appends a JSON line
+  local variant=$1 r=$2 n=$3 kind=$4 round=$5
+  label="$kind-$variant-r$r-$round"
+  local dir="$work/$label" ports uas_port caller_port capture_pid uas_pid rc=0
+  mkdir -p "$dir"
+  "start_$variant"
+  ports=$(free_ports 2); uas_port=${ports% *}; caller_port=${ports#* }
+  start "$dir/uas.log" $prio taskset -c "$other_cpu" sipp -sf "$root/$here/uas_agent.xml" \
+    -i 127.0.0.1 -p "$uas_port" -d "$ring_ms" -nostdin -trace_stat -stf "$dir/uas_stat.csv" -fd 1
+  uas_pid=$last_pid
+  register_agents "$uas_port"
+  sleep 0.5  # the glue logs the last agents in after their 200 OK
+  start "$dir/tcpdump.log" $prio taskset -c "$other_cpu" tcpdump -i lo -n -U -Z root -B 16384 \
+    --immediate-mode -s 2048 -w "$dir/calls.pcap" "udp and port $proxy_port"
+  capture_pid=$last_pid
+  for _ in $(seq 50); do grep -q "listening on" "$dir/tcpdump.log" && break; sleep 0.1; done
+  (cd "$dir" && $prio taskset -c "$other_cpu" sipp "127.0.0.1:$proxy_port" \
+    -sf "$root/$here/uac_call.xml" -s "$service" -i 127.0.0.1 -p "$caller_port" \
+    -r "$r" -m "$n" -l $((r * 4 + 50)) -d "$hold_ms" -trace_rtt -rtt_freq 1 -trace_stat \
+    -stf uac_stat.csv -fd 1 -trace_err -nostdin -timeout $((n / r + 30))s \
+    >uac.log 2>&1) || rc=$?
+  sleep 1  # the last packets reach the capture file
+  stop "$capture_pid" "$uas_pid" "${variant_pids[@]}"
+  /usr/bin/python3 "$here/call_setup_stats.py" --pcap "$dir/calls.pcap" \
+    --caller_port "$caller_port" --proxy_port "$proxy_port" \
+    --rtt "$(ls "$dir"/uac_call_*_rtt.csv 2>/dev/null | head -1)" --label "$label" \
+    --extra "$(/usr/bin/python3 - "$dir" "$variant" "$r" "$n" "$kind" "$round" "$rc" <<'PY'
+import csv, json, sys
+d, variant, rate, calls, kind, rnd, rc = sys.argv[1:]
+def last(path):
+    try:
+        rows = list(csv.DictReader(open(path), delimiter=";"))
+        return rows[-1] if rows else {}
+    except OSError:
+        return {}
+uac, uas = last(f"{d}/uac_stat.csv"), last(f"{d}/uas_stat.csv")
+num = lambda row, k: int(float(row.get(k, 0) or 0))
+out = {"variant": variant, "kind": kind, "round": int(rnd), "rate": int(rate),
+       "calls": int(calls), "sipp_rc": int(rc),
+       "successful": num(uac, "SuccessfulCall(C)"), "failed": num(uac, "FailedCall(C)"),
+       "retransmissions": num(uac, "Retransmissions(C)") + num(uas, "Retransmissions(C)"),
+       "achieved_cps": float(uac.get("CallRate(C)", 0) or 0)}
+import glob
+glue = [line.split() for path in glob.glob(f"{d}/glue_timing.*") for line in open(path)]
+if glue:
+    def pct(values, q):
+        values = sorted(values)
+        return values[max(0, -(-len(values) * q // 100) - 1)] / 1000
+    for i, name in ((0, "glue_route_call"), (1, "glue_client_route")):
+        vals = [int(row[i]) for row in glue]
+        out[f"{name}_p50_ms"], out[f"{name}_p99_ms"] = pct(vals, 50), pct(vals, 99)
+print(json.dumps(out))
+PY
+)" | tee -a "$results"
+}
+
+for round in $(seq 1 "$rounds"); do
+  for variant in $variants; do
+    measure "$variant" "$rate" "$calls" fixed "$round"
+  done
+done
+
+if [ -n "$ramp" ]; then
+  declare -A carried=()
+  for r in $ramp; do
+    for variant in $variants; do
+      [ "${carried[$variant]:-}" = stop ] && continue
+      measure "$variant" "$r" $((r * ramp_seconds)) ramp 1
+      tail -1 "$results" | /usr/bin/python3 -c '
+import json, sys
+row = json.loads(sys.stdin.read())
+ok = (row["failed"] == 0 and row["retransmissions"] == 0
+      and row["successful"] == row["calls"] and row["ringing"] == row["calls"])
+sys.exit(0 if ok else 1)' || carried[$variant]=stop
+    done
+  done
+fi
+
+/usr/bin/python3 - "$results" "$rate" <<'PY'
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+rate = int(sys.argv[2])
+summary = {}
+for v in dict.fromkeys(r["variant"] for r in rows):
+    fixed = [r for r in rows if r["variant"] == v and r["kind"] == "fixed" and r["p50_ms"] is not None]
+    s = {"rounds": len(fixed), "rate": rate}
+    for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "sipp_p50_ms", "sipp_p99_ms"):
+        vals = [r[k] for r in fixed if r.get(k) is not None]
+        s[k] = round(statistics.median(vals), 3) if vals else None
+    s["failed_calls"] = sum(r["failed"] for r in fixed)
+    s["retransmissions"] = sum(r["retransmissions"] for r in fixed)
+    ramp = [r for r in rows if r["variant"] == v and r["kind"] == "ramp"]
+    ok = [r for r in ramp if r["failed"] == 0 and r["retransmissions"] == 0
+          and r["successful"] == r["calls"] and r["ringing"] == r["calls"]]
+    if ramp:
+        best = max(ok, key=lambda r: r["rate"]) if ok else None
+        s["sustained_cps"] = best["rate"] if best else 0
+        s["sustained_achieved_cps"] = best["achieved_cps"] if best else 0
+        s["ramp_tried"] = [r["rate"] for r in ramp]
+    summary[v] = s
+if "plain" in summary and "routing" in summary:
+    a, b = summary["plain"], summary["routing"]
+    summary["routing_minus_plain_ms"] = {
+        k: round(b[k] - a[k], 3) for k in ("p50_ms", "p99_ms") if a[k] is not None and b[k] is not None}
+print(json.dumps({"medians": summary}, indent=1))
+PY

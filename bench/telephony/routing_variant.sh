@@ -1,0 +1,60 @@
+# Sourced by call_setup_compare.sh: the routing variant, on the integration's
+# files as they are (integrations/kamailio/kamailio.cfg and routing_glue.py,
+# unchanged): routingd with a roster of $agents agents (agent001..., skill
+# "billing", English, voice capacity 1), Kamailio started on that config with
+# the glue's environment, and calls to sip:billing@... .
+#   routing        the integration's glue as it is;
+#   routing_timed  the same with its route_call timed (timed_glue.py): one
+#                  line per call in $work/<label>/glue_timing.<pid>.
+
+integration=integrations/kamailio
+if [ -f "$integration/kamailio.cfg" ] && [ -f "$integration/routing_glue.py" ]; then
+  routing_prepared=
+  prepare_routing() {  # routingd and the Python client, built once per run
+    [ -n "$routing_prepared" ] && return 0
+    bazel build --noshow_progress //sidecar:routingd \
+      //bindings/python/routing_sidecar:routing_fbs_py 2>&1 | grep -E "^ERROR" && return 1
+    local bin; bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
+    routingd_bin="$bin/sidecar/routingd"
+    mkdir -p "$work/python/routing_sidecar"
+    cp bindings/python/routing_sidecar/__init__.py bindings/python/routing_sidecar/client.py \
+      "$bin/bindings/python/routing_sidecar/routing_generated.py" "$work/python/routing_sidecar/"
+    /usr/bin/python3 - "$agents" >"$work/roster.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+print(json.dumps({"agents": [{"id": f"agent{i:03d}", "skills": {"billing": 5},
+                              "languages": {"en": 5}, "capacity": {"voice": 1}}
+                             for i in range(1, n + 1)]}))
+PY
+    routing_prepared=1
+  }
+
+  start_routing_with() {  # start_routing_with GLUE_PATH
+    prepare_routing
+    local ports; ports=$(free_ports 3)
+    read -r proxy_port rd_listen rd_events <<<"$ports"
+    service=billing
+    agent_ids=$(seq -f 'agent%03g' 1 "$agents" | tr '\n' ' ')
+    # Under a real-time PRIO, libzmq's I/O thread cannot be switched to
+    # SCHED_BATCH (the inherited priority is invalid there: libzmq aborts),
+    # so routingd keeps it in the inherited class.
+    local batch_io=true
+    [[ "$prio" == chrt* ]] && batch_io=false
+    start "$work/$label.routingd.log" $prio taskset -c "$other_cpu" "$routingd_bin" \
+      --listen="tcp://127.0.0.1:$rd_listen" --events="tcp://127.0.0.1:$rd_events" --http= \
+      --workers=1 --worker_cpus="$other_cpu" --io_cpus="$other_cpu" --batch_io_thread="$batch_io"
+    local routingd_pid=$last_pid
+    sleep 0.3
+    start "$work/$label.kamailio.log" env \
+      PYTHONPATH="$work/python:$root/$integration:$root/$here" \
+      ROUTINGD_SERVER="tcp://127.0.0.1:$rd_listen" ROUTINGD_EVENTS="tcp://127.0.0.1:$rd_events" \
+      ROUTING_ROSTER="$work/roster.json" GLUE_TIMING_FILE="$work/$label/glue_timing" \
+      $prio taskset -c "$kamailio_cpu" "$kamailio_bin" -f "$integration/kamailio.cfg" \
+      -DD -E -l "udp:127.0.0.1:$proxy_port" -n "$children" -Y "$work" -m 64 -M 16 \
+      -A LISTEN_ON_COMMAND_LINE -A "ROUTING_GLUE=\"$1\""
+    variant_pids=("$last_pid" "$routingd_pid")
+    wait_for_sip "$proxy_port"
+  }
+  start_routing() { start_routing_with "$root/$integration/routing_glue.py"; }
+  start_routing_timed() { start_routing_with "$root/$here/timed_glue.py"; }
+fi
