@@ -1,0 +1,449 @@
+"""End to end: Kamailio routes real SIP calls through routingd, SIPp plays
+the agents and the callers (integrations/kamailio/).
+
+Everything runs on loopback, on ports chosen now: routingd (ipc:// in the
+test's temporary directory, --http= off), Kamailio on 127.0.0.1 (its own
+runtime dir and pid file, in the foreground), one SIPp UAS per agent on its
+own 127.0.0.x address, and two SIPp UACs: callers at a set rate (some with
+X-Language) and callers who hang up while queued. Every process is started
+here and stopped by its PID.
+
+Checks:
+  - every answered call reached a qualified agent (the agents' own logs);
+  - no agent ever had two calls at once (the agents' own logs: each offer
+    after that agent's previous hang-up);
+  - queued calls were assigned as agents freed up, in aged-arrival order
+    (routingd's ContactAssigned events, in sequence, per caller language);
+  - the agent that answered 486 was put on break and its call went to
+    another agent (RONA);
+  - an unregister and an expired registration log agents out;
+  - callers who hung up while queued left no contact behind (Stats
+    contacts_held and ListContacts at quiescence);
+  - routingd's Stats agree with SIPp's own counts (calls created, answered,
+    cancelled).
+
+Run by kamailio_sipp_e2e_test.sh with PYTHONPATH holding the client package,
+ROUTINGD naming the daemon and KAMAILIO_DIR the integration's files.
+"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import flatbuffers
+import zmq
+
+from routing_sidecar import Client, EventSubscriber, RoutingError
+from routing_sidecar import routing_generated as wire
+
+ROUTINGD = os.environ["ROUTINGD"]
+KAMAILIO_DIR = os.environ["KAMAILIO_DIR"]
+SIPP_DIR = os.path.join(KAMAILIO_DIR, "sipp")
+KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+OUTPUTS = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR")
+
+# The roster: four agents who answer, one who rejects every offer with 486
+# (rob: the highest billing level, so routingd offers him an early call),
+# one whose registration expires (eve) and one who never registers (zoe,
+# the only French speaker: French callers wait until they hang up).
+ROSTER = [
+    {"id": "alice", "skills": {"billing": 3}, "languages": {"en": 5}},
+    {"id": "bob", "skills": {"billing": 3}, "languages": {"en": 5, "es": 4}},
+    {"id": "carol", "skills": {"billing": 3}, "languages": {"en": 4, "es": 5}},
+    {"id": "dave", "skills": {"billing": 3}, "languages": {"en": 5}},
+    {"id": "rob", "skills": {"billing": 5}, "languages": {"en": 5, "es": 5}},
+    {"id": "eve", "skills": {"sales": 3}, "languages": {"en": 5}},
+    {"id": "zoe", "skills": {"billing": 3}, "languages": {"fr": 5}},
+]
+ANSWERING = ["alice", "bob", "carol", "dave"]
+REJECTING = "rob"
+
+# The callers: 16 calls at 8/s, a third Spanish, a third English, a third
+# with no language; each agent holds a call 1.5 s, so calls queue.
+CALLS = [("billing", lang) for lang in ("es", "en", None) * 5 + ("en",)]
+CALL_RATE = 8
+HOLD_MS = 1500
+# The callers who hang up: 3 French calls (nobody logged in speaks French),
+# each cancelled 800 ms after its 182 Queued.
+LEAVERS = 3
+LEAVE_AFTER_MS = 800
+FR_INV_TIMER_MS = 3000
+
+
+def free_udp_port(address):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def stats_counts(endpoint):
+    """Stats fields the Python client does not return (decisions, cancelled,
+    contacts_held...), read from a GetStats reply directly."""
+    context = zmq.Context.instance()
+    sock = context.socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(endpoint)
+    try:
+        b = flatbuffers.Builder(64)
+        wire.GetStatsStart(b)
+        wire.GetStatsAddWindowSeconds(b, 300)
+        body = wire.GetStatsEnd(b)
+        wire.RequestStart(b)
+        wire.RequestAddProtocolVersion(b, 1)
+        wire.RequestAddRequestId(b, 1)
+        wire.RequestAddBodyType(b, wire.RequestBody.GetStats)
+        wire.RequestAddBody(b, body)
+        b.Finish(wire.RequestEnd(b), b"RTSC")
+        sock.send(b.Output())
+        if not sock.poll(5000):
+            raise TimeoutError("no GetStats reply")
+        reply = wire.Reply.GetRootAs(sock.recv(), 0)
+        stats = wire.Stats()
+        stats.Init(reply.Body().Bytes, reply.Body().Pos)
+        return {"decisions": stats.Decisions(),
+                "assigned_immediately": stats.AssignedImmediately(),
+                "queued": stats.Queued(),
+                "assigned_from_queue": stats.AssignedFromQueue(),
+                "cancelled": stats.Cancelled(),
+                "released": stats.Released(),
+                "contacts_held": stats.ContactsHeld()}
+    finally:
+        sock.close()
+
+
+def sipp_stat(path, column):
+    """The last value of a -trace_stat CSV column (SIPp's own counters)."""
+    with open(path) as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    header, last = rows[0], rows[-1]
+    return int(last[header.index(column)])
+
+
+def read_log(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [line.split() for line in f if line.strip()]
+
+
+def when(seconds, micros):
+    return float(seconds) + float(micros) / 1e6
+
+
+class KamailioSippTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        # Under /tmp: ipc:// paths must fit a Unix socket's 108 bytes, which
+        # Bazel's TEST_TMPDIR does not.
+        cls.dir = tempfile.mkdtemp(prefix="kam-", dir="/tmp")
+        cls.processes = []  # (name, Popen), stopped in reverse order
+        try:
+            cls.start()
+        except BaseException:
+            cls.stop_all()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_all()
+        if OUTPUTS:
+            for name in os.listdir(cls.dir):
+                if name.endswith((".log", ".csv", ".stderr", ".json")):
+                    shutil.copy(os.path.join(cls.dir, name), OUTPUTS)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def spawn(cls, name, argv, **kwargs):
+        with open(os.path.join(cls.dir, name + ".stderr"), "w") as out:
+            process = subprocess.Popen(argv, stdout=out,
+                                       stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, **kwargs)
+        cls.processes.append((name, process))
+        return process
+
+    @classmethod
+    def stop_all(cls):
+        for name, process in reversed(cls.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
+        for name, process in reversed(cls.processes):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        cls.processes = []
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.dir, name)
+
+    @classmethod
+    def start(cls):
+        # routingd, on ipc:// endpoints of its own, without HTTP.
+        cls.server = f"ipc://{cls.dir}/req.sock"
+        cls.events = f"ipc://{cls.dir}/pub.sock"
+        cls.routingd = cls.spawn("routingd", [
+            ROUTINGD, f"--listen={cls.server}", f"--events={cls.events}",
+            "--http="])
+        probe = Client(cls.server, timeout_ms=200)
+        deadline = time.time() + 20
+        while True:
+            try:
+                probe.health()
+                break
+            except (TimeoutError, RoutingError):
+                if time.time() > deadline or cls.routingd.poll() is not None:
+                    raise RuntimeError("routingd did not start")
+        probe.close()
+        cls.client = Client(cls.server)
+        # Every assignment routingd publishes, in sequence, from before the
+        # first call.
+        cls.subscriber = EventSubscriber(cls.events, topics=["contact/"])
+
+        # Kamailio, on a free port of 127.0.0.1, in the foreground.
+        roster = [dict(a, capacity={"voice": 1}) for a in ROSTER]
+        with open(cls.path("roster.json"), "w") as f:
+            json.dump({"agents": roster}, f)
+        cls.sip_port = free_udp_port("127.0.0.1")
+        cls.proxy = f"127.0.0.1:{cls.sip_port}"
+        os.makedirs(cls.path("kamailio-run"))
+        env = dict(os.environ, ROUTINGD_SERVER=cls.server,
+                   ROUTINGD_EVENTS=cls.events,
+                   ROUTING_ROSTER=cls.path("roster.json"))
+        glue = os.path.join(KAMAILIO_DIR, "routing_glue.py")
+        cls.kamailio = cls.spawn("kamailio", [
+            KAMAILIO, "-f", os.path.join(KAMAILIO_DIR, "kamailio.cfg"),
+            "-DD", "-E", "-Y", cls.path("kamailio-run"),
+            "-P", cls.path("kamailio.pid"), "-m", "64", "-M", "8",
+            "-l", f"udp:{cls.proxy}", "-A", "LISTEN_ON_COMMAND_LINE",
+            "-A", f'ROUTING_GLUE="{glue}"',
+            "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}", "-A", "MIN_EXPIRES=1"],
+            env=env)
+        deadline = time.time() + 20
+        while "routing_glue: " not in cls.output("kamailio"):
+            if time.time() > deadline or cls.kamailio.poll() is not None:
+                raise RuntimeError("kamailio did not start:\n" +
+                                   cls.output("kamailio")[-3000:])
+            time.sleep(0.05)
+        time.sleep(0.3)  # its SIP workers and timer process fork
+
+        # The agents' phones: register (a UAC run to completion), then
+        # answer (a UAS on the same address and port). eve registers for
+        # 2 s only and has no UAS.
+        cls.agents = {}
+        agents = ANSWERING + [REJECTING, "eve"]
+        for i, agent in enumerate(agents):
+            address = f"127.0.0.{10 + i}"
+            port = free_udp_port(address)
+            cls.agents[agent] = (address, port)
+            cls.register(agent, 2 if agent == "eve" else 3600)
+            if agent == "eve":
+                continue
+            scenario = ("agent_busy_uas.xml" if agent == REJECTING
+                        else "agent_uas.xml")
+            cls.spawn(f"agent_{agent}", [
+                SIPP, "-sf", os.path.join(SIPP_DIR, scenario), "-s", agent,
+                "-d", str(HOLD_MS), "-i", address, "-p", str(port),
+                "-trace_logs", "-log_file", cls.path(f"agent_{agent}.log"),
+                "-nostdin", "-timeout", "60s"])
+        time.sleep(0.3)  # the UASs bind before the first call
+
+        # The callers and the callers who hang up, at once.
+        with open(cls.path("calls.csv"), "w") as f:
+            f.write("SEQUENTIAL\n")
+            for queue, lang in CALLS:
+                header = f"X-Language: {lang}" if lang else "X-Note: none"
+                f.write(f"{queue};{header}\n")
+        with open(cls.path("leavers.csv"), "w") as f:
+            f.write("SEQUENTIAL\n" + "billing;X-Language: fr\n" * LEAVERS)
+        cls.callers = cls.uac("callers", "caller.xml", "calls.csv",
+                              len(CALLS), CALL_RATE, [])
+        cls.leavers = cls.uac("leavers", "caller_cancel.xml", "leavers.csv",
+                              LEAVERS, 2, ["-d", str(LEAVE_AFTER_MS)])
+        cls.callers_rc = cls.callers.wait(timeout=45)
+        cls.leavers_rc = cls.leavers.wait(timeout=15)
+
+        # Quiescence: every answered call released, nothing held.
+        deadline = time.time() + 10
+        while True:
+            cls.counts = stats_counts(cls.server)
+            if cls.counts["contacts_held"] == 0 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        cls.assignments = []
+        while True:
+            try:
+                cls.assignments.append(cls.subscriber.next(timeout_ms=100)[1])
+            except TimeoutError:
+                break
+
+    @classmethod
+    def register(cls, agent, expires):
+        address, port = cls.agents[agent]
+        rc = subprocess.run([
+            SIPP, "-sf", os.path.join(SIPP_DIR, "agent_register.xml"),
+            "-s", agent, "-key", "expires", str(expires), "-i", address,
+            "-p", str(port), "-m", "1", "-nostdin", "-timeout", "10s",
+            "-timeout_error", cls.proxy],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, timeout=15).returncode
+        if rc != 0:
+            raise RuntimeError(f"{agent}'s REGISTER failed (sipp exit {rc})")
+
+    @classmethod
+    def uac(cls, name, scenario, injection, calls, rate, extra):
+        return cls.spawn(name, [
+            SIPP, "-sf", os.path.join(SIPP_DIR, scenario),
+            "-inf", cls.path(injection), "-r", str(rate), "-m", str(calls),
+            "-i", "127.0.0.1", "-p", str(free_udp_port("127.0.0.1")),
+            "-trace_logs", "-log_file", cls.path(f"{name}.log"),
+            "-trace_stat", "-stf", cls.path(f"{name}.csv"),
+            "-nostdin", "-timeout", "40s", "-timeout_error", *extra,
+            cls.proxy])
+
+    @classmethod
+    def output(cls, name):
+        with open(cls.path(name + ".stderr"), errors="replace") as f:
+            return f.read()
+
+    # --- the checks ---------------------------------------------------------
+
+    def agent_calls(self, agent):
+        """[(call id, offered at, hung up at or None, queue, language)]."""
+        calls, hangups = [], {}
+        for fields in read_log(self.path(f"agent_{agent}.log")):
+            if fields[0] == "offered":
+                calls.append([fields[1], when(fields[2], fields[3]),
+                              None, fields[4], fields[5]])
+            elif fields[0] == "hangup":
+                hangups[fields[1]] = when(fields[2], fields[3])
+        for call in calls:
+            call[2] = hangups.get(call[0])
+        return calls
+
+    def test_sipp_callers_all_succeeded(self):
+        self.assertEqual(self.callers_rc, 0, self.output("callers")[-2000:])
+        self.assertEqual(self.leavers_rc, 0, self.output("leavers")[-2000:])
+        answered = read_log(self.path("callers.log"))
+        self.assertEqual(len(answered), len(CALLS))
+
+    def test_every_answered_call_reached_a_qualified_agent(self):
+        roster = {a["id"]: a for a in ROSTER}
+        answered_by = {}
+        for agent in ANSWERING:
+            for call_id, _, hangup, queue, lang in self.agent_calls(agent):
+                self.assertIn(queue, roster[agent]["skills"], call_id)
+                if lang != "-":
+                    self.assertIn(lang, roster[agent]["languages"],
+                                  f"{call_id} ({lang}) answered by {agent}")
+                self.assertIsNotNone(hangup, f"{agent} never hung up {call_id}")
+                answered_by[call_id] = agent
+        caller_ids = {fields[1] for fields in read_log(self.path("callers.log"))}
+        self.assertEqual(set(answered_by), caller_ids)
+
+    def test_no_agent_ever_had_two_calls_at_once(self):
+        for agent in ANSWERING:
+            calls = sorted(self.agent_calls(agent), key=lambda c: c[1])
+            self.assertTrue(calls, f"{agent} got no call")
+            for previous, call in zip(calls, calls[1:]):
+                self.assertGreaterEqual(
+                    call[1], previous[2],
+                    f"{agent} was offered {call[0]} before hanging up "
+                    f"{previous[0]}")
+
+    def test_queued_calls_connected_in_aged_arrival_order(self):
+        # The callers log whether each call got 182 Queued; routingd's
+        # assignment events for those calls, in sequence, keep the callers'
+        # order among calls any agent could serve alike (same language).
+        # rob's rejected call is left out: a requeued call waits from its
+        # requeue, not from its arrival.
+        rejected = {f[1] for f in read_log(self.path(f"agent_{REJECTING}.log"))}
+        number = {}
+        queued = set()
+        for fields in read_log(self.path("callers.log")):
+            number[fields[1]] = int(fields[2])
+            if fields[3] == "1":
+                queued.add(fields[1])
+        self.assertGreaterEqual(len(queued), 4, "too few calls queued")
+        events = sorted((e for e in self.assignments
+                         if e["contact_id"] in queued), key=lambda e: e["sequence"])
+        self.assertLessEqual(queued - rejected,
+                             {e["contact_id"] for e in events})
+        lang = {}
+        for i, (_, language) in enumerate(CALLS):
+            lang[i + 1] = language or "-"
+        by_language = {}
+        for e in events:
+            if e["contact_id"] in rejected:
+                continue
+            n = number[e["contact_id"]]
+            by_language.setdefault(lang[n], []).append(n)
+        for language, order in by_language.items():
+            self.assertEqual(order, sorted(order),
+                             f"queued {language} calls assigned out of order")
+        # And each went to the agent whose phone logged it.
+        offered_to = {c[0]: agent for agent in ANSWERING
+                      for c in self.agent_calls(agent)}
+        for e in events:
+            self.assertEqual(offered_to.get(e["contact_id"]), e["agent_id"])
+
+    def test_rejected_offer_requeued_and_agent_on_break(self):
+        rejected = read_log(self.path(f"agent_{REJECTING}.log"))
+        self.assertEqual(len(rejected), 1, "rob should be offered one call")
+        call_id = rejected[0][1]
+        answered = {c[0] for agent in ANSWERING for c in self.agent_calls(agent)}
+        self.assertIn(call_id, answered)
+        states = {a["id"]: a["state"] for a in self.client.list_agents()}
+        self.assertEqual(states[REJECTING], "break")
+
+    def test_registration_drives_agent_state(self):
+        # eve's 2-second registration has expired by now (usrloc's timer
+        # runs every second); alice's phone goes off and unregisters here
+        # (from its own address and port, which its UAS held until now).
+        states = {a["id"]: a["state"] for a in self.client.list_agents()}
+        self.assertEqual(states["eve"], "logged_out")
+        self.assertEqual(states["zoe"], "logged_out")
+        self.assertEqual(states["alice"], "available")
+        phone = dict(self.processes)["agent_alice"]
+        phone.send_signal(signal.SIGTERM)
+        phone.wait(timeout=10)
+        self.register("alice", 0)
+        states = {a["id"]: a["state"] for a in self.client.list_agents()}
+        self.assertEqual(states["alice"], "logged_out")
+
+    def test_callers_who_left_the_queue_left_nothing_behind(self):
+        self.assertEqual(self.counts["contacts_held"], 0, self.counts)
+        self.assertEqual(self.client.list_contacts()["contacts"], [])
+        self.assertEqual(sipp_stat(self.path("leavers.csv"),
+                                   "SuccessfulCall(C)"), LEAVERS)
+
+    def test_routingd_stats_agree_with_sipp(self):
+        created = (sipp_stat(self.path("callers.csv"), "OutgoingCall(C)") +
+                   sipp_stat(self.path("leavers.csv"), "OutgoingCall(C)"))
+        answered = sipp_stat(self.path("callers.csv"), "SuccessfulCall(C)")
+        cancelled = sipp_stat(self.path("leavers.csv"), "SuccessfulCall(C)")
+        requeues = len(read_log(self.path(f"agent_{REJECTING}.log")))
+        self.assertEqual(created, len(CALLS) + LEAVERS)
+        self.assertEqual(self.counts["decisions"], created + requeues,
+                         self.counts)
+        self.assertEqual(self.counts["released"], answered, self.counts)
+        self.assertEqual(self.counts["cancelled"], cancelled, self.counts)
+        self.assertEqual(self.counts["queued"],
+                         self.counts["assigned_from_queue"] + cancelled,
+                         self.counts)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
