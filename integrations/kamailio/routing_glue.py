@@ -223,9 +223,11 @@ class RoutingGlue:
         routingd offers it nothing more until the phone logs in again."""
         return self._set_state(agent_id, "break")
 
-    def caller_left(self, msg):
-        """CANCEL (queued or ringing): CancelContact."""
-        return self._end("cancel", KSR.pv.get("$ci"))
+    def caller_left(self, msg, contact_id=None):
+        """CANCEL (queued or ringing), a queued call that timed out, or one
+        that could not be resumed: CancelContact (of this message's Call-ID
+        unless given)."""
+        return self._end("cancel", contact_id or KSR.pv.get("$ci"))
 
     def call_ended(self, msg):
         """BYE after an answered call: ReleaseContact, outcome resolved."""
