@@ -17,8 +17,9 @@ Checks:
   - the agent that answered 486 was put on break and its call went to
     another agent (RONA);
   - an unregister and an expired registration log agents out;
-  - callers who hung up while queued left no contact behind (Stats
-    contacts_held and ListContacts at quiescence);
+  - callers who hung up while queued, and one who waited until the queue
+    timed out (408), left no contact behind (Stats contacts_held and
+    ListContacts at quiescence);
   - routingd's Stats agree with SIPp's own counts (calls created, answered,
     cancelled).
 
@@ -77,6 +78,9 @@ HOLD_MS = 1500
 LEAVERS = 3
 LEAVE_AFTER_MS = 800
 FR_INV_TIMER_MS = 3000
+# One more French caller waits until the proxy gives up (408), well after
+# every other queued call has been served (they wait 6 s at most).
+QUEUE_MAX_WAIT_MS = 10000
 
 
 def free_udp_port(address):
@@ -229,7 +233,8 @@ class KamailioSippTest(unittest.TestCase):
             "-P", cls.path("kamailio.pid"), "-m", "64", "-M", "8",
             "-l", f"udp:{cls.proxy}", "-A", "LISTEN_ON_COMMAND_LINE",
             "-A", f'ROUTING_GLUE="{glue}"',
-            "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}", "-A", "MIN_EXPIRES=1"],
+            "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}",
+            "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}", "-A", "MIN_EXPIRES=1"],
             env=env)
         deadline = time.time() + 20
         while "routing_glue: " not in cls.output("kamailio"):
@@ -272,8 +277,11 @@ class KamailioSippTest(unittest.TestCase):
                               len(CALLS), CALL_RATE, [])
         cls.leavers = cls.uac("leavers", "caller_cancel.xml", "leavers.csv",
                               LEAVERS, 2, ["-d", str(LEAVE_AFTER_MS)])
+        cls.patient = cls.uac("patient", "caller_queue_timeout.xml",
+                              "leavers.csv", 1, 1, [])
         cls.callers_rc = cls.callers.wait(timeout=45)
         cls.leavers_rc = cls.leavers.wait(timeout=15)
+        cls.patient_rc = cls.patient.wait(timeout=30)
 
         # Quiescence: every answered call released, nothing held.
         deadline = time.time() + 10
@@ -336,6 +344,8 @@ class KamailioSippTest(unittest.TestCase):
     def test_sipp_callers_all_succeeded(self):
         self.assertEqual(self.callers_rc, 0, self.output("callers")[-2000:])
         self.assertEqual(self.leavers_rc, 0, self.output("leavers")[-2000:])
+        # 182 Queued, then 408 once QUEUE_MAX_WAIT passed.
+        self.assertEqual(self.patient_rc, 0, self.output("patient")[-2000:])
         answered = read_log(self.path("callers.log"))
         self.assertEqual(len(answered), len(CALLS))
 
@@ -431,11 +441,15 @@ class KamailioSippTest(unittest.TestCase):
 
     def test_routingd_stats_agree_with_sipp(self):
         created = (sipp_stat(self.path("callers.csv"), "OutgoingCall(C)") +
-                   sipp_stat(self.path("leavers.csv"), "OutgoingCall(C)"))
+                   sipp_stat(self.path("leavers.csv"), "OutgoingCall(C)") +
+                   sipp_stat(self.path("patient.csv"), "OutgoingCall(C)"))
         answered = sipp_stat(self.path("callers.csv"), "SuccessfulCall(C)")
-        cancelled = sipp_stat(self.path("leavers.csv"), "SuccessfulCall(C)")
+        # Hung up in the queue, and timed out there: both cancel the contact.
+        cancelled = (
+            sipp_stat(self.path("leavers.csv"), "SuccessfulCall(C)") +
+            sipp_stat(self.path("patient.csv"), "SuccessfulCall(C)"))
         requeues = len(read_log(self.path(f"agent_{REJECTING}.log")))
-        self.assertEqual(created, len(CALLS) + LEAVERS)
+        self.assertEqual(created, len(CALLS) + LEAVERS + 1)
         self.assertEqual(self.counts["decisions"], created + requeues,
                          self.counts)
         self.assertEqual(self.counts["released"], answered, self.counts)
