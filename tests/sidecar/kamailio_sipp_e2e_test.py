@@ -271,14 +271,15 @@ class KamailioSippTest(unittest.TestCase):
             for queue, lang in CALLS:
                 header = f"X-Language: {lang}" if lang else "X-Note: none"
                 f.write(f"{queue};{header}\n")
-        with open(cls.path("leavers.csv"), "w") as f:
+        with open(cls.path("french_calls.csv"), "w") as f:
             f.write("SEQUENTIAL\n" + "billing;X-Language: fr\n" * LEAVERS)
         cls.callers = cls.uac("callers", "caller.xml", "calls.csv",
                               len(CALLS), CALL_RATE, [])
-        cls.leavers = cls.uac("leavers", "caller_cancel.xml", "leavers.csv",
-                              LEAVERS, 2, ["-d", str(LEAVE_AFTER_MS)])
+        cls.leavers = cls.uac("leavers", "caller_cancel.xml",
+                              "french_calls.csv", LEAVERS, 2,
+                              ["-d", str(LEAVE_AFTER_MS)])
         cls.patient = cls.uac("patient", "caller_queue_timeout.xml",
-                              "leavers.csv", 1, 1, [])
+                              "french_calls.csv", 1, 1, [])
         cls.callers_rc = cls.callers.wait(timeout=45)
         cls.leavers_rc = cls.leavers.wait(timeout=15)
         cls.patient_rc = cls.patient.wait(timeout=30)
@@ -317,7 +318,7 @@ class KamailioSippTest(unittest.TestCase):
             "-inf", cls.path(injection), "-r", str(rate), "-m", str(calls),
             "-i", "127.0.0.1", "-p", str(free_udp_port("127.0.0.1")),
             "-trace_logs", "-log_file", cls.path(f"{name}.log"),
-            "-trace_stat", "-stf", cls.path(f"{name}.csv"),
+            "-trace_stat", "-stf", cls.path(f"{name}.stat.csv"),
             "-nostdin", "-timeout", "40s", "-timeout_error", *extra,
             cls.proxy])
 
@@ -436,18 +437,18 @@ class KamailioSippTest(unittest.TestCase):
     def test_callers_who_left_the_queue_left_nothing_behind(self):
         self.assertEqual(self.counts["contacts_held"], 0, self.counts)
         self.assertEqual(self.client.list_contacts()["contacts"], [])
-        self.assertEqual(sipp_stat(self.path("leavers.csv"),
+        self.assertEqual(sipp_stat(self.path("leavers.stat.csv"),
                                    "SuccessfulCall(C)"), LEAVERS)
 
     def test_routingd_stats_agree_with_sipp(self):
-        created = (sipp_stat(self.path("callers.csv"), "OutgoingCall(C)") +
-                   sipp_stat(self.path("leavers.csv"), "OutgoingCall(C)") +
-                   sipp_stat(self.path("patient.csv"), "OutgoingCall(C)"))
-        answered = sipp_stat(self.path("callers.csv"), "SuccessfulCall(C)")
+        def count(name, column):
+            return sipp_stat(self.path(f"{name}.stat.csv"), column)
+        created = sum(count(name, "OutgoingCall(C)")
+                      for name in ("callers", "leavers", "patient"))
+        answered = count("callers", "SuccessfulCall(C)")
         # Hung up in the queue, and timed out there: both cancel the contact.
-        cancelled = (
-            sipp_stat(self.path("leavers.csv"), "SuccessfulCall(C)") +
-            sipp_stat(self.path("patient.csv"), "SuccessfulCall(C)"))
+        cancelled = (count("leavers", "SuccessfulCall(C)") +
+                     count("patient", "SuccessfulCall(C)"))
         requeues = len(read_log(self.path(f"agent_{REJECTING}.log")))
         self.assertEqual(created, len(CALLS) + LEAVERS + 1)
         self.assertEqual(self.counts["decisions"], created + requeues,
