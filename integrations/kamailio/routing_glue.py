@@ -187,12 +187,13 @@ class RoutingGlue:
     def _refused(self, contact_id, error):
         # SIP status for routingd's refusal: an unknown queue or language is
         # 404, nobody on the roster able to take it 480, overload 503.
-        status = {"NotFound": "404", "FailedPrecondition": "480",
-                  "InvalidArgument": "400"}.get(
-                      getattr(error, "code", ""), "503")
+        status = {"NotFound": 404, "FailedPrecondition": 480,
+                  "InvalidArgument": 400}.get(
+                      getattr(error, "code", ""), 503)
         _log("warn", f"contact {contact_id}: {error}")
         KSR.pv.sets("$var(routing)", "refused")
-        KSR.pv.sets("$var(refusal)", status)
+        # An integer: t_reply() and sl_send_reply() take the code from it.
+        KSR.pv.seti("$var(refusal)", status)
         return -1
 
     def route_call(self, msg, skill):

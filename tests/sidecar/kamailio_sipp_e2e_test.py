@@ -16,6 +16,8 @@ Checks:
     (routingd's ContactAssigned events, in sequence, per caller language);
   - the agent that answered 486 was put on break and its call went to
     another agent (RONA);
+  - an agent's REFER to a queue moved the contact to that queue's agent
+    in routingd;
   - an unregister and an expired registration log agents out;
   - callers who hung up while queued, and one who waited until the queue
     timed out (408), left no contact behind (Stats contacts_held and
@@ -34,7 +36,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -64,9 +65,15 @@ ROSTER = [
     {"id": "rob", "skills": {"billing": 5}, "languages": {"en": 5, "es": 5}},
     {"id": "eve", "skills": {"sales": 3}, "languages": {"en": 5}},
     {"id": "zoe", "skills": {"billing": 3}, "languages": {"fr": 5}},
+    {"id": "tom", "skills": {"support": 3}, "languages": {"en": 5}},
+    {"id": "sam", "skills": {"sales": 3}, "languages": {"en": 5}},
 ]
 ANSWERING = ["alice", "bob", "carol", "dave"]
 REJECTING = "rob"
+# A support call: tom answers it and transfers it to sales with a REFER;
+# routingd moves the contact to sam (the caller's leg stays with tom: the
+# proxy does not move calls, README.md).
+TRANSFERRING = "tom"
 
 # The callers: 16 calls at 8/s, a third Spanish, a third English, a third
 # with no language; each agent holds a call 1.5 s, so calls queue.
@@ -154,7 +161,7 @@ class KamailioSippTest(unittest.TestCase):
         try:
             cls.start()
         except BaseException:
-            cls.stop_all()
+            cls.tearDownClass()  # unittest skips it when setUpClass fails
             raise
 
     @classmethod
@@ -234,7 +241,8 @@ class KamailioSippTest(unittest.TestCase):
             "-l", f"udp:{cls.proxy}", "-A", "LISTEN_ON_COMMAND_LINE",
             "-A", f'ROUTING_GLUE="{glue}"',
             "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}",
-            "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}", "-A", "MIN_EXPIRES=1"],
+            "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}",
+            "-A", "MIN_EXPIRES=1"],
             env=env)
         deadline = time.time() + 20
         while "routing_glue: " not in cls.output("kamailio"):
@@ -248,7 +256,7 @@ class KamailioSippTest(unittest.TestCase):
         # answer (a UAS on the same address and port). eve registers for
         # 2 s only and has no UAS.
         cls.agents = {}
-        agents = ANSWERING + [REJECTING, "eve"]
+        agents = ANSWERING + [REJECTING, TRANSFERRING, "sam", "eve"]
         for i, agent in enumerate(agents):
             address = f"127.0.0.{10 + i}"
             port = free_udp_port(address)
@@ -256,10 +264,15 @@ class KamailioSippTest(unittest.TestCase):
             cls.register(agent, 2 if agent == "eve" else 3600)
             if agent == "eve":
                 continue
-            scenario = ("agent_busy_uas.xml" if agent == REJECTING
-                        else "agent_uas.xml")
+            scenario, extra = "agent_uas.xml", []
+            if agent == REJECTING:
+                scenario = "agent_busy_uas.xml"
+            elif agent == TRANSFERRING:
+                scenario = "agent_transfer_uas.xml"
+                extra = ["-key", "transfer_to", f"sales@{cls.proxy}"]
             cls.spawn(f"agent_{agent}", [
                 SIPP, "-sf", os.path.join(SIPP_DIR, scenario), "-s", agent,
+                *extra,
                 "-d", str(HOLD_MS), "-i", address, "-p", str(port),
                 "-trace_logs", "-log_file", cls.path(f"agent_{agent}.log"),
                 "-nostdin", "-timeout", "60s"])
@@ -278,11 +291,16 @@ class KamailioSippTest(unittest.TestCase):
         cls.leavers = cls.uac("leavers", "caller_cancel.xml",
                               "french_calls.csv", LEAVERS, 2,
                               ["-d", str(LEAVE_AFTER_MS)])
+        with open(cls.path("support_calls.csv"), "w") as f:
+            f.write("SEQUENTIAL\nsupport;X-Language: en\n")
+        cls.support = cls.uac("support", "caller.xml", "support_calls.csv",
+                              1, 1, [])
         cls.patient = cls.uac("patient", "caller_queue_timeout.xml",
                               "french_calls.csv", 1, 1, [])
         cls.callers_rc = cls.callers.wait(timeout=45)
         cls.leavers_rc = cls.leavers.wait(timeout=15)
         cls.patient_rc = cls.patient.wait(timeout=30)
+        cls.support_rc = cls.support.wait(timeout=15)
 
         # Quiescence: every answered call released, nothing held.
         deadline = time.time() + 10
@@ -347,6 +365,7 @@ class KamailioSippTest(unittest.TestCase):
         self.assertEqual(self.leavers_rc, 0, self.output("leavers")[-2000:])
         # 182 Queued, then 408 once QUEUE_MAX_WAIT passed.
         self.assertEqual(self.patient_rc, 0, self.output("patient")[-2000:])
+        self.assertEqual(self.support_rc, 0, self.output("support")[-2000:])
         answered = read_log(self.path("callers.log"))
         self.assertEqual(len(answered), len(CALLS))
 
@@ -359,9 +378,10 @@ class KamailioSippTest(unittest.TestCase):
                 if lang != "-":
                     self.assertIn(lang, roster[agent]["languages"],
                                   f"{call_id} ({lang}) answered by {agent}")
-                self.assertIsNotNone(hangup, f"{agent} never hung up {call_id}")
+                self.assertIsNotNone(hangup,
+                                     f"{agent} never hung up {call_id}")
                 answered_by[call_id] = agent
-        caller_ids = {fields[1] for fields in read_log(self.path("callers.log"))}
+        caller_ids = {f[1] for f in read_log(self.path("callers.log"))}
         self.assertEqual(set(answered_by), caller_ids)
 
     def test_no_agent_ever_had_two_calls_at_once(self):
@@ -380,7 +400,8 @@ class KamailioSippTest(unittest.TestCase):
         # order among calls any agent could serve alike (same language).
         # rob's rejected call is left out: a requeued call waits from its
         # requeue, not from its arrival.
-        rejected = {f[1] for f in read_log(self.path(f"agent_{REJECTING}.log"))}
+        rejected = {f[1] for f in
+                    read_log(self.path(f"agent_{REJECTING}.log"))}
         number = {}
         queued = set()
         for fields in read_log(self.path("callers.log")):
@@ -389,7 +410,8 @@ class KamailioSippTest(unittest.TestCase):
                 queued.add(fields[1])
         self.assertGreaterEqual(len(queued), 4, "too few calls queued")
         events = sorted((e for e in self.assignments
-                         if e["contact_id"] in queued), key=lambda e: e["sequence"])
+                         if e["contact_id"] in queued),
+                        key=lambda e: e["sequence"])
         self.assertLessEqual(queued - rejected,
                              {e["contact_id"] for e in events})
         lang = {}
@@ -414,10 +436,22 @@ class KamailioSippTest(unittest.TestCase):
         rejected = read_log(self.path(f"agent_{REJECTING}.log"))
         self.assertEqual(len(rejected), 1, "rob should be offered one call")
         call_id = rejected[0][1]
-        answered = {c[0] for agent in ANSWERING for c in self.agent_calls(agent)}
+        answered = {c[0] for agent in ANSWERING
+                    for c in self.agent_calls(agent)}
         self.assertIn(call_id, answered)
         states = {a["id"]: a["state"] for a in self.client.list_agents()}
         self.assertEqual(states[REJECTING], "break")
+
+    def test_refer_moves_the_contact_to_the_new_skill(self):
+        lines = read_log(self.path(f"agent_{TRANSFERRING}.log"))
+        transferred = [f for f in lines if f[0] == "transferred"]
+        self.assertEqual(len(transferred), 1, lines)
+        self.assertEqual(transferred[0][4], f"sales@{self.proxy}")
+        # The contact went to sam (sales) and was released from him by
+        # tom's BYE; tom's offer ended as a transfer, not a release.
+        kpis = {a["id"]: a["kpis"] for a in self.client.list_agents()}
+        self.assertEqual(kpis["sam"]["released"], 1, kpis["sam"])
+        self.assertEqual(kpis[TRANSFERRING]["released"], 0)
 
     def test_registration_drives_agent_state(self):
         # eve's 2-second registration has expired by now (usrloc's timer
@@ -444,13 +478,15 @@ class KamailioSippTest(unittest.TestCase):
         def count(name, column):
             return sipp_stat(self.path(f"{name}.stat.csv"), column)
         created = sum(count(name, "OutgoingCall(C)")
-                      for name in ("callers", "leavers", "patient"))
-        answered = count("callers", "SuccessfulCall(C)")
+                      for name in ("callers", "leavers", "patient", "support"))
+        answered = (count("callers", "SuccessfulCall(C)") +
+                    count("support", "SuccessfulCall(C)"))
         # Hung up in the queue, and timed out there: both cancel the contact.
         cancelled = (count("leavers", "SuccessfulCall(C)") +
                      count("patient", "SuccessfulCall(C)"))
-        requeues = len(read_log(self.path(f"agent_{REJECTING}.log")))
-        self.assertEqual(created, len(CALLS) + LEAVERS + 1)
+        # RONA and the transfer each requeue once.
+        requeues = len(read_log(self.path(f"agent_{REJECTING}.log"))) + 1
+        self.assertEqual(created, len(CALLS) + LEAVERS + 2)
         self.assertEqual(self.counts["decisions"], created + requeues,
                          self.counts)
         self.assertEqual(self.counts["released"], answered, self.counts)
