@@ -96,6 +96,19 @@ def free_udp_port(address):
         return s.getsockname()[1]
 
 
+def wait_bound(address, port, process, seconds=15):
+    """Waits until `process` holds UDP address:port (our own bind fails)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and process.poll() is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((address, port))
+            except OSError:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing bound {address}:{port}")
+
+
 def stats_counts(endpoint):
     """Stats fields the Python client does not return (decisions, cancelled,
     contacts_held...), read from a GetStats reply directly."""
@@ -270,13 +283,13 @@ class KamailioSippTest(unittest.TestCase):
             elif agent == TRANSFERRING:
                 scenario = "agent_transfer_uas.xml"
                 extra = ["-key", "transfer_to", f"sales@{cls.proxy}"]
-            cls.spawn(f"agent_{agent}", [
+            phone = cls.spawn(f"agent_{agent}", [
                 SIPP, "-sf", os.path.join(SIPP_DIR, scenario), "-s", agent,
                 *extra,
                 "-d", str(HOLD_MS), "-i", address, "-p", str(port),
                 "-trace_logs", "-log_file", cls.path(f"agent_{agent}.log"),
                 "-nostdin", "-timeout", "60s"])
-        time.sleep(0.3)  # the UASs bind before the first call
+            wait_bound(address, port, phone)  # before the first call
 
         # The callers and the callers who hang up, at once.
         with open(cls.path("calls.csv"), "w") as f:
