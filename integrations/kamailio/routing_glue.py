@@ -114,6 +114,8 @@ class RoutingGlue:
         # rtimer process only: assignments read from routingd, oldest first,
         # as (contact id, agent id, first seen at), not yet handed over.
         self._assignments = []
+        self._this_tick = []  # this tick's share, handed out one by one
+        self._current = None  # the one the script is matching now
 
     # --- per-process sockets ------------------------------------------------
 
@@ -276,7 +278,7 @@ class RoutingGlue:
     def next_assignment(self, msg):
         """Pops one assignment into $var(cid) and $var(agent); -1 when this
         tick has none left."""
-        if not getattr(self, "_this_tick", None):
+        if not self._this_tick:
             return -1
         self._current = self._this_tick.pop(0)
         KSR.pv.sets("$var(cid)", self._current[0])

@@ -96,17 +96,25 @@ def free_udp_port(address):
         return s.getsockname()[1]
 
 
-def wait_bound(address, port, process, seconds=15):
-    """Waits until `process` holds UDP address:port (our own bind fails)."""
+# SIPp's exit code when it cannot bind its socket (-2): the free port we
+# picked was taken meanwhile by another process on this machine.
+SIPP_BIND_FAILED = 254
+
+
+def bound(address, port, process, seconds=15):
+    """Whether `process` came to hold UDP address:port (our own bind fails
+    and the process still runs a moment later). False if it exited, as SIPp
+    does at once when another process took the port first."""
     deadline = time.time() + seconds
     while time.time() < deadline and process.poll() is None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             try:
                 s.bind((address, port))
             except OSError:
-                return
+                time.sleep(0.1)
+                return process.poll() is None
         time.sleep(0.02)
-    raise RuntimeError(f"nothing bound {address}:{port}")
+    return False
 
 
 def stats_counts(endpoint):
@@ -210,6 +218,23 @@ class KamailioSippTest(unittest.TestCase):
         cls.processes = []
 
     @classmethod
+    def spawn_sipp(cls, name, address, argv_for_port, port=None):
+        """Starts a SIPp that binds address:port (a free one when not
+        given), trying other ports while another process wins the race for
+        the one picked. Returns (process, port)."""
+        for _ in range(5):
+            port = port or free_udp_port(address)
+            process = cls.spawn(name, argv_for_port(port))
+            if bound(address, port, process):
+                return process, port
+            if process.poll() != SIPP_BIND_FAILED:
+                raise RuntimeError(f"{name} did not start:\n" +
+                                   cls.output(name)[-2000:])
+            cls.processes.remove((name, process))
+            port = None
+        raise RuntimeError(f"{name}: no free port on {address}")
+
+    @classmethod
     def path(cls, name):
         return os.path.join(cls.dir, name)
 
@@ -240,29 +265,34 @@ class KamailioSippTest(unittest.TestCase):
         roster = [dict(a, capacity={"voice": 1}) for a in ROSTER]
         with open(cls.path("roster.json"), "w") as f:
             json.dump({"agents": roster}, f)
-        cls.sip_port = free_udp_port("127.0.0.1")
-        cls.proxy = f"127.0.0.1:{cls.sip_port}"
         os.makedirs(cls.path("kamailio-run"))
         env = dict(os.environ, ROUTINGD_SERVER=cls.server,
                    ROUTINGD_EVENTS=cls.events,
                    ROUTING_ROSTER=cls.path("roster.json"))
         glue = os.path.join(KAMAILIO_DIR, "routing_glue.py")
-        cls.kamailio = cls.spawn("kamailio", [
-            KAMAILIO, "-f", os.path.join(KAMAILIO_DIR, "kamailio.cfg"),
-            "-DD", "-E", "-Y", cls.path("kamailio-run"),
-            "-P", cls.path("kamailio.pid"), "-m", "64", "-M", "8",
-            "-l", f"udp:{cls.proxy}", "-A", "LISTEN_ON_COMMAND_LINE",
-            "-A", f'ROUTING_GLUE="{glue}"',
-            "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}",
-            "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}",
-            "-A", "MIN_EXPIRES=1"],
-            env=env)
-        deadline = time.time() + 20
-        while "routing_glue: " not in cls.output("kamailio"):
-            if time.time() > deadline or cls.kamailio.poll() is not None:
+        for _ in range(3):
+            cls.sip_port = free_udp_port("127.0.0.1")
+            cls.proxy = f"127.0.0.1:{cls.sip_port}"
+            cls.kamailio = cls.spawn("kamailio", [
+                KAMAILIO, "-f", os.path.join(KAMAILIO_DIR, "kamailio.cfg"),
+                "-DD", "-E", "-Y", cls.path("kamailio-run"),
+                "-P", cls.path("kamailio.pid"), "-m", "64", "-M", "8",
+                "-l", f"udp:{cls.proxy}", "-A", "LISTEN_ON_COMMAND_LINE",
+                "-A", f'ROUTING_GLUE="{glue}"',
+                "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}",
+                "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}",
+                "-A", "MIN_EXPIRES=1"],
+                env=env)
+            # It binds its port after loading the roster (mod_init); a port
+            # another process took meanwhile stops it: try another.
+            if bound("127.0.0.1", cls.sip_port, cls.kamailio, seconds=20):
+                break
+            if "routing_glue: " not in cls.output("kamailio"):
                 raise RuntimeError("kamailio did not start:\n" +
                                    cls.output("kamailio")[-3000:])
-            time.sleep(0.05)
+            cls.processes.remove(("kamailio", cls.kamailio))
+        else:
+            raise RuntimeError("kamailio: no free port")
         time.sleep(0.3)  # its SIP workers and timer process fork
 
         # The agents' phones: register (a UAC run to completion), then
@@ -272,24 +302,25 @@ class KamailioSippTest(unittest.TestCase):
         agents = ANSWERING + [REJECTING, TRANSFERRING, "sam", "eve"]
         for i, agent in enumerate(agents):
             address = f"127.0.0.{10 + i}"
-            port = free_udp_port(address)
-            cls.agents[agent] = (address, port)
+            cls.agents[agent] = (address, None)
             cls.register(agent, 2 if agent == "eve" else 3600)
             if agent == "eve":
                 continue
+            port = cls.agents[agent][1]
             scenario, extra = "agent_uas.xml", []
             if agent == REJECTING:
                 scenario = "agent_busy_uas.xml"
             elif agent == TRANSFERRING:
                 scenario = "agent_transfer_uas.xml"
                 extra = ["-key", "transfer_to", f"sales@{cls.proxy}"]
-            phone = cls.spawn(f"agent_{agent}", [
+            # Bound before the first call. (The port is the one registered:
+            # should another process take it in between, this fails.)
+            cls.spawn_sipp(f"agent_{agent}", address, lambda port: [
                 SIPP, "-sf", os.path.join(SIPP_DIR, scenario), "-s", agent,
                 *extra,
                 "-d", str(HOLD_MS), "-i", address, "-p", str(port),
                 "-trace_logs", "-log_file", cls.path(f"agent_{agent}.log"),
-                "-nostdin", "-timeout", "60s"])
-            wait_bound(address, port, phone)  # before the first call
+                "-nostdin", "-timeout", "60s"], port=port)
 
         # The callers and the callers who hang up, at once.
         with open(cls.path("calls.csv"), "w") as f:
@@ -331,27 +362,35 @@ class KamailioSippTest(unittest.TestCase):
 
     @classmethod
     def register(cls, agent, expires):
+        """REGISTER (expires 0: unregister) from the agent's address and
+        port; picks the port on the first registration."""
         address, port = cls.agents[agent]
-        rc = subprocess.run([
-            SIPP, "-sf", os.path.join(SIPP_DIR, "agent_register.xml"),
-            "-s", agent, "-key", "expires", str(expires), "-i", address,
-            "-p", str(port), "-m", "1", "-nostdin", "-timeout", "10s",
-            "-timeout_error", cls.proxy],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, timeout=15).returncode
-        if rc != 0:
-            raise RuntimeError(f"{agent}'s REGISTER failed (sipp exit {rc})")
+        for _ in range(5):
+            try_port = port or free_udp_port(address)
+            rc = subprocess.run([
+                SIPP, "-sf", os.path.join(SIPP_DIR, "agent_register.xml"),
+                "-s", agent, "-key", "expires", str(expires), "-i", address,
+                "-p", str(try_port), "-m", "1", "-nostdin", "-timeout", "10s",
+                "-timeout_error", cls.proxy],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, timeout=15).returncode
+            if rc == 0:
+                cls.agents[agent] = (address, try_port)
+                return
+            if rc != SIPP_BIND_FAILED or port:
+                break
+        raise RuntimeError(f"{agent}'s REGISTER failed (sipp exit {rc})")
 
     @classmethod
     def uac(cls, name, scenario, injection, calls, rate, extra):
-        return cls.spawn(name, [
+        return cls.spawn_sipp(name, "127.0.0.1", lambda port: [
             SIPP, "-sf", os.path.join(SIPP_DIR, scenario),
             "-inf", cls.path(injection), "-r", str(rate), "-m", str(calls),
-            "-i", "127.0.0.1", "-p", str(free_udp_port("127.0.0.1")),
+            "-i", "127.0.0.1", "-p", str(port),
             "-trace_logs", "-log_file", cls.path(f"{name}.log"),
             "-trace_stat", "-stf", cls.path(f"{name}.stat.csv"),
             "-nostdin", "-timeout", "40s", "-timeout_error", *extra,
-            cls.proxy])
+            cls.proxy])[0]
 
     @classmethod
     def output(cls, name):
