@@ -11,6 +11,7 @@
 #include "bench/builtin_policy_rule.h"
 #include "bench/decision_loop.h"
 #include "benchmark/benchmark.h"
+#include "bench/benchmark_rules_options.h"
 #include "rules/lua_rules.h"
 
 namespace {
@@ -23,7 +24,7 @@ void BM_RulesDecision(benchmark::State& state) {
         "builtin_policy.lua",
         absl::StrCat("return { score = function(c, a) return ",
                      bench::kBuiltinPolicyExpression, " end }"),
-        rules::RulesOptions());
+        bench::BenchmarkRulesOptions());
     if (!rules.ok()) {
       state.SkipWithError(rules.status().ToString().c_str());
       return;
@@ -47,8 +48,8 @@ void BM_RulesCompile(benchmark::State& state) {
       " end, tests = { { contact = { skills = { billing = 1 } }, agents = { "
       "{ id = 'x', skills = { billing = 3 } } }, expect = 'x' } } }");
   for (auto _ : state) {
-    auto rules =
-        rules::CompileRules("reload.lua", source, rules::RulesOptions());
+    auto rules = rules::CompileRules("reload.lua", source,
+                                     bench::BenchmarkRulesOptions());
     if (!rules.ok()) {
       state.SkipWithError(rules.status().ToString().c_str());
       return;

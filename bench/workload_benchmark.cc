@@ -36,6 +36,7 @@
 #include "routing/clock.h"
 #include "routing/internal/history_store.h"
 #include "routing/router.h"
+#include "bench/benchmark_rules_options.h"
 #include "rules/lua_rules.h"
 
 namespace {
@@ -86,7 +87,7 @@ void BM_DecisionExampleRules(benchmark::State& state) {
   ManualClock clock(absl::FromUnixSeconds(kStart));
   auto pool = bench::MakeDecisionPool(static_cast<int>(state.range(0)), &clock);
   const char* file = kExampleRules[state.range(1)];
-  auto rules = rules::LoadRulesFile(file, rules::RulesOptions());
+  auto rules = rules::LoadRulesFile(file, bench::BenchmarkRulesOptions());
   if (!rules.ok()) {
     state.SkipWithError(rules.status().ToString().c_str());
     return;
@@ -267,7 +268,7 @@ void BM_AdvanceQueuesStepsDue(benchmark::State& state) {
   const int waiting = static_cast<int>(state.range(0));
   if (!center.Build(state, 10, waiting, /*fill=*/false)) return;
   auto rules = rules::LoadRulesFile("rules/examples/skill_overflow.lua",
-                                    rules::RulesOptions());
+                                    bench::BenchmarkRulesOptions());
   if (!rules.ok()) {
     state.SkipWithError(rules.status().ToString().c_str());
     return;
