@@ -206,7 +206,12 @@ class RoutingGlue:
         try:
             decision = self.client().route(contact_id,
                                            **self._contact_fields(skill))
-        except (RoutingError, TimeoutError) as error:
+        except RoutingError as error:
+            return self._refused(contact_id, error)
+        except TimeoutError as error:
+            # routingd may have routed it all the same: the caller gets 503,
+            # so the contact must not stay held (or hold an agent).
+            self._end("cancel", contact_id)
             return self._refused(contact_id, error)
         return self._decided(decision)
 

@@ -19,6 +19,7 @@ Checks:
   - an agent's REFER to a queue moved the contact to that queue's agent
     in routingd;
   - an unregister and an expired registration log agents out;
+  - a call to a queue no agent serves is answered 404;
   - callers who hung up while queued, and one who waited until the queue
     timed out (408), left no contact behind (Stats contacts_held and
     ListContacts at quiescence);
@@ -343,6 +344,11 @@ class KamailioSippTest(unittest.TestCase):
                               "french_calls.csv", 1, 1, [])
         cls.callers_rc = cls.callers.wait(timeout=45)
         cls.leavers_rc = cls.leavers.wait(timeout=15)
+        with open(cls.path("unknown_queue.csv"), "w") as f:
+            f.write("SEQUENTIAL\nnosuchqueue;X-Note: none\n")
+        cls.refused = cls.uac("refused", "caller_refused.xml",
+                              "unknown_queue.csv", 1, 1, [])
+        cls.refused_rc = cls.refused.wait(timeout=15)
         cls.patient_rc = cls.patient.wait(timeout=30)
         cls.support_rc = cls.support.wait(timeout=15)
 
@@ -418,6 +424,8 @@ class KamailioSippTest(unittest.TestCase):
         # 182 Queued, then 408 once QUEUE_MAX_WAIT passed.
         self.assertEqual(self.patient_rc, 0, self.output("patient")[-2000:])
         self.assertEqual(self.support_rc, 0, self.output("support")[-2000:])
+        # A queue no agent serves: routingd refuses (NotFound), SIP 404.
+        self.assertEqual(self.refused_rc, 0, self.output("refused")[-2000:])
         answered = read_log(self.path("callers.log"))
         self.assertEqual(len(answered), len(CALLS))
 
