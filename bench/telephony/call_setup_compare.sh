@@ -19,6 +19,9 @@
 #      plain then routing; a rate is carried when every call completed, no
 #      message was retransmitted and every INVITE got its 180. The ramp of a
 #      variant stops at its first rate that fails.
+#   3. With routing among the variants (GLUE_COST=0 to skip): the glue's
+#      RouteContact outside Kamailio, split into encode, wire and decode
+#      (glue_client_cost.py, 2000 calls at RATE, from KAMAILIO_CPU).
 #
 # Placement on the 2 cores (taskset): Kamailio, every process of it (and so
 # the Python glue, which runs inside its SIP workers and its timer process), on
@@ -34,12 +37,14 @@
 # Usage: bench/telephony/call_setup_compare.sh [ROUNDS]
 #   env: RATE, CALLS, RAMP (default "100 200 400 800 1600"; empty: no ramp),
 #        RAMP_SECONDS (5), VARIANTS ("plain routing"), CHILDREN (Kamailio UDP
-#        workers, 4), AGENTS (registered agents for routing, 100), HOLD_MS
+#        workers, 4), AGENTS (registered agents for routing, 400:
+#        more than RATE x call length, so no call queues), SHM_MB (Kamailio
+#        shared memory, 256), HOLD_MS
 #        (talk time, 100), RING_MS (180 to 200 at the agent, 20),
-#        KAMAILIO_CPU, OTHER_CPU, PRIO, KEEP
+#        KAMAILIO_CPU, OTHER_CPU, PRIO, GLUE_COST, KEEP
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ "${1:-}" = "--help" ] && { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 rounds=${1:-3}
 rate=${RATE:-50}
 calls=${CALLS:-500}
@@ -47,7 +52,8 @@ ramp=${RAMP-"100 200 400 800 1600"}
 ramp_seconds=${RAMP_SECONDS:-5}
 variants=${VARIANTS:-"plain routing"}
 children=${CHILDREN:-4}
-agents=${AGENTS:-100}
+agents=${AGENTS:-400}
+shm_mb=${SHM_MB:-256}
 hold_ms=${HOLD_MS:-100}
 ring_ms=${RING_MS:-20}
 kamailio_cpu=${KAMAILIO_CPU:-0}
@@ -64,6 +70,7 @@ kamailio_bin=$(command -v kamailio || echo /usr/sbin/kamailio)
 
 work=$(mktemp -d /tmp/call_setup.XXXXXX)
 results="$work/results.jsonl"
+: >"$results"
 pids=()
 cleanup() {
   local pid
@@ -82,8 +89,25 @@ start() {  # start LOG CMD...: runs CMD in the background, remembers its PID
 }
 
 stop() {  # stop PID...: SIGTERM to each (only processes started here), then wait
-  local pid
+  local pid i
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Kamailio's main process, under a real-time PRIO, can spin on its own
+  # adaptive locks while it shuts down (sched_yield never lets the
+  # lower-priority holder run on that core). After 10 s it is put back to
+  # normal scheduling, which lets it finish, and then killed if need be.
+  for i in $(seq 100); do
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && break; done
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "call_setup_compare: PID $pid did not stop in 10 s; normal scheduling, then SIGKILL" >&2
+      chrt -o -p 0 "$pid" 2>/dev/null || true
+      sleep 1
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
   for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
 }
 
@@ -138,7 +162,7 @@ start_plain() {
   agent_ids=agent1
   start "$work/$label.kamailio.log" $prio taskset -c "$kamailio_cpu" "$kamailio_bin" \
     -f "$here/kamailio_plain.cfg" -DD -E -l "udp:127.0.0.1:$proxy_port" \
-    -n "$children" -Y "$work" -m 64 -M 8 -A "FIXED_AGENT=\"agent1\""
+    -n "$children" -Y "$work" -m "$shm_mb" -M 8 -A "FIXED_AGENT=\"agent1\""
   variant_pids=("$last_pid")
   wait_for_sip "$proxy_port"
 }
@@ -179,7 +203,7 @@ measure() {  # measure VARIANT RATE CALLS KIND ROUND: one SIPp run; appends a JS
     --immediate-mode -s 2048 -w "$dir/calls.pcap" "udp and port $proxy_port"
   capture_pid=$last_pid
   for _ in $(seq 50); do grep -q "listening on" "$dir/tcpdump.log" && break; sleep 0.1; done
-  (cd "$dir" && $prio taskset -c "$other_cpu" sipp "127.0.0.1:$proxy_port" \
+  (cd "$dir" && $prio timeout -s INT $((n / r + 45)) taskset -c "$other_cpu" sipp "127.0.0.1:$proxy_port" \
     -sf "$root/$here/uac_call.xml" -s "$service" -i 127.0.0.1 -p "$caller_port" \
     -r "$r" -m "$n" -l $((r * 4 + 50)) -d "$hold_ms" -trace_rtt -rtt_freq 1 -trace_stat \
     -stf uac_stat.csv -fd 1 -trace_err -nostdin -timeout $((n / r + 30))s \
@@ -225,6 +249,26 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+# Where the glue's time goes, outside Kamailio: the same client call against a
+# fresh routingd placed as above, from KAMAILIO_CPU (glue_client_cost.py).
+if [[ " $variants " == *" routing"* ]] && [ "${GLUE_COST:-1}" = 1 ] &&
+   declare -F prepare_routing >/dev/null; then
+  prepare_routing
+  label=glue-cost; mkdir -p "$work/$label"
+  ports=$(free_ports 2)
+  start "$work/$label/routingd.log" $prio taskset -c "$other_cpu" "$routingd_bin" \
+    --listen="tcp://127.0.0.1:${ports% *}" --events="tcp://127.0.0.1:${ports#* }" --http= \
+    --workers=1 --worker_cpus="$other_cpu" --io_cpus="$other_cpu" \
+    --batch_io_thread="$([[ "$prio" == chrt* ]] && echo false || echo true)"
+  cost_routingd=$last_pid
+  sleep 0.3
+  PYTHONPATH="$work/python" $prio taskset -c "$kamailio_cpu" /usr/bin/python3 \
+    "$here/glue_client_cost.py" --server "tcp://127.0.0.1:${ports% *}" --calls 2000 \
+    --rate "$rate" >"$work/glue_cost.json" || echo '{}' >"$work/glue_cost.json"
+  stop "$cost_routingd"
+  cat "$work/glue_cost.json"
+fi
+
 if [ -n "$ramp" ]; then
   declare -A carried=()
   for r in $ramp; do
@@ -249,7 +293,8 @@ summary = {}
 for v in dict.fromkeys(r["variant"] for r in rows):
     fixed = [r for r in rows if r["variant"] == v and r["kind"] == "fixed" and r["p50_ms"] is not None]
     s = {"rounds": len(fixed), "rate": rate}
-    for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "sipp_p50_ms", "sipp_p99_ms"):
+    keys = [k for k in dict.fromkeys(k for r in fixed for k in r) if k.endswith("_ms")]
+    for k in keys:
         vals = [r[k] for r in fixed if r.get(k) is not None]
         s[k] = round(statistics.median(vals), 3) if vals else None
     s["failed_calls"] = sum(r["failed"] for r in fixed)
@@ -266,6 +311,11 @@ for v in dict.fromkeys(r["variant"] for r in rows):
 if "plain" in summary and "routing" in summary:
     a, b = summary["plain"], summary["routing"]
     summary["routing_minus_plain_ms"] = {
-        k: round(b[k] - a[k], 3) for k in ("p50_ms", "p99_ms") if a[k] is not None and b[k] is not None}
+        k: round(b[k] - a[k], 3) for k in ("p50_ms", "p99_ms", "proxy_invite_p50_ms", "proxy_invite_p99_ms")
+        if a.get(k) is not None and b.get(k) is not None}
+import os
+cost = os.path.join(os.path.dirname(sys.argv[1]), "glue_cost.json")
+if os.path.exists(cost):
+    summary["glue_client_cost_us"] = json.load(open(cost))
 print(json.dumps({"medians": summary}, indent=1))
 PY

@@ -50,7 +50,7 @@ PY
       ROUTINGD_SERVER="tcp://127.0.0.1:$rd_listen" ROUTINGD_EVENTS="tcp://127.0.0.1:$rd_events" \
       ROUTING_ROSTER="$work/roster.json" GLUE_TIMING_FILE="$work/$label/glue_timing" \
       $prio taskset -c "$kamailio_cpu" "$kamailio_bin" -f "$integration/kamailio.cfg" \
-      -DD -E -l "udp:127.0.0.1:$proxy_port" -n "$children" -Y "$work" -m 64 -M 16 \
+      -DD -E -l "udp:127.0.0.1:$proxy_port" -n "$children" -Y "$work" -m "$shm_mb" -M 16 \
       -A LISTEN_ON_COMMAND_LINE -A "ROUTING_GLUE=\"$1\""
     variant_pids=("$last_pid" "$routingd_pid")
     wait_for_sip "$proxy_port"
