@@ -6,6 +6,10 @@
 #            for an agent through the Python sidecar client from app_python3,
 #            the call forwarded to that agent's registered contact. Agents are
 #            free, so every call is assigned at once.
+#   routing_timed, routing_queued (bench/telephony/routing_variant.sh): the
+#            glue's route_call timed inside Kamailio; only QUEUED_AGENTS
+#            agents (4) registered, so calls queue and the capture times
+#            their resumption (the freeing BYE to the queued INVITE relayed).
 # Call setup is the time from the INVITE the caller (SIPp, uac_call.xml) sends
 # to the 180 Ringing it receives; the agents' phones (SIPp, uas_agent.xml)
 # send 180 at once. It is read from a packet capture on loopback (tcpdump,
@@ -41,10 +45,10 @@
 #        more than RATE x call length, so no call queues), SHM_MB (Kamailio
 #        shared memory, 256), HOLD_MS
 #        (talk time, 100), RING_MS (180 to 200 at the agent, 20),
-#        KAMAILIO_CPU, OTHER_CPU, PRIO, GLUE_COST, KEEP
+#        KAMAILIO_CPU, OTHER_CPU, PRIO, GLUE_COST, QUEUED_AGENTS, KEEP
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ "${1:-}" = "--help" ] && { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 rounds=${1:-3}
 rate=${RATE:-50}
 calls=${CALLS:-500}

@@ -9,7 +9,8 @@ it receives, per call:
     proxy and the first 180 back, matched by Call-ID. This is the figure the
     comparison quotes. The same capture splits it: the proxy's INVITE in to
     INVITE out (the routing step is here), the agent phone's INVITE to 180,
-    and the proxy's 180 in to 180 out;
+    and the proxy's 180 in to 180 out; for calls that queued (182), the BYE
+    that freed an agent to the queued call's INVITE relayed to it (resume);
   - SIPp's own response-time measure 1 (-trace_rtt, one value per call).
     SIPp reads a coarse clock (4 ms steps on this kernel), so it can tell
     2 ms from 10 ms but not 0.3 ms from 1 ms; it is printed as a check.
@@ -83,7 +84,19 @@ def capture_times(path, caller_port, proxy_port):
     proxy's part of it: the caller's INVITE in to the INVITE out to the agent
     (where the routing step sits), and the agent's 180 in to the 180 out."""
     first = {}  # (what, call-id) -> first time seen
+    agent_of = {}  # call-id -> the R-URI user of the INVITE relayed to a phone
+    relayed = []  # (time, agent, call-id) of every INVITE relayed to a phone
+    byes = []  # (time, call-id) of the callers' BYEs
+    queued = set()  # call-ids that got 182 Queued
     for t, src, dst, payload in udp_payloads(path):
+        if payload.startswith(b"INVITE ") and src == proxy_port:
+            agent = payload.split(b" ", 2)[1].split(b"@")[0].replace(b"sip:", b"")
+            agent_of.setdefault(call_id(payload), agent)
+            relayed.append((t, agent, call_id(payload)))
+        elif payload.startswith(b"BYE ") and src == caller_port:
+            byes.append((t, call_id(payload)))
+        elif payload.startswith(b"SIP/2.0 182") and dst == caller_port:
+            queued.add(call_id(payload))
         if payload.startswith(b"INVITE "):
             what = "invite_in" if src == caller_port else "invite_out" if src == proxy_port else None
         elif payload.startswith(b"SIP/2.0 180"):
@@ -97,7 +110,18 @@ def capture_times(path, caller_port, proxy_port):
     def spans(start, end):
         return sorted((first[(end, c)] - first[(start, c)]) * 1e3
                       for c in calls if (start, c) in first and (end, c) in first)
-    return {"setup": spans("invite_in", "ring_out"),
+    # A queued call's resumption: the BYE that freed an agent (in at the
+    # proxy, which releases the contact before relaying it) to the next INVITE
+    # relayed to that agent, when that INVITE is a queued call's: routingd's
+    # assignment, its event, the rtimer tick and t_continue.
+    resume = []
+    for t_bye, cid in byes:
+        agent = agent_of.get(cid)
+        nxt = next(((t, c) for t, a, c in relayed if a == agent and t > t_bye), None)
+        if nxt and nxt[1] in queued:
+            resume.append((nxt[0] - t_bye) * 1e3)
+    return {"resume": sorted(resume), "queued": len(queued & calls),
+            "setup": spans("invite_in", "ring_out"),
             "proxy_invite": spans("invite_in", "invite_out"),
             "agent_180": spans("invite_out", "ring_in"),
             "proxy_180": spans("ring_in", "ring_out")}, len(calls)
@@ -126,7 +150,8 @@ def main():
 
     spans, invited = capture_times(args.pcap, args.caller_port, args.proxy_port)
     out = {"label": args.label, "invites": invited, "ringing": len(spans["setup"])}
-    for span, prefix in (("setup", ""), ("proxy_invite", "proxy_invite_"),
+    out["queued"] = spans.pop("queued")
+    for span, prefix in (("resume", "resume_"), ("setup", ""), ("proxy_invite", "proxy_invite_"),
                          ("agent_180", "agent_180_"), ("proxy_180", "proxy_180_")):
         for name, q in (("p50_ms", 50), ("p90_ms", 90), ("p99_ms", 99), ("max_ms", 100)):
             if prefix and name == "p90_ms":

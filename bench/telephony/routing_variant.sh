@@ -5,7 +5,9 @@
 # the glue's environment, and calls to sip:billing@... .
 #   routing        the integration's glue as it is;
 #   routing_timed  the same with its route_call timed (timed_glue.py): one
-#                  line per call in $work/<label>/glue_timing.<pid>.
+#                  line per call in $work/<label>/glue_timing.<pid>;
+#   routing_queued the integration's glue, QUEUED_AGENTS agents registered
+#                  (4): calls queue, and the capture times their resumption.
 
 integration=integrations/kamailio
 if [ -f "$integration/kamailio.cfg" ] && [ -f "$integration/routing_glue.py" ]; then
@@ -56,5 +58,11 @@ PY
     wait_for_sip "$proxy_port"
   }
   start_routing() { start_routing_with "$root/$integration/routing_glue.py"; }
+  # Queued calls: only QUEUED_AGENTS agents (default 4) register, so at
+  # RATE calls/s most calls wait (182) and are resumed by the assignment.
+  start_routing_queued() {
+    start_routing_with "$root/$integration/routing_glue.py"
+    agent_ids=$(seq -f 'agent%03g' 1 "${QUEUED_AGENTS:-4}" | tr '\n' ' ')
+  }
   start_routing_timed() { start_routing_with "$root/$here/timed_glue.py"; }
 fi
