@@ -32,6 +32,7 @@ packages=(
   kamailio               # integrations/kamailio: the SIP proxy that routes calls through routingd
   kamailio-python3-modules  # integrations/kamailio: app_python3, the glue's host
   sip-tester             # integrations/kamailio: SIPp plays the agents and the callers in its test
+  tcpdump                # bench/telephony: call setup times from a loopback capture
 )
 
 missing=()
