@@ -113,7 +113,10 @@ class PythonClientTest:
         self.assertEqual(error.exception.code, "NotFound")
         stats = self.client.stats(60)
         self.assertEqual(stats["decisions"], 2)
+        self.assertEqual(stats["assigned_immediately"], 2)
         self.assertEqual(stats["released"], 2)
+        self.assertEqual(stats["cancelled"], 0)
+        self.assertEqual(stats["contacts_held"], 0)
         self.assertTrue(self.client.health()["serving"])
         self.assertEqual(self.daemon.stop(), 0)
 

@@ -586,8 +586,10 @@ class Client:
             }
         return {
             "decisions": s.Decisions(), "queued": s.Queued(),
+            "assigned_immediately": s.AssignedImmediately(),
             "assigned_from_queue": s.AssignedFromQueue(),
-            "released": s.Released(), "agents": s.Agents(),
+            "cancelled": s.Cancelled(), "released": s.Released(),
+            "contacts_held": s.ContactsHeld(), "agents": s.Agents(),
             "queues": queues,
             "service_level_in_window": s.ServiceLevelInWindow(),
             "decisions_per_second": s.DecisionsPerSecond(),
