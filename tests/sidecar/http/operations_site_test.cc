@@ -3,60 +3,22 @@
 // every route answers, the stream sends snapshots, Stop ends it.
 #include "sidecar/http/operations_site.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/sidecar/http/http_test_client.h"
 #include "nlohmann/json.hpp"
 #include "sidecar/http/prometheus_text.h"
 
 namespace routing::sidecar::http {
 namespace {
 
-// A raw HTTP/1.1 exchange: sends `request`, reads until the server closes
-// or `until` appears.
-std::string Exchange(int port, const std::string& request,
-                     const std::string& until = "") {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
-      0) {
-    close(fd);
-    return "";
-  }
-  send(fd, request.data(), request.size(), 0);
-  std::string response;
-  char buffer[8192];
-  while (true) {
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) break;
-    response.append(buffer, static_cast<size_t>(n));
-    if (!until.empty() && absl::StrContains(response, until)) break;
-  }
-  close(fd);
-  return response;
-}
-
-std::string Get(int port, const std::string& path) {
-  return Exchange(port,
-                  absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n"));
-}
-
-std::string Body(const std::string& response) {
-  const size_t end = response.find("\r\n\r\n");
-  return end == std::string::npos ? "" : response.substr(end + 4);
-}
+using ::routing::sidecar::http::test_client::Body;
+using ::routing::sidecar::http::test_client::Exchange;
+using ::routing::sidecar::http::test_client::Get;
 
 class OperationsSiteTest : public ::testing::Test {
  protected:

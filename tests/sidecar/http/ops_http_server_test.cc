@@ -1,8 +1,6 @@
 #include "sidecar/http/ops_http_server.h"
 
-#include <arpa/inet.h>
 #include <civetweb.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,58 +12,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/sidecar/http/http_test_client.h"
 
 namespace routing::sidecar::http {
 namespace {
 
 constexpr char kToken[] = "0123456789abcdef-token";
 
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
-      0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Sends `request` and reads until the server closes (or `until` appears).
-std::string Exchange(int port, const std::string& request,
-                     const std::string& until = "") {
-  const int fd = Connect(port);
-  if (fd < 0) return "";
-  send(fd, request.data(), request.size(), 0);
-  std::string response;
-  char buffer[4096];
-  while (true) {
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) break;
-    response.append(buffer, static_cast<size_t>(n));
-    if (!until.empty() && absl::StrContains(response, until)) break;
-  }
-  close(fd);
-  return response;
-}
-
-std::string Get(int port, const std::string& path,
-                const std::string& headers = "",
-                const std::string& method = "GET") {
-  return Exchange(
-      port, absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: localhost\r\n",
-                         headers, "\r\n"));
-}
-
-std::string Body(const std::string& response) {
-  const size_t end = response.find("\r\n\r\n");
-  return end == std::string::npos ? "" : response.substr(end + 4);
-}
+using ::routing::sidecar::http::test_client::Body;
+using ::routing::sidecar::http::test_client::Connect;
+using ::routing::sidecar::http::test_client::Exchange;
+using ::routing::sidecar::http::test_client::Get;
 
 class OpsHttpServerTest : public ::testing::Test {
  protected:
