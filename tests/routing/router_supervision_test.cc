@@ -17,7 +17,6 @@ namespace {
 
 using ::routing::testing::MakeAgent;
 using ::routing::testing::MakeContact;
-using ::routing::testing::RecordingListener;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -28,31 +27,8 @@ ContactSurvey Survey(std::optional<int> csat, std::optional<int> nps) {
   return survey;
 }
 
-class RouterSupervisionTest : public ::testing::Test {
+class RouterSupervisionTest : public ::routing::testing::ManualClockRouterTest {
  protected:
-  RouterSupervisionTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {}
-
-  void SetUp() override { Build(RouterOptions()); }
-
-  void Build(RouterOptions options) {
-    options.clock = &clock_;
-    options.listener = &listener_;
-    auto router = Router::Create(options);
-    ASSERT_TRUE(router.ok()) << router.status();
-    router_ = std::move(*router);
-  }
-
-  void AddAvailable(const AgentProfile& agent) {
-    ASSERT_TRUE(router_->AddAgent(agent).ok());
-    ASSERT_TRUE(router_->SetAgentState(agent.id, AgentState::kAvailable).ok());
-  }
-
-  RoutingDecision RouteOk(const Contact& contact) {
-    absl::StatusOr<RoutingDecision> d = router_->Route(contact);
-    EXPECT_TRUE(d.ok()) << d.status();
-    return d.ok() ? *d : RoutingDecision();
-  }
-
   // The queue's statistics now (a copy: Stats() returns a fresh snapshot).
   std::optional<QueueStats> QueueNow(const std::string& name) {
     RouterStats stats = router_->Stats();
@@ -84,10 +60,6 @@ class RouterSupervisionTest : public ::testing::Test {
     clock_.Advance(handle);
     return router_->Release(id, outcome, survey);
   }
-
-  ManualClock clock_;
-  RecordingListener listener_;
-  std::unique_ptr<Router> router_;
 };
 
 // --- Waiting contacts ------------------------------------------------------

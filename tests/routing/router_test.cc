@@ -15,39 +15,10 @@ namespace {
 
 using ::routing::testing::MakeAgent;
 using ::routing::testing::MakeContact;
-using ::routing::testing::RecordingListener;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class RouterTest : public ::testing::Test {
- protected:
-  RouterTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {}
-
-  void SetUp() override { Build(RouterOptions()); }
-
-  void Build(RouterOptions options) {
-    options.clock = &clock_;
-    options.listener = &listener_;
-    auto router = Router::Create(options);
-    ASSERT_TRUE(router.ok()) << router.status();
-    router_ = std::move(*router);
-  }
-
-  void AddAvailable(const AgentProfile& agent) {
-    ASSERT_TRUE(router_->AddAgent(agent).ok());
-    ASSERT_TRUE(router_->SetAgentState(agent.id, AgentState::kAvailable).ok());
-  }
-
-  RoutingDecision RouteOk(const Contact& contact) {
-    absl::StatusOr<RoutingDecision> d = router_->Route(contact);
-    EXPECT_TRUE(d.ok()) << d.status();
-    return d.ok() ? *d : RoutingDecision();
-  }
-
-  ManualClock clock_;
-  RecordingListener listener_;
-  std::unique_ptr<Router> router_;
-};
+class RouterTest : public ::routing::testing::ManualClockRouterTest {};
 
 // --- Eligibility ----------------------------------------------------------
 

@@ -2,11 +2,13 @@
 #ifndef TESTS_ROUTING_ROUTER_TEST_SUPPORT_H_
 #define TESTS_ROUTING_ROUTER_TEST_SUPPORT_H_
 
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "routing/router.h"
 
 namespace routing::testing {
@@ -49,6 +51,38 @@ class RecordingListener : public AssignmentListener {
  private:
   std::mutex mu_;  // Not absl::Mutex: Debian's Abseil is invisible to TSan.
   std::vector<Assignment> assignments_;
+};
+
+// A router on a manual clock with a recording listener, rebuilt with other
+// options by Build().
+class ManualClockRouterTest : public ::testing::Test {
+ protected:
+  ManualClockRouterTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {}
+
+  void SetUp() override { Build(RouterOptions()); }
+
+  void Build(RouterOptions options) {
+    options.clock = &clock_;
+    options.listener = &listener_;
+    auto router = Router::Create(options);
+    ASSERT_TRUE(router.ok()) << router.status();
+    router_ = std::move(*router);
+  }
+
+  void AddAvailable(const AgentProfile& agent) {
+    ASSERT_TRUE(router_->AddAgent(agent).ok());
+    ASSERT_TRUE(router_->SetAgentState(agent.id, AgentState::kAvailable).ok());
+  }
+
+  RoutingDecision RouteOk(const Contact& contact) {
+    absl::StatusOr<RoutingDecision> d = router_->Route(contact);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? *d : RoutingDecision();
+  }
+
+  ManualClock clock_;
+  RecordingListener listener_;
+  std::unique_ptr<Router> router_;
 };
 
 }  // namespace routing::testing
