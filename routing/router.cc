@@ -59,6 +59,22 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
                      absl::FormatDuration(options.fcr_window),
                      "; it must be above 0 and at most 365 days"));
   }
+  for (Channel channel : kAllChannels) {
+    const absl::Duration timeout =
+        options.offer_timeout[static_cast<int>(channel)];
+    if (timeout < absl::ZeroDuration() || timeout > absl::Hours(1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "RouterOptions::offer_timeout for ", std::string(ChannelName(channel)), " is ",
+          absl::FormatDuration(timeout), "; it must be 0 (no offers) to 1 hour"));
+    }
+  }
+  const int missed_state = static_cast<int>(options.missed_offer_state);
+  if (missed_state < 0 || missed_state >= kAgentStateCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RouterOptions::missed_offer_state is the unknown agent "
+                     "state number ",
+                     missed_state));
+  }
   ROUTING_RETURN_IF_ERROR(ValidatePolicy(options.policy));
   return std::unique_ptr<Router>(new internal::LockFreeRouter(options));
 }

@@ -41,6 +41,7 @@
 #ifndef ROUTING_ROUTER_H_
 #define ROUTING_ROUTER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -86,15 +87,30 @@ struct RouterOptions {
   // contact when its customer had no earlier contact in the same queue that
   // arrived within this long before it. 0 < fcr_window <= 365 days.
   absl::Duration fcr_window = absl::Hours(24 * 7);
+  // Reservations, per channel (indexed by Channel): with a timeout above
+  // zero, every assignment on that channel is first an offer. The agent's
+  // capacity is held for the contact, and the host accepts the offer
+  // (AcceptOffer: the contact is assigned) or rejects it (RejectOffer). A
+  // rejected offer, or one not accepted within the timeout (noticed by
+  // AdvanceQueues), returns the contact to its queue in the place it had
+  // (its enqueue time and priority, so its aged arrival: ahead of every
+  // contact that arrived a millisecond or more after it; behind those of
+  // its own millisecond), never to be offered to that agent again, and puts the agent, if it is still available, in
+  // missed_offer_state (kAvailable: left as it is). Zero: assignments are
+  // final at once, as without reservations. 0 <= timeout <= 1 hour.
+  std::array<absl::Duration, kChannelCount> offer_timeout = {};
+  AgentState missed_offer_state = AgentState::kBreak;
 };
 
 // A contact as the router holds it now.
 struct ContactStatus {
-  enum class State : uint8_t { kQueued, kAssigned };
+  enum class State : uint8_t { kQueued, kAssigned, kOffered };
   Contact contact;
   State state = State::kQueued;
-  std::string agent_id;    // kAssigned only.
-  absl::Time assigned_at;  // kAssigned only.
+  std::string agent_id;    // kAssigned and kOffered.
+  absl::Time assigned_at;  // kAssigned: accepted at; kOffered: offered at.
+  absl::Time offer_expires_at;  // kOffered only.
+  uint64_t placement = 0;       // RoutingDecision::placement.
   // kQueued only: 1 + the contacts of the same queue ahead of it in service
   // order, and the rules step it has reached (0: the first plan).
   int64_t queue_position = 0;
@@ -173,6 +189,20 @@ class Router {
   // leave the contact where it was; Aborted while another call is routing
   // the same contact (try again).
   virtual absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) = 0;
+  // Reservations (RouterOptions::offer_timeout). The agent accepts the offer
+  // of the contact: it is assigned from now (handle time counts from here,
+  // and so does the queue's answered count). With a non-empty agent_id, the
+  // offer must be to that agent. FailedPrecondition if the contact is not
+  // offered (queued, already accepted, or offered to another agent);
+  // NotFound if it is not held; nothing changes on a refusal.
+  virtual absl::Status AcceptOffer(std::string_view contact_id,
+                                   std::string_view agent_id) = 0;
+  // The agent turns the offer down: the contact returns to its queue in the
+  // place it had (it may be offered to another free agent at once: the
+  // returned decision says which), excluded from that agent; the agent goes
+  // to missed_offer_state if it is still available. Refusals as AcceptOffer.
+  virtual absl::StatusOr<RoutingDecision> RejectOffer(
+      std::string_view contact_id, std::string_view agent_id) = 0;
   virtual absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const = 0;
   // The contacts waiting in `queue` (every queue when empty), each queue's in
@@ -207,7 +237,12 @@ class Router {
   // anyone since the last look. Due steps are found in a schedule ordered by
   // due time (the steps due, not the contacts waiting); while some vetoed
   // contact waits, one walk of the queued contacts. Plus one decision per
-  // moved or vetoed contact.
+  // moved or vetoed contact. Lapsed offers count as moved.
+  // It also ends every offer whose timeout has passed, first, as
+  // RejectOffer would (the listener hears OnOfferExpired, then OnAssigned
+  // if the contact is offered to another agent at once): hosts with
+  // reservations call it at least as often as they want offers to lapse on
+  // time. Cost: a walk of the offers outstanding.
   virtual int AdvanceQueues() = 0;
   // The customer's remembered interactions, most recent first.
   virtual std::vector<CustomerInteraction> CustomerHistory(

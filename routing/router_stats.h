@@ -89,7 +89,12 @@ struct RouterStats {
   int64_t assignments_untold = 0;
   int64_t cancelled = 0;
   int64_t released = 0;
-  int64_t contacts_held = 0;  // Queued or assigned now.
+  // Reservations: assignments made as offers, and how offers ended.
+  int64_t offers = 0;
+  int64_t offers_accepted = 0;
+  int64_t offers_rejected = 0;
+  int64_t offers_expired = 0;
+  int64_t contacts_held = 0;  // Queued, offered or assigned now.
   int64_t agents = 0;
   std::array<int64_t, kAgentStateCount> agents_by_state = {};
   std::vector<QueueStats> queues;

@@ -21,6 +21,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "routing/agent.h"
 #include "routing/channel.h"
 
 namespace routing {
@@ -92,6 +93,17 @@ struct RoutingDecision {
   uint64_t token = 0;
   // The contact's Contact::user_data (kept by a Requeue that gave none).
   void* user_data = nullptr;
+  // kAssigned only: the assignment is an offer (RouterOptions::offer_timeout
+  // of the channel above zero). The agent holds the contact (its capacity is
+  // taken) but must accept it (Router::AcceptOffer) before offer_expires_at;
+  // rejected or lapsed, the contact returns to its queue.
+  bool offered = false;
+  absl::Time offer_expires_at;
+  // The contact's placement: 0 for its first, raised each time it is placed
+  // again (Requeue, a rules step, a rejected or lapsed offer). What happens
+  // to one contact is ordered by (placement, then queued < offered <
+  // assigned < ended).
+  uint64_t placement = 0;
 
   // A few lines a supervisor can read: the outcome, then one line a component.
   std::string Explain() const;
@@ -111,6 +123,21 @@ struct Assignment {
       decision;  // Score and explanation, as for an immediate assignment.
   uint64_t token = 0;         // decision.token: the attempt assigned.
   void* user_data = nullptr;  // The contact's Contact::user_data.
+  uint64_t placement = 0;     // decision.placement.
+};
+
+// An offer not accepted before its deadline (Router::AdvanceQueues). The
+// contact is back in its queue, in the place it had; `agent_state` is the
+// agent's state now (RouterOptions::missed_offer_state if it was available).
+struct ExpiredOffer {
+  std::string contact_id;
+  std::string customer_id;
+  std::string agent_id;
+  std::string queue;
+  Channel channel = Channel::kVoice;
+  uint64_t placement = 0;  // Of the offer that lapsed.
+  AgentState agent_state = AgentState::kAvailable;
+  void* user_data = nullptr;
 };
 
 // Receives assignments of queued contacts. Called on the thread whose call
@@ -129,10 +156,15 @@ struct Assignment {
 //     they do not wait: an OnAssigned for that contact running on another
 //     thread may still be running. So never call them while holding a lock
 //     your listener takes.
+// Offers (RouterOptions::offer_timeout): an assignment that is an offer
+// reaches OnAssigned like any other (decision.offered). An offer that lapses
+// reaches OnOfferExpired, on the thread calling AdvanceQueues, before any
+// new offer of the same contact.
 class AssignmentListener {
  public:
   virtual ~AssignmentListener() = default;
   virtual void OnAssigned(const Assignment& assignment) = 0;
+  virtual void OnOfferExpired(const ExpiredOffer& offer) { (void)offer; }
 };
 
 }  // namespace routing

@@ -22,6 +22,13 @@
 //   kRouting(p) | kQueued(p) | kAssigned(a, p) --Cancel----> kDone
 //   kAssigned(a, p) --Release-----------------------------> kDone
 //   kRouting(p) --refused (nobody could ever serve it)-----> kDone
+// On a channel with reservations (RouterOptions::offer_timeout) every
+// "assign" above lands in kOffered(a, p) instead, and:
+//   kOffered(a, p) --AcceptOffer---------------------------> kAssigned(a, p)
+//   kOffered(a, p) --RejectOffer, lapsed, Requeue----------> kRouting(p + 1)
+//   kOffered(a, p) --Cancel--------------------------------> kDone
+// The winner out of kOffered gives the agent's load back, as out of
+// kAssigned.
 //
 // Whoever wins a CAS owns the side effects of the state it replaced: the
 // winner out of kQueued(p) takes the placement-p node out of its queue's
@@ -52,7 +59,13 @@ namespace routing::internal {
 // preferred or excluded agents); the decision path keeps them on the stack.
 inline constexpr int kMaxRequirements = 64;
 
-enum class ContactState : uint8_t { kRouting, kQueued, kAssigned, kDone };
+enum class ContactState : uint8_t {
+  kRouting,
+  kQueued,
+  kAssigned,
+  kDone,
+  kOffered
+};
 
 class QueueNode;
 
@@ -180,9 +193,14 @@ struct ContactRecord {
   // placing thread before its CAS into kQueued, read by whoever moves the
   // contact out of kQueued.
   std::atomic<QueueNode*> queued_node{nullptr};
-  // Written just after the assignment CAS; a Release racing with it may read
-  // 0 and then counts no handling time.
+  // Written just after the assignment CAS (for an offer: after the accept
+  // CAS); a Release racing with it may read 0 and then counts no handling
+  // time.
   std::atomic<int64_t> assigned_ns{0};
+  // The current offer's deadline and when it was made: written before the
+  // CAS into kOffered, meaningful while the state word is kOffered.
+  std::atomic<int64_t> offer_deadline_ns{0};
+  std::atomic<int64_t> offered_ns{0};
   std::atomic<int> refs{1};
   // Listener calls about this contact under way (each holds a reference).
   // A deliverer raises it, then checks the contact is still assigned in the

@@ -39,6 +39,7 @@
 #include "routing/internal/history_store.h"
 #include "routing/internal/kpi_counters.h"
 #include "routing/internal/name_table.h"
+#include "routing/internal/offer_schedule.h"
 #include "routing/internal/router_counters.h"
 #include "routing/router.h"
 #include "routing/status_macros.h"
@@ -52,6 +53,10 @@ struct AssignmentNotice {
   Assignment assignment;
   ContactRecord* record = nullptr;
   uint64_t placement = 0;
+  // Set for a lapsed offer: told to OnOfferExpired (always: the lapse has
+  // happened), instead of OnAssigned.
+  bool expired_offer = false;
+  ExpiredOffer expired;
 };
 
 class LockFreeRouter final : public Router {
@@ -74,6 +79,10 @@ class LockFreeRouter final : public Router {
   absl::Status Release(std::string_view contact_id, ContactOutcome outcome,
                        const ContactSurvey& survey) override;
   absl::StatusOr<RoutingDecision> Requeue(const Contact& contact) override;
+  absl::Status AcceptOffer(std::string_view contact_id,
+                           std::string_view agent_id) override;
+  absl::StatusOr<RoutingDecision> RejectOffer(
+      std::string_view contact_id, std::string_view agent_id) override;
   absl::StatusOr<ContactStatus> GetContact(
       std::string_view contact_id) const override;
   std::vector<QueuedContact> QueuedContacts(
@@ -336,6 +345,44 @@ class LockFreeRouter final : public Router {
   // state CAS to kDone. Returns the state word it replaced.
   absl::StatusOr<uint64_t> Finish(ContactRecord* record, bool allow_waiting);
 
+  // --- Reservations (lock_free_router_offers.cc) ---
+  int64_t OfferTimeoutNs(int channel) const { return offer_timeout_ns_[channel]; }
+  // The state word an assignment of a contact of `channel` to `agent` in
+  // `placement` lands in: kOffered on a channel with reservations, else
+  // kAssigned. Stamps the offer's times on `record` first (before the CAS).
+  uint64_t AssignmentWord(ContactRecord* record, int channel, int agent,
+                          uint64_t placement, int64_t now_ns);
+  // After an assignment to `word` was confirmed: an offer is scheduled to
+  // lapse and counted; a plain assignment starts its handle time. Marks
+  // `decision` (if given) accordingly.
+  void CommitAssignment(ContactRecord* record, uint64_t word, int64_t now_ns,
+                        RoutingDecision* decision);
+  // Marks `decision` as the assignment `word` of `record` (offered or not,
+  // the offer's deadline, the placement).
+  static void MarkAssignment(const ContactRecord& record, uint64_t word,
+                             RoutingDecision* decision);
+  // The offered contact's word if `record` is offered (to `agent_id`, when
+  // not empty), else the refusal naming what it is instead.
+  absl::StatusOr<uint64_t> OfferedWord(const ContactRecord& record,
+                                       std::string_view agent_id) const;
+  // Ends the offer `word` (kOffered(a, p)) of `record`, which this thread
+  // holds a reference to: wins kRouting(p + 1), puts the agent in
+  // missed_offer_state if it is still available, gives its load back, and
+  // places the contact again where it was, excluded from that agent.
+  // Aborted if the offer was ended meanwhile; refusals change nothing.
+  // With `expired`, the listener hears OnOfferExpired first, and of a new
+  // offer made at once.
+  absl::StatusOr<RoutingDecision> ReturnOffer(ContactRecord* record,
+                                              uint64_t word, bool expired,
+                                              Notices* notices);
+  // Ends the offers whose deadline has passed (AdvanceQueues); returns how
+  // many.
+  int ExpireOffers(Notices* notices);
+  // Puts `agent` in `state` if its presence is still `expected`; the state
+  // it is in afterwards.
+  AgentState SetPresenceIf(int agent, AgentState expected, AgentState state,
+                           Notices* notices);
+
   // --- Queues over time (lock_free_router_queues.cc) ---
   // Live nodes of every queue (their route current) that `pick` selects, in
   // service order across queues.
@@ -396,6 +443,9 @@ class LockFreeRouter final : public Router {
   mutable std::atomic<int64_t> vetoes_{0};
   mutable std::atomic<int64_t> last_now_ns_{0};
   mutable RouterCounters counters_;
+  // Reservations: the timeout per channel (0: none), and the offers made.
+  std::array<int64_t, kChannelCount> offer_timeout_ns_ = {};
+  OfferSchedule offers_;
 };
 
 }  // namespace routing::internal

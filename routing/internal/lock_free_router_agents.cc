@@ -236,18 +236,16 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
         ContactRecord::Pack(ContactState::kQueued, -1, best->placement);
     ContactRecord* contact = best->contact;
     uint64_t expected = from;
-    if (!contact->Transition(expected,
-                             ContactRecord::Pack(ContactState::kAssigned, agent,
-                                                 best->placement))) {
+    const int64_t now_ns = NowNs();
+    const uint64_t assigned = AssignmentWord(
+        contact, best_route->channel, agent, best->placement, now_ns);
+    if (!contact->Transition(expected, assigned)) {
       // Someone else took, moved or cancelled it; undo our claim and look
       // again.
       agents_.DropLoad(agent, best_route->channel, 0, /*ended_work=*/false);
       agents_.SyncAvailability(agent);
       continue;
     }
-    const uint64_t assigned =
-        ContactRecord::Pack(ContactState::kAssigned, agent, best->placement);
-    const int64_t now_ns = NowNs();
     switch (ConfirmAssignment(contact, agent, record, assigned, from,
                               best_route->channel, notices)) {
       case Confirmation::kConfirmed:
@@ -263,10 +261,12 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
         LeaveQueue(*best_route, best);
         continue;
     }
-    contact->assigned_ns.store(now_ns, std::memory_order_release);
+    CommitAssignment(contact, assigned, now_ns, nullptr);
+    const bool offered =
+        ContactRecord::StateOf(assigned) == ContactState::kOffered;
     LeaveQueue(*best_route, best);
     counters_.Add(counters_.assigned_from_queue);
-    CountAnswered(*best_route, now_ns);
+    if (!offered) CountAnswered(*best_route, now_ns);
 
     if (listener_ != nullptr) {
       const PolicyRecord* policy = basis.policy;
@@ -278,9 +278,10 @@ void LockFreeRouter::DrainQueuesFor(int agent, Notices* notices) {
       const uint64_t after = slot.word.load(std::memory_order_acquire);
       AgentScore score = ScoreAgent(ctx, *record, slot, after);
       if (basis.rules != nullptr) score.total = rules_score;
-      Announce(contact, best->placement, *best_route,
-               DescribeAssignment(*best_route, basis, ctx, score, 1,
-                                  /*rules_failed=*/false),
+      RoutingDecision decision = DescribeAssignment(
+          *best_route, basis, ctx, score, 1, /*rules_failed=*/false);
+      MarkAssignment(*contact, assigned, &decision);
+      Announce(contact, best->placement, *best_route, std::move(decision),
                now_ns, notices);
     }
   }
@@ -343,6 +344,14 @@ void LockFreeRouter::Deliver(Notices& notices) {
 void LockFreeRouter::Tell(AssignmentNotice& notice) {
   ContactRecord* record = notice.record;
   ContactRef held(this, record);  // The notice's reference.
+  if (notice.expired_offer) {
+    ++listener_calls;
+    struct Returned {
+      ~Returned() { --listener_calls; }
+    } returned;
+    listener_->OnOfferExpired(notice.expired);
+    return;
+  }
   record->deliveries.fetch_add(1, std::memory_order_seq_cst);
   struct Told {
     ContactRecord* record;
@@ -351,7 +360,8 @@ void LockFreeRouter::Tell(AssignmentNotice& notice) {
   // seq_cst, after the increment: an ending call's CAS either shows here or
   // its read of `deliveries` shows the increment (contact_record.h).
   const uint64_t word = record->state.load(std::memory_order_seq_cst);
-  if (ContactRecord::StateOf(word) != ContactState::kAssigned ||
+  const ContactState state = ContactRecord::StateOf(word);
+  if ((state != ContactState::kAssigned && state != ContactState::kOffered) ||
       ContactRecord::PlacementOf(word) != notice.placement) {
     // Cancelled, released or requeued meanwhile: not told.
     counters_.Add(counters_.assignments_untold);

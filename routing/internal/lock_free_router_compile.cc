@@ -32,11 +32,20 @@ LockFreeRouter::LockFreeRouter(const RouterOptions& options)
                         &history_),
       policy_(new PolicyRecord{options.policy, 1}) {
   for (int i = 0; i < options.max_queues; ++i) queue_objects_[i] = nullptr;
+  for (int c = 0; c < kChannelCount; ++c) {
+    offer_timeout_ns_[c] = absl::ToInt64Nanoseconds(options.offer_timeout[c]);
+  }
 }
 
 LockFreeRouter::~LockFreeRouter() {
   {
     auto guard = epoch_.Pin();
+    // The offers still scheduled hold references on their contacts.
+    ScheduledOffer* offers = offers_.TakeAll();
+    for (ScheduledOffer* o = offers; o != nullptr; o = o->next) {
+      UnrefContact(o->record, &epoch_);
+    }
+    OfferSchedule::Free(offers);
     std::vector<ContactRecord*> held;
     contacts_.ForEach([&](ContactRecord* c) { held.push_back(c); });
     for (ContactRecord* c : held) {

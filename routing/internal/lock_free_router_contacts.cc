@@ -145,6 +145,7 @@ void LockFreeRouter::Announce(ContactRecord* record, uint64_t placement,
   assignment.attributes = route.contact.attributes;
   assignment.token = route.token;
   assignment.user_data = route.contact.user_data;
+  assignment.placement = placement;
   assignment.decision = std::move(decision);
   notices->push_back(std::move(notice));
 }
@@ -175,8 +176,8 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
         continue;  // Taken or changed meanwhile.
       }
       uint64_t expected = from;
-      const uint64_t assigned =
-          ContactRecord::Pack(ContactState::kAssigned, best.agent, placement);
+      const uint64_t assigned = AssignmentWord(record, route.channel,
+                                               best.agent, placement, now_ns);
       if (!record->Transition(expected, assigned)) {
         // The contact was cancelled, moved, or an agent's drain took it:
         // give the capacity back, and let the agent look at the queues in
@@ -196,9 +197,9 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
         case Confirmation::kTakenOver:
           return AssignResult::kTakenAfterAssigned;
       }
-      record->assigned_ns.store(now_ns, std::memory_order_release);
       *decision = DescribeAssignment(route, basis, ctx, best,
                                      candidates.eligible, !rules_ok);
+      CommitAssignment(record, assigned, now_ns, decision);
       return AssignResult::kAssigned;
     }
     // Every candidate kept was claimed by someone else between our scan and
@@ -259,7 +260,8 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
       (void)AcceptQueue(route);
       counters_.Add(counters_.decisions);
       counters_.Add(counters_.assigned_immediately);
-      CountAnswered(*route, now_ns);
+      // An offer is answered when accepted.
+      if (!decision.offered) CountAnswered(*route, now_ns);
       return decision;
     case AssignResult::kContactTaken:
     case AssignResult::kTakenAfterAssigned:
@@ -328,7 +330,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
     case AssignResult::kAssigned:
       LeaveQueue(*route, node);
       counters_.Add(counters_.assigned_immediately);
-      CountAnswered(*route, now_ns);
+      if (!decision.offered) CountAnswered(*route, now_ns);
       return decision;
     case AssignResult::kTakenAfterAssigned:
       // We moved it out of kQueued: its node is ours to give back.
@@ -357,6 +359,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
                     basis.policy->policy);
   StampBasis(basis, *route, &decision);
   decision.decided_at = absl::FromUnixNanos(now_ns);
+  decision.placement = placement;
   return decision;
 }
 
@@ -458,6 +461,12 @@ absl::StatusOr<uint64_t> LockFreeRouter::Finish(ContactRecord* record,
       return absl::NotFoundError(
           absl::StrCat("contact '", record->id(), "' has already ended"));
     }
+    if (state == ContactState::kOffered && !allow_waiting) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "contact '", record->id(), "' is offered to agent '",
+          AsAbsl(agents_.ids().Name(ContactRecord::AgentOf(word))),
+          "' and not accepted yet"));
+    }
     if (state != ContactState::kAssigned && !allow_waiting) {
       return absl::FailedPreconditionError(absl::StrCat(
           "contact '", record->id(), "' is not assigned to an agent yet"));
@@ -496,6 +505,13 @@ absl::Status LockFreeRouter::Cancel(std::string_view contact_id) {
         EndAssignment(record, route->channel, ContactRecord::AgentOf(word),
                       NowNs(), &notices);
         break;
+      case ContactState::kOffered: {
+        // Left while the agent's phone rang: nothing was handled.
+        const int agent = ContactRecord::AgentOf(word);
+        agents_.DropLoad(agent, route->channel, NowNs(), /*ended_work=*/false);
+        OnCapacityFreed(agent, &notices);
+        break;
+      }
       case ContactState::kRouting:
         // The routing thread owns the placement in flight: its own CAS
         // fails and it undoes what it did (a claim, a queue node).
@@ -602,10 +618,13 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
     if (next.customer_id.empty()) next.customer_id = current->contact.customer_id;
     if (next.attributes.empty()) next.attributes = current->contact.attributes;
     if (next.user_data == nullptr) next.user_data = current->contact.user_data;
-    if (state == ContactState::kAssigned) {
+    if (state == ContactState::kAssigned || state == ContactState::kOffered) {
       // The customer was being served, not waiting: the wait in the new
       // queue starts now (as an ACD measures a transfer's speed of answer).
-      next.enqueue_time = absl::FromUnixNanos(now_ns);
+      // An offer not taken up was never served: it keeps waiting.
+      if (state == ContactState::kAssigned) {
+        next.enqueue_time = absl::FromUnixNanos(now_ns);
+      }
       // The agent who hands the contact on is not offered it back while it
       // waits, rules steps included (they plan again from this contact).
       const std::string previous(
@@ -618,7 +637,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
     }
     ROUTING_ASSIGN_OR_RETURN(route, CompileRoute(next, basis, now_ns));
     route->token = NextToken();
-    if (state == ContactState::kAssigned) {
+    if (state == ContactState::kAssigned || state == ContactState::kOffered) {
       const int agent = ContactRecord::AgentOf(word);
       if (!route->Excludes(agent)) route->excluded_agents.push_back(agent);
     }
@@ -640,6 +659,10 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RequeueHeld(
   const ContactRoute* previous = record->route.load(std::memory_order_acquire);
   if (ContactRecord::StateOf(word) == ContactState::kQueued) {
     LeaveQueue(*previous, record->queued_node.load(std::memory_order_relaxed));
+  } else if (ContactRecord::StateOf(word) == ContactState::kOffered) {
+    const int agent = ContactRecord::AgentOf(word);
+    agents_.DropLoad(agent, previous->channel, now_ns, /*ended_work=*/false);
+    OnCapacityFreed(agent, notices);
   } else {
     const int agent = ContactRecord::AgentOf(word);
     if (!previous->contact.customer_id.empty()) {
@@ -668,6 +691,7 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
   const ContactRoute* route = record->route.load(std::memory_order_acquire);
   ContactStatus status;
   status.contact = route->contact;
+  status.placement = ContactRecord::PlacementOf(word);
   switch (ContactRecord::StateOf(word)) {
     case ContactState::kRouting:
     case ContactState::kQueued: {
@@ -689,6 +713,15 @@ absl::StatusOr<ContactStatus> LockFreeRouter::GetContact(
           std::string(agents_.ids().Name(ContactRecord::AgentOf(word)));
       status.assigned_at = absl::FromUnixNanos(
           record->assigned_ns.load(std::memory_order_acquire));
+      break;
+    case ContactState::kOffered:
+      status.state = ContactStatus::State::kOffered;
+      status.agent_id =
+          std::string(agents_.ids().Name(ContactRecord::AgentOf(word)));
+      status.assigned_at = absl::FromUnixNanos(
+          record->offered_ns.load(std::memory_order_acquire));
+      status.offer_expires_at = absl::FromUnixNanos(
+          record->offer_deadline_ns.load(std::memory_order_acquire));
       break;
     case ContactState::kDone:
       return absl::NotFoundError(

@@ -137,6 +137,9 @@ int LockFreeRouter::AdvanceQueues() {
   int moved = 0;
   {
     auto guard = epoch_.Pin();
+    // Lapsed offers first: the contacts they return join the queues before
+    // the steps and vetoes below look at them.
+    moved += ExpireOffers(&notices);
     if (now_ns >= next_step_due_ns_.load(std::memory_order_relaxed)) {
       const std::vector<QueueNode*> due = CollectStepsDue(now_ns);
       const DecisionBasis basis = LoadBasis();
@@ -199,7 +202,7 @@ bool LockFreeRouter::AssignQueued(QueueNode* node, const ContactRoute& route,
   }
   LeaveQueue(route, node);
   counters_.Add(counters_.assigned_from_queue);
-  CountAnswered(route, now_ns);
+  if (!decision.offered) CountAnswered(route, now_ns);
   if (listener_ != nullptr) {
     Announce(node->contact, node->placement, route, std::move(decision),
              now_ns, notices);

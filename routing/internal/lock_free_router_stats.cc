@@ -89,6 +89,10 @@ RouterStats LockFreeRouter::Stats() const {
       RouterCounters::Read(counters_.assignments_untold);
   stats.cancelled = RouterCounters::Read(counters_.cancelled);
   stats.released = RouterCounters::Read(counters_.released);
+  stats.offers = RouterCounters::Read(counters_.offers);
+  stats.offers_accepted = RouterCounters::Read(counters_.offers_accepted);
+  stats.offers_rejected = RouterCounters::Read(counters_.offers_rejected);
+  stats.offers_expired = RouterCounters::Read(counters_.offers_expired);
   stats.contacts_held = RouterCounters::Read(counters_.contacts_held);
   for (int i = 0; i < agents_.ids().size(); ++i) {
     const uint8_t presence =

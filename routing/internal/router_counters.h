@@ -26,6 +26,10 @@ struct RouterCounters {
   std::atomic<int64_t> assignments_untold{0};
   std::atomic<int64_t> cancelled{0};
   std::atomic<int64_t> released{0};
+  std::atomic<int64_t> offers{0};
+  std::atomic<int64_t> offers_accepted{0};
+  std::atomic<int64_t> offers_rejected{0};
+  std::atomic<int64_t> offers_expired{0};
   std::atomic<int64_t> rules_fallbacks{0};
   std::atomic<int64_t> rules_suspended_decisions{0};
 };

@@ -42,15 +42,35 @@ class RecordingListener : public AssignmentListener {
   void OnAssigned(const Assignment& assignment) override {
     std::lock_guard<std::mutex> lock(mu_);
     assignments_.push_back(assignment);
+    told_.push_back(std::string(assignment.decision.offered ? "offered "
+                                                            : "assigned ") +
+                    assignment.contact_id + " " + assignment.agent_id);
+  }
+  void OnOfferExpired(const ExpiredOffer& offer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    expired_.push_back(offer);
+    told_.push_back("expired " + offer.contact_id + " " + offer.agent_id);
   }
   std::vector<Assignment> Take() {
     std::lock_guard<std::mutex> lock(mu_);
     return std::exchange(assignments_, {});
   }
+  std::vector<ExpiredOffer> TakeExpired() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(expired_, {});
+  }
+  // Everything told, in order: "assigned C A" / "offered C A" /
+  // "expired C A".
+  std::vector<std::string> TakeTold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(told_, {});
+  }
 
  private:
   std::mutex mu_;  // Not absl::Mutex: Debian's Abseil is invisible to TSan.
   std::vector<Assignment> assignments_;
+  std::vector<ExpiredOffer> expired_;
+  std::vector<std::string> told_;
 };
 
 // A router on a manual clock with a recording listener, rebuilt with other
