@@ -40,23 +40,48 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# tests/third_party_client: Node.js and npm run the JavaScript client's test.
+# Debian's (Node 18, npm 9) unless the machine has them already, perhaps from
+# another source that bundles npm with node (Debian's npm would conflict).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
-    echo "setup: need root to install: ${missing[*]}" >&2; exit 1
+if [ ${#missing[@]} -ne 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+      echo "setup: need root to install: ${missing[*]}" >&2; exit 1
+    fi
+  else
+    SUDO=
   fi
-else
-  SUDO=
+
+  log=$(mktemp)
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { $SUDO apt-get update -qq && \
+         $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "setup: apt-get could not install: ${missing[*]} (log above)" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
 fi
 
-log=$(mktemp)
-export DEBIAN_FRONTEND=noninteractive
-if ! { $SUDO apt-get update -qq && \
-       $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
-  tail -n 20 "$log" >&2
-  echo "setup: apt-get could not install: ${missing[*]} (log above)" >&2
+# tests/third_party_client: the npm packages its package-lock.json pins
+# (zeromq with its prebuilt addon, flatbuffers, typescript), from the npm
+# registry into its node_modules, once per change of the lock file. Nothing
+# else is downloaded: zeromq's addon ships inside its package.
+client_dir=$(cd "$(dirname "$0")/.." && pwd)/tests/third_party_client
+installed_lock=$client_dir/node_modules/.setup-package-lock.json
+if ! cmp -s "$client_dir/package-lock.json" "$installed_lock"; then
+  log=$(mktemp)
+  if ! (cd "$client_dir" && npm ci --include=dev --prefer-offline --no-audit \
+          --no-fund) >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "setup: npm ci failed in tests/third_party_client (log above)" >&2
+    rm -f "$log"
+    exit 1
+  fi
   rm -f "$log"
-  exit 1
+  cp "$client_dir/package-lock.json" "$installed_lock"
 fi
-rm -f "$log"

@@ -1,0 +1,706 @@
+// File: tests/third_party_client/chatbot_handoff_test.js
+//
+// The chatbot handoff flow, driven against a real routingd by the
+// third-party client (routing_client.js): handoff with context, assignment
+// events on exact topics, lifecycle events and their per-topic sequences,
+// reservations (offers rejected, accepted and left to lapse), idempotent
+// retry, error replies, and resync after the daemon restarts.
+//
+// Run by chatbot_handoff_test.sh, which generates the wire code and sets
+//   ROUTINGD  the routingd binary
+// and optionally XML_OUTPUT_FILE (Bazel: one <testcase> per step).
+//
+// Each step is independent (its own skill, queue, agents and contacts), so a
+// failing step does not hide the others. Steps whose server side is still
+// being built are listed in PENDING with what they wait for: such a step
+// still runs; its failure is printed as PENDING and does not fail the run,
+// while its success fails the run until it is taken off the list, so the
+// list cannot go stale.
+"use strict";
+
+const assert = require("node:assert/strict");
+const childProcess = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const path = require("node:path");
+
+const {
+  EventSubscriber, RoutingClient, RoutingError, contactTable, wire,
+} = require("./routing_client");
+
+const ROUTINGD = process.env.ROUTINGD;
+const TMPDIR = process.env.TEST_TMPDIR || fs.mkdtempSync("/tmp/tpc-");
+
+// Steps waiting for their server side, with what they wait for.
+const PENDING = {
+  handoff_queued_then_assignment_event:
+      "topics ending with NUL (contact/<id>\\0, agent/<id>\\0)",
+  events_contact_changed_sequences_and_sibling_topics:
+      "ContactChanged events, topics ending with NUL, Event.topic_sequence " +
+      "and Event.run_id",
+  idempotent_retry_replays_the_decision:
+      "Request.idempotency_key and Reply.replayed",
+  unknown_request_type_is_unimplemented:
+      "an unknown request type answered Unimplemented",
+  missing_required_field_is_named:
+      "the error reply to a failed verification echoing the request id and " +
+      "naming the missing field",
+  reservations_reject_accept_expire:
+      "routingd --offer_timeout and --missed_offer_state, AcceptOffer, " +
+      "RejectOffer and the offer events",
+  resync_after_daemon_restart:
+      "HealthStatus.run_id and Event.run_id, new on every start",
+};
+
+// --- routingd as a child process ------------------------------------------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function freePorts(count) {
+  const ports = new Set();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+class Daemon {
+  // Starts routingd on the given loopback ports (free ones if omitted),
+  // HTTP off, and waits until it answers Health.
+  static async start(name, flags = [], ports = null) {
+    const [requests, events] = ports || await freePorts(2);
+    const daemon = new Daemon(name, flags, requests, events);
+    await daemon.waitServing();
+    return daemon;
+  }
+
+  constructor(name, flags, requests, events) {
+    this.name = name;
+    this.flags = flags;
+    this.ports = [requests, events];
+    this.server = `tcp://127.0.0.1:${requests}`;
+    this.events = `tcp://127.0.0.1:${events}`;
+    this.stderrPath = path.join(TMPDIR, `${name}.stderr`);
+    const stderr = fs.openSync(this.stderrPath, "a");
+    this.process = childProcess.spawn(
+        ROUTINGD,
+        [`--listen=${this.server}`, `--events=${this.events}`, "--http=",
+         ...flags],
+        { stdio: ["ignore", "ignore", stderr] });
+    fs.closeSync(stderr);
+    this.exited = new Promise((resolve) => {
+      this.process.on("exit", (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  stderr() { return fs.readFileSync(this.stderrPath, "utf8"); }
+
+  async waitServing() {
+    const probe = new RoutingClient(this.server, { timeoutMs: 250 });
+    const deadline = Date.now() + 20000;
+    let exited = null;
+    this.exited.then((status) => { exited = status; });
+    try {
+      for (;;) {
+        try {
+          await probe.health();
+          return;
+        } catch (error) {
+          if (exited || Date.now() > deadline) {
+            throw new Error(`${this.name} did not start (${
+                JSON.stringify(exited)}): ${this.stderr().trim()}`);
+          }
+          if (error instanceof RoutingError && error.code !== "Busy") {
+            throw error;
+          }
+        }
+      }
+    } finally {
+      probe.close();
+    }
+  }
+
+  // SIGTERM, then the exit status.
+  async stop() {
+    this.process.kill("SIGTERM");
+    const timer = setTimeout(() => this.process.kill("SIGKILL"), 20000);
+    const status = await this.exited;
+    clearTimeout(timer);
+    return status;
+  }
+
+  kill() {
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      this.process.kill("SIGKILL");
+    }
+  }
+}
+
+// --- The vendor's side: the roster and the open conversations it keeps ---
+
+// What the chatbot platform knows, whatever the daemon holds: its agents
+// (profile and state) and its conversations handed over and not finished.
+// After a daemon restart it puts all of it back (resync).
+class ChatbotPlatform {
+  constructor(client) {
+    this.client = client;
+    this.agents = new Map();         // id -> {profile, state}
+    this.conversations = new Map();  // contact id -> contact, in handover order
+  }
+
+  async addAgent(profile, state = "LoggedOut") {
+    await this.client.addAgent(profile);
+    if (state !== "LoggedOut") await this.client.setAgentState(profile.id, state);
+    this.agents.set(profile.id, { profile, state });
+  }
+
+  async setAgentState(id, state) {
+    await this.client.setAgentState(id, state);
+    this.agents.get(id).state = state;
+  }
+
+  async handOver(contact, options) {
+    const reply = await this.client.routeContact(contact, options);
+    this.conversations.set(contact.id, contact);
+    return reply;
+  }
+
+  async finish(contactId) {
+    await this.client.releaseContact(contactId, "Resolved");
+    this.conversations.delete(contactId);
+  }
+
+  // The daemon restarted with nothing: the roster first (so that the
+  // conversations find their agents), then the conversations in the order
+  // they were handed over (so that the earliest waiter is served first).
+  async resync() {
+    for (const { profile, state } of this.agents.values()) {
+      await this.client.addAgent(profile);
+      if (state !== "LoggedOut") await this.client.setAgentState(profile.id, state);
+    }
+    const decisions = [];
+    for (const contact of this.conversations.values()) {
+      decisions.push((await this.client.routeContact(contact)).decision);
+    }
+    return decisions;
+  }
+}
+
+// --- Helpers ----------------------------------------------------------------
+
+function chatAgent(id, skill, level = 5) {
+  return {
+    id, skills: { [skill]: level }, languages: { en: 5 },
+    capacity: { Chat: 1 },
+  };
+}
+
+function handoff(n) {
+  return {
+    intent: "billing.dispute",
+    language: "en",
+    sentiment: "negative",
+    summary: `charged twice on invoice INV-${n}`,
+    customerId: `cust-${n}`,
+    attributes: { order_id: `ORD-${n}`, tier: "gold" },
+  };
+}
+
+async function rejectsWith(promise, code) {
+  try {
+    await promise;
+  } catch (error) {
+    if (!(error instanceof RoutingError)) throw error;
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected a ${code} error reply`);
+}
+
+function contactEvents(subscriber, id) {
+  const topic = EventSubscriber.contactTopic(id);
+  return subscriber.events.filter((e) => e.topic === topic);
+}
+
+// The kinds of a contact's events, as "Assigned" or a ContactChange name,
+// leaving out PositionChanged (rate-limited, so its count is not fixed).
+function lifecycle(events) {
+  return events.filter((e) => e.change !== "PositionChanged")
+               .map((e) => (e.type === "ContactAssigned"
+                   ? (e.offered ? "Offered" : "Assigned") : e.change));
+}
+
+// topic_sequence of the events of one topic: 1, 2, 3... from `first` on.
+function assertTopicSequences(events, what) {
+  assert.ok(events.length > 0, `no events ${what}`);
+  events.forEach((e, i) => assert.equal(
+      e.topicSequence, BigInt(i + 1),
+      `${what}: event ${i + 1} (${e.type} ${e.change || ""}) has ` +
+      `topic_sequence ${e.topicSequence}`));
+}
+
+// --- Steps ------------------------------------------------------------------
+
+const steps = [];
+function step(name, run) { steps.push({ name, run }); }
+
+let main;        // the daemon most steps share
+let client;      // RoutingClient on it
+let platform;    // ChatbotPlatform on it
+const kProbe = "sync-probe";  // an agent only ever on break or logged out
+
+step("handoff_assigned_in_reply", async () => {
+  await platform.addAgent(chatAgent("alice", "billing"), "Available");
+  const contact = {
+    id: "conv-100", channel: "Chat", requiredSkills: { billing: 2 },
+    languages: ["en"], handoff: handoff(100),
+  };
+  const { decision } = await platform.handOver(contact);
+  assert.equal(decision.outcome, "Assigned");
+  assert.equal(decision.agentId, "alice");
+  assert.equal(decision.contactId, "conv-100");
+  assert.equal(decision.queue, "billing");
+  const { contact: held } = await client.getContact("conv-100");
+  assert.equal(held.state, "Assigned");
+  assert.equal(held.agentId, "alice");
+  // HandoffContext.customer_id fills the contact's empty customer_id.
+  assert.equal(held.customerId, "cust-100");
+  await platform.finish("conv-100");
+  await rejectsWith(client.getContact("conv-100"), "NotFound");
+});
+
+step("handoff_queued_then_assignment_event", async () => {
+  await platform.addAgent(chatAgent("carl", "claims"));
+  const events = new EventSubscriber(main.events);
+  try {
+    events.subscribe(EventSubscriber.contactTopic("conv-201"));
+    await events.confirmSubscriptions(client, kProbe);
+    const { decision } = await platform.handOver({
+      id: "conv-201", channel: "Chat", requiredSkills: { claims: 1 },
+      languages: ["en"], handoff: handoff(201),
+    });
+    assert.equal(decision.outcome, "Queued");
+    assert.equal(decision.queuePosition, 1);
+    await platform.setAgentState("carl", "Available");
+    const assigned = await events.next(
+        (e) => e.type === "ContactAssigned", "ContactAssigned for conv-201");
+    assert.equal(assigned.topic, "contact/conv-201\0");
+    assert.equal(assigned.contactId, "conv-201");
+    assert.equal(assigned.agentId, "carl");
+    assert.equal(assigned.queue, "claims");
+    assert.equal(assigned.immediate, false);
+    assert.deepEqual(assigned.context, handoff(201));
+    assert.equal(assigned.attributes.intent, "billing.dispute");
+    assert.equal(assigned.attributes.order_id, "ORD-201");
+    await platform.finish("conv-201");
+  } finally {
+    events.close();
+  }
+});
+
+step("events_contact_changed_sequences_and_sibling_topics", async () => {
+  await platform.addAgent(chatAgent("olga", "orders"));
+  const exact = new EventSubscriber(main.events);   // contact/chat-1\0 only
+  const family = new EventSubscriber(main.events);  // every contact
+  try {
+    exact.subscribe(EventSubscriber.contactTopic("chat-1"));
+    family.subscribe("contact/");
+    await exact.confirmSubscriptions(client, kProbe);
+    await family.confirmSubscriptions(client, kProbe);
+    const route = (id) => platform.handOver({
+      id, channel: "Chat", requiredSkills: { orders: 1 }, languages: ["en"],
+      handoff: handoff(300),
+    });
+    assert.equal((await route("chat-10")).decision.outcome, "Queued");
+    assert.equal((await route("chat-1")).decision.outcome, "Queued");
+    await client.cancelContact("chat-10");
+    platform.conversations.delete("chat-10");
+    await platform.setAgentState("olga", "Available");
+    await exact.next((e) => e.type === "ContactAssigned", "chat-1 assigned");
+    await platform.finish("chat-1");
+    await exact.next((e) => e.change === "Released", "chat-1 released");
+    // The contact's topic counts afresh after Released: routed again (olga
+    // is free, so at once), then the customer leaves.
+    assert.equal((await route("chat-1")).decision.outcome, "Assigned");
+    await client.cancelContact("chat-1");
+    platform.conversations.delete("chat-1");
+    const cancelled = await exact.next((e) => e.change === "Cancelled",
+                                       "chat-1 cancelled");
+    assert.equal(cancelled.agentId, "olga");
+    // chat-10's events were published (the family heard them) ...
+    const sibling = await family.next(
+        (e) => e.topic === "contact/chat-10\0" && e.change === "Cancelled",
+        "chat-10 cancelled on contact/");
+    assert.equal(sibling.contactId, "chat-10");
+    assert.deepEqual(lifecycle(contactEvents(family, "chat-10")),
+                     ["Queued", "Cancelled"]);
+    // ... and the exact subscription to chat-1 heard none of them.
+    const strays = exact.events.filter(
+        (e) => e.topic !== "contact/chat-1\0" &&
+               e.topic !== EventSubscriber.agentTopic(kProbe));
+    assert.deepEqual(strays.map((e) => e.topic), [],
+                     "contact/chat-1\\0 heard another topic");
+    const chat1 = contactEvents(exact, "chat-1");
+    assert.ok(chat1.every((e) => e.contactId === "chat-1"));
+    const released = chat1.findIndex((e) => e.change === "Released");
+    const first = chat1.slice(0, released + 1);
+    const second = chat1.slice(released + 1);
+    assert.deepEqual(lifecycle(first), ["Queued", "Assigned", "Released"]);
+    assert.deepEqual(lifecycle(second), ["Assigned", "Cancelled"]);
+    assertTopicSequences(first, "on contact/chat-1\\0, first conversation");
+    assertTopicSequences(second, "on contact/chat-1\\0 after Released");
+    assert.equal(second[0].immediate, true);
+    // One run: every event carries the run id Health reports.
+    const { health } = await client.health();
+    assert.notEqual(health.runId, 0n, "HealthStatus.run_id is 0");
+    assert.ok(chat1.every((e) => e.runId === health.runId),
+              "an event's run_id differs from HealthStatus.run_id");
+  } finally {
+    exact.close();
+    family.close();
+  }
+});
+
+step("idempotent_retry_replays_the_decision", async () => {
+  await platform.addAgent(chatAgent("rita", "refunds"), "Available");
+  const before = (await client.getStats()).stats.contactsHeld;
+  const contact = {
+    id: "conv-500", channel: "Chat", requiredSkills: { refunds: 1 },
+    languages: ["en"], handoff: handoff(500),
+  };
+  const key = "bot-7/conversation-500/handover-1";
+  const body = client.routeContactBody(contact);
+  // The first attempt's reply is lost on its way back.
+  await client.sendAndDrop(wire.RequestBody.RouteContact, body,
+                           { requestId: 9001, idempotencyKey: key });
+  const deadline = Date.now() + 5000;
+  while (client.droppedReplies === 0 && Date.now() < deadline) await sleep(10);
+  assert.equal(client.droppedReplies, 1, "the first attempt was not answered");
+  // The retry: same key and body, a new request id.
+  const retry = await client.call(wire.RequestBody.RouteContact, body,
+                                  { requestId: 9002, idempotencyKey: key });
+  assert.equal(retry.requestId, 9002n);
+  assert.equal(retry.replayed, true, "Reply.replayed is not set");
+  assert.equal(retry.decision.outcome, "Assigned");
+  assert.equal(retry.decision.agentId, "rita");
+  assert.equal(retry.decision.contactId, "conv-500");
+  // The contact is held once: one more than before, assigned to rita.
+  assert.equal((await client.getStats()).stats.contactsHeld, before + 1);
+  const { contact: held } = await client.getContact("conv-500");
+  assert.equal(held.state, "Assigned");
+  assert.equal(held.agentId, "rita");
+  // Once more: the same stored reply, to the same decision.
+  const again = await client.call(wire.RequestBody.RouteContact, body,
+                                  { requestId: 9003, idempotencyKey: key });
+  assert.equal(again.replayed, true);
+  assert.equal(again.decision.decidedAtUnixMs, retry.decision.decidedAtUnixMs);
+  assert.equal(again.decision.placement, retry.decision.placement);
+  // The same key with another body is refused; without a key the contact
+  // is routed anew and refused as already held.
+  await rejectsWith(client.routeContact({ ...contact, priority: 5 },
+                                        { idempotencyKey: key }),
+                    "InvalidArgument");
+  await rejectsWith(client.routeContact(contact), "AlreadyExists");
+  await platform.finish("conv-500");
+});
+
+step("unknown_request_type_is_unimplemented", async () => {
+  // A request type from a newer schema than the daemon's: a union member
+  // this daemon does not know (routing.fbs: Versioning).
+  const kNewerRequestType = 99;
+  const error = await rejectsWith(
+      client.call(kNewerRequestType, (b) => {
+        wire.Health.startHealth(b);
+        return wire.Health.endHealth(b);
+      }, { requestId: 7001 }),
+      "Unimplemented");
+  assert.equal(error.requestId, 7001n);
+  // Nothing executed, and the daemon serves on.
+  assert.equal((await client.health()).health.serving, true);
+});
+
+step("missing_required_field_is_named", async () => {
+  // A Contact without its required id, as an encoder that does not enforce
+  // `(required)` builds it: the generated Contact.endContact would refuse,
+  // so the table is ended directly.
+  const contact = { channel: "Chat", requiredSkills: { billing: 1 } };
+  const error = await rejectsWith(
+      client.call(wire.RequestBody.RouteContact, client.routeContactBody(
+          contact, (b) => b.endObject()), { requestId: 7002 }),
+      "MalformedRequest");
+  assert.equal(error.requestId, 7002n, "the request id is not echoed");
+  assert.match(error.detail, /RouteContact\.contact\.id/);
+});
+
+step("reservations_reject_accept_expire", async () => {
+  const kOfferMs = 1500;
+  const daemon = await Daemon.start("routingd-offers", [
+    `--offer_timeout=chat=${kOfferMs}ms`, "--missed_offer_state=break",
+  ]);
+  const offers = new RoutingClient(daemon.server);
+  const events = new EventSubscriber(daemon.events);
+  try {
+    await offers.addAgent({ id: kProbe, skills: { probe: 1 },
+                            capacity: { Email: 1 } });
+    await offers.addAgent(chatAgent("carol", "sales"));
+    await offers.addAgent(chatAgent("dave", "sales"));
+    events.subscribe(EventSubscriber.contactTopic("offer-1"),
+                     EventSubscriber.contactTopic("offer-2"),
+                     EventSubscriber.agentTopic("carol"));
+    await events.confirmSubscriptions(offers, kProbe);
+    await offers.setAgentState("carol", "Available");
+    const route = (id) => offers.routeContact({
+      id, channel: "Chat", requiredSkills: { sales: 1 }, languages: ["en"],
+      handoff: handoff(id === "offer-1" ? 601 : 602),
+    });
+    // offer-1 is offered to carol; offer-2 waits behind it.
+    const sentAt = Date.now();
+    const first = (await route("offer-1")).decision;
+    assert.equal(first.outcome, "Assigned");
+    assert.equal(first.agentId, "carol");
+    assert.equal(first.offered, true, "Decision.offered is not set");
+    const expires = Number(first.offerExpiresAtUnixMs);
+    assert.ok(expires >= sentAt + kOfferMs - 1000 &&
+              expires <= Date.now() + kOfferMs + 1000,
+              `offer_expires_at_unix_ms ${expires} is not about ${
+                  kOfferMs} ms ahead`);
+    assert.equal((await offers.getContact("offer-1")).contact.state,
+                 "Offered");
+    assert.equal((await route("offer-2")).decision.outcome, "Queued");
+    const offered = await events.next(
+        (e) => e.topic === "contact/offer-1\0" && e.type === "ContactAssigned",
+        "offer-1 offered");
+    assert.equal(offered.offered, true);
+    assert.deepEqual(offered.context, handoff(601));
+
+    // carol's platform rejects: offer-1 goes back first in line, carol on
+    // break (--missed_offer_state).
+    assert.equal((await offers.rejectOffer("offer-1", "carol")).ack, true);
+    await events.next((e) => e.change === "Rejected", "offer-1 rejected");
+    const back = (await offers.getContact("offer-1")).contact;
+    assert.equal(back.state, "Queued");
+    assert.equal(back.queuePosition, 1, "offer-1 lost its place");
+    assert.equal((await offers.getContact("offer-2")).contact.queuePosition, 2);
+    const missed = await events.next(
+        (e) => e.topic === "agent/carol\0" && e.type === "AgentStateChanged" &&
+               e.reason === "MissedOffer", "carol's missed offer");
+    assert.equal(missed.state, "Break");
+    const carol = (await offers.listAgents()).agents.find((a) => a.id === "carol");
+    assert.equal(carol.state, "Break");
+
+    // dave becomes available: offered offer-1 from its queue, and accepts.
+    let mark = events.events.length;
+    await offers.setAgentState("dave", "Available");
+    const toDave = await events.next(
+        (e) => e.topic === "contact/offer-1\0" && e.type === "ContactAssigned",
+        "offer-1 offered to dave", 5000, mark);
+    assert.equal(toDave.agentId, "dave");
+    assert.equal(toDave.offered, true);
+    assert.equal(toDave.immediate, false);
+    assert.equal((await offers.acceptOffer("offer-1", "dave")).ack, true);
+    await events.next((e) => e.change === "Accepted", "offer-1 accepted");
+    const accepted = (await offers.getContact("offer-1")).contact;
+    assert.equal(accepted.state, "Assigned");
+    assert.equal(accepted.agentId, "dave");
+    // Accepting twice, or an offer made to someone else, is refused.
+    await rejectsWith(offers.acceptOffer("offer-1", "dave"),
+                      "FailedPrecondition");
+
+    // carol is back; offer-2 is offered to her and left to lapse.
+    mark = events.events.length;
+    await offers.setAgentState("carol", "Available");
+    const toCarol = await events.next(
+        (e) => e.topic === "contact/offer-2\0" && e.type === "ContactAssigned",
+        "offer-2 offered to carol", 5000, mark);
+    assert.equal(toCarol.agentId, "carol");
+    await events.next((e) => e.change === "OfferExpired",
+                      "offer-2's offer expired", kOfferMs + 5000, mark);
+    const lapsed = (await offers.getContact("offer-2")).contact;
+    assert.equal(lapsed.state, "Queued");
+    const carolAgain = (await offers.listAgents()).agents.find(
+        (a) => a.id === "carol");
+    assert.equal(carolAgain.state, "Break");
+
+    assert.deepEqual(lifecycle(contactEvents(events, "offer-1")),
+                     ["Offered", "Rejected", "Offered", "Accepted"]);
+    assert.deepEqual(lifecycle(contactEvents(events, "offer-2")),
+                     ["Queued", "Offered", "OfferExpired"]);
+    assertTopicSequences(contactEvents(events, "offer-1"),
+                         "on contact/offer-1\\0");
+  } finally {
+    events.close();
+    offers.close();
+    const status = await daemon.stop();
+    assert.deepEqual(status, { code: 0, signal: null });
+  }
+});
+
+step("resync_after_daemon_restart", async () => {
+  await platform.addAgent(chatAgent("lena", "loans"), "Available");
+  await platform.addAgent(chatAgent("leo", "loans"));
+  const contact = (id) => ({
+    id, channel: "Chat", requiredSkills: { loans: 1 }, languages: ["en"],
+    handoff: handoff(Number(id.slice(5))),
+  });
+  assert.equal((await platform.handOver(contact("conv-700"))).decision.agentId,
+               "lena");
+  assert.equal((await platform.handOver(contact("conv-701"))).decision.outcome,
+               "Queued");
+  const before = (await client.health()).health.runId;
+  assert.notEqual(before, 0n, "HealthStatus.run_id is 0");
+  const events = new EventSubscriber(main.events);
+  const restarts = [];
+  client.onRunChanged = (from, to) => restarts.push(["client", from, to]);
+  events.onRunChanged = (from, to) => restarts.push(["events", from, to]);
+  try {
+    events.subscribe(EventSubscriber.contactTopic("conv-701"));
+    await events.confirmSubscriptions(client, kProbe);
+    assert.equal(events.runId, before);
+
+    // SIGTERM, then a new routingd on the same endpoints. The client keeps
+    // its sockets: libzmq reconnects them.
+    assert.deepEqual(await main.stop(), { code: 0, signal: null });
+    main = await Daemon.start("routingd-restarted", main.flags, main.ports);
+
+    const after = (await client.health()).health.runId;
+    assert.notEqual(after, before, "run_id did not change across a restart");
+    assert.deepEqual(restarts, [["client", before, after]]);
+    // The new daemon holds nothing of the old one's.
+    await rejectsWith(client.getContact("conv-700"), "NotFound");
+    assert.deepEqual((await client.listContacts()).contacts, []);
+    assert.deepEqual((await client.listAgents()).agents, []);
+
+    // Resync: the roster, then the open conversations in handover order.
+    const decisions = await platform.resync();
+    const byId = Object.fromEntries(decisions.map((d) => [d.contactId, d]));
+    assert.equal(byId["conv-700"].outcome, "Assigned");
+    assert.equal(byId["conv-700"].agentId, "lena");
+    assert.equal(byId["conv-701"].outcome, "Queued");
+    assert.equal((await client.getContact("conv-700")).contact.agentId, "lena");
+    const waiting = (await client.listContacts("loans")).contacts;
+    assert.deepEqual(waiting.map((c) => [c.id, c.queuePosition]),
+                     [["conv-701", 1]]);
+    const roster = (await client.listAgents()).agents.map((a) => a.id).sort();
+    assert.deepEqual(roster, [...platform.agents.keys()].sort());
+
+    // The subscriber learns of the restart from the first event of the new
+    // run, whose sequences start again.
+    const queued = await events.next(
+        (e) => e.topic === "contact/conv-701\0" && e.runId === after,
+        "conv-701 in the new run");
+    assert.equal(queued.change, "Queued");
+    assert.equal(queued.topicSequence, 1n);
+    assert.deepEqual(restarts[1], ["events", before, after]);
+  } finally {
+    client.onRunChanged = null;
+    events.close();
+  }
+});
+
+// --- Runner -----------------------------------------------------------------
+
+function xmlEscape(s) {
+  return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;")
+                  .replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+                  // XML 1.0 cannot carry control characters, the topics' NUL.
+                  .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g,
+                           (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+function writeJUnit(results, seconds) {
+  const file = process.env.XML_OUTPUT_FILE;
+  if (!file) return;
+  const failures = results.filter((r) => r.status === "failed").length;
+  const skipped = results.filter((r) => r.status === "pending").length;
+  const cases = results.map((r) => {
+    const open = `    <testcase classname="third_party_client.chatbot_handoff" ` +
+        `name="${xmlEscape(r.name)}" time="${r.seconds.toFixed(3)}"`;
+    if (r.status === "passed") return `${open}/>`;
+    const inner = r.status === "failed"
+        ? `<failure message="${xmlEscape(r.message)}"/>`
+        : `<skipped message="${xmlEscape(`pending: ${r.pending}: ${r.message}`)}"/>`;
+    return `${open}>${inner}</testcase>`;
+  });
+  fs.writeFileSync(file, [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites><testsuite name="chatbot_handoff" tests="${results.length}" ` +
+        `failures="${failures}" skipped="${skipped}" time="${seconds.toFixed(3)}">`,
+    ...cases,
+    "  </testsuite></testsuites>", "",
+  ].join("\n"));
+}
+
+async function main_() {
+  if (!ROUTINGD) throw new Error("ROUTINGD must name the routingd binary");
+  const unknown = Object.keys(PENDING).filter(
+      (name) => !steps.some((s) => s.name === name));
+  if (unknown.length) throw new Error(`PENDING names no step: ${unknown}`);
+  const started = Date.now();
+  main = await Daemon.start("routingd");
+  client = new RoutingClient(main.server);
+  platform = new ChatbotPlatform(client);
+  await client.addAgent({ id: kProbe, skills: { probe: 1 },
+                          capacity: { Email: 1 } });
+  const results = [];
+  for (const { name, run } of steps) {
+    const t0 = Date.now();
+    let error = null;
+    try {
+      await run();
+    } catch (e) {
+      error = e;
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const pending = PENDING[name];
+    const message = error ? (error.stack || String(error)).split("\n")
+        .slice(0, 4).join(" | ") : "";
+    let status;
+    if (!pending) {
+      status = error ? "failed" : "passed";
+    } else if (error) {
+      status = "pending";
+    } else {
+      status = "failed";
+      error = new Error(`passes now: take it off PENDING (was: ${pending})`);
+    }
+    results.push({ name, status, seconds, pending,
+                   message: status === "failed" && !message ? error.message : message });
+    const label = { passed: "ok     ", failed: "FAILED ", pending: "PENDING" }[status];
+    console.log(`${label} ${name} (${seconds.toFixed(2)} s)`);
+    if (status === "failed") console.log(`        ${error.stack || error}`);
+    if (status === "pending") {
+      console.log(`        waits for: ${pending}`);
+      console.log(`        fails now with: ${message}`);
+    }
+  }
+  client.close();
+  const status = await main.stop();
+  const seconds = (Date.now() - started) / 1000;
+  if (status.code !== 0) {
+    results.push({ name: "routingd_exits_0_on_sigterm", status: "failed",
+                   seconds: 0, message: JSON.stringify(status) });
+  }
+  writeJUnit(results, seconds);
+  const count = (s) => results.filter((r) => r.status === s).length;
+  const pendingNames = results.filter((r) => r.status === "pending")
+                              .map((r) => r.name);
+  console.log(`pending: [${pendingNames.join(", ")}]`);
+  console.log(`${count("passed")} passed, ${count("failed")} failed, ` +
+              `${count("pending")} skipped`);
+  return count("failed") === 0 ? 0 : 1;
+}
+
+main_().then((code) => process.exit(code), (error) => {
+  console.error(error.stack || error);
+  if (main) main.kill();
+  process.exit(1);
+});
