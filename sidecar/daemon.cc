@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "routing/status_macros.h"
 #include "sidecar/client_roles.h"
 #include "sidecar/cpu_placement.h"
+#include "sidecar/request_affinity.h"
 #include "sidecar/request_decoder.h"
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
@@ -28,7 +30,9 @@
 namespace routing::sidecar {
 namespace {
 
-constexpr char kRequestsEndpoint[] = "inproc://routingd-requests";
+// One requests queue per worker, this followed by the worker's index: a
+// request goes to the worker its contact or agent maps to.
+constexpr char kRequestsEndpointPrefix[] = "inproc://routingd-requests-";
 constexpr char kRepliesEndpoint[] = "inproc://routingd-replies";
 constexpr char kEventsEndpoint[] = "inproc://routingd-events";
 // ReloadRules requests, from the threads that received them to the reloader.
@@ -41,6 +45,12 @@ constexpr int kBatch = 64;
 constexpr int kCloseLingerMs = 1000;
 // At shutdown, the request socket is closed once no request came for this long.
 constexpr int kQuietMs = 50;
+// The default hard ceiling, in multiples of --max_message_bytes: room for
+// any request a client may plausibly mistake for legal (a rules source up to
+// the protocol's 256 KiB at the 64 KiB default is 4x) to be answered
+// TOO_LARGE, while one connection still cannot make libzmq allocate more
+// than 4 MiB at once at the default (daemon.h, hard_max_message_bytes).
+constexpr size_t kHardMaxMessageFactor = 64;
 
 void SignalReady(void* pipe, const absl::Status& status) {
   Frames ready;
@@ -121,8 +131,10 @@ int ReplyCodeOf(const flatbuffers::FlatBufferBuilder& fbb) {
 }
 
 // The wire::RequestBody of a request the handler answered with `code`, or 0
-// (NONE) when it was refused before its buffer verified (too large, not a
-// Request, misaligned): only a buffer DecodeRequest verified is read.
+// (NONE) when it was refused as not being a sound Request (too large, not a
+// Request, misaligned). Read with the bounded header check, never from an
+// unverified buffer directly: an UNSUPPORTED_VERSION request is refused
+// before its body is verified.
 int RequestTypeOf(const uint8_t* data, size_t size, int code) {
   switch (static_cast<wire::ErrorCode>(code)) {
     case wire::ErrorCode::TooLarge:
@@ -133,9 +145,7 @@ int RequestTypeOf(const uint8_t* data, size_t size, int code) {
       break;
   }
   std::vector<uint64_t> scratch;
-  const uint8_t* aligned = AlignedCopy(data, size, &scratch);
-  return static_cast<int>(
-      flatbuffers::GetRoot<wire::Request>(aligned)->body_type());
+  return PeekRequestHeader(AlignedCopy(data, size, &scratch), size).body_type;
 }
 
 bool IsTerminate(void* pipe) {
@@ -194,6 +204,12 @@ class Daemon::Impl {
     if (options_.max_message_bytes < 64) {
       return absl::InvalidArgumentError(absl::StrCat(
           "max_message_bytes ", options_.max_message_bytes, " is below 64"));
+    }
+    if (options_.hard_max_message_bytes != 0 &&
+        options_.hard_max_message_bytes < options_.max_message_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hard_max_message_bytes ", options_.hard_max_message_bytes,
+          " is below max_message_bytes ", options_.max_message_bytes));
     }
     if (options_.high_water_mark < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -255,6 +271,15 @@ class Daemon::Impl {
       status = reloader_.Start(context_, "rules-reload", options_.worker_cpus,
                                [this](void* pipe) { Reloader(pipe); });
     }
+    // Workers before the frontend: each has connected to its queue (inproc
+    // allows connecting before the bind) when the first request arrives, so
+    // none is refused for want of a worker.
+    for (int i = 0; status.ok() && i < options_.workers; ++i) {
+      workers_.push_back(std::make_unique<Actor>());
+      status = workers_.back()->Start(
+          context_, absl::StrCat("worker-", i), options_.worker_cpus,
+          [this, i](void* pipe) { Worker(pipe, i); });
+    }
     if (status.ok()) {
       status = frontend_.Start(
           context_, "frontend",
@@ -264,12 +289,6 @@ class Daemon::Impl {
     if (status.ok()) {
       status = step_timer_.Start(context_, "step-timer", options_.worker_cpus,
                                  [this](void* pipe) { StepTimer(pipe); });
-    }
-    for (int i = 0; status.ok() && i < options_.workers; ++i) {
-      workers_.push_back(std::make_unique<Actor>());
-      status = workers_.back()->Start(context_, absl::StrCat("worker-", i),
-                                      options_.worker_cpus,
-                                      [this](void* pipe) { Worker(pipe); });
     }
     if (!status.ok()) Stop();
     return status;
@@ -290,7 +309,9 @@ class Daemon::Impl {
 
  private:
   void Frontend(void* pipe);
-  void Worker(void* pipe);
+  // Executes the requests of queue `index` (kRequestsEndpointPrefix), in
+  // the order they arrive.
+  void Worker(void* pipe, int index);
   void Publisher(void* pipe);
   void StepTimer(void* pipe);
   void Reloader(void* pipe);
@@ -306,8 +327,16 @@ class Daemon::Impl {
       metrics_->unroutable_replies.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  // Answers `request` with an Error reply from the frontend, echoing its id
+  // when the bounded header check can read it (request_id_unread if not).
   void RefuseRequest(void* router, Frames& request, size_t envelope_frames,
                      wire::ErrorCode code, const std::string& message);
+  // ZMQ_MAXMSGSIZE: above it libzmq drops the connection unread.
+  size_t HardMaxMessageBytes() const {
+    return options_.hard_max_message_bytes != 0
+               ? options_.hard_max_message_bytes
+               : kHardMaxMessageFactor * options_.max_message_bytes;
+  }
   // The roles of the client that sent `request`: from the ZAP User-Id libzmq
   // attached to its frames with CURVE, every role without.
   RoleSet RolesOf(const Frames& request) const {
@@ -365,24 +394,27 @@ class Daemon::Impl {
 void Daemon::Impl::RefuseRequest(void* router, Frames& request,
                                  size_t envelope_frames, wire::ErrorCode code,
                                  const std::string& message) {
-  // Best effort to echo the request id: only a buffer that verifies has one.
-  uint64_t request_id = 0;
-  int request_type = 0;  // wire::RequestBody::NONE: unreadable.
+  // The id is echoed whenever the root table's id field can be read: an
+  // O(1) bounded check, whatever the size or soundness of the rest.
+  RequestHeader header;
   if (request.size() > envelope_frames) {
     const size_t last = request.size() - 1;
     std::vector<uint64_t> scratch;
-    RequestDecoderOptions decoder;
-    decoder.max_message_bytes = options_.max_message_bytes;
-    const DecodedRequest decoded = DecodeRequest(
+    header = PeekRequestHeader(
         AlignedCopy(request.data(last), request.size_of(last), &scratch),
-        request.size_of(last), decoder);
-    request_id = decoded.request_id;
-    request_type =
-        decoded.ok() ? static_cast<int>(decoded.request->body_type()) : 0;
+        request.size_of(last));
   }
-  metrics_->RecordReply(request_type, static_cast<int>(code));
+  // A request type only for a sound-looking request; NONE otherwise.
+  const bool typed = code != wire::ErrorCode::MalformedRequest &&
+                     code != wire::ErrorCode::TooLarge;
+  metrics_->RecordReply(typed ? header.body_type : 0, static_cast<int>(code));
+  DecodedRequest refused;
+  refused.request_id = header.request_id;
+  refused.request_id_unread = !header.readable;
+  refused.error = code;
+  refused.message = message;
   flatbuffers::FlatBufferBuilder fbb(256);
-  FinishErrorReply(fbb, request_id, code, message);
+  FinishErrorReply(fbb, refused);
   Frames reply;
   for (size_t i = 0; i < envelope_frames; ++i) reply.TakeFrom(request, i);
   reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
@@ -391,28 +423,42 @@ void Daemon::Impl::RefuseRequest(void* router, Frames& request,
 
 void Daemon::Impl::Frontend(void* pipe) {
   ZmqSocket router(zmq_socket(context_, ZMQ_ROUTER));
-  ZmqSocket to_workers(zmq_socket(context_, ZMQ_PUSH));
+  // One PUSH per worker (a shared PUSH would deal requests round-robin, and
+  // two requests about one contact could run at once on two workers).
+  std::vector<ZmqSocket> to_workers;
+  for (int i = 0; i < options_.workers; ++i) {
+    to_workers.emplace_back(zmq_socket(context_, ZMQ_PUSH));
+  }
   ZmqSocket from_workers(zmq_socket(context_, ZMQ_PULL));
-  // Inproc queues hold at most the in-flight limit, so sends never block.
+  // Inproc queues hold at most the in-flight limit, so sends never block;
+  // each worker's may hold all of it, should every request be about one
+  // contact.
   const int inproc_hwm = options_.max_in_flight + kBatch;
   absl::Status status = router.SetInt(ZMQ_ROUTER_MANDATORY, 1);
   if (status.ok()) status = router.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
   if (status.ok()) status = router.SetInt(ZMQ_RCVHWM, options_.high_water_mark);
   if (status.ok()) {
-    status = router.SetInt64(
-        ZMQ_MAXMSGSIZE, static_cast<int64_t>(2 * options_.max_message_bytes));
+    // Between max_message_bytes and this, a request is read and answered
+    // TOO_LARGE with its id; above it libzmq drops the connection unread.
+    status = router.SetInt64(ZMQ_MAXMSGSIZE,
+                             static_cast<int64_t>(HardMaxMessageBytes()));
   }
   if (status.ok()) status = router.SetInt(ZMQ_LINGER, 0);
   if (status.ok()) status = ApplyCurve(router, options_);
-  if (status.ok()) status = to_workers.SetInt(ZMQ_SNDHWM, inproc_hwm);
-  if (status.ok()) status = to_workers.SetInt(ZMQ_LINGER, 0);
+  for (int i = 0; status.ok() && i < options_.workers; ++i) {
+    status = to_workers[i].SetInt(ZMQ_SNDHWM, inproc_hwm);
+    if (status.ok()) status = to_workers[i].SetInt(ZMQ_LINGER, 0);
+    const std::string endpoint = absl::StrCat(kRequestsEndpointPrefix, i);
+    if (status.ok() && zmq_bind(to_workers[i].get(), endpoint.c_str()) != 0) {
+      status = ZmqError(absl::StrCat("binding ", endpoint));
+    }
+  }
   if (status.ok()) status = from_workers.SetInt(ZMQ_RCVHWM, inproc_hwm);
   if (status.ok() && zmq_bind(router.get(), options_.listen.c_str()) != 0) {
     status = absl::UnavailableError(absl::StrCat(
         "cannot listen on ", options_.listen, ": ", zmq_strerror(zmq_errno())));
   }
-  if (status.ok() && (zmq_bind(to_workers.get(), kRequestsEndpoint) != 0 ||
-                      zmq_bind(from_workers.get(), kRepliesEndpoint) != 0)) {
+  if (status.ok() && zmq_bind(from_workers.get(), kRepliesEndpoint) != 0) {
     status = ZmqError("binding the worker queues");
   }
   // With no workers the frontend executes requests itself, and publishes the
@@ -445,6 +491,10 @@ void Daemon::Impl::Frontend(void* pipe) {
   bool accepting = true;
   absl::Time deadline = absl::InfiniteFuture();
   std::atomic<int>& in_flight = metrics_->in_flight;
+  // Requests about no contact or agent (stats, health, lists, reloads) are
+  // dealt to the workers in turn.
+  size_t next_worker = 0;
+  std::vector<uint64_t> scratch;
   while (true) {
     zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
                               {from_workers.get(), 0, ZMQ_POLLIN, 0},
@@ -483,6 +533,20 @@ void Daemon::Impl::Frontend(void* pipe) {
                         "routingd is shutting down; request not executed");
           continue;
         }
+        const size_t last = request.size() - 1;
+        if (request.size_of(last) > options_.max_message_bytes) {
+          // Answered here, whoever would have executed it: never copied to
+          // a worker, and the connection's other requests go on as usual.
+          metrics_->requests.fetch_add(1, std::memory_order_relaxed);
+          metrics_->malformed_requests.fetch_add(1, std::memory_order_relaxed);
+          RefuseRequest(router.get(), request, envelope,
+                        wire::ErrorCode::TooLarge,
+                        absl::StrCat("request of ", request.size_of(last),
+                                     " bytes exceeds the ",
+                                     options_.max_message_bytes,
+                                     "-byte limit (--max_message_bytes)"));
+          continue;
+        }
         if (in_flight.load(std::memory_order_relaxed) >=
             options_.max_in_flight) {
           metrics_->busy_rejections.fetch_add(1, std::memory_order_relaxed);
@@ -493,7 +557,6 @@ void Daemon::Impl::Frontend(void* pipe) {
         }
         const RoleSet roles = RolesOf(request);
         if (inline_execution) {
-          const size_t last = request.size() - 1;
           if (!handler_->HandleUnlessReload(
                   request.data(last), request.size_of(last), fbb, roles) &&
               HandOverReload(reloads.get(), request, roles, fbb)) {
@@ -506,9 +569,16 @@ void Daemon::Impl::Frontend(void* pipe) {
           SendToClient(router.get(), reply);
           continue;
         }
+        const std::optional<size_t> keyed = WorkerFor(
+            AffinityKeyOf(AlignedCopy(request.data(last),
+                                      request.size_of(last), &scratch),
+                          request.size_of(last)),
+            to_workers.size());
+        const size_t worker = keyed.value_or(next_worker);
+        if (!keyed.has_value()) next_worker = (worker + 1) % to_workers.size();
         in_flight.fetch_add(1, std::memory_order_relaxed);
         AddRolesFrame(request, roles);
-        if (!request.Send(to_workers.get(), ZMQ_DONTWAIT)) {
+        if (!request.Send(to_workers[worker].get(), ZMQ_DONTWAIT)) {
           // Cannot happen while the inproc HWM exceeds the in-flight limit;
           // answered rather than lost if it ever does.
           (void)TakeRolesFrame(request);
@@ -549,7 +619,7 @@ void Daemon::Impl::Frontend(void* pipe) {
   (void)router.SetInt(ZMQ_LINGER, kCloseLingerMs);
 }
 
-void Daemon::Impl::Worker(void* pipe) {
+void Daemon::Impl::Worker(void* pipe, int index) {
   ZmqSocket requests(zmq_socket(context_, ZMQ_PULL));
   ZmqSocket replies(zmq_socket(context_, ZMQ_PUSH));
   ZmqSocket events(zmq_socket(context_, ZMQ_PUSH));
@@ -559,7 +629,9 @@ void Daemon::Impl::Worker(void* pipe) {
   if (status.ok()) status = events.SetInt(ZMQ_LINGER, kCloseLingerMs);
   if (status.ok()) status = events.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
   if (status.ok()) status = reloads.SetInt(ZMQ_LINGER, 0);
-  if (status.ok() && (zmq_connect(requests.get(), kRequestsEndpoint) != 0 ||
+  const std::string requests_endpoint =
+      absl::StrCat(kRequestsEndpointPrefix, index);
+  if (status.ok() && (zmq_connect(requests.get(), requests_endpoint.c_str()) != 0 ||
                       zmq_connect(replies.get(), kRepliesEndpoint) != 0 ||
                       zmq_connect(events.get(), kEventsEndpoint) != 0 ||
                       zmq_connect(reloads.get(), kReloadsEndpoint) != 0)) {

@@ -4,10 +4,14 @@
 // RequestHandler. Start binds the sockets and starts
 //   - one frontend (I/O) thread owning the ROUTER socket that clients talk to;
 //     it enforces the in-flight limit (answering BUSY past it) and the message
-//     size limit, and sends every reply;
+//     size limit (answering TOO_LARGE), hands each request to a worker, and
+//     sends every reply;
 //   - `workers` threads that verify and execute requests (RequestHandler) and
 //     hand replies back to the frontend through inproc sockets (with 0
-//     workers the frontend executes them itself);
+//     workers the frontend executes them itself). Each worker has its own
+//     inproc queue: all requests about one contact or agent go to the same
+//     worker (request_affinity.h), which executes them in arrival order, so
+//     they take effect in the order their connection sent them;
 //   - one publisher thread owning the PUB socket, fed through inproc by the
 //     workers (assignment and agent-state events);
 //   - one step timer that every step_interval moves queued contacts on to a
@@ -56,9 +60,18 @@ struct DaemonOptions {
   int workers = 1;
   // Requests handed to workers and not yet answered. Past it, BUSY.
   int max_in_flight = 1024;
-  // Larger requests get TOO_LARGE; above twice this, libzmq drops the
-  // connection before the frame is read (ZMQ_MAXMSGSIZE).
+  // Larger requests get TOO_LARGE, with their request id echoed, from the
+  // frontend (never handed to a worker); the connection's other requests
+  // are served as usual.
   size_t max_message_bytes = 64 * 1024;
+  // The hard ceiling (ZMQ_MAXMSGSIZE): libzmq refuses a frame announced
+  // larger than this before reading it, and drops the connection; replies
+  // still owed on it are lost (counted in unroutable_replies). 0: 64 x
+  // max_message_bytes. Must be at least max_message_bytes. It bounds what
+  // one connection can make routingd allocate: libzmq allocates a frame's
+  // announced size as soon as its header arrives, and holds up to
+  // high_water_mark frames per connection should the frontend fall behind.
+  size_t hard_max_message_bytes = 0;
   // ZMQ_SNDHWM / ZMQ_RCVHWM of the ROUTER and PUB sockets, in messages.
   int high_water_mark = 10'000;
   // Runs libzmq's I/O thread under SCHED_BATCH, so that queueing a reply

@@ -3,23 +3,36 @@
 #include <cstring>
 #include <string>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "flatbuffers/flatbuffers.h"
 #include "routing/channel.h"
 #include "routing/status_macros.h"
+#include "sidecar/required_fields.h"
 
 namespace routing::sidecar {
 namespace {
 
-DecodedRequest Refuse(uint64_t request_id, wire::ErrorCode code,
+DecodedRequest Refuse(const RequestHeader& header, wire::ErrorCode code,
                       std::string message) {
   DecodedRequest decoded;
-  decoded.request_id = request_id;
+  decoded.request_id = header.readable ? header.request_id : 0;
+  decoded.request_id_unread = !header.readable;
   decoded.error = code;
   decoded.message = std::move(message);
   return decoded;
+}
+
+// A value quoted in an error message: escaped (no control character reaches
+// a log line) and cut to a readable length.
+std::string Quoted(std::string_view value) {
+  constexpr size_t kShown = 64;
+  std::string shown = absl::CHexEscape(
+      absl::string_view(value.data(), std::min(value.size(), kShown)));
+  return absl::StrCat("\"", shown, "\"", value.size() > kShown ? "..." : "");
 }
 
 // Strings from the wire are length-checked and copied; flatbuffers::String
@@ -41,6 +54,45 @@ absl::StatusOr<std::string> Text(const flatbuffers::String* s,
   }
   return s->str();
 }
+
+// An id, name or key: Text, and no control character (CheckIdCharacters).
+absl::StatusOr<std::string> Id(const flatbuffers::String* s,
+                               std::string_view field, size_t max_bytes,
+                               bool required) {
+  ROUTING_ASSIGN_OR_RETURN(std::string text,
+                           Text(s, field, max_bytes, required));
+  ROUTING_RETURN_IF_ERROR(CheckIdCharacters(text, field));
+  return text;
+}
+
+// The attributes of one contact or agent, gathered from several places of
+// the request (attribute lists, handoff fields). A key may come more than
+// once only with the same value: otherwise one of the two would be dropped
+// without the client knowing which.
+class AttributeMerge {
+ public:
+  explicit AttributeMerge(absl::flat_hash_map<std::string, std::string>* out)
+      : out_(out) {}
+
+  absl::Status Add(std::string key, std::string value, std::string source) {
+    auto [it, inserted] = out_->try_emplace(key, value);
+    if (inserted) {
+      source_of_.try_emplace(std::move(key), std::move(source));
+      return absl::OkStatus();
+    }
+    if (it->second == value) return absl::OkStatus();
+    auto first = source_of_.find(key);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "attribute ", Quoted(key), " is ", Quoted(it->second), " in ",
+        first != source_of_.end() ? first->second : std::string("an earlier entry"),
+        " but ", Quoted(value), " in ", source,
+        "; give it once, or the same value in both"));
+  }
+
+ private:
+  absl::flat_hash_map<std::string, std::string>* out_;
+  absl::flat_hash_map<std::string, std::string> source_of_;
+};
 
 template <typename T>
 absl::Status CheckCount(const flatbuffers::Vector<T>* v, std::string_view field,
@@ -75,8 +127,8 @@ absl::StatusOr<std::vector<SkillRequirement>> SkillRequirementsFromWire(
     SkillRequirement requirement;
     ROUTING_ASSIGN_OR_RETURN(
         requirement.skill,
-        Text(skill->name(), absl::StrCat(std::string(field), ".name"),
-             kMaxNameBytes, /*required=*/true));
+        Id(skill->name(), absl::StrCat(std::string(field), ".name"),
+           kMaxNameBytes, /*required=*/true));
     // The router checks the level against its own maximum; here we only keep
     // absurd values from reaching it.
     if (skill->level() < 1 || skill->level() > 100) {
@@ -90,6 +142,7 @@ absl::StatusOr<std::vector<SkillRequirement>> SkillRequirementsFromWire(
   return out;
 }
 
+// A list of ids (languages, agent ids).
 absl::StatusOr<std::vector<std::string>> StringsFromWire(
     const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* list,
     std::string_view field, size_t max_count, size_t max_bytes) {
@@ -99,7 +152,7 @@ absl::StatusOr<std::vector<std::string>> StringsFromWire(
   out.reserve(list->size());
   for (const flatbuffers::String* s : *list) {
     ROUTING_ASSIGN_OR_RETURN(std::string text,
-                             Text(s, field, max_bytes, /*required=*/true));
+                             Id(s, field, max_bytes, /*required=*/true));
     out.push_back(std::move(text));
   }
   return out;
@@ -107,15 +160,15 @@ absl::StatusOr<std::vector<std::string>> StringsFromWire(
 
 absl::Status AttributesFromWire(
     const flatbuffers::Vector<flatbuffers::Offset<wire::KeyValue>>* list,
-    std::string_view field, bool forbid_handoff_keys,
-    absl::flat_hash_map<std::string, std::string>* out) {
+    std::string_view field, bool forbid_handoff_keys, AttributeMerge* out) {
   if (list == nullptr) return absl::OkStatus();
   ROUTING_RETURN_IF_ERROR(CheckCount(list, field, kMaxAttributes));
-  for (const wire::KeyValue* kv : *list) {
+  for (flatbuffers::uoffset_t i = 0; i < list->size(); ++i) {
+    const wire::KeyValue* kv = list->Get(i);
     ROUTING_ASSIGN_OR_RETURN(
         std::string key,
-        Text(kv->key(), absl::StrCat(std::string(field), ".key"), kMaxNameBytes,
-             /*required=*/true));
+        Id(kv->key(), absl::StrCat(std::string(field), ".key"), kMaxNameBytes,
+           /*required=*/true));
     if (forbid_handoff_keys) {
       for (const char* reserved : kHandoffKeys) {
         if (key == reserved) {
@@ -129,29 +182,117 @@ absl::Status AttributesFromWire(
         std::string value,
         Text(kv->value(), absl::StrCat(std::string(field), ".", key),
              kMaxValueBytes, /*required=*/false));
-    (*out)[std::move(key)] = std::move(value);
+    ROUTING_RETURN_IF_ERROR(out->Add(std::move(key), std::move(value),
+                                     absl::StrCat(std::string(field), "[", i,
+                                                  "]")));
   }
   return absl::OkStatus();
 }
 
+// The ids of the requests the handler reads without a *FromWire function.
+absl::Status CheckDirectIds(const wire::Request& request) {
+  const flatbuffers::String* id = nullptr;
+  const flatbuffers::String* agent = nullptr;
+  std::string_view id_field;
+  std::string_view agent_field;
+  switch (request.body_type()) {
+    case wire::RequestBody::RemoveAgent:
+      id = request.body_as_RemoveAgent()->agent_id();
+      id_field = "remove_agent.agent_id";
+      break;
+    case wire::RequestBody::SetAgentState:
+      id = request.body_as_SetAgentState()->agent_id();
+      id_field = "set_agent_state.agent_id";
+      break;
+    case wire::RequestBody::CancelContact:
+      id = request.body_as_CancelContact()->contact_id();
+      id_field = "cancel_contact.contact_id";
+      break;
+    case wire::RequestBody::AcceptOffer:
+      id = request.body_as_AcceptOffer()->contact_id();
+      id_field = "accept_offer.contact_id";
+      agent = request.body_as_AcceptOffer()->agent_id();
+      agent_field = "accept_offer.agent_id";
+      break;
+    case wire::RequestBody::RejectOffer:
+      id = request.body_as_RejectOffer()->contact_id();
+      id_field = "reject_offer.contact_id";
+      agent = request.body_as_RejectOffer()->agent_id();
+      agent_field = "reject_offer.agent_id";
+      break;
+    default:
+      return absl::OkStatus();
+  }
+  ROUTING_RETURN_IF_ERROR(
+      Id(id, id_field, kMaxIdBytes, /*required=*/true).status());
+  return Id(agent, agent_field, kMaxIdBytes, /*required=*/false).status();
+}
+
 }  // namespace
+
+RequestHeader PeekRequestHeader(const uint8_t* data, size_t size) {
+  RequestHeader header;
+  if (data == nullptr || size < sizeof(flatbuffers::uoffset_t) ||
+      reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) != 0) {
+    return header;
+  }
+  // One table at depth one: the root. Nothing below it is looked at.
+  flatbuffers::Verifier::Options options;
+  options.max_depth = 1;
+  options.max_tables = 1;
+  flatbuffers::Verifier verifier(data, size, options);
+  const flatbuffers::uoffset_t root = verifier.VerifyOffset(0);
+  if (root == 0) return header;
+  const auto* table = reinterpret_cast<const flatbuffers::Table*>(data + root);
+  if (!table->VerifyTableStart(verifier) ||
+      !table->VerifyField<uint16_t>(verifier,
+                                    wire::Request::VT_PROTOCOL_VERSION, 2) ||
+      !table->VerifyField<uint64_t>(verifier, wire::Request::VT_REQUEST_ID,
+                                    8) ||
+      !table->VerifyField<uint8_t>(verifier, wire::Request::VT_BODY_TYPE, 1)) {
+    return header;
+  }
+  header.readable = true;
+  header.protocol_version =
+      table->GetField<uint16_t>(wire::Request::VT_PROTOCOL_VERSION, 0);
+  header.request_id = table->GetField<uint64_t>(wire::Request::VT_REQUEST_ID, 0);
+  header.body_type = table->GetField<uint8_t>(wire::Request::VT_BODY_TYPE, 0);
+  return header;
+}
+
+absl::Status CheckIdCharacters(std::string_view id, std::string_view field) {
+  for (size_t i = 0; i < id.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(id[i]);
+    if (byte < 0x20 || byte == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          std::string(field), " ", Quoted(id), " holds control character ",
+          absl::StrFormat("0x%02X", byte), " at byte ", i,
+          "; ids, names and keys may not contain bytes 0x00-0x1F or 0x7F "
+          "(event topics end with a NUL byte)"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 DecodedRequest DecodeRequest(const uint8_t* data, size_t size,
                              const RequestDecoderOptions& options) {
+  // O(1) and safe on any bytes: every refusal below echoes the id if it is
+  // readable (an oversize buffer is not read beyond it).
+  const RequestHeader header = PeekRequestHeader(data, size);
   if (size > options.max_message_bytes) {
-    return Refuse(0, wire::ErrorCode::TooLarge,
+    return Refuse(header, wire::ErrorCode::TooLarge,
                   absl::StrCat("request of ", size, " bytes exceeds the ",
                                options.max_message_bytes, "-byte limit"));
   }
   // Root offset plus identifier, and a root table's offset to its vtable.
   constexpr size_t kMinimumBuffer = 2 * sizeof(flatbuffers::uoffset_t) + 4;
   if (data == nullptr || size < kMinimumBuffer) {
-    return Refuse(0, wire::ErrorCode::MalformedRequest,
+    return Refuse(header, wire::ErrorCode::MalformedRequest,
                   absl::StrCat("request of ", size,
                                " bytes is too short to be a Request buffer"));
   }
   if (reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) != 0) {
-    return Refuse(0, wire::ErrorCode::Internal,
+    return Refuse(header, wire::ErrorCode::Internal,
                   "request buffer is not 8-byte aligned");
   }
   if (!flatbuffers::BufferHasIdentifier(data, kFileIdentifier)) {
@@ -161,38 +302,63 @@ DecodedRequest DecodeRequest(const uint8_t* data, size_t size,
     for (char& c : found) {
       if (c < 0x20 || c > 0x7e) c = '?';
     }
-    return Refuse(0, wire::ErrorCode::MalformedRequest,
+    return Refuse(header, wire::ErrorCode::MalformedRequest,
                   absl::StrCat("wrong file identifier \"", found,
                                "\" (expected \"", kFileIdentifier, "\")"));
+  }
+  // Before the body is verified: another version may lay it out otherwise,
+  // and its client must learn the version is the problem.
+  if (header.readable && header.protocol_version != kProtocolVersion) {
+    return Refuse(header, wire::ErrorCode::UnsupportedVersion,
+                  absl::StrCat("protocol_version ", header.protocol_version,
+                               " is not supported (this daemon speaks ",
+                               kProtocolVersion, ")"));
   }
   flatbuffers::Verifier::Options verifier_options;
   verifier_options.max_depth = options.max_depth;
   verifier_options.max_tables = options.max_tables;
   flatbuffers::Verifier verifier(data, size, verifier_options);
   if (!verifier.VerifyBuffer<wire::Request>(kFileIdentifier)) {
-    return Refuse(0, wire::ErrorCode::MalformedRequest,
+    // Error path only: find out whether a required field is the reason.
+    if (std::optional<std::string> missing =
+            FirstMissingRequiredField(data, size, verifier_options);
+        missing.has_value()) {
+      return Refuse(header, wire::ErrorCode::MalformedRequest,
+                    absl::StrCat(*missing, " is required but missing"));
+    }
+    return Refuse(header, wire::ErrorCode::MalformedRequest,
                   absl::StrCat("request of ", size,
                                " bytes failed FlatBuffers verification "
-                               "(truncated, corrupt, missing a required "
-                               "field, or nested too deep)"));
+                               "(truncated, corrupt, or nested too deep)"));
   }
   const wire::Request* request = flatbuffers::GetRoot<wire::Request>(data);
   const uint64_t id = request->request_id();
-  if (request->protocol_version() != kProtocolVersion) {
-    return Refuse(id, wire::ErrorCode::UnsupportedVersion,
-                  absl::StrCat("protocol_version ", request->protocol_version(),
-                               " is not supported (this daemon speaks ",
-                               kProtocolVersion, ")"));
-  }
+  const RequestHeader verified = {.readable = true,
+                                  .request_id = id,
+                                  .protocol_version = request->protocol_version(),
+                                  .body_type = static_cast<uint8_t>(
+                                      request->body_type())};
   const auto type = request->body_type();
-  if (type == wire::RequestBody::NONE || request->body() == nullptr) {
-    return Refuse(id, wire::ErrorCode::MalformedRequest, "request has no body");
+  if (type == wire::RequestBody::NONE) {
+    return Refuse(verified, wire::ErrorCode::MalformedRequest,
+                  "request has no body");
   }
+  // The generated verifier accepts union members it does not know: a newer
+  // client's request type, which must not look like a broken buffer.
   if (static_cast<int>(type) > static_cast<int>(wire::RequestBody::MAX)) {
-    return Refuse(id, wire::ErrorCode::MalformedRequest,
-                  absl::StrCat("unknown request type ", static_cast<int>(type),
-                               " (known: 1..",
-                               static_cast<int>(wire::RequestBody::MAX), ")"));
+    return Refuse(verified, wire::ErrorCode::Unimplemented,
+                  absl::StrCat("request type ", static_cast<int>(type),
+                               " is not known to this daemon (it serves 1..",
+                               static_cast<int>(wire::RequestBody::MAX),
+                               "); nothing was executed"));
+  }
+  if (request->body() == nullptr) {
+    return Refuse(verified, wire::ErrorCode::MalformedRequest,
+                  "request has no body");
+  }
+  if (absl::Status ids = CheckDirectIds(*request); !ids.ok()) {
+    return Refuse(verified, wire::ErrorCode::InvalidArgument,
+                  std::string(ids.message()));
   }
   DecodedRequest decoded;
   decoded.request = request;
@@ -203,12 +369,12 @@ DecodedRequest DecodeRequest(const uint8_t* data, size_t size,
 absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
                                         absl::Time now) {
   Contact contact;
-  ROUTING_ASSIGN_OR_RETURN(contact.id, Text(in.id(), "contact.id", kMaxIdBytes,
-                                            /*required=*/true));
+  ROUTING_ASSIGN_OR_RETURN(contact.id, Id(in.id(), "contact.id", kMaxIdBytes,
+                                          /*required=*/true));
   ROUTING_ASSIGN_OR_RETURN(contact.channel,
                            ChannelFromWire(in.channel(), "contact.channel"));
   ROUTING_ASSIGN_OR_RETURN(
-      contact.queue, Text(in.queue(), "contact.queue", kMaxNameBytes, false));
+      contact.queue, Id(in.queue(), "contact.queue", kMaxNameBytes, false));
   ROUTING_ASSIGN_OR_RETURN(
       contact.required_skills,
       SkillRequirementsFromWire(in.required_skills(),
@@ -226,7 +392,7 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
   contact.priority = in.priority();
   ROUTING_ASSIGN_OR_RETURN(
       contact.customer_id,
-      Text(in.customer_id(), "contact.customer_id", kMaxIdBytes, false));
+      Id(in.customer_id(), "contact.customer_id", kMaxIdBytes, false));
   ROUTING_ASSIGN_OR_RETURN(
       contact.preferred_agents,
       StringsFromWire(in.preferred_agents(), "contact.preferred_agents",
@@ -250,8 +416,9 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
     }
     contact.enqueue_time = absl::FromUnixMillis(std::min(since_ms, now_ms));
   }
+  AttributeMerge attributes(&contact.attributes);
   ROUTING_RETURN_IF_ERROR(AttributesFromWire(
-      in.attributes(), "contact.attributes", false, &contact.attributes));
+      in.attributes(), "contact.attributes", false, &attributes));
   if (const wire::HandoffContext* handoff = in.handoff(); handoff != nullptr) {
     const flatbuffers::String* fields[] = {
         handoff->intent(), handoff->language(), handoff->sentiment(),
@@ -259,16 +426,18 @@ absl::StatusOr<Contact> ContactFromWire(const wire::Contact& in,
     for (size_t i = 0; i < std::size(kHandoffKeys); ++i) {
       const size_t limit =
           i == 3 ? kMaxValueBytes : (i == 4 ? kMaxIdBytes : kMaxNameBytes);
-      ROUTING_ASSIGN_OR_RETURN(
-          std::string value,
-          Text(fields[i], absl::StrCat("handoff.", kHandoffKeys[i]), limit,
-               false));
-      if (!value.empty())
-        contact.attributes[kHandoffKeys[i]] = std::move(value);
+      const std::string field = absl::StrCat("handoff.", kHandoffKeys[i]);
+      // customer_id may become the contact's customer id: an id.
+      ROUTING_ASSIGN_OR_RETURN(std::string value,
+                               i == 4 ? Id(fields[i], field, limit, false)
+                                      : Text(fields[i], field, limit, false));
+      if (!value.empty()) {
+        ROUTING_RETURN_IF_ERROR(
+            attributes.Add(kHandoffKeys[i], std::move(value), field));
+      }
     }
-    ROUTING_RETURN_IF_ERROR(AttributesFromWire(handoff->attributes(),
-                                               "handoff.attributes", true,
-                                               &contact.attributes));
+    ROUTING_RETURN_IF_ERROR(AttributesFromWire(
+        handoff->attributes(), "handoff.attributes", true, &attributes));
     if (contact.customer_id.empty()) {
       auto it = contact.attributes.find("customer_id");
       if (it != contact.attributes.end()) contact.customer_id = it->second;
@@ -286,7 +455,7 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(
     const wire::AgentProfile& in) {
   AgentProfile profile;
   ROUTING_ASSIGN_OR_RETURN(profile.id,
-                           Text(in.id(), "agent.id", kMaxIdBytes, true));
+                           Id(in.id(), "agent.id", kMaxIdBytes, true));
   if (in.skills() != nullptr) {
     ROUTING_RETURN_IF_ERROR(
         CheckCount(in.skills(), "agent.skills", kMaxAgentSkills));
@@ -294,7 +463,7 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(
       AgentSkill out;
       ROUTING_ASSIGN_OR_RETURN(
           out.skill,
-          Text(skill->name(), "agent.skills.name", kMaxNameBytes, true));
+          Id(skill->name(), "agent.skills.name", kMaxNameBytes, true));
       out.level = skill->level();  // The router range-checks levels.
       profile.skills.push_back(std::move(out));
     }
@@ -306,7 +475,7 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(
       AgentLanguage out;
       ROUTING_ASSIGN_OR_RETURN(
           out.language,
-          Text(language->tag(), "agent.languages.tag", kMaxNameBytes, true));
+          Id(language->tag(), "agent.languages.tag", kMaxNameBytes, true));
       out.fluency = language->fluency();
       profile.languages.push_back(std::move(out));
     }
@@ -338,8 +507,10 @@ absl::StatusOr<AgentProfile> AgentProfileFromWire(
                            Text(in.team(), "agent.team", kMaxNameBytes, false));
   ROUTING_ASSIGN_OR_RETURN(profile.site,
                            Text(in.site(), "agent.site", kMaxNameBytes, false));
-  ROUTING_RETURN_IF_ERROR(AttributesFromWire(
-      in.attributes(), "agent.attributes", false, &profile.attributes));
+  AttributeMerge attributes(&profile.attributes);
+  ROUTING_RETURN_IF_ERROR(AttributesFromWire(in.attributes(),
+                                             "agent.attributes", false,
+                                             &attributes));
   return profile;
 }
 
@@ -366,8 +537,8 @@ absl::StatusOr<ContactRelease> ContactReleaseFromWire(
     const wire::ReleaseContact& release) {
   ContactRelease out;
   ROUTING_ASSIGN_OR_RETURN(out.contact_id,
-                           Text(release.contact_id(), "release.contact_id",
-                                kMaxIdBytes, /*required=*/true));
+                           Id(release.contact_id(), "release.contact_id",
+                              kMaxIdBytes, /*required=*/true));
   const int outcome = static_cast<int>(release.outcome());
   if (outcome < 0 || outcome >= kContactOutcomeCount) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -381,16 +552,16 @@ absl::StatusOr<ContactRelease> ContactReleaseFromWire(
 }
 
 absl::StatusOr<std::string> ContactIdFromWire(const wire::GetContact& request) {
-  return Text(request.contact_id(), "get_contact.contact_id", kMaxIdBytes,
-              /*required=*/true);
+  return Id(request.contact_id(), "get_contact.contact_id", kMaxIdBytes,
+            /*required=*/true);
 }
 
 absl::StatusOr<ContactListQuery> ContactListQueryFromWire(
     const wire::ListContacts& request) {
   ContactListQuery query;
   ROUTING_ASSIGN_OR_RETURN(
-      query.queue, Text(request.queue(), "list_contacts.queue", kMaxNameBytes,
-                        /*required=*/false));
+      query.queue, Id(request.queue(), "list_contacts.queue", kMaxNameBytes,
+                      /*required=*/false));
   if (request.limit() < 1 || request.limit() > kMaxListContactsPerQueue) {
     return absl::InvalidArgumentError(
         absl::StrCat("list_contacts.limit ", request.limit(), " is outside 1..",

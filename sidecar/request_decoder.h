@@ -15,10 +15,13 @@
 //                       absl::Now());
 //
 // Errors: DecodeRequest never crashes and never reads outside [data, data +
-// size); its message names the problem (size, identifier, version, body type,
-// or "failed verification"). The *FromWire functions return InvalidArgument
-// naming the field for strings, lists and numbers out of the documented
-// ranges in routing.fbs.
+// size); its message names the problem (size, identifier, version, an
+// unknown body type, the first required field missing, an id with a control
+// character). It echoes the request id whenever the root table's id can be
+// read, even from a buffer it refuses. The *FromWire functions return
+// InvalidArgument naming the field for strings, lists and numbers out of the
+// documented ranges in routing.fbs, ids with control characters, and an
+// attribute given twice with different values.
 // Thread-safety: stateless; call from any thread. `data` must stay alive and
 // unchanged while the returned pointer is used, and must be 8-byte aligned
 // (AlignedCopy below makes it so).
@@ -28,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -79,20 +83,67 @@ struct RequestDecoderOptions {
 
 struct DecodedRequest {
   bool ok() const { return request != nullptr; }
-  // Set when the buffer verified; points into the caller's bytes.
+  // Set when the buffer verified and the request passed every check; points
+  // into the caller's bytes.
   const wire::Request* request = nullptr;
-  // The request's id when it could be read (even if the request was then
-  // refused), else 0.
+  // The request's id whenever the root table's request_id could be read, even
+  // if the request was then refused (too large, wrong identifier, failed
+  // verification, another version, unknown type). When it could not be read,
+  // request_id is 0 and request_id_unread is true: 0 is also a valid id.
   uint64_t request_id = 0;
+  bool request_id_unread = false;
   wire::ErrorCode error = wire::ErrorCode::None;
   std::string message;
 };
 
+// Refusal codes:
+//   TOO_LARGE            size > options.max_message_bytes (id echoed if the
+//                        root table is readable: nothing else is read);
+//   MALFORMED_REQUEST    too short, wrong file identifier, failed
+//                        verification (naming the first required field
+//                        missing, e.g. "AddAgent.agent.skills[2].name", when
+//                        that is why), no body;
+//   UNSUPPORTED_VERSION  protocol_version is not kProtocolVersion (checked
+//                        before the body is verified: another version's body
+//                        may be laid out otherwise);
+//   UNIMPLEMENTED        a body type this daemon does not know, naming it;
+//   INVALID_ARGUMENT     an id that the handler reads directly
+//                        (RemoveAgent.agent_id, SetAgentState.agent_id,
+//                        CancelContact.contact_id, AcceptOffer/RejectOffer)
+//                        is too long or holds a control character;
+//   INTERNAL             `data` is not 8-byte aligned (a caller's bug).
 DecodedRequest DecodeRequest(const uint8_t* data, size_t size,
                              const RequestDecoderOptions& options);
 
+// The envelope fields of a Request, read without verifying the rest of the
+// buffer: a flatbuffers::Verifier checks the root offset, the root table's
+// vtable and these three scalars only. O(1), never reads outside [data, data
+// + size), whatever the bytes; `readable` is false (and the rest zero) when
+// they cannot be read safely, or `data` is not 8-byte aligned. Does not look
+// at the file identifier. For refusals that must still echo the id, and for
+// routing a request to a worker before it is verified.
+struct RequestHeader {
+  bool readable = false;
+  uint64_t request_id = 0;
+  uint16_t protocol_version = 0;
+  // A wire::RequestBody value, possibly one this daemon does not know.
+  uint8_t body_type = 0;
+};
+RequestHeader PeekRequestHeader(const uint8_t* data, size_t size);
+
+// Ids, names and keys (agent, contact and customer ids, queue names, skill
+// names, language tags, attribute keys) end event topics, which end with a
+// NUL byte (routing.fbs): none may hold a control character (bytes 0x00-0x1F
+// and 0x7F). InvalidArgument naming `field`, the character and its position;
+// OK otherwise. The one home of the rule: every *FromWire function and
+// DecodeRequest call it.
+absl::Status CheckIdCharacters(std::string_view id, std::string_view field);
+
 // Contact and agent profile from their wire form. `now` bounds
-// waiting_since_unix_ms. The handoff context is merged into the attributes.
+// waiting_since_unix_ms. The handoff context is merged into the attributes:
+// a key given more than once (a contact attribute, a handoff field, a
+// handoff attribute, or twice in one list) must carry the same value each
+// time, else InvalidArgument naming the key, both values and both places.
 absl::StatusOr<Contact> ContactFromWire(const wire::Contact& contact,
                                         absl::Time now);
 absl::StatusOr<AgentProfile> AgentProfileFromWire(

@@ -103,7 +103,7 @@ bool RequestHandler::HandleRequest(const uint8_t* data, size_t size,
   metrics_->requests.fetch_add(1, std::memory_order_relaxed);
   if (!decoded.ok()) {
     metrics_->malformed_requests.fetch_add(1, std::memory_order_relaxed);
-    FinishErrorReply(fbb, decoded.request_id, decoded.error, decoded.message);
+    FinishErrorReply(fbb, decoded);  // request_id_unread when unreadable.
   } else if (!permitted) {
     metrics_->permission_denied.fetch_add(1, std::memory_order_relaxed);
     FinishErrorReply(

@@ -87,8 +87,15 @@ ABSL_FLAG(int, max_in_flight, 1024,
           "Requests accepted and not yet answered; past it, requests are "
           "answered BUSY at once.");
 ABSL_FLAG(int, max_message_bytes, 64 * 1024,
-          "Largest request accepted; larger ones are answered TOO_LARGE, and "
-          "a connection sending more than twice this is dropped by ZeroMQ.");
+          "Largest request accepted; larger ones, up to "
+          "--hard_max_message_bytes, are answered TOO_LARGE with their "
+          "request id, and the connection's other requests are served.");
+ABSL_FLAG(int64_t, hard_max_message_bytes, 0,
+          "Frames above this are never read: ZeroMQ drops the connection "
+          "(ZMQ_MAXMSGSIZE) and replies owed on it are lost. It bounds what "
+          "one connection can make routingd allocate. 0: 64 x "
+          "--max_message_bytes (4 MiB by default); else at least "
+          "--max_message_bytes, at most 1 GiB.");
 ABSL_FLAG(int, high_water_mark, 10000,
           "ZMQ_SNDHWM/ZMQ_RCVHWM of the request and event sockets, in "
           "messages.");
@@ -268,6 +275,14 @@ int main(int argc, char** argv) {
         absl::InvalidArgumentError("--max_message_bytes must be >= 64"));
   }
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  const int64_t hard_max = absl::GetFlag(FLAGS_hard_max_message_bytes);
+  if (hard_max != 0 &&
+      (hard_max < absl::GetFlag(FLAGS_max_message_bytes) || hard_max > (1 << 30))) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--hard_max_message_bytes ", hard_max,
+        " must be 0 or within --max_message_bytes .. 1 GiB")));
+  }
+  options.hard_max_message_bytes = static_cast<size_t>(hard_max);
   options.high_water_mark = absl::GetFlag(FLAGS_high_water_mark);
   if (absl::GetFlag(FLAGS_step_interval_ms) < 1) {
     return Fail(absl::InvalidArgumentError("--step_interval_ms must be >= 1"));

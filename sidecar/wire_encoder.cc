@@ -239,6 +239,18 @@ void FinishErrorReply(FlatBufferBuilder& fbb, uint64_t request_id,
   FinishReply(fbb, request_id, wire::ReplyBody::Error, error.Union());
 }
 
+void FinishErrorReply(FlatBufferBuilder& fbb, const DecodedRequest& refused) {
+  auto error = wire::CreateError(fbb, refused.error,
+                                 fbb.CreateString(refused.message));
+  wire::ReplyBuilder reply(fbb);
+  reply.add_protocol_version(kProtocolVersion);
+  reply.add_request_id(refused.request_id_unread ? 0 : refused.request_id);
+  reply.add_body_type(wire::ReplyBody::Error);
+  reply.add_body(error.Union());
+  reply.add_request_id_unread(refused.request_id_unread);
+  fbb.Finish(reply.Finish(), kFileIdentifier);
+}
+
 void FinishAckReply(FlatBufferBuilder& fbb, uint64_t request_id) {
   FinishReply(fbb, request_id, wire::ReplyBody::Ack,
               wire::CreateAck(fbb).Union());

@@ -28,6 +28,7 @@
 #include "routing/router_stats.h"
 #include "routing/routing_decision.h"
 #include "sidecar/routing_generated.h"
+#include "sidecar/request_decoder.h"
 
 namespace routing::sidecar {
 
@@ -83,8 +84,14 @@ void FinishRequest(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
 void FinishReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
                  wire::ReplyBody type, flatbuffers::Offset<void> body);
 void FinishErrorReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
+// An Error reply to the request with id `request_id` (read from it).
                       wire::ErrorCode code, std::string_view message);
 void FinishAckReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id);
+// The Error reply to a request DecodeRequest refused: its error and message,
+// and its id, or request_id 0 with Reply.request_id_unread set when the id
+// could not be read.
+void FinishErrorReply(flatbuffers::FlatBufferBuilder& fbb,
+                      const DecodedRequest& refused);
 
 void FinishAssignmentEvent(flatbuffers::FlatBufferBuilder& fbb,
                            uint64_t sequence, int64_t at_unix_ms,

@@ -1,6 +1,7 @@
 // libFuzzer target for the code that reads untrusted request bytes: the same
 // DecodeRequest and *FromWire functions routingd's workers call
-// (sidecar/request_decoder.h). Built with clang by
+// (sidecar/request_decoder.h), and the frontend's AffinityKeyOf
+// (sidecar/request_affinity.h). Built with clang by
 // tests/sidecar/request_decoder_fuzz_test.sh; see sidecar/README.md for a
 // longer run.
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "sidecar/request_affinity.h"
 #include "sidecar/request_decoder.h"
 
 namespace {
@@ -33,6 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // As in the daemon: the bytes are copied to aligned storage when needed.
   std::vector<uint64_t> scratch;
   const uint8_t* aligned = routing::sidecar::AlignedCopy(data, size, &scratch);
+  // The frontend's reads, before any verification: the worker's key and
+  // the envelope fields echoed in refusals.
+  (void)routing::sidecar::AffinityKeyOf(aligned, size);
+  (void)routing::sidecar::PeekRequestHeader(aligned, size);
   routing::sidecar::RequestDecoderOptions options;
   options.max_message_bytes = 64 * 1024;
   DecodedRequest decoded =

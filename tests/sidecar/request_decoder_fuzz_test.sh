@@ -26,6 +26,8 @@ done
   -I"$runfiles" \
   "$runfiles/sidecar/fuzz/request_decoder_fuzzer.cc" \
   "$runfiles/sidecar/request_decoder.cc" \
+  "$runfiles/sidecar/required_fields.cc" \
+  "$runfiles/sidecar/request_affinity.cc" \
   "$runfiles/routing/channel.cc" \
   -o "$work/request_decoder_fuzzer" "${absl_libs[@]}" -lflatbuffers
 

@@ -1,8 +1,10 @@
 #include "sidecar/request_decoder.h"
 
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -120,7 +122,10 @@ TEST(RequestDecoderTest, RefusesWrongFileIdentifier) {
   EXPECT_THAT(decoded.message, HasSubstr("wrong file identifier \"XXXX\""));
 }
 
-TEST(RequestDecoderTest, RefusesUnknownUnionTypeNamingIt) {
+TEST(RequestDecoderTest, UnknownRequestTypeIsUnimplementedNamingIt) {
+  // A newer client's request type: the verifier accepts unknown union
+  // members, and the daemon must say it does not serve it, not that the
+  // buffer is broken.
   flatbuffers::FlatBufferBuilder fbb;
   auto body = wire::CreateHealth(fbb);
   fbb.Finish(
@@ -128,9 +133,11 @@ TEST(RequestDecoderTest, RefusesUnknownUnionTypeNamingIt) {
                           static_cast<wire::RequestBody>(77), body.Union()),
       kFileIdentifier);
   DecodedRequest decoded = Bytes(fbb).Decode();
-  EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
+  EXPECT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error, wire::ErrorCode::Unimplemented);
   EXPECT_EQ(decoded.request_id, 9u);
-  EXPECT_THAT(decoded.message, HasSubstr("unknown request type 77"));
+  EXPECT_FALSE(decoded.request_id_unread);
+  EXPECT_THAT(decoded.message, HasSubstr("request type 77 is not known"));
 }
 
 TEST(RequestDecoderTest, RefusesMissingBody) {
@@ -142,15 +149,115 @@ TEST(RequestDecoderTest, RefusesMissingBody) {
   EXPECT_THAT(decoded.message, HasSubstr("no body"));
 }
 
-TEST(RequestDecoderTest, RefusesMissingRequiredField) {
-  // A RouteContact without its required contact fails verification.
-  flatbuffers::FlatBufferBuilder fbb;
-  wire::RouteContactBuilder route(fbb);
-  auto body = route.Finish();
-  FinishRequest(fbb, 3, wire::RequestBody::RouteContact, body.Union());
-  DecodedRequest decoded = Bytes(fbb).Decode();
+// Tables written field by field, as flatc's Python or JavaScript code does:
+// nothing checks `(required)` before the buffer leaves.
+template <typename T>
+flatbuffers::Offset<T> TableOf(
+    flatbuffers::FlatBufferBuilder& fbb,
+    const std::vector<std::pair<flatbuffers::voffset_t,
+                                flatbuffers::Offset<void>>>& offsets) {
+  const flatbuffers::uoffset_t start = fbb.StartTable();
+  for (const auto& [field, offset] : offsets) fbb.AddOffset(field, offset);
+  return flatbuffers::Offset<T>(fbb.EndTable(start));
+}
+
+TEST(RequestDecoderTest, NamesTheMissingRequiredFieldAndEchoesTheId) {
+  struct Case {
+    std::string missing;
+    std::function<void(flatbuffers::FlatBufferBuilder&)> build;
+  };
+  using flatbuffers::Offset;
+  const std::vector<Case> cases = {
+      {"RouteContact.contact",
+       [](flatbuffers::FlatBufferBuilder& fbb) {
+         FinishRequest(fbb, 3, wire::RequestBody::RouteContact,
+                       TableOf<wire::RouteContact>(fbb, {}).Union());
+       }},
+      {"RouteContact.contact.id",
+       [](flatbuffers::FlatBufferBuilder& fbb) {
+         auto contact = TableOf<wire::Contact>(
+             fbb, {{wire::Contact::VT_QUEUE, fbb.CreateString("billing").Union()}});
+         FinishRequest(
+             fbb, 3, wire::RequestBody::RouteContact,
+             TableOf<wire::RouteContact>(
+                 fbb, {{wire::RouteContact::VT_CONTACT, contact.Union()}})
+                 .Union());
+       }},
+      {"AddAgent.agent.skills[2].name",
+       [](flatbuffers::FlatBufferBuilder& fbb) {
+         std::vector<Offset<wire::Skill>> skills = {
+             wire::CreateSkill(fbb, fbb.CreateString("billing"), 3),
+             wire::CreateSkill(fbb, fbb.CreateString("sales"), 2),
+             TableOf<wire::Skill>(fbb, {})};
+         auto skills_vector = fbb.CreateVector(skills);
+         auto id = fbb.CreateString("alice");
+         auto agent = TableOf<wire::AgentProfile>(
+             fbb, {{wire::AgentProfile::VT_ID, id.Union()},
+                   {wire::AgentProfile::VT_SKILLS, skills_vector.Union()}});
+         FinishRequest(
+             fbb, 3, wire::RequestBody::AddAgent,
+             TableOf<wire::AddAgent>(fbb,
+                                     {{wire::AddAgent::VT_AGENT, agent.Union()}})
+                 .Union());
+       }},
+      {"RouteContact.contact.handoff.attributes[1].key",
+       [](flatbuffers::FlatBufferBuilder& fbb) {
+         std::vector<Offset<wire::KeyValue>> attributes = {
+             wire::CreateKeyValue(fbb, fbb.CreateString("order"),
+                                  fbb.CreateString("A-1")),
+             TableOf<wire::KeyValue>(
+                 fbb, {{wire::KeyValue::VT_VALUE,
+                        fbb.CreateString("orphan").Union()}})};
+         auto list = fbb.CreateVector(attributes);
+         auto handoff = TableOf<wire::HandoffContext>(
+             fbb, {{wire::HandoffContext::VT_ATTRIBUTES, list.Union()}});
+         auto id = fbb.CreateString("chat-1");
+         auto contact = TableOf<wire::Contact>(
+             fbb, {{wire::Contact::VT_ID, id.Union()},
+                   {wire::Contact::VT_HANDOFF, handoff.Union()}});
+         FinishRequest(
+             fbb, 3, wire::RequestBody::RouteContact,
+             TableOf<wire::RouteContact>(
+                 fbb, {{wire::RouteContact::VT_CONTACT, contact.Union()}})
+                 .Union());
+       }},
+      {"RemoveAgent.agent_id",
+       [](flatbuffers::FlatBufferBuilder& fbb) {
+         FinishRequest(fbb, 3, wire::RequestBody::RemoveAgent,
+                       TableOf<wire::RemoveAgent>(fbb, {}).Union());
+       }},
+      {"RejectOffer.contact_id",
+       [](flatbuffers::FlatBufferBuilder& fbb) {
+         auto agent = fbb.CreateString("alice");
+         FinishRequest(
+             fbb, 3, wire::RequestBody::RejectOffer,
+             TableOf<wire::RejectOffer>(
+                 fbb, {{wire::RejectOffer::VT_AGENT_ID, agent.Union()}})
+                 .Union());
+       }},
+  };
+  for (const Case& test : cases) {
+    flatbuffers::FlatBufferBuilder fbb;
+    test.build(fbb);
+    DecodedRequest decoded = Bytes(fbb).Decode();
+    EXPECT_FALSE(decoded.ok()) << test.missing;
+    EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest) << test.missing;
+    EXPECT_EQ(decoded.message, test.missing + " is required but missing");
+    EXPECT_EQ(decoded.request_id, 3u) << test.missing;
+    EXPECT_FALSE(decoded.request_id_unread) << test.missing;
+  }
+}
+
+TEST(RequestDecoderTest, ACorruptBufferIsNotBlamedOnARequiredField) {
+  // Every required field present, the contact's id string cut off: the
+  // message must not invent a missing field.
+  Bytes bytes = RouteRequest(ChatContact(), nullptr, 8);
+  RequestDecoderOptions options;
+  options.max_depth = 2;  // Nested too deep for this limit.
+  DecodedRequest decoded = bytes.Decode(options);
   EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
-  EXPECT_THAT(decoded.message, HasSubstr("verification"));
+  EXPECT_THAT(decoded.message, HasSubstr("failed FlatBuffers verification"));
+  EXPECT_EQ(decoded.request_id, 8u);
 }
 
 TEST(RequestDecoderTest, RefusesOtherProtocolVersion) {
@@ -378,7 +485,8 @@ TEST(RequestDecoderTest, GetContactNeedsAnIdWithinLimits) {
   FinishRequest(missing, 3, wire::RequestBody::GetContact, body.Union());
   DecodedRequest decoded = Bytes(missing).Decode();
   EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
-  EXPECT_THAT(decoded.message, HasSubstr("missing a required field"));
+  EXPECT_EQ(decoded.message, "GetContact.contact_id is required but missing");
+  EXPECT_EQ(decoded.request_id, 3u);
 }
 
 TEST(RequestDecoderTest, ListContactsDefaultsAndBoundsItsLimit) {
@@ -415,6 +523,272 @@ TEST(RequestDecoderTest, ListContactsDefaultsAndBoundsItsLimit) {
                               .status()
                               .message()),
               HasSubstr("list_contacts.queue is 65 bytes"));
+}
+
+TEST(RequestDecoderTest, EchoesTheIdWheneverItIsReadable) {
+  // Too large: only the envelope is read.
+  {
+    Bytes bytes = RouteRequest(ChatContact(), nullptr, 71);
+    RequestDecoderOptions options;
+    options.max_message_bytes = bytes.size() - 1;
+    DecodedRequest decoded = bytes.Decode(options);
+    EXPECT_EQ(decoded.error, wire::ErrorCode::TooLarge);
+    EXPECT_EQ(decoded.request_id, 71u);
+    EXPECT_FALSE(decoded.request_id_unread);
+  }
+  // A wrong file identifier.
+  {
+    Bytes bytes = RouteRequest(ChatContact(), nullptr, 72);
+    std::memcpy(bytes.data() + 4, "XXXX", 4);
+    DecodedRequest decoded = bytes.Decode();
+    EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
+    EXPECT_EQ(decoded.request_id, 72u);
+    EXPECT_FALSE(decoded.request_id_unread);
+  }
+  // Another version, whose body need not verify as version 1's.
+  {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto junk = fbb.CreateString("a version 2 body");
+    fbb.Finish(wire::CreateRequest(fbb, 2, 73, wire::RequestBody::RouteContact,
+                                   junk.Union()),
+               kFileIdentifier);
+    DecodedRequest decoded = Bytes(fbb).Decode();
+    EXPECT_EQ(decoded.error, wire::ErrorCode::UnsupportedVersion);
+    EXPECT_EQ(decoded.request_id, 73u);
+    EXPECT_FALSE(decoded.request_id_unread);
+  }
+  // Id 0 is an id like any other.
+  {
+    Bytes bytes = RouteRequest(ChatContact(), nullptr, 0);
+    std::memcpy(bytes.data() + 4, "XXXX", 4);
+    DecodedRequest decoded = bytes.Decode();
+    EXPECT_EQ(decoded.request_id, 0u);
+    EXPECT_FALSE(decoded.request_id_unread);
+  }
+}
+
+TEST(RequestDecoderTest, MarksTheIdUnreadExactlyWhenItIsNot) {
+  // Too short to hold a root table.
+  const uint8_t tiny[] = {1, 2, 3};
+  DecodedRequest decoded = Bytes(tiny, sizeof(tiny)).Decode();
+  EXPECT_TRUE(decoded.request_id_unread);
+  EXPECT_EQ(decoded.request_id, 0u);
+  // A root offset pointing outside the buffer.
+  Bytes bytes = RouteRequest(ChatContact(), nullptr, 74);
+  const uint32_t outside = 0x7fff0000;
+  std::memcpy(bytes.data(), &outside, sizeof(outside));
+  decoded = bytes.Decode();
+  EXPECT_EQ(decoded.error, wire::ErrorCode::MalformedRequest);
+  EXPECT_TRUE(decoded.request_id_unread);
+  EXPECT_EQ(decoded.request_id, 0u);
+  // Random bytes: unread, unless by chance they hold a readable root table.
+  std::mt19937 random(11);
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<uint8_t> noise(random() % 300);
+    for (uint8_t& b : noise) b = static_cast<uint8_t>(random());
+    Bytes noisy(noise.data(), noise.size());
+    decoded = noisy.Decode();
+    EXPECT_EQ(decoded.request_id_unread,
+              !PeekRequestHeader(noisy.data(), noisy.size()).readable);
+    if (decoded.request_id_unread) EXPECT_EQ(decoded.request_id, 0u);
+  }
+  // A request that decodes: read.
+  decoded = RouteRequest(ChatContact(), nullptr, 0).Decode();
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded.request_id_unread);
+}
+
+TEST(RequestDecoderTest, TheErrorReplyCarriesRequestIdUnread) {
+  for (const bool unread : {false, true}) {
+    DecodedRequest refused;
+    refused.request_id = unread ? 0 : 75;
+    refused.request_id_unread = unread;
+    refused.error = wire::ErrorCode::MalformedRequest;
+    refused.message = "bad";
+    flatbuffers::FlatBufferBuilder fbb;
+    FinishErrorReply(fbb, refused);
+    flatbuffers::Verifier verifier(fbb.GetBufferPointer(), fbb.GetSize());
+    ASSERT_TRUE(verifier.VerifyBuffer<wire::Reply>(kFileIdentifier));
+    const auto* reply = flatbuffers::GetRoot<wire::Reply>(fbb.GetBufferPointer());
+    EXPECT_EQ(reply->request_id_unread(), unread);
+    EXPECT_EQ(reply->request_id(), unread ? 0u : 75u);
+    EXPECT_EQ(reply->body_as_Error()->code(), wire::ErrorCode::MalformedRequest);
+  }
+}
+
+TEST(RequestDecoderTest, PeekRequestHeaderIsSafeOnEveryTruncation) {
+  Bytes whole = RouteRequest(ChatContact(), nullptr, 76);
+  const RequestHeader header = PeekRequestHeader(whole.data(), whole.size());
+  ASSERT_TRUE(header.readable);
+  EXPECT_EQ(header.request_id, 76u);
+  EXPECT_EQ(header.protocol_version, kProtocolVersion);
+  EXPECT_EQ(header.body_type,
+            static_cast<uint8_t>(wire::RequestBody::RouteContact));
+  for (size_t size = 0; size < whole.size(); ++size) {
+    Bytes cut(whole.data(), size);
+    const RequestHeader peeked = PeekRequestHeader(cut.data(), size);
+    if (peeked.readable) EXPECT_EQ(peeked.request_id, 76u) << size;
+  }
+}
+
+TEST(RequestDecoderTest, IdsMayNotHoldControlCharacters) {
+  struct Case {
+    std::function<void(Contact&)> spoil;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](Contact& c) { c.id = "chat\n1"; }, "contact.id \"chat\\n1\""},
+      {[](Contact& c) { c.id = std::string("chat\0001", 6); }, "contact.id"},
+      {[](Contact& c) { c.id = "chat\x7f"; }, "0x7F"},
+      {[](Contact& c) { c.queue = "billing\t"; }, "contact.queue"},
+      {[](Contact& c) { c.customer_id = "cust\r9"; }, "contact.customer_id"},
+      {[](Contact& c) { c.required_skills[0].skill = "bill\x01ing"; },
+       "contact.required_skills.name"},
+      {[](Contact& c) { c.languages = {"e\x1bn"}; }, "contact.languages"},
+      {[](Contact& c) { c.preferred_agents = {"al\nice"}; },
+       "contact.preferred_agents"},
+      {[](Contact& c) { c.attributes["ord\ner"] = "A-1"; },
+       "contact.attributes.key"},
+  };
+  for (const Case& test : cases) {
+    Contact contact = ChatContact();
+    test.spoil(contact);
+    DecodedRequest decoded = RouteRequest(contact, nullptr).Decode();
+    ASSERT_TRUE(decoded.ok()) << decoded.message;
+    absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << test.field;
+    EXPECT_THAT(std::string(parsed.status().message()),
+                HasSubstr(test.field));
+    EXPECT_THAT(std::string(parsed.status().message()),
+                HasSubstr("control character"));
+  }
+  // Free text may hold them: a summary of several lines.
+  Contact contact = ChatContact();
+  contact.attributes["note"] = "line one\nline two";
+  HandoffContext handoff;
+  handoff.summary = "asked twice\nthen left";
+  DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(ContactFromWire(ContactOf(decoded), kNow).ok());
+  // An agent's id, skills and language tags.
+  AgentProfile agent;
+  agent.id = "ali\x1f" "ce";
+  agent.SetCapacity(Channel::kVoice, 1);
+  flatbuffers::FlatBufferBuilder fbb;
+  FinishRequest(fbb, 1, wire::RequestBody::AddAgent,
+                wire::CreateAddAgent(fbb, BuildAgentProfile(fbb, agent)).Union());
+  decoded = Bytes(fbb).Decode();
+  ASSERT_TRUE(decoded.ok());
+  absl::StatusOr<AgentProfile> profile =
+      AgentProfileFromWire(*decoded.request->body_as_AddAgent()->agent());
+  EXPECT_THAT(std::string(profile.status().message()),
+              HasSubstr("agent.id \"ali\\x1f\\x63\\x65\" holds control "
+                        "character 0x1F at byte 3"));
+}
+
+TEST(RequestDecoderTest, IdsTheHandlerReadsDirectlyAreCheckedOnDecode) {
+  struct Case {
+    wire::RequestBody type;
+    std::function<flatbuffers::Offset<void>(flatbuffers::FlatBufferBuilder&)>
+        body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {wire::RequestBody::CancelContact,
+       [](auto& fbb) {
+         return wire::CreateCancelContactDirect(fbb, "chat\n1").Union();
+       },
+       "cancel_contact.contact_id"},
+      {wire::RequestBody::RemoveAgent,
+       [](auto& fbb) {
+         return wire::CreateRemoveAgentDirect(fbb, "al\tice").Union();
+       },
+       "remove_agent.agent_id"},
+      {wire::RequestBody::SetAgentState,
+       [](auto& fbb) {
+         return wire::CreateSetAgentStateDirect(fbb, "al\x01ice").Union();
+       },
+       "set_agent_state.agent_id"},
+      {wire::RequestBody::AcceptOffer,
+       [](auto& fbb) {
+         return wire::CreateAcceptOfferDirect(fbb, "chat-1", "al\nice").Union();
+       },
+       "accept_offer.agent_id"},
+      {wire::RequestBody::RejectOffer,
+       [](auto& fbb) {
+         return wire::CreateRejectOfferDirect(fbb, std::string(200, 'x').c_str())
+             .Union();
+       },
+       "reject_offer.contact_id is 200 bytes"},
+  };
+  for (const Case& test : cases) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto body = test.body(fbb);
+    FinishRequest(fbb, 12, test.type, body);
+    DecodedRequest decoded = Bytes(fbb).Decode();
+    EXPECT_FALSE(decoded.ok()) << test.field;
+    EXPECT_EQ(decoded.error, wire::ErrorCode::InvalidArgument) << test.field;
+    EXPECT_THAT(decoded.message, HasSubstr(test.field));
+    EXPECT_EQ(decoded.request_id, 12u);
+  }
+}
+
+TEST(RequestDecoderTest, AnAttributeGivenTwiceMustAgree) {
+  // The same value from the contact and the handoff: fine.
+  {
+    Contact contact = ChatContact();
+    contact.attributes["intent"] = "billing.dispute";
+    HandoffContext handoff;
+    handoff.intent = "billing.dispute";
+    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    ASSERT_TRUE(decoded.ok());
+    absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->attributes.at("intent"), "billing.dispute");
+  }
+  // A contact attribute against a handoff field.
+  {
+    Contact contact = ChatContact();
+    contact.attributes["intent"] = "billing";
+    HandoffContext handoff;
+    handoff.intent = "sales";
+    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    ASSERT_TRUE(decoded.ok());
+    absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(parsed.status().message(),
+              "attribute \"intent\" is \"billing\" in contact.attributes[0] "
+              "but \"sales\" in handoff.intent; give it once, or the same "
+              "value in both");
+  }
+  // A contact attribute against a handoff attribute.
+  {
+    Contact contact = ChatContact();
+    contact.attributes["order"] = "A-1";
+    HandoffContext handoff;
+    handoff.attributes["order"] = "B-2";
+    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    ASSERT_TRUE(decoded.ok());
+    absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(parsed.status().message()),
+                HasSubstr("attribute \"order\" is \"A-1\" in "
+                          "contact.attributes[0] but \"B-2\" in "
+                          "handoff.attributes[0]"));
+  }
+  // The handoff's customer_id against a customer_id attribute.
+  {
+    Contact contact = ChatContact();
+    contact.attributes["customer_id"] = "cust-1";
+    HandoffContext handoff;
+    handoff.customer_id = "cust-2";
+    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    ASSERT_TRUE(decoded.ok());
+    absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
+    EXPECT_THAT(std::string(parsed.status().message()),
+                HasSubstr("handoff.customer_id"));
+  }
 }
 
 TEST(RequestDecoderTest, AlignedCopyAlignsOnlyWhenNeeded) {
