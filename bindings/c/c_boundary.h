@@ -71,6 +71,10 @@ absl::StatusOr<std::string> TextArgument(const char* text, const char* field,
 // Longest rules name and rules file path accepted.
 inline constexpr size_t kMaxRulesNameBytes = 256;
 inline constexpr size_t kMaxPathBytes = 4096;
+// Longest agent or contact id: the engine refuses longer ones when an agent
+// is added or a contact routed (routing/internal/input_checks.h), so a longer
+// id names nothing, and is refused before it is echoed in a message.
+inline constexpr size_t kMaxIdBytes = 256;
 
 // A malloc'd copy of `text` the caller frees with routing_free. Throws
 // std::bad_alloc (caught by Boundary) when out of memory.

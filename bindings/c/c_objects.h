@@ -21,6 +21,8 @@ struct routing_options_t {
   int64_t manual_clock_start_ms = 0;
   routing_assignment_fn callback = nullptr;
   void* callback_user_data = nullptr;
+  routing_offer_expired_fn offer_expired_callback = nullptr;
+  void* offer_expired_user_data = nullptr;
   std::string rules_file;  // Empty: none.
   // Budget and breaker of every rules compile (the rest: defaults).
   absl::Duration rules_budget = rules::RulesOptions().evaluation_budget;
@@ -61,6 +63,11 @@ struct routing_assignment_t {
   routing_decision_t decision;
   // The attributes in a stable order for index access.
   std::vector<std::pair<const std::string*, const std::string*>> attributes;
+};
+
+// Lives on the stack of the listener for one offer expired callback.
+struct routing_expired_offer_t {
+  const routing::ExpiredOffer* offer;
 };
 
 struct routing_agent_status_t {

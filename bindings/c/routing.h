@@ -5,7 +5,8 @@
  * FreeSWITCH modules, SIP servers, in-house switches. It exposes the whole
  * in-process engine of routing/router.h: agents and their state, route,
  * requeue, cancel, release with outcome, policy, customer history,
- * statistics, and a callback for queued contacts assigned later.
+ * statistics, a callback for queued contacts assigned later, and (1.4)
+ * reservations: offers with a deadline the host accepts or rejects.
  *
  *   routing_options_t* options;
  *   routing_engine_t* engine;
@@ -127,7 +128,7 @@ extern "C" {
  * one version ROUTING_1, keep loading: each 1.0 function answers there too.
  * Functions added in 1.1 are marked "(1.1)". */
 #define ROUTING_ABI_VERSION_MAJOR 1
-#define ROUTING_ABI_VERSION_MINOR 3
+#define ROUTING_ABI_VERSION_MINOR 4
 #define ROUTING_ABI_VERSION \
   (ROUTING_ABI_VERSION_MAJOR * 10000 + ROUTING_ABI_VERSION_MINOR)
 
@@ -232,7 +233,14 @@ enum {
 };
 
 typedef int routing_contact_state_t;
-enum { ROUTING_CONTACT_QUEUED = 0, ROUTING_CONTACT_ASSIGNED = 1 };
+enum {
+  ROUTING_CONTACT_QUEUED = 0,
+  ROUTING_CONTACT_ASSIGNED = 1,
+  /* (1.4) Offered to an agent who has not accepted yet (reservations, see
+   * routing_options_set_offer_timeout). Only an engine created with an
+   * offer timeout ever reports it. */
+  ROUTING_CONTACT_OFFERED = 2
+};
 
 /* ------------------------------------------------------------------------ */
 /* Options: sizes, policy, clock and the assignment callback.               */
@@ -241,6 +249,7 @@ typedef struct routing_options_t routing_options_t;
 typedef struct routing_policy_t routing_policy_t;
 typedef struct routing_engine_t routing_engine_t;
 typedef struct routing_assignment_t routing_assignment_t;
+typedef struct routing_expired_offer_t routing_expired_offer_t;
 
 /* Receives each queued contact assigned later, when capacity frees up. The
  * contract:
@@ -346,6 +355,58 @@ routing_options_set_rules_file(routing_options_t* options, const char* path);
 ROUTING_EXPORT routing_status_t routing_options_set_rules_limits(
     routing_options_t* options, int64_t budget_us, int breaker_failures,
     int64_t breaker_window_ms);
+
+/* (1.4) Reservations. With an offer timeout above zero on a channel, every
+ * assignment on that channel is first an offer: the agent's capacity is
+ * held for the contact (routing_decision_offered, or the assignment
+ * callback's decision, says so, with the deadline), and the host either
+ * accepts it (routing_engine_accept_offer: the contact is assigned from
+ * then) or rejects it (routing_engine_reject_offer). A rejected offer, or
+ * one not accepted by its deadline, returns the contact to its queue in the
+ * place it had (its enqueue time and priority), never to be offered to that
+ * agent again, and puts the agent, if it is still available, in the missed
+ * offer state. The engine runs no timers: deadlines are noticed by
+ * routing_engine_advance_queues, which a host with reservations calls at
+ * least as often as it wants offers to lapse on time (every 100 ms to 1 s),
+ * and which tells each lapsed offer to the offer expired callback.
+ *
+ * timeout_ms: 0 (the default: assignments are final at once) to 3600000
+ * (1 h); INVALID_ARGUMENT naming the channel and the value otherwise. */
+#define ROUTING_MAX_OFFER_TIMEOUT_MS 3600000
+ROUTING_EXPORT routing_status_t routing_options_set_offer_timeout(
+    routing_options_t* options, routing_channel_t channel, int64_t timeout_ms);
+/* (1.4) The state an agent who rejected or missed an offer is put in, if it
+ * is still available (default ROUTING_AGENT_BREAK; ROUTING_AGENT_AVAILABLE
+ * leaves it as it is). */
+ROUTING_EXPORT routing_status_t routing_options_set_missed_offer_state(
+    routing_options_t* options, routing_agent_state_t state);
+
+/* (1.4) Receives each offer that lapsed (was neither accepted nor rejected
+ * by its deadline). The contact is already back in its queue; the offer
+ * and every string read from it are valid only until the callback returns.
+ * The contract is the assignment callback's (above), with these
+ * differences:
+ *
+ * Thread. It runs on the thread calling routing_engine_advance_queues,
+ * which ends lapsed offers before anything else it does, before that call
+ * returns.
+ *
+ * Order. It comes before any new offer of the same contact (to another
+ * agent) reaches the assignment callback: the lapse is told first, then
+ * the new assignment, both on this thread.
+ *
+ * What it may call, ordering with cancel, duration, no throw or longjmp:
+ * as for the assignment callback. A routing_engine_accept_offer of the
+ * lapsed offer made from here is refused (FAILED_PRECONDITION: the
+ * contact is no longer offered to that agent). */
+typedef void (*routing_offer_expired_fn)(void* user_data,
+                                         const routing_expired_offer_t* offer);
+/* (1.4) callback may be NULL (no callback; offers still lapse). user_data
+ * is passed through untouched and must stay valid until the engine is
+ * destroyed. */
+ROUTING_EXPORT routing_status_t routing_options_set_offer_expired_callback(
+    routing_options_t* options, routing_offer_expired_fn callback,
+    void* user_data);
 
 /* ------------------------------------------------------------------------ */
 /* Scoring policy (routing/routing_policy.h).                              */
@@ -553,6 +614,36 @@ ROUTING_EXPORT routing_status_t routing_engine_release_with_survey(
 ROUTING_EXPORT routing_status_t routing_engine_get_contact(
     routing_engine_t* engine, const char* contact_id,
     routing_contact_state_t* state_out, char** agent_id_out);
+/* (1.4) The same, with the offer's deadline (0 unless the contact is
+ * ROUTING_CONTACT_OFFERED) and the contact's placement (as
+ * routing_decision_placement). Any out parameter may be NULL. */
+ROUTING_EXPORT routing_status_t routing_engine_get_contact_details(
+    routing_engine_t* engine, const char* contact_id,
+    routing_contact_state_t* state_out, char** agent_id_out,
+    int64_t* offer_expires_at_ms_out, uint64_t* placement_out);
+
+/* (1.4) The agent accepts the offer of the contact: it is assigned from now
+ * (handle time, and the queue's speed of answer, run to here). agent_id may
+ * be NULL or "" (any agent); otherwise the offer must be to that agent.
+ * Refusals change nothing: NOT_FOUND if the contact is not held;
+ * FAILED_PRECONDITION if it is not offered (queued, already accepted) or is
+ * offered to another agent; ABORTED if the offer ended (rejected, lapsed)
+ * during the call; INVALID_ARGUMENT for an id that is not valid UTF-8 or
+ * longer than 256 bytes (no agent or contact can have it). */
+ROUTING_EXPORT routing_status_t routing_engine_accept_offer(
+    routing_engine_t* engine, const char* contact_id, const char* agent_id);
+/* (1.4) The agent turns the offer down: the contact returns to its queue in
+ * the place it had, excluded from that agent, who goes to the missed offer
+ * state if still available. It may be offered to another free agent at
+ * once: decision_out receives the decision of that re-placement (queued,
+ * or assigned and offered), freed with routing_decision_destroy. That new
+ * offer is not told to the assignment callback (the caller asked): with
+ * decision_out NULL the host learns of it only by asking
+ * (routing_engine_get_contact_details). agent_id and refusals as
+ * routing_engine_accept_offer. */
+ROUTING_EXPORT routing_status_t routing_engine_reject_offer(
+    routing_engine_t* engine, const char* contact_id, const char* agent_id,
+    routing_decision_t** decision_out);
 
 /* Swaps the policy atomically (it is copied); version_out (may be NULL)
  * receives the new version. INVALID_ARGUMENT naming a bad field. */
@@ -639,6 +730,18 @@ ROUTING_EXPORT routing_status_t routing_engine_advance_queues_r(
     routing_engine_t* engine, int* moved_out, char** error_out);
 ROUTING_EXPORT routing_status_t routing_engine_set_time_r(
     routing_engine_t* engine, int64_t unix_ms, char** error_out);
+/* (1.4) */
+ROUTING_EXPORT routing_status_t routing_engine_get_contact_details_r(
+    routing_engine_t* engine, const char* contact_id,
+    routing_contact_state_t* state_out, char** agent_id_out,
+    int64_t* offer_expires_at_ms_out, uint64_t* placement_out,
+    char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_accept_offer_r(
+    routing_engine_t* engine, const char* contact_id, const char* agent_id,
+    char** error_out);
+ROUTING_EXPORT routing_status_t routing_engine_reject_offer_r(
+    routing_engine_t* engine, const char* contact_id, const char* agent_id,
+    routing_decision_t** decision_out, char** error_out);
 
 /* Back to the built-in policy alone (a new rules version with no rules). */
 ROUTING_EXPORT routing_status_t
@@ -746,6 +849,20 @@ ROUTING_EXPORT routing_status_t routing_decision_token(
  * none was given. */
 ROUTING_EXPORT routing_status_t routing_decision_user_data(
     const routing_decision_t* decision, void** user_data_out);
+/* (1.4) Reservations: 1 if the assignment is an offer the agent must accept
+ * (routing_engine_accept_offer) before offer_expires_at (0 otherwise, and
+ * when queued); the deadline, 0 unless offered. */
+ROUTING_EXPORT routing_status_t routing_decision_offered(
+    const routing_decision_t* decision, int* offered_out);
+ROUTING_EXPORT routing_status_t routing_decision_offer_expires_at_ms(
+    const routing_decision_t* decision, int64_t* unix_ms_out);
+/* (1.4) The contact's placement: 0 for its first, raised each time it is
+ * placed again (requeue, a rules step, a rejected or lapsed offer). What
+ * happens to one contact is ordered by placement, then queued < offered <
+ * assigned < ended: a host that hears of a contact from several threads
+ * keeps the latest. */
+ROUTING_EXPORT routing_status_t routing_decision_placement(
+    const routing_decision_t* decision, uint64_t* placement_out);
 /* A few lines a supervisor can read; owned by the caller (routing_free). */
 ROUTING_EXPORT routing_status_t
 routing_decision_explain(const routing_decision_t* decision, char** text_out);
@@ -781,10 +898,40 @@ ROUTING_EXPORT routing_status_t routing_assignment_token(
 ROUTING_EXPORT routing_status_t routing_assignment_user_data(
     const routing_assignment_t* assignment, void** user_data_out);
 /* The score and explanation, as for an immediate assignment. Do not
- * destroy it. */
+ * destroy it. (1.4) routing_decision_offered on it says whether the
+ * assignment is an offer. */
 ROUTING_EXPORT routing_status_t
 routing_assignment_decision(const routing_assignment_t* assignment,
                             const routing_decision_t** decision_out);
+/* (1.4) The placement assigned (routing_decision_placement). */
+ROUTING_EXPORT routing_status_t routing_assignment_placement(
+    const routing_assignment_t* assignment, uint64_t* placement_out);
+
+/* ------------------------------------------------------------------------ */
+/* (1.4) Lapsed offers, seen only inside the offer expired callback. Every  */
+/* string is valid only until the callback returns.                         */
+
+ROUTING_EXPORT routing_status_t routing_expired_offer_contact_id(
+    const routing_expired_offer_t* offer, const char** contact_id_out);
+ROUTING_EXPORT routing_status_t routing_expired_offer_customer_id(
+    const routing_expired_offer_t* offer, const char** customer_id_out);
+ROUTING_EXPORT routing_status_t routing_expired_offer_agent_id(
+    const routing_expired_offer_t* offer, const char** agent_id_out);
+/* The queue the contact is back in. */
+ROUTING_EXPORT routing_status_t routing_expired_offer_queue(
+    const routing_expired_offer_t* offer, const char** queue_out);
+ROUTING_EXPORT routing_status_t routing_expired_offer_channel(
+    const routing_expired_offer_t* offer, routing_channel_t* channel_out);
+/* The placement of the offer that lapsed (a new offer of the contact has a
+ * higher one). */
+ROUTING_EXPORT routing_status_t routing_expired_offer_placement(
+    const routing_expired_offer_t* offer, uint64_t* placement_out);
+/* The agent's state now: the missed offer state if it was available. */
+ROUTING_EXPORT routing_status_t routing_expired_offer_agent_state(
+    const routing_expired_offer_t* offer, routing_agent_state_t* state_out);
+/* The user data given with the contact (NULL if none). */
+ROUTING_EXPORT routing_status_t routing_expired_offer_user_data(
+    const routing_expired_offer_t* offer, void** user_data_out);
 
 /* ------------------------------------------------------------------------ */
 /* Agent status snapshots. Strings belong to the snapshot.                  */
@@ -860,7 +1007,7 @@ enum {
   ROUTING_STATS_ASSIGNED_FROM_QUEUE = 4,
   ROUTING_STATS_CANCELLED = 5,
   ROUTING_STATS_RELEASED = 6,
-  ROUTING_STATS_CONTACTS_HELD = 7, /* Queued or assigned now. */
+  ROUTING_STATS_CONTACTS_HELD = 7, /* Queued, offered or assigned now. */
   ROUTING_STATS_AGENTS = 8,
   ROUTING_STATS_RULES_VERSION = 9,
   ROUTING_STATS_RULES_FALLBACKS = 10, /* Decisions the rules failed on. */
@@ -869,7 +1016,13 @@ enum {
    * hears ASSIGNED_FROM_QUEUE - ASSIGNMENTS_UNTOLD assignments. */
   ROUTING_STATS_ASSIGNMENTS_UNTOLD = 11,
   /* (1.2) Decisions made while the rules were suspended by their breaker. */
-  ROUTING_STATS_RULES_SUSPENDED_DECISIONS = 12
+  ROUTING_STATS_RULES_SUSPENDED_DECISIONS = 12,
+  /* (1.4) Reservations: assignments made as offers, and how offers ended.
+   * A library before 1.4 answers INVALID_ARGUMENT for these. */
+  ROUTING_STATS_OFFERS = 13,
+  ROUTING_STATS_OFFERS_ACCEPTED = 14,
+  ROUTING_STATS_OFFERS_REJECTED = 15,
+  ROUTING_STATS_OFFERS_EXPIRED = 16
 };
 
 typedef int routing_queue_counter_t;

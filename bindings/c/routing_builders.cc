@@ -2,6 +2,7 @@
 // They only copy and check their arguments; ranges that depend on the engine
 // (levels, capacities, limits) are checked by the engine, which names them.
 #include <new>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,8 @@
 #include "bindings/c/c_objects.h"
 #include "bindings/c/routing.h"
 #include "bindings/c/routing_1_compat.h"
+#include "routing/agent.h"
+#include "routing/channel.h"
 #include "routing/status_macros.h"
 
 using routing::c_api::Boundary;
@@ -131,6 +134,51 @@ routing_status_t routing_options_set_assignment_callback(
                     ROUTING_RETURN_IF_ERROR(RequireNonNull(options, "options"));
                     options->callback = callback;
                     options->callback_user_data = user_data;
+                    return absl::OkStatus();
+                  });
+}
+
+routing_status_t routing_options_set_offer_timeout(routing_options_t* options,
+                                                   routing_channel_t channel,
+                                                   int64_t timeout_ms) {
+  return Boundary("routing_options_set_offer_timeout", [&]() -> absl::Status {
+    ROUTING_RETURN_IF_ERROR(RequireNonNull(options, "options"));
+    ROUTING_RETURN_IF_ERROR(
+        RequireEnum(channel, routing::kChannelCount, "channel"));
+    if (timeout_ms < 0 || timeout_ms > ROUTING_MAX_OFFER_TIMEOUT_MS) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "offer timeout of channel ", channel, " (",
+          std::string(
+              routing::ChannelName(static_cast<routing::Channel>(channel))),
+          ") must be from 0 to ", ROUTING_MAX_OFFER_TIMEOUT_MS,
+          " ms (1 h), got ", timeout_ms));
+    }
+    options->router.offer_timeout[channel] = absl::Milliseconds(timeout_ms);
+    return absl::OkStatus();
+  });
+}
+
+routing_status_t routing_options_set_missed_offer_state(
+    routing_options_t* options, routing_agent_state_t state) {
+  return Boundary("routing_options_set_missed_offer_state",
+                  [&]() -> absl::Status {
+                    ROUTING_RETURN_IF_ERROR(RequireNonNull(options, "options"));
+                    ROUTING_RETURN_IF_ERROR(RequireEnum(
+                        state, routing::kAgentStateCount, "missed offer state"));
+                    options->router.missed_offer_state =
+                        static_cast<routing::AgentState>(state);
+                    return absl::OkStatus();
+                  });
+}
+
+routing_status_t routing_options_set_offer_expired_callback(
+    routing_options_t* options, routing_offer_expired_fn callback,
+    void* user_data) {
+  return Boundary("routing_options_set_offer_expired_callback",
+                  [&]() -> absl::Status {
+                    ROUTING_RETURN_IF_ERROR(RequireNonNull(options, "options"));
+                    options->offer_expired_callback = callback;
+                    options->offer_expired_user_data = user_data;
                     return absl::OkStatus();
                   });
 }

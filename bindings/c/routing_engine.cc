@@ -64,13 +64,22 @@ constexpr int kOutcomeCount = routing::kContactOutcomeCount;
 constexpr int kYieldsBeforeSleeping = 1000;
 constexpr auto kDestroyPollInterval = std::chrono::microseconds(100);
 
-// Delivers the router's assignments to the C callback.
+// Delivers the router's assignments and lapsed offers to the C callbacks
+// (either may be null). Both are told on the router's notice path, so they
+// share its contract: the calling thread, after the call's work, outside
+// every internal critical section, never nested.
 class CallbackListener final : public routing::AssignmentListener {
  public:
-  CallbackListener(routing_assignment_fn callback, void* user_data)
-      : callback_(callback), user_data_(user_data) {}
+  CallbackListener(routing_assignment_fn callback, void* user_data,
+                   routing_offer_expired_fn offer_expired,
+                   void* offer_expired_user_data)
+      : callback_(callback),
+        user_data_(user_data),
+        offer_expired_(offer_expired),
+        offer_expired_user_data_(offer_expired_user_data) {}
 
   void OnAssigned(const routing::Assignment& assignment) noexcept override {
+    if (callback_ == nullptr) return;
     // The router is mid-call: nothing may propagate out of here. An
     // assignment that cannot be described (no memory for the attribute
     // index) is still delivered, with no attributes.
@@ -91,9 +100,21 @@ class CallbackListener final : public routing::AssignmentListener {
     }
   }
 
+  void OnOfferExpired(const routing::ExpiredOffer& offer) noexcept override {
+    if (offer_expired_ == nullptr) return;
+    const routing_expired_offer_t view{&offer};
+    try {
+      offer_expired_(offer_expired_user_data_, &view);
+    } catch (...) {
+      // As in OnAssigned: nothing unwinds through the router.
+    }
+  }
+
  private:
   const routing_assignment_fn callback_;
   void* const user_data_;
+  const routing_offer_expired_fn offer_expired_;
+  void* const offer_expired_user_data_;
 };
 
 // Everything routing_engine_destroy frees.
@@ -241,6 +262,39 @@ absl::Status ValidAgentId(const char* agent_id, std::string* out) {
   return absl::OkStatus();
 }
 
+routing_contact_state_t ContactState(routing::ContactStatus::State state) {
+  switch (state) {
+    case routing::ContactStatus::State::kAssigned:
+      return ROUTING_CONTACT_ASSIGNED;
+    case routing::ContactStatus::State::kOffered:
+      return ROUTING_CONTACT_OFFERED;
+    case routing::ContactStatus::State::kQueued:
+      break;
+  }
+  return ROUTING_CONTACT_QUEUED;
+}
+
+// The ids of an offer's accept or reject: the contact's, and the agent's
+// (NULL or "": whichever agent it is offered to). Both bounded, so that a
+// refusal echoes them whole: no agent or contact id is longer.
+struct OfferIds {
+  std::string contact_id;
+  std::string agent_id;
+};
+absl::StatusOr<OfferIds> OfferArguments(const char* contact_id,
+                                        const char* agent_id) {
+  OfferIds ids;
+  ROUTING_ASSIGN_OR_RETURN(
+      ids.contact_id, TextArgument(contact_id, "contact id",
+                                   routing::c_api::kMaxIdBytes));
+  if (agent_id != nullptr) {
+    ROUTING_ASSIGN_OR_RETURN(
+        ids.agent_id,
+        TextArgument(agent_id, "agent id", routing::c_api::kMaxIdBytes));
+  }
+  return ids;
+}
+
 }  // namespace
 
 extern "C" {
@@ -309,9 +363,10 @@ routing_status_t routing_engine_create(const routing_options_t* options,
           absl::FromUnixMillis(o.manual_clock_start_ms));
       router_options.clock = state->manual_clock.get();
     }
-    if (o.callback != nullptr) {
-      state->listener =
-          std::make_unique<CallbackListener>(o.callback, o.callback_user_data);
+    if (o.callback != nullptr || o.offer_expired_callback != nullptr) {
+      state->listener = std::make_unique<CallbackListener>(
+          o.callback, o.callback_user_data, o.offer_expired_callback,
+          o.offer_expired_user_data);
       router_options.listener = state->listener.get();
     }
     ROUTING_ASSIGN_OR_RETURN(state->router,
@@ -542,9 +597,73 @@ routing_status_t routing_engine_get_contact(routing_engine_t* engine,
           agent_id = routing::c_api::CopyForCaller(status.agent_id);
           *agent_id_out = agent_id;
         }
-        *state_out = status.state == routing::ContactStatus::State::kAssigned
-                         ? ROUTING_CONTACT_ASSIGNED
-                         : ROUTING_CONTACT_QUEUED;
+        *state_out = ContactState(status.state);
+        return absl::OkStatus();
+      });
+}
+
+routing_status_t routing_engine_get_contact_details(
+    routing_engine_t* engine, const char* contact_id,
+    routing_contact_state_t* state_out, char** agent_id_out,
+    int64_t* offer_expires_at_ms_out, uint64_t* placement_out) {
+  return OnEngine(
+      "routing_engine_get_contact_details", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_ASSIGN_OR_RETURN(std::string id,
+                                 TextArgument(contact_id, "contact id"));
+        ROUTING_ASSIGN_OR_RETURN(routing::ContactStatus status,
+                                 call.router().GetContact(id));
+        // The only allocation first: nothing is written if it fails.
+        if (agent_id_out != nullptr) {
+          *agent_id_out = routing::c_api::CopyForCaller(status.agent_id);
+        }
+        if (state_out != nullptr) *state_out = ContactState(status.state);
+        if (offer_expires_at_ms_out != nullptr) {
+          *offer_expires_at_ms_out =
+              status.state == routing::ContactStatus::State::kOffered
+                  ? absl::ToUnixMillis(status.offer_expires_at)
+                  : 0;
+        }
+        if (placement_out != nullptr) *placement_out = status.placement;
+        return absl::OkStatus();
+      });
+}
+
+routing_status_t routing_engine_accept_offer(routing_engine_t* engine,
+                                             const char* contact_id,
+                                             const char* agent_id) {
+  return OnEngine("routing_engine_accept_offer", engine,
+                  [&](const EngineCall& call) -> absl::Status {
+                    ROUTING_ASSIGN_OR_RETURN(
+                        OfferIds ids, OfferArguments(contact_id, agent_id));
+                    return call.router().AcceptOffer(ids.contact_id,
+                                                     ids.agent_id);
+                  });
+}
+
+routing_status_t routing_engine_reject_offer(routing_engine_t* engine,
+                                             const char* contact_id,
+                                             const char* agent_id,
+                                             routing_decision_t** decision_out) {
+  return OnEngine(
+      "routing_engine_reject_offer", engine,
+      [&](const EngineCall& call) -> absl::Status {
+        ROUTING_ASSIGN_OR_RETURN(OfferIds ids,
+                                 OfferArguments(contact_id, agent_id));
+        // Allocated first, as in route: once the reject succeeds the offer
+        // has ended, and a failure afterwards would report an error for a
+        // call that did something.
+        std::unique_ptr<routing_decision_t> decision;
+        if (decision_out != nullptr) {
+          decision = std::make_unique<routing_decision_t>();
+        }
+        ROUTING_ASSIGN_OR_RETURN(
+            routing::RoutingDecision placed,
+            call.router().RejectOffer(ids.contact_id, ids.agent_id));
+        if (decision_out != nullptr) {
+          decision->owned = std::move(placed);
+          *decision_out = decision.release();
+        }
         return absl::OkStatus();
       });
 }

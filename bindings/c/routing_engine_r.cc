@@ -212,4 +212,35 @@ routing_status_t routing_engine_set_time_r(routing_engine_t* engine,
                       [&] { return routing_engine_set_time(engine, unix_ms); });
 }
 
+routing_status_t routing_engine_get_contact_details_r(
+    routing_engine_t* engine, const char* contact_id,
+    routing_contact_state_t* state_out, char** agent_id_out,
+    int64_t* offer_expires_at_ms_out, uint64_t* placement_out,
+    char** error_out) {
+  return WithErrorOut(error_out, [&] {
+    return routing_engine_get_contact_details(engine, contact_id, state_out,
+                                              agent_id_out,
+                                              offer_expires_at_ms_out,
+                                              placement_out);
+  });
+}
+
+routing_status_t routing_engine_accept_offer_r(routing_engine_t* engine,
+                                               const char* contact_id,
+                                               const char* agent_id,
+                                               char** error_out) {
+  return WithErrorOut(error_out, [&] {
+    return routing_engine_accept_offer(engine, contact_id, agent_id);
+  });
+}
+
+routing_status_t routing_engine_reject_offer_r(
+    routing_engine_t* engine, const char* contact_id, const char* agent_id,
+    routing_decision_t** decision_out, char** error_out) {
+  return WithErrorOut(error_out, [&] {
+    return routing_engine_reject_offer(engine, contact_id, agent_id,
+                                       decision_out);
+  });
+}
+
 }  // extern "C"

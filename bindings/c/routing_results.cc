@@ -20,7 +20,7 @@ using routing::c_api::RequireNonNull;
 
 namespace {
 
-constexpr int kStatsCounterCount = ROUTING_STATS_RULES_SUSPENDED_DECISIONS + 1;
+constexpr int kStatsCounterCount = ROUTING_STATS_OFFERS_EXPIRED + 1;
 constexpr int kQueueCounterCount = ROUTING_QUEUE_NPS_DETRACTORS + 1;
 
 absl::Status RequireIndex(size_t index, size_t count, const char* what) {
@@ -107,6 +107,10 @@ ROUTING_DECISION_READ(routing_decision_rules_fallback, int,
                       r.rules_fallback ? 1 : 0)
 ROUTING_DECISION_READ(routing_decision_rules_suspended, int,
                       r.rules_suspended ? 1 : 0)
+ROUTING_DECISION_READ(routing_decision_offered, int, r.offered ? 1 : 0)
+ROUTING_DECISION_READ(routing_decision_offer_expires_at_ms, int64_t,
+                      r.offered ? absl::ToUnixMillis(r.offer_expires_at) : 0)
+ROUTING_DECISION_READ(routing_decision_placement, uint64_t, r.placement)
 #undef ROUTING_DECISION_READ
 
 routing_status_t routing_decision_component(const routing_decision_t* decision,
@@ -178,6 +182,7 @@ ROUTING_ASSIGNMENT_READ(routing_assignment_waited_ms, int64_t,
                         DurationMs(r.waited))
 ROUTING_ASSIGNMENT_READ(routing_assignment_token, uint64_t, r.token)
 ROUTING_ASSIGNMENT_READ(routing_assignment_user_data, void*, r.user_data)
+ROUTING_ASSIGNMENT_READ(routing_assignment_placement, uint64_t, r.placement)
 #undef ROUTING_ASSIGNMENT_READ
 
 routing_status_t routing_assignment_attribute_count(
@@ -211,6 +216,35 @@ routing_status_t routing_assignment_decision(
               decision_out,
               [](const routing_assignment_t& a) { return &a.decision; });
 }
+
+// --- Lapsed offers ------------------------------------------------------------
+
+#define ROUTING_EXPIRED_OFFER_READ(function, type, expr)                     \
+  routing_status_t function(const routing_expired_offer_t* offer, type* out) { \
+    return Read(#function, offer, "offer", out,                               \
+                [](const routing_expired_offer_t& o) -> type {                \
+                  const routing::ExpiredOffer& r = *o.offer;                  \
+                  return expr;                                                \
+                });                                                           \
+  }
+
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_contact_id, const char*,
+                           r.contact_id.c_str())
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_customer_id, const char*,
+                           r.customer_id.c_str())
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_agent_id, const char*,
+                           r.agent_id.c_str())
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_queue, const char*,
+                           r.queue.c_str())
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_channel, routing_channel_t,
+                           static_cast<routing_channel_t>(r.channel))
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_placement, uint64_t,
+                           r.placement)
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_agent_state,
+                           routing_agent_state_t,
+                           static_cast<routing_agent_state_t>(r.agent_state))
+ROUTING_EXPIRED_OFFER_READ(routing_expired_offer_user_data, void*, r.user_data)
+#undef ROUTING_EXPIRED_OFFER_READ
 
 // --- Agent status ------------------------------------------------------------
 
@@ -376,7 +410,11 @@ routing_status_t routing_stats_counter(const routing_stats_t* stats,
         static_cast<int64_t>(s.rules_version),
         s.rules_fallbacks,
         s.assignments_untold,
-        s.rules_suspended_decisions};
+        s.rules_suspended_decisions,
+        s.offers,
+        s.offers_accepted,
+        s.offers_rejected,
+        s.offers_expired};
     *value_out = values[counter];
     return absl::OkStatus();
   });

@@ -1262,6 +1262,400 @@ static void test_release_with_survey_and_queue_kpis(void) {
   EXPECT_OK(routing_engine_destroy(engine));
 }
 
+/* (1.4) Reservations. What both callbacks saw, in the order they ran. */
+typedef struct {
+  int count;
+  char kind[8];             /* 'A' assignment, 'E' lapsed offer. */
+  char contact_id[8][32];
+  char customer_id[8][32];
+  char agent_id[8][32];
+  char queue[8][32];
+  routing_channel_t channel[8];
+  uint64_t placement[8];
+  routing_agent_state_t agent_state[8]; /* 'E' only. */
+  void* user_data[8];
+  int offered[8];           /* 'A' only. */
+  int64_t expires_ms[8];    /* 'A' only. */
+} offer_log_t;
+
+static void log_offer_assignment(void* user_data, const routing_assignment_t* a) {
+  offer_log_t* log = (offer_log_t*)user_data;
+  if (log->count >= 8) return;
+  int i = log->count++;
+  const char* text;
+  const routing_decision_t* decision;
+  log->kind[i] = 'A';
+  if (routing_assignment_contact_id(a, &text) == ROUTING_OK)
+    snprintf(log->contact_id[i], 32, "%s", text);
+  if (routing_assignment_agent_id(a, &text) == ROUTING_OK)
+    snprintf(log->agent_id[i], 32, "%s", text);
+  routing_assignment_placement(a, &log->placement[i]);
+  routing_assignment_user_data(a, &log->user_data[i]);
+  if (routing_assignment_decision(a, &decision) == ROUTING_OK) {
+    routing_decision_offered(decision, &log->offered[i]);
+    routing_decision_offer_expires_at_ms(decision, &log->expires_ms[i]);
+  }
+}
+
+static void log_offer_expired(void* user_data,
+                              const routing_expired_offer_t* offer) {
+  offer_log_t* log = (offer_log_t*)user_data;
+  if (log->count >= 8) return;
+  int i = log->count++;
+  const char* text;
+  log->kind[i] = 'E';
+  if (routing_expired_offer_contact_id(offer, &text) == ROUTING_OK)
+    snprintf(log->contact_id[i], 32, "%s", text);
+  if (routing_expired_offer_customer_id(offer, &text) == ROUTING_OK)
+    snprintf(log->customer_id[i], 32, "%s", text);
+  if (routing_expired_offer_agent_id(offer, &text) == ROUTING_OK)
+    snprintf(log->agent_id[i], 32, "%s", text);
+  if (routing_expired_offer_queue(offer, &text) == ROUTING_OK)
+    snprintf(log->queue[i], 32, "%s", text);
+  routing_expired_offer_channel(offer, &log->channel[i]);
+  routing_expired_offer_placement(offer, &log->placement[i]);
+  routing_expired_offer_agent_state(offer, &log->agent_state[i]);
+  routing_expired_offer_user_data(offer, &log->user_data[i]);
+}
+
+static const int64_t kOfferTimeoutMs = 10000;
+
+/* An engine whose voice assignments are offers lapsing after 10 s. */
+static routing_engine_t* new_offering_engine(offer_log_t* log) {
+  routing_options_t* options = NULL;
+  routing_engine_t* engine = NULL;
+  EXPECT_OK(routing_options_create(&options));
+  EXPECT_OK(routing_options_set_manual_clock(options, kStartMs));
+  EXPECT_OK(routing_options_set_offer_timeout(options, ROUTING_CHANNEL_VOICE,
+                                              kOfferTimeoutMs));
+  EXPECT_OK(routing_options_set_missed_offer_state(options,
+                                                   ROUTING_AGENT_BREAK));
+  EXPECT_OK(routing_options_set_assignment_callback(
+      options, log_offer_assignment, log));
+  EXPECT_OK(routing_options_set_offer_expired_callback(
+      options, log_offer_expired, log));
+  EXPECT_OK(routing_engine_create(options, &engine));
+  routing_options_destroy(options);
+  return engine;
+}
+
+static routing_agent_state_t agent_state(routing_engine_t* engine,
+                                         const char* id) {
+  routing_agent_status_t* status = NULL;
+  routing_agent_state_t state = -1;
+  EXPECT_OK(routing_engine_get_agent(engine, id, &status));
+  EXPECT_OK(routing_agent_status_state(status, &state));
+  routing_agent_status_destroy(status);
+  return state;
+}
+
+static int64_t stats_counter(routing_engine_t* engine,
+                             routing_stats_counter_t counter) {
+  routing_stats_t* stats = NULL;
+  int64_t value = -1;
+  EXPECT_OK(routing_engine_stats(engine, &stats));
+  EXPECT_OK(routing_stats_counter(stats, counter, &value));
+  routing_stats_destroy(stats);
+  return value;
+}
+
+/* Checks where the contact is, with the offer's deadline and placement. */
+static void expect_contact(routing_engine_t* engine, const char* id,
+                           routing_contact_state_t state, const char* agent,
+                           int64_t expires_ms, uint64_t placement) {
+  routing_contact_state_t got_state = -1;
+  char* got_agent = NULL;
+  int64_t got_expires = -1;
+  uint64_t got_placement = 99;
+  EXPECT_OK(routing_engine_get_contact_details(
+      engine, id, &got_state, &got_agent, &got_expires, &got_placement));
+  EXPECT(got_state == state);
+  EXPECT(got_agent != NULL && strcmp(got_agent, agent) == 0);
+  EXPECT(got_expires == expires_ms);
+  EXPECT(got_placement == placement);
+  routing_free(got_agent);
+  /* The 1.0 call reports the same state. */
+  got_state = -1;
+  EXPECT_OK(routing_engine_get_contact(engine, id, &got_state, NULL));
+  EXPECT(got_state == state);
+}
+
+static void test_offer_options_refuse_out_of_range(void) {
+  routing_options_t* options = NULL;
+  EXPECT_OK(routing_options_create(&options));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_offer_timeout(
+                    options, ROUTING_CHANNEL_CHAT, -1));
+  EXPECT_ERROR_MENTIONS("channel 1 (chat)");
+  EXPECT_ERROR_MENTIONS("got -1");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_offer_timeout(
+                    options, ROUTING_CHANNEL_VOICE,
+                    ROUTING_MAX_OFFER_TIMEOUT_MS + 1));
+  EXPECT_ERROR_MENTIONS("got 3600001");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_offer_timeout(options, 6, 1000));
+  EXPECT_ERROR_MENTIONS("channel 6");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_offer_timeout(NULL, 0, 1000));
+  EXPECT_ERROR_MENTIONS("options is NULL");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_missed_offer_state(options, 5));
+  EXPECT_ERROR_MENTIONS("missed offer state 5");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_options_set_offer_expired_callback(NULL, NULL, NULL));
+  EXPECT_OK(routing_options_set_offer_timeout(options, ROUTING_CHANNEL_VOICE,
+                                              ROUTING_MAX_OFFER_TIMEOUT_MS));
+  EXPECT_OK(routing_options_set_offer_timeout(options, ROUTING_CHANNEL_VOICE,
+                                              0));
+  /* The refused values changed nothing: an engine from these options makes
+   * final assignments (voice back to 0, chat never set). */
+  routing_engine_t* engine = NULL;
+  EXPECT_OK(routing_options_set_manual_clock(options, kStartMs));
+  EXPECT_OK(routing_engine_create(options, &engine));
+  routing_options_destroy(options);
+  add_agent(engine, "maria", 5);
+  routing_contact_t* call = new_call("call-1");
+  routing_decision_t* decision = NULL;
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  int offered = -1;
+  uint64_t placement = 99;
+  EXPECT_OK(routing_decision_offered(decision, &offered));
+  EXPECT(offered == 0);
+  EXPECT_OK(routing_decision_placement(decision, &placement));
+  EXPECT(placement == 0);
+  routing_decision_destroy(decision);
+  routing_contact_destroy(call);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_ASSIGNED, "maria", 0, 0);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS) == 0);
+  EXPECT_OK(routing_engine_destroy(engine));
+}
+
+static void test_offer_accepted(void) {
+  offer_log_t log = {0};
+  routing_engine_t* engine = new_offering_engine(&log);
+  add_agent(engine, "maria", 5);
+  add_agent(engine, "ivan", 5);
+  EXPECT_OK(routing_engine_set_agent_state(engine, "ivan", ROUTING_AGENT_BUSY));
+  routing_contact_t* call = new_call("call-1");
+  routing_decision_t* decision = NULL;
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  routing_contact_destroy(call);
+  routing_decision_outcome_t outcome = -1;
+  const char* agent = NULL;
+  int offered = -1;
+  int64_t expires = -1;
+  uint64_t placement = 99;
+  EXPECT_OK(routing_decision_outcome(decision, &outcome));
+  EXPECT(outcome == ROUTING_DECISION_ASSIGNED);
+  EXPECT_OK(routing_decision_agent_id(decision, &agent));
+  EXPECT(strcmp(agent, "maria") == 0);
+  EXPECT_OK(routing_decision_offered(decision, &offered));
+  EXPECT(offered == 1);
+  EXPECT_OK(routing_decision_offer_expires_at_ms(decision, &expires));
+  EXPECT(expires == kStartMs + kOfferTimeoutMs);
+  EXPECT_OK(routing_decision_placement(decision, &placement));
+  EXPECT(placement == 0);
+  routing_decision_destroy(decision);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_OFFERED, "maria",
+                 kStartMs + kOfferTimeoutMs, 0);
+
+  /* Refusals: each names the problem and changes nothing. */
+  char long_id[300];
+  memset(long_id, 'x', sizeof long_id - 1);
+  long_id[sizeof long_id - 1] = '\0';
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_accept_offer(NULL, "call-1", "maria"));
+  EXPECT_ERROR_MENTIONS("engine is NULL");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_accept_offer(engine, NULL, "maria"));
+  EXPECT_ERROR_MENTIONS("contact id is NULL");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_accept_offer(engine, long_id, "maria"));
+  EXPECT_ERROR_MENTIONS("contact id is 299 bytes long; at most 256");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_accept_offer(engine, "call-1", long_id));
+  EXPECT_ERROR_MENTIONS("agent id is 299 bytes long; at most 256");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_engine_accept_offer(engine, "call-1", "\xC3\x28"));
+  EXPECT_ERROR_MENTIONS("agent id is not valid UTF-8");
+  EXPECT_STATUS(ROUTING_NOT_FOUND,
+                routing_engine_accept_offer(engine, "call-404", "maria"));
+  EXPECT_ERROR_MENTIONS("call-404");
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_accept_offer(engine, "call-1", "ivan"));
+  EXPECT_ERROR_MENTIONS("offered to agent 'maria', not to 'ivan'");
+  routing_decision_t* untouched = NULL;
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_reject_offer(engine, "call-1", "ivan",
+                                            &untouched));
+  EXPECT(untouched == NULL);
+  char* error = NULL;
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_accept_offer_r(engine, "call-1", "ivan", &error));
+  EXPECT(error != NULL && strstr(error, "routing_engine_accept_offer") != NULL &&
+         strstr(error, "'ivan'") != NULL);
+  routing_free(error);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_OFFERED, "maria",
+                 kStartMs + kOfferTimeoutMs, 0);
+  EXPECT(agent_state(engine, "maria") == ROUTING_AGENT_AVAILABLE);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_ACCEPTED) == 0);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_REJECTED) == 0);
+
+  /* Accepted by the agent it was offered to; agent "" would do too. */
+  EXPECT_OK(routing_engine_set_time(engine, kStartMs + 3000));
+  error = (char*)1;
+  EXPECT_OK(routing_engine_accept_offer_r(engine, "call-1", "maria", &error));
+  EXPECT(error == NULL);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_ASSIGNED, "maria", 0, 0);
+  /* Past its deadline an accepted offer stays assigned. */
+  EXPECT_OK(routing_engine_set_time(engine, kStartMs + 2 * kOfferTimeoutMs));
+  int moved = -1;
+  EXPECT_OK(routing_engine_advance_queues(engine, &moved));
+  EXPECT(moved == 0);
+  EXPECT(log.count == 0);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_ASSIGNED, "maria", 0, 0);
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_accept_offer(engine, "call-1", NULL));
+  EXPECT_ERROR_MENTIONS("is not offered: it is assigned to agent 'maria'");
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_reject_offer(engine, "call-1", "", NULL));
+  EXPECT_ERROR_MENTIONS("is not offered");
+
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS) == 1);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_ACCEPTED) == 1);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_REJECTED) == 0);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_EXPIRED) == 0);
+  EXPECT_OK(routing_engine_release(engine, "call-1", ROUTING_OUTCOME_RESOLVED));
+  EXPECT_STATUS(ROUTING_NOT_FOUND,
+                routing_engine_accept_offer(engine, "call-1", "maria"));
+  EXPECT_OK(routing_engine_destroy(engine));
+  EXPECT_STATUS(ROUTING_DESTROYED,
+                routing_engine_accept_offer(engine, "call-1", "maria"));
+  EXPECT_STATUS(ROUTING_DESTROYED,
+                routing_engine_reject_offer(engine, "call-1", "maria", NULL));
+}
+
+static void test_offer_rejected_requeues_and_breaks_agent(void) {
+  offer_log_t log = {0};
+  routing_engine_t* engine = new_offering_engine(&log);
+  add_agent(engine, "maria", 5);
+  EXPECT(route(engine, "call-1") == ROUTING_DECISION_ASSIGNED);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_OFFERED, "maria",
+                 kStartMs + kOfferTimeoutMs, 0);
+  routing_decision_t* decision = NULL;
+  EXPECT_OK(routing_engine_reject_offer(engine, "call-1", "maria", &decision));
+  routing_decision_outcome_t outcome = -1;
+  uint64_t placement = 99;
+  int offered = -1;
+  EXPECT_OK(routing_decision_outcome(decision, &outcome));
+  EXPECT(outcome == ROUTING_DECISION_QUEUED);
+  EXPECT_OK(routing_decision_placement(decision, &placement));
+  EXPECT(placement == 1);
+  EXPECT_OK(routing_decision_offered(decision, &offered));
+  EXPECT(offered == 0);
+  routing_decision_destroy(decision);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_QUEUED, "", 0, 1);
+  EXPECT(agent_state(engine, "maria") == ROUTING_AGENT_BREAK);
+  /* Never offered to maria again, even when she is back. */
+  EXPECT_OK(
+      routing_engine_set_agent_state(engine, "maria", ROUTING_AGENT_AVAILABLE));
+  EXPECT(log.count == 0);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_QUEUED, "", 0, 1);
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_reject_offer(engine, "call-1", "maria", NULL));
+  EXPECT_ERROR_MENTIONS("waiting in its queue");
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS) == 1);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_REJECTED) == 1);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_ACCEPTED) == 0);
+  EXPECT_OK(routing_engine_cancel(engine, "call-1"));
+  EXPECT_OK(routing_engine_destroy(engine));
+}
+
+static void test_offer_lapses_on_advance_queues(void) {
+  offer_log_t log = {0};
+  int call_state = 0; /* The host's per-call state, handed back. */
+  routing_engine_t* engine = new_offering_engine(&log);
+  add_agent(engine, "maria", 5);
+  routing_contact_t* call = new_call("call-1");
+  EXPECT_OK(routing_contact_set_user_data(call, &call_state));
+  routing_decision_t* decision = NULL;
+  EXPECT_OK(routing_engine_route(engine, call, &decision));
+  routing_contact_destroy(call);
+  routing_decision_destroy(decision);
+  add_agent(engine, "ivan", 5); /* Free, but call-1 is offered to maria. */
+  EXPECT(log.count == 0);
+
+  /* A millisecond before the deadline nothing lapses. */
+  int moved = -1;
+  EXPECT_OK(routing_engine_set_time(engine, kStartMs + kOfferTimeoutMs - 1));
+  EXPECT_OK(routing_engine_advance_queues(engine, &moved));
+  EXPECT(moved == 0);
+  EXPECT(log.count == 0);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_OFFERED, "maria",
+                 kStartMs + kOfferTimeoutMs, 0);
+
+  /* At the deadline: the lapse is told, then the new offer to ivan. */
+  const int64_t lapsed_at = kStartMs + kOfferTimeoutMs;
+  EXPECT_OK(routing_engine_set_time(engine, lapsed_at));
+  char* error = (char*)1;
+  EXPECT_OK(routing_engine_advance_queues_r(engine, &moved, &error));
+  EXPECT(error == NULL);
+  EXPECT(moved == 1);
+  EXPECT(log.count == 2);
+  EXPECT(log.kind[0] == 'E');
+  EXPECT(strcmp(log.contact_id[0], "call-1") == 0);
+  EXPECT(strcmp(log.customer_id[0], "cust-1") == 0);
+  EXPECT(strcmp(log.agent_id[0], "maria") == 0);
+  EXPECT(strcmp(log.queue[0], "billing") == 0);
+  EXPECT(log.channel[0] == ROUTING_CHANNEL_VOICE);
+  EXPECT(log.placement[0] == 0);
+  EXPECT(log.agent_state[0] == ROUTING_AGENT_BREAK);
+  EXPECT(log.user_data[0] == &call_state);
+  EXPECT(log.kind[1] == 'A');
+  EXPECT(strcmp(log.contact_id[1], "call-1") == 0);
+  EXPECT(strcmp(log.agent_id[1], "ivan") == 0);
+  EXPECT(log.placement[1] == 1);
+  EXPECT(log.offered[1] == 1);
+  EXPECT(log.expires_ms[1] == lapsed_at + kOfferTimeoutMs);
+  EXPECT(log.user_data[1] == &call_state);
+  EXPECT(agent_state(engine, "maria") == ROUTING_AGENT_BREAK);
+  expect_contact(engine, "call-1", ROUTING_CONTACT_OFFERED, "ivan",
+                 lapsed_at + kOfferTimeoutMs, 1);
+  /* maria's offer is gone: she can neither accept nor reject it. */
+  EXPECT_STATUS(ROUTING_FAILED_PRECONDITION,
+                routing_engine_accept_offer(engine, "call-1", "maria"));
+  EXPECT_ERROR_MENTIONS("offered to agent 'ivan', not to 'maria'");
+  EXPECT_OK(routing_engine_accept_offer(engine, "call-1", "ivan"));
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS) == 2);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_EXPIRED) == 1);
+  EXPECT(stats_counter(engine, ROUTING_STATS_OFFERS_ACCEPTED) == 1);
+  routing_stats_t* stats = NULL;
+  int64_t value = 0;
+  EXPECT_OK(routing_engine_stats(engine, &stats));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_stats_counter(stats, ROUTING_STATS_OFFERS_EXPIRED + 1,
+                                      &value));
+  routing_stats_destroy(stats);
+  EXPECT_OK(routing_engine_release(engine, "call-1", ROUTING_OUTCOME_RESOLVED));
+  EXPECT_OK(routing_engine_destroy(engine));
+}
+
+/* Lapsed-offer accessors refuse NULL like every other accessor. */
+static void test_expired_offer_accessors_refuse_null(void) {
+  const char* text = NULL;
+  uint64_t placement = 0;
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_expired_offer_contact_id(NULL, &text));
+  EXPECT_ERROR_MENTIONS("offer is NULL");
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_expired_offer_placement(NULL, &placement));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_decision_offered(NULL, NULL));
+  EXPECT_STATUS(ROUTING_INVALID_ARGUMENT,
+                routing_assignment_placement(NULL, &placement));
+}
+
 int main(void) {
   RUN_TEST(test_version_and_names);
   RUN_TEST(test_assigns_then_queues_then_calls_back);
@@ -1269,6 +1663,11 @@ int main(void) {
   RUN_TEST(test_rules_reload_and_steps);
   RUN_TEST(test_rules_breaker_and_health);
   RUN_TEST(test_release_with_survey_and_queue_kpis);
+  RUN_TEST(test_offer_options_refuse_out_of_range);
+  RUN_TEST(test_offer_accepted);
+  RUN_TEST(test_offer_rejected_requeues_and_breaks_agent);
+  RUN_TEST(test_offer_lapses_on_advance_queues);
+  RUN_TEST(test_expired_offer_accessors_refuse_null);
   RUN_TEST(test_null_arguments);
   RUN_TEST(test_invalid_utf8_names_the_field);
   RUN_TEST(test_unknown_ids_and_wrong_state);
