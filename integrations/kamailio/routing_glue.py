@@ -140,9 +140,11 @@ class RoutingGlue:
         if self._subscriber is None:
             sub = self._context.socket(zmq.SUB)
             sub.linger = 0
-            # Every contact's assignment: the timer process matches them to
-            # suspended transactions itself, so no subscription per call
-            # (and no window where an assignment beats its subscription).
+            # Every contact's events (the contact/ family): the timer
+            # process matches assignments to suspended transactions itself,
+            # so no subscription per call (and no window where an
+            # assignment beats its subscription). read_assignments keeps
+            # the assignments from the queue and drops the rest.
             sub.setsockopt(zmq.SUBSCRIBE, b"contact/")
             sub.connect(self.events)
             self._subscriber = sub
@@ -262,7 +264,9 @@ class RoutingGlue:
 
     def read_assignments(self, msg):
         """Drains routingd's events without blocking, keeping the
-        ContactAssigned ones. Called once per timer tick, before the script
+        ContactAssigned ones of queued calls (not immediate: the
+        RouteContact reply already placed those; nor the other lifecycle
+        events on contact/). Called once per timer tick, before the script
         asks for them one by one with next_assignment."""
         sub = self.subscriber()
         for _ in range(_EVENTS_PER_TICK):
@@ -271,7 +275,7 @@ class RoutingGlue:
             except zmq.Again:
                 break
             event = decode_event(payload)
-            if event.get("type") == "assigned":
+            if event.get("type") == "assigned" and not event["immediate"]:
                 self._assignments.append(
                     (event["contact_id"], event["agent_id"], time.monotonic()))
         # This tick's work list; assignments the script could not match are

@@ -13,8 +13,14 @@ sidecar/routing.fbs: by Bazel at build time, or by generate.sh outside Bazel.
 """
 
 from routing_sidecar.client import (  # noqa: F401
+    RULES_RELOAD_TOPIC,
+    RULES_SUSPENDED_TOPIC,
     Client,
     EventSubscriber,
     PermissionDeniedError,
     RoutingError,
+    agent_topic,
+    contact_topic,
+    queue_topic,
+    subscription_for,
 )

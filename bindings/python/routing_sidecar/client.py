@@ -34,9 +34,48 @@ _OUTCOMES = {"unknown": wire.Outcome.Unknown,
              "resolved": wire.Outcome.Resolved,
              "unresolved": wire.Outcome.Unresolved,
              "transferred": wire.Outcome.Transferred}
+_OUTCOME_NAMES = {v: k for k, v in _OUTCOMES.items()}
 _ERROR_NAMES = {v: k for k, v in vars(wire.ErrorCode).items()
                 if not k.startswith("_")}
+# ContactChanged.change as decode_event names it: "queued", "accepted",
+# "rejected", "offer_expired", "cancelled", "released", "requeued",
+# "step_moved", "position_changed".
+_CHANGE_NAMES = {
+    v: "".join("_" + c.lower() if c.isupper() and i else c.lower()
+               for i, c in enumerate(k))
+    for k, v in vars(wire.ContactChange).items() if not k.startswith("_")}
 _HANDOFF_FIELDS = ("intent", "language", "sentiment", "summary", "customer_id")
+
+
+# Topics (sidecar/event_topics.h): every one ends with a NUL byte, so that a
+# subscription to one contact's topic never hears another whose id merely
+# starts the same way ("contact/chat-1\0" is not a prefix of chat-10's).
+def contact_topic(contact_id):
+    """The topic of one contact's events: "contact/<id>\\0"."""
+    return f"contact/{contact_id}\0"
+
+
+def queue_topic(queue):
+    """The topic of one queue's events: "queue/<name>\\0"."""
+    return f"queue/{queue}\0"
+
+
+def agent_topic(agent_id):
+    """The topic of one agent's events (its desktop): "agent/<id>\\0"."""
+    return f"agent/{agent_id}\0"
+
+
+RULES_RELOAD_TOPIC = "rules/reload\0"
+RULES_SUSPENDED_TOPIC = "rules/suspended\0"
+
+
+def subscription_for(written):
+    """What to subscribe to for a topic as a person writes it: a family
+    ("contact/", "queue/", "agent/", "rules/"), "" or a text already ending
+    with NUL stays as it is; anything else is one exact topic."""
+    if not written or written.endswith("/") or written.endswith("\0"):
+        return written
+    return written + "\0"
 
 
 class RoutingError(Exception):
@@ -219,11 +258,20 @@ def _handoff(context):
 
 
 def decode_event(payload):
-    """An Event buffer as a dict with "type": "assigned", "agent_state",
-    "rules_reload" (topic rules/reload) or "rules_suspended" (rules/suspended).
+    """An Event buffer as a dict with "type": "assigned" (ContactAssigned;
+    "immediate" when the request that routed it assigned it), "changed"
+    (ContactChanged; "change" names what: see _CHANGE_NAMES), "agent_state",
+    "rules_reload" (topic rules/reload) or "rules_suspended"
+    (rules/suspended). Every event has "run_id" (HealthStatus.run_id),
+    "sequence" (global), "topic_sequence" (n-th on its exact topic, from 1)
+    and "family_sequence" (n-th of its family, contact/, queue/, agent/ or
+    rules/): a gap in the one a subscription covers means lost events.
     """
     event = wire.Event.GetRootAs(payload, 0)
-    result = {"sequence": event.Sequence(), "at_unix_ms": event.AtUnixMs()}
+    result = {"sequence": event.Sequence(), "at_unix_ms": event.AtUnixMs(),
+              "run_id": event.RunId(),
+              "topic_sequence": event.TopicSequence(),
+              "family_sequence": event.FamilySequence()}
     if event.BodyType() == wire.EventBody.ContactAssigned:
         a = _union(wire.ContactAssigned, event.Body())
         result.update({
@@ -235,11 +283,34 @@ def decode_event(payload):
             "waited_ms": a.WaitedMs(),
             "context": _handoff(a.Context()),
             "decision": _decision(a.Decision()) if a.Decision() else None,
+            "immediate": a.Immediate(),
+            "offered": a.Offered(),
+            "placement": a.Placement(),
+        })
+    elif event.BodyType() == wire.EventBody.ContactChanged:
+        c = _union(wire.ContactChanged, event.Body())
+        result.update({
+            "type": "changed",
+            "change": _CHANGE_NAMES.get(c.Change(), str(c.Change())),
+            "contact_id": _text(c.ContactId()),
+            "customer_id": _text(c.CustomerId()),
+            "queue": _text(c.Queue()),
+            "channel": _CHANNEL_NAMES.get(c.Channel(), str(c.Channel())),
+            "agent_id": _text(c.AgentId()),
+            "placement": c.Placement(),
+            "queue_position": c.QueuePosition(),
+            "rules_step": c.RulesStep(),
+            "waited_ms": c.WaitedMs(),
+            "outcome": _OUTCOME_NAMES.get(c.Outcome(), str(c.Outcome())),
         })
     elif event.BodyType() == wire.EventBody.AgentStateChanged:
         s = _union(wire.AgentStateChanged, event.Body())
         result.update({"type": "agent_state", "agent_id": _text(s.AgentId()),
-                       "state": _STATE_NAMES.get(s.State(), str(s.State()))})
+                       "state": _STATE_NAMES.get(s.State(), str(s.State())),
+                       "reason": ("missed_offer"
+                                  if s.Reason() ==
+                                  wire.AgentStateReason.MissedOffer
+                                  else "requested")})
     elif event.BodyType() == wire.EventBody.RulesReloadFinished:
         r = _union(wire.RulesReloadFinished, event.Body())
         result.update({"type": "rules_reload", "accepted": r.Accepted(),
@@ -617,16 +688,23 @@ class Client:
         h = _union(wire.HealthStatus, reply.Body())
         return {"serving": h.Serving(), "protocol_version": h.ProtocolVersion(),
                 "uptime_ms": h.UptimeMs(), "policy_version": h.PolicyVersion(),
-                "workers": h.Workers()}
+                "workers": h.Workers(), "run_id": h.RunId()}
 
 
 class EventSubscriber:
     """A SUB connection to routingd's event socket.
 
-    topics: prefixes such as "contact/chat-42", "queue/billing", "agent/",
-    "rules/" (rules reloads and suspensions).
+    topics: what to subscribe to, as ZeroMQ prefixes. One contact, queue or
+    agent: contact_topic("chat-42"), queue_topic("billing"),
+    agent_topic("alice") (each ends with NUL, so chat-42 never hears
+    chat-420); a family: "contact/", "queue/", "agent/", "rules/"; "" for
+    everything. subscription_for() turns "contact/chat-42" into the exact
+    topic. next() returns the topic as sent, NUL included.
     Subscriptions reach the daemon asynchronously: events published in the
-    first moments after connecting may be missed.
+    first moments after connecting may be missed. So subscribe first, then
+    read the state (get_contact, list_agents): a contact the reply shows
+    assigned was assigned before the subscription heard it. A run_id that
+    changes means routingd restarted: read everything again.
     """
 
     def __init__(self, endpoint="tcp://127.0.0.1:5556", topics=("",),
