@@ -381,6 +381,9 @@ class RoutingClient {
   // Sends a finished Request buffer; resolves with the raw wire.Reply.
   sendBuffer(requestId, bytes) {
     const key = requestId.toString();
+    if (this.pending.has(key) || this.dropped.has(key)) {
+      return Promise.reject(new Error(`request id ${key} is already in flight`));
+    }
     const replied = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
@@ -409,10 +412,10 @@ class RoutingClient {
     return sent;
   }
 
-  // A Request around the body that `buildBody(builder)` adds. Returns
-  // {requestId, bytes}. Options: requestId (default: the next one),
-  // idempotencyKey, bodyType (a number, to send a type this client's schema
-  // does not know), protocolVersion.
+  // A Request of `bodyType` (a wire.RequestBody value, or any number: a
+  // type from a newer schema) around the body that `buildBody(builder)`
+  // adds. Returns {requestId, bytes}. Options: requestId (default: the next
+  // of this client's own), idempotencyKey, protocolVersion.
   encode(bodyType, buildBody, options = {}) {
     const b = new flatbuffers.Builder(512);
     const body = buildBody(b);
@@ -457,6 +460,9 @@ class RoutingClient {
   // the request is on its way, with its request id.
   async sendAndDrop(bodyType, buildBody, options = {}) {
     const { requestId, bytes } = this.encode(bodyType, buildBody, options);
+    if (this.pending.has(requestId.toString())) {
+      throw new Error(`request id ${requestId} is already in flight`);
+    }
     this.dropped.add(requestId.toString());
     await this.queueSend(bytes);
     return requestId;
