@@ -88,6 +88,10 @@ absl::StatusOr<uint64_t> LockFreeRouter::OfferedWord(
 
 absl::Status LockFreeRouter::AcceptOffer(std::string_view contact_id,
                                          std::string_view agent_id) {
+  // A malformed agent id is refused as such (and never echoed whole).
+  if (!agent_id.empty()) {
+    ROUTING_RETURN_IF_ERROR(AgentCompiler::CheckAgentId(agent_id));
+  }
   auto guard = epoch_.Pin();
   ContactRecord* record = contacts_.Find(contact_id);
   if (record == nullptr) return NotHeld(contact_id);
@@ -95,14 +99,12 @@ absl::Status LockFreeRouter::AcceptOffer(std::string_view contact_id,
   const uint64_t assigned =
       ContactRecord::Pack(ContactState::kAssigned, ContactRecord::AgentOf(word),
                           ContactRecord::PlacementOf(word));
-  const uint64_t offered = word;
   if (!record->Transition(word, assigned)) {
     // Ended, rejected or lapsed in between: refused as what it is now.
     ROUTING_RETURN_IF_ERROR(OfferedWord(*record, agent_id).status());
     return absl::AbortedError(absl::StrCat(
         "the offer of contact '", AsAbsl(contact_id), "' changed meanwhile"));
   }
-  (void)offered;
   const int64_t now_ns = NowNs();
   record->assigned_ns.store(now_ns, std::memory_order_release);
   counters_.Add(counters_.offers_accepted);
@@ -113,6 +115,9 @@ absl::Status LockFreeRouter::AcceptOffer(std::string_view contact_id,
 
 absl::StatusOr<RoutingDecision> LockFreeRouter::RejectOffer(
     std::string_view contact_id, std::string_view agent_id) {
+  if (!agent_id.empty()) {
+    ROUTING_RETURN_IF_ERROR(AgentCompiler::CheckAgentId(agent_id));
+  }
   Notices notices;
   absl::StatusOr<RoutingDecision> result;
   ContactRecord* record = nullptr;

@@ -142,6 +142,12 @@ TEST_F(RouterOffersTest, RefusedAcceptsAndRejectsChangeNothing) {
   absl::StatusOr<RoutingDecision> wrong_reject =
       router_->RejectOffer("chat-1", "bob");
   EXPECT_EQ(wrong_reject.status().code(), absl::StatusCode::kFailedPrecondition);
+  const std::string huge(1 << 20, 'x');
+  absl::Status long_agent = router_->AcceptOffer("chat-1", huge);
+  EXPECT_EQ(long_agent.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(long_agent.message().size(), 1024u);
+  EXPECT_EQ(router_->RejectOffer("chat-1", huge).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(router_->AcceptOffer("nobody", "").code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(router_->RejectOffer("nobody", "").status().code(),
