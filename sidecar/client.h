@@ -35,6 +35,7 @@
 #include "routing/contact.h"
 #include "routing/contact_kpis.h"
 #include "routing/interaction.h"
+#include "sidecar/event_topics.h"
 #include "sidecar/routing_generated.h"
 #include "sidecar/wire_encoder.h"
 
@@ -128,14 +129,20 @@ class RoutingClient {
 
 class EventSubscriber {
  public:
-  // Subscribes to each topic prefix ("" for all). CURVE keys as for the
-  // client. ZeroMQ subscriptions take a moment to reach the publisher;
-  // events published before that are not seen.
+  // Subscribes to each topic prefix ("" for all). Topics end with NUL
+  // (event_topics.h): ContactTopic("chat-1") hears chat-1 alone, "contact/"
+  // every contact; SubscriptionFor("contact/chat-1") makes the former from
+  // text a person wrote. CURVE keys as for the client. ZeroMQ subscriptions
+  // take a moment to reach the publisher; events published before that are
+  // not seen: subscribe, then read the state (GetContact, ListAgents), and
+  // check Event.run_id and topic_sequence for restarts and losses
+  // (sidecar/README.md).
   static absl::StatusOr<std::unique_ptr<EventSubscriber>> Connect(
       const std::string& endpoint, const std::vector<std::string>& topics,
       const ClientOptions& curve = {});
   ~EventSubscriber();
-  // The next event and its topic; DeadlineExceeded after `timeout`.
+  // The next event and its topic (as sent: with its NUL);
+  // DeadlineExceeded after `timeout`.
   absl::StatusOr<std::pair<std::string, Event>> Next(absl::Duration timeout);
 
  private:

@@ -56,6 +56,9 @@ RoleSet RolesPermitting(wire::RequestBody type) {
     case wire::RequestBody::RequeueContact:
     case wire::RequestBody::CancelContact:
     case wire::RequestBody::ReleaseContact:
+    // The platform that routes contacts answers their offers.
+    case wire::RequestBody::AcceptOffer:
+    case wire::RequestBody::RejectOffer:
       return admin.With(ClientRole::kRoute);
     case wire::RequestBody::AddAgent:
     case wire::RequestBody::UpdateAgent:

@@ -22,6 +22,8 @@
 #include "routing/status_macros.h"
 #include "sidecar/client_roles.h"
 #include "sidecar/cpu_placement.h"
+#include "sidecar/event_sequencer.h"
+#include "sidecar/idempotency_store.h"
 #include "sidecar/request_affinity.h"
 #include "sidecar/request_decoder.h"
 #include "sidecar/wire_encoder.h"
@@ -486,6 +488,7 @@ void Daemon::Impl::Frontend(void* pipe) {
   if (!status.ok()) return;
   WorkerEventSink sink(events.get());
   ScopedEventSink scoped_sink(inline_execution ? &sink : nullptr);
+  ScopedIdempotencyStore idempotency_keys;  // Inline requests' keys.
   flatbuffers::FlatBufferBuilder fbb(1024);
 
   bool accepting = true;
@@ -642,6 +645,7 @@ void Daemon::Impl::Worker(void* pipe, int index) {
 
   WorkerEventSink sink(events.get());
   ScopedEventSink scoped_sink(&sink);
+  ScopedIdempotencyStore idempotency_keys;  // This worker's requests' keys.
   flatbuffers::FlatBufferBuilder fbb(1024);
   while (true) {
     zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
@@ -784,11 +788,22 @@ void Daemon::Impl::Publisher(void* pipe) {
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
+  // Numbers each event on its topic and family as it leaves: this thread
+  // alone sends, so the numbers are gap-free and in publish order.
+  EventSequencer sequencer;
   auto forward = [&](int flags) {
     Frames event;
     if (!event.Receive(events.get(), flags)) return false;
+    // [topic, Event], as WorkerEventSink sends them. The message is this
+    // thread's own copy, so its bytes are patched in place. A buffer the
+    // sequencer refuses (never one of our encoder's) leaves with its
+    // sequences at 0.
+    if (event.size() == 2) {
+      (void)sequencer.Stamp(event.text(0), const_cast<uint8_t*>(event.data(1)),
+                            event.size_of(1));
+    }
     // PUB never blocks: a subscriber past its HWM misses events (ZeroMQ's
-    // slow-subscriber rule); the sequence number shows it the gap.
+    // slow-subscriber rule); the sequence numbers show it the gap.
     if (event.Send(publisher.get(), 0)) {
       metrics_->events_published.fetch_add(1, std::memory_order_relaxed);
     }

@@ -556,6 +556,30 @@ absl::StatusOr<std::string> ContactIdFromWire(const wire::GetContact& request) {
             /*required=*/true);
 }
 
+absl::StatusOr<OfferAnswer> OfferAnswerFromWire(
+    const wire::AcceptOffer& accept) {
+  OfferAnswer answer;
+  ROUTING_ASSIGN_OR_RETURN(
+      answer.contact_id, Id(accept.contact_id(), "accept_offer.contact_id",
+                            kMaxIdBytes, /*required=*/true));
+  ROUTING_ASSIGN_OR_RETURN(
+      answer.agent_id, Id(accept.agent_id(), "accept_offer.agent_id",
+                          kMaxIdBytes, /*required=*/false));
+  return answer;
+}
+
+absl::StatusOr<OfferAnswer> OfferAnswerFromWire(
+    const wire::RejectOffer& reject) {
+  OfferAnswer answer;
+  ROUTING_ASSIGN_OR_RETURN(
+      answer.contact_id, Id(reject.contact_id(), "reject_offer.contact_id",
+                            kMaxIdBytes, /*required=*/true));
+  ROUTING_ASSIGN_OR_RETURN(
+      answer.agent_id, Id(reject.agent_id(), "reject_offer.agent_id",
+                          kMaxIdBytes, /*required=*/false));
+  return answer;
+}
+
 absl::StatusOr<ContactListQuery> ContactListQueryFromWire(
     const wire::ListContacts& request) {
   ContactListQuery query;

@@ -166,6 +166,15 @@ absl::StatusOr<ContactRelease> ContactReleaseFromWire(
 // GetContact's contact id, within kMaxIdBytes.
 absl::StatusOr<std::string> ContactIdFromWire(const wire::GetContact& request);
 
+// An AcceptOffer or RejectOffer: the contact, and the agent the offer must
+// be to (empty: whoever it is to), each within kMaxIdBytes.
+struct OfferAnswer {
+  std::string contact_id;
+  std::string agent_id;
+};
+absl::StatusOr<OfferAnswer> OfferAnswerFromWire(const wire::AcceptOffer& accept);
+absl::StatusOr<OfferAnswer> OfferAnswerFromWire(const wire::RejectOffer& reject);
+
 // A ListContacts request: the queue (empty: every queue) and a per-queue
 // limit within 1..kMaxListContactsPerQueue.
 struct ContactListQuery {

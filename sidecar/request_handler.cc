@@ -12,7 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "routing/contact_kpis.h"
+#include "sidecar/idempotent_requests.h"
 #include "sidecar/rules_reload.h"
+#include "sidecar/run_id.h"
 #include "sidecar/wire_encoder.h"
 
 namespace routing::sidecar {
@@ -21,45 +23,57 @@ namespace {
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 
-thread_local EventSink* current_sink = nullptr;
-
 void Refuse(FlatBufferBuilder& fbb, uint64_t id, const absl::Status& status) {
   FinishErrorReply(fbb, id, ErrorCodeFor(status),
                    std::string(status.message()));
 }
 
-}  // namespace
-
-ScopedEventSink::ScopedEventSink(EventSink* sink) : previous_(current_sink) {
-  current_sink = sink;
+uint64_t RunIdOr(uint64_t run_id) {
+  return run_id != 0 ? run_id : ProcessRunId();
 }
-ScopedEventSink::~ScopedEventSink() { current_sink = previous_; }
-EventSink* ScopedEventSink::Current() { return current_sink; }
+
+// Milliseconds from `since` (InfinitePast: unknown, 0) to `until`.
+int64_t WaitedMs(absl::Time since, absl::Time until) {
+  if (since == absl::InfinitePast()) return 0;
+  return std::max<int64_t>(0, absl::ToInt64Milliseconds(until - since));
+}
+
+}  // namespace
 
 AssignmentPublisher::AssignmentPublisher(SidecarMetrics* metrics,
                                          absl::Duration service_level_threshold,
-                                         const Clock* clock)
+                                         const Clock* clock, uint64_t run_id)
     : metrics_(metrics),
       service_level_threshold_(service_level_threshold),
-      clock_(clock != nullptr ? clock : SystemClock::Default()) {}
+      clock_(clock != nullptr ? clock : SystemClock::Default()),
+      events_(metrics, RunIdOr(run_id), clock_) {}
 
 void AssignmentPublisher::OnAssigned(const Assignment& assignment) {
   const absl::Time now = clock_->Now();
-  metrics_->RecordAnswered(now, assignment.waited <= service_level_threshold_);
-  metrics_->RecordQueuedAssignment(assignment);
-  EventSink* sink = ScopedEventSink::Current();
-  if (sink == nullptr) {
-    metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
-    return;
+  // An offer is answered when accepted (RequestHandler::AcceptOffer).
+  if (!assignment.decision.offered) {
+    metrics_->RecordAnswered(now,
+                             assignment.waited <= service_level_threshold_);
   }
-  FlatBufferBuilder fbb(1024);
-  FinishAssignmentEvent(
-      fbb, metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
-      absl::ToUnixMillis(now), assignment);
-  sink->Publish({absl::StrCat("contact/", assignment.contact_id),
-                 absl::StrCat("queue/", assignment.queue),
-                 absl::StrCat("agent/", assignment.agent_id)},
-                fbb.GetBufferPointer(), fbb.GetSize());
+  metrics_->RecordQueuedAssignment(assignment);
+  events_.ContactAssigned(assignment, /*immediate=*/false,
+                          assignment.placement);
+}
+
+void AssignmentPublisher::OnOfferExpired(const ExpiredOffer& offer) {
+  ContactChangeFacts lapsed;
+  lapsed.change = wire::ContactChange::OfferExpired;
+  lapsed.contact_id = offer.contact_id;
+  lapsed.customer_id = offer.customer_id;
+  lapsed.queue = offer.queue;
+  lapsed.channel = offer.channel;
+  lapsed.agent_id = offer.agent_id;
+  lapsed.placement = offer.placement;
+  events_.ContactChanged(lapsed);
+  if (offer.agent_state != AgentState::kAvailable) {
+    events_.AgentStateChanged(offer.agent_id, offer.agent_state,
+                              wire::AgentStateReason::MissedOffer);
+  }
 }
 
 RequestHandler::RequestHandler(Router* router, SidecarMetrics* metrics,
@@ -71,7 +85,9 @@ RequestHandler::RequestHandler(Router* router, SidecarMetrics* metrics,
       own_rules_(options.rules != nullptr ? nullptr
                                           : std::make_unique<RulesInForce>(
                                                 router, rules::RulesOptions())),
-      rules_(options.rules != nullptr ? options.rules : own_rules_.get()) {}
+      rules_(options.rules != nullptr ? options.rules : own_rules_.get()),
+      events_(metrics, RunIdOr(options.run_id), clock_),
+      queue_watch_(router, options.queue_watch) {}
 
 void RequestHandler::Handle(const uint8_t* data, size_t size,
                             FlatBufferBuilder& fbb, RoleSet roles) {
@@ -110,7 +126,9 @@ bool RequestHandler::HandleRequest(const uint8_t* data, size_t size,
         fbb, decoded.request_id, wire::ErrorCode::PermissionDenied,
         PermissionDeniedMessage(decoded.request->body_type(), roles));
   } else {
-    Execute(*decoded.request, fbb);
+    // A retry of a keyed request gets the original reply (idempotent_requests.h).
+    AnswerOnce(*decoded.request, *clock_, fbb,
+               [&] { Execute(*decoded.request, fbb); });
   }
   // A reload (compiling and testing a file: milliseconds to seconds, off the
   // request path) would swamp the request service times.
@@ -150,12 +168,22 @@ void RequestHandler::Execute(const wire::Request& request,
       absl::Status status =
           add ? router_->AddAgent(*profile) : router_->UpdateAgent(*profile);
       if (!status.ok()) return Refuse(fbb, id, status);
+      // A new agent is on the roster logged out: its desktop hears so.
+      if (add) {
+        events_.AgentStateChanged(profile->id, AgentState::kLoggedOut,
+                                  wire::AgentStateReason::Requested);
+      }
       return FinishAckReply(fbb, id);
     }
     case wire::RequestBody::RemoveAgent: {
-      absl::Status status = router_->RemoveAgent(
-          request.body_as_RemoveAgent()->agent_id()->str());
+      const std::string agent_id =
+          request.body_as_RemoveAgent()->agent_id()->str();
+      absl::Status status = router_->RemoveAgent(agent_id);
       if (!status.ok()) return Refuse(fbb, id, status);
+      // Off the roster, the agent can take no work: for its desktop, as
+      // logged out.
+      events_.AgentStateChanged(agent_id, AgentState::kLoggedOut,
+                                wire::AgentStateReason::Requested);
       return FinishAckReply(fbb, id);
     }
     case wire::RequestBody::SetAgentState: {
@@ -171,17 +199,8 @@ void RequestHandler::Execute(const wire::Request& request,
       absl::Status status =
           router_->SetAgentState(agent_id, static_cast<AgentState>(state));
       if (!status.ok()) return Refuse(fbb, id, status);
-      if (EventSink* sink = ScopedEventSink::Current(); sink != nullptr) {
-        FlatBufferBuilder event(256);
-        FinishAgentStateEvent(
-            event,
-            metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) +
-                1,
-            absl::ToUnixMillis(Now()), agent_id,
-            static_cast<AgentState>(state));
-        sink->Publish({absl::StrCat("agent/", agent_id)},
-                      event.GetBufferPointer(), event.GetSize());
-      }
+      events_.AgentStateChanged(agent_id, static_cast<AgentState>(state),
+                                wire::AgentStateReason::Requested);
       return FinishAckReply(fbb, id);
     }
     case wire::RequestBody::ListAgents:
@@ -197,13 +216,18 @@ void RequestHandler::Execute(const wire::Request& request,
     case wire::RequestBody::CancelContact: {
       const std::string contact_id =
           request.body_as_CancelContact()->contact_id()->str();
-      // Only to count abandons: a contact cancelled while queued is one.
+      // To count abandons (a contact cancelled while queued is one) and for
+      // the Cancelled event's queue and agent. Read before the call, so a
+      // contact assigned in between is counted and announced as queued
+      // (and its agent's topic misses the Cancelled event).
       absl::StatusOr<ContactStatus> before = router_->GetContact(contact_id);
       absl::Status status = router_->Cancel(contact_id);
       if (!status.ok()) return Refuse(fbb, id, status);
       if (before.ok() && before->state == ContactStatus::State::kQueued) {
         metrics_->RecordAbandoned(Now());
       }
+      PublishEnded(wire::ContactChange::Cancelled, contact_id,
+                   before.ok() ? &*before : nullptr, ContactOutcome::kUnknown);
       return FinishAckReply(fbb, id);
     }
     case wire::RequestBody::ReleaseContact:
@@ -218,6 +242,10 @@ void RequestHandler::Execute(const wire::Request& request,
       return Stats(id, *request.body_as_GetStats(), fbb);
     case wire::RequestBody::Health:
       return Health(id, fbb);
+    case wire::RequestBody::AcceptOffer:
+      return AcceptOffer(id, *request.body_as_AcceptOffer(), fbb);
+    case wire::RequestBody::RejectOffer:
+      return RejectOffer(id, *request.body_as_RejectOffer(), fbb);
     default:
       // DecodeRequest refuses unknown types; kept for new union members.
       return Refuse(fbb, id,
@@ -234,16 +262,8 @@ void RequestHandler::Reload(uint64_t id, const wire::ReloadRules& request,
   }
   ReloadOutcome outcome = rules_->Reload(request);
   if (!outcome.status.ok()) return Refuse(fbb, id, outcome.status);
-  if (EventSink* sink = ScopedEventSink::Current(); sink != nullptr) {
-    FlatBufferBuilder event(1024);
-    FinishRulesReloadEvent(
-        event,
-        metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
-        absl::ToUnixMillis(Now()), outcome.accepted, outcome.version,
-        outcome.name, outcome.source, outcome.problems);
-    sink->Publish({std::string(kRulesReloadTopic)}, event.GetBufferPointer(),
-                  event.GetSize());
-  }
+  events_.RulesReloadFinished(outcome.accepted, outcome.version, outcome.name,
+                              outcome.source, outcome.problems);
   auto problems = fbb.CreateVectorOfStrings(outcome.problems);
   auto body = wire::CreateRulesReloaded(fbb, outcome.accepted, outcome.version,
                                         problems);
@@ -253,8 +273,7 @@ void RequestHandler::Reload(uint64_t id, const wire::ReloadRules& request,
 bool RequestHandler::WatchRules() {
   std::optional<RulesHealth> suspended = rules_->NewSuspension();
   if (!suspended.has_value()) return false;
-  EventSink* sink = ScopedEventSink::Current();
-  if (sink == nullptr) {
+  if (!EventPublisher::CanPublish()) {
     metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -268,14 +287,28 @@ bool RequestHandler::WatchRules() {
           : absl::ToUnixMillis(suspended->suspended_at);
   suspension.errors = suspended->errors;
   suspension.overruns = suspended->overruns;
-  FlatBufferBuilder event(512);
-  FinishRulesSuspendedEvent(
-      event,
-      metrics_->event_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
-      absl::ToUnixMillis(Now()), suspension);
-  sink->Publish({std::string(kRulesSuspendedTopic)}, event.GetBufferPointer(),
-                event.GetSize());
+  events_.RulesSuspended(suspension);
   return true;
+}
+
+int RequestHandler::AdvanceQueues() {
+  absl::MutexLock lock(&queue_watch_mutex_);
+  const int moved = router_->AdvanceQueues();
+  if (!EventPublisher::CanPublish()) return moved;
+  for (const QueueChange& c : queue_watch_.Look(Now(), moved > 0)) {
+    ContactChangeFacts facts;
+    facts.change = c.change;
+    facts.contact_id = c.contact.contact.id;
+    facts.customer_id = c.contact.contact.customer_id;
+    facts.queue = c.contact.contact.queue;
+    facts.channel = c.contact.contact.channel;
+    facts.placement = 0;  // c.contact's placement, once the core lists it.
+    facts.queue_position = c.contact.queue_position;
+    facts.rules_step = c.contact.rules_step;
+    facts.waited_ms = absl::ToInt64Milliseconds(c.contact.waited);
+    events_.ContactChanged(facts);
+  }
+  return moved;
 }
 
 void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
@@ -284,6 +317,15 @@ void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
   const absl::Time now = Now();
   absl::StatusOr<Contact> contact = ContactFromWire(*wire_contact, now);
   if (!contact.ok()) return Refuse(fbb, id, contact.status());
+  // A requeue's events name where the contact was (Requeued: its agent or
+  // queue) and keep its customer and attributes when the request gives
+  // none, as the router does. Read before the call: a contact assigned from
+  // its queue in between is announced as requeued from the queue.
+  std::optional<ContactStatus> before;
+  if (requeue && EventPublisher::CanPublish()) {
+    absl::StatusOr<ContactStatus> held = router_->GetContact(contact->id);
+    if (held.ok()) before = *std::move(held);
+  }
   const auto deciding = std::chrono::steady_clock::now();
   absl::StatusOr<RoutingDecision> decision =
       requeue ? router_->Requeue(*contact) : router_->Route(*contact);
@@ -292,14 +334,64 @@ void RequestHandler::Decide(uint64_t id, const wire::Contact* wire_contact,
       *decision, requeue,
       absl::FromChrono(std::chrono::steady_clock::now() - deciding));
   metrics_->RecordDecision(now);
-  if (decision->outcome == DecisionOutcome::kAssigned) {
+  if (decision->outcome == DecisionOutcome::kAssigned && !decision->offered) {
     const absl::Duration waited =
         contact->enqueue_time == absl::InfinitePast()
             ? absl::ZeroDuration()
             : decision->decided_at - contact->enqueue_time;
     metrics_->RecordAnswered(now, waited <= options_.service_level_threshold);
   }
+  PublishRouted(*contact, *decision, before ? &*before : nullptr);
   auto body = BuildDecision(fbb, *decision, with_explanation);
+  FinishReply(fbb, id, wire::ReplyBody::Decision, body.Union());
+}
+
+void RequestHandler::AcceptOffer(uint64_t id, const wire::AcceptOffer& request,
+                                 FlatBufferBuilder& fbb) {
+  absl::StatusOr<OfferAnswer> answer = OfferAnswerFromWire(request);
+  if (!answer.ok()) return Refuse(fbb, id, answer.status());
+  // For the Accepted event's agent, queue and customer.
+  absl::StatusOr<ContactStatus> before =
+      EventPublisher::CanPublish()
+          ? router_->GetContact(answer->contact_id)
+          : absl::StatusOr<ContactStatus>(absl::UnavailableError("no events"));
+  absl::Status status =
+      router_->AcceptOffer(answer->contact_id, answer->agent_id);
+  if (!status.ok()) return Refuse(fbb, id, status);
+  if (before.ok()) {
+    const absl::Duration waited = Now() - before->contact.enqueue_time;
+    metrics_->RecordAnswered(Now(),
+                             waited <= options_.service_level_threshold);
+  }
+  PublishEnded(wire::ContactChange::Accepted, answer->contact_id,
+               before.ok() ? &*before : nullptr, ContactOutcome::kUnknown);
+  FinishAckReply(fbb, id);
+}
+
+void RequestHandler::RejectOffer(uint64_t id, const wire::RejectOffer& request,
+                                 FlatBufferBuilder& fbb) {
+  absl::StatusOr<OfferAnswer> answer = OfferAnswerFromWire(request);
+  if (!answer.ok()) return Refuse(fbb, id, answer.status());
+  absl::StatusOr<ContactStatus> before =
+      EventPublisher::CanPublish()
+          ? router_->GetContact(answer->contact_id)
+          : absl::StatusOr<ContactStatus>(absl::UnavailableError("no events"));
+  absl::StatusOr<RoutingDecision> decision =
+      router_->RejectOffer(answer->contact_id, answer->agent_id);
+  if (!decision.ok()) return Refuse(fbb, id, decision.status());
+  if (before.ok()) {
+    PublishEnded(wire::ContactChange::Rejected, answer->contact_id, &*before,
+                 ContactOutcome::kUnknown);
+    // Where the contact went: back in its queue, or offered to another.
+    PublishRouted(before->contact, *decision, nullptr);
+    // The agent who turned it down, if the router moved it.
+    absl::StatusOr<AgentStatus> agent = router_->GetAgent(before->agent_id);
+    if (agent.ok() && agent->state != AgentState::kAvailable) {
+      events_.AgentStateChanged(before->agent_id, agent->state,
+                                wire::AgentStateReason::MissedOffer);
+    }
+  }
+  auto body = BuildDecision(fbb, *decision, /*with_explanation=*/false);
   FinishReply(fbb, id, wire::ReplyBody::Decision, body.Union());
 }
 
@@ -312,11 +404,105 @@ void RequestHandler::Release(uint64_t id, const wire::ReleaseContact& request,
   if (absl::Status s = ValidateSurvey(release->survey); !s.ok()) {
     return Refuse(fbb, id, s);
   }
+  // For the Released event's agent, queue and customer.
+  absl::StatusOr<ContactStatus> before =
+      EventPublisher::CanPublish()
+          ? router_->GetContact(release->contact_id)
+          : absl::StatusOr<ContactStatus>(absl::UnavailableError("no events"));
   absl::Status status =
       router_->Release(release->contact_id, release->outcome, release->survey);
   if (!status.ok()) return Refuse(fbb, id, status);
   metrics_->RecordRelease(release->outcome);
+  PublishEnded(wire::ContactChange::Released, release->contact_id,
+               before.ok() ? &*before : nullptr, release->outcome);
   FinishAckReply(fbb, id);
+}
+
+void RequestHandler::PublishRouted(const Contact& contact,
+                                   const RoutingDecision& decision,
+                                   const ContactStatus* before) {
+  if (!EventPublisher::CanPublish()) return;
+  // The router keeps a requeued contact's customer and attributes when the
+  // request names none; so do its events.
+  const bool keep = before != nullptr;
+  const std::string& customer_id = keep && contact.customer_id.empty()
+                                       ? before->contact.customer_id
+                                       : contact.customer_id;
+  const absl::flat_hash_map<std::string, std::string>& attributes =
+      keep && contact.attributes.empty() ? before->contact.attributes
+                                         : contact.attributes;
+  if (before != nullptr) {
+    ContactChangeFacts requeued;
+    requeued.change = wire::ContactChange::Requeued;
+    requeued.contact_id = decision.contact_id;
+    requeued.customer_id = customer_id;
+    requeued.queue = before->contact.queue;
+    requeued.channel = before->contact.channel;
+    const bool was_assigned = before->state != ContactStatus::State::kQueued;
+    if (was_assigned) requeued.agent_id = before->agent_id;
+    requeued.placement = before->placement;
+    requeued.queue_position = was_assigned ? 0 : before->queue_position;
+    requeued.rules_step = before->rules_step;
+    requeued.waited_ms =
+        WaitedMs(before->contact.enqueue_time,
+                 was_assigned ? before->assigned_at : decision.decided_at);
+    events_.ContactChanged(requeued);
+  }
+  const absl::Time arrived =
+      keep && contact.enqueue_time == absl::InfinitePast()
+          ? before->contact.enqueue_time
+          : contact.enqueue_time;
+  if (decision.outcome == DecisionOutcome::kAssigned) {
+    Assignment assignment;
+    assignment.contact_id = decision.contact_id;
+    assignment.customer_id = customer_id;
+    assignment.agent_id = decision.agent_id;
+    assignment.queue = decision.queue;
+    assignment.channel = decision.channel;
+    assignment.waited =
+        absl::Milliseconds(WaitedMs(arrived, decision.decided_at));
+    assignment.attributes = attributes;
+    assignment.decision = decision;
+    assignment.token = decision.token;
+    events_.ContactAssigned(assignment, /*immediate=*/true,
+                            decision.placement);
+    return;
+  }
+  ContactChangeFacts queued;
+  queued.change = wire::ContactChange::Queued;
+  queued.contact_id = decision.contact_id;
+  queued.customer_id = customer_id;
+  queued.queue = decision.queue;
+  queued.channel = decision.channel;
+  queued.placement = decision.placement;
+  queued.queue_position = decision.queue_position;
+  queued.rules_step = decision.rules_step;
+  queued.waited_ms = WaitedMs(arrived, decision.decided_at);
+  events_.ContactChanged(queued);
+}
+
+void RequestHandler::PublishEnded(wire::ContactChange change,
+                                  std::string_view contact_id,
+                                  const ContactStatus* before,
+                                  ContactOutcome outcome) {
+  if (!EventPublisher::CanPublish()) return;
+  ContactChangeFacts ended;
+  ended.change = change;
+  ended.contact_id = contact_id;
+  ended.outcome = outcome;
+  if (before != nullptr) {
+    const bool was_assigned = before->state != ContactStatus::State::kQueued;
+    ended.customer_id = before->contact.customer_id;
+    ended.queue = before->contact.queue;
+    ended.channel = before->contact.channel;
+    if (was_assigned) ended.agent_id = before->agent_id;
+    ended.placement = before->placement;
+    ended.queue_position = was_assigned ? 0 : before->queue_position;
+    ended.rules_step = before->rules_step;
+    ended.waited_ms = WaitedMs(before->contact.enqueue_time,
+                               was_assigned ? before->assigned_at : Now());
+  }
+  events_.ContactChanged(ended);
 }
 
 void RequestHandler::GetContact(uint64_t id, const wire::GetContact& request,
@@ -336,7 +522,11 @@ void RequestHandler::GetContact(uint64_t id, const wire::GetContact& request,
   }
   HeldContact held;
   held.contact = &status->contact;
-  held.assigned = status->state == ContactStatus::State::kAssigned;
+  held.offered = status->state == ContactStatus::State::kOffered;
+  held.assigned =
+      held.offered || status->state == ContactStatus::State::kAssigned;
+  held.offer_expires_at = status->offer_expires_at;
+  held.placement = status->placement;
   held.queue_position = status->queue_position;
   held.rules_step = status->rules_step;
   held.agent_id = status->agent_id;
@@ -502,6 +692,10 @@ void RequestHandler::Stats(uint64_t id, const wire::GetStats& request,
   b.add_rules_name(rules_name);
   b.add_permission_denied(
       metrics_->permission_denied.load(std::memory_order_relaxed));
+  b.add_offers(stats.offers);
+  b.add_offers_accepted(stats.offers_accepted);
+  b.add_offers_rejected(stats.offers_rejected);
+  b.add_offers_expired(stats.offers_expired);
   auto body = b.Finish();
   FinishReply(fbb, id, wire::ReplyBody::Stats, body.Union());
 }
@@ -511,7 +705,8 @@ void RequestHandler::Health(uint64_t id, FlatBufferBuilder& fbb) {
       fbb, /*serving=*/true, kProtocolVersion,
       absl::ToInt64Milliseconds(absl::Now() - metrics_->start()),
       router_->PolicyVersion(),
-      metrics_->in_flight.load(std::memory_order_relaxed), options_.workers);
+      metrics_->in_flight.load(std::memory_order_relaxed), options_.workers,
+      events_.run_id());
   FinishReply(fbb, id, wire::ReplyBody::HealthStatus, body.Union());
 }
 

@@ -4,8 +4,11 @@
 // transport-free heart of routingd. Workers call Handle with the bytes of one
 // request frame; it verifies them (request_decoder.h), calls the Router, and
 // finishes the builder with exactly one Reply, an Error reply for anything
-// refused. Events (agent state changes, and assignments of queued contacts
-// heard by AssignmentPublisher) go to the EventSink of the calling thread.
+// refused. Events go to the EventSink of the calling thread
+// (event_publisher.h): what a request did to a contact (assigned at once,
+// queued, requeued, cancelled, released) and to an agent (its state), and
+// the assignments of queued contacts heard by AssignmentPublisher; the step
+// timer's AdvanceQueues adds the rules steps and places in line that moved.
 // ReloadRules replaces the rules in force (RulesInForce, rules_reload.h) and
 // publishes rules/reload; a daemon runs reloads on a thread of their own
 // (HandleUnlessReload), and calls WatchRules periodically for
@@ -31,58 +34,42 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "flatbuffers/flatbuffers.h"
 #include "routing/clock.h"
 #include "routing/router.h"
 #include "sidecar/client_roles.h"
+#include "sidecar/event_publisher.h"
+#include "sidecar/event_topics.h"
+#include "sidecar/queue_watch.h"
 #include "sidecar/request_decoder.h"
 #include "sidecar/rules_reload.h"
 #include "sidecar/sidecar_metrics.h"
 
 namespace routing::sidecar {
 
-// Event topics of the rules in force (routing.fbs).
-inline constexpr std::string_view kRulesReloadTopic = "rules/reload";
-inline constexpr std::string_view kRulesSuspendedTopic = "rules/suspended";
-
-// Where a thread's events go (a worker's socket to the publisher thread).
-class EventSink {
- public:
-  virtual ~EventSink() = default;
-  // Publishes one finished Event buffer under each topic, in order.
-  virtual void Publish(const std::vector<std::string>& topics,
-                       const uint8_t* data, size_t size) = 0;
-};
-
-// Makes `sink` the calling thread's EventSink for the scope's lifetime.
-class ScopedEventSink {
- public:
-  explicit ScopedEventSink(EventSink* sink);
-  ~ScopedEventSink();
-  ScopedEventSink(const ScopedEventSink&) = delete;
-  ScopedEventSink& operator=(const ScopedEventSink&) = delete;
-  static EventSink* Current();
-
- private:
-  EventSink* previous_;
-};
-
 // Hears queued contacts being assigned (on whichever thread freed the agent)
-// and publishes ContactAssigned on contact/<id>, queue/<queue>, agent/<id>
-// through that thread's EventSink. A thread without one only counts the event
-// in metrics.events_without_channel.
+// and publishes ContactAssigned (immediate false) on contact/<id>\0,
+// queue/<queue>\0, agent/<id>\0 through that thread's EventSink. A thread
+// without one only counts the event in metrics.events_without_channel.
+// `run_id` 0: this process's (run_id.h).
 class AssignmentPublisher : public AssignmentListener {
  public:
   AssignmentPublisher(SidecarMetrics* metrics,
                       absl::Duration service_level_threshold,
-                      const Clock* clock = nullptr);
+                      const Clock* clock = nullptr, uint64_t run_id = 0);
   void OnAssigned(const Assignment& assignment) override;
+  // A lapsed offer (routingd --offer_timeout): ContactChanged OfferExpired,
+  // and the agent's AgentStateChanged (MissedOffer) if it was moved.
+  void OnOfferExpired(const ExpiredOffer& offer) override;
 
  private:
   SidecarMetrics* metrics_;
   absl::Duration service_level_threshold_;
   const Clock* clock_;
+  EventPublisher events_;
 };
 
 struct RequestHandlerOptions {
@@ -93,6 +80,11 @@ struct RequestHandlerOptions {
   // The rules in force, replaced by ReloadRules and read by GetStats. Null:
   // the handler keeps its own, compiled with default rules::RulesOptions.
   RulesInForce* rules = nullptr;
+  // HealthStatus.run_id and every Event.run_id; 0: this process's
+  // (run_id.h), as the AssignmentPublisher's default.
+  uint64_t run_id = 0;
+  // StepMoved and PositionChanged (AdvanceQueues): how often and how far.
+  QueueWatchOptions queue_watch;
 };
 
 class RequestHandler {
@@ -125,11 +117,25 @@ class RequestHandler {
   // whether it published.
   bool WatchRules();
   // Moves queued contacts on to rules steps that fell due; assignments go
-  // to the calling thread's event sink. Returns how many moved.
-  int AdvanceQueues() { return router_->AdvanceQueues(); }
+  // to the calling thread's event sink, and so do StepMoved and, at most
+  // once per queue_watch.position_interval, PositionChanged (queue_watch.h:
+  // a walk of the queued contacts, capped). Returns how many moved. Called
+  // periodically by one thread (the daemon's step timer); calls from
+  // several threads are serialised.
+  int AdvanceQueues();
+  uint64_t run_id() const { return events_.run_id(); }
 
  private:
   absl::Time Now() const { return clock_->Now(); }
+  // The events of a RouteContact or RequeueContact that succeeded: Requeued
+  // (from `before`, the contact as it was, when requeued), then Queued or
+  // ContactAssigned (immediate).
+  void PublishRouted(const Contact& contact, const RoutingDecision& decision,
+                     const ContactStatus* before);
+  // Cancelled or Released, from the contact as it was before (`before` null:
+  // a race left it unknown; the contact's own topic still hears it).
+  void PublishEnded(wire::ContactChange change, std::string_view contact_id,
+                    const ContactStatus* before, ContactOutcome outcome);
   void Execute(const wire::Request& request,
                flatbuffers::FlatBufferBuilder& fbb);
   void Decide(uint64_t id, const wire::Contact* contact, bool requeue,
@@ -144,6 +150,12 @@ class RequestHandler {
   void Stats(uint64_t id, const wire::GetStats& request,
              flatbuffers::FlatBufferBuilder& fbb);
   void Health(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);
+  // Reservations: the agent's platform answers an offer
+  // (RouterOptions::offer_timeout).
+  void AcceptOffer(uint64_t id, const wire::AcceptOffer& request,
+                   flatbuffers::FlatBufferBuilder& fbb);
+  void RejectOffer(uint64_t id, const wire::RejectOffer& request,
+                   flatbuffers::FlatBufferBuilder& fbb);
 
   bool HandleRequest(const uint8_t* data, size_t size, bool defer_reloads,
                      RoleSet roles, flatbuffers::FlatBufferBuilder& fbb);
@@ -156,6 +168,9 @@ class RequestHandler {
   const Clock* clock_;
   std::unique_ptr<RulesInForce> own_rules_;  // When options.rules is null.
   RulesInForce* rules_;
+  EventPublisher events_;
+  absl::Mutex queue_watch_mutex_;
+  QueueWatch queue_watch_ ABSL_GUARDED_BY(queue_watch_mutex_);
 };
 
 }  // namespace routing::sidecar

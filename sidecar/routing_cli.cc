@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,6 +21,7 @@
 #include "routing/interaction.h"
 #include "routing/status_macros.h"
 #include "sidecar/client.h"
+#include "sidecar/event_topics.h"
 
 ABSL_FLAG(std::string, server, "tcp://127.0.0.1:5555",
           "routingd's request endpoint.");
@@ -101,8 +103,12 @@ constexpr char kUsage[] =
     "latency\n"
     "  reload FILE                 load routing rules from FILE (on the "
     "daemon's host)\n"
-    "  watch [TOPIC...]            print events (contact/ID, queue/NAME, "
-    "agent/ID, rules/)\n"
+    "  watch [TOPIC...]            print events: contact/ID, queue/NAME, "
+    "agent/ID,\n"
+    "                              rules/reload hear that one topic; "
+    "contact/, queue/,\n"
+    "                              agent/, rules/ a whole family; none: "
+    "everything\n"
     "  keygen                      print a new CURVE key pair (public, "
     "secret)\n";
 
@@ -416,10 +422,45 @@ void PrintStats(const wire::Stats& s) {
   }
 }
 
+// "[contact/chat-1] #41 t3": the topic, the event's global sequence and its
+// number on this topic (a gap in the latter: events of the topic lost).
+std::string EventPrefix(const std::string& topic, const wire::Event& event) {
+  return absl::StrFormat(
+      "[%s] #%llu t%llu", std::string(routing::sidecar::PrintableTopic(topic)),
+      static_cast<unsigned long long>(event.sequence()),
+      static_cast<unsigned long long>(event.topic_sequence()));
+}
+
+void PrintContactChanged(const std::string& prefix,
+                         const wire::ContactChanged& c) {
+  std::string line = absl::StrCat(
+      prefix, " ",
+      absl::AsciiStrToUpper(wire::EnumNameContactChange(c.change())), " ",
+      Text(c.contact_id()), " queue ", Text(c.queue()));
+  if (c.agent_id() != nullptr)
+    absl::StrAppend(&line, " agent ", Text(c.agent_id()));
+  switch (c.change()) {
+    case wire::ContactChange::Queued:
+    case wire::ContactChange::PositionChanged:
+    case wire::ContactChange::StepMoved:
+      absl::StrAppend(&line, " position ", c.queue_position(), " step ",
+                      c.rules_step());
+      break;
+    case wire::ContactChange::Released:
+      absl::StrAppend(&line, " outcome ", wire::EnumNameOutcome(c.outcome()));
+      break;
+    default:
+      break;
+  }
+  absl::StrAppend(&line, " waited ", c.waited_ms(), "ms");
+  std::printf("%s\n", line.c_str());
+}
+
 void PrintEvent(const std::string& topic, const wire::Event& event) {
+  const std::string prefix = EventPrefix(topic, event);
   if (const wire::ContactAssigned* a = event.body_as_ContactAssigned()) {
-    std::printf("[%s] #%llu ASSIGNED %s -> %s after %lldms", topic.c_str(),
-                static_cast<unsigned long long>(event.sequence()),
+    std::printf("%s ASSIGNED%s %s -> %s after %lldms", prefix.c_str(),
+                a->immediate() ? " (at once)" : "",
                 Text(a->contact_id()).c_str(), Text(a->agent_id()).c_str(),
                 static_cast<long long>(a->waited_ms()));
     if (const wire::HandoffContext* c = a->context()) {
@@ -431,10 +472,11 @@ void PrintEvent(const std::string& topic, const wire::Event& event) {
       }
     }
     std::printf("\n");
+  } else if (const wire::ContactChanged* c = event.body_as_ContactChanged()) {
+    PrintContactChanged(prefix, *c);
   } else if (const wire::AgentStateChanged* s =
                  event.body_as_AgentStateChanged()) {
-    std::printf("[%s] #%llu AGENT %s is %s\n", topic.c_str(),
-                static_cast<unsigned long long>(event.sequence()),
+    std::printf("%s AGENT %s is %s\n", prefix.c_str(),
                 Text(s->agent_id()).c_str(),
                 std::string(routing::AgentStateName(
                                 static_cast<routing::AgentState>(s->state())))
@@ -442,8 +484,7 @@ void PrintEvent(const std::string& topic, const wire::Event& event) {
   } else if (const wire::RulesReloadFinished* r =
                  event.body_as_RulesReloadFinished()) {
     std::printf(
-        "[%s] #%llu RULES %s %s: v%llu %s in force\n", topic.c_str(),
-        static_cast<unsigned long long>(event.sequence()),
+        "%s RULES %s %s: v%llu %s in force\n", prefix.c_str(),
         Text(r->source()).c_str(), r->accepted() ? "accepted" : "refused",
         static_cast<unsigned long long>(r->version()), Text(r->name()).c_str());
     if (r->problems() != nullptr) {
@@ -453,10 +494,10 @@ void PrintEvent(const std::string& topic, const wire::Event& event) {
     }
   } else if (const wire::RulesSuspended* r = event.body_as_RulesSuspended()) {
     std::printf(
-        "[%s] #%llu RULES SUSPENDED %s v%llu after %lld failures (%lld "
+        "%s RULES SUSPENDED %s v%llu after %lld failures (%lld "
         "overruns): %s\n",
-        topic.c_str(), static_cast<unsigned long long>(event.sequence()),
-        Text(r->name()).c_str(), static_cast<unsigned long long>(r->version()),
+        prefix.c_str(), Text(r->name()).c_str(),
+        static_cast<unsigned long long>(r->version()),
         static_cast<long long>(r->errors()),
         static_cast<long long>(r->overruns()), Text(r->last_error()).c_str());
   }
@@ -465,11 +506,17 @@ void PrintEvent(const std::string& topic, const wire::Event& event) {
 
 absl::Status Watch(const std::vector<std::string>& topics,
                    const routing::sidecar::ClientOptions& options) {
+  // An id given whole hears its own topic only (chat-1, never chat-10); a
+  // family prefix ending with '/' stays a prefix.
+  std::vector<std::string> subscriptions;
+  for (const std::string& topic : topics) {
+    subscriptions.push_back(routing::sidecar::SubscriptionFor(topic));
+  }
+  if (subscriptions.empty()) subscriptions.push_back("");
   ROUTING_ASSIGN_OR_RETURN(
       auto subscriber,
-      routing::sidecar::EventSubscriber::Connect(
-          absl::GetFlag(FLAGS_events),
-          topics.empty() ? std::vector<std::string>{""} : topics, options));
+      routing::sidecar::EventSubscriber::Connect(absl::GetFlag(FLAGS_events),
+                                                 subscriptions, options));
   const int count = absl::GetFlag(FLAGS_count);
   const int timeout_ms = absl::GetFlag(FLAGS_watch_timeout_ms);
   for (int seen = 0; count == 0 || seen < count; ++seen) {
@@ -518,11 +565,11 @@ absl::Status Run(const std::vector<std::string>& args) {
     const wire::HealthStatus* h = reply.get()->body_as_HealthStatus();
     std::printf(
         "serving=%s protocol=%d uptime=%lldms policy=v%llu "
-        "in_flight=%d workers=%d\n",
+        "in_flight=%d workers=%d run_id=%016llx\n",
         h->serving() ? "yes" : "no", h->protocol_version(),
         static_cast<long long>(h->uptime_ms()),
         static_cast<unsigned long long>(h->policy_version()), h->in_flight(),
-        h->workers());
+        h->workers(), static_cast<unsigned long long>(h->run_id()));
   } else if (command == "agents") {
     ROUTING_RETURN_IF_ERROR(need(0));
     ROUTING_ASSIGN_OR_RETURN(Reply reply, client->ListAgents());

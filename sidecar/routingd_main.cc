@@ -25,6 +25,7 @@
 #include "sidecar/allowed_clients.h"
 #include "sidecar/cpu_placement.h"
 #include "sidecar/daemon.h"
+#include "sidecar/offer_timeouts.h"
 #include "sidecar/endpoint_exposure.h"
 #include "sidecar/http/bearer_token.h"
 #include "sidecar/http/http_address.h"
@@ -113,6 +114,16 @@ ABSL_FLAG(double, fcr_window_hours,
           "first contact when its customer had no earlier contact in the same "
           "queue within this many hours before it (above 0, at most 8760: a "
           "year).");
+ABSL_FLAG(std::string, offer_timeout, "",
+          "Reservations: the channels whose assignments are offers the agent's "
+          "platform must accept (AcceptOffer) in time, as CHANNEL=DURATION "
+          "pairs, e.g. chat=30s,voice=20s (each above 0, at most 1h). A "
+          "rejected or lapsed offer returns the contact to its queue in its "
+          "place. Empty: no offers, assignments are final at once.");
+ABSL_FLAG(std::string, missed_offer_state, "break",
+          "The state an available agent is put in after rejecting an offer or "
+          "letting it lapse: available (left serving), busy, "
+          "after_call_work, break or logged_out.");
 ABSL_FLAG(std::string, curve_secret_key_file, "",
           "File holding the server's Z85 CURVE secret key (40 characters; "
           "make one with `routing_cli keygen`). Empty: no encryption. Off by "
@@ -375,6 +386,17 @@ int main(int argc, char** argv) {
         " must be above 0 and at most ", kMaxFcrWindowHours, " (a year)")));
   }
   router_options.fcr_window = absl::Hours(fcr_window_hours);
+  absl::StatusOr<routing::sidecar::OfferTimeouts> offer_timeouts =
+      routing::sidecar::ParseOfferTimeouts(absl::GetFlag(FLAGS_offer_timeout));
+  if (!offer_timeouts.ok()) return Fail(offer_timeouts.status());
+  router_options.offer_timeout = *offer_timeouts;
+  if (!routing::ParseAgentState(absl::GetFlag(FLAGS_missed_offer_state),
+                                &router_options.missed_offer_state)) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--missed_offer_state=", absl::GetFlag(FLAGS_missed_offer_state),
+        " is not an agent state (available, busy, after_call_work, break, "
+        "logged_out)")));
+  }
   routing::sidecar::AssignmentPublisher publisher(
       &metrics, router_options.policy.service_level_threshold);
   router_options.listener = &publisher;

@@ -38,7 +38,8 @@ cli agent-state alice available
 cli agent-state bruno available
 
 step "a supervisor watches the billing queue (events print as they come)"
-cli --count=2 --watch_timeout_ms=5000 watch queue/billing contact/ &
+# queue/billing is that queue's topic alone; t1, t2... count its events.
+cli --count=5 --watch_timeout_ms=5000 watch queue/billing &
 watch_pid=$!
 sleep 0.3
 

@@ -149,7 +149,9 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
       ToMillis(d.estimated_wait), d.qualified.total, d.qualified.at_capacity,
       d.qualified.unavailable, d.qualified.logged_out, d.policy_version,
       policy_name, explanation, absl::ToUnixMillis(d.decided_at),
-      d.rules_version, d.rules_step, d.rules_fallback, d.rules_suspended);
+      d.rules_version, d.rules_step, d.rules_fallback, d.rules_suspended,
+      d.offered, d.offered ? absl::ToUnixMillis(d.offer_expires_at) : 0,
+      d.placement);
 }
 
 Offset<wire::ContactKpis> BuildContactKpis(FlatBufferBuilder& fbb,
@@ -204,8 +206,10 @@ Offset<wire::ContactInfo> BuildContactInfo(FlatBufferBuilder& fbb,
   b.add_id(id);
   b.add_queue(queue);
   b.add_channel(static_cast<wire::ChannelKind>(c.channel));
-  b.add_state(held.assigned ? wire::ContactStateKind::Assigned
-                            : wire::ContactStateKind::Queued);
+  b.add_state(held.offered    ? wire::ContactStateKind::Offered
+              : held.assigned ? wire::ContactStateKind::Assigned
+                              : wire::ContactStateKind::Queued);
+  b.add_placement(held.placement);
   b.add_priority(c.priority);
   b.add_customer_id(customer);
   b.add_enqueued_at_unix_ms(known_arrival ? absl::ToUnixMillis(c.enqueue_time)
@@ -214,6 +218,10 @@ Offset<wire::ContactInfo> BuildContactInfo(FlatBufferBuilder& fbb,
   if (held.assigned) {
     b.add_agent_id(agent);
     b.add_assigned_at_unix_ms(absl::ToUnixMillis(held.assigned_at));
+    if (held.offered) {
+      b.add_offer_expires_at_unix_ms(
+          absl::ToUnixMillis(held.offer_expires_at));
+    }
   } else {
     b.add_queue_position(held.queue_position);
     b.add_rules_step(held.rules_step);
@@ -256,8 +264,32 @@ void FinishAckReply(FlatBufferBuilder& fbb, uint64_t request_id) {
               wire::CreateAck(fbb).Union());
 }
 
-void FinishAssignmentEvent(FlatBufferBuilder& fbb, uint64_t sequence,
-                           int64_t at_unix_ms, const Assignment& a) {
+namespace {
+
+// Finishes `fbb` with an Event around `body`. The two per-topic sequences are
+// forced into the buffer (as 0) so that the publisher can patch them in
+// place; a scalar at its default is otherwise left out.
+void FinishEvent(FlatBufferBuilder& fbb, const EventHeader& header,
+                 wire::EventBody type, Offset<void> body) {
+  wire::EventBuilder b(fbb);
+  b.add_protocol_version(kProtocolVersion);
+  b.add_sequence(header.sequence);
+  b.add_at_unix_ms(header.at_unix_ms);
+  b.add_body_type(type);
+  b.add_body(body);
+  b.add_run_id(header.run_id);
+  fbb.ForceDefaults(true);
+  b.add_topic_sequence(0);
+  b.add_family_sequence(0);
+  fbb.ForceDefaults(false);
+  fbb.Finish(b.Finish(), kFileIdentifier);
+}
+
+}  // namespace
+
+void FinishAssignmentEvent(FlatBufferBuilder& fbb, const EventHeader& header,
+                           const Assignment& a, bool immediate,
+                           uint64_t placement) {
   auto contact_id = fbb.CreateString(a.contact_id);
   auto customer_id = fbb.CreateString(a.customer_id);
   auto agent_id = fbb.CreateString(a.agent_id);
@@ -268,26 +300,39 @@ void FinishAssignmentEvent(FlatBufferBuilder& fbb, uint64_t sequence,
   auto body = wire::CreateContactAssigned(
       fbb, contact_id, customer_id, agent_id, queue,
       static_cast<wire::ChannelKind>(a.channel), ToMillis(a.waited), context,
-      attributes, decision);
-  fbb.Finish(wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
-                               wire::EventBody::ContactAssigned, body.Union()),
-             kFileIdentifier);
+      attributes, decision, immediate, a.decision.offered,
+      a.decision.offered ? absl::ToUnixMillis(a.decision.offer_expires_at) : 0,
+      placement);
+  FinishEvent(fbb, header, wire::EventBody::ContactAssigned, body.Union());
 }
 
-void FinishAgentStateEvent(FlatBufferBuilder& fbb, uint64_t sequence,
-                           int64_t at_unix_ms, std::string_view agent_id,
-                           AgentState state) {
-  auto body =
-      wire::CreateAgentStateChanged(fbb, fbb.CreateString(agent_id),
-                                    static_cast<wire::AgentStateKind>(state));
-  fbb.Finish(
-      wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
-                        wire::EventBody::AgentStateChanged, body.Union()),
-      kFileIdentifier);
+void FinishAgentStateEvent(FlatBufferBuilder& fbb, const EventHeader& header,
+                           std::string_view agent_id, AgentState state,
+                           wire::AgentStateReason reason) {
+  auto body = wire::CreateAgentStateChanged(
+      fbb, fbb.CreateString(agent_id), static_cast<wire::AgentStateKind>(state),
+      reason);
+  FinishEvent(fbb, header, wire::EventBody::AgentStateChanged, body.Union());
 }
 
-void FinishRulesReloadEvent(FlatBufferBuilder& fbb, uint64_t sequence,
-                            int64_t at_unix_ms, bool accepted, uint64_t version,
+void FinishContactChangedEvent(FlatBufferBuilder& fbb,
+                               const EventHeader& header,
+                               const ContactChangeFacts& f) {
+  auto contact_id = fbb.CreateString(f.contact_id);
+  auto customer_id = fbb.CreateString(f.customer_id);
+  auto queue = fbb.CreateString(f.queue);
+  auto agent_id = f.agent_id.empty() ? Offset<flatbuffers::String>()
+                                     : fbb.CreateString(f.agent_id);
+  auto body = wire::CreateContactChanged(
+      fbb, f.change, contact_id, customer_id, queue,
+      static_cast<wire::ChannelKind>(f.channel), agent_id, f.placement,
+      f.queue_position, f.rules_step, f.waited_ms,
+      static_cast<wire::Outcome>(f.outcome));
+  FinishEvent(fbb, header, wire::EventBody::ContactChanged, body.Union());
+}
+
+void FinishRulesReloadEvent(FlatBufferBuilder& fbb, const EventHeader& header,
+                            bool accepted, uint64_t version,
                             std::string_view name, std::string_view source,
                             const std::vector<std::string>& problems) {
   auto name_offset = fbb.CreateString(name);
@@ -299,23 +344,18 @@ void FinishRulesReloadEvent(FlatBufferBuilder& fbb, uint64_t sequence,
   auto problems_offset = fbb.CreateVector(first);
   auto body = wire::CreateRulesReloadFinished(
       fbb, accepted, version, name_offset, source_offset, problems_offset);
-  fbb.Finish(
-      wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
-                        wire::EventBody::RulesReloadFinished, body.Union()),
-      kFileIdentifier);
+  FinishEvent(fbb, header, wire::EventBody::RulesReloadFinished, body.Union());
 }
 
-void FinishRulesSuspendedEvent(FlatBufferBuilder& fbb, uint64_t sequence,
-                               int64_t at_unix_ms,
+void FinishRulesSuspendedEvent(FlatBufferBuilder& fbb,
+                               const EventHeader& header,
                                const RulesSuspension& suspension) {
   auto name = fbb.CreateString(suspension.name);
   auto last_error = fbb.CreateString(suspension.last_error);
   auto body = wire::CreateRulesSuspended(
       fbb, suspension.version, name, last_error,
       suspension.suspended_at_unix_ms, suspension.errors, suspension.overruns);
-  fbb.Finish(wire::CreateEvent(fbb, kProtocolVersion, sequence, at_unix_ms,
-                               wire::EventBody::RulesSuspended, body.Union()),
-             kFileIdentifier);
+  FinishEvent(fbb, header, wire::EventBody::RulesSuspended, body.Union());
 }
 
 wire::ErrorCode ErrorCodeFor(const absl::Status& status) {

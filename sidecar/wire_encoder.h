@@ -25,10 +25,11 @@
 #include "routing/agent.h"
 #include "routing/contact.h"
 #include "routing/contact_kpis.h"
+#include "routing/interaction.h"
 #include "routing/router_stats.h"
 #include "routing/routing_decision.h"
-#include "sidecar/routing_generated.h"
 #include "sidecar/request_decoder.h"
+#include "sidecar/routing_generated.h"
 
 namespace routing::sidecar {
 
@@ -71,8 +72,12 @@ struct HeldContact {
   bool assigned = false;
   int64_t queue_position = 0;  // Queued only.
   int rules_step = 0;          // Queued only.
-  std::string_view agent_id;   // Assigned only.
-  absl::Time assigned_at;      // Assigned only.
+  std::string_view agent_id;   // Assigned (or offered) only.
+  absl::Time assigned_at;      // Assigned (or offered) only.
+  // An offer not accepted yet (assigned is then true as well).
+  bool offered = false;
+  absl::Time offer_expires_at;  // Offered only.
+  uint64_t placement = 0;
 };
 // waited_ms is measured to `now` while queued, to assigned_at once assigned.
 flatbuffers::Offset<wire::ContactInfo> BuildContactInfo(
@@ -83,30 +88,61 @@ void FinishRequest(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
                    wire::RequestBody type, flatbuffers::Offset<void> body);
 void FinishReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
                  wire::ReplyBody type, flatbuffers::Offset<void> body);
-void FinishErrorReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
 // An Error reply to the request with id `request_id` (read from it).
+void FinishErrorReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id,
                       wire::ErrorCode code, std::string_view message);
-void FinishAckReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id);
 // The Error reply to a request DecodeRequest refused: its error and message,
 // and its id, or request_id 0 with Reply.request_id_unread set when the id
 // could not be read.
 void FinishErrorReply(flatbuffers::FlatBufferBuilder& fbb,
                       const DecodedRequest& refused);
+void FinishAckReply(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id);
 
+// What every Event carries besides its body. topic_sequence and
+// family_sequence are always written, as 0, for the publisher thread to fill
+// in place as it forwards the event (event_sequencer.h): a field left out at
+// its default could not be patched.
+struct EventHeader {
+  uint64_t sequence = 0;  // Event.sequence: global, from 1.
+  int64_t at_unix_ms = 0;
+  uint64_t run_id = 0;  // HealthStatus.run_id.
+};
+
+// A contact assigned, at once (immediate: by the RouteContact or
+// RequeueContact that routed it) or from its queue. `placement`:
+// ContactAssigned.placement.
 void FinishAssignmentEvent(flatbuffers::FlatBufferBuilder& fbb,
-                           uint64_t sequence, int64_t at_unix_ms,
-                           const Assignment& assignment);
+                           const EventHeader& header,
+                           const Assignment& assignment, bool immediate,
+                           uint64_t placement);
 void FinishAgentStateEvent(flatbuffers::FlatBufferBuilder& fbb,
-                           uint64_t sequence, int64_t at_unix_ms,
-                           std::string_view agent_id, AgentState state);
+                           const EventHeader& header, std::string_view agent_id,
+                           AgentState state, wire::AgentStateReason reason);
+// Everything else that happens to a contact (ContactChanged).
+struct ContactChangeFacts {
+  wire::ContactChange change = wire::ContactChange::Queued;
+  std::string_view contact_id;
+  std::string_view customer_id;
+  std::string_view queue;
+  Channel channel = Channel::kVoice;
+  std::string_view agent_id;  // The agent concerned; empty: none.
+  uint64_t placement = 0;
+  int64_t queue_position = 0;  // While queued.
+  int rules_step = 0;
+  int64_t waited_ms = 0;
+  ContactOutcome outcome = ContactOutcome::kUnknown;  // Released only.
+};
+void FinishContactChangedEvent(flatbuffers::FlatBufferBuilder& fbb,
+                               const EventHeader& header,
+                               const ContactChangeFacts& facts);
 // A ReloadRules request decided (topic rules/reload): the version and name in
 // force after it, the path or label offered, and the first
 // kMaxEventProblems problems if refused.
 inline constexpr size_t kMaxEventProblems = 10;
 void FinishRulesReloadEvent(flatbuffers::FlatBufferBuilder& fbb,
-                            uint64_t sequence, int64_t at_unix_ms,
-                            bool accepted, uint64_t version,
-                            std::string_view name, std::string_view source,
+                            const EventHeader& header, bool accepted,
+                            uint64_t version, std::string_view name,
+                            std::string_view source,
                             const std::vector<std::string>& problems);
 // The rules in force suspended by their circuit breaker (rules/suspended).
 struct RulesSuspension {
@@ -118,7 +154,7 @@ struct RulesSuspension {
   int64_t overruns = 0;
 };
 void FinishRulesSuspendedEvent(flatbuffers::FlatBufferBuilder& fbb,
-                               uint64_t sequence, int64_t at_unix_ms,
+                               const EventHeader& header,
                                const RulesSuspension& suspension);
 
 // The error code for an engine status (OK maps to None).

@@ -89,6 +89,17 @@ void DecisionFamilies(const RouterStats& stats, const SidecarMetrics& metrics,
               stats.assigned_immediately);
   text.Sample("routing_assignments_total", {{"kind", "from_queue"}},
               stats.assigned_from_queue);
+  text.Family("routing_offers_total", "counter",
+              "Reservations: assignments made as offers (--offer_timeout).");
+  text.Sample("routing_offers_total", {}, stats.offers);
+  text.Family("routing_offers_ended_total", "counter",
+              "Offers ended, by how: accepted, rejected or expired.");
+  text.Sample("routing_offers_ended_total", {{"how", "accepted"}},
+              stats.offers_accepted);
+  text.Sample("routing_offers_ended_total", {{"how", "rejected"}},
+              stats.offers_rejected);
+  text.Sample("routing_offers_ended_total", {{"how", "expired"}},
+              stats.offers_expired);
   text.Family("routing_contacts_cancelled_total", "counter",
               "Contacts cancelled (the customer left), queued or assigned.");
   text.Sample("routing_contacts_cancelled_total", {}, stats.cancelled);

@@ -40,6 +40,12 @@ TEST(RolesPermittingTest, EachRequestTypeNeedsItsRole) {
     EXPECT_FALSE(Permits(kAgents, type)) << EnumNameRequestBody(type);
     EXPECT_TRUE(Permits(kAdmin, type)) << EnumNameRequestBody(type);
   }
+  // The platform that routes contacts answers their offers.
+  for (RequestBody type : {RequestBody::AcceptOffer, RequestBody::RejectOffer}) {
+    EXPECT_TRUE(Permits(kRoute, type)) << EnumNameRequestBody(type);
+    EXPECT_FALSE(Permits(kAgents, type)) << EnumNameRequestBody(type);
+    EXPECT_TRUE(Permits(kAdmin, type)) << EnumNameRequestBody(type);
+  }
   for (RequestBody type :
        {RequestBody::AddAgent, RequestBody::UpdateAgent,
         RequestBody::RemoveAgent, RequestBody::SetAgentState}) {
@@ -69,7 +75,7 @@ TEST(RolesPermittingTest, EveryRequestTypeIsPlacedAndUnknownOnesNeedAdmin) {
     EXPECT_TRUE(permitting.Has(ClientRole::kAdmin)) << i;
   }
   EXPECT_EQ(static_cast<int>(RequestBody::MAX),
-            static_cast<int>(RequestBody::ListContacts))
+            static_cast<int>(RequestBody::RejectOffer))
       << "a new request type: place it in RolesPermitting (client_roles.cc), "
          "the README's role table, and here";
   EXPECT_EQ(RolesPermitting(static_cast<RequestBody>(200)), kAdmin);

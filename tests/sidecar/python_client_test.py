@@ -15,8 +15,10 @@ import unittest
 
 import zmq
 
-from routing_sidecar import (Client, EventSubscriber, PermissionDeniedError,
-                             RoutingError)
+from routing_sidecar import (RULES_RELOAD_TOPIC, RULES_SUSPENDED_TOPIC,
+                             Client, EventSubscriber, PermissionDeniedError,
+                             RoutingError, agent_topic, contact_topic,
+                             subscription_for)
 
 ROUTINGD = os.environ["ROUTINGD"]
 
@@ -126,7 +128,8 @@ class PythonClientTest:
         self.client.set_agent_state("alice", "available")
         self.client.route("chat-1", channel="chat", skills={"billing": 1})
         subscriber = EventSubscriber(self.daemon.events,
-                                     topics=["contact/chat-2", "agent/"])
+                                     topics=[contact_topic("chat-2"),
+                                             "agent/"])
         self.addCleanup(subscriber.close)
         # Wait until the subscription is live: agent events come through.
         for _ in range(100):
@@ -151,7 +154,8 @@ class PythonClientTest:
             topic, event = subscriber.next(timeout_ms=5000)
             if event["type"] == "assigned":
                 break
-        self.assertEqual(topic, "contact/chat-2")
+        self.assertEqual(topic, contact_topic("chat-2"))
+        self.assertFalse(event["immediate"])
         self.assertEqual(event["agent_id"], "alice")
         self.assertEqual(event["customer_id"], "cust-7")
         self.assertEqual(event["context"]["intent"], "refund")
@@ -161,6 +165,41 @@ class PythonClientTest:
         self.assertEqual(self.daemon.stop(), 0)
 
     # Kept separate so the rules engine's arrival extends just this case.
+    def test_exact_contact_topic_hears_its_whole_life_and_no_sibling(self):
+        self.client.add_agent("alice", skills={"billing": 4},
+                              capacity={"chat": 1})
+        subscriber = EventSubscriber(
+            self.daemon.events,
+            topics=[subscription_for("contact/chat-1"), agent_topic("alice")])
+        self.addCleanup(subscriber.close)
+        for _ in range(100):
+            self.client.set_agent_state("alice", "break")
+            try:
+                subscriber.next(timeout_ms=50)
+                break
+            except TimeoutError:
+                pass
+        else:
+            self.fail("subscription never became live")
+        run_id = self.client.health()["run_id"]
+        self.assertNotEqual(run_id, 0)
+        self.client.route("chat-10", channel="chat", skills={"billing": 1})
+        self.client.route("chat-1", channel="chat", skills={"billing": 1})
+        self.client.set_agent_state("alice", "available")  # takes chat-10
+        self.client.cancel("chat-10")                      # alice takes chat-1
+        self.client.release("chat-1", "resolved")
+        heard = []
+        while len(heard) < 3:
+            topic, event = subscriber.next(timeout_ms=5000)
+            self.assertEqual(event["run_id"], run_id)
+            if topic.startswith("contact/"):  # never chat-10's
+                self.assertEqual(topic, contact_topic("chat-1"))
+                heard.append((event["type"], event.get("change"),
+                              event["topic_sequence"]))
+        self.assertEqual(heard, [("changed", "queued", 1),
+                                 ("assigned", None, 2),
+                                 ("changed", "released", 3)])
+
     def test_reload_rules(self):
         self.client.add_agent("alice", skills={"billing": 4},
                               capacity={"chat": 1})
@@ -228,7 +267,7 @@ class PythonClientTest:
                   "    if attr(c, 'explode') == 'yes' then error('boom') end\n"
                   "    return a.score\n  end,\n}\n")
         self.assertTrue(self.client.reload_rules(source=source)["accepted"])
-        event = next_on("rules/reload")
+        event = next_on(RULES_RELOAD_TOPIC)
         self.assertEqual((event["type"], event["accepted"], event["version"],
                           event["name"], event["problems"]),
                          ("rules_reload", True, 1, "request.lua", []))
@@ -239,7 +278,7 @@ class PythonClientTest:
         decision = self.client.route("plain", skills={"billing": 1})
         self.assertTrue(decision["rules_suspended"])
         self.assertTrue(decision["rules_fallback"])
-        event = next_on("rules/suspended")
+        event = next_on(RULES_SUSPENDED_TOPIC)
         self.assertEqual((event["type"], event["version"], event["name"],
                           event["errors"]),
                          ("rules_suspended", 1, "request.lua", 21))

@@ -19,7 +19,7 @@ class Aligned {
  public:
   Aligned(const uint8_t* data, size_t size)
       : storage_(size / 8 + 1), size_(size) {
-    std::memcpy(storage_.data(), data, size);
+    if (size > 0) std::memcpy(storage_.data(), data, size);
   }
   explicit Aligned(const flatbuffers::FlatBufferBuilder& fbb)
       : Aligned(fbb.GetBufferPointer(), fbb.GetSize()) {}
@@ -121,7 +121,8 @@ TEST(RequestAffinityTest, EveryRequestAboutAnAgentIsKeyedByItsId) {
   for (wire::RequestBody type :
        {wire::RequestBody::AddAgent, wire::RequestBody::UpdateAgent,
         wire::RequestBody::RemoveAgent, wire::RequestBody::SetAgentState}) {
-    const AffinityKey key = Agent(type, "alice").Key();
+    const Aligned request = Agent(type, "alice");
+    const AffinityKey key = request.Key();
     EXPECT_EQ(key.kind, AffinityKey::Kind::kAgent);
     EXPECT_EQ(key.id, "alice");
   }
@@ -131,7 +132,8 @@ TEST(RequestAffinityTest, OtherRequestsHaveNoKeyAndGoAnywhere) {
   flatbuffers::FlatBufferBuilder fbb;
   FinishRequest(fbb, 1, wire::RequestBody::GetStats,
                 wire::CreateGetStats(fbb).Union());
-  const AffinityKey key = Aligned(fbb).Key();
+  const Aligned stats(fbb);
+  const AffinityKey key = stats.Key();
   EXPECT_EQ(key.kind, AffinityKey::Kind::kNone);
   EXPECT_EQ(WorkerFor(key, 4), std::nullopt);
   // A route without its contact: no key either (the worker refuses it).
@@ -145,17 +147,19 @@ TEST(RequestAffinityTest, OtherRequestsHaveNoKeyAndGoAnywhere) {
 TEST(RequestAffinityTest, KeysSpreadOverTheWorkers) {
   std::set<size_t> used;
   for (int i = 0; i < 64; ++i) {
-    used.insert(*WorkerFor(
-        RouteOrRequeue(false, absl::StrCat("chat-", i)).Key(), 4));
+    const Aligned request = RouteOrRequeue(false, absl::StrCat("chat-", i));
+    used.insert(*WorkerFor(request.Key(), 4));
   }
   EXPECT_EQ(used.size(), 4u);
-  EXPECT_EQ(WorkerFor(RouteOrRequeue(false, "x").Key(), 0), std::nullopt);
+  const Aligned request = RouteOrRequeue(false, "x");
+  EXPECT_EQ(WorkerFor(request.Key(), 0), std::nullopt);
 }
 
 TEST(RequestAffinityTest, SafeOnEveryTruncationAndOnNoise) {
   const Aligned whole = RouteOrRequeue(false, "chat-7");
   for (size_t size = 0; size < whole.size(); ++size) {
-    const AffinityKey key = Aligned(whole.data(), size).Key();
+    const Aligned cut(whole.data(), size);
+    const AffinityKey key = cut.Key();
     if (key.kind != AffinityKey::Kind::kNone) EXPECT_EQ(key.id, "chat-7");
   }
   std::mt19937 random(5);

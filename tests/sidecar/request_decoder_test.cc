@@ -593,7 +593,8 @@ TEST(RequestDecoderTest, MarksTheIdUnreadExactlyWhenItIsNot) {
     if (decoded.request_id_unread) EXPECT_EQ(decoded.request_id, 0u);
   }
   // A request that decodes: read.
-  decoded = RouteRequest(ChatContact(), nullptr, 0).Decode();
+  Bytes valid = RouteRequest(ChatContact(), nullptr, 0);
+  decoded = valid.Decode();
   ASSERT_TRUE(decoded.ok());
   EXPECT_FALSE(decoded.request_id_unread);
 }
@@ -653,7 +654,8 @@ TEST(RequestDecoderTest, IdsMayNotHoldControlCharacters) {
   for (const Case& test : cases) {
     Contact contact = ChatContact();
     test.spoil(contact);
-    DecodedRequest decoded = RouteRequest(contact, nullptr).Decode();
+    Bytes bytes_1 = RouteRequest(contact, nullptr);
+    DecodedRequest decoded = bytes_1.Decode();
     ASSERT_TRUE(decoded.ok()) << decoded.message;
     absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
@@ -668,7 +670,8 @@ TEST(RequestDecoderTest, IdsMayNotHoldControlCharacters) {
   contact.attributes["note"] = "line one\nline two";
   HandoffContext handoff;
   handoff.summary = "asked twice\nthen left";
-  DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+  Bytes bytes_2 = RouteRequest(contact, &handoff);
+  DecodedRequest decoded = bytes_2.Decode();
   ASSERT_TRUE(decoded.ok());
   EXPECT_TRUE(ContactFromWire(ContactOf(decoded), kNow).ok());
   // An agent's id, skills and language tags.
@@ -678,7 +681,8 @@ TEST(RequestDecoderTest, IdsMayNotHoldControlCharacters) {
   flatbuffers::FlatBufferBuilder fbb;
   FinishRequest(fbb, 1, wire::RequestBody::AddAgent,
                 wire::CreateAddAgent(fbb, BuildAgentProfile(fbb, agent)).Union());
-  decoded = Bytes(fbb).Decode();
+  Bytes add_agent(fbb);
+  decoded = add_agent.Decode();
   ASSERT_TRUE(decoded.ok());
   absl::StatusOr<AgentProfile> profile =
       AgentProfileFromWire(*decoded.request->body_as_AddAgent()->agent());
@@ -741,7 +745,8 @@ TEST(RequestDecoderTest, AnAttributeGivenTwiceMustAgree) {
     contact.attributes["intent"] = "billing.dispute";
     HandoffContext handoff;
     handoff.intent = "billing.dispute";
-    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    Bytes bytes_3 = RouteRequest(contact, &handoff);
+    DecodedRequest decoded = bytes_3.Decode();
     ASSERT_TRUE(decoded.ok());
     absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -753,7 +758,8 @@ TEST(RequestDecoderTest, AnAttributeGivenTwiceMustAgree) {
     contact.attributes["intent"] = "billing";
     HandoffContext handoff;
     handoff.intent = "sales";
-    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    Bytes bytes_4 = RouteRequest(contact, &handoff);
+    DecodedRequest decoded = bytes_4.Decode();
     ASSERT_TRUE(decoded.ok());
     absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
@@ -768,7 +774,8 @@ TEST(RequestDecoderTest, AnAttributeGivenTwiceMustAgree) {
     contact.attributes["order"] = "A-1";
     HandoffContext handoff;
     handoff.attributes["order"] = "B-2";
-    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    Bytes bytes_5 = RouteRequest(contact, &handoff);
+    DecodedRequest decoded = bytes_5.Decode();
     ASSERT_TRUE(decoded.ok());
     absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
@@ -783,7 +790,8 @@ TEST(RequestDecoderTest, AnAttributeGivenTwiceMustAgree) {
     contact.attributes["customer_id"] = "cust-1";
     HandoffContext handoff;
     handoff.customer_id = "cust-2";
-    DecodedRequest decoded = RouteRequest(contact, &handoff).Decode();
+    Bytes bytes_6 = RouteRequest(contact, &handoff);
+    DecodedRequest decoded = bytes_6.Decode();
     ASSERT_TRUE(decoded.ok());
     absl::StatusOr<Contact> parsed = ContactFromWire(ContactOf(decoded), kNow);
     EXPECT_THAT(std::string(parsed.status().message()),

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "routing/clock.h"
 #include "routing/router.h"
+#include "sidecar/event_topics.h"
 #include "sidecar/wire_encoder.h"
 
 namespace routing::sidecar {
@@ -53,8 +54,9 @@ class RecordingSink : public EventSink {
 class HandlerFixture : public ::testing::Test {
  protected:
   // `clock` null: the system clock.
-  explicit HandlerFixture(const Clock* clock = nullptr)
-      : publisher_(&metrics_, absl::Seconds(20), clock) {
+  // `run_id` 0: the process's.
+  explicit HandlerFixture(const Clock* clock = nullptr, uint64_t run_id = 0)
+      : publisher_(&metrics_, absl::Seconds(20), clock, run_id) {
     RouterOptions options;
     options.clock = clock;
     options.listener = &publisher_;
@@ -63,6 +65,7 @@ class HandlerFixture : public ::testing::Test {
     router_ = Router::Create(options).value();
     RequestHandlerOptions handler_options;
     handler_options.clock = clock;
+    handler_options.run_id = run_id;
     handler_ = std::make_unique<RequestHandler>(router_.get(), &metrics_,
                                                 handler_options);
   }
@@ -193,17 +196,28 @@ TEST_F(HandlerFixture, RoutesQueuesAndPublishesTheLaterAssignmentWithContext) {
   std::vector<PublishedEvent> events = sink_.events();
   std::vector<std::string> topics;
   for (const auto& e : events) topics.push_back(e.topic);
-  EXPECT_THAT(topics, ElementsAre("agent/alice", "contact/chat-2",
-                                  "queue/billing", "agent/alice"));
+  const std::string alice = AgentTopic("alice");
+  const std::string billing = QueueTopic("billing");
+  const std::string chat1 = ContactTopic("chat-1");
+  const std::string chat2 = ContactTopic("chat-2");
+  // Added (logged out), available, chat-1 assigned at once, chat-2 queued,
+  // chat-2 assigned from its queue as chat-1's release frees alice, then
+  // chat-1 released.
+  EXPECT_THAT(topics,
+              ElementsAre(alice, alice, chat1, billing, alice, chat2, billing,
+                          chat2, billing, alice, chat1, billing, alice));
+  ASSERT_EQ(events.size(), 13u);
   const wire::ContactAssigned* assigned =
-      events[1].get()->body_as_ContactAssigned();
+      events[7].get()->body_as_ContactAssigned();
   ASSERT_NE(assigned, nullptr);
+  EXPECT_FALSE(assigned->immediate());
+  EXPECT_EQ(assigned->contact_id()->str(), "chat-2");
   EXPECT_EQ(assigned->agent_id()->str(), "alice");
   EXPECT_EQ(assigned->context()->intent()->str(), "billing.dispute");
   EXPECT_EQ(assigned->context()->summary()->str(), "charged twice");
   ASSERT_EQ(assigned->context()->attributes()->size(), 1u);
   EXPECT_EQ(assigned->context()->attributes()->Get(0)->value()->str(), "A-17");
-  EXPECT_GT(events[1].get()->sequence(), events[0].get()->sequence());
+  EXPECT_GT(events[7].get()->sequence(), events[5].get()->sequence());
 }
 
 TEST_F(HandlerFixture, EngineErrorsComeBackAsErrorRepliesNamingTheValue) {
@@ -522,6 +536,212 @@ TEST(SidecarMetricsTest, WindowCountsOnlyItsSeconds) {
   SidecarMetrics::Window later = metrics.WindowAt(
       start + absl::Seconds(7) + absl::Hours(1), absl::Seconds(60));
   EXPECT_EQ(later.answered, 0);
+}
+
+// --- Lifecycle events ------------------------------------------------------
+
+class LifecycleEventsTest : public ManualTime, public HandlerFixture {
+ protected:
+  static constexpr uint64_t kRunId = 0x5eed;
+  LifecycleEventsTest() : HandlerFixture(&clock, kRunId) {}
+
+  const wire::Reply* Requeue(const std::string& id,
+                             const std::string& skill = "billing") {
+    Contact contact;
+    contact.id = id;
+    contact.channel = Channel::kChat;
+    contact.required_skills = {{skill, 2}};
+    flatbuffers::FlatBufferBuilder fbb;
+    auto c = BuildContact(fbb, contact, nullptr);
+    FinishRequest(fbb, ++id_, wire::RequestBody::RequeueContact,
+                  wire::CreateRequeueContact(fbb, c).Union());
+    return Send(fbb);
+  }
+  const wire::Reply* Cancel(const std::string& id) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto c = wire::CreateCancelContact(fbb, fbb.CreateString(id));
+    FinishRequest(fbb, ++id_, wire::RequestBody::CancelContact, c.Union());
+    return Send(fbb);
+  }
+  const wire::Reply* RemoveAgent(const std::string& id) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto r = wire::CreateRemoveAgent(fbb, fbb.CreateString(id));
+    FinishRequest(fbb, ++id_, wire::RequestBody::RemoveAgent, r.Union());
+    return Send(fbb);
+  }
+  const wire::Reply* Health() {
+    flatbuffers::FlatBufferBuilder fbb;
+    FinishRequest(fbb, ++id_, wire::RequestBody::Health,
+                  wire::CreateHealth(fbb).Union());
+    return Send(fbb);
+  }
+
+  // The events published since the last call, as "TOPIC WHAT CONTACT AGENT"
+  // lines (topic without its NUL), in publish order.
+  std::vector<std::string> Heard() {
+    std::vector<PublishedEvent> all = sink_.events();
+    std::vector<std::string> lines;
+    for (size_t i = consumed_; i < all.size(); ++i) {
+      const PublishedEvent& e = all[i];
+      EXPECT_EQ(e.topic.back(), '\0') << e.topic;
+      EXPECT_EQ(e.get()->run_id(), kRunId);
+      std::string line(PrintableTopic(e.topic));
+      if (const auto* a = e.get()->body_as_ContactAssigned()) {
+        absl::StrAppend(&line,
+                        a->immediate() ? " Assigned(immediate) " : " Assigned ",
+                        a->contact_id()->str(), " ", a->agent_id()->str());
+      } else if (const auto* c = e.get()->body_as_ContactChanged()) {
+        absl::StrAppend(&line, " ", wire::EnumNameContactChange(c->change()),
+                        " ", c->contact_id()->str(), " ",
+                        c->agent_id() != nullptr ? c->agent_id()->str() : "-");
+      } else if (const auto* s = e.get()->body_as_AgentStateChanged()) {
+        absl::StrAppend(&line, " ", wire::EnumNameAgentStateKind(s->state()),
+                        " ", wire::EnumNameAgentStateReason(s->reason()));
+      }
+      lines.push_back(line);
+    }
+    consumed_ = all.size();
+    return lines;
+  }
+  const PublishedEvent Last() { return sink_.events().back(); }
+
+  size_t consumed_ = 0;
+};
+
+TEST_F(LifecycleEventsTest, EveryStepOfAContactIsPublishedOnItsTopics) {
+  ScopedEventSink scoped(&sink_);
+  AddAgent("alice", 1);
+  AddAgent("bob", 1);
+  SetState("alice", AgentState::kAvailable);
+  EXPECT_THAT(Heard(), ElementsAre("agent/alice LoggedOut Requested",
+                                   "agent/bob LoggedOut Requested",
+                                   "agent/alice Available Requested"));
+
+  // Assigned at once: the agent's desktop hears it, with the context.
+  HandoffContext handoff;
+  handoff.intent = "billing.dispute";
+  Route("chat-1", &handoff, 0, "cust-1");
+  EXPECT_THAT(Heard(),
+              ElementsAre("contact/chat-1 Assigned(immediate) chat-1 alice",
+                          "queue/billing Assigned(immediate) chat-1 alice",
+                          "agent/alice Assigned(immediate) chat-1 alice"));
+  const wire::ContactAssigned* assigned =
+      Last().get()->body_as_ContactAssigned();
+  EXPECT_EQ(assigned->context()->intent()->str(), "billing.dispute");
+  EXPECT_EQ(assigned->customer_id()->str(), "cust-1");
+  EXPECT_EQ(assigned->decision()->agent_id()->str(), "alice");
+
+  // Queued, with its place in line.
+  clock.Advance(absl::Seconds(3));
+  Route("chat-2", nullptr);
+  EXPECT_THAT(Heard(), ElementsAre("contact/chat-2 Queued chat-2 -",
+                                   "queue/billing Queued chat-2 -"));
+  EXPECT_EQ(Last().get()->body_as_ContactChanged()->queue_position(), 1);
+
+  // Requeued from alice: she hears she lost it; bob takes it at once (his
+  // state set after: alice is excluded, so chat-1 waits until then).
+  SetState("bob", AgentState::kAvailable);
+  Heard();  // bob available, and chat-2 assigned to him from the queue.
+  Requeue("chat-1");
+  EXPECT_THAT(Heard(), ElementsAre("contact/chat-1 Requeued chat-1 alice",
+                                   "queue/billing Requeued chat-1 alice",
+                                   "agent/alice Requeued chat-1 alice",
+                                   "contact/chat-1 Queued chat-1 -",
+                                   "queue/billing Queued chat-1 -"));
+  // The requeue keeps the customer it had.
+  EXPECT_EQ(Last().get()->body_as_ContactChanged()->customer_id()->str(),
+            "cust-1");
+
+  // Cancelled while assigned names the agent; released carries the outcome.
+  Cancel("chat-2");
+  std::vector<std::string> cancelled = Heard();
+  ASSERT_GE(cancelled.size(), 3u);
+  EXPECT_THAT(std::vector<std::string>(cancelled.end() - 3, cancelled.end()),
+              ElementsAre("contact/chat-2 Cancelled chat-2 bob",
+                          "queue/billing Cancelled chat-2 bob",
+                          "agent/bob Cancelled chat-2 bob"));
+  // Bob, freed, took chat-1 from the queue before the Cancelled event left.
+  EXPECT_THAT(std::vector<std::string>(cancelled.begin(), cancelled.end() - 3),
+              ElementsAre("contact/chat-1 Assigned chat-1 bob",
+                          "queue/billing Assigned chat-1 bob",
+                          "agent/bob Assigned chat-1 bob"));
+  Release("chat-1");
+  EXPECT_THAT(Heard(), ElementsAre("contact/chat-1 Released chat-1 bob",
+                                   "queue/billing Released chat-1 bob",
+                                   "agent/bob Released chat-1 bob"));
+  EXPECT_EQ(Last().get()->body_as_ContactChanged()->outcome(),
+            wire::Outcome::Resolved);
+
+  // Off the roster: logged out, for the agent's desktop.
+  RemoveAgent("alice");
+  EXPECT_THAT(Heard(), ElementsAre("agent/alice LoggedOut Requested"));
+
+  // The same run id in Health and in every event; the per-topic sequences
+  // are in every buffer, 0 until the publisher thread numbers them.
+  const wire::Reply* health = Health();
+  ASSERT_EQ(health->body_type(), wire::ReplyBody::HealthStatus);
+  EXPECT_EQ(health->body_as_HealthStatus()->run_id(), kRunId);
+  for (PublishedEvent e : sink_.events()) {
+    wire::Event* event =
+        flatbuffers::GetMutableRoot<wire::Event>(e.bytes.data());
+    EXPECT_EQ(event->topic_sequence(), 0u);
+    EXPECT_TRUE(event->mutate_topic_sequence(1));  // False if left out.
+    EXPECT_TRUE(event->mutate_family_sequence(1));
+  }
+}
+
+TEST_F(LifecycleEventsTest, AContactCancelledWhileQueuedNamesNoAgent) {
+  ScopedEventSink scoped(&sink_);
+  AddAgent("alice", 1);  // On the roster, logged out: chat-1 waits.
+  Route("chat-1", nullptr);
+  Heard();
+  Cancel("chat-1");
+  EXPECT_THAT(Heard(), ElementsAre("contact/chat-1 Cancelled chat-1 -",
+                                   "queue/billing Cancelled chat-1 -"));
+  // Refused requests publish nothing.
+  Cancel("chat-1");
+  Release("chat-404");
+  EXPECT_THAT(Heard(), ElementsAre());
+}
+
+TEST_F(LifecycleEventsTest, StepMovesAndPositionChangesFromTheStepTimer) {
+  ScopedEventSink scoped(&sink_);
+  flatbuffers::FlatBufferBuilder fbb;
+  FinishRequest(fbb, ++id_, wire::RequestBody::ReloadRules,
+                wire::CreateReloadRules(
+                    fbb, 0,
+                    fbb.CreateString("return { steps = { { after = 0 },\n"
+                                     "  { after = 10, min_level = 1 } } }"))
+                    .Union());
+  ASSERT_TRUE(Send(fbb)->body_as_RulesReloaded()->accepted());
+  AddAgent("alice", 1);  // Logged out: everyone waits.
+  Route("chat-1", nullptr);
+  clock.Advance(absl::Seconds(2));
+  Route("chat-2", nullptr);
+  Heard();
+  handler_->AdvanceQueues();  // The first walk takes the baseline.
+  EXPECT_THAT(Heard(), ElementsAre());
+
+  // chat-2 moves up when chat-1 leaves: told at the next due walk only.
+  Cancel("chat-1");
+  Heard();
+  handler_->AdvanceQueues();
+  EXPECT_THAT(Heard(), ElementsAre());
+  clock.Advance(absl::Seconds(1));
+  handler_->AdvanceQueues();
+  EXPECT_THAT(Heard(), ElementsAre("contact/chat-2 PositionChanged chat-2 -",
+                                   "queue/billing PositionChanged chat-2 -"));
+  EXPECT_EQ(Last().get()->body_as_ContactChanged()->queue_position(), 1);
+  clock.Advance(absl::Seconds(1));
+  handler_->AdvanceQueues();
+  EXPECT_THAT(Heard(), ElementsAre());  // Unchanged: nothing to tell.
+
+  // Its next rules step falls due: told at once, with the step.
+  clock.Advance(absl::Seconds(9));
+  EXPECT_EQ(handler_->AdvanceQueues(), 1);
+  EXPECT_THAT(Heard(), ElementsAre("contact/chat-2 StepMoved chat-2 -",
+                                   "queue/billing StepMoved chat-2 -"));
+  EXPECT_EQ(Last().get()->body_as_ContactChanged()->rules_step(), 2);
 }
 
 }  // namespace

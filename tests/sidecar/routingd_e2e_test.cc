@@ -27,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sidecar/client.h"
+#include "sidecar/event_topics.h"
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
 #include "tests/sidecar/routingd_process.h"
@@ -200,7 +201,7 @@ TEST_P(RoutingdE2eTest,
   ASSERT_TRUE(daemon.WaitServing());
   auto client = daemon.Client();
   auto subscriber = EventSubscriber::Connect(daemon.endpoints().events,
-                                             {"contact/chat-2", "agent/"})
+                                             {ContactTopic("chat-2"), "agent/"})
                         .value();
   ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
   // Subscriptions reach the publisher asynchronously: toggle the agent's
@@ -228,10 +229,12 @@ TEST_P(RoutingdE2eTest,
   EXPECT_EQ(queued->get()->body_as_Decision()->queue_position(), 1);
 
   ASSERT_TRUE(client->Release("chat-1", ContactOutcome::kResolved).ok());
-  // Skip the agent-state events; the contact's assignment must come.
+  // Skip the agent-state events and chat-1's immediate assignment on
+  // agent/; chat-2's assignment from the queue must come.
   const wire::ContactAssigned* assigned = nullptr;
   std::pair<std::string, Event> event;
-  for (int i = 0; i < 10 && assigned == nullptr; ++i) {
+  for (int i = 0; i < 10 && (assigned == nullptr || assigned->immediate());
+       ++i) {
     auto next = subscriber->Next(absl::Seconds(5));
     ASSERT_TRUE(next.ok()) << next.status();
     event = *std::move(next);
@@ -286,16 +289,18 @@ TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
     ASSERT_TRUE(client->Route(Chat("chat-1")).ok());
     ASSERT_TRUE(client->Route(Chat("chat-2")).ok());
     ASSERT_TRUE(client->Release("chat-1", ContactOutcome::kResolved).ok());
+    // chat-1's immediate assignment first, then chat-2's from the queue.
     const wire::ContactAssigned* assigned = nullptr;
     std::pair<std::string, Event> event;
-    for (int i = 0; i < 20 && assigned == nullptr; ++i) {
+    for (int i = 0; i < 20 && (assigned == nullptr || assigned->immediate());
+         ++i) {
       auto next = subscriber->Next(absl::Seconds(5));
       ASSERT_TRUE(next.ok()) << next.status();
       event = *std::move(next);
       assigned = event.second.get()->body_as_ContactAssigned();
     }
     ASSERT_NE(assigned, nullptr);
-    EXPECT_EQ(event.first, "agent/alice");
+    EXPECT_EQ(event.first, AgentTopic("alice"));
     EXPECT_EQ(assigned->contact_id()->str(), "chat-2");
     EXPECT_EQ(daemon.Terminate(), 0);
   }
@@ -511,7 +516,7 @@ TEST_P(RoutingdE2eTest, ReloadRules) {
   EXPECT_TRUE(accepted->get()->body_as_RulesReloaded()->accepted());
   EXPECT_EQ(accepted->get()->body_as_RulesReloaded()->version(), 2u);
   auto subscriber = EventSubscriber::Connect(daemon.endpoints().events,
-                                             {"contact/chat-3", "agent/"})
+                                             {ContactTopic("chat-3"), "agent/"})
                         .value();
   bool live = false;
   for (int i = 0; i < 100 && !live; ++i) {
@@ -705,6 +710,158 @@ TEST_P(RoutingdE2eTest, ShutdownAnswersEveryRequestInFlightAndExitsZero) {
 INSTANTIATE_TEST_SUITE_P(Transports, RoutingdE2eTest,
                          ::testing::Values("tcp", "ipc"),
                          [](const auto& info) { return info.param; });
+
+// --- Lifecycle events, exact topics, run id and sequences --------------
+
+// Toggles `agent`'s state until an event reaches `subscriber` (subscribed to
+// the agent's topic among others): then its subscriptions are live. Drains
+// what the toggling published.
+bool WaitLive(RoutingClient& client, EventSubscriber& subscriber,
+              const std::string& agent) {
+  bool live = false;
+  for (int i = 0; i < 100 && !live; ++i) {
+    if (!client.SetAgentState(agent, AgentState::kBreak).ok()) return false;
+    live = subscriber.Next(absl::Milliseconds(50)).ok();
+  }
+  while (subscriber.Next(absl::Milliseconds(100)).ok()) {
+  }
+  return live;
+}
+
+uint64_t RunIdOf(RoutingClient& client) {
+  absl::StatusOr<Reply> health = client.Health();
+  return health.ok() ? health->get()->body_as_HealthStatus()->run_id() : 0;
+}
+
+// "Queued 1", "Assigned 2", "Released 3", "Assigned(immediate) 1": what an
+// event says and its topic_sequence.
+std::string Describe(const wire::Event& event) {
+  if (const auto* a = event.body_as_ContactAssigned()) {
+    return absl::StrCat(a->immediate() ? "Assigned(immediate) " : "Assigned ",
+                        event.topic_sequence());
+  }
+  if (const auto* c = event.body_as_ContactChanged()) {
+    return absl::StrCat(wire::EnumNameContactChange(c->change()), " ",
+                        event.topic_sequence());
+  }
+  return absl::StrCat("other ", event.topic_sequence());
+}
+
+TEST_P(RoutingdE2eTest, AnExactContactTopicHearsItsLifeInOrderAndNoSibling) {
+  Routingd daemon(NewEndpoints(GetParam()), {});
+  ASSERT_TRUE(daemon.WaitServing());
+  auto client = daemon.Client();
+  ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
+  auto subscriber =
+      EventSubscriber::Connect(daemon.endpoints().events,
+                               {ContactTopic("chat-1"), AgentTopic("alice")})
+          .value();
+  ASSERT_TRUE(WaitLive(*client, *subscriber, "alice"));
+  const uint64_t run_id = RunIdOf(*client);
+  ASSERT_NE(run_id, 0u);
+
+  // chat-10 first in line, then chat-1: alice takes chat-10 when she comes
+  // back, chat-1 when chat-10 hangs up, and releases it.
+  ASSERT_TRUE(client->Route(Chat("chat-10")).ok());
+  ASSERT_TRUE(client->Route(Chat("chat-1")).ok());
+  ASSERT_TRUE(client->SetAgentState("alice", AgentState::kAvailable).ok());
+  ASSERT_TRUE(client->Cancel("chat-10").ok());
+  ASSERT_TRUE(client->Release("chat-1", ContactOutcome::kResolved).ok());
+  // An agent's desktop hears an assignment made by the route itself.
+  ASSERT_TRUE(client->Route(Chat("chat-2")).ok());
+
+  std::vector<std::string> contact_events;
+  bool desktop_heard_immediate = false;
+  while (!desktop_heard_immediate) {
+    auto next = subscriber->Next(absl::Seconds(5));
+    ASSERT_TRUE(next.ok()) << next.status() << " after "
+                           << absl::StrJoin(contact_events, ", ");
+    const wire::Event& event = *next->second.get();
+    EXPECT_EQ(event.run_id(), run_id);
+    if (next->first.rfind("contact/", 0) == 0) {
+      ASSERT_EQ(next->first, ContactTopic("chat-1"));  // Never chat-10.
+      contact_events.push_back(Describe(event));
+    } else if (const auto* a = event.body_as_ContactAssigned();
+               a != nullptr && a->immediate()) {
+      EXPECT_EQ(next->first, AgentTopic("alice"));
+      EXPECT_EQ(a->contact_id()->str(), "chat-2");
+      desktop_heard_immediate = true;
+    }
+  }
+  EXPECT_THAT(contact_events,
+              ::testing::ElementsAre("Queued 1", "Assigned 2", "Released 3"));
+  EXPECT_EQ(daemon.Terminate(), 0);
+}
+
+TEST_P(RoutingdE2eTest, RunIdIsRandomPerStartAndInEveryEvent) {
+  const Endpoints endpoints = NewEndpoints(GetParam());
+  uint64_t first = 0;
+  {
+    Routingd daemon(endpoints, {});
+    ASSERT_TRUE(daemon.WaitServing());
+    first = RunIdOf(*daemon.Client());
+    EXPECT_NE(first, 0u);
+    EXPECT_EQ(daemon.Terminate(), 0);
+  }
+  Routingd restarted(endpoints, {});
+  ASSERT_TRUE(restarted.WaitServing());
+  auto client = restarted.Client();
+  const uint64_t second = RunIdOf(*client);
+  EXPECT_NE(second, 0u);
+  EXPECT_NE(second, first);  // A client seeing this resynchronises.
+  auto subscriber =
+      EventSubscriber::Connect(restarted.endpoints().events, {"agent/"})
+          .value();
+  ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
+  ASSERT_TRUE(client->SetAgentState("alice", AgentState::kBreak).ok());
+  auto event = subscriber->Next(absl::Seconds(5));
+  for (int i = 0; i < 100 && !event.ok(); ++i) {
+    ASSERT_TRUE(client->SetAgentState("alice", AgentState::kBreak).ok());
+    event = subscriber->Next(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->second.get()->run_id(), second);
+  EXPECT_EQ(restarted.Terminate(), 0);
+}
+
+// The race of subscribing just after a "queued" reply: the assignment may
+// be published before the subscription reaches routingd. The client
+// subscribes, then asks GetContact, which is the truth; the first
+// topic_sequence it hears tells it how many events it missed.
+TEST_P(RoutingdE2eTest, SubscribingAfterTheAssignmentGetContactIsTheTruth) {
+  Routingd daemon(NewEndpoints(GetParam()), {});
+  ASSERT_TRUE(daemon.WaitServing());
+  auto client = daemon.Client();
+  ASSERT_TRUE(client->AddAgent(Agent("alice", 1)).ok());
+  ASSERT_TRUE(client->SetAgentState("alice", AgentState::kBreak).ok());
+  absl::StatusOr<Reply> routed = client->Route(Chat("chat-1"));
+  ASSERT_TRUE(routed.ok()) << routed.status();
+  ASSERT_EQ(routed->get()->body_as_Decision()->outcome(),
+            wire::DecisionOutcome::Queued);
+  ASSERT_TRUE(client->SetAgentState("alice", AgentState::kAvailable).ok());
+
+  // Only now does the client subscribe: Queued and Assigned went by.
+  auto subscriber =
+      EventSubscriber::Connect(daemon.endpoints().events,
+                               {ContactTopic("chat-1"), AgentTopic("bob")})
+          .value();
+  ASSERT_TRUE(client->AddAgent(Agent("bob", 1)).ok());
+  ASSERT_TRUE(WaitLive(*client, *subscriber, "bob"));
+  absl::StatusOr<Reply> held = client->GetContact("chat-1");
+  ASSERT_TRUE(held.ok()) << held.status();
+  const wire::ContactInfo* info = held->get()->body_as_ContactInfo();
+  EXPECT_EQ(info->state(), wire::ContactStateKind::Assigned);
+  EXPECT_EQ(info->agent_id()->str(), "alice");
+
+  // The next event on the contact's topic is its third: two were missed,
+  // and GetContact above already told what they said.
+  ASSERT_TRUE(client->Release("chat-1", ContactOutcome::kResolved).ok());
+  auto next = subscriber->Next(absl::Seconds(5));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->first, ContactTopic("chat-1"));
+  EXPECT_EQ(Describe(*next->second.get()), "Released 3");
+  EXPECT_EQ(daemon.Terminate(), 0);
+}
 
 TEST(RoutingdCurveTest, OnlyAllowedClientKeysGetIn) {
   char server_public[41], server_secret[41];

@@ -176,10 +176,13 @@ TEST(RoutingdProtocolE2eTest, RequestsAboutOneContactRunInTheOrderSent) {
     const uint64_t id = reply.get()->request_id();
     ++seen[id];
     if (id % 2 == 1) {
-      EXPECT_EQ(reply.get()->body_type(), wire::ReplyBody::Decision)
-          << "route " << id;
+      ASSERT_EQ(reply.get()->body_type(), wire::ReplyBody::Decision)
+          << "route " << id << ": " << ErrorOf(reply)->message()->str();
     } else if (reply.get()->body_type() != wire::ReplyBody::Ack) {
-      ++cancels_not_found;
+      if (cancels_not_found++ == 0) {
+        ADD_FAILURE() << "cancel " << id << ": "
+                      << ErrorOf(reply)->message()->str();
+      }
     }
   }
   EXPECT_EQ(seen.size(), 2u * kPairs);

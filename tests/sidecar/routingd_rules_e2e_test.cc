@@ -27,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sidecar/client.h"
+#include "sidecar/event_topics.h"
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
 #include "tests/sidecar/routingd_process.h"
@@ -442,7 +443,7 @@ TEST(RoutingdRulesTest, BreakerSuspendsShowsInStatsPublishesAndReloadRearms) {
   EXPECT_TRUE(routed->get()->body_as_Decision()->rules_suspended());
   EXPECT_TRUE(routed->get()->body_as_Decision()->rules_fallback());
 
-  auto event = NextOn(*subscriber, "rules/suspended");
+  auto event = NextOn(*subscriber, std::string(kRulesSuspendedTopic));
   ASSERT_TRUE(event.ok()) << event.status();
   const wire::RulesSuspended* suspended =
       event->second.get()->body_as_RulesSuspended();
@@ -471,7 +472,7 @@ TEST(RoutingdRulesTest, BreakerSuspendsShowsInStatsPublishesAndReloadRearms) {
   absl::StatusOr<Reply> reloaded = client->ReloadRulesFile(path);
   ASSERT_TRUE(reloaded.ok()) << reloaded.status();
   EXPECT_TRUE(reloaded->get()->body_as_RulesReloaded()->accepted());
-  event = NextOn(*subscriber, "rules/reload");
+  event = NextOn(*subscriber, std::string(kRulesReloadTopic));
   ASSERT_TRUE(event.ok()) << event.status();
   const wire::RulesReloadFinished* reload =
       event->second.get()->body_as_RulesReloadFinished();

@@ -317,7 +317,7 @@ TEST_F(HandlerRulesTest, StatsAndEventsFollowTheRulesHealth) {
   reply = Handle(ReloadSource(2, kExplodes));
   ASSERT_EQ(reply->body_type(), wire::ReplyBody::RulesReloaded);
   ASSERT_EQ(sink_.events.size(), 1u);
-  EXPECT_EQ(sink_.events[0].first, "rules/reload");
+  EXPECT_EQ(sink_.events[0].first, kRulesReloadTopic);
   const wire::RulesReloadFinished* loaded =
       sink_.event(0)->body_as_RulesReloadFinished();
   ASSERT_NE(loaded, nullptr);
@@ -343,7 +343,7 @@ TEST_F(HandlerRulesTest, StatsAndEventsFollowTheRulesHealth) {
   EXPECT_TRUE(handler_->WatchRules());
   EXPECT_FALSE(handler_->WatchRules());  // Once per version.
   ASSERT_EQ(sink_.events.size(), 3u);
-  EXPECT_EQ(sink_.events[2].first, "rules/suspended");
+  EXPECT_EQ(sink_.events[2].first, kRulesSuspendedTopic);
   const wire::RulesSuspended* suspended =
       sink_.event(2)->body_as_RulesSuspended();
   ASSERT_NE(suspended, nullptr);

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from routing_sidecar import Client, EventSubscriber
+from routing_sidecar import Client, EventSubscriber, contact_topic
 
 
 def start_routingd(path, workdir):
@@ -76,7 +76,8 @@ def run(server, events):
 
     # The bot's side. It subscribes first, so the assignment is not missed.
     contact_id = f"chat-{os.getpid()}"
-    subscriber = EventSubscriber(events, topics=[f"contact/{contact_id}"])
+    # contact_topic ends with NUL: this chat's events alone.
+    subscriber = EventSubscriber(events, topics=[contact_topic(contact_id)])
     time.sleep(0.2)  # Let the subscription reach the publisher.
     print("bot: I can't fix a double charge myself; let me get you a person.")
     decision = client.route(
@@ -93,7 +94,12 @@ def run(server, events):
               f"{decision['estimated_wait_ms'] // 1000} s).")
         # Elsewhere, alice finishes her earlier chat.
         client.release("chat-earlier", "resolved")
-        topic, event = subscriber.next(timeout_ms=5000)
+        # The contact's topic hears its whole life: skip to the assignment.
+        while True:
+            topic, event = subscriber.next(timeout_ms=5000)
+            if event["type"] == "assigned":
+                break
+        topic = topic.rstrip("\0")
     else:
         topic, event = None, {"agent_id": decision["agent_id"],
                               "context": {}, "waited_ms": 0}
