@@ -11,7 +11,8 @@ import os
 import sys
 
 ADD, UPDATE, REMOVE, STATE, ROUTE, REQUEUE, CANCEL, RELEASE = range(8)
-ADVANCE, CLOCK, READ, RAW, AGAIN, FLIP = 8, 9, 10, 11, 12, 13
+ADVANCE, CLOCK, READ, RAW, AGAIN = 8, 9, 10, 11, 12
+ACCEPT, REJECT, FLIP = 13, 14, 15
 AVAILABLE, BUSY, BREAK, INVALID_STATE = 1, 2, 4, 5
 CHAT, VOICE = 1, 0
 
@@ -55,6 +56,15 @@ SEEDS = {
         contact(ROUTE, 5, skill=250) + [CANCEL, 5, RELEASE, 5, 2] +
         [RAW, 8, 1, 2, 3, 4, 5, 6, 7, 8] + contact(ROUTE, 5) +
         [FLIP, 9, 3, FLIP, 20, 7, CLOCK, 200, READ, 4]),
+    # Chats are offers: accepted, rejected (by whoever, or the wrong agent),
+    # left to lapse, cancelled while offered, retried with a key.
+    "offers": (
+        agent(ADD, 0) + [STATE, 0, AVAILABLE] + agent(ADD, 1, chat=1) +
+        [STATE, 1, AVAILABLE] + contact(ROUTE, 0) + contact(ROUTE, 1) +
+        contact(ROUTE, 2) + contact(ROUTE, 3) +
+        [ACCEPT, 0, 0, REJECT, 1, 200, 1, REJECT, 1, 0] +
+        [keyed(ACCEPT, 1), 2, 0, AGAIN, ADVANCE, 3, STATE, 0, AVAILABLE] +
+        [CANCEL, 3, RELEASE, 0, 1, RELEASE, 2, 0, ADVANCE, 3, READ, 0, 1]),
 }
 
 

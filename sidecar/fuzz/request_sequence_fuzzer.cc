@@ -17,7 +17,10 @@
 //   10 a read: GetStats, ListAgents, ListContacts, GetContact, Health
 //   11 raw bytes                 length, then that many bytes as a request
 //   12 the previous request again, under a new request id
-//   13-15 a previous request with one byte flipped
+//   13 AcceptOffer / 14 RejectOffer  contact, agent (or none)
+//   15 a previous request with one byte flipped
+// Chats are offered (reservations: a 2-second offer timeout), so offers are
+// made, accepted, rejected and left to lapse (AdvanceQueues).
 // Ids come from small alphabets (4 agents, 6 contacts, 3 skills, 2 queues) so
 // that requests meet the same agents and contacts.
 //
@@ -123,6 +126,7 @@ class Session {
     options.max_languages = 8;
     options.max_queues = 8;
     options.history_customers = 64;
+    options.offer_timeout[ChannelIndex(Channel::kChat)] = absl::Seconds(2);
     router_ = Router::Create(options).value();
     RequestHandlerOptions handler_options;
     handler_options.clock = &clock_;
@@ -236,6 +240,19 @@ class Session {
       case 12:
         if (last_.empty()) return;
         return Resend(last_, id);
+      case 13:
+      case 14: {
+        auto contact = fbb.CreateString(in.Pick(kContacts));
+        const uint8_t who = in.Next();
+        auto agent = fbb.CreateString(who < 64 ? "" : in.Pick(kAgents));
+        const bool accept = (op & 0x0f) == 13;
+        return Send(fbb, id,
+                    accept ? wire::RequestBody::AcceptOffer
+                           : wire::RequestBody::RejectOffer,
+                    accept ? wire::CreateAcceptOffer(fbb, contact, agent).Union()
+                           : wire::CreateRejectOffer(fbb, contact, agent).Union(),
+                    key);
+      }
       default: {
         if (last_.empty()) return;
         std::vector<uint8_t> flipped = last_;
