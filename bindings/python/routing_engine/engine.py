@@ -209,6 +209,10 @@ def _read_decision(d):
         rules_fallback=bool(_read(lib.routing_decision_rules_fallback, d,
                                   ctypes.c_int)),
         token=_read(lib.routing_decision_token, d, ctypes.c_uint64),
+        offered=bool(_read(lib.routing_decision_offered, d, ctypes.c_int)),
+        offer_expires_at_ms=_read(lib.routing_decision_offer_expires_at_ms, d,
+                                  ctypes.c_int64),
+        placement=_read(lib.routing_decision_placement, d, ctypes.c_uint64),
     )
 
 
@@ -254,7 +258,11 @@ class Engine:
     max_languages, max_queues, max_contacts, history_customers,
     history_depth, max_skill_level, max_fluency), ``policy`` (a Policy),
     ``manual_clock_ms`` (the engine's clock starts there and moves only with
-    set_time), ``rules_file`` (Lua rules put in force at creation; a refused
+    set_time), ``offer_timeouts_ms`` ({Channel: ms}: reservations, the
+    assignments of those channels are offers to accept_offer or reject_offer;
+    advance_queues ends lapsed ones), ``missed_offer_state`` (an AgentState:
+    where an agent goes after a missed offer; default BREAK),
+    ``rules_file`` (Lua rules put in force at creation; a refused
     file raises RulesRefusedError), and ``on_assigned`` (called with an Assignment for each queued
     contact assigned later, on the thread whose call freed the agent; it may
     call the engine but not close it). An exception raised by on_assigned is
@@ -262,7 +270,8 @@ class Engine:
     """
 
     def __init__(self, *, policy=None, manual_clock_ms=None, on_assigned=None,
-                 rules_file=None, **limits):
+                 rules_file=None, offer_timeouts_ms=None,
+                 missed_offer_state=None, **limits):
         self._handle = None
         self._closed = False
         self._on_assigned = on_assigned
@@ -292,6 +301,12 @@ class Engine:
             if manual_clock_ms is not None:
                 check(lib.routing_options_set_manual_clock(
                     options.pointer, int(manual_clock_ms)))
+            for channel, timeout_ms in (offer_timeouts_ms or {}).items():
+                check(lib.routing_options_set_offer_timeout(
+                    options.pointer, int(channel), int(timeout_ms)))
+            if missed_offer_state is not None:
+                check(lib.routing_options_set_missed_offer_state(
+                    options.pointer, int(missed_offer_state)))
             if rules_file is not None:
                 check(lib.routing_options_set_rules_file(
                     options.pointer, text(rules_file, "rules file")))
@@ -450,6 +465,25 @@ class Engine:
     def requeue(self, contact):
         """Transfer: routes a held contact again with new requirements."""
         return self._decide(lib.routing_engine_requeue, contact)
+
+    def accept_offer(self, contact_id, agent_id=None):
+        """Reservations: the agent accepts the offer of the contact (it must
+        be to agent_id, if given). FailedPreconditionError if it is not
+        offered (to that agent)."""
+        check(lib.routing_engine_accept_offer(
+            self._handle, text(contact_id, "contact id"),
+            None if agent_id is None else text(agent_id, "agent id")))
+
+    def reject_offer(self, contact_id, agent_id=None):
+        """Reservations: the agent turns the offer down; the contact goes
+        back to its queue in its place (or is offered to another free agent
+        at once). Returns that Decision."""
+        with _Owned(lib.routing_decision_destroy) as d:
+            check(lib.routing_engine_reject_offer(
+                self._handle, text(contact_id, "contact id"),
+                None if agent_id is None else text(agent_id, "agent id"),
+                d.out))
+            return _read_decision(d.pointer)
 
     def cancel(self, contact_id):
         check(lib.routing_engine_cancel(self._handle,

@@ -45,6 +45,7 @@ class DecisionOutcome(enum.IntEnum):
 class ContactState(enum.IntEnum):
     QUEUED = 0
     ASSIGNED = 1
+    OFFERED = 2  # Reservations: offered to agent_id, not accepted yet.
 
 
 @dataclasses.dataclass
@@ -135,6 +136,13 @@ class Decision:
     # The routing attempt: new for each route and requeue. A queued contact's
     # later Assignment carries the same token in its decision.
     token: int = 0
+    # Reservations (Engine(offer_timeouts_ms=...)): the assignment is an
+    # offer to accept (accept_offer) before offer_expires_at_ms.
+    offered: bool = False
+    offer_expires_at_ms: int = 0
+    # Raised each time the contact is placed again (requeue, rules step,
+    # returned offer).
+    placement: int = 0
 
     @property
     def assigned(self):

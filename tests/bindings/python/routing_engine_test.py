@@ -64,7 +64,7 @@ class EngineTest(unittest.TestCase):
         self.engine.set_agent_state(agent.id, AgentState.AVAILABLE)
 
     def test_abi_version(self):
-        self.assertEqual(ABI_VERSION, 10003)
+        self.assertEqual(ABI_VERSION, 10004)
 
     def test_assigns_the_best_agent_and_explains_why(self):
         self.add_available(billing_agent("maria", 5))
@@ -417,6 +417,45 @@ class EngineTest(unittest.TestCase):
             self.assertEqual(len(engine.callback_errors), 1)
             self.assertIn("call-1", str(engine.callback_errors[0]))
             self.assertEqual(engine.get_contact("call-1").agent_id, "maria")
+
+
+class OffersTest(unittest.TestCase):
+    """Reservations: chats are offers the agent accepts or rejects."""
+
+    def setUp(self):
+        self.assignments = []
+        self.engine = Engine(manual_clock_ms=START_MS,
+                             on_assigned=self.assignments.append,
+                             offer_timeouts_ms={Channel.CHAT: 20_000}, **SMALL)
+        self.addCleanup(self.engine.close)
+        for agent_id in ("maria", "james"):
+            self.engine.add_agent(billing_agent(agent_id))
+        self.engine.set_agent_state("maria", AgentState.AVAILABLE)
+
+    def test_an_offer_is_accepted_then_assigned(self):
+        d = self.engine.route(billing_call("chat-1", channel=Channel.CHAT))
+        self.assertTrue(d.assigned)
+        self.assertTrue(d.offered)
+        self.assertEqual(d.offer_expires_at_ms, START_MS + 20_000)
+        self.assertEqual(self.engine.get_contact("chat-1").state,
+                         ContactState.OFFERED)
+        with self.assertRaises(FailedPreconditionError):
+            self.engine.accept_offer("chat-1", "james")
+        self.engine.accept_offer("chat-1", "maria")
+        self.assertEqual(self.engine.get_contact("chat-1").state,
+                         ContactState.ASSIGNED)
+
+    def test_a_rejected_offer_goes_back_to_its_queue(self):
+        self.engine.route(billing_call("chat-1", channel=Channel.CHAT))
+        back = self.engine.reject_offer("chat-1", "maria")
+        self.assertEqual(back.outcome, DecisionOutcome.QUEUED)
+        self.assertEqual(back.placement, 1)
+        self.assertEqual(self.engine.get_agent("maria").state,
+                         AgentState.BREAK)
+        # James, free now, gets the offer; maria is never offered it again.
+        self.engine.set_agent_state("james", AgentState.AVAILABLE)
+        self.assertEqual(self.assignments[-1].agent_id, "james")
+        self.assertTrue(self.assignments[-1].decision.offered)
 
 
 class CloseWhileCallingBackTest(unittest.TestCase):
