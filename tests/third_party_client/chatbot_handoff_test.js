@@ -27,22 +27,18 @@ const net = require("node:net");
 const path = require("node:path");
 
 const {
-  EventSubscriber, RoutingClient, RoutingError, contactTable, wire,
+  EventSubscriber, RoutingClient, RoutingError, wire,
 } = require("./routing_client");
 
 const ROUTINGD = process.env.ROUTINGD;
 const TMPDIR = process.env.TEST_TMPDIR || fs.mkdtempSync("/tmp/tpc-");
 
-// Steps waiting for their server side: what they wait for, and the failure
-// they end with until then. A pending step that fails otherwise fails the
-// run, so that a listed step still guards everything before its gap.
+// Steps waiting for their server side, by name: {waitsFor, failsWith},
+// what they wait for and the failure they end with until then. A pending
+// step that fails otherwise fails the run, so that a listed step still
+// guards everything before its gap. Empty: every step's server side has
+// landed.
 const PENDING = {
-  reservations_offer_lapses: {
-    waitsFor: "a Queued event after OfferExpired, as after Rejected " +
-        "(routing.fbs ContactChange.Queued: \"a returned offer left it " +
-        "waiting\"); routingd publishes OfferExpired alone",
-    failsWith: "no event Queued on contact/offer-3 after OfferExpired",
-  },
 };
 
 // --- routingd as a child process ------------------------------------------
@@ -546,10 +542,11 @@ step("reservations_reject_then_accept", async () => {
     assert.deepEqual(offered.context, handoff(601));
 
     // carol's platform rejects: offer-1 goes back first in line, placed
-    // anew, and carol on break (--missed_offer_state). routing.fbs does not
-    // say what the reply to RejectOffer holds beside success, so only
-    // GetContact is relied on.
-    await offers.rejectOffer("offer-1", "carol");
+    // anew, and carol on break (--missed_offer_state). The reply is the new
+    // decision (sidecar/README.md: Reservations).
+    const { decision: again } = await offers.rejectOffer("offer-1", "carol");
+    assert.equal(again.outcome, "Queued");
+    assert.equal(again.queuePosition, 1);
     const rejected = await events.next(
         (e) => e.topic === "contact/offer-1\0" && e.change === "Rejected",
         "offer-1 rejected");
@@ -614,11 +611,13 @@ step("reservations_offer_lapses", async () => {
     assert.equal(decision.offered, true);
     assert.equal(decision.agentId, "erin");
     // Nobody answers: the offer lapses, erin goes on break, and the
-    // contact is back first in its queue.
+    // contact is back first in its queue, placed anew.
     const expired = await events.next(
         (e) => e.topic === "contact/offer-3\0" && e.change === "OfferExpired",
         "offer-3's offer expired", kOfferMs + 5000);
     assert.equal(expired.agentId, "erin");
+    assert.equal(expired.placement, decision.placement,
+                 "OfferExpired does not carry the placement it ends");
     assert.ok(Date.now() >= Number(decision.offerExpiresAtUnixMs) - 50,
               "the offer lapsed before its deadline");
     const missed = await events.next(
@@ -628,15 +627,14 @@ step("reservations_offer_lapses", async () => {
     const lapsed = (await offers.getContact("offer-3")).contact;
     assert.equal(lapsed.state, "Queued");
     assert.equal(lapsed.queuePosition, 1);
+    assert.ok(lapsed.placement > decision.placement,
+              "a lapsed offer's contact is not placed anew");
     await rejectsWith(offers.acceptOffer("offer-3", "erin"),
                       "FailedPrecondition");
-    // As after a rejection, the returned offer is followed by Queued.
-    await events.next(
-        (e) => e.topic === "contact/offer-3\0" && e.change === "Queued",
-        "Queued on contact/offer-3 after OfferExpired", 2000,
-        events.events.indexOf(expired));
+    // sidecar/README.md: a lapsed offer is OfferExpired, "then the new
+    // offer if any"; nobody else serves renewals, so nothing follows.
     assert.deepEqual(lifecycle(contactEvents(events, "offer-3")),
-                     ["Offered", "OfferExpired", "Queued"]);
+                     ["Offered", "OfferExpired"]);
     assertTopicSequences(contactEvents(events, "offer-3"),
                          "on contact/offer-3\\0");
     await offers.cancelContact("offer-3");
