@@ -62,6 +62,11 @@ async function freePorts(count) {
 
 function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
+// Every routingd started, so that none outlives this process, however it
+// ends (a crash in a socket's read loop included).
+const daemons = new Set();
+process.on("exit", () => { for (const d of daemons) d.kill(); });
+
 class Daemon {
   // Starts routingd on the given loopback ports (free ones if omitted),
   // HTTP off, and waits until it answers Health.
@@ -86,8 +91,12 @@ class Daemon {
          ...flags],
         { stdio: ["ignore", "ignore", stderr] });
     fs.closeSync(stderr);
+    daemons.add(this);
     this.exited = new Promise((resolve) => {
-      this.process.on("exit", (code, signal) => resolve({ code, signal }));
+      this.process.on("exit", (code, signal) => {
+        daemons.delete(this);
+        resolve({ code, signal });
+      });
     });
   }
 
@@ -824,6 +833,5 @@ async function main_() {
 
 main_().then((code) => process.exit(code), (error) => {
   console.error(error.stack || error);
-  if (main) main.kill();
   process.exit(1);
 });
