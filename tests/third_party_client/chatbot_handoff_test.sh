@@ -62,4 +62,5 @@ cp "$here/routing_client.js" "$here/chatbot_handoff_test.js" "$work/"
    --module commonjs --moduleResolution node --rootDir wire-ts --outDir wire \
    $(find wire-ts -name '*.ts'))
 cd "$work"
-node chatbot_handoff_test.js
+# By hand, the daemons' logs go to the scratch directory too, removed on exit.
+TEST_TMPDIR=${TEST_TMPDIR:-$work} node chatbot_handoff_test.js
