@@ -23,6 +23,8 @@
 #include "sidecar/client_roles.h"
 #include "sidecar/cpu_placement.h"
 #include "sidecar/event_sequencer.h"
+#include "sidecar/event_topics.h"
+#include "sidecar/subscriber_interest.h"
 #include "sidecar/idempotency_store.h"
 #include "sidecar/request_affinity.h"
 #include "sidecar/request_decoder.h"
@@ -165,12 +167,20 @@ absl::Status ApplyCurve(ZmqSocket& socket, const DaemonOptions& options) {
 }
 
 // Publishes a worker's events through its own PUSH socket to the publisher.
+// Only topics of a family some subscriber wants leave: the others would be
+// dropped by the PUB socket anyway, after a trip through the publisher.
 class WorkerEventSink : public EventSink {
  public:
-  explicit WorkerEventSink(void* socket) : socket_(socket) {}
+  WorkerEventSink(void* socket, const SubscriberInterest* interest)
+      : socket_(socket), interest_(interest) {}
+  bool Wants(TopicFamily family) const override {
+    return interest_->Wants(family);
+  }
   void Publish(const std::vector<std::string>& topics, const uint8_t* data,
                size_t size) override {
     for (const std::string& topic : topics) {
+      TopicFamily family;
+      if (FamilyOf(topic, &family) && !interest_->Wants(family)) continue;
       Frames event;
       event.Add(topic);
       event.Add(data, size);
@@ -182,6 +192,7 @@ class WorkerEventSink : public EventSink {
 
  private:
   void* socket_;
+  const SubscriberInterest* interest_;
 };
 
 }  // namespace
@@ -390,6 +401,9 @@ class Daemon::Impl {
   // here, one at a time, never on a thread that answers routes.
   Actor reloader_;
   std::atomic<bool> reload_running_{false};
+  // What the event subscribers listen to, kept by the publisher thread from
+  // its XPUB socket's subscription messages.
+  SubscriberInterest interest_;
   std::vector<std::unique_ptr<Actor>> workers_;
 };
 
@@ -486,7 +500,7 @@ void Daemon::Impl::Frontend(void* pipe) {
   }
   SignalReady(pipe, status);
   if (!status.ok()) return;
-  WorkerEventSink sink(events.get());
+  WorkerEventSink sink(events.get(), &interest_);
   ScopedEventSink scoped_sink(inline_execution ? &sink : nullptr);
   ScopedIdempotencyStore idempotency_keys;  // Inline requests' keys.
   flatbuffers::FlatBufferBuilder fbb(1024);
@@ -643,7 +657,7 @@ void Daemon::Impl::Worker(void* pipe, int index) {
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
-  WorkerEventSink sink(events.get());
+  WorkerEventSink sink(events.get(), &interest_);
   ScopedEventSink scoped_sink(&sink);
   ScopedIdempotencyStore idempotency_keys;  // This worker's requests' keys.
   flatbuffers::FlatBufferBuilder fbb(1024);
@@ -684,7 +698,7 @@ void Daemon::Impl::StepTimer(void* pipe) {
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
-  WorkerEventSink sink(events.get());
+  WorkerEventSink sink(events.get(), &interest_);
   ScopedEventSink scoped_sink(&sink);
   const long interval_ms =
       std::max<long>(1, absl::ToInt64Milliseconds(options_.step_interval));
@@ -743,7 +757,7 @@ void Daemon::Impl::Reloader(void* pipe) {
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
-  WorkerEventSink sink(events.get());
+  WorkerEventSink sink(events.get(), &interest_);
   ScopedEventSink scoped_sink(&sink);
   flatbuffers::FlatBufferBuilder fbb(1024);
   while (true) {
@@ -771,7 +785,9 @@ void Daemon::Impl::Reloader(void* pipe) {
 }
 
 void Daemon::Impl::Publisher(void* pipe) {
-  ZmqSocket publisher(zmq_socket(context_, ZMQ_PUB));
+  // XPUB: a PUB that also hands this thread every subscription made and
+  // dropped, so the threads raising events build only wanted ones.
+  ZmqSocket publisher(zmq_socket(context_, ZMQ_XPUB));
   ZmqSocket events(zmq_socket(context_, ZMQ_PULL));
   absl::Status status = publisher.SetInt(ZMQ_SNDHWM, options_.high_water_mark);
   if (status.ok()) status = publisher.SetInt(ZMQ_LINGER, kCloseLingerMs);
@@ -809,10 +825,21 @@ void Daemon::Impl::Publisher(void* pipe) {
     }
     return true;
   };
+  auto note_subscriptions = [&] {
+    for (int i = 0; i < kBatch; ++i) {
+      Frames subscription;
+      if (!subscription.Receive(publisher.get(), ZMQ_DONTWAIT)) break;
+      if (subscription.size() == 1) {
+        interest_.Apply(subscription.data(0), subscription.size_of(0));
+      }
+    }
+  };
   while (true) {
     zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
-                              {events.get(), 0, ZMQ_POLLIN, 0}};
-    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
+                              {events.get(), 0, ZMQ_POLLIN, 0},
+                              {publisher.get(), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 3, -1) < 0 && zmq_errno() != EINTR) break;
+    if (items[2].revents & ZMQ_POLLIN) note_subscriptions();
     if (items[1].revents & ZMQ_POLLIN) {
       for (int i = 0; i < kBatch && forward(ZMQ_DONTWAIT); ++i) {
       }

@@ -31,12 +31,24 @@ EventPublisher::EventPublisher(SidecarMetrics* metrics, uint64_t run_id,
       run_id_(run_id),
       clock_(clock != nullptr ? clock : SystemClock::Default()) {}
 
-EventSink* EventPublisher::Sink() const {
+bool EventPublisher::CanPublish() {
+  const EventSink* sink = ScopedEventSink::Current();
+  return sink != nullptr && (sink->Wants(TopicFamily::kContact) ||
+                             sink->Wants(TopicFamily::kQueue) ||
+                             sink->Wants(TopicFamily::kAgent));
+}
+
+EventSink* EventPublisher::Sink(
+    std::initializer_list<TopicFamily> families) const {
   EventSink* sink = ScopedEventSink::Current();
   if (sink == nullptr) {
     metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
   }
-  return sink;
+  for (TopicFamily family : families) {
+    if (sink->Wants(family)) return sink;
+  }
+  return nullptr;  // Nobody listens: not built.
 }
 
 EventHeader EventPublisher::NextHeader() const {
@@ -50,7 +62,7 @@ EventHeader EventPublisher::NextHeader() const {
 
 void EventPublisher::ContactAssigned(const Assignment& assignment,
                                      bool immediate, uint64_t placement) {
-  EventSink* sink = Sink();
+  EventSink* sink = Sink({TopicFamily::kContact, TopicFamily::kQueue, TopicFamily::kAgent});
   if (sink == nullptr) return;
   FlatBufferBuilder fbb(1024);
   FinishAssignmentEvent(fbb, NextHeader(), assignment, immediate, placement);
@@ -61,7 +73,7 @@ void EventPublisher::ContactAssigned(const Assignment& assignment,
 }
 
 void EventPublisher::ContactChanged(const ContactChangeFacts& facts) {
-  EventSink* sink = Sink();
+  EventSink* sink = Sink({TopicFamily::kContact, TopicFamily::kQueue, TopicFamily::kAgent});
   if (sink == nullptr) return;
   FlatBufferBuilder fbb(256);
   FinishContactChangedEvent(fbb, NextHeader(), facts);
@@ -76,7 +88,7 @@ void EventPublisher::ContactChanged(const ContactChangeFacts& facts) {
 void EventPublisher::AgentStateChanged(std::string_view agent_id,
                                        AgentState state,
                                        wire::AgentStateReason reason) {
-  EventSink* sink = Sink();
+  EventSink* sink = Sink({TopicFamily::kAgent});
   if (sink == nullptr) return;
   FlatBufferBuilder fbb(256);
   FinishAgentStateEvent(fbb, NextHeader(), agent_id, state, reason);
@@ -86,7 +98,7 @@ void EventPublisher::AgentStateChanged(std::string_view agent_id,
 void EventPublisher::RulesReloadFinished(
     bool accepted, uint64_t version, std::string_view name,
     std::string_view source, const std::vector<std::string>& problems) {
-  EventSink* sink = Sink();
+  EventSink* sink = Sink({TopicFamily::kRules});
   if (sink == nullptr) return;
   FlatBufferBuilder fbb(1024);
   FinishRulesReloadEvent(fbb, NextHeader(), accepted, version, name, source,
@@ -95,7 +107,7 @@ void EventPublisher::RulesReloadFinished(
 }
 
 void EventPublisher::RulesSuspended(const RulesSuspension& suspension) {
-  EventSink* sink = Sink();
+  EventSink* sink = Sink({TopicFamily::kRules});
   if (sink == nullptr) return;
   FlatBufferBuilder fbb(512);
   FinishRulesSuspendedEvent(fbb, NextHeader(), suspension);

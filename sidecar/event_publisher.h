@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,12 @@ class EventSink {
   // Publishes one finished Event buffer under each topic, in order.
   virtual void Publish(const std::vector<std::string>& topics,
                        const uint8_t* data, size_t size) = 0;
+  // Whether some subscriber listens to the family (subscriber_interest.h):
+  // an event on no wanted family's topic is not built at all.
+  virtual bool Wants(TopicFamily family) const {
+    (void)family;
+    return true;
+  }
 };
 
 // Makes `sink` the calling thread's EventSink for the scope's lifetime.
@@ -67,9 +74,10 @@ class EventPublisher {
                  const Clock* clock = nullptr);
 
   uint64_t run_id() const { return run_id_; }
-  // Whether the calling thread has a sink: callers skip gathering facts
-  // for an event nobody would publish.
-  static bool CanPublish() { return ScopedEventSink::Current() != nullptr; }
+  // Whether the calling thread has a sink and someone listens to a
+  // contact's events (contact/, queue/ or agent/): callers skip gathering
+  // facts for an event nobody would publish.
+  static bool CanPublish();
 
   // `immediate`: assigned by the request that routed it.
   void ContactAssigned(const Assignment& assignment, bool immediate,
@@ -83,8 +91,9 @@ class EventPublisher {
   void RulesSuspended(const RulesSuspension& suspension);
 
  private:
-  // The sink, or null after counting the event as without a channel.
-  EventSink* Sink() const;
+  // The sink, or null after counting the event as without a channel; also
+  // null (uncounted) when no subscriber wants any of `families`.
+  EventSink* Sink(std::initializer_list<TopicFamily> families) const;
   EventHeader NextHeader() const;
 
   SidecarMetrics* metrics_;

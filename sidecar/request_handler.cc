@@ -273,7 +273,7 @@ void RequestHandler::Reload(uint64_t id, const wire::ReloadRules& request,
 bool RequestHandler::WatchRules() {
   std::optional<RulesHealth> suspended = rules_->NewSuspension();
   if (!suspended.has_value()) return false;
-  if (!EventPublisher::CanPublish()) {
+  if (ScopedEventSink::Current() == nullptr) {
     metrics_->events_without_channel.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
