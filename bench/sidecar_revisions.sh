@@ -13,7 +13,10 @@
 # Usage: bench/sidecar_revisions.sh BASE_REV [RUNS]
 #   env: RATE (20000), DURATION_S (5), CONNECTIONS (4), IN_FLIGHT (64),
 #        WORKERS (1), DAEMON_CPUS (0), LOAD_CPUS (1), PORT_BASE (17800),
-#        ROUTINGD_FLAGS (extra flags for both daemons, e.g. --offer_timeout=)
+#        ROUTINGD_FLAGS (extra flags for both daemons, e.g. --offer_timeout=),
+#        SUBSCRIBER (1: a subscriber to every event, which receives and
+#        discards them, runs on LOAD_CPUS during each run: the cost of events
+#        someone listens to; default 0, nobody subscribes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base_rev=${1:?usage: bench/sidecar_revisions.sh BASE_REV [RUNS]}
@@ -26,6 +29,7 @@ workers=${WORKERS:-1}
 daemon_cpus=${DAEMON_CPUS:-0}
 load_cpus=${LOAD_CPUS:-1}
 port=${PORT_BASE:-17800}
+subscriber=${SUBSCRIBER:-0}
 read -r -a extra <<<"${ROUTINGD_FLAGS:-}"
 baseline_output_base=${BASELINE_OUTPUT_BASE:-${HOME}/.cache/bazel-sidecar-baseline}
 worktree="$baseline_output_base-src"
@@ -41,9 +45,12 @@ fi
    --noshow_progress //sidecar:routingd 2>&1 | grep -E "^ERROR" && exit 1) || true
 base_bin=$(cd "$worktree" && bazel --output_base="$baseline_output_base" \
   info --noshow_progress bazel-bin 2>/dev/null)/sidecar/routingd
+# An idle Bazel server still wakes up now and then: not during the runs.
+(cd "$worktree" && bazel --output_base="$baseline_output_base" shutdown)
 bazel build --noshow_progress //sidecar:routingd //bench:sidecar_load 2>&1 |
   grep -E "^ERROR" && exit 1
 bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
+bazel shutdown
 results=$(mktemp)
 server_pid=
 
@@ -55,10 +62,25 @@ run_one() {  # run_one LABEL ROUTINGD MODE
     --io_cpus="$load_cpus" "${extra[@]}" 2>/dev/null &
   server_pid=$!
   sleep 0.3
+  local watch_pid=
+  if [ "$subscriber" = 1 ]; then
+    taskset -c "$load_cpus" /usr/bin/python3 -c '
+import sys, zmq
+sub = zmq.Context().socket(zmq.SUB)
+sub.setsockopt(zmq.RCVHWM, 100000)
+sub.connect(sys.argv[1])
+sub.subscribe(b"")
+while True:
+    sub.recv_multipart(copy=False)
+' "tcp://127.0.0.1:$((port + 1))" >/dev/null 2>&1 &
+    watch_pid=$!
+    sleep 0.3
+  fi
   taskset -c "$load_cpus" "$bin/bench/sidecar_load" \
     --server="tcp://127.0.0.1:$port" --target=routingd --mode="$mode" \
     --rate="$rate" --duration_s="$duration" --connections="$connections" \
     --in_flight="$in_flight" --label="$label" | tee -a "$results"
+  [ -n "$watch_pid" ] && { kill "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; } || true
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   port=$((port + 2))
