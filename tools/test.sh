@@ -43,10 +43,13 @@ run() {
   total_failed=$((total_failed + f))
 }
 
-run "tests" "tests(//...)"
+# Manual tests (long fuzz runs) are run by hand: bazel query keeps them in
+# tests(//...), bazel test //... would not.
+all="tests(//...) except attr(tags, manual, tests(//...))"
+run "tests" "$all"
 if [ $quick -eq 0 ]; then
-  run "tests under ThreadSanitizer" "attr(tags, concurrency, tests(//...))" --config=tsan
-  run "tests under AddressSanitizer+UBSan" "tests(//...) except attr(tags, no_sanitizer, tests(//...))" --config=asan --config=ubsan
+  run "tests under ThreadSanitizer" "attr(tags, concurrency, $all)" --config=tsan
+  run "tests under AddressSanitizer+UBSan" "$all except attr(tags, no_sanitizer, $all)" --config=asan --config=ubsan
 fi
 
 [ $total_failed -ne 0 ] && overall=1

@@ -130,10 +130,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::RejectOffer(
     absl::StatusOr<uint64_t> word = OfferedWord(*record, agent_id);
     if (!word.ok()) return word.status();
     result = ReturnOffer(record, *word, /*expired=*/false, &notices);
-    if (result.ok()) {
-      counters_.Add(counters_.offers_rejected);
-      await = MustAwaitDeliveries(record);
-    }
+    if (result.ok()) await = MustAwaitDeliveries(record);
   }
   if (await) AwaitDeliveries(record);
   Deliver(notices);
@@ -189,6 +186,9 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::ReturnOffer(
         "the offer of contact '", record->id(),
         "' was accepted, cancelled or ended meanwhile"));
   }
+  // The offer has ended here, whatever becomes of the contact next (a Cancel
+  // may still win it while it is placed again).
+  counters_.Add(expired ? counters_.offers_expired : counters_.offers_rejected);
   // This call owns the contact. The agent leaves the free pool before its
   // capacity comes back, so no drain hands it work it just turned down.
   const AgentState agent_state = SetPresenceIf(
@@ -249,7 +249,6 @@ int LockFreeRouter::ExpireOffers(Notices* notices) {
           ReturnOffer(record, word, /*expired=*/true, notices);
       if (returned.ok()) {
         ++expired;
-        counters_.Add(counters_.offers_expired);
       } else if (record->Word() == word) {
         // Could not be planned again as the router stands (see ReturnOffer's
         // refusals): the offer stands, and is looked at again next time.

@@ -92,6 +92,10 @@ TEST(RouterOffersStressTest, LoadsMatchOffersAndAssignmentsAtQuiescence) {
     ended.insert(id);
   };
   std::atomic<int64_t> accepted{0}, rejected{0};
+  // Rejects whose offer ended but whose contact a Cancel took while it was
+  // placed again (Aborted), or that found the offer already ended (Aborted,
+  // nothing done).
+  std::atomic<int64_t> rejects_aborted{0};
 
   std::vector<std::thread> threads;
   for (int r = 0; r < kRouters; ++r) {
@@ -126,9 +130,15 @@ TEST(RouterOffersStressTest, LoadsMatchOffersAndAssignmentsAtQuiescence) {
             if (router->AcceptOffer(id, "").ok()) accepted.fetch_add(1);
             break;
           case 3:
-          case 4:
-            if (router->RejectOffer(id, "").ok()) rejected.fetch_add(1);
+          case 4: {
+            absl::StatusOr<RoutingDecision> back = router->RejectOffer(id, "");
+            if (back.ok()) {
+              rejected.fetch_add(1);
+            } else if (back.status().code() == absl::StatusCode::kAborted) {
+              rejects_aborted.fetch_add(1);
+            }
             break;
+          }
           case 5:
             if (router->Cancel(id).ok()) note_ended(id);
             break;
@@ -202,7 +212,8 @@ TEST(RouterOffersStressTest, LoadsMatchOffersAndAssignmentsAtQuiescence) {
   RouterStats stats = router->Stats();
   EXPECT_EQ(stats.contacts_held, held);
   EXPECT_EQ(stats.offers_accepted, accepted.load());
-  EXPECT_EQ(stats.offers_rejected, rejected.load());
+  EXPECT_GE(stats.offers_rejected, rejected.load());
+  EXPECT_LE(stats.offers_rejected, rejected.load() + rejects_aborted.load());
   EXPECT_EQ(stats.offers_expired, board.expired());
   EXPECT_GE(stats.offers, stats.offers_accepted + stats.offers_rejected +
                               stats.offers_expired);
