@@ -625,8 +625,9 @@ TEST_F(LifecycleEventsTest, EveryStepOfAContactIsPublishedOnItsTopics) {
               ElementsAre("contact/chat-1 Assigned(immediate) chat-1 alice",
                           "queue/billing Assigned(immediate) chat-1 alice",
                           "agent/alice Assigned(immediate) chat-1 alice"));
-  const wire::ContactAssigned* assigned =
-      Last().get()->body_as_ContactAssigned();
+  // Kept alive while `assigned` points into it.
+  const PublishedEvent last = Last();
+  const wire::ContactAssigned* assigned = last.get()->body_as_ContactAssigned();
   EXPECT_EQ(assigned->context()->intent()->str(), "billing.dispute");
   EXPECT_EQ(assigned->customer_id()->str(), "cust-1");
   EXPECT_EQ(assigned->decision()->agent_id()->str(), "alice");
