@@ -1,11 +1,14 @@
 #include "rules/internal/lua_rules_state.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "luajit/lua.hpp"
 #include "rules/internal/rules_prelude_source.h"
 
@@ -163,6 +166,31 @@ void LuaRulesState::BudgetHook(lua_State* L, lua_Debug*) {
       }
     }
   }
+  if (line == 0) {
+    // Stopped in the engine's prelude, between two calls of the file's
+    // hooks: the time went to the hooks this call runs, so name them, at
+    // the first one's line.
+    static constexpr const char* kPriorityHooks[] = {"priority"};
+    static constexpr const char* kCandidateHooks[] = {"eligible", "score"};
+    const bool priority_call = self->running_ref_ == self->priority_ref_;
+    const absl::Span<const char* const> hooks =
+        priority_call ? absl::MakeConstSpan(kPriorityHooks)
+                      : absl::MakeConstSpan(kCandidateHooks);
+    std::vector<std::string> names;
+    for (const char* name : hooks) {
+      auto it = self->hook_lines_.find(name);
+      if (it == self->hook_lines_.end() || it->second <= 0) continue;
+      if (line == 0) line = it->second;
+      names.push_back(absl::StrCat("'", name, "'"));
+    }
+    if (line == 0) line = std::max(self->LineOf("weights"), 1);
+    hook_line = 0;
+    hook = names.empty()
+               ? std::string("the built-in scoring of the rules' weights")
+               : absl::StrCat(names.size() == 1 ? "hook " : "hooks ",
+                              absl::StrJoin(names, " and "),
+                              " (over the candidates)");
+  }
   self->overran_ = true;
   self->overrun_line_ = line;
   self->overrun_hook_ = hook_line > 0
@@ -287,6 +315,7 @@ bool LuaRulesState::CallPrelude(int function_ref, int args, int results,
   lua_rawgeti(L_, LUA_REGISTRYINDEX, function_ref);
   lua_insert(L_, -(args + 1));
   overran_ = false;
+  running_ref_ = function_ref;
   started_ns_.store(SteadyNowNs(), std::memory_order_release);
   const int rc = lua_pcall(L_, args, results, 0);
   started_ns_.store(0, std::memory_order_release);

@@ -149,6 +149,7 @@ class LuaRulesState {
   int module_ref_ = -1;
   int evaluate_ref_ = -1;
   int priority_ref_ = -1;
+  int running_ref_ = -1;  // The prelude function of the call in progress.
   std::unique_ptr<RulesStaging> staging_;
   std::atomic<int64_t> started_ns_{0};
   bool overran_ = false;

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -354,6 +355,55 @@ return {
   EXPECT_THAT(rules->last_error(),
               HasSubstr("hook 'score' (line 9) ran longer than the time budget of 30 ms"));
   EXPECT_THAT(rules->last_error(), ::testing::ContainsRegex("test.lua:[45]:"));
+}
+
+TEST_F(RulesRoutingTest, AnOverrunBetweenHooksNamesTheHooksAndTheirLine) {
+  // A budget far too small for thousands of candidates: the stop lands in
+  // a hook or in the engine's loop between two calls of the hooks. Either
+  // way the error points at the hooks' line in the file, never at line 0.
+  for (int i = 0; i < 20000; ++i) {
+    AddAgent(absl::StrCat("extra-", i), 1 + i % 5, "en", "north", i);
+  }
+  RulesOptions options;
+  options.evaluation_budget = absl::Microseconds(1);
+  options.breaker_failures = 0;
+  const struct {
+    const char* source;
+    const char* location;
+    const char* names;
+  } files[] = {
+      {R"lua(
+return {
+  eligible = function(c, a) return true end,
+  score = function(c, a) return 1 end,
+})lua",
+       "^test.lua:[34]: ", "hooks? '(eligible|score)'"},
+  };
+  for (const auto& file : files) {
+    auto rules = CompileOk(file.source, options);
+    router_->SetRules(rules);
+    // The watchdog looks every millisecond, so an evaluation is stopped
+    // only when it outlasts one look: route until 20 were.
+    std::set<std::string> seen;
+    int overruns = 0;
+    for (int i = 0; i < 2000 && overruns < 20; ++i) {
+      routing::Contact c = Call(absl::StrCat("call-", i));
+      const routing::RoutingDecision d = RouteOk(c);
+      if (d.rules_fallback) {
+        ++overruns;
+        seen.insert(rules->last_error());
+      }
+      ASSERT_TRUE(
+          router_->Release(c.id, routing::ContactOutcome::kResolved).ok() ||
+          router_->Cancel(c.id).ok());
+    }
+    ASSERT_FALSE(seen.empty()) << file.source;
+    for (const std::string& error : seen) {
+      EXPECT_THAT(error, ::testing::ContainsRegex(file.location));
+      EXPECT_THAT(error, HasSubstr("ran longer than the time budget"));
+      EXPECT_THAT(error, ::testing::ContainsRegex(file.names));
+    }
+  }
 }
 
 TEST_F(RulesRoutingTest, ABusyPoolFallsBackInsteadOfWaiting) {
