@@ -15,6 +15,7 @@ packages=(
   libluajit-5.1-dev
   liblua5.4-dev          # Lua 5.4: the rules benchmark's C API baseline
   libzmq3-dev cppzmq-dev
+  libisal-dev            # journal: CRC32C of every record (Intel ISA-L)
   python3
   pkg-config             # builds C programs against the installed librouting (bindings/c)
   python3-zmq            # sidecar: Python client package and its tests

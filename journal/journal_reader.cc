@@ -1,0 +1,224 @@
+#include "journal/journal_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "journal/record_framing.h"
+#include "journal/segment_sink.h"
+
+namespace journal {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::UnavailableError(absl::StrCat(
+        "journal: cannot read ", path, ": ", std::strerror(errno)));
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) {
+    return absl::UnavailableError(
+        absl::StrCat("journal: cannot read ", path));
+  }
+  return std::move(bytes).str();
+}
+
+absl::Status Truncate(const std::string& path, size_t size) {
+  if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
+    return absl::UnavailableError(absl::StrCat("journal: cannot truncate ",
+                                               path, " to ", size, " bytes: ",
+                                               std::strerror(errno)));
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return absl::OkStatus();
+}
+
+bool AllZero(std::string_view bytes) {
+  for (char c : bytes) {
+    if (c != 0) return false;
+  }
+  return true;
+}
+
+// Moves segments [from, end) to DIR/damaged/, kept for a post-mortem.
+absl::Status SetAside(const std::string& directory,
+                      const std::vector<SegmentFileName>& segments,
+                      size_t from) {
+  if (from >= segments.size()) return absl::OkStatus();
+  const std::string aside = directory + "/damaged";
+  if (::mkdir(aside.c_str(), 0750) != 0 && errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat(
+        "journal: cannot create ", aside, ": ", std::strerror(errno)));
+  }
+  for (size_t i = from; i < segments.size(); ++i) {
+    const std::string& path = segments[i].path;
+    const std::string target =
+        absl::StrCat(aside, path.substr(path.rfind('/')));
+    if (::rename(path.c_str(), target.c_str()) != 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "journal: cannot move ", path, " to ", aside, ": ",
+          std::strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<JournalReadReport> ReadJournal(
+    const std::string& directory, const JournalReadOptions& options,
+    const std::function<absl::Status(uint64_t, std::string_view)>& on_record) {
+  struct stat st;
+  if (::stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(
+        absl::StrCat("journal: no directory ", directory));
+  }
+  auto segments = ListSegments(directory);
+  if (!segments.ok()) return segments.status();
+
+  JournalReadReport report;
+  bool have_previous = false;
+  for (size_t i = 0; i < segments->size(); ++i) {
+    const SegmentFileName& segment = (*segments)[i];
+    const bool last = i + 1 == segments->size();
+    auto bytes = ReadFile(segment.path);
+    if (!bytes.ok()) return bytes.status();
+
+    // Damage at `offset`: a torn tail when nothing but zeros follows in the
+    // last segment; otherwise refused, or the journal's end (kTruncate).
+    // Returns true when reading should stop without an error.
+    absl::Status damage_status;
+    auto damage = [&](size_t offset, size_t frame_end,
+                      absl::string_view what) -> bool {
+      const bool torn =
+          last && (frame_end >= bytes->size() ||
+                   AllZero(std::string_view(*bytes).substr(frame_end)));
+      if (!torn && options.recovery == DamageRecovery::kRefuse) {
+        damage_status = absl::DataLossError(absl::StrCat(
+            "journal: ", segment.path, " at offset ", offset, ": ", what,
+            " (record ", report.next_sequence,
+            "); restart with --journal_recover=truncate to cut the journal "
+            "there"));
+        return false;
+      }
+      report.warnings.push_back(absl::StrCat(
+          torn ? "torn record at the end of the journal cut off: "
+               : "damaged journal cut: ",
+          segment.path, " at offset ", offset, ": ", what, " (",
+          bytes->size() - offset, " bytes dropped",
+          torn || last ? ""
+                       : absl::StrCat(", ", segments->size() - i - 1,
+                                      " later segment(s) moved to damaged/"),
+          ")"));
+      if (options.repair) {
+        damage_status = Truncate(segment.path, offset);
+        if (damage_status.ok() && !torn) {
+          damage_status = SetAside(directory, *segments, i + 1);
+        }
+        if (!damage_status.ok()) return false;
+      }
+      return true;
+    };
+
+    const std::optional<uint64_t> first = ParseSegmentHeader(*bytes);
+    if (!first.has_value() || *first != segment.first_sequence) {
+      // A crash while a segment was being created leaves a short header.
+      const bool short_header = bytes->size() < kSegmentHeaderBytes;
+      if (last && short_header) {
+        report.warnings.push_back(
+            absl::StrCat("segment cut short at its header removed: ",
+                         segment.path));
+        if (options.repair) ::unlink(segment.path.c_str());
+        break;
+      }
+      if (damage(0, bytes->size(),
+                 first.has_value()
+                     ? absl::StrCat("header names record ", *first,
+                                    ", the file name ", segment.first_sequence)
+                     : std::string("not a journal segment header"))) {
+        break;
+      }
+      return damage_status;
+    }
+    const uint64_t needed = std::max<uint64_t>(options.from_sequence, 1);
+    if (!have_previous && *first > needed) {
+      // Segments before this one are gone, and no snapshot holds them.
+      if (damage(0, 0,
+                 absl::StrCat("the journal starts at record ", *first,
+                              " but records from ", needed,
+                              " on are needed"))) {
+        break;
+      }
+      return damage_status;
+    }
+    if (have_previous && *first != report.next_sequence) {
+      if (damage(0, 0,
+                 absl::StrCat("segment starts at record ", *first,
+                              ", the previous one ended before record ",
+                              report.next_sequence))) {
+        break;
+      }
+      return damage_status;
+    }
+    report.next_sequence = *first;
+    have_previous = true;
+
+    size_t offset = kSegmentHeaderBytes;
+    bool stop = false;
+    while (!stop) {
+      const FrameAt at = ReadFrame(*bytes, offset);
+      switch (at.kind) {
+        case FrameAt::Kind::kEnd:
+          stop = true;
+          break;
+        case FrameAt::Kind::kRecord:
+          if (report.next_sequence >= options.from_sequence) {
+            if (absl::Status taken = on_record(report.next_sequence, at.body);
+                !taken.ok()) {
+              return taken;
+            }
+            ++report.records;
+          }
+          ++report.next_sequence;
+          offset += at.size;
+          break;
+        case FrameAt::Kind::kTruncated:
+          if (!damage(offset, bytes->size(), "record cut short")) {
+            return damage_status;
+          }
+          return report;
+        case FrameAt::Kind::kDamaged:
+          if (!damage(offset, offset + at.size, "checksum mismatch")) {
+            return damage_status;
+          }
+          return report;
+      }
+    }
+  }
+  if (options.from_sequence > report.next_sequence) {
+    if (have_previous) {
+      return absl::DataLossError(absl::StrCat(
+          "journal: ", directory, " ends before record ",
+          report.next_sequence, ", but records from ", options.from_sequence,
+          " on are needed"));
+    }
+    report.next_sequence = options.from_sequence;  // No segment yet.
+  }
+  return report;
+}
+
+}  // namespace journal

@@ -1,0 +1,104 @@
+#include "journal/record_framing.h"
+
+#include <cstring>
+
+#include "isa-l/crc.h"
+
+namespace journal {
+namespace {
+
+// Little-endian, whatever the host's order.
+void Store32(char* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
+}
+void Store64(char* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
+}
+uint32_t Load32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+uint64_t Load64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+uint32_t ExtendCrc(uint32_t state, std::string_view data) {
+  return crc32_iscsi(
+      reinterpret_cast<unsigned char*>(const_cast<char*>(data.data())),
+      static_cast<int>(data.size()), state);
+}
+
+uint32_t FrameCrc(std::string_view length_bytes, std::string_view body) {
+  // ISA-L's crc32_iscsi keeps the state un-inverted: start at ~0, invert
+  // at the end, for the standard CRC32C.
+  return ExtendCrc(ExtendCrc(0xFFFFFFFFu, length_bytes), body) ^ 0xFFFFFFFFu;
+}
+
+}  // namespace
+
+uint32_t Crc32c(std::string_view data) {
+  return ExtendCrc(0xFFFFFFFFu, data) ^ 0xFFFFFFFFu;
+}
+
+void AppendFrame(std::string_view body, std::string* out) {
+  char header[kFrameHeaderBytes];
+  Store32(header, static_cast<uint32_t>(body.size()));
+  Store32(
+      header + 4, FrameCrc(std::string_view(header, 4), body));
+  out->append(header, sizeof header);
+  out->append(body.data(), body.size());
+}
+
+std::string SegmentHeader(uint64_t first_sequence) {
+  std::string header(kSegmentMagic, sizeof kSegmentMagic);
+  char sequence[8];
+  Store64(sequence, first_sequence);
+  header.append(sequence, sizeof sequence);
+  return header;
+}
+
+std::optional<uint64_t> ParseSegmentHeader(std::string_view header) {
+  if (header.size() < kSegmentHeaderBytes ||
+      std::memcmp(header.data(), kSegmentMagic, sizeof kSegmentMagic) != 0) {
+    return std::nullopt;
+  }
+  return Load64(header.data() + sizeof kSegmentMagic);
+}
+
+FrameAt ReadFrame(std::string_view bytes, size_t offset) {
+  FrameAt at;
+  if (offset >= bytes.size()) return at;
+  const size_t left = bytes.size() - offset;
+  if (left < kFrameHeaderBytes) {
+    at.kind = FrameAt::Kind::kTruncated;
+    return at;
+  }
+  const char* frame = bytes.data() + offset;
+  const uint32_t length = Load32(frame);
+  const uint32_t crc = Load32(frame + 4);
+  if (length > kMaxRecordBytes) {
+    // Nothing can be trusted past a damaged length: the frame is as long as
+    // what is left.
+    at.kind = FrameAt::Kind::kDamaged;
+    at.size = left;
+    return at;
+  }
+  if (left - kFrameHeaderBytes < length) {
+    at.kind = FrameAt::Kind::kTruncated;
+    return at;
+  }
+  const std::string_view body(frame + kFrameHeaderBytes, length);
+  at.size = kFrameHeaderBytes + length;
+  if (FrameCrc(std::string_view(frame, 4), body) != crc) {
+    at.kind = FrameAt::Kind::kDamaged;
+    return at;
+  }
+  at.kind = FrameAt::Kind::kRecord;
+  at.body = body;
+  return at;
+}
+
+}  // namespace journal

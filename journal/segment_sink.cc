@@ -1,0 +1,239 @@
+#include "journal/segment_sink.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "journal/record_framing.h"
+
+namespace journal {
+namespace {
+
+constexpr char kPrefix[] = "journal-";
+constexpr char kSuffix[] = ".seg";
+
+absl::Status IoError(int error, absl::string_view what,
+                     const std::string& path, int64_t offset) {
+  std::string message =
+      offset >= 0 ? absl::StrCat("journal: ", what, " ", path, " at offset ",
+                                 offset, ": ", std::strerror(error))
+                  : absl::StrCat("journal: ", what, " ", path, ": ",
+                                 std::strerror(error));
+  if (error == ENOSPC || error == EDQUOT) {
+    return absl::ResourceExhaustedError(message);
+  }
+  return absl::UnavailableError(message);
+}
+
+absl::Status SyncDirectory(const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError(errno, "cannot open directory", directory, -1);
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) return IoError(error, "cannot sync directory", directory, -1);
+  return absl::OkStatus();
+}
+
+// Writes all of `data` at the file's current end; false with errno set.
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct SegmentSink::Segment {
+  std::string path;
+  int fd = -1;
+  // Bytes of whole records (and the header) written; read by Sync's errors.
+  std::atomic<int64_t> size{0};
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string SegmentPath(const std::string& directory,
+                        uint64_t first_sequence) {
+  return absl::StrFormat("%s/%s%020u%s", directory, kPrefix, first_sequence,
+                         kSuffix);
+}
+
+absl::StatusOr<std::vector<SegmentFileName>> ListSegments(
+    const std::string& directory) {
+  DIR* dir = ::opendir(directory.c_str());
+  if (dir == nullptr) {
+    return IoError(errno, "cannot read directory", directory, -1);
+  }
+  std::vector<SegmentFileName> segments;
+  while (const dirent* entry = ::readdir(dir)) {
+    const absl::string_view name(entry->d_name);
+    const size_t prefix = sizeof kPrefix - 1;
+    const size_t suffix = sizeof kSuffix - 1;
+    if (name.size() != prefix + 20 + suffix ||
+        name.substr(0, prefix) != kPrefix ||
+        name.substr(name.size() - suffix) != kSuffix) {
+      continue;
+    }
+    uint64_t first = 0;
+    if (!absl::SimpleAtoi(name.substr(prefix, 20), &first)) continue;
+    segments.push_back({absl::StrCat(directory, "/", name), first});
+  }
+  ::closedir(dir);
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentFileName& a, const SegmentFileName& b) {
+              return a.first_sequence < b.first_sequence;
+            });
+  return segments;
+}
+
+absl::Status RemoveSegmentsBefore(const std::string& directory,
+                                  uint64_t sequence) {
+  auto segments = ListSegments(directory);
+  if (!segments.ok()) return segments.status();
+  bool removed = false;
+  // Segment i holds [first_i, first_{i+1}); it can go when first_{i+1} <=
+  // sequence. The last segment always stays.
+  for (size_t i = 0; i + 1 < segments->size(); ++i) {
+    if ((*segments)[i + 1].first_sequence > sequence) break;
+    if (::unlink((*segments)[i].path.c_str()) != 0 && errno != ENOENT) {
+      return IoError(errno, "cannot remove", (*segments)[i].path, -1);
+    }
+    removed = true;
+  }
+  return removed ? SyncDirectory(directory) : absl::OkStatus();
+}
+
+SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes)
+    : directory_(std::move(directory)), segment_bytes_(segment_bytes) {}
+
+SegmentSink::~SegmentSink() = default;
+
+absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(
+    const std::string& directory, int64_t segment_bytes) {
+  if (directory.empty()) {
+    return absl::InvalidArgumentError("journal: no directory given");
+  }
+  if (segment_bytes < 4096) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "journal: segment size ", segment_bytes, " is below 4096 bytes"));
+  }
+  if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
+    return IoError(errno, "cannot create directory", directory, -1);
+  }
+  struct stat st;
+  if (::stat(directory.c_str(), &st) != 0) {
+    return IoError(errno, "cannot read directory", directory, -1);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("journal: ", directory, " is not a directory"));
+  }
+  return std::unique_ptr<SegmentSink>(
+      new SegmentSink(directory, segment_bytes));
+}
+
+absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
+  auto segment = std::make_shared<Segment>();
+  segment->path = SegmentPath(directory_, first_sequence);
+  // A leftover file of that name (a segment whose every record failed to
+  // be written) is replaced: it holds no record anyone was told of.
+  segment->fd = ::open(segment->path.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (segment->fd < 0) {
+    return IoError(errno, "cannot create", segment->path, -1);
+  }
+  const std::string header = SegmentHeader(first_sequence);
+  if (!WriteAll(segment->fd, header.data(), header.size())) {
+    const int error = errno;
+    ::unlink(segment->path.c_str());
+    return IoError(error, "cannot write", segment->path, 0);
+  }
+  segment->size.store(static_cast<int64_t>(header.size()));
+  // The new name must survive a crash before its first records are
+  // reported durable.
+  if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
+    ::unlink(segment->path.c_str());
+    return synced;
+  }
+  std::shared_ptr<Segment> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous = std::exchange(current_, std::move(segment));
+  }
+  // Whatever the previous segment holds is made durable before records of
+  // the new one can be: Sync() only looks at the current segment.
+  if (previous != nullptr && ::fdatasync(previous->fd) != 0) {
+    return IoError(errno, "cannot sync", previous->path,
+                   previous->size.load());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentSink::Append(uint64_t first_sequence, int count,
+                                 std::string_view frames) {
+  std::shared_ptr<Segment> segment;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segment = current_;
+  }
+  if (segment == nullptr || segment->size.load() >= segment_bytes_) {
+    if (absl::Status started = StartSegment(first_sequence); !started.ok()) {
+      return started;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    segment = current_;
+  }
+  (void)count;
+  const int64_t before = segment->size.load();
+  if (WriteAll(segment->fd, frames.data(), frames.size())) {
+    segment->size.store(before + static_cast<int64_t>(frames.size()));
+    return absl::OkStatus();
+  }
+  const int error = errno;
+  // Cut the partial frames off, so the next record follows a whole one; if
+  // that fails too, leave the segment: the next Append starts another.
+  if (::ftruncate(segment->fd, before) != 0 ||
+      ::lseek(segment->fd, before, SEEK_SET) != before) {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = nullptr;
+  }
+  return IoError(error, "cannot write", segment->path, before);
+}
+
+absl::Status SegmentSink::Sync() {
+  std::shared_ptr<Segment> segment;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segment = current_;
+  }
+  if (segment == nullptr) return absl::OkStatus();
+  if (::fdatasync(segment->fd) == 0) return absl::OkStatus();
+  const int error = errno;
+  // After a failed fsync the kernel may have dropped the dirty pages: never
+  // append to this segment again.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (current_ == segment) current_ = nullptr;
+  return IoError(error, "cannot sync", segment->path, segment->size.load());
+}
+
+}  // namespace journal

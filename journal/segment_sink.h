@@ -1,0 +1,75 @@
+// File: journal/segment_sink.h
+//
+// The journal's local storage: segment files in one directory, named by the
+// sequence number of their first record (journal-00000000000000000001.seg),
+// each starting with the segment header of record_framing.h. A segment is
+// never appended to after a restart: the writer starts a new one.
+//
+// Errors name the file and the offset. A full disk (ENOSPC, EDQUOT) is
+// ResourceExhausted, any other I/O failure Unavailable; both leave the
+// segment as it was before the failed Append (cut back to its last whole
+// record), or, when even that fails, closed, so the next Append starts a
+// new segment.
+#ifndef JOURNAL_SEGMENT_SINK_H_
+#define JOURNAL_SEGMENT_SINK_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "journal/journal_sink.h"
+
+namespace journal {
+
+struct SegmentFileName {
+  std::string path;
+  uint64_t first_sequence = 0;
+};
+
+// The segments of `directory`, in sequence order. Other files are ignored.
+absl::StatusOr<std::vector<SegmentFileName>> ListSegments(
+    const std::string& directory);
+
+// The file name of the segment whose first record is `first_sequence`.
+std::string SegmentPath(const std::string& directory, uint64_t first_sequence);
+
+// Deletes the segments all of whose records come before `sequence` (the
+// ones a snapshot taken at sequence - 1 makes unnecessary). The last segment
+// is never deleted.
+absl::Status RemoveSegmentsBefore(const std::string& directory,
+                                  uint64_t sequence);
+
+class SegmentSink : public JournalSink {
+ public:
+  // Creates `directory` if needed. A new segment starts when the current
+  // one reaches segment_bytes.
+  static absl::StatusOr<std::unique_ptr<SegmentSink>> Open(
+      const std::string& directory, int64_t segment_bytes = 64 << 20);
+  ~SegmentSink() override;
+
+  absl::Status Append(uint64_t first_sequence, int count,
+                      std::string_view frames) override;
+  absl::Status Sync() override;
+
+  const std::string& directory() const { return directory_; }
+
+ private:
+  struct Segment;
+  SegmentSink(std::string directory, int64_t segment_bytes);
+  absl::Status StartSegment(uint64_t first_sequence);
+
+  const std::string directory_;
+  const int64_t segment_bytes_;
+  // The segment Append writes (guarded by mu_); Sync takes a reference
+  // under mu_ and syncs outside it. std::mutex: ThreadSanitizer sees it.
+  std::mutex mu_;
+  std::shared_ptr<Segment> current_;
+};
+
+}  // namespace journal
+
+#endif  // JOURNAL_SEGMENT_SINK_H_

@@ -1,0 +1,88 @@
+// The journal on a disk that fills up: a small tmpfs this test mounts (and
+// unmounts). Appends are refused with ResourceExhausted naming the file,
+// nothing partial is left behind, and appends go on once space is freed.
+// Without the right to mount (not root), the test is skipped: the same
+// paths are covered by journal_writer_test's injected failures.
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "journal/journal_writer.h"
+#include "journal/segment_sink.h"
+#include "tests/journal/journal_test_support.h"
+
+namespace journal {
+namespace {
+
+using ::testing::HasSubstr;
+
+class JournalDiskFullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mount_point_ = ScratchDirectory("small-disk");
+    std::filesystem::create_directories(mount_point_);
+    if (::mount("tmpfs", mount_point_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                "size=256k") != 0) {
+      GTEST_SKIP() << "cannot mount a tmpfs at " << mount_point_ << ": "
+                   << std::strerror(errno);
+    }
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) ::umount2(mount_point_.c_str(), MNT_DETACH);
+  }
+  std::string mount_point_;
+  bool mounted_ = false;
+};
+
+TEST_F(JournalDiskFullTest, RefusesWhenFullAndResumesWhenSpaceIsFreed) {
+  // Room to free later.
+  const std::string filler = mount_point_ + "/filler";
+  std::ofstream(filler, std::ios::binary) << std::string(64 << 10, 'f');
+  const std::string dir = mount_point_ + "/journal";
+  auto writer = *JournalWriter::Create(*SegmentSink::Open(dir, 1 << 20), 1,
+                                       {});
+  const std::string body(1000, 'r');
+  uint64_t accepted = 0;
+  absl::Status refused;
+  for (int i = 0; i < 1000; ++i) {
+    auto seq = writer->Append(body);
+    if (!seq.ok()) {
+      refused = seq.status();
+      break;
+    }
+    ASSERT_TRUE(writer->WaitDurable(*seq).ok());
+    accepted = *seq;
+  }
+  ASSERT_FALSE(refused.ok()) << "256 KiB never filled up";
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr(dir + "/journal-"));
+  EXPECT_THAT(refused.message(), HasSubstr("No space left on device"));
+  EXPECT_GT(accepted, 100u);
+  // Still full: refused again, numbering nothing.
+  EXPECT_FALSE(writer->Append(body).ok());
+  EXPECT_EQ(writer->Stats().appended, accepted);
+
+  std::filesystem::remove(filler);
+  auto resumed = writer->Append("after the disk came back");
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(*resumed, accepted + 1);
+  EXPECT_TRUE(writer->WaitDurable(*resumed).ok());
+  writer.reset();
+
+  const ReadBack back = ReadAll(dir);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  EXPECT_TRUE(back.report.warnings.empty()) << back.report.warnings[0];
+  ASSERT_EQ(back.records.size(), accepted + 1);
+  EXPECT_EQ(back.records.back().second, "after the disk came back");
+}
+
+}  // namespace
+}  // namespace journal

@@ -1,0 +1,178 @@
+#include "journal/journal_reader.h"
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "journal/journal_writer.h"
+#include "journal/record_framing.h"
+#include "journal/segment_sink.h"
+#include "tests/journal/journal_test_support.h"
+
+namespace journal {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Every record body is this long, so offsets are easy to compute.
+constexpr size_t kBodyBytes = 73;
+constexpr size_t kRecordBytes = kFrameHeaderBytes + kBodyBytes;
+
+std::string Body(uint64_t n) {
+  return absl::StrFormat("record %06d", n) + std::string(60, '-');
+}
+
+// Writes `count` records (Body(first)..) to `dir`, in segments of
+// segment_bytes.
+void WriteRecords(const std::string& dir, int count,
+                  int64_t segment_bytes = 64 << 20, uint64_t first = 1) {
+  auto writer = *JournalWriter::Create(*SegmentSink::Open(dir, segment_bytes),
+                                       first, {});
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(
+        writer->Append(Body(first + i)).ok());
+  }
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void Spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(JournalReaderTest, ATornTailIsCutAtEveryPossibleByte) {
+  const std::string dir = ScratchDirectory("torn-source");
+  WriteRecords(dir, 3);
+  const std::string path = ListSegments(dir)->back().path;
+  const std::string whole = Slurp(path);
+  const size_t last_record = whole.size() - kRecordBytes;
+  for (size_t cut = last_record + 1; cut < whole.size(); ++cut) {
+    const std::string torn = ScratchDirectory("torn");
+    std::filesystem::create_directories(torn);
+    const std::string torn_path =
+        absl::StrCat(torn, path.substr(path.rfind('/')));
+    Spit(torn_path, whole.substr(0, cut));
+    JournalReadOptions options;
+    options.repair = true;
+    const ReadBack back = ReadAll(torn, options);
+    ASSERT_TRUE(back.status.ok()) << cut << ": " << back.status;
+    EXPECT_EQ(back.records.size(), 2u) << cut;
+    EXPECT_EQ(back.report.next_sequence, 3u);
+    ASSERT_EQ(back.report.warnings.size(), 1u) << cut;
+    EXPECT_THAT(back.report.warnings[0],
+                HasSubstr(absl::StrCat("at offset ", last_record)));
+    // Repaired: the file ends at the last whole record, and a writer can
+    // go on from there.
+    EXPECT_EQ(std::filesystem::file_size(torn_path), last_record);
+    WriteRecords(torn, 1, 64 << 20, back.report.next_sequence);
+    const ReadBack again = ReadAll(torn);
+    EXPECT_TRUE(again.report.warnings.empty());
+    EXPECT_EQ(again.records.size(), 3u);
+  }
+}
+
+TEST(JournalReaderTest, ZerosAfterACrashAreATornTailToo) {
+  // A file system may extend the file before the data reaches it.
+  const std::string dir = ScratchDirectory("zeros");
+  WriteRecords(dir, 2);
+  const std::string path = ListSegments(dir)->back().path;
+  Spit(path, Slurp(path) + std::string(512, '\0'));
+  const ReadBack back = ReadAll(dir);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  EXPECT_EQ(back.records.size(), 2u);
+  EXPECT_EQ(back.report.warnings.size(), 1u);
+}
+
+TEST(JournalReaderTest, DamageInTheMiddleIsRefusedNamingSegmentAndOffset) {
+  const std::string dir = ScratchDirectory("damage");
+  WriteRecords(dir, 200, /*segment_bytes=*/4096);
+  auto segments = *ListSegments(dir);
+  ASSERT_GE(segments.size(), 3u);
+  // One flipped bit in the body of the second segment's third record.
+  const std::string path = segments[1].path;
+  std::string bytes = Slurp(path);
+  const size_t offset = kSegmentHeaderBytes + 2 * kRecordBytes;
+  bytes[offset + kFrameHeaderBytes + 5] ^= 0x10;
+  Spit(path, bytes);
+
+  const ReadBack refused = ReadAll(dir);
+  EXPECT_EQ(refused.status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(refused.status.message(),
+              HasSubstr(absl::StrCat(path, " at offset ", offset)));
+  EXPECT_THAT(refused.status.message(), HasSubstr("checksum mismatch"));
+  EXPECT_THAT(refused.status.message(), HasSubstr("--journal_recover=truncate"));
+  // Refusing changed nothing.
+  EXPECT_EQ(Slurp(path), bytes);
+  EXPECT_EQ(ListSegments(dir)->size(), segments.size());
+
+  JournalReadOptions truncate;
+  truncate.recovery = DamageRecovery::kTruncate;
+  truncate.repair = true;
+  const ReadBack cut = ReadAll(dir, truncate);
+  ASSERT_TRUE(cut.status.ok()) << cut.status;
+  EXPECT_EQ(cut.records.size(), segments[1].first_sequence - 1 + 2);
+  ASSERT_EQ(cut.report.warnings.size(), 1u);
+  EXPECT_THAT(cut.report.warnings[0], HasSubstr("moved to damaged/"));
+  EXPECT_EQ(ListSegments(dir)->size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(
+      absl::StrCat(dir, "/damaged", segments[2].path.substr(
+                                         segments[2].path.rfind('/')))));
+  // What is left reads cleanly.
+  const ReadBack after = ReadAll(dir);
+  ASSERT_TRUE(after.status.ok()) << after.status;
+  EXPECT_TRUE(after.report.warnings.empty());
+  EXPECT_EQ(after.records.size(), cut.records.size());
+}
+
+TEST(JournalReaderTest, AMissingSegmentIsAGap) {
+  const std::string dir = ScratchDirectory("gap");
+  WriteRecords(dir, 200, /*segment_bytes=*/4096);
+  auto segments = *ListSegments(dir);
+  ASSERT_GE(segments.size(), 3u);
+  std::filesystem::remove(segments[1].path);
+  const ReadBack back = ReadAll(dir);
+  EXPECT_EQ(back.status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(back.status.message(),
+              HasSubstr(absl::StrCat("segment starts at record ",
+                                     segments[2].first_sequence)));
+}
+
+TEST(JournalReaderTest, SnapshotsLetOldSegmentsGo) {
+  const std::string dir = ScratchDirectory("snapshot");
+  WriteRecords(dir, 200, /*segment_bytes=*/4096);
+  auto segments = *ListSegments(dir);
+  const uint64_t keep_from = segments[2].first_sequence + 1;
+  ASSERT_TRUE(RemoveSegmentsBefore(dir, keep_from).ok());
+  auto left = *ListSegments(dir);
+  ASSERT_EQ(left.size(), segments.size() - 2);
+  EXPECT_EQ(left.front().first_sequence, segments[2].first_sequence);
+
+  JournalReadOptions options;
+  options.from_sequence = keep_from;
+  const ReadBack back = ReadAll(dir, options);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  EXPECT_EQ(back.records.front().first, keep_from);
+  EXPECT_EQ(back.records.back().first, 200u);
+  // Without the snapshot, the records before are missing: refused.
+  EXPECT_EQ(ReadAll(dir).status.code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(JournalReaderTest, ANewDirectoryIsEmptyAndAMissingOneNotFound) {
+  const std::string dir = ScratchDirectory("empty");
+  std::filesystem::create_directories(dir);
+  const ReadBack back = ReadAll(dir);
+  ASSERT_TRUE(back.status.ok());
+  EXPECT_EQ(back.report.next_sequence, 1u);
+  EXPECT_EQ(ReadAll(dir + "/nope").status.code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace journal

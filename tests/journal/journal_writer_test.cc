@@ -1,0 +1,192 @@
+#include "journal/journal_writer.h"
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "journal/record_framing.h"
+#include "journal/segment_sink.h"
+#include "tests/journal/journal_test_support.h"
+
+namespace journal {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<JournalWriter> OpenWriter(const std::string& dir,
+                                          uint64_t next, FsyncMode mode,
+                                          int64_t segment_bytes = 64 << 20) {
+  auto sink = SegmentSink::Open(dir, segment_bytes);
+  EXPECT_TRUE(sink.ok()) << sink.status();
+  JournalWriterOptions options;
+  options.fsync = mode;
+  auto writer = JournalWriter::Create(std::move(*sink), next, options);
+  EXPECT_TRUE(writer.ok()) << writer.status();
+  return std::move(*writer);
+}
+
+TEST(JournalWriterTest, ParsesFsyncModesAndNamesABadOne) {
+  EXPECT_EQ(*ParseFsyncMode("always"), FsyncMode::kAlways);
+  EXPECT_EQ(*ParseFsyncMode("batch"), FsyncMode::kBatch);
+  EXPECT_EQ(*ParseFsyncMode("none"), FsyncMode::kNone);
+  EXPECT_THAT(ParseFsyncMode("sometimes").status().message(),
+              HasSubstr("'sometimes'"));
+}
+
+TEST(JournalWriterTest, EveryModeReadsBackWhatWasAppendedAcrossSegments) {
+  for (FsyncMode mode :
+       {FsyncMode::kAlways, FsyncMode::kBatch, FsyncMode::kNone}) {
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("modes-", FsyncModeName(mode)));
+    {
+      auto writer = OpenWriter(dir, 1, mode, /*segment_bytes=*/4096);
+      for (int i = 1; i <= 300; ++i) {
+        auto seq = writer->Append(absl::StrCat("record ", i, std::string(40, '.')));
+        ASSERT_TRUE(seq.ok()) << seq.status();
+        EXPECT_EQ(*seq, static_cast<uint64_t>(i));
+        ASSERT_TRUE(writer->WaitDurable(*seq).ok());
+      }
+      EXPECT_EQ(writer->Stats().durable_through, 300u);
+    }
+    auto segments = ListSegments(dir);
+    ASSERT_TRUE(segments.ok());
+    EXPECT_GT(segments->size(), 3u) << "4 KiB segments must rotate";
+    const ReadBack back = ReadAll(dir);
+    ASSERT_TRUE(back.status.ok()) << back.status;
+    ASSERT_EQ(back.records.size(), 300u);
+    for (int i = 1; i <= 300; ++i) {
+      EXPECT_EQ(back.records[i - 1].first, static_cast<uint64_t>(i));
+      EXPECT_EQ(back.records[i - 1].second,
+                absl::StrCat("record ", i, std::string(40, '.')));
+    }
+    EXPECT_EQ(back.report.next_sequence, 301u);
+    EXPECT_TRUE(back.report.warnings.empty());
+  }
+}
+
+TEST(JournalWriterTest, ARestartContinuesInANewSegment) {
+  const std::string dir = ScratchDirectory("restart");
+  {
+    auto writer = OpenWriter(dir, 1, FsyncMode::kBatch);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer->Append("before").ok());
+  }
+  const ReadBack first = ReadAll(dir);
+  ASSERT_EQ(first.report.next_sequence, 6u);
+  {
+    auto writer = OpenWriter(dir, first.report.next_sequence,
+                             FsyncMode::kBatch);
+    auto seq = writer->Append("after");
+    ASSERT_TRUE(seq.ok());
+    EXPECT_EQ(*seq, 6u);
+  }
+  EXPECT_EQ(ListSegments(dir)->size(), 2u);
+  const ReadBack back = ReadAll(dir);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  ASSERT_EQ(back.records.size(), 6u);
+  EXPECT_EQ(back.records.back(), std::make_pair(uint64_t{6}, std::string("after")));
+}
+
+TEST(JournalWriterTest, BatchModeCommitsManyRecordsPerSync) {
+  const std::string dir = ScratchDirectory("group-commit");
+  auto writer = OpenWriter(dir, 1, FsyncMode::kBatch);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto seq = writer->Append(absl::StrCat("t", t, "-", i));
+        if (!seq.ok() || !writer->WaitDurable(*seq).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  const JournalWriterStats stats = writer->Stats();
+  EXPECT_EQ(stats.appended, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(stats.durable_through, uint64_t{kThreads * kPerThread});
+  // Eight writers each waiting for their record: one sync covers several.
+  EXPECT_LT(stats.syncs, stats.appended / 2) << stats.syncs;
+  writer.reset();
+  const ReadBack back = ReadAll(dir);
+  ASSERT_EQ(back.records.size(), size_t{kThreads * kPerThread});
+  // Each thread's records are in its order.
+  std::vector<int> next(kThreads, 0);
+  for (const auto& [seq, body] : back.records) {
+    int t = 0, i = 0;
+    ASSERT_EQ(std::sscanf(body.c_str(), "t%d-%d", &t, &i), 2) << body;
+    EXPECT_EQ(i, next[t]++) << body;
+  }
+}
+
+TEST(JournalWriterTest, AFailedAppendNumbersNothingAndServingResumes) {
+  const std::string dir = ScratchDirectory("append-failure");
+  auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+  FaultySink* sink = faulty.get();
+  auto writer = *JournalWriter::Create(std::move(faulty), 1, {});
+  ASSERT_EQ(*writer->Append("one"), 1u);
+  sink->fail_appends = true;
+  auto refused = writer->Append("two");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(), HasSubstr("no space left"));
+  EXPECT_EQ(writer->Stats().appended, 1u);
+  sink->fail_appends = false;
+  auto resumed = writer->Append("three");
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(*resumed, 2u);  // The refused record took no number.
+  EXPECT_TRUE(writer->WaitDurable(*resumed).ok());
+  writer.reset();
+  const ReadBack back = ReadAll(dir);
+  ASSERT_EQ(back.records.size(), 2u);
+  EXPECT_EQ(back.records[1].second, "three");
+}
+
+TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {
+  for (FsyncMode mode : {FsyncMode::kAlways, FsyncMode::kBatch}) {
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("sync-failure-", FsyncModeName(mode)));
+    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+    FaultySink* sink = faulty.get();
+    JournalWriterOptions options;
+    options.fsync = mode;
+    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    const uint64_t good = *writer->Append("good");
+    ASSERT_TRUE(writer->WaitDurable(good).ok());
+    sink->fail_syncs = true;
+    const uint64_t lost = *writer->Append("unknown fate");
+    const absl::Status failed = writer->WaitDurable(lost);
+    EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+    EXPECT_THAT(failed.message(), HasSubstr("record 2 is not durable"));
+    sink->fail_syncs = false;
+    const uint64_t later = *writer->Append("later");
+    EXPECT_TRUE(writer->WaitDurable(later).ok());
+    EXPECT_TRUE(writer->WaitDurable(good).ok());
+    EXPECT_FALSE(writer->WaitDurable(lost).ok());  // Still not durable.
+    EXPECT_EQ(writer->Stats().sync_failures, 1u);
+  }
+}
+
+TEST(JournalWriterTest, RefusesBadOptionsAndUnknownSequences) {
+  const std::string dir = ScratchDirectory("options");
+  JournalWriterOptions options;
+  options.batch_interval = absl::ZeroDuration();
+  EXPECT_FALSE(JournalWriter::Create(*SegmentSink::Open(dir), 1, options).ok());
+  EXPECT_FALSE(JournalWriter::Create(*SegmentSink::Open(dir), 0, {}).ok());
+  auto writer = OpenWriter(dir, 1, FsyncMode::kBatch);
+  EXPECT_EQ(writer->WaitDurable(1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(writer->Append(std::string(kMaxRecordBytes + 1, 'x'))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(writer->Stats().appended, 0u);
+}
+
+}  // namespace
+}  // namespace journal

@@ -1,0 +1,71 @@
+#include "journal/record_framing.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace journal {
+namespace {
+
+TEST(RecordFramingTest, Crc32cIsTheCastagnoliChecksum) {
+  // The standard check value of CRC-32C (iSCSI, RFC 3720).
+  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
+  EXPECT_EQ(Crc32c(""), 0u);
+}
+
+TEST(RecordFramingTest, FramesReadBackInOrder) {
+  std::string bytes;
+  AppendFrame("first", &bytes);
+  AppendFrame("", &bytes);
+  AppendFrame(std::string(1000, 'x'), &bytes);
+  size_t offset = 0;
+  for (const std::string& expected : {std::string("first"), std::string(),
+                                     std::string(1000, 'x')}) {
+    const FrameAt at = ReadFrame(bytes, offset);
+    ASSERT_EQ(at.kind, FrameAt::Kind::kRecord) << offset;
+    EXPECT_EQ(at.body, expected);
+    offset += at.size;
+  }
+  EXPECT_EQ(ReadFrame(bytes, offset).kind, FrameAt::Kind::kEnd);
+}
+
+TEST(RecordFramingTest, EveryCutIsTruncatedAndEveryFlippedBitDamaged) {
+  std::string bytes;
+  AppendFrame("a record body", &bytes);
+  for (size_t size = 1; size < bytes.size(); ++size) {
+    EXPECT_EQ(ReadFrame(bytes.substr(0, size), 0).kind,
+              FrameAt::Kind::kTruncated)
+        << size;
+  }
+  for (size_t byte = 0; byte < bytes.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string damaged = bytes;
+      damaged[byte] = static_cast<char>(damaged[byte] ^ (1 << bit));
+      const FrameAt at = ReadFrame(damaged, 0);
+      // A flipped length bit makes the frame longer than the bytes
+      // (truncated) or shorter (damaged): never a record.
+      EXPECT_NE(at.kind, FrameAt::Kind::kRecord) << byte << ":" << bit;
+    }
+  }
+}
+
+TEST(RecordFramingTest, AnAbsurdLengthIsDamageNotAnAllocation) {
+  std::string bytes(8, '\xff');
+  bytes += "whatever follows";
+  const FrameAt at = ReadFrame(bytes, 0);
+  EXPECT_EQ(at.kind, FrameAt::Kind::kDamaged);
+  EXPECT_EQ(at.size, bytes.size());
+}
+
+TEST(RecordFramingTest, SegmentHeaderRoundTrips) {
+  const std::string header = SegmentHeader(1234567890123ull);
+  ASSERT_EQ(header.size(), kSegmentHeaderBytes);
+  EXPECT_EQ(ParseSegmentHeader(header), 1234567890123ull);
+  EXPECT_FALSE(ParseSegmentHeader(header.substr(0, 15)).has_value());
+  std::string wrong = header;
+  wrong[0] = 'X';
+  EXPECT_FALSE(ParseSegmentHeader(wrong).has_value());
+}
+
+}  // namespace
+}  // namespace journal
