@@ -33,10 +33,15 @@
 # caller, the SIPp agents and tcpdump on OTHER_CPU (default 1). Every one of
 # them runs under PRIO (default "chrt -f 1": real-time priority 1, so that
 # builds or tests sharing the machine do not queue ahead of the calls; both
-# variants alike; PRIO= for normal scheduling).
+# variants alike; PRIO= for normal scheduling). Where taskset or PRIO is
+# refused (a container without CAP_SYS_NICE, fewer cores), the script says so
+# on stderr and runs without it.
 # Everything listens on 127.0.0.1 at ports picked free at run time; every
 # process is started here and stopped by its PID; files go to a temp dir
-# (kept with KEEP=1).
+# under $TEST_TMPDIR, else $TMPDIR, else /tmp (kept with KEEP=1).
+# routingd and the Python client are built with bazel unless ROUTINGD_BIN
+# (routingd) and ROUTING_SIDECAR_DIR (the routing_sidecar package's files,
+# routing_generated.py included) name them (tests/bench/telephony does).
 #
 # Usage: bench/telephony/call_setup_compare.sh [ROUNDS]
 #   env: RATE, CALLS, RAMP (default "100 200 400 800 1600"; empty: no ramp),
@@ -45,10 +50,11 @@
 #        more than RATE x call length, so no call queues), SHM_MB (Kamailio
 #        shared memory, 256), HOLD_MS
 #        (talk time, 100), RING_MS (180 to 200 at the agent, 20),
-#        KAMAILIO_CPU, OTHER_CPU, PRIO, GLUE_COST, QUEUED_AGENTS, KEEP
+#        KAMAILIO_CPU, OTHER_CPU, PRIO, GLUE_COST, QUEUED_AGENTS, KEEP,
+#        ROUTINGD_BIN, ROUTING_SIDECAR_DIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ "${1:-}" = "--help" ] && { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,54p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 rounds=${1:-3}
 rate=${RATE:-50}
 calls=${CALLS:-500}
@@ -66,13 +72,34 @@ here=bench/telephony
 prio=${PRIO-chrt -f 1}
 root=$PWD
 
-for tool in kamailio sipp tcpdump taskset; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
-    { echo "call_setup_compare: $tool not found (apt-get install kamailio sip-tester tcpdump)" >&2; exit 1; }
-done
-kamailio_bin=$(command -v kamailio || echo /usr/sbin/kamailio)
+tool_path() {  # tool_path NAME: its path, on PATH or in /usr/sbin, /sbin
+  command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; } ||
+    { [ -x "/sbin/$1" ] && echo "/sbin/$1"; } ||
+    { echo "call_setup_compare: $1 not found (apt-get install kamailio sip-tester tcpdump)" >&2; return 1; }
+}
+kamailio_bin=$(tool_path kamailio)
+sipp_bin=$(tool_path sipp)
+tcpdump_bin=$(tool_path tcpdump)
 
-work=$(mktemp -d /tmp/call_setup.XXXXXX)
+# Placement and priority are wanted, not required: each is tried once and
+# dropped, with a word on stderr, where it is refused.
+pin_kamailio="taskset -c $kamailio_cpu"
+pin_other="taskset -c $other_cpu"
+if ! { command -v taskset >/dev/null && taskset -c "$kamailio_cpu" true 2>/dev/null &&
+       taskset -c "$other_cpu" true 2>/dev/null; }; then
+  echo "call_setup_compare: taskset -c $kamailio_cpu / -c $other_cpu refused or missing; processes not pinned" >&2
+  pin_kamailio= pin_other=
+fi
+if [ -n "$prio" ] && ! $prio true 2>/dev/null; then
+  echo "call_setup_compare: PRIO \"$prio\" refused; normal scheduling" >&2
+  prio=
+fi
+# routingd places its own threads (--worker_cpus/--io_cpus) only where
+# taskset could.
+routingd_cpu_flags=()
+[ -n "$pin_other" ] && routingd_cpu_flags=(--worker_cpus="$other_cpu" --io_cpus="$other_cpu")
+
+work=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/call_setup.XXXXXX")
 results="$work/results.jsonl"
 : >"$results"
 pids=()
@@ -84,6 +111,8 @@ cleanup() {
   else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 start() {  # start LOG CMD...: runs CMD in the background, remembers its PID
   local log=$1; shift
@@ -164,7 +193,7 @@ start_plain() {
   proxy_port=$ports
   service=billing
   agent_ids=agent1
-  start "$work/$label.kamailio.log" $prio taskset -c "$kamailio_cpu" "$kamailio_bin" \
+  start "$work/$label.kamailio.log" $prio $pin_kamailio "$kamailio_bin" \
     -f "$here/kamailio_plain.cfg" -DD -E -l "udp:127.0.0.1:$proxy_port" \
     -n "$children" -Y "$work" -m "$shm_mb" -M 8 -A "FIXED_AGENT=\"agent1\""
   variant_pids=("$last_pid")
@@ -184,7 +213,7 @@ register_agents() {  # register_agents UAS_PORT: every id of $agent_ids at the a
   local list="$work/$label.agents.csv" port
   { echo SEQUENTIAL; tr ' ' '\n' <<<"$agent_ids"; } >"$list"
   port=$(free_ports 1)
-  taskset -c "$other_cpu" sipp "127.0.0.1:$proxy_port" -sf "$here/register.xml" -inf "$list" \
+  $pin_other "$sipp_bin" "127.0.0.1:$proxy_port" -sf "$here/register.xml" -inf "$list" \
     -i 127.0.0.1 -p "$port" -m "$(wc -w <<<"$agent_ids")" -r 200 \
     -key agent_contact "127.0.0.1:$1" -key expires 3600 -nostdin -timeout 20s \
     >"$work/$label.register.log" 2>&1 ||
@@ -198,22 +227,33 @@ measure() {  # measure VARIANT RATE CALLS KIND ROUND: one SIPp run; appends a JS
   mkdir -p "$dir"
   "start_$variant"
   ports=$(free_ports 2); uas_port=${ports% *}; caller_port=${ports#* }
-  start "$dir/uas.log" $prio taskset -c "$other_cpu" sipp -sf "$root/$here/uas_agent.xml" \
+  start "$dir/uas.log" $prio $pin_other "$sipp_bin" -sf "$root/$here/uas_agent.xml" \
     -i 127.0.0.1 -p "$uas_port" -d "$ring_ms" -nostdin -trace_stat -stf "$dir/uas_stat.csv" -fd 1
   uas_pid=$last_pid
   register_agents "$uas_port"
   sleep 0.5  # the glue logs the last agents in after their 200 OK
-  start "$dir/tcpdump.log" $prio taskset -c "$other_cpu" tcpdump -i lo -n -U -Z root -B 16384 \
+  start "$dir/tcpdump.log" $prio $pin_other "$tcpdump_bin" -i lo -n -U -Z root -B 16384 \
     --immediate-mode -s 2048 -w "$dir/calls.pcap" "udp and port $proxy_port"
   capture_pid=$last_pid
-  for _ in $(seq 50); do grep -q "listening on" "$dir/tcpdump.log" && break; sleep 0.1; done
-  (cd "$dir" && $prio timeout -s INT $((n / r + 45)) taskset -c "$other_cpu" sipp "127.0.0.1:$proxy_port" \
+  for _ in $(seq 50); do
+    grep -q "listening on" "$dir/tcpdump.log" && break
+    kill -0 "$capture_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  # The capture is the measure: without it there is nothing to report.
+  if ! grep -q "listening on" "$dir/tcpdump.log" || ! kill -0 "$capture_pid" 2>/dev/null; then
+    echo "call_setup_compare: tcpdump cannot capture on lo (root or CAP_NET_RAW needed): $(tr '\n' ' ' <"$dir/tcpdump.log")" >&2
+    exit 1
+  fi
+  (cd "$dir" && $prio timeout -s INT $((n / r + 45)) $pin_other "$sipp_bin" "127.0.0.1:$proxy_port" \
     -sf "$root/$here/uac_call.xml" -s "$service" -i 127.0.0.1 -p "$caller_port" \
     -r "$r" -m "$n" -l $((r * 4 + 50)) -d "$hold_ms" -trace_rtt -rtt_freq 1 -trace_stat \
     -stf uac_stat.csv -fd 1 -trace_err -nostdin -timeout $((n / r + 30))s \
     >uac.log 2>&1) || rc=$?
   sleep 1  # the last packets reach the capture file
   stop "$capture_pid" "$uas_pid" "${variant_pids[@]}"
+  [ -s "$dir/calls.pcap" ] ||
+    { echo "call_setup_compare: tcpdump wrote no capture ($dir/tcpdump.log: $(tr '\n' ' ' <"$dir/tcpdump.log"))" >&2; exit 1; }
   /usr/bin/python3 "$here/call_setup_stats.py" --pcap "$dir/calls.pcap" \
     --caller_port "$caller_port" --proxy_port "$proxy_port" \
     --rtt "$(ls "$dir"/uac_call_*_rtt.csv 2>/dev/null | head -1)" --label "$label" \
@@ -260,13 +300,13 @@ if [[ " $variants " == *" routing"* ]] && [ "${GLUE_COST:-1}" = 1 ] &&
   prepare_routing
   label=glue-cost; mkdir -p "$work/$label"
   ports=$(free_ports 2)
-  start "$work/$label/routingd.log" $prio taskset -c "$other_cpu" "$routingd_bin" \
+  start "$work/$label/routingd.log" $prio $pin_other "$routingd_bin" \
     --listen="tcp://127.0.0.1:${ports% *}" --events="tcp://127.0.0.1:${ports#* }" --http= \
-    --workers=1 --worker_cpus="$other_cpu" --io_cpus="$other_cpu" \
+    --workers=1 "${routingd_cpu_flags[@]}" \
     --batch_io_thread="$([[ "$prio" == chrt* ]] && echo false || echo true)"
   cost_routingd=$last_pid
   sleep 0.3
-  PYTHONPATH="$work/python" $prio taskset -c "$kamailio_cpu" /usr/bin/python3 \
+  PYTHONPATH="$work/python" $prio $pin_kamailio /usr/bin/python3 \
     "$here/glue_client_cost.py" --server "tcp://127.0.0.1:${ports% *}" --calls 2000 \
     --rate "$rate" >"$work/glue_cost.json" || echo '{}' >"$work/glue_cost.json"
   stop "$cost_routingd"

@@ -8,19 +8,33 @@
 #                  line per call in $work/<label>/glue_timing.<pid>;
 #   routing_queued the integration's glue, QUEUED_AGENTS agents registered
 #                  (4): calls queue, and the capture times their resumption.
+# routingd and the Python client are built with bazel, unless ROUTINGD_BIN
+# and ROUTING_SIDECAR_DIR (__init__.py, client.py, routing_generated.py)
+# name built ones (a test's runfiles).
 
 integration=integrations/kamailio
 if [ -f "$integration/kamailio.cfg" ] && [ -f "$integration/routing_glue.py" ]; then
   routing_prepared=
   prepare_routing() {  # routingd and the Python client, built once per run
     [ -n "$routing_prepared" ] && return 0
-    bazel build --noshow_progress //sidecar:routingd \
-      //bindings/python/routing_sidecar:routing_fbs_py 2>&1 | grep -E "^ERROR" && return 1
-    local bin; bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
-    routingd_bin="$bin/sidecar/routingd"
+    local sidecar_dir
+    if [ -n "${ROUTINGD_BIN:-}" ] && [ -n "${ROUTING_SIDECAR_DIR:-}" ]; then
+      routingd_bin=$ROUTINGD_BIN
+      sidecar_dir=$ROUTING_SIDECAR_DIR
+    else
+      bazel build --noshow_progress //sidecar:routingd \
+        //bindings/python/routing_sidecar:routing_fbs_py 2>&1 | grep -E "^ERROR" && return 1
+      local bin; bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
+      routingd_bin="$bin/sidecar/routingd"
+      sidecar_dir="$work/python/generated"
+      mkdir -p "$sidecar_dir"
+      cp bindings/python/routing_sidecar/__init__.py bindings/python/routing_sidecar/client.py \
+        "$bin/bindings/python/routing_sidecar/routing_generated.py" "$sidecar_dir/"
+    fi
+    [ -x "$routingd_bin" ] || { echo "call_setup_compare: no routingd at $routingd_bin" >&2; return 1; }
     mkdir -p "$work/python/routing_sidecar"
-    cp bindings/python/routing_sidecar/__init__.py bindings/python/routing_sidecar/client.py \
-      "$bin/bindings/python/routing_sidecar/routing_generated.py" "$work/python/routing_sidecar/"
+    cp -L "$sidecar_dir/__init__.py" "$sidecar_dir/client.py" "$sidecar_dir/routing_generated.py" \
+      "$work/python/routing_sidecar/"
     /usr/bin/python3 - "$agents" >"$work/roster.json" <<'PY'
 import json, sys
 n = int(sys.argv[1])
@@ -42,16 +56,16 @@ PY
     # so routingd keeps it in the inherited class.
     local batch_io=true
     [[ "$prio" == chrt* ]] && batch_io=false
-    start "$work/$label.routingd.log" $prio taskset -c "$other_cpu" "$routingd_bin" \
+    start "$work/$label.routingd.log" $prio $pin_other "$routingd_bin" \
       --listen="tcp://127.0.0.1:$rd_listen" --events="tcp://127.0.0.1:$rd_events" --http= \
-      --workers=1 --worker_cpus="$other_cpu" --io_cpus="$other_cpu" --batch_io_thread="$batch_io"
+      --workers=1 "${routingd_cpu_flags[@]}" --batch_io_thread="$batch_io"
     local routingd_pid=$last_pid
     sleep 0.3
     start "$work/$label.kamailio.log" env \
       PYTHONPATH="$work/python:$root/$integration:$root/$here" \
       ROUTINGD_SERVER="tcp://127.0.0.1:$rd_listen" ROUTINGD_EVENTS="tcp://127.0.0.1:$rd_events" \
       ROUTING_ROSTER="$work/roster.json" GLUE_TIMING_FILE="$work/$label/glue_timing" \
-      $prio taskset -c "$kamailio_cpu" "$kamailio_bin" -f "$integration/kamailio.cfg" \
+      $prio $pin_kamailio "$kamailio_bin" -f "$integration/kamailio.cfg" \
       -DD -E -l "udp:127.0.0.1:$proxy_port" -n "$children" -Y "$work" -m "$shm_mb" -M 16 \
       -A LISTEN_ON_COMMAND_LINE -A "ROUTING_GLUE=\"$1\""
     variant_pids=("$last_pid" "$routingd_pid")
