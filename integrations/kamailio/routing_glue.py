@@ -21,8 +21,22 @@ a fork, so the roster is loaded on a context of its own that is terminated
 before mod_init returns, and each process opens its own Client (and the
 rtimer process its own SUB socket) the first time it needs one.
 
-The contact id is the caller's Call-ID: every message of the call (CANCEL,
-BYE, the agent's failure reply) carries it, whichever process handles it.
+The contact id is the Call-ID of the caller's first call: every message of
+the call (CANCEL, BYE, the agent's failure reply) carries it, whichever
+process handles it. A transfer gives the caller a new call (a new Call-ID)
+that keeps the contact, so kamailio.cfg works the contact id out for every
+message (route[CONTACT]) and hands it over in $var(contact); the glue reads
+it there rather than the Call-ID.
+
+Per contact the glue keeps what routingd needs to route it again (the
+language and customer id of its first INVITE) in the shared `contacts`
+htable, so a RONA or a transfer, whose messages do not carry the caller's
+headers, requeues it with them.
+
+The routing calls on the call path (RouteContact, RequeueContact,
+CancelContact, ReleaseContact) all go through routing_client(), in the
+three methods _route(), _cancel() and _release(): another client class with
+the same route/cancel/release signatures replaces the Client there.
 """
 
 import json
@@ -45,6 +59,8 @@ _UNMATCHED_ASSIGNMENT_TTL_S = 1.0
 # Events handed to the script per timer tick at most, so one tick never
 # holds the rtimer process for long (the rest wait for the next tick).
 _EVENTS_PER_TICK = 256
+# The shared htable (kamailio.cfg) holding each contact's routing fields.
+_CONTACTS_TABLE = "contacts"
 
 
 def _env(name, default):
@@ -154,6 +170,23 @@ class RoutingGlue:
         # Sockets are opened lazily, by the process that uses them.
         return 0
 
+    # --- routingd: the routing calls on the call path ----------------------
+
+    def routing_client(self):
+        """The client of route(), cancel() and release(): the one place to
+        put another client class with the same methods."""
+        return self.client()
+
+    def _route(self, contact_id, fields, requeue):
+        return self.routing_client().route(contact_id, requeue=requeue,
+                                           **fields)
+
+    def _cancel(self, contact_id):
+        self.routing_client().cancel(contact_id)
+
+    def _release(self, contact_id):
+        self.routing_client().release(contact_id, "resolved")
+
     # --- registrations ------------------------------------------------------
 
     def agent_login(self, msg, agent_id):
@@ -170,17 +203,44 @@ class RoutingGlue:
         except RoutingError as error:
             _log("warn", f"agent {agent_id} -> {state}: {error}")
             return -1
+        except TimeoutError as error:
+            _log("err", f"agent {agent_id} -> {state}: {error}")
+            return -1
         _log("info", f"agent {agent_id} -> {state}")
         return 1
 
     # --- calls --------------------------------------------------------------
 
+    @staticmethod
+    def _contact_id():
+        return KSR.pv.get("$var(contact)")
+
     def _contact_fields(self, skill):
+        """RouteContact's fields for a first INVITE: the queue and skill,
+        and the caller's X-Language and X-Customer headers."""
         language = KSR.pv.get("$hdr(X-Language)")
         customer = KSR.pv.get("$hdr(X-Customer)")
         return dict(channel="voice", skills={skill: 1}, queue=skill,
                     languages=[language.strip()] if language else [],
                     customer_id=customer.strip() if customer else "")
+
+    def _remember(self, contact_id, fields):
+        KSR.htable.sht_sets(_CONTACTS_TABLE, contact_id, json.dumps(
+            {"languages": fields["languages"],
+             "customer_id": fields["customer_id"]}))
+
+    def _requeue_fields(self, contact_id, skill):
+        """The fields to route the contact again to `skill`: the language
+        and customer id remembered from its first INVITE (this message may
+        be a REFER's new call, without them), else this message's headers."""
+        fields = self._contact_fields(skill)
+        kept = KSR.htable.sht_get(_CONTACTS_TABLE, contact_id)
+        if kept:
+            fields.update(json.loads(kept))
+        return fields
+
+    def _forget(self, contact_id):
+        KSR.htable.sht_rm(_CONTACTS_TABLE, contact_id)
 
     def _decided(self, decision):
         KSR.pv.sets("$var(routing)", decision["outcome"])
@@ -204,10 +264,10 @@ class RoutingGlue:
         """An INVITE to a queue: RouteContact. Sets $var(routing) to
         "assigned" ($var(agent)), "queued" ($var(queue_position)) or
         "refused" ($var(refusal): the SIP status to answer with)."""
-        contact_id = KSR.pv.get("$ci")
+        contact_id = self._contact_id()
+        fields = self._contact_fields(skill)
         try:
-            decision = self.client().route(contact_id,
-                                           **self._contact_fields(skill))
+            decision = self._route(contact_id, fields, requeue=False)
         except RoutingError as error:
             return self._refused(contact_id, error)
         except TimeoutError as error:
@@ -215,40 +275,63 @@ class RoutingGlue:
             # so the contact must not stay held (or hold an agent).
             self._end("cancel", contact_id)
             return self._refused(contact_id, error)
+        self._remember(contact_id, fields)
         return self._decided(decision)
 
     def requeue_call(self, msg, skill):
         """RONA or transfer: RequeueContact with the queue's (or the new)
-        skill. Results as for route_call."""
-        contact_id = KSR.pv.get("$ci")
+        skill, and the contact's language and customer. Results as for
+        route_call; a refused requeue leaves the contact where it was."""
+        contact_id = self._contact_id()
         try:
-            decision = self.client().route(contact_id, requeue=True,
-                                           **self._contact_fields(skill))
+            decision = self._route(contact_id,
+                                   self._requeue_fields(contact_id, skill),
+                                   requeue=True)
         except (RoutingError, TimeoutError) as error:
             return self._refused(contact_id, error)
         return self._decided(decision)
 
     def agent_no_answer(self, msg, agent_id):
         """The agent was offered the call and did not take it: on break, so
-        routingd offers it nothing more until the phone logs in again."""
+        routingd offers it nothing more. kamailio.cfg ends the break after
+        RONA_BREAK_S (agent_back_from_break)."""
         return self._set_state(agent_id, "break")
+
+    def agent_back_from_break(self, msg, agent_id):
+        """The RONA break is over and the agent's phone is still registered:
+        available again, if routingd still has it on break (an unregister,
+        a supervisor or a workforce-management client may have changed its
+        state meanwhile; that change stands)."""
+        try:
+            state = next((a["state"] for a in self.client().list_agents()
+                          if a["id"] == agent_id), None)
+        except (RoutingError, TimeoutError) as error:
+            _log("warn", f"agent {agent_id}: end of break: {error}")
+            return -1
+        if state != "break":
+            _log("info", f"agent {agent_id}: break over, but it is {state}: "
+                 "left so")
+            return 1
+        return self._set_state(agent_id, "available")
 
     def caller_left(self, msg, contact_id=None):
         """CANCEL (queued or ringing), a queued call that timed out, or one
-        that could not be resumed: CancelContact (of this message's Call-ID
+        that could not be resumed: CancelContact (of this message's contact
         unless given)."""
-        return self._end("cancel", contact_id or KSR.pv.get("$ci"))
+        return self._end("cancel", contact_id or self._contact_id())
 
     def call_ended(self, msg):
-        """BYE after an answered call: ReleaseContact, outcome resolved."""
-        return self._end("release", KSR.pv.get("$ci"))
+        """BYE after an answered call (or a transfer abandoned after it):
+        ReleaseContact, outcome resolved."""
+        return self._end("release", self._contact_id())
 
     def _end(self, how, contact_id):
+        self._forget(contact_id)
         try:
             if how == "cancel":
-                self.client().cancel(contact_id)
+                self._cancel(contact_id)
             else:
-                self.client().release(contact_id, "resolved")
+                self._release(contact_id)
         except RoutingError as error:
             # NotFound: already ended (a retransmitted BYE, a CANCEL that
             # crossed the agent's failure reply).

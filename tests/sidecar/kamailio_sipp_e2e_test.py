@@ -15,9 +15,13 @@ Checks:
   - queued calls were assigned as agents freed up, in aged-arrival order
     (routingd's ContactAssigned events, in sequence, per caller language);
   - the agent that answered 486 was put on break and its call went to
-    another agent (RONA);
-  - an agent's REFER to a queue moved the contact to that queue's agent
-    in routingd;
+    another agent (RONA); the break ended on its own after RONA_BREAK_S
+    (routingd's agent events: break, then available) and the agent took a
+    later call;
+  - an agent's REFER to a queue moved the caller: the caller's phone
+    followed it with a new call that reached an agent of the new queue who
+    speaks the caller's language, as the same contact in routingd (its
+    assignments, and releases: none for the first agent, one for the new);
   - an unregister and an expired registration log agents out;
   - a call to a queue no agent serves is answered 404;
   - callers who hung up while queued, and one who waited until the queue
@@ -41,11 +45,7 @@ import tempfile
 import time
 import unittest
 
-import flatbuffers
-import zmq
-
 from routing_sidecar import Client, EventSubscriber, RoutingError
-from routing_sidecar import routing_generated as wire
 
 ROUTINGD = os.environ["ROUTINGD"]
 KAMAILIO_DIR = os.environ["KAMAILIO_DIR"]
@@ -54,27 +54,35 @@ KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 OUTPUTS = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR")
 
-# The roster: four agents who answer, one who rejects every offer with 486
-# (rob: the highest billing level, so routingd offers him an early call),
-# one whose registration expires (eve) and one who never registers (zoe,
-# the only French speaker: French callers wait until they hang up).
+# The roster: four agents who answer, one who rejects his first offer with
+# 486 (rob: the highest billing level, so routingd offers him an early
+# call) and answers later ones, one whose registration expires (eve) and
+# one who never registers (zoe, the only French speaker: French callers
+# wait until they hang up).
 ROSTER = [
     {"id": "alice", "skills": {"billing": 3}, "languages": {"en": 5}},
     {"id": "bob", "skills": {"billing": 3}, "languages": {"en": 5, "es": 4}},
     {"id": "carol", "skills": {"billing": 3}, "languages": {"en": 4, "es": 5}},
     {"id": "dave", "skills": {"billing": 3}, "languages": {"en": 5}},
-    {"id": "rob", "skills": {"billing": 5}, "languages": {"en": 5, "es": 5}},
+    {"id": "rob", "skills": {"billing": 5, "retention": 3},
+     "languages": {"en": 5, "es": 5}},
     {"id": "eve", "skills": {"sales": 3}, "languages": {"en": 5}},
     {"id": "zoe", "skills": {"billing": 3}, "languages": {"fr": 5}},
-    {"id": "tom", "skills": {"support": 3}, "languages": {"en": 5}},
-    {"id": "sam", "skills": {"sales": 3}, "languages": {"en": 5}},
+    {"id": "tom", "skills": {"support": 3}, "languages": {"en": 5, "es": 5}},
+    {"id": "sam", "skills": {"sales": 5}, "languages": {"en": 5}},
+    {"id": "sofia", "skills": {"sales": 2}, "languages": {"es": 5}},
 ]
 ANSWERING = ["alice", "bob", "carol", "dave"]
+# rob rejects his first offer (RONA), is on break RONA_BREAK_S, then takes
+# a retention call (only he has that skill), placed once he has rejected.
 REJECTING = "rob"
-# A support call: tom answers it and transfers it to sales with a REFER;
-# routingd moves the contact to sam (the caller's leg stays with tom: the
-# proxy does not move calls, README.md).
+RONA_BREAK_S = 2
+# A Spanish support call: tom answers it and transfers it to sales with a
+# REFER. The caller's phone follows it with a new call to sales, which must
+# reach sofia: of the sales agents only she speaks Spanish, and sam, with
+# the higher sales level, would get a call that had lost its language.
 TRANSFERRING = "tom"
+TRANSFER_TARGET = "sofia"
 
 # The callers: 16 calls at 8/s, a third Spanish, a third English, a third
 # with no language; each agent holds a call 1.5 s, so calls queue.
@@ -116,41 +124,6 @@ def bound(address, port, process, seconds=15):
                 return process.poll() is None
         time.sleep(0.02)
     return False
-
-
-def stats_counts(endpoint):
-    """Stats fields the Python client does not return (decisions, cancelled,
-    contacts_held...), read from a GetStats reply directly."""
-    context = zmq.Context.instance()
-    sock = context.socket(zmq.DEALER)
-    sock.linger = 0
-    sock.connect(endpoint)
-    try:
-        b = flatbuffers.Builder(64)
-        wire.GetStatsStart(b)
-        wire.GetStatsAddWindowSeconds(b, 300)
-        body = wire.GetStatsEnd(b)
-        wire.RequestStart(b)
-        wire.RequestAddProtocolVersion(b, 1)
-        wire.RequestAddRequestId(b, 1)
-        wire.RequestAddBodyType(b, wire.RequestBody.GetStats)
-        wire.RequestAddBody(b, body)
-        b.Finish(wire.RequestEnd(b), b"RTSC")
-        sock.send(b.Output())
-        if not sock.poll(5000):
-            raise TimeoutError("no GetStats reply")
-        reply = wire.Reply.GetRootAs(sock.recv(), 0)
-        stats = wire.Stats()
-        stats.Init(reply.Body().Bytes, reply.Body().Pos)
-        return {"decisions": stats.Decisions(),
-                "assigned_immediately": stats.AssignedImmediately(),
-                "queued": stats.Queued(),
-                "assigned_from_queue": stats.AssignedFromQueue(),
-                "cancelled": stats.Cancelled(),
-                "released": stats.Released(),
-                "contacts_held": stats.ContactsHeld()}
-    finally:
-        sock.close()
 
 
 def sipp_stat(path, column):
@@ -258,9 +231,10 @@ class KamailioSippTest(unittest.TestCase):
                     raise RuntimeError("routingd did not start")
         probe.close()
         cls.client = Client(cls.server)
-        # Every assignment routingd publishes, in sequence, from before the
-        # first call.
-        cls.subscriber = EventSubscriber(cls.events, topics=["contact/"])
+        # Every assignment and agent state routingd publishes, in sequence,
+        # from before the first call.
+        cls.subscriber = EventSubscriber(cls.events,
+                                         topics=["contact/", "agent/"])
 
         # Kamailio, on a free port of 127.0.0.1, in the foreground.
         roster = [dict(a, capacity={"voice": 1}) for a in ROSTER]
@@ -282,7 +256,8 @@ class KamailioSippTest(unittest.TestCase):
                 "-A", f'ROUTING_GLUE="{glue}"',
                 "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}",
                 "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}",
-                "-A", "MIN_EXPIRES=1"],
+                "-A", "MIN_EXPIRES=1",
+                "-A", f"RONA_BREAK_S={RONA_BREAK_S}"],
                 env=env)
             # It binds its port after loading the roster (mod_init); a port
             # another process took meanwhile stops it: try another.
@@ -300,7 +275,8 @@ class KamailioSippTest(unittest.TestCase):
         # answer (a UAS on the same address and port). eve registers for
         # 2 s only and has no UAS.
         cls.agents = {}
-        agents = ANSWERING + [REJECTING, TRANSFERRING, "sam", "eve"]
+        agents = ANSWERING + [REJECTING, TRANSFERRING, "sam",
+                              TRANSFER_TARGET, "eve"]
         for i, agent in enumerate(agents):
             address = f"127.0.0.{10 + i}"
             cls.agents[agent] = (address, None)
@@ -311,6 +287,7 @@ class KamailioSippTest(unittest.TestCase):
             scenario, extra = "agent_uas.xml", []
             if agent == REJECTING:
                 scenario = "agent_busy_uas.xml"
+                extra = ["-key", "rejections", "1"]
             elif agent == TRANSFERRING:
                 scenario = "agent_transfer_uas.xml"
                 extra = ["-key", "transfer_to", f"sales@{cls.proxy}"]
@@ -321,6 +298,10 @@ class KamailioSippTest(unittest.TestCase):
                 *extra,
                 "-d", str(HOLD_MS), "-i", address, "-p", str(port),
                 "-trace_logs", "-log_file", cls.path(f"agent_{agent}.log"),
+                # Call-IDs are the phone's own: the transferred caller's
+                # "xfer///..." one included (SIPp would file it, and name
+                # it in the BYE, by the part after "///").
+                "-callid_slash_ign",
                 "-nostdin", "-timeout", "60s"], port=port)
 
         # The callers and the callers who hang up, at once.
@@ -337,11 +318,23 @@ class KamailioSippTest(unittest.TestCase):
                               "french_calls.csv", LEAVERS, 2,
                               ["-d", str(LEAVE_AFTER_MS)])
         with open(cls.path("support_calls.csv"), "w") as f:
-            f.write("SEQUENTIAL\nsupport;X-Language: en\n")
-        cls.support = cls.uac("support", "caller.xml", "support_calls.csv",
-                              1, 1, [])
+            f.write("SEQUENTIAL\nsupport;X-Language: es\n")
+        cls.support = cls.uac("support", "caller_transfer.xml",
+                              "support_calls.csv", 1, 1, [])
         cls.patient = cls.uac("patient", "caller_queue_timeout.xml",
                               "french_calls.csv", 1, 1, [])
+        # Once rob has turned his first call down (RONA), a call only he
+        # can take: it waits for the end of his break.
+        deadline = time.time() + 20
+        while not any(f[0] == "rejected" for f in
+                      read_log(cls.path(f"agent_{REJECTING}.log"))):
+            if time.time() > deadline:
+                raise RuntimeError(f"{REJECTING} was offered no call")
+            time.sleep(0.05)
+        with open(cls.path("retention_calls.csv"), "w") as f:
+            f.write("SEQUENTIAL\nretention;X-Note: none\n")
+        cls.retention = cls.uac("retention", "caller.xml",
+                                "retention_calls.csv", 1, 1, [])
         cls.callers_rc = cls.callers.wait(timeout=45)
         cls.leavers_rc = cls.leavers.wait(timeout=15)
         with open(cls.path("unknown_queue.csv"), "w") as f:
@@ -351,20 +344,27 @@ class KamailioSippTest(unittest.TestCase):
         cls.refused_rc = cls.refused.wait(timeout=15)
         cls.patient_rc = cls.patient.wait(timeout=30)
         cls.support_rc = cls.support.wait(timeout=15)
+        cls.retention_rc = cls.retention.wait(timeout=15)
 
         # Quiescence: every answered call released, nothing held.
         deadline = time.time() + 10
         while True:
-            cls.counts = stats_counts(cls.server)
+            cls.counts = cls.client.stats()
             if cls.counts["contacts_held"] == 0 or time.time() > deadline:
                 break
             time.sleep(0.1)
-        cls.assignments = []
+        # An assignment comes on both families (contact/ and agent/): each
+        # event once, by its global sequence number.
+        by_sequence = {}
         while True:
             try:
-                cls.assignments.append(cls.subscriber.next(timeout_ms=100)[1])
+                event = cls.subscriber.next(timeout_ms=100)[1]
             except TimeoutError:
                 break
+            by_sequence[event["sequence"]] = event
+        cls.events_seen = [by_sequence[n] for n in sorted(by_sequence)]
+        cls.assignments = [e for e in cls.events_seen
+                           if e["type"] == "assigned"]
 
     @classmethod
     def register(cls, agent, expires):
@@ -418,21 +418,32 @@ class KamailioSippTest(unittest.TestCase):
             call[2] = hangups.get(call[0])
         return calls
 
+    def rejections(self):
+        """rob's rejected offers: [(call id, rejected at)]."""
+        return [(f[1], when(f[2], f[3])) for f in
+                read_log(self.path(f"agent_{REJECTING}.log"))
+                if f[0] == "rejected"]
+
+    def caller_log(self, name, kind):
+        return [f for f in read_log(self.path(f"{name}.log")) if f[0] == kind]
+
     def test_sipp_callers_all_succeeded(self):
         self.assertEqual(self.callers_rc, 0, self.output("callers")[-2000:])
         self.assertEqual(self.leavers_rc, 0, self.output("leavers")[-2000:])
         # 182 Queued, then 408 once QUEUE_MAX_WAIT passed.
         self.assertEqual(self.patient_rc, 0, self.output("patient")[-2000:])
         self.assertEqual(self.support_rc, 0, self.output("support")[-2000:])
+        self.assertEqual(self.retention_rc, 0,
+                         self.output("retention")[-2000:])
         # A queue no agent serves: routingd refuses (NotFound), SIP 404.
         self.assertEqual(self.refused_rc, 0, self.output("refused")[-2000:])
-        answered = read_log(self.path("callers.log"))
+        answered = self.caller_log("callers", "answered")
         self.assertEqual(len(answered), len(CALLS))
 
     def test_every_answered_call_reached_a_qualified_agent(self):
         roster = {a["id"]: a for a in ROSTER}
         answered_by = {}
-        for agent in ANSWERING:
+        for agent in ANSWERING + [REJECTING]:
             for call_id, _, hangup, queue, lang in self.agent_calls(agent):
                 self.assertIn(queue, roster[agent]["skills"], call_id)
                 if lang != "-":
@@ -440,12 +451,13 @@ class KamailioSippTest(unittest.TestCase):
                                   f"{call_id} ({lang}) answered by {agent}")
                 self.assertIsNotNone(hangup,
                                      f"{agent} never hung up {call_id}")
-                answered_by[call_id] = agent
-        caller_ids = {f[1] for f in read_log(self.path("callers.log"))}
+                if queue == "billing":
+                    answered_by[call_id] = agent
+        caller_ids = {f[1] for f in self.caller_log("callers", "answered")}
         self.assertEqual(set(answered_by), caller_ids)
 
     def test_no_agent_ever_had_two_calls_at_once(self):
-        for agent in ANSWERING:
+        for agent in ANSWERING + [REJECTING, TRANSFER_TARGET]:
             calls = sorted(self.agent_calls(agent), key=lambda c: c[1])
             self.assertTrue(calls, f"{agent} got no call")
             for previous, call in zip(calls, calls[1:]):
@@ -460,11 +472,10 @@ class KamailioSippTest(unittest.TestCase):
         # order among calls any agent could serve alike (same language).
         # rob's rejected call is left out: a requeued call waits from its
         # requeue, not from its arrival.
-        rejected = {f[1] for f in
-                    read_log(self.path(f"agent_{REJECTING}.log"))}
+        rejected = {call_id for call_id, _ in self.rejections()}
         number = {}
         queued = set()
-        for fields in read_log(self.path("callers.log")):
+        for fields in self.caller_log("callers", "answered"):
             number[fields[1]] = int(fields[2])
             if fields[3] == "1":
                 queued.add(fields[1])
@@ -472,8 +483,7 @@ class KamailioSippTest(unittest.TestCase):
         # Assignments from the queue only (the topic also carries each
         # call's other lifecycle events and its immediate assignments).
         events = sorted((e for e in self.assignments
-                         if e["type"] == "assigned" and not e["immediate"]
-                         and e["contact_id"] in queued),
+                         if not e["immediate"] and e["contact_id"] in queued),
                         key=lambda e: e["sequence"])
         self.assertLessEqual(queued - rejected,
                              {e["contact_id"] for e in events})
@@ -490,31 +500,69 @@ class KamailioSippTest(unittest.TestCase):
             self.assertEqual(order, sorted(order),
                              f"queued {language} calls assigned out of order")
         # And each went to the agent whose phone logged it.
-        offered_to = {c[0]: agent for agent in ANSWERING
+        offered_to = {c[0]: agent for agent in ANSWERING + [REJECTING]
                       for c in self.agent_calls(agent)}
         for e in events:
             self.assertEqual(offered_to.get(e["contact_id"]), e["agent_id"])
 
-    def test_rejected_offer_requeued_and_agent_on_break(self):
-        rejected = read_log(self.path(f"agent_{REJECTING}.log"))
-        self.assertEqual(len(rejected), 1, "rob should be offered one call")
-        call_id = rejected[0][1]
+    def test_rejected_offer_requeued_and_agent_back_after_break(self):
+        rejected = self.rejections()
+        self.assertEqual(len(rejected), 1, "rob should reject one call")
+        call_id, rejected_at = rejected[0]
         answered = {c[0] for agent in ANSWERING
                     for c in self.agent_calls(agent)}
         self.assertIn(call_id, answered)
+        # routingd: rob on break (the RONA), then available again (the
+        # break's end, RONA_BREAK_S later), and nothing else in between.
+        states = [e["state"] for e in self.events_seen
+                  if e["type"] == "agent_state" and e["agent_id"] == REJECTING]
+        self.assertEqual(states[-2:], ["break", "available"], states)
+        # Offered nothing while on break; then the retention call, which
+        # only he can take, placed as he rejected the first.
+        calls = self.agent_calls(REJECTING)
+        self.assertIn("retention", [c[3] for c in calls], calls)
+        for call in calls:
+            # htable expiries have a resolution of one second.
+            self.assertGreater(call[1], rejected_at + RONA_BREAK_S - 1.0,
+                               f"{call[0]} offered during the break")
         states = {a["id"]: a["state"] for a in self.client.list_agents()}
-        self.assertEqual(states[REJECTING], "break")
+        self.assertEqual(states[REJECTING], "available")
 
-    def test_refer_moves_the_contact_to_the_new_skill(self):
+    def test_transfer_moves_the_caller_to_an_agent_of_the_new_queue(self):
         lines = read_log(self.path(f"agent_{TRANSFERRING}.log"))
         transferred = [f for f in lines if f[0] == "transferred"]
         self.assertEqual(len(transferred), 1, lines)
         self.assertEqual(transferred[0][4], f"sales@{self.proxy}")
-        # The contact went to sam (sales) and was released from him by
-        # tom's BYE; tom's offer ended as a transfer, not a release.
+        contact_id = transferred[0][1]
+        # The caller's phone got the REFER, with the token the proxy added,
+        # and its new call was answered.
+        referred = self.caller_log("support", "referred")
+        self.assertEqual([f[1:3] for f in referred],
+                         [[contact_id, f"sales@{self.proxy}"]])
+        self.assertEqual(len(self.caller_log("support", "reconnected")), 1)
+        # The new call ("xfer///" and the first one's Call-ID) reached
+        # sofia, the Spanish speaker of sales.
+        offered = [c for c in self.agent_calls(TRANSFER_TARGET)
+                   if c[0] == "xfer///" + contact_id]
+        self.assertEqual(len(offered), 1,
+                         self.agent_calls(TRANSFER_TARGET))
+        self.assertEqual(offered[0][3], "sales")
+        self.assertIsNotNone(offered[0][2], "sofia never hung up")
+        self.assertEqual(self.agent_calls("sam"), [])
+        # In routingd one contact, the first call's, assigned to tom and
+        # then to sofia, with its customer; released once, from sofia.
+        assigned = sorted((e for e in self.assignments
+                           if e["contact_id"] == contact_id),
+                          key=lambda e: e["sequence"])
+        self.assertEqual([e["agent_id"] for e in assigned],
+                         [TRANSFERRING, TRANSFER_TARGET])
+        self.assertEqual(assigned[-1]["queue"], "sales")
+        self.assertEqual(assigned[-1]["customer_id"], "transferred-1")
         kpis = {a["id"]: a["kpis"] for a in self.client.list_agents()}
-        self.assertEqual(kpis["sam"]["released"], 1, kpis["sam"])
+        self.assertEqual(kpis[TRANSFER_TARGET]["released"], 1,
+                         kpis[TRANSFER_TARGET])
         self.assertEqual(kpis[TRANSFERRING]["released"], 0)
+        self.assertEqual(kpis["sam"]["released"], 0)
 
     def test_registration_drives_agent_state(self):
         # eve's 2-second registration has expired by now (usrloc's timer
@@ -540,16 +588,18 @@ class KamailioSippTest(unittest.TestCase):
     def test_routingd_stats_agree_with_sipp(self):
         def count(name, column):
             return sipp_stat(self.path(f"{name}.stat.csv"), column)
-        created = sum(count(name, "OutgoingCall(C)")
-                      for name in ("callers", "leavers", "patient", "support"))
-        answered = (count("callers", "SuccessfulCall(C)") +
-                    count("support", "SuccessfulCall(C)"))
+        # The transferred caller's second call is part of its SIPp call:
+        # one call, one contact.
+        callers = ("callers", "leavers", "patient", "support", "retention")
+        created = sum(count(name, "OutgoingCall(C)") for name in callers)
+        answered = sum(count(name, "SuccessfulCall(C)")
+                       for name in ("callers", "support", "retention"))
         # Hung up in the queue, and timed out there: both cancel the contact.
         cancelled = (count("leavers", "SuccessfulCall(C)") +
                      count("patient", "SuccessfulCall(C)"))
         # RONA and the transfer each requeue once.
-        requeues = len(read_log(self.path(f"agent_{REJECTING}.log"))) + 1
-        self.assertEqual(created, len(CALLS) + LEAVERS + 2)
+        requeues = len(self.rejections()) + 1
+        self.assertEqual(created, len(CALLS) + LEAVERS + 3)
         self.assertEqual(self.counts["decisions"], created + requeues,
                          self.counts)
         self.assertEqual(self.counts["released"], answered, self.counts)
