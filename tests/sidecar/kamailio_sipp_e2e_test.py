@@ -81,8 +81,12 @@ RONA_BREAK_S = 2
 # REFER. The caller's phone follows it with a new call to sales, which must
 # reach sofia: of the sales agents only she speaks Spanish, and sam, with
 # the higher sales level, would get a call that had lost its language.
+# sofia is busy with a Spanish sales call (placed at the start, held
+# TARGET_HOLD_MS) when the new call comes (about 2 s in), so it waits in
+# the queue and is connected by the assignment.
 TRANSFERRING = "tom"
 TRANSFER_TARGET = "sofia"
+TARGET_HOLD_MS = 4000
 
 # The callers: 16 calls at 8/s, a third Spanish, a third English, a third
 # with no language; each agent holds a call 1.5 s, so calls queue.
@@ -291,12 +295,13 @@ class KamailioSippTest(unittest.TestCase):
             elif agent == TRANSFERRING:
                 scenario = "agent_transfer_uas.xml"
                 extra = ["-key", "transfer_to", f"sales@{cls.proxy}"]
+            hold = TARGET_HOLD_MS if agent == TRANSFER_TARGET else HOLD_MS
             # Bound before the first call. (The port is the one registered:
             # should another process take it in between, this fails.)
             cls.spawn_sipp(f"agent_{agent}", address, lambda port: [
                 SIPP, "-sf", os.path.join(SIPP_DIR, scenario), "-s", agent,
                 *extra,
-                "-d", str(HOLD_MS), "-i", address, "-p", str(port),
+                "-d", str(hold), "-i", address, "-p", str(port),
                 "-trace_logs", "-log_file", cls.path(f"agent_{agent}.log"),
                 # Call-IDs are the phone's own: the transferred caller's
                 # "xfer///..." one included (SIPp would file it, and name
@@ -321,6 +326,9 @@ class KamailioSippTest(unittest.TestCase):
             f.write("SEQUENTIAL\nsupport;X-Language: es\n")
         cls.support = cls.uac("support", "caller_transfer.xml",
                               "support_calls.csv", 1, 1, [])
+        with open(cls.path("sales_calls.csv"), "w") as f:
+            f.write("SEQUENTIAL\nsales;X-Language: es\n")
+        cls.sales = cls.uac("sales", "caller.xml", "sales_calls.csv", 1, 1, [])
         cls.patient = cls.uac("patient", "caller_queue_timeout.xml",
                               "french_calls.csv", 1, 1, [])
         # Once rob has turned his first call down (RONA), a call only he
@@ -344,6 +352,7 @@ class KamailioSippTest(unittest.TestCase):
         cls.refused_rc = cls.refused.wait(timeout=15)
         cls.patient_rc = cls.patient.wait(timeout=30)
         cls.support_rc = cls.support.wait(timeout=15)
+        cls.sales_rc = cls.sales.wait(timeout=15)
         cls.retention_rc = cls.retention.wait(timeout=15)
 
         # Quiescence: every answered call released, nothing held.
@@ -433,6 +442,7 @@ class KamailioSippTest(unittest.TestCase):
         # 182 Queued, then 408 once QUEUE_MAX_WAIT passed.
         self.assertEqual(self.patient_rc, 0, self.output("patient")[-2000:])
         self.assertEqual(self.support_rc, 0, self.output("support")[-2000:])
+        self.assertEqual(self.sales_rc, 0, self.output("sales")[-2000:])
         self.assertEqual(self.retention_rc, 0,
                          self.output("retention")[-2000:])
         # A queue no agent serves: routingd refuses (NotFound), SIP 404.
@@ -539,7 +549,10 @@ class KamailioSippTest(unittest.TestCase):
         referred = self.caller_log("support", "referred")
         self.assertEqual([f[1:3] for f in referred],
                          [[contact_id, f"sales@{self.proxy}"]])
-        self.assertEqual(len(self.caller_log("support", "reconnected")), 1)
+        # It waited in the queue (182), sofia being on the sales call.
+        self.assertEqual([f[1:3] for f in
+                          self.caller_log("support", "reconnected")],
+                         [[contact_id, "1"]])
         # The new call ("xfer///" and the first one's Call-ID) reached
         # sofia, the Spanish speaker of sales.
         offered = [c for c in self.agent_calls(TRANSFER_TARGET)
@@ -550,16 +563,17 @@ class KamailioSippTest(unittest.TestCase):
         self.assertIsNotNone(offered[0][2], "sofia never hung up")
         self.assertEqual(self.agent_calls("sam"), [])
         # In routingd one contact, the first call's, assigned to tom and
-        # then to sofia, with its customer; released once, from sofia.
+        # then (from the queue) to sofia, with its customer; released once,
+        # from sofia (who also released her sales call), never from tom.
         assigned = sorted((e for e in self.assignments
                            if e["contact_id"] == contact_id),
                           key=lambda e: e["sequence"])
-        self.assertEqual([e["agent_id"] for e in assigned],
-                         [TRANSFERRING, TRANSFER_TARGET])
+        self.assertEqual([(e["agent_id"], e["immediate"]) for e in assigned],
+                         [(TRANSFERRING, True), (TRANSFER_TARGET, False)])
         self.assertEqual(assigned[-1]["queue"], "sales")
         self.assertEqual(assigned[-1]["customer_id"], "transferred-1")
         kpis = {a["id"]: a["kpis"] for a in self.client.list_agents()}
-        self.assertEqual(kpis[TRANSFER_TARGET]["released"], 1,
+        self.assertEqual(kpis[TRANSFER_TARGET]["released"], 2,
                          kpis[TRANSFER_TARGET])
         self.assertEqual(kpis[TRANSFERRING]["released"], 0)
         self.assertEqual(kpis["sam"]["released"], 0)
@@ -590,16 +604,18 @@ class KamailioSippTest(unittest.TestCase):
             return sipp_stat(self.path(f"{name}.stat.csv"), column)
         # The transferred caller's second call is part of its SIPp call:
         # one call, one contact.
-        callers = ("callers", "leavers", "patient", "support", "retention")
+        callers = ("callers", "leavers", "patient", "support", "sales",
+                   "retention")
         created = sum(count(name, "OutgoingCall(C)") for name in callers)
         answered = sum(count(name, "SuccessfulCall(C)")
-                       for name in ("callers", "support", "retention"))
+                       for name in ("callers", "support", "sales",
+                                    "retention"))
         # Hung up in the queue, and timed out there: both cancel the contact.
         cancelled = (count("leavers", "SuccessfulCall(C)") +
                      count("patient", "SuccessfulCall(C)"))
         # RONA and the transfer each requeue once.
         requeues = len(self.rejections()) + 1
-        self.assertEqual(created, len(CALLS) + LEAVERS + 3)
+        self.assertEqual(created, len(CALLS) + LEAVERS + 4)
         self.assertEqual(self.counts["decisions"], created + requeues,
                          self.counts)
         self.assertEqual(self.counts["released"], answered, self.counts)
