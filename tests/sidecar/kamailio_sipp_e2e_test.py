@@ -87,6 +87,10 @@ RONA_BREAK_S = 2
 TRANSFERRING = "tom"
 TRANSFER_TARGET = "sofia"
 TARGET_HOLD_MS = 4000
+# Once that transfer is under way, a second support call: tom transfers it
+# too, but this caller's phone accepts the REFER and never calls; the proxy
+# releases the contact TRANSFER_WAIT seconds after the REFER.
+TRANSFER_WAIT_S = 3
 
 # The callers: 16 calls at 8/s, a third Spanish, a third English, a third
 # with no language; each agent holds a call 1.5 s, so calls queue.
@@ -261,7 +265,8 @@ class KamailioSippTest(unittest.TestCase):
                 "-A", f"FR_INV_TIMER={FR_INV_TIMER_MS}",
                 "-A", f"QUEUE_MAX_WAIT={QUEUE_MAX_WAIT_MS}",
                 "-A", "MIN_EXPIRES=1",
-                "-A", f"RONA_BREAK_S={RONA_BREAK_S}"],
+                "-A", f"RONA_BREAK_S={RONA_BREAK_S}",
+                "-A", f"TRANSFER_WAIT={TRANSFER_WAIT_S}"],
                 env=env)
             # It binds its port after loading the roster (mod_init); a port
             # another process took meanwhile stops it: try another.
@@ -333,16 +338,18 @@ class KamailioSippTest(unittest.TestCase):
                               "french_calls.csv", 1, 1, [])
         # Once rob has turned his first call down (RONA), a call only he
         # can take: it waits for the end of his break.
-        deadline = time.time() + 20
-        while not any(f[0] == "rejected" for f in
-                      read_log(cls.path(f"agent_{REJECTING}.log"))):
-            if time.time() > deadline:
-                raise RuntimeError(f"{REJECTING} was offered no call")
-            time.sleep(0.05)
+        cls.wait_for_log(f"agent_{REJECTING}.log", "rejected")
         with open(cls.path("retention_calls.csv"), "w") as f:
             f.write("SEQUENTIAL\nretention;X-Note: none\n")
         cls.retention = cls.uac("retention", "caller.xml",
                                 "retention_calls.csv", 1, 1, [])
+        # Once the first support call is transferred, the second one (whose
+        # phone will not follow its transfer).
+        cls.wait_for_log("support.log", "referred")
+        with open(cls.path("stayer_calls.csv"), "w") as f:
+            f.write("SEQUENTIAL\nsupport;X-Language: en\n")
+        cls.stayer = cls.uac("stayer", "caller_refer_ignored.xml",
+                             "stayer_calls.csv", 1, 1, [])
         cls.callers_rc = cls.callers.wait(timeout=45)
         cls.leavers_rc = cls.leavers.wait(timeout=15)
         with open(cls.path("unknown_queue.csv"), "w") as f:
@@ -354,6 +361,7 @@ class KamailioSippTest(unittest.TestCase):
         cls.support_rc = cls.support.wait(timeout=15)
         cls.sales_rc = cls.sales.wait(timeout=15)
         cls.retention_rc = cls.retention.wait(timeout=15)
+        cls.stayer_rc = cls.stayer.wait(timeout=15)
 
         # Quiescence: every answered call released, nothing held.
         deadline = time.time() + 10
@@ -374,6 +382,15 @@ class KamailioSippTest(unittest.TestCase):
         cls.events_seen = [by_sequence[n] for n in sorted(by_sequence)]
         cls.assignments = [e for e in cls.events_seen
                            if e["type"] == "assigned"]
+
+    @classmethod
+    def wait_for_log(cls, name, kind, seconds=20):
+        """Waits until the SIPp log `name` has a line starting with kind."""
+        deadline = time.time() + seconds
+        while not any(f[0] == kind for f in read_log(cls.path(name))):
+            if time.time() > deadline:
+                raise RuntimeError(f"no {kind!r} line in {name}")
+            time.sleep(0.05)
 
     @classmethod
     def register(cls, agent, expires):
@@ -445,6 +462,7 @@ class KamailioSippTest(unittest.TestCase):
         self.assertEqual(self.sales_rc, 0, self.output("sales")[-2000:])
         self.assertEqual(self.retention_rc, 0,
                          self.output("retention")[-2000:])
+        self.assertEqual(self.stayer_rc, 0, self.output("stayer")[-2000:])
         # A queue no agent serves: routingd refuses (NotFound), SIP 404.
         self.assertEqual(self.refused_rc, 0, self.output("refused")[-2000:])
         answered = self.caller_log("callers", "answered")
@@ -539,11 +557,14 @@ class KamailioSippTest(unittest.TestCase):
         self.assertEqual(states[REJECTING], "available")
 
     def test_transfer_moves_the_caller_to_an_agent_of_the_new_queue(self):
+        referred = self.caller_log("support", "referred")
+        self.assertEqual(len(referred), 1)
+        contact_id = referred[0][1]
         lines = read_log(self.path(f"agent_{TRANSFERRING}.log"))
-        transferred = [f for f in lines if f[0] == "transferred"]
+        transferred = [f for f in lines
+                       if f[0] == "transferred" and f[1] == contact_id]
         self.assertEqual(len(transferred), 1, lines)
         self.assertEqual(transferred[0][4], f"sales@{self.proxy}")
-        contact_id = transferred[0][1]
         # The caller's phone got the REFER, with the token the proxy added,
         # and its new call was answered.
         referred = self.caller_log("support", "referred")
@@ -572,11 +593,34 @@ class KamailioSippTest(unittest.TestCase):
                          [(TRANSFERRING, True), (TRANSFER_TARGET, False)])
         self.assertEqual(assigned[-1]["queue"], "sales")
         self.assertEqual(assigned[-1]["customer_id"], "transferred-1")
+        released = [e for e in self.events_seen if e["type"] == "changed"
+                    and e["change"] == "released"
+                    and e["contact_id"] == contact_id]
+        self.assertEqual([e["agent_id"] for e in released], [TRANSFER_TARGET])
         kpis = {a["id"]: a["kpis"] for a in self.client.list_agents()}
+        # sofia also released her sales call, tom the call whose caller did
+        # not follow its transfer (next test).
         self.assertEqual(kpis[TRANSFER_TARGET]["released"], 2,
                          kpis[TRANSFER_TARGET])
-        self.assertEqual(kpis[TRANSFERRING]["released"], 0)
+        self.assertEqual(kpis[TRANSFERRING]["released"], 1)
         self.assertEqual(kpis["sam"]["released"], 0)
+
+    def test_transfer_not_followed_releases_the_contact(self):
+        referred = self.caller_log("stayer", "referred")
+        self.assertEqual(len(referred), 1)
+        contact_id, referred_at = referred[0][1], when(*referred[0][2:4])
+        # tom's REFER went to the phone, which accepted it and took tom's
+        # BYE; no new call came, so TRANSFER_WAIT later (htable expiries
+        # have a one-second resolution) the proxy released the contact,
+        # from tom, who held it until then.
+        released = [e for e in self.events_seen if e["type"] == "changed"
+                    and e["change"] == "released"
+                    and e["contact_id"] == contact_id]
+        self.assertEqual([e["agent_id"] for e in released], [TRANSFERRING])
+        self.assertGreater(released[0]["at_unix_ms"] / 1000,
+                           referred_at + TRANSFER_WAIT_S - 1.0)
+        self.assertEqual([e["agent_id"] for e in self.assignments
+                          if e["contact_id"] == contact_id], [TRANSFERRING])
 
     def test_registration_drives_agent_state(self):
         # eve's 2-second registration has expired by now (usrloc's timer
@@ -605,17 +649,17 @@ class KamailioSippTest(unittest.TestCase):
         # The transferred caller's second call is part of its SIPp call:
         # one call, one contact.
         callers = ("callers", "leavers", "patient", "support", "sales",
-                   "retention")
+                   "retention", "stayer")
         created = sum(count(name, "OutgoingCall(C)") for name in callers)
         answered = sum(count(name, "SuccessfulCall(C)")
                        for name in ("callers", "support", "sales",
-                                    "retention"))
+                                    "retention", "stayer"))
         # Hung up in the queue, and timed out there: both cancel the contact.
         cancelled = (count("leavers", "SuccessfulCall(C)") +
                      count("patient", "SuccessfulCall(C)"))
         # RONA and the transfer each requeue once.
         requeues = len(self.rejections()) + 1
-        self.assertEqual(created, len(CALLS) + LEAVERS + 4)
+        self.assertEqual(created, len(CALLS) + LEAVERS + 5)
         self.assertEqual(self.counts["decisions"], created + requeues,
                          self.counts)
         self.assertEqual(self.counts["released"], answered, self.counts)
