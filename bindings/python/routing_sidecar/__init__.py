@@ -10,6 +10,10 @@ sidecar/routing.fbs: by Bazel at build time, or by generate.sh outside Bazel.
     decision = client.route("chat-1", channel="chat", skills={"billing": 2},
                             handoff={"intent": "billing.dispute",
                                      "summary": "charged twice"})
+
+NativeClient (native_client.py) sends route, requeue, cancel and release
+through the C++ client in librouting_sidecar_native.so, for telephony glue;
+native_available() says whether the library loads.
 """
 
 from routing_sidecar.client import (  # noqa: F401
@@ -24,3 +28,20 @@ from routing_sidecar.client import (  # noqa: F401
     queue_topic,
     subscription_for,
 )
+
+_NATIVE_NAMES = ("NativeArgumentError", "NativeClient", "NativeTimeoutError",
+                 "native_available")
+
+
+def __getattr__(name):
+    # native_client is imported when first asked for, so that a copy of the
+    # package without it (bench/telephony copies three files) still imports.
+    if name not in _NATIVE_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from routing_sidecar import native_client
+    except ImportError:
+        if name == "native_available":
+            return lambda: False
+        raise
+    return getattr(native_client, name)
