@@ -71,12 +71,20 @@ ROSTER = [
     {"id": "tom", "skills": {"support": 3}, "languages": {"en": 5, "es": 5}},
     {"id": "sam", "skills": {"sales": 5}, "languages": {"en": 5}},
     {"id": "sofia", "skills": {"sales": 2}, "languages": {"es": 5}},
+    {"id": "ray", "skills": {"collections": 3}, "languages": {"en": 5}},
+    {"id": "cora", "skills": {"collections": 3}, "languages": {"en": 5}},
 ]
 ANSWERING = ["alice", "bob", "carol", "dave"]
 # rob rejects his first offer (RONA), is on break RONA_BREAK_S, then takes
 # a retention call (only he has that skill), placed once he has rejected.
 REJECTING = "rob"
 RONA_BREAK_S = 2
+# ray rejects the one collections call too, and his phone unregisters
+# during the break: he stays logged out when the break ends, and the call
+# waits until the queue gives up (cora, the other collections agent, never
+# logs in; with nobody else on the roster routingd would refuse the
+# requeue, and the caller would get 480).
+LEAVING_ON_BREAK = "ray"
 # A Spanish support call: tom answers it and transfers it to sales with a
 # REFER. The caller's phone follows it with a new call to sales, which must
 # reach sofia: of the sales agents only she speaks Spanish, and sam, with
@@ -285,7 +293,7 @@ class KamailioSippTest(unittest.TestCase):
         # 2 s only and has no UAS.
         cls.agents = {}
         agents = ANSWERING + [REJECTING, TRANSFERRING, "sam",
-                              TRANSFER_TARGET, "eve"]
+                              TRANSFER_TARGET, LEAVING_ON_BREAK, "eve"]
         for i, agent in enumerate(agents):
             address = f"127.0.0.{10 + i}"
             cls.agents[agent] = (address, None)
@@ -294,7 +302,7 @@ class KamailioSippTest(unittest.TestCase):
                 continue
             port = cls.agents[agent][1]
             scenario, extra = "agent_uas.xml", []
-            if agent == REJECTING:
+            if agent in (REJECTING, LEAVING_ON_BREAK):
                 scenario = "agent_busy_uas.xml"
                 extra = ["-key", "rejections", "1"]
             elif agent == TRANSFERRING:
@@ -336,6 +344,17 @@ class KamailioSippTest(unittest.TestCase):
         cls.sales = cls.uac("sales", "caller.xml", "sales_calls.csv", 1, 1, [])
         cls.patient = cls.uac("patient", "caller_queue_timeout.xml",
                               "french_calls.csv", 1, 1, [])
+        with open(cls.path("collections_calls.csv"), "w") as f:
+            f.write("SEQUENTIAL\ncollections;X-Language: en\n")
+        cls.collections = cls.uac("collections", "caller_queue_timeout.xml",
+                                  "collections_calls.csv", 1, 1, [])
+        # ray turns it down (RONA, break) and his phone goes off:
+        # unregistered while on break.
+        cls.wait_for_log(f"agent_{LEAVING_ON_BREAK}.log", "rejected")
+        phone = dict(cls.processes)[f"agent_{LEAVING_ON_BREAK}"]
+        phone.send_signal(signal.SIGTERM)
+        phone.wait(timeout=10)
+        cls.register(LEAVING_ON_BREAK, 0)
         # Once rob has turned his first call down (RONA), a call only he
         # can take: it waits for the end of his break.
         cls.wait_for_log(f"agent_{REJECTING}.log", "rejected")
@@ -358,6 +377,7 @@ class KamailioSippTest(unittest.TestCase):
                               "unknown_queue.csv", 1, 1, [])
         cls.refused_rc = cls.refused.wait(timeout=15)
         cls.patient_rc = cls.patient.wait(timeout=30)
+        cls.collections_rc = cls.collections.wait(timeout=30)
         cls.support_rc = cls.support.wait(timeout=15)
         cls.sales_rc = cls.sales.wait(timeout=15)
         cls.retention_rc = cls.retention.wait(timeout=15)
@@ -444,10 +464,10 @@ class KamailioSippTest(unittest.TestCase):
             call[2] = hangups.get(call[0])
         return calls
 
-    def rejections(self):
-        """rob's rejected offers: [(call id, rejected at)]."""
+    def rejections(self, agent=REJECTING):
+        """The agent's rejected offers: [(call id, rejected at)]."""
         return [(f[1], when(f[2], f[3])) for f in
-                read_log(self.path(f"agent_{REJECTING}.log"))
+                read_log(self.path(f"agent_{agent}.log"))
                 if f[0] == "rejected"]
 
     def caller_log(self, name, kind):
@@ -463,6 +483,9 @@ class KamailioSippTest(unittest.TestCase):
         self.assertEqual(self.retention_rc, 0,
                          self.output("retention")[-2000:])
         self.assertEqual(self.stayer_rc, 0, self.output("stayer")[-2000:])
+        # Offered to ray, turned down, queued, 408 (ray logged out).
+        self.assertEqual(self.collections_rc, 0,
+                         self.output("collections")[-2000:])
         # A queue no agent serves: routingd refuses (NotFound), SIP 404.
         self.assertEqual(self.refused_rc, 0, self.output("refused")[-2000:])
         answered = self.caller_log("callers", "answered")
@@ -555,6 +578,22 @@ class KamailioSippTest(unittest.TestCase):
                                f"{call[0]} offered during the break")
         states = {a["id"]: a["state"] for a in self.client.list_agents()}
         self.assertEqual(states[REJECTING], "available")
+
+    def test_agent_who_logged_out_on_break_stays_logged_out(self):
+        # ray: in, on break after his RONA, out (his phone unregistered);
+        # the end of the break (long past at quiescence: the collections
+        # call waited QUEUE_MAX_WAIT) did not make him available.
+        states = [e["state"] for e in self.events_seen
+                  if e["type"] == "agent_state"
+                  and e["agent_id"] == LEAVING_ON_BREAK]
+        # (From its login on: the roster load may report it logged out.)
+        self.assertIn("available", states)
+        states = states[states.index("available"):]
+        self.assertEqual(states, ["available", "break", "logged_out"])
+        states = {a["id"]: a["state"] for a in self.client.list_agents()}
+        self.assertEqual(states[LEAVING_ON_BREAK], "logged_out")
+        self.assertEqual(len(self.rejections(LEAVING_ON_BREAK)), 1)
+        self.assertEqual(self.agent_calls(LEAVING_ON_BREAK), [])
 
     def test_transfer_moves_the_caller_to_an_agent_of_the_new_queue(self):
         referred = self.caller_log("support", "referred")
@@ -649,17 +688,19 @@ class KamailioSippTest(unittest.TestCase):
         # The transferred caller's second call is part of its SIPp call:
         # one call, one contact.
         callers = ("callers", "leavers", "patient", "support", "sales",
-                   "retention", "stayer")
+                   "retention", "stayer", "collections")
         created = sum(count(name, "OutgoingCall(C)") for name in callers)
         answered = sum(count(name, "SuccessfulCall(C)")
                        for name in ("callers", "support", "sales",
                                     "retention", "stayer"))
         # Hung up in the queue, and timed out there: both cancel the contact.
-        cancelled = (count("leavers", "SuccessfulCall(C)") +
-                     count("patient", "SuccessfulCall(C)"))
-        # RONA and the transfer each requeue once.
-        requeues = len(self.rejections()) + 1
-        self.assertEqual(created, len(CALLS) + LEAVERS + 5)
+        cancelled = sum(count(name, "SuccessfulCall(C)")
+                        for name in ("leavers", "patient", "collections"))
+        # Each RONA (rob's, ray's) and each transfer that was followed
+        # requeues once.
+        requeues = (len(self.rejections()) +
+                    len(self.rejections(LEAVING_ON_BREAK)) + 1)
+        self.assertEqual(created, len(CALLS) + LEAVERS + 6)
         self.assertEqual(self.counts["decisions"], created + requeues,
                          self.counts)
         self.assertEqual(self.counts["released"], answered, self.counts)
