@@ -4,9 +4,10 @@ the agents and the callers (integrations/kamailio/).
 Everything runs on loopback, on ports chosen now: routingd (ipc:// in the
 test's temporary directory, --http= off), Kamailio on 127.0.0.1 (its own
 runtime dir and pid file, in the foreground), one SIPp UAS per agent on its
-own 127.0.0.x address, and two SIPp UACs: callers at a set rate (some with
-X-Language) and callers who hang up while queued. Every process is started
-here and stopped by its PID.
+own 127.0.0.x address, and SIPp UACs: callers at a set rate (some with
+X-Language), callers who hang up while queued, callers whose phone follows
+(or ignores) a transfer, and single calls for the other cases. Every
+process is started here and stopped by its PID.
 
 Checks:
   - every answered call reached a qualified agent (the agents' own logs);
@@ -17,11 +18,14 @@ Checks:
   - the agent that answered 486 was put on break and its call went to
     another agent (RONA); the break ended on its own after RONA_BREAK_S
     (routingd's agent events: break, then available) and the agent took a
-    later call;
+    later call; an agent whose phone unregisters during the break stays
+    logged out;
   - an agent's REFER to a queue moved the caller: the caller's phone
-    followed it with a new call that reached an agent of the new queue who
-    speaks the caller's language, as the same contact in routingd (its
-    assignments, and releases: none for the first agent, one for the new);
+    followed it with a new call that waited in the queue and reached the
+    agent of the new queue who speaks the caller's language, as the same
+    contact in routingd (its assignments, its customer, and releases: none
+    for the first agent, one for the new); a transfer the caller's phone
+    accepted but never followed released the contact TRANSFER_WAIT later;
   - an unregister and an expired registration log agents out;
   - a call to a queue no agent serves is answered 404;
   - callers who hung up while queued, and one who waited until the queue
