@@ -19,7 +19,10 @@ Processes: Kamailio calls mod_init() once in the main process, before it
 forks its SIP workers and the rtimer process. ZeroMQ sockets must not cross
 a fork, so the roster is loaded on a context of its own that is terminated
 before mod_init returns, and each process opens its own Client (and the
-rtimer process its own SUB socket) the first time it needs one.
+rtimer process its own SUB socket) the first time it needs one. Besides the
+SIP workers and the rtimer process, Kamailio's timer process calls the glue
+too: usrloc's expiry event (logout) and htable's (the end of a RONA break,
+an abandoned transfer).
 
 The contact id is the Call-ID of the caller's first call: every message of
 the call (CANCEL, BYE, the agent's failure reply) carries it, whichever
