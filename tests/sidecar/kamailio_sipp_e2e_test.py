@@ -577,7 +577,8 @@ class KamailioSippTest(unittest.TestCase):
         calls = self.agent_calls(REJECTING)
         self.assertIn("retention", [c[3] for c in calls], calls)
         for call in calls:
-            # htable expiries have a resolution of one second.
+            # htable expiries count whole seconds (the break lasts
+            # RONA_BREAK_S to 2 s more); a second of slack below.
             self.assertGreater(call[1], rejected_at + RONA_BREAK_S - 1.0,
                                f"{call[0]} offered during the break")
         states = {a["id"]: a["state"] for a in self.client.list_agents()}
