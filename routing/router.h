@@ -57,10 +57,11 @@
 #include "routing/contact.h"
 #include "routing/contact_kpis.h"
 #include "routing/interaction.h"
-#include "routing/router_stats.h"
 #include "routing/routing_decision.h"
 #include "routing/routing_policy.h"
 #include "routing/routing_rules.h"
+#include "routing/router_state.h"
+#include "routing/router_stats.h"
 
 namespace routing {
 
@@ -248,6 +249,26 @@ class Router {
   virtual std::vector<CustomerInteraction> CustomerHistory(
       std::string_view customer_id) const = 0;
   virtual RouterStats Stats() const = 0;
+
+  // --- State, for snapshots and restarts (router_state.h) ------------------
+  // The router's state. Exact when no other call runs meanwhile (a host
+  // taking a snapshot holds its traffic back first); under concurrent calls
+  // an agent or contact being changed is listed before or after the change,
+  // and a contact in the middle of a decision may be missing. Cost: a walk
+  // of the roster, the contact table and the history store.
+  virtual RouterState ExportState() const = 0;
+  // Loads `state` into this router, which must hold no agent and no contact
+  // yet (FailedPrecondition otherwise) and have the policy and the rules the
+  // state was exported under: a queued contact's plan (rules step,
+  // priority, requirements) is recomputed as of its planned_at. All or
+  // nothing: InvalidArgument naming the first problem (an agent or contact
+  // listed twice, a contact's agent missing from the roster or over its
+  // capacity, a malformed profile or contact) and nothing is loaded.
+  // Queued contacts join their queues in the order listed. Then each agent
+  // takes its presence, and an available agent with room takes waiting
+  // contacts it qualifies for, as SetAgentState would (the listener hears of
+  // them). History of agents absent from the roster is not loaded.
+  virtual absl::Status ImportState(const RouterState& state) = 0;
 };
 
 }  // namespace routing

@@ -118,6 +118,7 @@ absl::Status ContactCompiler::CompileInto(const Contact& contact,
   }
   record->contact.enqueue_time = enqueue;
   record->enqueue_ns = absl::ToUnixNanos(enqueue);
+  record->planned_ns = now_ns;
 
   // The contact's own lists are checked as given, even where a rules step
   // replaces them: malformed input is refused whatever the rules say.

@@ -85,6 +85,9 @@ struct ContactRoute {
   int QueueId() const { return queue.load(std::memory_order_acquire); }
   int priority = 0;
   int64_t enqueue_ns = 0;
+  // When this route was compiled: the rules' plan (step, priority,
+  // requirements) is the one for the wait at this time.
+  int64_t planned_ns = 0;
   // Aged arrival: enqueue time minus priority x priority_step (saturated).
   // Service order compares it in whole milliseconds (aged_ms), then by
   // placement sequence: whoever was placed in a queue first.

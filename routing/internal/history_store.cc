@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <new>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 
 namespace routing::internal {
@@ -33,9 +32,21 @@ static_assert(kMaxAgentIndex == 1u << (kChannelShift - kAgentShift));
 static_assert(kChannelCount <= 1 << (kOutcomeShift - kChannelShift));
 static_assert(kContactOutcomeCount <= 1 << (kTagShift - kOutcomeShift));
 
+// FNV-1a over the id's bytes, then MurmurHash3's 64-bit finalizer (FNV
+// alone leaves the high bits, which pick the set and the tag, weakly
+// mixed). Not absl::Hash: that one is seeded per process, and a snapshot
+// carries keys from one process to the next.
 uint64_t Fingerprint(std::string_view customer) {
-  const uint64_t h = absl::Hash<absl::string_view>{}(
-      absl::string_view(customer.data(), customer.size()));
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char c : customer) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h <= kClaimingKey ? h + 2 : h;
 }
 
@@ -146,10 +157,19 @@ int64_t HistoryStore::ClaimWay(size_t set, uint64_t key) {
   return -1;
 }
 
+uint64_t HistoryStore::KeyOf(std::string_view customer) {
+  return Fingerprint(customer);
+}
+
 void HistoryStore::Record(std::string_view customer,
                           const InteractionRecord& interaction) {
-  if (customer.empty() || interaction.agent_index >= kMaxAgentIndex) return;
-  const uint64_t key = Fingerprint(customer);
+  if (customer.empty()) return;
+  RecordKey(Fingerprint(customer), interaction);
+}
+
+void HistoryStore::RecordKey(uint64_t key,
+                             const InteractionRecord& interaction) {
+  if (key <= kClaimingKey || interaction.agent_index >= kMaxAgentIndex) return;
   const size_t set = (key >> 7) & (sets_ - 1);
   int64_t found = FindWay(set, key);
   if (found < 0) found = ClaimWay(set, key);
@@ -175,8 +195,13 @@ void HistoryStore::Record(std::string_view customer,
 
 int HistoryStore::Lookup(std::string_view customer, InteractionRecord* out,
                          int max) const {
-  if (customer.empty() || out == nullptr || max <= 0) return 0;
-  const uint64_t key = Fingerprint(customer);
+  if (customer.empty()) return 0;
+  return LookupKey(Fingerprint(customer), out, max);
+}
+
+int HistoryStore::LookupKey(uint64_t key, InteractionRecord* out,
+                            int max) const {
+  if (key <= kClaimingKey || out == nullptr || max <= 0) return 0;
   const size_t set = (key >> 7) & (sets_ - 1);
   const uint64_t tag = TagOf(key) & kTagMask;
 

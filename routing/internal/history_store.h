@@ -74,10 +74,31 @@ class HistoryStore {
   // that customer's interactions is forgotten once `depth` are held. An empty
   // customer id or an agent index at or above kMaxAgentIndex is ignored.
   void Record(std::string_view customer, const InteractionRecord& interaction);
+  // The same, for the customer whose key (KeyOf) is `key`.
+  void RecordKey(uint64_t key, const InteractionRecord& interaction);
 
   // Copies up to `max` of `customer`'s interactions into `out`, most recent
   // first, and returns how many were copied (0 for an unknown customer).
   int Lookup(std::string_view customer, InteractionRecord* out, int max) const;
+  int LookupKey(uint64_t key, InteractionRecord* out, int max) const;
+
+  // The key a customer id is kept under: the same in every process, so a
+  // snapshot can hold keys (the store never holds ids). Never 0 or 1.
+  static uint64_t KeyOf(std::string_view customer);
+
+  // Calls f(key, interactions most recent first, count) for every customer
+  // held. Under concurrent Record calls a customer being claimed or evicted
+  // may or may not be visited.
+  template <typename F>
+  void ForEachCustomer(F&& f) const {
+    InteractionRecord held[kMaxHistoryDepth];
+    for (size_t way = 0; way < sets_ * kWays; ++way) {
+      const uint64_t key = Word(way, kKeyWord).load(std::memory_order_acquire);
+      if (key <= kLastReservedKey) continue;
+      const int n = LookupKey(key, held, kMaxHistoryDepth);
+      if (n > 0) f(key, static_cast<const InteractionRecord*>(held), n);
+    }
+  }
 
   size_t capacity_customers() const { return sets_ * kWays; }
   int depth() const { return depth_; }
@@ -89,6 +110,8 @@ class HistoryStore {
 
  private:
   static constexpr size_t kWays = 8;  // One set spans a few cache lines.
+  // Key words 0 (free way) and 1 (a way being claimed) are never keys.
+  static constexpr uint64_t kLastReservedKey = 1;
 
   // Per-way layout, in 64-bit words: key fingerprint, write cursor, seconds of
   // the last interaction, then `depth_` interaction words.

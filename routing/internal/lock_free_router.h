@@ -96,6 +96,8 @@ class LockFreeRouter final : public Router {
   std::vector<CustomerInteraction> CustomerHistory(
       std::string_view customer_id) const override;
   RouterStats Stats() const override;
+  RouterState ExportState() const override;
+  absl::Status ImportState(const RouterState& state) override;
 
  private:
   struct PolicyRecord {
