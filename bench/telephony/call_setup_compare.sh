@@ -6,6 +6,8 @@
 #            for an agent through the Python sidecar client from app_python3,
 #            the call forwarded to that agent's registered contact. Agents are
 #            free, so every call is assigned at once.
+#   routing_native  the same, the glue's calls through NativeClient (the C++
+#            client over ctypes) instead of the pure-Python Client;
 #   routing_timed, routing_queued (bench/telephony/routing_variant.sh): the
 #            glue's route_call timed inside Kamailio; only QUEUED_AGENTS
 #            agents (4) registered, so calls queue and the capture times
@@ -352,9 +354,9 @@ for v in dict.fromkeys(r["variant"] for r in rows):
         s["sustained_achieved_cps"] = best["achieved_cps"] if best else 0
         s["ramp_tried"] = [r["rate"] for r in ramp]
     summary[v] = s
-if "plain" in summary and "routing" in summary:
-    a, b = summary["plain"], summary["routing"]
-    summary["routing_minus_plain_ms"] = {
+for v in [v for v in summary if v != "plain"] if "plain" in summary else []:
+    a, b = summary["plain"], summary[v]
+    summary[f"{v}_minus_plain_ms"] = {
         k: round(b[k] - a[k], 3) for k in ("p50_ms", "p99_ms", "proxy_invite_p50_ms", "proxy_invite_p99_ms")
         if a.get(k) is not None and b.get(k) is not None}
 import os

@@ -23,18 +23,27 @@ if [ -f "$integration/kamailio.cfg" ] && [ -f "$integration/routing_glue.py" ]; 
       sidecar_dir=$ROUTING_SIDECAR_DIR
     else
       bazel build --noshow_progress //sidecar:routingd \
-        //bindings/python/routing_sidecar:routing_fbs_py 2>&1 | grep -E "^ERROR" && return 1
+        //bindings/python/routing_sidecar:routing_fbs_py \
+        //bindings/python/routing_sidecar:librouting_sidecar_native.so 2>&1 |
+        grep -E "^ERROR" && return 1
       local bin; bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
       routingd_bin="$bin/sidecar/routingd"
       sidecar_dir="$work/python/generated"
       mkdir -p "$sidecar_dir"
       cp bindings/python/routing_sidecar/__init__.py bindings/python/routing_sidecar/client.py \
-        "$bin/bindings/python/routing_sidecar/routing_generated.py" "$sidecar_dir/"
+        bindings/python/routing_sidecar/native_client.py \
+        "$bin/bindings/python/routing_sidecar/routing_generated.py" \
+        "$bin/bindings/python/routing_sidecar/librouting_sidecar_native.so" "$sidecar_dir/"
     fi
     [ -x "$routingd_bin" ] || { echo "call_setup_compare: no routingd at $routingd_bin" >&2; return 1; }
     mkdir -p "$work/python/routing_sidecar"
     cp -L "$sidecar_dir/__init__.py" "$sidecar_dir/client.py" "$sidecar_dir/routing_generated.py" \
       "$work/python/routing_sidecar/"
+    # The native client, when there (variant routing_native needs it).
+    local f
+    for f in native_client.py librouting_sidecar_native.so; do
+      [ -f "$sidecar_dir/$f" ] && cp -L "$sidecar_dir/$f" "$work/python/routing_sidecar/"
+    done
     /usr/bin/python3 - "$agents" >"$work/roster.json" <<'PY'
 import json, sys
 n = int(sys.argv[1])
@@ -45,7 +54,8 @@ PY
     routing_prepared=1
   }
 
-  start_routing_with() {  # start_routing_with GLUE_PATH
+  start_routing_with() {  # start_routing_with GLUE_PATH [native: auto|on|off]
+    local native=${2:-off}
     prepare_routing
     local ports; ports=$(free_ports 3)
     read -r proxy_port rd_listen rd_events <<<"$ports"
@@ -65,13 +75,17 @@ PY
       PYTHONPATH="$work/python:$root/$integration:$root/$here" \
       ROUTINGD_SERVER="tcp://127.0.0.1:$rd_listen" ROUTINGD_EVENTS="tcp://127.0.0.1:$rd_events" \
       ROUTING_ROSTER="$work/roster.json" GLUE_TIMING_FILE="$work/$label/glue_timing" \
+      ROUTING_NATIVE_CLIENT="$native" \
       $prio $pin_kamailio "$kamailio_bin" -f "$integration/kamailio.cfg" \
       -DD -E -l "udp:127.0.0.1:$proxy_port" -n "$children" -Y "$work" -m "$shm_mb" -M 16 \
       -A LISTEN_ON_COMMAND_LINE -A "ROUTING_GLUE=\"$1\""
     variant_pids=("$last_pid" "$routingd_pid")
     wait_for_sip "$proxy_port"
   }
-  start_routing() { start_routing_with "$root/$integration/routing_glue.py"; }
+  # routing: the glue's calls through the pure-Python client; routing_native:
+  # through NativeClient (the C++ client over ctypes).
+  start_routing() { start_routing_with "$root/$integration/routing_glue.py" off; }
+  start_routing_native() { start_routing_with "$root/$integration/routing_glue.py" on; }
   # Queued calls: only QUEUED_AGENTS agents (default 4) register, so at
   # RATE calls/s most calls wait (182) and are resumed by the assignment.
   start_routing_queued() {

@@ -10,7 +10,7 @@ summary ({"medians": ...}, indented). Checked:
   - call setup p50 and p99 from the capture: positive, p50 <= p99, and below
     kSaneMs (1 s: a call setup on loopback takes milliseconds; a second means
     a retransmission or a stall, not a slow machine);
-  - the summary has both variants and the comparison (routing_minus_plain_ms
+  - the summary has every variant and its comparison (VARIANT_minus_plain_ms
     with p50 and p99);
   - nothing the run started is still running (every process it started
     inherits the environment variable --marker, set for this run only; any
@@ -66,9 +66,14 @@ def main():
         s = summary.get(variant, {})
         if not all(isinstance(s.get(k), (int, float)) and s[k] > 0 for k in ("p50_ms", "p99_ms")):
             fail(f"summary: {variant} has no p50/p99: {s}")
-    comparison = summary.get("routing_minus_plain_ms", {})
-    if not all(isinstance(comparison.get(k), (int, float)) for k in ("p50_ms", "p99_ms")):
-        fail(f"summary: no comparison routing_minus_plain_ms p50/p99: {comparison}")
+    comparisons = {}
+    for variant in args.variants:
+        if variant == "plain":
+            continue
+        key = f"{variant}_minus_plain_ms"
+        comparisons[key] = summary.get(key, {})
+        if not all(isinstance(comparisons[key].get(k), (int, float)) for k in ("p50_ms", "p99_ms")):
+            fail(f"summary: no comparison {key} p50/p99: {comparisons[key]}")
 
     # Every process the script started inherited the marker; none may remain.
     time.sleep(0.5)
@@ -104,7 +109,7 @@ def main():
         print(f"ok: {', '.join(args.variants)}: {args.calls} calls each, "
               + ", ".join(f"{v} p50 {summary[v]['p50_ms']} ms p99 {summary[v]['p99_ms']} ms"
                           for v in args.variants)
-              + f"; routing - plain: {comparison}")
+              + f"; against plain: {comparisons}")
     sys.exit(1 if failures else 0)
 
 

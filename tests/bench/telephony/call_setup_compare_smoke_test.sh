@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke run of bench/telephony/call_setup_compare.sh: 1 round of CALLS calls
-# at RATE calls/s through plain Kamailio and through the routing config, with
-# routingd and the Python client from the runfiles (no bazel inside), then
+# at RATE calls/s through plain Kamailio and through the routing config (the
+# glue on the Python client, then on NativeClient), with routingd and the
+# client package and its native library from the runfiles (no bazel inside), then
 # call_setup_compare_smoke_check.py on its output and a look for processes
 # it left behind. Needs kamailio, sip-tester and tcpdump (tools/setup.sh) and
 # a capture on lo (root or CAP_NET_RAW): without one the script fails, and so
@@ -22,7 +23,7 @@ rc=0
 # Every process of the run inherits the marker, for the check of leftovers.
 marker="CALL_SETUP_SMOKE_RUN=$$-$RANDOM$RANDOM"
 # 8 agents: more than rate x call length (about 0.15 s), so no call queues.
-env "$marker" RAMP= GLUE_COST=0 VARIANTS="plain routing" CALLS=$calls RATE=$rate AGENTS=8 \
+env "$marker" RAMP= GLUE_COST=0 VARIANTS="plain routing routing_native" CALLS=$calls RATE=$rate AGENTS=8 \
   CHILDREN=2 SHM_MB=64 timeout -s TERM 150 \
   "$runfiles/bench/telephony/call_setup_compare.sh" 1 >"$out" 2>"$err" || rc=$?
 echo "call_setup_compare.sh: exit $rc after $(($(date +%s) - start)) s"
@@ -32,4 +33,4 @@ echo "---"
 [ "$rc" -eq 0 ] || { echo "FAIL: call_setup_compare.sh exited $rc (stderr above)"; exit 1; }
 
 /usr/bin/python3 "$runfiles/tests/bench/telephony/call_setup_compare_smoke_check.py" \
-  --output "$out" --calls "$calls" --variants plain routing --tmpdir "$TEST_TMPDIR" --marker "$marker"
+  --output "$out" --calls "$calls" --variants plain routing routing_native --tmpdir "$TEST_TMPDIR" --marker "$marker"
