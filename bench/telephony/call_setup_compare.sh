@@ -53,7 +53,8 @@
 #        shared memory, 256), HOLD_MS
 #        (talk time, 100), RING_MS (180 to 200 at the agent, 20),
 #        KAMAILIO_CPU, OTHER_CPU, PRIO, GLUE_COST, QUEUED_AGENTS, KEEP,
-#        ROUTINGD_BIN, ROUTING_SIDECAR_DIR
+#        ROUTINGD_BIN, ROUTING_SIDECAR_DIR, ROUTINGD_WORKERS (the routing
+#        variants' routingd --workers, 1; 0: requests run on its I/O thread)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "${1:-}" = "--help" ] && { sed -n '2,54p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }

@@ -68,7 +68,7 @@ PY
     [[ "$prio" == chrt* ]] && batch_io=false
     start "$work/$label.routingd.log" $prio $pin_other "$routingd_bin" \
       --listen="tcp://127.0.0.1:$rd_listen" --events="tcp://127.0.0.1:$rd_events" --http= \
-      --workers=1 "${routingd_cpu_flags[@]}" --batch_io_thread="$batch_io"
+      --workers="${ROUTINGD_WORKERS:-1}" "${routingd_cpu_flags[@]}" --batch_io_thread="$batch_io"
     local routingd_pid=$last_pid
     sleep 0.3
     start "$work/$label.kamailio.log" env \
