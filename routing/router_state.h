@@ -28,10 +28,12 @@ namespace routing {
 struct AgentSnapshot {
   AgentProfile profile;
   AgentState state = AgentState::kLoggedOut;
-  absl::Time state_since;  // When the state was last set.
-  absl::Time idle_since;   // When it last became free of all contacts.
-  // Occupancy: handling time since the agent was added (logged_in_at).
-  absl::Time logged_in_at;
+  // Times are absl::InfinitePast() when there is none.
+  absl::Time state_since = absl::InfinitePast();  // When the state was set.
+  // When it last became free of all contacts.
+  absl::Time idle_since = absl::InfinitePast();
+  // Occupancy: handling time since the session began (logged_in_at).
+  absl::Time logged_in_at = absl::InfinitePast();
   absl::Duration handled;
   int64_t contacts_handled = 0;
 };
@@ -45,11 +47,12 @@ struct ContactSnapshot {
   // When its route was planned (Route, Requeue, a rules step move, a
   // returned offer): the rules' plan for its wait at that time is its rules
   // step and priority.
-  absl::Time planned_at;
+  absl::Time planned_at = absl::InfinitePast();
   uint64_t placement = 0;  // RoutingDecision::placement.
   std::string agent_id;    // kAssigned and kOffered.
-  absl::Time assigned_at;  // kAssigned: accepted at; kOffered: offered at.
-  absl::Time offer_expires_at;  // kOffered.
+  // kAssigned: accepted at; kOffered: offered at. InfinitePast otherwise.
+  absl::Time assigned_at = absl::InfinitePast();
+  absl::Time offer_expires_at = absl::InfinitePast();  // kOffered.
 };
 
 // One customer's remembered interactions, most recent first. Customers are
