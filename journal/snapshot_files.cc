@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -141,11 +139,32 @@ absl::StatusOr<std::optional<SnapshotFile>> ReadLatestSnapshotFile(
   if (!listed.ok()) return listed.status();
   if (listed->empty()) return std::optional<SnapshotFile>();
   const auto& [sequence, path] = listed->back();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError(errno, "cannot read", path);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  const std::string all = std::move(bytes).str();
+  // One read into a buffer of the file's size: snapshots run to hundreds
+  // of megabytes.
+  std::string all;
+  {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return IoError(errno, "cannot open", path);
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    if (size < 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+      const int error = errno;
+      ::close(fd);
+      return IoError(error, "cannot read", path);
+    }
+    all.resize(static_cast<size_t>(size));
+    size_t done = 0;
+    while (done < all.size()) {
+      const ssize_t n = ::read(fd, all.data() + done, all.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int error = n < 0 ? errno : EIO;
+        ::close(fd);
+        return IoError(error, "cannot read", path);
+      }
+      done += static_cast<size_t>(n);
+    }
+    ::close(fd);
+  }
   auto damaged = [&](const std::string& what) {
     return absl::DataLossError(absl::StrCat(
         "snapshot ", path, ": ", what,
@@ -165,13 +184,15 @@ absl::StatusOr<std::optional<SnapshotFile>> ReadLatestSnapshotFile(
     return damaged(absl::StrCat("body of ", all.size() - kHeaderBytes,
                                 " bytes, header says ", length));
   }
+  if (Crc32c(std::string_view(all).substr(kHeaderBytes)) !=
+      Load(all.data() + 24, 4)) {
+    return damaged("checksum mismatch");
+  }
   SnapshotFile file;
   file.path = path;
   file.sequence = sequence;
-  file.body = all.substr(kHeaderBytes);
-  if (Crc32c(file.body) != Load(all.data() + 24, 4)) {
-    return damaged("checksum mismatch");
-  }
+  all.erase(0, kHeaderBytes);
+  file.body = std::move(all);
   return std::optional<SnapshotFile>(std::move(file));
 }
 
