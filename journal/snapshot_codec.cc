@@ -120,6 +120,7 @@ Offset<fb::Contact> EncodeContact(FlatBufferBuilder& b,
   contact.add_agent_id(agent_id);
   contact.add_assigned_ns(Nanos(s.assigned_at));
   contact.add_offer_expires_ns(Nanos(s.offer_expires_at));
+  contact.add_aged_arrival_ns(Nanos(s.aged_arrival));
   return contact.Finish();
 }
 
@@ -306,6 +307,7 @@ absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view body) {
       contact.agent_id = Text(c->agent_id());
       contact.assigned_at = FromNanos(c->assigned_ns());
       contact.offer_expires_at = FromNanos(c->offer_expires_ns());
+      contact.aged_arrival = FromNanos(c->aged_arrival_ns());
       state.contacts.push_back(std::move(contact));
     }
   }

@@ -269,6 +269,13 @@ class Router {
   // contacts it qualifies for, as SetAgentState would (the listener hears of
   // them). History of agents absent from the roster is not loaded.
   virtual absl::Status ImportState(const RouterState& state) = 0;
+  // One agent or one contact as ExportState lists it, for a journal that
+  // records what each call changed. NotFound if absent (or, for a contact,
+  // in the middle of a decision on another thread).
+  virtual absl::StatusOr<AgentSnapshot> ExportAgent(
+      std::string_view agent_id) const = 0;
+  virtual absl::StatusOr<ContactSnapshot> ExportContact(
+      std::string_view contact_id) const = 0;
 };
 
 }  // namespace routing

@@ -53,6 +53,10 @@ struct ContactSnapshot {
   // kAssigned: accepted at; kOffered: offered at. InfinitePast otherwise.
   absl::Time assigned_at = absl::InfinitePast();
   absl::Time offer_expires_at = absl::InfinitePast();  // kOffered.
+  // kQueued: its aged arrival (enqueue time minus priority x priority
+  // step), in whole milliseconds the first key of service order. Exported
+  // for readers of a snapshot or journal; ImportState recomputes it.
+  absl::Time aged_arrival = absl::InfinitePast();
 };
 
 // One customer's remembered interactions, most recent first. Customers are

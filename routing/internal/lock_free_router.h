@@ -98,6 +98,10 @@ class LockFreeRouter final : public Router {
   RouterStats Stats() const override;
   RouterState ExportState() const override;
   absl::Status ImportState(const RouterState& state) override;
+  absl::StatusOr<AgentSnapshot> ExportAgent(
+      std::string_view agent_id) const override;
+  absl::StatusOr<ContactSnapshot> ExportContact(
+      std::string_view contact_id) const override;
 
  private:
   struct PolicyRecord {
@@ -384,6 +388,14 @@ class LockFreeRouter final : public Router {
   // it is in afterwards.
   AgentState SetPresenceIf(int agent, AgentState expected, AgentState state,
                            Notices* notices);
+
+  // --- State export (lock_free_router_state.cc); pinned ---
+  // The agent in `index` as a snapshot; false if the slot holds none.
+  bool SnapshotAgent(int index, AgentSnapshot* out) const;
+  // The contact as a snapshot; false while it is being decided or ends.
+  // For a queued one, also its node's service order.
+  bool SnapshotContact(const ContactRecord& record, ContactSnapshot* out,
+                       int64_t* aged_ms, int64_t* sequence) const;
 
   // --- Queues over time (lock_free_router_queues.cc) ---
   // Live nodes of every queue (their route current) that `pick` selects, in

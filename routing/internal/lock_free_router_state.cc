@@ -48,28 +48,96 @@ const char* StateName(ContactSnapshot::State state) {
 
 }  // namespace
 
+bool LockFreeRouter::SnapshotAgent(int index, AgentSnapshot* out) const {
+  const AgentSlot& slot = agents_.Slot(index);
+  const uint64_t word = slot.word.load(std::memory_order_acquire);
+  const AgentRecord* record = slot.record.load(std::memory_order_acquire);
+  if (!OnRoster(AgentWord::Presence(word)) || record == nullptr) return false;
+  out->profile = record->profile;
+  out->state = static_cast<AgentState>(AgentWord::Presence(word));
+  out->state_since =
+      TimeOrPast(slot.state_since_ns.load(std::memory_order_relaxed));
+  out->idle_since =
+      TimeOrPast(slot.idle_since_ns.load(std::memory_order_relaxed));
+  out->logged_in_at = TimeOrPast(slot.login_ns.load(std::memory_order_relaxed));
+  out->handled =
+      absl::Nanoseconds(slot.handled_ns.load(std::memory_order_relaxed));
+  out->contacts_handled = slot.handled_count.load(std::memory_order_relaxed);
+  return true;
+}
+
+bool LockFreeRouter::SnapshotContact(const ContactRecord& record,
+                                     ContactSnapshot* out, int64_t* aged_ms,
+                                     int64_t* sequence) const {
+  const uint64_t word = record.Word();
+  const ContactRoute* route = record.route.load(std::memory_order_acquire);
+  if (route == nullptr) return false;
+  out->contact = route->contact;
+  out->contact.user_data = nullptr;  // The host's, not the router's.
+  out->planned_at = absl::FromUnixNanos(route->planned_ns);
+  out->placement = ContactRecord::PlacementOf(word);
+  const int agent = ContactRecord::AgentOf(word);
+  switch (ContactRecord::StateOf(word)) {
+    case ContactState::kQueued: {
+      const QueueNode* node = record.queued_node.load(std::memory_order_acquire);
+      if (node == nullptr || node->placement != out->placement) return false;
+      out->state = ContactSnapshot::State::kQueued;
+      out->aged_arrival = absl::FromUnixMillis(node->aged_ms);
+      *aged_ms = node->aged_ms;
+      *sequence = node->sequence;
+      return true;
+    }
+    case ContactState::kAssigned:
+      out->state = ContactSnapshot::State::kAssigned;
+      out->agent_id = std::string(agents_.ids().Name(agent));
+      out->assigned_at =
+          TimeOrPast(record.assigned_ns.load(std::memory_order_acquire));
+      return true;
+    case ContactState::kOffered:
+      out->state = ContactSnapshot::State::kOffered;
+      out->agent_id = std::string(agents_.ids().Name(agent));
+      out->assigned_at =
+          TimeOrPast(record.offered_ns.load(std::memory_order_acquire));
+      out->offer_expires_at =
+          TimeOrPast(record.offer_deadline_ns.load(std::memory_order_acquire));
+      return true;
+    case ContactState::kRouting:
+    case ContactState::kDone:
+      return false;  // In the middle of a decision, or ending.
+  }
+  return false;
+}
+
+absl::StatusOr<AgentSnapshot> LockFreeRouter::ExportAgent(
+    std::string_view agent_id) const {
+  ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(agent_id));
+  auto guard = epoch_.Pin();
+  AgentSnapshot agent;
+  if (!SnapshotAgent(index, &agent)) return RemovedMeanwhile(agent_id);
+  return agent;
+}
+
+absl::StatusOr<ContactSnapshot> LockFreeRouter::ExportContact(
+    std::string_view contact_id) const {
+  auto guard = epoch_.Pin();
+  const ContactRecord* record = contacts_.Find(contact_id);
+  if (record == nullptr) return NotHeld(contact_id);
+  ContactSnapshot contact;
+  int64_t aged_ms = 0, sequence = 0;
+  if (!SnapshotContact(*record, &contact, &aged_ms, &sequence)) {
+    return absl::NotFoundError(absl::StrCat(
+        "contact '", AsAbsl(contact_id),
+        "' is being decided or has just ended"));
+  }
+  return contact;
+}
+
 RouterState LockFreeRouter::ExportState() const {
   RouterState state;
   auto guard = epoch_.Pin();
   for (int i = 0; i < agents_.ids().size(); ++i) {
-    const AgentSlot& slot = agents_.Slot(i);
-    const uint64_t word = slot.word.load(std::memory_order_acquire);
-    const AgentRecord* record = slot.record.load(std::memory_order_acquire);
-    if (!OnRoster(AgentWord::Presence(word)) || record == nullptr) continue;
     AgentSnapshot agent;
-    agent.profile = record->profile;
-    agent.state = static_cast<AgentState>(AgentWord::Presence(word));
-    agent.state_since =
-        TimeOrPast(slot.state_since_ns.load(std::memory_order_relaxed));
-    agent.idle_since =
-        TimeOrPast(slot.idle_since_ns.load(std::memory_order_relaxed));
-    agent.logged_in_at =
-        TimeOrPast(slot.login_ns.load(std::memory_order_relaxed));
-    agent.handled =
-        absl::Nanoseconds(slot.handled_ns.load(std::memory_order_relaxed));
-    agent.contacts_handled =
-        slot.handled_count.load(std::memory_order_relaxed);
-    state.agents.push_back(std::move(agent));
+    if (SnapshotAgent(i, &agent)) state.agents.push_back(std::move(agent));
   }
 
   struct Queued {
@@ -79,43 +147,14 @@ RouterState LockFreeRouter::ExportState() const {
   };
   std::vector<Queued> queued;
   contacts_.ForEach([&](const ContactRecord* record) {
-    const uint64_t word = record->Word();
-    const ContactRoute* route = record->route.load(std::memory_order_acquire);
-    if (route == nullptr) return;
     ContactSnapshot contact;
-    contact.contact = route->contact;
-    contact.contact.user_data = nullptr;  // The host's, not the router's.
-    contact.planned_at = absl::FromUnixNanos(route->planned_ns);
-    contact.placement = ContactRecord::PlacementOf(word);
-    const int agent = ContactRecord::AgentOf(word);
-    switch (ContactRecord::StateOf(word)) {
-      case ContactState::kQueued: {
-        const QueueNode* node =
-            record->queued_node.load(std::memory_order_acquire);
-        if (node == nullptr || node->placement != contact.placement) return;
-        contact.state = ContactSnapshot::State::kQueued;
-        queued.push_back({node->aged_ms, node->sequence, std::move(contact)});
-        return;
-      }
-      case ContactState::kAssigned:
-        contact.state = ContactSnapshot::State::kAssigned;
-        contact.agent_id = std::string(agents_.ids().Name(agent));
-        contact.assigned_at = TimeOrPast(
-            record->assigned_ns.load(std::memory_order_acquire));
-        break;
-      case ContactState::kOffered:
-        contact.state = ContactSnapshot::State::kOffered;
-        contact.agent_id = std::string(agents_.ids().Name(agent));
-        contact.assigned_at =
-            TimeOrPast(record->offered_ns.load(std::memory_order_acquire));
-        contact.offer_expires_at = TimeOrPast(
-            record->offer_deadline_ns.load(std::memory_order_acquire));
-        break;
-      case ContactState::kRouting:
-      case ContactState::kDone:
-        return;  // In the middle of a decision, or ending.
+    int64_t aged_ms = 0, sequence = 0;
+    if (!SnapshotContact(*record, &contact, &aged_ms, &sequence)) return;
+    if (contact.state == ContactSnapshot::State::kQueued) {
+      queued.push_back({aged_ms, sequence, std::move(contact)});
+    } else {
+      state.contacts.push_back(std::move(contact));
     }
-    state.contacts.push_back(std::move(contact));
   });
   // Service order across queues: each queue's order is the same order
   // restricted to it.

@@ -330,6 +330,37 @@ TEST_F(RouterStateTest, AContactWhoseSkillNobodyHasNowStillComesBack) {
   EXPECT_EQ(status->state, ContactStatus::State::kQueued);
 }
 
+TEST_F(RouterStateTest, OneAgentOrContactExportsAsTheWholeStateListsIt) {
+  BuildMorning();
+  const RouterState state = router_->ExportState();
+  for (const AgentSnapshot& agent : state.agents) {
+    auto one = router_->ExportAgent(agent.profile.id);
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ(one->state, agent.state);
+    EXPECT_EQ(one->state_since, agent.state_since);
+    EXPECT_EQ(one->idle_since, agent.idle_since);
+    EXPECT_EQ(one->handled, agent.handled);
+  }
+  absl::Time previous_arrival = absl::InfinitePast();
+  for (const ContactSnapshot& contact : state.contacts) {
+    auto one = router_->ExportContact(contact.contact.id);
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ(one->state, contact.state);
+    EXPECT_EQ(one->agent_id, contact.agent_id);
+    EXPECT_EQ(one->planned_at, contact.planned_at);
+    EXPECT_EQ(one->aged_arrival, contact.aged_arrival);
+    if (contact.state == ContactSnapshot::State::kQueued) {
+      // Queued contacts come in service order: aged arrival first.
+      EXPECT_LE(previous_arrival, contact.aged_arrival) << contact.contact.id;
+      previous_arrival = contact.aged_arrival;
+    }
+  }
+  EXPECT_EQ(router_->ExportContact("nobody").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(router_->ExportAgent("nobody").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(HistoryKeyTest, IsTheSameInEveryProcess) {
   // Snapshots hold these keys: a change of the hash would lose every
   // customer's history on the next restart.
