@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "flatbuffers/flatbuffers.h"
 #include "journal/snapshot_generated.h"
+#include "journal/state_tables.h"
 
 namespace journal {
 namespace {
@@ -15,114 +16,6 @@ namespace {
 namespace fb = routing::journal::fb;
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
-
-int64_t Nanos(absl::Time t) {
-  return t == absl::InfinitePast() ? 0 : absl::ToUnixNanos(t);
-}
-absl::Time FromNanos(int64_t ns) {
-  return ns == 0 ? absl::InfinitePast() : absl::FromUnixNanos(ns);
-}
-
-std::string Text(const flatbuffers::String* s) {
-  return s == nullptr ? std::string() : s->str();
-}
-
-template <typename Map>
-Offset<flatbuffers::Vector<Offset<fb::Attribute>>> Attributes(
-    FlatBufferBuilder& b, const Map& attributes) {
-  std::vector<Offset<fb::Attribute>> out;
-  out.reserve(attributes.size());
-  for (const auto& [key, value] : attributes) {
-    out.push_back(fb::CreateAttribute(b, b.CreateString(key),
-                                      b.CreateString(value)));
-  }
-  return b.CreateVector(out);
-}
-
-int LevelOf(const routing::AgentSkill& s) { return s.level; }
-int LevelOf(const routing::SkillRequirement& s) { return s.min_level; }
-void SetLevel(routing::AgentSkill& s, int level) { s.level = level; }
-void SetLevel(routing::SkillRequirement& s, int level) { s.min_level = level; }
-
-template <typename Requirements>
-Offset<flatbuffers::Vector<Offset<fb::Skill>>> Skills(
-    FlatBufferBuilder& b, const Requirements& skills) {
-  std::vector<Offset<fb::Skill>> out;
-  out.reserve(skills.size());
-  for (const auto& s : skills) {
-    out.push_back(fb::CreateSkill(b, b.CreateString(s.skill), LevelOf(s)));
-  }
-  return b.CreateVector(out);
-}
-
-Offset<fb::Agent> EncodeAgent(FlatBufferBuilder& b,
-                              const routing::AgentSnapshot& a) {
-  const routing::AgentProfile& p = a.profile;
-  auto id = b.CreateString(p.id);
-  auto skills = Skills(b, p.skills);
-  std::vector<Offset<fb::Language>> languages;
-  for (const auto& l : p.languages) {
-    languages.push_back(
-        fb::CreateLanguage(b, b.CreateString(l.language), l.fluency));
-  }
-  auto language_vector = b.CreateVector(languages);
-  auto capacity = b.CreateVector(p.capacity.data(), p.capacity.size());
-  auto team = b.CreateString(p.team);
-  auto site = b.CreateString(p.site);
-  auto attributes = Attributes(b, p.attributes);
-  fb::AgentBuilder agent(b);
-  agent.add_id(id);
-  agent.add_skills(skills);
-  agent.add_languages(language_vector);
-  agent.add_capacity(capacity);
-  agent.add_max_total_contacts(p.max_total_contacts);
-  agent.add_team(team);
-  agent.add_site(site);
-  agent.add_attributes(attributes);
-  agent.add_state(static_cast<uint8_t>(a.state));
-  agent.add_state_since_ns(Nanos(a.state_since));
-  agent.add_idle_since_ns(Nanos(a.idle_since));
-  agent.add_logged_in_ns(Nanos(a.logged_in_at));
-  agent.add_handled_ns(absl::ToInt64Nanoseconds(a.handled));
-  agent.add_contacts_handled(a.contacts_handled);
-  return agent.Finish();
-}
-
-Offset<fb::Contact> EncodeContact(FlatBufferBuilder& b,
-                                  const routing::ContactSnapshot& s) {
-  const routing::Contact& c = s.contact;
-  auto id = b.CreateString(c.id);
-  auto queue = b.CreateString(c.queue);
-  auto required = Skills(b, c.required_skills);
-  auto desired = Skills(b, c.desired_skills);
-  auto languages = b.CreateVectorOfStrings(c.languages);
-  auto customer = b.CreateString(c.customer_id);
-  auto preferred = b.CreateVectorOfStrings(c.preferred_agents);
-  auto excluded = b.CreateVectorOfStrings(c.excluded_agents);
-  auto attributes = Attributes(b, c.attributes);
-  auto agent_id = b.CreateString(s.agent_id);
-  fb::ContactBuilder contact(b);
-  contact.add_id(id);
-  contact.add_channel(static_cast<uint8_t>(c.channel));
-  contact.add_queue(queue);
-  contact.add_required_skills(required);
-  contact.add_desired_skills(desired);
-  contact.add_languages(languages);
-  contact.add_priority(c.priority);
-  contact.add_customer_id(customer);
-  contact.add_preferred_agents(preferred);
-  contact.add_excluded_agents(excluded);
-  contact.add_enqueue_ns(Nanos(c.enqueue_time));
-  contact.add_attributes(attributes);
-  contact.add_state(static_cast<uint8_t>(s.state));
-  contact.add_planned_ns(Nanos(s.planned_at));
-  contact.add_placement(s.placement);
-  contact.add_agent_id(agent_id);
-  contact.add_assigned_ns(Nanos(s.assigned_at));
-  contact.add_offer_expires_ns(Nanos(s.offer_expires_at));
-  contact.add_aged_arrival_ns(Nanos(s.aged_arrival));
-  return contact.Finish();
-}
 
 absl::Status Damaged(const std::string& what) {
   return absl::DataLossError(absl::StrCat("snapshot: ", what));
@@ -133,30 +26,7 @@ std::vector<std::string> Strings(
   std::vector<std::string> out;
   if (v == nullptr) return out;
   out.reserve(v->size());
-  for (const auto* s : *v) out.push_back(Text(s));
-  return out;
-}
-
-template <typename Out>
-void ReadAttributes(const flatbuffers::Vector<Offset<fb::Attribute>>* v,
-                    Out* out) {
-  if (v == nullptr) return;
-  for (const fb::Attribute* a : *v) {
-    (*out)[Text(a->key())] = Text(a->value());
-  }
-}
-
-template <typename Requirement>
-std::vector<Requirement> ReadSkills(
-    const flatbuffers::Vector<Offset<fb::Skill>>* v) {
-  std::vector<Requirement> out;
-  if (v == nullptr) return out;
-  for (const fb::Skill* s : *v) {
-    Requirement r;
-    r.skill = Text(s->name());
-    SetLevel(r, s->level());
-    out.push_back(std::move(r));
-  }
+  for (const auto* s : *v) out.push_back(FlatText(s));
   return out;
 }
 
@@ -206,7 +76,7 @@ std::string EncodeSnapshot(const SnapshotInfo& info,
   fb::SnapshotBuilder snapshot(b);
   snapshot.add_schema_version(kSnapshotSchemaVersion);
   snapshot.add_sequence(info.sequence);
-  snapshot.add_taken_ns(Nanos(info.taken_at));
+  snapshot.add_taken_ns(TimeToNanos(info.taken_at));
   snapshot.add_rules_file(rules_file);
   snapshot.add_rules_source(rules_source);
   snapshot.add_rules_version(info.rules_version);
@@ -242,73 +112,24 @@ absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view body) {
   }
   Snapshot out;
   out.info.sequence = root->sequence();
-  out.info.taken_at = FromNanos(root->taken_ns());
-  out.info.rules_file = Text(root->rules_file());
-  out.info.rules_source = Text(root->rules_source());
+  out.info.taken_at = NanosToTime(root->taken_ns());
+  out.info.rules_file = FlatText(root->rules_file());
+  out.info.rules_source = FlatText(root->rules_source());
   out.info.rules_version = root->rules_version();
 
   routing::RouterState& state = out.state;
   if (const auto* agents = root->agents()) {
     state.agents.reserve(agents->size());
     for (const fb::Agent* a : *agents) {
-      routing::AgentSnapshot agent;
-      routing::AgentProfile& p = agent.profile;
-      p.id = Text(a->id());
-      p.skills = ReadSkills<routing::AgentSkill>(a->skills());
-      if (a->languages() != nullptr) {
-        for (const fb::Language* l : *a->languages()) {
-          p.languages.push_back({Text(l->tag()), l->fluency()});
-        }
-      }
-      if (a->capacity() != nullptr) {
-        if (a->capacity()->size() > p.capacity.size()) {
-          return Damaged(absl::StrCat("agent '", p.id, "' has capacity for ",
-                                      a->capacity()->size(), " channels"));
-        }
-        for (size_t c = 0; c < a->capacity()->size(); ++c) {
-          p.capacity[c] = a->capacity()->Get(c);
-        }
-      }
-      p.max_total_contacts = a->max_total_contacts();
-      p.team = Text(a->team());
-      p.site = Text(a->site());
-      ReadAttributes(a->attributes(), &p.attributes);
-      agent.state = static_cast<routing::AgentState>(a->state());
-      agent.state_since = FromNanos(a->state_since_ns());
-      agent.idle_since = FromNanos(a->idle_since_ns());
-      agent.logged_in_at = FromNanos(a->logged_in_ns());
-      agent.handled = absl::Nanoseconds(a->handled_ns());
-      agent.contacts_handled = a->contacts_handled();
-      state.agents.push_back(std::move(agent));
+      auto agent = DecodeAgent(*a);
+      if (!agent.ok()) return agent.status();
+      state.agents.push_back(*std::move(agent));
     }
   }
   if (const auto* contacts = root->contacts()) {
     state.contacts.reserve(contacts->size());
     for (const fb::Contact* c : *contacts) {
-      routing::ContactSnapshot contact;
-      routing::Contact& x = contact.contact;
-      x.id = Text(c->id());
-      x.channel = static_cast<routing::Channel>(c->channel());
-      x.queue = Text(c->queue());
-      x.required_skills =
-          ReadSkills<routing::SkillRequirement>(c->required_skills());
-      x.desired_skills =
-          ReadSkills<routing::SkillRequirement>(c->desired_skills());
-      x.languages = Strings(c->languages());
-      x.priority = c->priority();
-      x.customer_id = Text(c->customer_id());
-      x.preferred_agents = Strings(c->preferred_agents());
-      x.excluded_agents = Strings(c->excluded_agents());
-      x.enqueue_time = FromNanos(c->enqueue_ns());
-      ReadAttributes(c->attributes(), &x.attributes);
-      contact.state = static_cast<routing::ContactSnapshot::State>(c->state());
-      contact.planned_at = FromNanos(c->planned_ns());
-      contact.placement = c->placement();
-      contact.agent_id = Text(c->agent_id());
-      contact.assigned_at = FromNanos(c->assigned_ns());
-      contact.offer_expires_at = FromNanos(c->offer_expires_ns());
-      contact.aged_arrival = FromNanos(c->aged_arrival_ns());
-      state.contacts.push_back(std::move(contact));
+      state.contacts.push_back(DecodeContact(*c));
     }
   }
   const auto* keys = root->customer_keys();

@@ -1,0 +1,45 @@
+// File: journal/state_tables.h
+//
+// The Agent and Contact tables of journal/snapshot.fbs, from and to the
+// router's snapshots (routing/router_state.h): shared by snapshot bodies and
+// journal records. Times are Unix nanoseconds, 0 for none
+// (absl::InfinitePast()).
+#ifndef JOURNAL_STATE_TABLES_H_
+#define JOURNAL_STATE_TABLES_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "flatbuffers/flatbuffers.h"
+#include "journal/snapshot_generated.h"
+#include "routing/router_state.h"
+
+namespace journal {
+
+inline int64_t TimeToNanos(absl::Time t) {
+  return t == absl::InfinitePast() ? 0 : absl::ToUnixNanos(t);
+}
+inline absl::Time NanosToTime(int64_t ns) {
+  return ns == 0 ? absl::InfinitePast() : absl::FromUnixNanos(ns);
+}
+inline std::string FlatText(const flatbuffers::String* s) {
+  return s == nullptr ? std::string() : s->str();
+}
+
+flatbuffers::Offset<routing::journal::fb::Agent> EncodeAgent(
+    flatbuffers::FlatBufferBuilder& b, const routing::AgentSnapshot& agent);
+flatbuffers::Offset<routing::journal::fb::Contact> EncodeContact(
+    flatbuffers::FlatBufferBuilder& b, const routing::ContactSnapshot& contact);
+
+// DataLoss naming the agent for a table no router could hold (capacity for
+// more channels than there are).
+absl::StatusOr<routing::AgentSnapshot> DecodeAgent(
+    const routing::journal::fb::Agent& agent);
+routing::ContactSnapshot DecodeContact(
+    const routing::journal::fb::Contact& contact);
+
+}  // namespace journal
+
+#endif  // JOURNAL_STATE_TABLES_H_
