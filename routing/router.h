@@ -267,7 +267,8 @@ class Router {
   // Queued contacts join their queues in the order listed. Then each agent
   // takes its presence, and an available agent with room takes waiting
   // contacts it qualifies for, as SetAgentState would (the listener hears of
-  // them). History of agents absent from the roster is not loaded.
+  // them). History naming agents no longer on the roster is loaded too (as
+  // the exporting router kept it).
   virtual absl::Status ImportState(const RouterState& state) = 0;
   // One agent or one contact as ExportState lists it, for a journal that
   // records what each call changed. NotFound if absent (or, for a contact,

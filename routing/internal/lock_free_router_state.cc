@@ -411,8 +411,14 @@ absl::Status LockFreeRouter::ImportState(const RouterState& state) {
     for (auto it = customer.interactions.rbegin();
          it != customer.interactions.rend(); ++it) {
       const auto found = index_of.find(it->agent_id);
-      if (found == index_of.end()) continue;
-      const int agent = found->second;
+      int agent = found != index_of.end() ? found->second : -1;
+      if (agent < 0) {
+        // An agent removed since: the id keeps its number, as it did in
+        // the router that exported it (the roster's names outlive agents).
+        agent = agents_.ids().FindOrInsert(it->agent_id);
+        if (agent < 0) continue;  // Every number is taken.
+        index_of.emplace(it->agent_id, agent);
+      }
       history_.RecordKey(customer.customer_key,
                          {static_cast<uint32_t>(agent), it->channel,
                           it->outcome, it->time});
