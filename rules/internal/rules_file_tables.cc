@@ -63,6 +63,12 @@ class SourceLines {
     bool value_known = false;
     std::string value_path;
   };
+  // A bracket or parenthesis: not a table.
+  static Frame NonTableFrame() {
+    Frame frame;
+    frame.table = false;
+    return frame;
+  }
 
   // At src_[at] == '[': the level of a long bracket ("[==[") opening there,
   // or -1.
@@ -193,7 +199,7 @@ class SourceLines {
         }
       } else if (!frames.back().table) {
         if (t.Is("(") || t.Is("[")) {
-          frames.push_back(Frame{false});
+          frames.push_back(NonTableFrame());
         } else if (t.Is("{")) {
           frames.push_back(Frame{});
         } else if (t.Is(")") || t.Is("]") || t.Is("}")) {
@@ -238,7 +244,7 @@ class SourceLines {
             frames.pop_back();
           } else if (t.Is("(") || t.Is("[")) {
             top.value_start = false;
-            frames.push_back(Frame{false});
+            frames.push_back(NonTableFrame());
           } else {
             top.value_start = false;
           }

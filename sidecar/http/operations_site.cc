@@ -66,10 +66,10 @@ absl::StatusOr<std::unique_ptr<OperationsSite>> OperationsSite::Start(
                         kPageSecurityPolicy};
   }));
   routes.push_back(page("/metrics", [self] {
-    return HttpResponse{200, kPrometheusContentType, self->MetricsText()};
+    return HttpResponse{200, kPrometheusContentType, self->MetricsText(), ""};
   }));
   routes.push_back(page("/api/snapshot", [self] {
-    return HttpResponse{200, "application/json", *self->SnapshotText()};
+    return HttpResponse{200, "application/json", *self->SnapshotText(), ""};
   }));
   HttpRoute events;
   events.path = "/events";

@@ -160,7 +160,9 @@ TEST(RequestAffinityTest, SafeOnEveryTruncationAndOnNoise) {
   for (size_t size = 0; size < whole.size(); ++size) {
     const Aligned cut(whole.data(), size);
     const AffinityKey key = cut.Key();
-    if (key.kind != AffinityKey::Kind::kNone) EXPECT_EQ(key.id, "chat-7");
+    if (key.kind != AffinityKey::Kind::kNone) {
+      EXPECT_EQ(key.id, "chat-7");
+    }
   }
   std::mt19937 random(5);
   for (int round = 0; round < 5000; ++round) {

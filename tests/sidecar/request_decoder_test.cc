@@ -590,7 +590,9 @@ TEST(RequestDecoderTest, MarksTheIdUnreadExactlyWhenItIsNot) {
     decoded = noisy.Decode();
     EXPECT_EQ(decoded.request_id_unread,
               !PeekRequestHeader(noisy.data(), noisy.size()).readable);
-    if (decoded.request_id_unread) EXPECT_EQ(decoded.request_id, 0u);
+    if (decoded.request_id_unread) {
+      EXPECT_EQ(decoded.request_id, 0u);
+    }
   }
   // A request that decodes: read.
   Bytes valid = RouteRequest(ChatContact(), nullptr, 0);
@@ -628,7 +630,9 @@ TEST(RequestDecoderTest, PeekRequestHeaderIsSafeOnEveryTruncation) {
   for (size_t size = 0; size < whole.size(); ++size) {
     Bytes cut(whole.data(), size);
     const RequestHeader peeked = PeekRequestHeader(cut.data(), size);
-    if (peeked.readable) EXPECT_EQ(peeked.request_id, 76u) << size;
+    if (peeked.readable) {
+      EXPECT_EQ(peeked.request_id, 76u) << size;
+    }
   }
 }
 

@@ -435,8 +435,9 @@ TEST(RoutingdRulesTest, BreakerSuspendsShowsInStatsPublishesAndReloadRearms) {
     EXPECT_TRUE(routed->get()->body_as_Decision()->rules_fallback());
     // The fourth failure trips the breaker; the router stamps its decision
     // after the evaluation, so that one may say suspended already.
-    if (i < 3)
+    if (i < 3) {
       EXPECT_FALSE(routed->get()->body_as_Decision()->rules_suspended());
+    }
   }
   absl::StatusOr<Reply> routed = client->Route(Chat("plain"));
   ASSERT_TRUE(routed.ok()) << routed.status();

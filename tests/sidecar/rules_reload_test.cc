@@ -198,7 +198,9 @@ TEST_F(RulesFixture, SuspensionIsReportedOncePerVersionAndAReloadRearms) {
     EXPECT_TRUE(d->rules_fallback);
     // The fourth failure trips the breaker; the router stamps its decision
     // after the evaluation, so that one may say suspended already.
-    if (i < 3) EXPECT_FALSE(d->rules_suspended);
+    if (i < 3) {
+      EXPECT_FALSE(d->rules_suspended);
+    }
   }
   absl::StatusOr<RoutingDecision> suspended = Route("");
   ASSERT_TRUE(suspended.ok());
