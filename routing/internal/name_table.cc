@@ -47,8 +47,19 @@ int NameTable::Find(std::string_view name) const {
   for (uint64_t i = hash & slot_mask_;; i = (i + 1) & slot_mask_) {
     const Entry* entry = slots_[i].load(std::memory_order_acquire);
     if (entry == nullptr) return -1;
-    if (entry->hash == hash && entry->name == name) return entry->id;
+    if (entry->hash == hash && entry->name == name) return Published(entry);
   }
+}
+
+int NameTable::Published(const Entry* entry) const {
+  // The inserting thread stores by_id_ just after its slot CAS; a thread
+  // that found the entry in between must not hand out an id whose Name() is
+  // still empty. Storing the same pointer again is harmless.
+  if (by_id_[entry->id].load(std::memory_order_acquire) == nullptr) {
+    by_id_[entry->id].store(const_cast<Entry*>(entry),
+                            std::memory_order_release);
+  }
+  return entry->id;
 }
 
 int NameTable::FindOrInsert(std::string_view name) {
@@ -78,7 +89,7 @@ int NameTable::FindOrInsert(std::string_view name) {
     if (entry->hash == hash && entry->name == name) {
       // Someone inserted the same name first; our drawn id stays unused.
       delete mine;
-      return entry->id;
+      return Published(entry);
     }
   }
 }

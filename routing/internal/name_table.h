@@ -51,6 +51,9 @@ class NameTable {
   };
 
   static uint64_t HashOf(std::string_view name);
+  // Makes sure Name(entry->id) names it before the id is handed out; the
+  // entry's id.
+  int Published(const Entry* entry) const;
 
   const int capacity_;
   const uint64_t slot_mask_;

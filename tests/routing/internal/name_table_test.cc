@@ -59,5 +59,34 @@ TEST(NameTableTest, ConcurrentInsertersAgreeOnEveryId) {
   }
 }
 
+TEST(NameTableTest, AnIdHandedOutNamesItsNameAtOnce) {
+  // A thread that finds a name another thread is inserting gets its id, and
+  // the id must name the name right away: the router names a queue by the
+  // id it got (a queue created with an empty name stayed so; the router's
+  // stress test saw it under ASan).
+  constexpr int kRounds = 500;
+  constexpr int kThreads = 4;
+  NameTable table(kRounds * kThreads + 8);  // Losers of a race burn ids.
+  std::atomic<int> round{0};
+  std::atomic<int> arrived{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int r = 0; r < kRounds; ++r) {
+        // All threads insert round r's name at once.
+        arrived.fetch_add(1);
+        while (round.load() < r) std::this_thread::yield();
+        const std::string name = absl::StrCat("queue-", r);
+        const int id = table.FindOrInsert(name);
+        if (id < 0 || table.Name(id) != name) wrong.fetch_add(1);
+        if (arrived.load() >= kThreads * (r + 1)) round.store(r + 1);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 }  // namespace
 }  // namespace routing::internal
