@@ -105,13 +105,21 @@ class RouterStateTest : public ManualClockRouterTest {
     EXPECT_EQ(x->contact.excluded_agents, y->contact.excluded_agents) << id;
   }
 
+  // Each queue's contacts in service order, queues by name (QueuedContacts
+  // lists queues in the order the router first met them, which a restored
+  // router need not share).
   static std::vector<std::string> Order(Router& router) {
-    std::vector<std::string> ids;
+    std::vector<std::pair<std::string, std::string>> ids;
     for (const QueuedContact& q : router.QueuedContacts("")) {
-      ids.push_back(q.contact.queue + ":" + q.contact.id + "@" +
-                    std::to_string(q.queue_position));
+      ids.emplace_back(q.contact.queue,
+                       q.contact.queue + ":" + q.contact.id + "@" +
+                           std::to_string(q.queue_position));
     }
-    return ids;
+    std::stable_sort(ids.begin(), ids.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (auto& [queue, line] : ids) out.push_back(std::move(line));
+    return out;
   }
 
   RecordingListener restored_listener_;
