@@ -21,14 +21,6 @@ absl::Status Damaged(const std::string& what) {
   return absl::DataLossError(absl::StrCat("snapshot: ", what));
 }
 
-std::vector<std::string> Strings(
-    const flatbuffers::Vector<Offset<flatbuffers::String>>* v) {
-  std::vector<std::string> out;
-  if (v == nullptr) return out;
-  out.reserve(v->size());
-  for (const auto* s : *v) out.push_back(FlatText(s));
-  return out;
-}
 
 }  // namespace
 
@@ -142,7 +134,7 @@ absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view body) {
                                 " interaction counts"));
   }
   const std::vector<std::string> history_agents =
-      Strings(root->history_agents());
+      FlatStrings(root->history_agents());
   const size_t available = interactions != nullptr ? interactions->size() : 0;
   size_t next = 0;
   state.customers.reserve(customers);

@@ -117,14 +117,6 @@ Offset<fb::Contact> EncodeContact(FlatBufferBuilder& b,
 
 namespace {
 
-std::vector<std::string> Strings(
-    const flatbuffers::Vector<Offset<flatbuffers::String>>* v) {
-  std::vector<std::string> out;
-  if (v == nullptr) return out;
-  out.reserve(v->size());
-  for (const auto* s : *v) out.push_back(FlatText(s));
-  return out;
-}
 
 template <typename Out>
 void ReadAttributes(const flatbuffers::Vector<Offset<fb::Attribute>>* v,
@@ -151,6 +143,15 @@ std::vector<Requirement> ReadSkills(
 
 
 }  // namespace
+
+std::vector<std::string> FlatStrings(
+    const flatbuffers::Vector<Offset<flatbuffers::String>>* v) {
+  std::vector<std::string> out;
+  if (v == nullptr) return out;
+  out.reserve(v->size());
+  for (const auto* s : *v) out.push_back(FlatText(s));
+  return out;
+}
 
 absl::StatusOr<routing::AgentSnapshot> DecodeAgent(const fb::Agent& a) {
   routing::AgentSnapshot agent;
@@ -194,11 +195,11 @@ routing::ContactSnapshot DecodeContact(const fb::Contact& c) {
       ReadSkills<routing::SkillRequirement>(c.required_skills());
   x.desired_skills =
       ReadSkills<routing::SkillRequirement>(c.desired_skills());
-  x.languages = Strings(c.languages());
+  x.languages = FlatStrings(c.languages());
   x.priority = c.priority();
   x.customer_id = FlatText(c.customer_id());
-  x.preferred_agents = Strings(c.preferred_agents());
-  x.excluded_agents = Strings(c.excluded_agents());
+  x.preferred_agents = FlatStrings(c.preferred_agents());
+  x.excluded_agents = FlatStrings(c.excluded_agents());
   x.enqueue_time = NanosToTime(c.enqueue_ns());
   ReadAttributes(c.attributes(), &x.attributes);
   contact.state = static_cast<routing::ContactSnapshot::State>(c.state());

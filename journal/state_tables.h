@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -27,6 +28,10 @@ inline absl::Time NanosToTime(int64_t ns) {
 inline std::string FlatText(const flatbuffers::String* s) {
   return s == nullptr ? std::string() : s->str();
 }
+
+// The strings of a vector (empty for an absent one).
+std::vector<std::string> FlatStrings(
+    const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* v);
 
 flatbuffers::Offset<routing::journal::fb::Agent> EncodeAgent(
     flatbuffers::FlatBufferBuilder& b, const routing::AgentSnapshot& agent);

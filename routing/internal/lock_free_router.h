@@ -239,6 +239,12 @@ class LockFreeRouter final : public Router {
                                         const DecisionBasis& basis,
                                         int64_t now_ns, bool refuse_unservable,
                                         Notices* notices);
+  // Links `record`'s placement-`placement` node into its route's queue (and
+  // the rules-step schedule when a step is ahead), with the next placement
+  // sequence, and publishes it as the record's queued node. The caller then
+  // publishes the kQueued state.
+  QueueNode* LinkQueued(ContactRecord* record, const ContactRoute& route,
+                        uint64_t placement);
   absl::StatusOr<RoutingDecision> RequeueHeld(ContactRecord* record,
                                               const Contact& contact,
                                               int64_t now_ns,

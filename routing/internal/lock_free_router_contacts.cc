@@ -242,6 +242,27 @@ void LockFreeRouter::FoldStepDue(int64_t due_ns) {
   }
 }
 
+QueueNode* LockFreeRouter::LinkQueued(ContactRecord* record,
+                                      const ContactRoute& route,
+                                      uint64_t placement) {
+  const int64_t sequence = placements_.fetch_add(1, std::memory_order_relaxed);
+  // A contact with a rules step ahead is also scheduled by when it falls
+  // due, so AdvanceQueues() finds the due ones without a walk of the queues.
+  QueueNode* step =
+      route.next_step_ns == INT64_MAX
+          ? nullptr
+          : step_schedule_.Arrive(record, placement,
+                                  FloorMilliseconds(route.next_step_ns),
+                                  sequence);
+  QueueNode* node = Queue(route.QueueId())
+                        ->Arrive(record, placement, route.aged_ms, sequence,
+                                 step);
+  // Release: AdvanceQueues() reads it from a step node it found live.
+  record->queued_node.store(node, std::memory_order_release);
+  FoldStepDue(route.next_step_ns);
+  return node;
+}
+
 absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
     ContactRecord* record, uint64_t placement, const DecisionBasis& basis,
     int64_t now_ns, bool refuse_unservable, Notices* notices) {
@@ -296,20 +317,7 @@ absl::StatusOr<RoutingDecision> LockFreeRouter::Place(
   // Queue it: count and link the node first, then publish the state. A
   // Cancel that wins kRouting -> kDone meanwhile leaves the node to us.
   ContactQueue* queue = Queue(route->QueueId());
-  const int64_t sequence = placements_.fetch_add(1, std::memory_order_relaxed);
-  // A contact with a rules step ahead is also scheduled by when it falls
-  // due, so AdvanceQueues() finds the due ones without a walk of the queues.
-  QueueNode* step =
-      route->next_step_ns == INT64_MAX
-          ? nullptr
-          : step_schedule_.Arrive(record, placement,
-                                  FloorMilliseconds(route->next_step_ns),
-                                  sequence);
-  QueueNode* node =
-      queue->Arrive(record, placement, route->aged_ms, sequence, step);
-  // Release: AdvanceQueues() reads it from a step node it found live.
-  record->queued_node.store(node, std::memory_order_release);
-  FoldStepDue(route->next_step_ns);
+  QueueNode* node = LinkQueued(record, *route, placement);
   uint64_t expected = routing;
   // No lost wakeup: the count is raised and the node linked and published
   // (all seq_cst) before we look at the free-agent bitmaps again. An agent

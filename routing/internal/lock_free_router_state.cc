@@ -353,19 +353,7 @@ absl::Status LockFreeRouter::ImportState(const RouterState& state) {
     record->refs.store(1, std::memory_order_relaxed);  // The table's.
     counters_.contacts_held.fetch_add(1, std::memory_order_relaxed);
     if (contact.state == ContactSnapshot::State::kQueued) {
-      ContactQueue* queue = Queue(route->QueueId());
-      const int64_t sequence =
-          placements_.fetch_add(1, std::memory_order_relaxed);
-      QueueNode* step =
-          route->next_step_ns == INT64_MAX
-              ? nullptr
-              : step_schedule_.Arrive(record, placement,
-                                      FloorMilliseconds(route->next_step_ns),
-                                      sequence);
-      QueueNode* node =
-          queue->Arrive(record, placement, route->aged_ms, sequence, step);
-      record->queued_node.store(node, std::memory_order_release);
-      FoldStepDue(route->next_step_ns);
+      LinkQueued(record, *route, placement);
       record->state.store(
           ContactRecord::Pack(ContactState::kQueued, -1, placement),
           std::memory_order_release);
