@@ -21,7 +21,12 @@ namespace journal {
 
 inline constexpr uint32_t kRecordSchemaVersion = 1;
 
-enum class RecordKind : uint8_t { kRequest, kQueueAdvance, kRulesReload };
+enum class RecordKind : uint8_t {
+  kRequest,
+  kQueueAdvance,
+  kRulesReload,
+  kRestored,  // journal.fbs Restored
+};
 
 struct ContactChange {
   std::string id;

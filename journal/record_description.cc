@@ -23,6 +23,8 @@ const char* KindName(RecordKind kind) {
       return "queue_advance";
     case RecordKind::kRulesReload:
       return "rules_reload";
+    case RecordKind::kRestored:
+      return "restored";
   }
   return "?";
 }

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "journal/journal_reader.h"
+#include "journal/segment_sink.h"
 #include "journal/journal_record.h"
 #include "journal/record_description.h"
 
@@ -28,6 +29,12 @@ constexpr char kUsage[] =
 int Dump(const std::string& directory, bool as_json) {
   int undecodable = 0;
   journal::JournalReadOptions options;  // kRefuse, no repair: read only.
+  // From the oldest record kept: those before it are in a snapshot, and
+  // their segments were deleted once it was written.
+  if (auto segments = journal::ListSegments(directory);
+      segments.ok() && !segments->empty()) {
+    options.from_sequence = segments->front().first_sequence;
+  }
   auto report = journal::ReadJournal(
       directory, options, [&](uint64_t sequence, std::string_view body) {
         auto record = journal::DecodeRecord(body);

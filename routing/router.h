@@ -101,6 +101,11 @@ struct RouterOptions {
   // final at once, as without reservations. 0 <= timeout <= 1 hour.
   std::array<absl::Duration, kChannelCount> offer_timeout = {};
   AgentState missed_offer_state = AgentState::kBreak;
+  // The rules version the first SetRules call gets, less one: versions
+  // count on from here. A restarted host passes the version its
+  // predecessor had in force minus one, so that reloading those rules puts
+  // the same version back and decisions keep naming it.
+  uint64_t rules_versions_before = 0;
 };
 
 // A contact as the router holds it now.
@@ -245,6 +250,10 @@ class Router {
   // reservations call it at least as often as they want offers to lapse on
   // time. Cost: a walk of the offers outstanding.
   virtual int AdvanceQueues() = 0;
+  // As AdvanceQueues, and appends to `moved_contacts` (when not null) the id
+  // of every contact it moved on to a rules step (lapsed offers are heard by
+  // the listener). For a host that records what each call changed.
+  virtual int AdvanceQueues(std::vector<std::string>* moved_contacts) = 0;
   // The customer's remembered interactions, most recent first.
   virtual std::vector<CustomerInteraction> CustomerHistory(
       std::string_view customer_id) const = 0;

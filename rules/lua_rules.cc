@@ -408,6 +408,17 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
   return std::shared_ptr<const LuaRules>(std::move(rules));
 }
 
+absl::StatusOr<std::string> ReadRulesFile(const std::string& path,
+                                          const RulesOptions& options) {
+  absl::StatusOr<std::string> source = internal::ReadRulesSource(
+      path, options.rules_dir, options.max_source_bytes);
+  if (!source.ok()) {
+    return absl::Status(source.status().code(),
+                        absl::StrCat(path, ": ", source.status().message()));
+  }
+  return source;
+}
+
 absl::StatusOr<std::shared_ptr<const LuaRules>> LoadRulesFile(
     const std::string& path, const RulesOptions& options,
     std::vector<RulesProblem>* problems) {

@@ -146,6 +146,13 @@ absl::StatusOr<std::shared_ptr<const LuaRules>> CompileRules(
     std::string_view file_name, std::string_view source,
     const RulesOptions& options, std::vector<RulesProblem>* problems = nullptr);
 
+// Reads a rules file with the checks LoadRulesFile makes (options.rules_dir,
+// max_source_bytes, regular files only): its text, for a host that keeps
+// the source it compiled (routingd's journal). NotFound if it cannot be
+// read; the message names the path.
+absl::StatusOr<std::string> ReadRulesFile(const std::string& path,
+                                          const RulesOptions& options);
+
 // Reads and compiles a file. NotFound if it cannot be read.
 absl::StatusOr<std::shared_ptr<const LuaRules>> LoadRulesFile(
     const std::string& path, const RulesOptions& options,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ constexpr char kRepliesEndpoint[] = "inproc://routingd-replies";
 constexpr char kEventsEndpoint[] = "inproc://routingd-events";
 // ReloadRules requests, from the threads that received them to the reloader.
 constexpr char kReloadsEndpoint[] = "inproc://routingd-reloads";
+// Replies waiting for their journal record to be durable: [sequence (8
+// bytes), reply frames...], to the durable-replies thread.
+constexpr char kDurableEndpoint[] = "inproc://routingd-durable-replies";
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
 constexpr char kTerminate[] = "$TERM";
 // Messages handled per socket per poll round, so no socket starves another.
@@ -280,6 +284,11 @@ class Daemon::Impl {
       status = publisher_.Start(context_, "publisher", options_.io_cpus,
                                 [this](void* pipe) { Publisher(pipe); });
     }
+    // Before every thread that executes requests: they connect to it.
+    if (status.ok() && options_.journal != nullptr) {
+      status = durable_.Start(context_, "durable", options_.io_cpus,
+                              [this](void* pipe) { DurableReplies(pipe); });
+    }
     if (status.ok()) {
       status = reloader_.Start(context_, "rules-reload", options_.worker_cpus,
                                [this](void* pipe) { Reloader(pipe); });
@@ -314,6 +323,7 @@ class Daemon::Impl {
     for (auto& worker : workers_) worker->Stop();
     workers_.clear();
     reloader_.Stop();   // After a compile under way, if any, has finished.
+    durable_.Stop();    // Every thread that sends it replies has stopped.
     publisher_.Stop();  // Flushes the events the workers left.
     zap_.Stop();
     zmq_ctx_term(context_);
@@ -328,6 +338,19 @@ class Daemon::Impl {
   void Publisher(void* pipe);
   void StepTimer(void* pipe);
   void Reloader(void* pipe);
+  void DurableReplies(void* pipe);
+  // A reply whose request left a journal record (the calling thread's
+  // StateJournal::TakeThreadSequence) goes to the durable-replies thread
+  // and returns true; any other returns false, for the caller to send.
+  bool HoldUntilDurable(void* durable, Frames& reply) {
+    if (options_.journal == nullptr) return false;
+    const uint64_t sequence = StateJournal::TakeThreadSequence();
+    if (sequence == 0) return false;
+    Frames held;
+    held.Add(&sequence, sizeof(sequence));
+    for (size_t f = 0; f < reply.size(); ++f) held.TakeFrom(reply, f);
+    return held.Send(durable, 0);
+  }
   void Zap(void* pipe);
   // Hands a ReloadRules request (all its frames) to the reloader and returns
   // true; its reply comes from there. While another reload runs, fills
@@ -401,6 +424,7 @@ class Daemon::Impl {
   // here, one at a time, never on a thread that answers routes.
   Actor reloader_;
   std::atomic<bool> reload_running_{false};
+  Actor durable_;
   // What the event subscribers listen to, kept by the publisher thread from
   // its XPUB socket's subscription messages.
   SubscriberInterest interest_;
@@ -498,6 +522,14 @@ void Daemon::Impl::Frontend(void* pipe) {
       status = ZmqError("connecting the frontend to the rules reloader");
     }
   }
+  ZmqSocket durable;
+  if (status.ok() && inline_execution && options_.journal != nullptr) {
+    durable = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
+    status = durable.SetInt(ZMQ_LINGER, kCloseLingerMs);
+    if (status.ok() && zmq_connect(durable.get(), kDurableEndpoint) != 0) {
+      status = ZmqError("connecting the frontend to the durable replies");
+    }
+  }
   SignalReady(pipe, status);
   if (!status.ok()) return;
   WorkerEventSink sink(events.get(), &interest_);
@@ -583,6 +615,11 @@ void Daemon::Impl::Frontend(void* pipe) {
           }
           Frames reply;
           BuildReply(request, fbb, reply);
+          if (HoldUntilDurable(durable.get(), reply)) {
+            // In flight until the durable-replies thread passes it back.
+            in_flight.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
           SendToClient(router.get(), reply);
           continue;
         }
@@ -654,6 +691,14 @@ void Daemon::Impl::Worker(void* pipe, int index) {
                       zmq_connect(reloads.get(), kReloadsEndpoint) != 0)) {
     status = ZmqError("connecting a worker");
   }
+  ZmqSocket durable;
+  if (status.ok() && options_.journal != nullptr) {
+    durable = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
+    status = durable.SetInt(ZMQ_LINGER, kCloseLingerMs);
+    if (status.ok() && zmq_connect(durable.get(), kDurableEndpoint) != 0) {
+      status = ZmqError("connecting a worker to the durable replies");
+    }
+  }
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
@@ -678,7 +723,9 @@ void Daemon::Impl::Worker(void* pipe, int index) {
         }
         Frames reply;
         BuildReply(request, fbb, reply);
-        reply.Send(replies.get(), 0);
+        if (!HoldUntilDurable(durable.get(), reply)) {
+          reply.Send(replies.get(), 0);
+        }
       }
     }
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
@@ -754,6 +801,14 @@ void Daemon::Impl::Reloader(void* pipe) {
                       zmq_connect(events.get(), kEventsEndpoint) != 0)) {
     status = ZmqError("connecting the rules reloader");
   }
+  ZmqSocket durable;
+  if (status.ok() && options_.journal != nullptr) {
+    durable = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
+    status = durable.SetInt(ZMQ_LINGER, kCloseLingerMs);
+    if (status.ok() && zmq_connect(durable.get(), kDurableEndpoint) != 0) {
+      status = ZmqError("connecting the rules reloader to the durable replies");
+    }
+  }
   SignalReady(pipe, status);
   if (!status.ok()) return;
 
@@ -777,10 +832,77 @@ void Daemon::Impl::Reloader(void* pipe) {
         reload_running_.store(false, std::memory_order_release);
         // Through the frontend, which counts it answered. Non-blocking: after
         // a shutdown that outlasted the grace period nobody reads replies.
-        reply.Send(replies.get(), ZMQ_DONTWAIT);
+        if (!HoldUntilDurable(durable.get(), reply)) {
+          reply.Send(replies.get(), ZMQ_DONTWAIT);
+        }
       }
     }
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
+  }
+}
+
+void Daemon::Impl::DurableReplies(void* pipe) {
+  ZmqSocket held(zmq_socket(context_, ZMQ_PULL));
+  ZmqSocket replies(zmq_socket(context_, ZMQ_PUSH));
+  absl::Status status = held.SetInt(ZMQ_LINGER, 0);
+  if (status.ok()) status = replies.SetInt(ZMQ_LINGER, kCloseLingerMs);
+  if (status.ok() && zmq_bind(held.get(), kDurableEndpoint) != 0) {
+    status = ZmqError("binding the durable replies queue");
+  }
+  if (status.ok() && zmq_connect(replies.get(), kRepliesEndpoint) != 0) {
+    status = ZmqError("connecting the durable replies thread");
+  }
+  SignalReady(pipe, status);
+  if (!status.ok()) return;
+  flatbuffers::FlatBufferBuilder fbb(256);
+  // Replies arrive in the order their records were appended, give or take
+  // the threads' interleaving; waiting for each in turn costs one sync per
+  // group (a later record's sync covers every earlier one).
+  auto pass_on = [&](Frames& message, int send_flags) {
+    uint64_t sequence = 0;
+    if (message.size() < 2 || message.size_of(0) != sizeof(sequence)) return;
+    std::memcpy(&sequence, message.data(0), sizeof(sequence));
+    const absl::Status durable = options_.journal->WaitDurable(sequence);
+    Frames reply;
+    const size_t last = message.size() - 1;
+    for (size_t f = 1; f < last; ++f) reply.TakeFrom(message, f);
+    if (durable.ok()) {
+      reply.TakeFrom(message, last);
+    } else {
+      // Never a success that is not durable.
+      const wire::Reply* original =
+          flatbuffers::GetRoot<wire::Reply>(message.data(last));
+      fbb.Clear();
+      FinishErrorReply(
+          fbb, original->request_id(), wire::ErrorCode::NotDurable,
+          absl::StrCat("executed, but its journal record could not be made "
+                       "durable (",
+                       durable.message(), "); the outcome is unknown"));
+      metrics_->journal_not_durable.fetch_add(1, std::memory_order_relaxed);
+      reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
+    }
+    reply.Send(replies.get(), send_flags);
+  };
+  while (true) {
+    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
+                              {held.get(), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < kBatch; ++i) {
+        Frames message;
+        if (!message.Receive(held.get(), ZMQ_DONTWAIT)) break;
+        pass_on(message, 0);
+      }
+    }
+    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
+      // Whatever the stopped threads left is answered too.
+      Frames message;
+      while (message.Receive(held.get(), ZMQ_DONTWAIT)) {
+        pass_on(message, ZMQ_DONTWAIT);
+        message.Clear();
+      }
+      break;
+    }
   }
 }
 

@@ -23,6 +23,9 @@
 //     off the threads that answer routes: workers (and an inline frontend)
 //     hand them over, and answer Busy to one arriving while another
 //     compiles;
+//   - with a journal, one thread that holds each reply to a request that
+//     left a journal record until the record is durable, then passes it to
+//     the frontend (group commit: one sync releases many replies);
 //   - with CURVE, one ZAP thread that checks client keys against the list
 //     and labels each connection with the key's roles (client_roles.h).
 // Each thread owns its sockets alone and starts and stops with a
@@ -50,6 +53,7 @@
 #include "sidecar/allowed_clients.h"
 #include "sidecar/request_handler.h"
 #include "sidecar/sidecar_metrics.h"
+#include "sidecar/state_journal.h"
 
 namespace routing::sidecar {
 
@@ -104,6 +108,11 @@ struct DaemonOptions {
   // without being executed, and counted in metrics.permission_denied.
   // Without CURVE there are no roles: every request is permitted.
   std::vector<AllowedClient> curve_allowed_clients;
+  // routingd --journal_dir: the handler's journal. A reply to a request
+  // that left a record waits, on a thread of its own, until the record is
+  // durable (StateJournal::WaitDurable, as --fsync promises); a failed
+  // sync turns it into NOT_DURABLE. Other replies do not wait. Null: none.
+  StateJournal* journal = nullptr;
 };
 
 class Daemon {

@@ -125,6 +125,9 @@ bool RequestHandler::HandleRequest(const uint8_t* data, size_t size,
     FinishErrorReply(
         fbb, decoded.request_id, wire::ErrorCode::PermissionDenied,
         PermissionDeniedMessage(decoded.request->body_type(), roles));
+  } else if (options_.journal != nullptr &&
+             ChangesRouterState(decoded.request->body_type())) {
+    ExecuteJournaled(*decoded.request, aligned, size, fbb);
   } else {
     // A retry of a keyed request gets the original reply (idempotent_requests.h).
     AnswerOnce(*decoded.request, *clock_, fbb,
@@ -293,7 +296,25 @@ bool RequestHandler::WatchRules() {
 
 int RequestHandler::AdvanceQueues() {
   absl::MutexLock lock(&queue_watch_mutex_);
-  const int moved = router_->AdvanceQueues();
+  int moved = 0;
+  if (options_.journal == nullptr) {
+    moved = router_->AdvanceQueues();
+  } else {
+    // Recorded with the contacts it moved and those the listener heard of
+    // (lapsed offers, assignments). Refused while the journal cannot take
+    // records: nothing moves, and the next tick tries again.
+    JournaledCall call;
+    call.kind = journal::RecordKind::kQueueAdvance;
+    absl::StatusOr<uint64_t> recorded =
+        options_.journal->Record(call, [&] {
+          CallEffect effect;
+          moved = router_->AdvanceQueues(&effect.moved_contacts);
+          effect.changed = !effect.moved_contacts.empty();
+          return effect;
+        });
+    (void)StateJournal::TakeThreadSequence();  // Nobody waits for a reply.
+    if (!recorded.ok()) return 0;
+  }
   if (!EventPublisher::CanPublish()) return moved;
   for (const QueueChange& c : queue_watch_.Look(Now(), moved > 0)) {
     ContactChangeFacts facts;

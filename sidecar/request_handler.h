@@ -47,6 +47,7 @@
 #include "sidecar/request_decoder.h"
 #include "sidecar/rules_reload.h"
 #include "sidecar/sidecar_metrics.h"
+#include "sidecar/state_journal.h"
 
 namespace routing::sidecar {
 
@@ -72,6 +73,10 @@ class AssignmentPublisher : public AssignmentListener {
   EventPublisher events_;
 };
 
+// Whether a request of this type may change the router (and so is
+// journaled): agent and contact updates, routes, offers' answers, reloads.
+bool ChangesRouterState(wire::RequestBody type);
+
 struct RequestHandlerOptions {
   RequestDecoderOptions decoder;
   absl::Duration service_level_threshold = absl::Seconds(20);
@@ -85,6 +90,11 @@ struct RequestHandlerOptions {
   uint64_t run_id = 0;
   // StepMoved and PositionChanged (AdvanceQueues): how often and how far.
   QueueWatchOptions queue_watch;
+  // routingd --journal_dir: every request that changes the router, every
+  // AdvanceQueues that moves something and every accepted reload runs
+  // through it (state_journal.h). The caller then holds the reply until
+  // StateJournal::TakeThreadSequence()'s record is durable. Null: none.
+  StateJournal* journal = nullptr;
 };
 
 class RequestHandler {
@@ -138,6 +148,11 @@ class RequestHandler {
                     const ContactStatus* before, ContactOutcome outcome);
   void Execute(const wire::Request& request,
                flatbuffers::FlatBufferBuilder& fbb);
+  // Execute (with AnswerOnce) through the journal (request_handler_journal.cc):
+  // a JournalUnavailable reply when it cannot take records, NotDurable when
+  // the request ran but its record could not be written.
+  void ExecuteJournaled(const wire::Request& request, const uint8_t* aligned,
+                        size_t size, flatbuffers::FlatBufferBuilder& fbb);
   void Decide(uint64_t id, const wire::Contact* contact, bool requeue,
               bool with_explanation, flatbuffers::FlatBufferBuilder& fbb);
   void ListAgents(uint64_t id, flatbuffers::FlatBufferBuilder& fbb);

@@ -33,6 +33,8 @@
 #include "sidecar/request_handler.h"
 #include "sidecar/rules_reload.h"
 #include "sidecar/sidecar_metrics.h"
+#include "sidecar/state_journal.h"
+#include "journal/journal_writer.h"
 
 ABSL_FLAG(std::string, listen, "tcp://127.0.0.1:5555",
           "Endpoint of the request socket (ROUTER), e.g. tcp://127.0.0.1:5555 "
@@ -157,6 +159,39 @@ ABSL_FLAG(double, alarm_oldest_wait_s, 60,
           "A queue whose oldest waiting contact has waited longer than this "
           "many seconds (above 0) is in alarm "
           "(routing_queue_alarm{reason=\"oldest_wait\"}).");
+ABSL_FLAG(std::string, journal_dir, "",
+          "Directory of the journal: every request that changes the state is "
+          "appended there before its reply, snapshots are taken there, and a "
+          "restart on the same directory restores the roster, agent states, "
+          "queued contacts in their order, assignments, customer history and "
+          "rules (docs/JOURNAL.md). Empty: no journal; a restart starts "
+          "empty.");
+ABSL_FLAG(std::string, fsync, "batch",
+          "With --journal_dir, when a record is synced to disk before its "
+          "reply: always (each record: survives a power loss; slowest), "
+          "batch (group commit: one sync for the records of "
+          "--fsync_batch_ms or --fsync_batch_records; survives a power "
+          "loss), none (never: survives a crash of routingd, not of the "
+          "machine).");
+ABSL_FLAG(double, fsync_batch_ms, 2,
+          "--fsync=batch: the longest a record waits for its sync (above 0, "
+          "at most 1000).");
+ABSL_FLAG(int, fsync_batch_records, 512,
+          "--fsync=batch: this many waiting records start a sync at once "
+          "(1 .. 1000000).");
+ABSL_FLAG(std::string, journal_recover, "refuse",
+          "Damage in the journal before its tail (a checksum that fails with "
+          "records after it): refuse (do not start; the error names the "
+          "segment and offset) or truncate (cut the journal there, moving "
+          "later segments to DIR/damaged/, and start). A torn record at the "
+          "very end, what a crash leaves, is always cut with a warning.");
+ABSL_FLAG(double, snapshot_interval_s, 300,
+          "With --journal_dir, a snapshot of the whole state is written this "
+          "often (seconds; 0: only by --snapshot_records and at shutdown), "
+          "and older journal segments deleted.");
+ABSL_FLAG(int64_t, snapshot_records, 1000000,
+          "With --journal_dir, a snapshot is also written after this many "
+          "records (0: no limit).");
 ABSL_FLAG(bool, insecure_listen, false,
           "Without CURVE, allow --listen and --events beyond loopback (e.g. "
           "tcp://0.0.0.0:5555): anyone who reaches them may send every "
@@ -240,6 +275,55 @@ absl::StatusOr<rules::RulesOptions> RulesOptionsFromFlags() {
 
 void Warn(const std::string& warning) {
   std::fprintf(stderr, "routingd: warning: %s\n", warning.c_str());
+}
+
+absl::StatusOr<routing::sidecar::StateJournalOptions> JournalOptionsFromFlags(
+    int history_depth) {
+  routing::sidecar::StateJournalOptions options;
+  options.directory = absl::GetFlag(FLAGS_journal_dir);
+  options.history_depth = history_depth;
+  absl::StatusOr<journal::FsyncMode> mode =
+      journal::ParseFsyncMode(absl::GetFlag(FLAGS_fsync));
+  if (!mode.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--fsync: ", mode.status().message()));
+  }
+  options.writer.fsync = *mode;
+  const double batch_ms = absl::GetFlag(FLAGS_fsync_batch_ms);
+  if (!(batch_ms > 0 && batch_ms <= 1000)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--fsync_batch_ms=", batch_ms, " must be above 0 and at most 1000"));
+  }
+  options.writer.batch_interval = absl::Milliseconds(batch_ms);
+  const int batch_records = absl::GetFlag(FLAGS_fsync_batch_records);
+  if (batch_records < 1 || batch_records > 1'000'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--fsync_batch_records=", batch_records,
+                     " is outside 1..1000000"));
+  }
+  options.writer.batch_max_records = batch_records;
+  const std::string recover = absl::GetFlag(FLAGS_journal_recover);
+  if (recover == "refuse") {
+    options.recovery = journal::DamageRecovery::kRefuse;
+  } else if (recover == "truncate") {
+    options.recovery = journal::DamageRecovery::kTruncate;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--journal_recover=", recover, " is not refuse or truncate"));
+  }
+  const double interval_s = absl::GetFlag(FLAGS_snapshot_interval_s);
+  if (!(interval_s >= 0 && interval_s <= 86'400)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--snapshot_interval_s=", interval_s, " is outside 0..86400"));
+  }
+  options.snapshot_interval = absl::Seconds(interval_s);
+  const int64_t records = absl::GetFlag(FLAGS_snapshot_records);
+  if (records < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--snapshot_records=", records, " is negative (0: no limit)"));
+  }
+  options.snapshot_records = static_cast<uint64_t>(records);
+  return options;
 }
 
 }  // namespace
@@ -400,17 +484,107 @@ int main(int argc, char** argv) {
   routing::sidecar::AssignmentPublisher publisher(
       &metrics, router_options.policy.service_level_threshold);
   router_options.listener = &publisher;
+  absl::StatusOr<rules::RulesOptions> rules_options = RulesOptionsFromFlags();
+  if (!rules_options.ok()) return Fail(rules_options.status());
+
+  // The journal: what the directory holds is read before the router exists
+  // (the rules version it had carries on).
+  const bool journaling = !absl::GetFlag(FLAGS_journal_dir).empty();
+  routing::sidecar::StateJournalOptions journal_options;
+  std::optional<routing::sidecar::RecoveredState> recovered;
+  routing::sidecar::JournalListener journal_listener(&publisher);
+  if (journaling) {
+    absl::StatusOr<routing::sidecar::StateJournalOptions> parsed =
+        JournalOptionsFromFlags(router_options.history_depth);
+    if (!parsed.ok()) return Fail(parsed.status());
+    journal_options = *parsed;
+    absl::StatusOr<routing::sidecar::RecoveredState> read =
+        routing::sidecar::RecoverState(journal_options);
+    if (!read.ok()) {
+      return Fail(absl::Status(
+          read.status().code(),
+          absl::StrCat("cannot restore from --journal_dir=",
+                       journal_options.directory, ": ",
+                       read.status().message(),
+                       absl::IsDataLoss(read.status())
+                           ? " (--journal_recover=truncate starts from the "
+                             "records before the damage)"
+                           : "")));
+    }
+    recovered = *std::move(read);
+    for (const std::string& warning : recovered->warnings) Warn(warning);
+    if (recovered->rules.version > 0) {
+      router_options.rules_versions_before = recovered->rules.version - 1;
+    }
+    router_options.listener = &journal_listener;
+  }
   absl::StatusOr<std::unique_ptr<routing::Router>> router =
       routing::Router::Create(router_options);
   if (!router.ok()) return Fail(router.status());
   // The rules in force live beside the router: reloads replace them, Stats
   // and the step timer read their health.
-  absl::StatusOr<rules::RulesOptions> rules_options = RulesOptionsFromFlags();
-  if (!rules_options.ok()) return Fail(rules_options.status());
   routing::sidecar::RulesInForce rules_in_force(router->get(), *rules_options);
-  if (absl::Status s = rules_in_force.LoadAtStart(absl::GetFlag(FLAGS_rules));
-      !s.ok()) {
-    return Fail(s);
+  if (recovered.has_value() && !recovered->rules.file.empty()) {
+    if (absl::Status s = rules_in_force.LoadSourceAtStart(
+            recovered->rules.file, recovered->rules.source);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
+  std::unique_ptr<routing::sidecar::StateJournal> state_journal;
+  if (journaling) {
+    absl::StatusOr<std::unique_ptr<routing::sidecar::StateJournal>> opened =
+        routing::sidecar::StateJournal::Open(router->get(), &rules_in_force,
+                                             journal_options,
+                                             recovered->next_sequence);
+    if (!opened.ok()) return Fail(opened.status());
+    state_journal = *std::move(opened);
+    if (absl::Status s = state_journal->Restore(recovered->state); !s.ok()) {
+      return Fail(absl::Status(
+          s.code(), absl::StrCat("cannot restore from --journal_dir=",
+                                 journal_options.directory, ": ",
+                                 s.message())));
+    }
+    std::fprintf(
+        stderr,
+        "routingd: journal %s (--fsync=%s): restored %zu agents, %zu "
+        "contacts, %zu customers from snapshot %llu and %llu records\n",
+        journal_options.directory.c_str(),
+        journal::FsyncModeName(journal_options.writer.fsync),
+        recovered->state.agents.size(), recovered->state.contacts.size(),
+        recovered->state.customers.size(),
+        static_cast<unsigned long long>(recovered->snapshot.sequence),
+        static_cast<unsigned long long>(recovered->records));
+  }
+  // --rules: in force from now. With a journal that had other rules, they
+  // were restored first (the queued contacts' plans were made under them)
+  // and these replace them now, recorded as a reload.
+  if (const std::string rules_file = absl::GetFlag(FLAGS_rules);
+      !rules_file.empty()) {
+    const routing::sidecar::RulesText before = rules_in_force.Text();
+    absl::StatusOr<std::string> text =
+        rules::ReadRulesFile(rules_file, *rules_options);
+    // The file the journal restored, unchanged: its version stays.
+    const bool restored = text.ok() && before.file == rules_file &&
+                          before.source == *text;
+    if (!restored) {
+      if (absl::Status s = rules_in_force.LoadAtStart(rules_file); !s.ok()) {
+        return Fail(s);
+      }
+    }
+    if (state_journal != nullptr && !restored) {
+      const routing::sidecar::RulesText now = rules_in_force.Text();
+      routing::sidecar::JournaledCall call;
+      call.kind = journal::RecordKind::kRulesReload;
+      absl::StatusOr<uint64_t> recorded = state_journal->Record(call, [&] {
+        routing::sidecar::CallEffect effect;
+        effect.changed = true;
+        effect.rules = &now;
+        return effect;
+      });
+      (void)routing::sidecar::StateJournal::TakeThreadSequence();
+      if (!recorded.ok()) return Fail(recorded.status());
+    }
   }
 
   routing::sidecar::RequestHandlerOptions handler_options;
@@ -419,6 +593,8 @@ int main(int argc, char** argv) {
       router_options.policy.service_level_threshold;
   handler_options.workers = options.workers;
   handler_options.rules = &rules_in_force;
+  handler_options.journal = state_journal.get();
+  options.journal = state_journal.get();
   routing::sidecar::RequestHandler handler(router->get(), &metrics,
                                            handler_options);
 
@@ -452,6 +628,12 @@ int main(int argc, char** argv) {
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*daemon)->Stop();
   if (site != nullptr) site->Stop();
+  if (state_journal != nullptr) {
+    // Traffic has stopped: the final snapshot makes the next start fast.
+    if (absl::Status s = state_journal->Close(); !s.ok()) {
+      Warn(absl::StrCat("final snapshot: ", s.message()));
+    }
+  }
   std::fprintf(stderr, "routingd: stopped after %llu requests\n",
                static_cast<unsigned long long>(metrics.requests.load()));
   return 0;

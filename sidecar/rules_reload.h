@@ -63,6 +63,14 @@ struct RulesHealth {
   absl::Time suspended_at = absl::InfinitePast();
 };
 
+// The text of the rules in force, as compiled: what a journal records so
+// that a restart puts the same rules back, whatever became of the file.
+struct RulesText {
+  std::string file;    // The path, or "request.lua"; empty: no rules.
+  std::string source;  // The text compiled.
+  uint64_t version = 0;
+};
+
 class RulesInForce {
  public:
   // `router` outlives this object; every compile gets `options`.
@@ -75,11 +83,17 @@ class RulesInForce {
   // `path` empty: nothing to load (OK). A refused file is an error whose
   // message lists the problems (routingd exits with it).
   absl::Status LoadAtStart(const std::string& path);
+  // Restart: compiles `source` (labelled `file` in problems) and puts it in
+  // force, as the rules a journal recorded. A refusal (rules that no longer
+  // compile, say with other --rules_* limits) lists the problems.
+  absl::Status LoadSourceAtStart(const std::string& file,
+                                 const std::string& source);
 
   // Compiles the request's path or source and, if accepted, puts it in force.
   ReloadOutcome Reload(const wire::ReloadRules& request);
 
   RulesHealth Health() const;
+  RulesText Text() const;
 
   // The health of the rules in force if their breaker has tripped and this
   // has not been returned for their version yet: each suspended version is
@@ -88,7 +102,12 @@ class RulesInForce {
 
  private:
   // Callers hold reload_mutex_.
-  void PutInForce(std::shared_ptr<const rules::LuaRules> rules);
+  void PutInForce(std::shared_ptr<const rules::LuaRules> rules,
+                  std::string file, std::string source);
+  // Reads `path` and compiles it (problems appended).
+  absl::StatusOr<std::shared_ptr<const rules::LuaRules>> CompileFile(
+      const std::string& path, std::string* source,
+      std::vector<rules::RulesProblem>* problems) const;
   // Callers hold mutex_.
   RulesHealth HealthLocked() const;
 
@@ -103,6 +122,8 @@ class RulesInForce {
   mutable std::mutex mutex_;
   std::shared_ptr<const rules::LuaRules> rules_;
   uint64_t version_ = 0;
+  std::string file_;
+  std::string source_;
   uint64_t suspension_reported_ = 0;  // A version.
 };
 

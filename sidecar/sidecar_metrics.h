@@ -147,6 +147,11 @@ class SidecarMetrics {
   // Requests refused because the client's CURVE key lacks the role the
   // request type needs (client_roles.h); none of them was executed.
   std::atomic<uint64_t> permission_denied{0};
+  // --journal_dir: requests refused unexecuted because the journal could
+  // not take records (JOURNAL_UNAVAILABLE), and requests executed whose
+  // record could not be made durable (NOT_DURABLE).
+  std::atomic<uint64_t> journal_refusals{0};
+  std::atomic<uint64_t> journal_not_durable{0};
   std::atomic<int> in_flight{0};
   std::atomic<uint64_t> event_sequence{0};
 

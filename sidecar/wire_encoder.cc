@@ -412,6 +412,11 @@ absl::Status StatusFromError(wire::ErrorCode code, std::string_view message) {
       return absl::UnavailableError(absl::StrCat("shutting down: ", text));
     case wire::ErrorCode::PermissionDenied:
       return absl::PermissionDeniedError(text);
+    case wire::ErrorCode::JournalUnavailable:
+      return absl::UnavailableError(
+          absl::StrCat("journal unavailable: ", text));
+    case wire::ErrorCode::NotDurable:
+      return absl::DataLossError(absl::StrCat("not durable: ", text));
     default:
       return absl::InternalError(text);
   }

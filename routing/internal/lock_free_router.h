@@ -92,7 +92,8 @@ class LockFreeRouter final : public Router {
   uint64_t PolicyVersion() const override;
   uint64_t SetRules(std::shared_ptr<const RoutingRules> rules) override;
   uint64_t RulesVersion() const override;
-  int AdvanceQueues() override;
+  int AdvanceQueues() override { return AdvanceQueues(nullptr); }
+  int AdvanceQueues(std::vector<std::string>* moved_contacts) override;
   std::vector<CustomerInteraction> CustomerHistory(
       std::string_view customer_id) const override;
   RouterStats Stats() const override;

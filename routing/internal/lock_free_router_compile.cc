@@ -32,6 +32,8 @@ LockFreeRouter::LockFreeRouter(const RouterOptions& options)
                         &history_),
       policy_(new PolicyRecord{options.policy, 1}) {
   for (int i = 0; i < options.max_queues; ++i) queue_objects_[i] = nullptr;
+  rules_versions_.store(options.rules_versions_before,
+                        std::memory_order_relaxed);
   for (int c = 0; c < kChannelCount; ++c) {
     offer_timeout_ns_[c] = absl::ToInt64Nanoseconds(options.offer_timeout[c]);
   }

@@ -131,7 +131,7 @@ bool LockFreeRouter::MoveToNextStep(QueueNode* node,
   return true;
 }
 
-int LockFreeRouter::AdvanceQueues() {
+int LockFreeRouter::AdvanceQueues(std::vector<std::string>* moved_contacts) {
   const int64_t now_ns = NowNs();
   Notices notices;
   int moved = 0;
@@ -144,7 +144,12 @@ int LockFreeRouter::AdvanceQueues() {
       const std::vector<QueueNode*> due = CollectStepsDue(now_ns);
       const DecisionBasis basis = LoadBasis();
       for (QueueNode* node : due) {
-        if (MoveToNextStep(node, basis, now_ns, &notices)) ++moved;
+        if (!MoveToNextStep(node, basis, now_ns, &notices)) continue;
+        ++moved;
+        // The record is pinned with the epoch; its id never changes.
+        if (moved_contacts != nullptr) {
+          moved_contacts->push_back(node->contact->id());
+        }
       }
     }
     // Rules that keep a waiting contact from a free agent may depend on the

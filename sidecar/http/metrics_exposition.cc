@@ -54,6 +54,14 @@ void RequestFamilies(const SidecarMetrics& metrics, PrometheusText& text) {
   counter("routing_permission_denied_total",
           "Requests refused because the client's CURVE key lacks the role.",
           metrics.permission_denied.load(std::memory_order_relaxed));
+  counter("routing_journal_refusals_total",
+          "Requests refused unexecuted because the journal (--journal_dir) "
+          "could not take records: a full or failing disk.",
+          metrics.journal_refusals.load(std::memory_order_relaxed));
+  counter("routing_journal_not_durable_total",
+          "Requests executed whose journal record could not be made "
+          "durable (answered NOT_DURABLE).",
+          metrics.journal_not_durable.load(std::memory_order_relaxed));
   counter("routing_events_published_total", "Events sent on the PUB socket.",
           metrics.events_published.load(std::memory_order_relaxed));
   text.Family("routing_requests_in_flight", "gauge",

@@ -1,0 +1,439 @@
+#include "sidecar/state_journal.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "journal/segment_sink.h"
+#include "journal/snapshot_codec.h"
+#include "journal/snapshot_files.h"
+#include "journal/state_fold.h"
+
+namespace routing::sidecar {
+
+namespace {
+
+// The contacts and agents the listener heard of during the call under way
+// on this thread (Record sets it for the call's length).
+struct HeardChanges {
+  std::vector<std::string> contacts;
+  std::vector<std::string> agents;
+};
+thread_local HeardChanges* heard_changes = nullptr;
+thread_local uint64_t thread_sequence = 0;
+
+// Appends each id of `ids` not already in `seen`, keeping first-seen order.
+void AddUnique(std::vector<std::string>& out,
+               absl::flat_hash_set<std::string>& seen,
+               std::string_view id) {
+  if (id.empty()) return;
+  if (seen.insert(std::string(id)).second) out.emplace_back(id);
+}
+
+bool SameInteraction(const CustomerInteraction& a,
+                     const CustomerInteraction& b) {
+  return a.agent_id == b.agent_id && a.channel == b.channel &&
+         a.outcome == b.outcome && a.time == b.time;
+}
+
+// The interactions `after` (most recent first) has that `before` had not,
+// oldest first (the order the fold adds them in).
+std::vector<CustomerInteraction> AddedInteractions(
+    const std::vector<CustomerInteraction>& before,
+    const std::vector<CustomerInteraction>& after) {
+  size_t added = after.size();
+  if (!before.empty()) {
+    for (size_t i = 0; i < after.size(); ++i) {
+      if (SameInteraction(after[i], before.front())) {
+        added = i;
+        break;
+      }
+    }
+  }
+  std::vector<CustomerInteraction> out;
+  for (size_t i = added; i > 0; --i) out.push_back(after[i - 1]);
+  return out;
+}
+
+absl::Status JournalUnavailable(const absl::Status& cause) {
+  return absl::UnavailableError(absl::StrCat(
+      "the journal cannot take records (", cause.message(),
+      "); nothing was executed; serving resumes once the disk takes them"));
+}
+
+}  // namespace
+
+void JournalListener::OnAssigned(const Assignment& assignment) {
+  if (HeardChanges* heard = heard_changes; heard != nullptr) {
+    heard->contacts.push_back(assignment.contact_id);
+    heard->agents.push_back(assignment.agent_id);
+  }
+  if (inner_ != nullptr) inner_->OnAssigned(assignment);
+}
+
+void JournalListener::OnOfferExpired(const ExpiredOffer& offer) {
+  if (HeardChanges* heard = heard_changes; heard != nullptr) {
+    heard->contacts.push_back(offer.contact_id);
+    heard->agents.push_back(offer.agent_id);
+  }
+  if (inner_ != nullptr) inner_->OnOfferExpired(offer);
+}
+
+absl::StatusOr<RecoveredState> RecoverState(
+    const StateJournalOptions& options) {
+  RecoveredState recovered;
+  // A new journal starts in a new directory.
+  std::error_code error;
+  std::filesystem::create_directories(options.directory, error);
+  if (error) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot create ", options.directory, ": ", error.message()));
+  }
+  absl::StatusOr<std::optional<journal::SnapshotFile>> file =
+      journal::ReadLatestSnapshotFile(options.directory);
+  if (!file.ok() && !absl::IsNotFound(file.status())) return file.status();
+  routing::RouterState base;
+  if (file.ok() && file->has_value()) {
+    absl::StatusOr<journal::Snapshot> snapshot =
+        journal::DecodeSnapshot((*file)->body);
+    if (!snapshot.ok()) {
+      return absl::DataLossError(
+          absl::StrCat((*file)->path, ": ", snapshot.status().message()));
+    }
+    recovered.snapshot = snapshot->info;
+    recovered.snapshot.sequence = (*file)->sequence;
+    base = std::move(snapshot->state);
+  }
+  journal::StateFold fold(std::move(base), options.history_depth);
+  journal::JournalReadOptions read;
+  read.recovery = options.recovery;
+  read.repair = true;
+  read.from_sequence = recovered.snapshot.sequence + 1;
+  absl::StatusOr<journal::JournalReadReport> report = journal::ReadJournal(
+      options.directory, read,
+      [&](uint64_t sequence, std::string_view body) -> absl::Status {
+        absl::StatusOr<journal::JournalRecord> record =
+            journal::DecodeRecord(body);
+        if (!record.ok()) {
+          return absl::DataLossError(absl::StrCat(
+              options.directory, ": record ", sequence, ": ",
+              record.status().message()));
+        }
+        fold.Apply(*record);
+        return absl::OkStatus();
+      });
+  if (!report.ok() && !absl::IsNotFound(report.status())) {
+    return report.status();
+  }
+  if (report.ok()) {
+    recovered.records = report->records;
+    recovered.warnings = report->warnings;
+    recovered.next_sequence = report->next_sequence;
+  }
+  // A snapshot is written only once the records it includes are durable,
+  // so the journal reaches at least that far; a journal whose segments a
+  // snapshot made unnecessary may hold nothing after it.
+  recovered.next_sequence =
+      std::max(recovered.next_sequence, recovered.snapshot.sequence + 1);
+  if (fold.rules_version() != 0) {
+    recovered.rules = {fold.rules_file(), fold.rules_source(),
+                       fold.rules_version()};
+  } else {
+    recovered.rules = {recovered.snapshot.rules_file,
+                       recovered.snapshot.rules_source,
+                       recovered.snapshot.rules_version};
+  }
+  recovered.state = std::move(fold).Finish();
+  return recovered;
+}
+
+StateJournal::StateJournal(Router* router, const RulesInForce* rules,
+                           const StateJournalOptions& options,
+                           std::unique_ptr<journal::JournalWriter> writer,
+                           uint64_t next_sequence)
+    : router_(router),
+      rules_(rules),
+      options_(options),
+      writer_(std::move(writer)),
+      clock_(options.clock != nullptr ? options.clock
+                                      : SystemClock::Default()),
+      last_sequence_(next_sequence - 1) {
+  snapshot_through_ = last_sequence_;
+  stats_.last_snapshot_sequence = last_sequence_;
+}
+
+absl::StatusOr<std::unique_ptr<StateJournal>> StateJournal::Open(
+    Router* router, const RulesInForce* rules,
+    const StateJournalOptions& options, uint64_t next_sequence) {
+  if (options.directory.empty()) {
+    return absl::InvalidArgumentError("the journal needs a directory");
+  }
+  if (options.snapshot_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("snapshot interval is negative");
+  }
+  absl::StatusOr<std::unique_ptr<journal::SegmentSink>> sink =
+      journal::SegmentSink::Open(options.directory, options.segment_bytes);
+  if (!sink.ok()) return sink.status();
+  absl::StatusOr<std::unique_ptr<journal::JournalWriter>> writer =
+      journal::JournalWriter::Create(*std::move(sink), next_sequence,
+                                     options.writer);
+  if (!writer.ok()) return writer.status();
+  std::unique_ptr<StateJournal> journal(new StateJournal(
+      router, rules, options, *std::move(writer), next_sequence));
+  journal->snapshot_thread_ =
+      std::thread([raw = journal.get()] { raw->SnapshotLoop(); });
+  return journal;
+}
+
+StateJournal::~StateJournal() { (void)Close(); }
+
+absl::Status StateJournal::AppendPendingLocked() {
+  while (!pending_.empty()) {
+    absl::StatusOr<uint64_t> sequence = writer_->Append(pending_.front());
+    if (!sequence.ok()) {
+      append_error_ = sequence.status();
+      return sequence.status();
+    }
+    last_sequence_ = *sequence;
+    pending_.erase(pending_.begin());
+  }
+  append_error_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+absl::Status StateJournal::Available() {
+  std::lock_guard<std::mutex> order(order_mu_);
+  absl::Status status = AppendPendingLocked();
+  return status.ok() ? status : JournalUnavailable(status);
+}
+
+absl::Status StateJournal::Restore(const routing::RouterState& state) {
+  absl::Status imported;
+  JournaledCall call;
+  call.kind = journal::RecordKind::kRestored;
+  absl::StatusOr<uint64_t> sequence = Record(call, [&] {
+    imported = router_->ImportState(state);
+    return CallEffect{};
+  });
+  if (!imported.ok()) return imported;
+  if (!sequence.ok()) return sequence.status();
+  thread_sequence = 0;
+  return *sequence == 0 ? absl::OkStatus() : writer_->WaitDurable(*sequence);
+}
+
+absl::StatusOr<uint64_t> StateJournal::Record(
+    const JournaledCall& call, absl::FunctionRef<CallEffect()> execute) {
+  std::lock_guard<std::mutex> order(order_mu_);
+  if (absl::Status s = AppendPendingLocked(); !s.ok()) {
+    return JournalUnavailable(s);
+  }
+  std::vector<std::string> contacts;
+  std::vector<std::string> agents;
+  absl::flat_hash_set<std::string> seen_contacts;
+  absl::flat_hash_set<std::string> seen_agents;
+  AddUnique(contacts, seen_contacts, call.contact_id);
+  AddUnique(agents, seen_agents, call.agent_id);
+  // What the contact held before the call: the agent it frees, the
+  // customer whose history it may add to.
+  std::string customer_id;
+  std::vector<CustomerInteraction> history_before;
+  if (!call.contact_id.empty()) {
+    if (absl::StatusOr<ContactSnapshot> before =
+            router_->ExportContact(call.contact_id);
+        before.ok()) {
+      AddUnique(agents, seen_agents, before->agent_id);
+      customer_id = before->contact.customer_id;
+      if (!customer_id.empty()) {
+        history_before = router_->CustomerHistory(customer_id);
+      }
+    }
+  }
+
+  HeardChanges heard;
+  heard_changes = &heard;
+  CallEffect effect = execute();
+  heard_changes = nullptr;
+  if (!effect.changed && heard.contacts.empty() && heard.agents.empty()) {
+    return 0;
+  }
+
+  journal::JournalRecord record;
+  record.kind = call.kind;
+  record.time = clock_->Now();
+  record.request = std::string(call.request);
+  record.reply = std::string(effect.reply);
+  for (const std::string& id : effect.moved_contacts) {
+    AddUnique(contacts, seen_contacts, id);
+  }
+  for (const std::string& id : heard.contacts) {
+    AddUnique(contacts, seen_contacts, id);
+  }
+  for (const std::string& id : heard.agents) AddUnique(agents, seen_agents, id);
+  for (const std::string& id : contacts) {
+    journal::ContactChange change;
+    change.id = id;
+    if (absl::StatusOr<ContactSnapshot> now = router_->ExportContact(id);
+        now.ok()) {
+      // A contact routed by this call: its customer's history may grow
+      // (a transfer records the agent it left).
+      if (customer_id.empty() && id == call.contact_id) {
+        customer_id = now->contact.customer_id;
+      }
+      change.contact = *std::move(now);
+    }
+    record.contacts.push_back(std::move(change));
+  }
+  for (const std::string& id : agents) {
+    journal::AgentChange change;
+    change.id = id;
+    if (absl::StatusOr<AgentSnapshot> now = router_->ExportAgent(id);
+        now.ok()) {
+      change.agent = *std::move(now);
+    }
+    record.agents.push_back(std::move(change));
+  }
+  if (!customer_id.empty()) {
+    const uint64_t key = HistoryKey(customer_id);
+    for (CustomerInteraction& added : AddedInteractions(
+             history_before, router_->CustomerHistory(customer_id))) {
+      record.history.push_back({key, std::move(added)});
+    }
+  }
+  if (effect.rules != nullptr) {
+    record.rules_file = effect.rules->file;
+    record.rules_source = effect.rules->source;
+    record.rules_version = effect.rules->version;
+  }
+  std::string body = journal::EncodeRecord(record);
+  absl::StatusOr<uint64_t> sequence = writer_->Append(body);
+  if (!sequence.ok()) {
+    // Executed: the record is kept and written before any later one, and
+    // no call runs until it is.
+    append_error_ = sequence.status();
+    pending_.push_back(std::move(body));
+    return absl::DataLossError(absl::StrCat(
+        "executed, but its journal record could not be written (",
+        sequence.status().message(),
+        "); it is kept and written once the disk takes it"));
+  }
+  last_sequence_ = *sequence;
+  thread_sequence = *sequence;
+  return *sequence;
+}
+
+uint64_t StateJournal::TakeThreadSequence() {
+  const uint64_t sequence = thread_sequence;
+  thread_sequence = 0;
+  return sequence;
+}
+
+absl::Status StateJournal::Snapshot() {
+  std::lock_guard<std::mutex> one_at_a_time(snapshot_mu_);
+  const auto started = std::chrono::steady_clock::now();
+  journal::SnapshotInfo info;
+  routing::RouterState state;
+  {
+    std::lock_guard<std::mutex> order(order_mu_);
+    if (!pending_.empty()) {
+      return absl::UnavailableError(
+          "no snapshot while a record waits to be written");
+    }
+    state = router_->ExportState();
+    info.sequence = last_sequence_;
+  }
+  info.taken_at = clock_->Now();
+  if (rules_ != nullptr) {
+    const RulesText text = rules_->Text();
+    info.rules_file = text.file;
+    info.rules_source = text.source;
+    info.rules_version = text.version;
+  }
+  absl::Status status = absl::OkStatus();
+  // Never ahead of the journal: a restart finds every record up to here.
+  if (info.sequence > 0) status = writer_->WaitDurable(info.sequence);
+  if (status.ok()) {
+    status = journal::WriteSnapshotFile(
+        options_.directory, info.sequence,
+        journal::EncodeSnapshot(info, state));
+  }
+  if (status.ok()) {
+    status =
+        journal::RemoveSegmentsBefore(options_.directory, info.sequence + 1);
+  }
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  if (!status.ok()) {
+    ++stats_.snapshot_failures;
+    return status;
+  }
+  ++stats_.snapshots;
+  stats_.last_snapshot_sequence = info.sequence;
+  stats_.last_snapshot_took =
+      absl::FromChrono(std::chrono::steady_clock::now() - started);
+  snapshot_through_ = info.sequence;
+  return status;
+}
+
+void StateJournal::SnapshotLoop() {
+  const absl::Duration poll = absl::Seconds(1);
+  absl::Time next = options_.snapshot_interval > absl::ZeroDuration()
+                        ? absl::Now() + options_.snapshot_interval
+                        : absl::InfiniteFuture();
+  std::unique_lock<std::mutex> lock(loop_mu_);
+  while (!stopping_) {
+    loop_cv_.wait_for(lock, absl::ToChronoSeconds(poll));
+    if (stopping_) break;
+    uint64_t through;
+    {
+      std::lock_guard<std::mutex> stats(stats_mu_);
+      through = snapshot_through_;
+    }
+    uint64_t last;
+    {
+      std::lock_guard<std::mutex> order(order_mu_);
+      last = last_sequence_;
+    }
+    const bool by_records = options_.snapshot_records > 0 &&
+                            last - through >= options_.snapshot_records;
+    const bool by_time = absl::Now() >= next && last != through;
+    if (!by_records && !by_time) continue;
+    lock.unlock();
+    (void)Snapshot();  // A failure is counted; the journal still holds all.
+    lock.lock();
+    if (options_.snapshot_interval > absl::ZeroDuration()) {
+      next = absl::Now() + options_.snapshot_interval;
+    }
+  }
+}
+
+absl::Status StateJournal::Close() {
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  absl::Status status = Snapshot();
+  absl::Status flushed = writer_->Flush();
+  return status.ok() ? flushed : status;
+}
+
+StateJournalStats StateJournal::Stats() {
+  StateJournalStats stats;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats = stats_;
+  }
+  stats.writer = writer_->Stats();
+  std::lock_guard<std::mutex> order(order_mu_);
+  stats.records_pending = pending_.size();
+  return stats;
+}
+
+}  // namespace routing::sidecar
