@@ -176,8 +176,11 @@ absl::StatusOr<std::unique_ptr<StateJournal>> StateJournal::Open(
   if (options.snapshot_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("snapshot interval is negative");
   }
-  absl::StatusOr<std::unique_ptr<journal::SegmentSink>> sink =
-      journal::SegmentSink::Open(options.directory, options.segment_bytes);
+  absl::StatusOr<std::unique_ptr<journal::JournalSink>> sink =
+      options.open_sink != nullptr
+          ? options.open_sink()
+          : journal::SegmentSink::Open(options.directory,
+                                       options.segment_bytes);
   if (!sink.ok()) return sink.status();
   absl::StatusOr<std::unique_ptr<journal::JournalWriter>> writer =
       journal::JournalWriter::Create(*std::move(sink), next_sequence,
@@ -239,7 +242,8 @@ absl::StatusOr<uint64_t> StateJournal::Record(
   AddUnique(contacts, seen_contacts, call.contact_id);
   AddUnique(agents, seen_agents, call.agent_id);
   // What the contact held before the call: the agent it frees, the
-  // customer whose history it may add to.
+  // customer whose history it may add to (only a held contact's release or
+  // transfer adds to it).
   std::string customer_id;
   std::vector<CustomerInteraction> history_before;
   if (!call.contact_id.empty()) {
@@ -279,11 +283,6 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     change.id = id;
     if (absl::StatusOr<ContactSnapshot> now = router_->ExportContact(id);
         now.ok()) {
-      // A contact routed by this call: its customer's history may grow
-      // (a transfer records the agent it left).
-      if (customer_id.empty() && id == call.contact_id) {
-        customer_id = now->contact.customer_id;
-      }
       change.contact = *std::move(now);
     }
     record.contacts.push_back(std::move(change));

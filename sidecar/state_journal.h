@@ -43,6 +43,7 @@
 #define SIDECAR_STATE_JOURNAL_H_
 
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "journal/journal_reader.h"
+#include "journal/journal_sink.h"
 #include "journal/journal_record.h"
 #include "journal/journal_writer.h"
 #include "journal/snapshot_codec.h"
@@ -80,6 +82,12 @@ struct StateJournalOptions {
   int history_depth = 4;  // RouterOptions::history_depth.
   // Stamps records and snapshots; null: SystemClock (the router's clock).
   const Clock* clock = nullptr;
+  // Where records go. Null: segment files in `directory`
+  // (journal::SegmentSink). A replicated log a standby follows would be
+  // another sink (docs/ARCHITECTURE.md, "Beyond one machine"); snapshots
+  // stay in `directory`.
+  std::function<absl::StatusOr<std::unique_ptr<journal::JournalSink>>()>
+      open_sink;
 };
 
 // What a restart found in the directory.

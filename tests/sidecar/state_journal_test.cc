@@ -1,0 +1,408 @@
+// routingd's journal (sidecar/state_journal.h) behind a real RequestHandler
+// and Router on a ManualClock: random traffic through the handler, then
+// what a restart recovers from the directory must be the router's state;
+// a journal that cannot write refuses calls without running them, and
+// catches up once it can.
+#include "sidecar/state_journal.h"
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "flatbuffers/flatbuffers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "journal/segment_sink.h"
+#include "routing/clock.h"
+#include "routing/router.h"
+#include "rules/lua_rules.h"
+#include "sidecar/request_handler.h"
+#include "sidecar/rules_reload.h"
+#include "sidecar/sidecar_metrics.h"
+#include "sidecar/wire_encoder.h"
+#include "tests/journal/journal_test_support.h"
+#include "tests/journal/router_state_lines.h"
+
+namespace routing::sidecar {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Contacts overflow from billing to "general" after 60 s: rules steps that
+// AdvanceQueues moves contacts on to.
+constexpr char kOverflowRules[] = R"lua(
+return {
+  name = "overflow",
+  steps = {
+    { after = 0, name = "first" },
+    { after = 60, name = "general", skills = { general = 1 } },
+  },
+}
+)lua";
+
+// One routingd, without the transport: router, rules, journal, handler.
+struct Daemon {
+  Daemon(ManualClock* clock, const std::string& directory,
+         const RecoveredState* recovered,
+         std::function<absl::StatusOr<std::unique_ptr<journal::JournalSink>>()>
+             open_sink = nullptr)
+      : publisher(&metrics, absl::Seconds(20), clock),
+        listener(&publisher) {
+    RouterOptions options;
+    options.clock = clock;
+    options.listener = &listener;
+    options.max_contacts = 1024;
+    options.history_customers = 1024;
+    options.offer_timeout[static_cast<int>(Channel::kChat)] = absl::Seconds(20);
+    if (recovered != nullptr && recovered->rules.version > 0) {
+      options.rules_versions_before = recovered->rules.version - 1;
+    }
+    router = Router::Create(options).value();
+    rules = std::make_unique<RulesInForce>(router.get(), rules::RulesOptions());
+    if (recovered != nullptr && !recovered->rules.file.empty()) {
+      EXPECT_TRUE(rules->LoadSourceAtStart(recovered->rules.file,
+                                           recovered->rules.source)
+                      .ok());
+    }
+    StateJournalOptions journal_options;
+    journal_options.directory = directory;
+    journal_options.writer.fsync = journal::FsyncMode::kNone;
+    journal_options.snapshot_interval = absl::ZeroDuration();
+    journal_options.snapshot_records = 0;
+    journal_options.clock = clock;
+    journal_options.open_sink = std::move(open_sink);
+    journal = StateJournal::Open(router.get(), rules.get(), journal_options,
+                                 recovered != nullptr
+                                     ? recovered->next_sequence
+                                     : 1)
+                  .value();
+    if (recovered != nullptr) {
+      EXPECT_TRUE(journal->Restore(recovered->state).ok());
+    }
+    RequestHandlerOptions handler_options;
+    handler_options.clock = clock;
+    handler_options.rules = rules.get();
+    handler_options.journal = journal.get();
+    handler =
+        std::make_unique<RequestHandler>(router.get(), &metrics, handler_options);
+  }
+
+  SidecarMetrics metrics;
+  AssignmentPublisher publisher;
+  JournalListener listener;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<RulesInForce> rules;
+  std::unique_ptr<StateJournal> journal;
+  std::unique_ptr<RequestHandler> handler;
+};
+
+StateJournalOptions ReadOptions(const std::string& directory) {
+  StateJournalOptions options;
+  options.directory = directory;
+  return options;
+}
+
+class StateJournalTest : public ::testing::TestWithParam<int> {
+ protected:
+  StateJournalTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {}
+
+  // Sends the request finished in `fbb`; returns the reply's error code.
+  wire::ErrorCode Send(Daemon& d, flatbuffers::FlatBufferBuilder& fbb,
+                       std::string* message = nullptr) {
+    std::vector<uint8_t> request(fbb.GetBufferPointer(),
+                                 fbb.GetBufferPointer() + fbb.GetSize());
+    d.handler->Handle(request.data(), request.size(), reply_);
+    (void)StateJournal::TakeThreadSequence();
+    const wire::Reply* reply =
+        flatbuffers::GetRoot<wire::Reply>(reply_.GetBufferPointer());
+    if (reply->body_type() != wire::ReplyBody::Error) {
+      return wire::ErrorCode::None;
+    }
+    if (message != nullptr) *message = reply->body_as_Error()->message()->str();
+    return reply->body_as_Error()->code();
+  }
+
+  wire::ErrorCode AddAgent(Daemon& d, const std::string& id,
+                           const std::string& skill, int level, int chat) {
+    AgentProfile agent;
+    agent.id = id;
+    agent.skills = {{skill, level}, {"general", 2}};
+    agent.languages = {{"en", 5}};
+    agent.SetCapacity(Channel::kVoice, 1);
+    agent.SetCapacity(Channel::kChat, chat);
+    flatbuffers::FlatBufferBuilder fbb;
+    auto a = BuildAgentProfile(fbb, agent);
+    FinishRequest(fbb, ++id_, wire::RequestBody::AddAgent,
+                  wire::CreateAddAgent(fbb, a).Union());
+    return Send(d, fbb);
+  }
+
+  wire::ErrorCode SetState(Daemon& d, const std::string& id, int state,
+                           std::string* message = nullptr) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto s = wire::CreateSetAgentState(fbb, fbb.CreateString(id),
+                                       static_cast<wire::AgentStateKind>(state));
+    FinishRequest(fbb, ++id_, wire::RequestBody::SetAgentState, s.Union());
+    return Send(d, fbb, message);
+  }
+
+  wire::ErrorCode Route(Daemon& d, const std::string& id, Channel channel,
+                        const std::string& skill, int priority,
+                        const std::string& customer, bool requeue = false) {
+    Contact contact;
+    contact.id = id;
+    contact.channel = channel;
+    contact.priority = priority;
+    contact.customer_id = customer;
+    contact.required_skills = {{skill, 1}};
+    flatbuffers::FlatBufferBuilder fbb;
+    auto c = BuildContact(fbb, contact, nullptr);
+    if (requeue) {
+      FinishRequest(fbb, ++id_, wire::RequestBody::RequeueContact,
+                    wire::CreateRequeueContact(fbb, c).Union());
+    } else {
+      FinishRequest(fbb, ++id_, wire::RequestBody::RouteContact,
+                    wire::CreateRouteContact(fbb, c).Union());
+    }
+    return Send(d, fbb);
+  }
+
+  wire::ErrorCode ContactCall(Daemon& d, wire::RequestBody type,
+                              const std::string& id) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto name = fbb.CreateString(id);
+    flatbuffers::Offset<void> body;
+    switch (type) {
+      case wire::RequestBody::CancelContact:
+        body = wire::CreateCancelContact(fbb, name).Union();
+        break;
+      case wire::RequestBody::ReleaseContact:
+        body = wire::CreateReleaseContact(fbb, name, wire::Outcome::Resolved)
+                   .Union();
+        break;
+      case wire::RequestBody::AcceptOffer:
+        body = wire::CreateAcceptOffer(fbb, name).Union();
+        break;
+      case wire::RequestBody::RejectOffer:
+        body = wire::CreateRejectOffer(fbb, name).Union();
+        break;
+      default:
+        ADD_FAILURE() << "not a contact call";
+        return wire::ErrorCode::Internal;
+    }
+    FinishRequest(fbb, ++id_, type, body);
+    return Send(d, fbb);
+  }
+
+  wire::ErrorCode RemoveAgent(Daemon& d, const std::string& id) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto r = wire::CreateRemoveAgent(fbb, fbb.CreateString(id));
+    FinishRequest(fbb, ++id_, wire::RequestBody::RemoveAgent, r.Union());
+    return Send(d, fbb);
+  }
+
+  wire::ErrorCode Reload(Daemon& d, const std::string& source) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto r = wire::CreateReloadRules(fbb, 0, fbb.CreateString(source));
+    FinishRequest(fbb, ++id_, wire::RequestBody::ReloadRules, r.Union());
+    return Send(d, fbb);
+  }
+
+  void RandomCall(Daemon& d, std::mt19937& rng, int step) {
+    const std::vector<std::string> skills = {"billing", "tech", "sales"};
+    auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+    const std::string agent = absl::StrCat("agent-", pick(8));
+    const std::string contact = absl::StrCat("c-", pick(40));
+    switch (pick(12)) {
+      case 0:
+        AddAgent(d, agent, skills[pick(3)], 1 + pick(5), 1 + pick(2));
+        break;
+      case 1:
+      case 2:
+        SetState(d, agent, pick(5));
+        break;
+      case 3:
+      case 4:
+      case 5:
+        Route(d, contact, pick(3) == 0 ? Channel::kChat : Channel::kVoice,
+              skills[pick(3)], pick(4) == 0 ? 1 + pick(5) : 0,
+              absl::StrCat("cust-", pick(12)));
+        break;
+      case 6:
+        ContactCall(d, wire::RequestBody::CancelContact, contact);
+        break;
+      case 7:
+        ContactCall(d, wire::RequestBody::ReleaseContact, contact);
+        break;
+      case 8:
+        Route(d, contact, Channel::kVoice, skills[pick(3)], 0, "",
+              /*requeue=*/true);
+        break;
+      case 9:
+        ContactCall(d, pick(2) == 0 ? wire::RequestBody::AcceptOffer
+                                    : wire::RequestBody::RejectOffer,
+                    contact);
+        break;
+      case 10:
+        RemoveAgent(d, agent);
+        break;
+      case 11:
+        clock_.Advance(absl::Seconds(1 + pick(40)));
+        d.handler->AdvanceQueues();
+        break;
+    }
+    if (step % 3 == 0) clock_.Advance(absl::Milliseconds(1 + pick(3000)));
+    if (step % 7 == 0) d.handler->AdvanceQueues();
+  }
+
+  ManualClock clock_;
+  uint64_t id_ = 0;
+  flatbuffers::FlatBufferBuilder reply_;
+};
+
+TEST_P(StateJournalTest, WhatARestartRecoversIsTheRoutersState) {
+  const std::string dir =
+      journal::ScratchDirectory(absl::StrCat("state-journal-", GetParam()));
+  std::mt19937 rng(GetParam());
+  auto daemon = std::make_unique<Daemon>(&clock_, dir, nullptr);
+  ASSERT_EQ(Reload(*daemon, kOverflowRules), wire::ErrorCode::None);
+  constexpr int kCalls = 500;
+  const int snapshot_at = 100 + static_cast<int>(rng() % 300);
+  for (int step = 1; step <= kCalls; ++step) {
+    RandomCall(*daemon, rng, step);
+    if (step == snapshot_at) ASSERT_TRUE(daemon->journal->Snapshot().ok());
+  }
+  const routing::RouterState final_state = daemon->router->ExportState();
+  const uint64_t rules_version = daemon->router->RulesVersion();
+
+  // As after a crash: the files as they are (no final snapshot).
+  absl::StatusOr<RecoveredState> recovered = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_GT(recovered->snapshot.sequence, 0u);
+  EXPECT_GT(recovered->records, 0u);
+  EXPECT_TRUE(journal::SameState(journal::Canonical(recovered->state),
+                                 journal::Canonical(final_state)));
+  EXPECT_EQ(recovered->rules.version, rules_version);
+  EXPECT_EQ(recovered->rules.source, kOverflowRules);
+
+  // Restored into a new daemon: the same state, the same places in line,
+  // the same rules version.
+  std::vector<QueuedContact> queued = daemon->router->QueuedContacts("");
+  daemon.reset();
+  Daemon restored(&clock_, dir, &*recovered);
+  EXPECT_EQ(restored.router->RulesVersion(), rules_version);
+  EXPECT_TRUE(journal::SameState(
+      journal::Canonical(restored.router->ExportState()),
+      journal::Canonical(final_state)));
+  for (const QueuedContact& q : queued) {
+    absl::StatusOr<ContactStatus> mine = restored.router->GetContact(q.contact.id);
+    ASSERT_TRUE(mine.ok()) << q.contact.id;
+    EXPECT_EQ(mine->queue_position, q.queue_position) << q.contact.id;
+    EXPECT_EQ(mine->rules_step, q.rules_step) << q.contact.id;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, StateJournalTest, ::testing::Range(1, 13));
+
+class StateJournalFaultTest : public StateJournalTest {};
+
+TEST_F(StateJournalFaultTest, ACallTheJournalCannotTakeChangesNothing) {
+  const std::string dir = journal::ScratchDirectory("state-journal-faults");
+  journal::FaultySink* faulty = nullptr;
+  Daemon d(&clock_, dir, nullptr, [&]() -> absl::StatusOr<std::unique_ptr<journal::JournalSink>> {
+    auto inner = journal::SegmentSink::Open(dir);
+    if (!inner.ok()) return inner.status();
+    auto sink = std::make_unique<journal::FaultySink>(*std::move(inner));
+    faulty = sink.get();
+    return sink;
+  });
+  ASSERT_NE(faulty, nullptr);
+  ASSERT_EQ(AddAgent(d, "ann", "billing", 3, 1), wire::ErrorCode::None);
+  ASSERT_EQ(SetState(d, "ann", 1), wire::ErrorCode::None);  // available
+
+  faulty->fail_appends = true;
+  // Ran, but its record could not be written: not durable.
+  std::string message;
+  EXPECT_EQ(SetState(d, "ann", 4, &message), wire::ErrorCode::NotDurable);
+  EXPECT_THAT(message, HasSubstr("no space left"));
+  EXPECT_EQ(d.router->GetAgent("ann")->state, AgentState::kBreak);
+  // From now on refused before running: nothing changes.
+  EXPECT_EQ(SetState(d, "ann", 1, &message),
+            wire::ErrorCode::JournalUnavailable);
+  EXPECT_THAT(message, HasSubstr("nothing was executed"));
+  EXPECT_EQ(d.router->GetAgent("ann")->state, AgentState::kBreak);
+  EXPECT_EQ(Route(d, "c1", Channel::kVoice, "billing", 0, "cu"),
+            wire::ErrorCode::JournalUnavailable);
+  EXPECT_FALSE(d.router->GetContact("c1").ok());
+  EXPECT_EQ(d.metrics.journal_refusals.load(), 2u);
+  EXPECT_EQ(d.journal->Stats().records_pending, 1u);
+
+  // The disk serves again: the kept record first, then the next call.
+  faulty->fail_appends = false;
+  EXPECT_EQ(SetState(d, "ann", 1), wire::ErrorCode::None);
+  EXPECT_EQ(Route(d, "c1", Channel::kVoice, "billing", 0, "cu"),
+            wire::ErrorCode::None);
+  EXPECT_EQ(d.journal->Stats().records_pending, 0u);
+  const routing::RouterState final_state = d.router->ExportState();
+  absl::StatusOr<RecoveredState> recovered = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_EQ(recovered->records, 5u);  // add, available, break, available, c1
+  EXPECT_TRUE(journal::SameState(journal::Canonical(recovered->state),
+                                 journal::Canonical(final_state)));
+}
+
+TEST_F(StateJournalFaultTest, RefusedAndIdempotentCallsLeaveNoRecord) {
+  const std::string dir = journal::ScratchDirectory("state-journal-refusals");
+  Daemon d(&clock_, dir, nullptr);
+  ASSERT_EQ(AddAgent(d, "ann", "billing", 3, 1), wire::ErrorCode::None);
+  EXPECT_EQ(AddAgent(d, "ann", "billing", 3, 1),
+            wire::ErrorCode::AlreadyExists);
+  EXPECT_EQ(ContactCall(d, wire::RequestBody::CancelContact, "nobody"),
+            wire::ErrorCode::NotFound);
+  EXPECT_EQ(Reload(d, "return {"), wire::ErrorCode::None);  // refused rules
+  absl::StatusOr<RecoveredState> recovered = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_EQ(recovered->records, 1u);
+  EXPECT_EQ(recovered->rules.version, 0u);
+}
+
+TEST_F(StateJournalFaultTest, ARestartedJournalCarriesOn) {
+  // Restart, serve, restart again: records carry on from where the first
+  // run's left off (its final snapshot), and time spent down counts as
+  // waiting.
+  const std::string dir = journal::ScratchDirectory("state-journal-carries-on");
+  {
+    Daemon d(&clock_, dir, nullptr);
+    ASSERT_EQ(AddAgent(d, "ann", "billing", 3, 1), wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c1", Channel::kVoice, "billing", 0, "cu"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c2", Channel::kVoice, "billing", 0, "cu2"),
+              wire::ErrorCode::None);
+  }
+  absl::StatusOr<RecoveredState> first = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->next_sequence, 4u);
+  routing::RouterState final_state;
+  {
+    Daemon again(&clock_, dir, &*first);
+    clock_.Advance(absl::Seconds(30));
+    ASSERT_EQ(SetState(again, "ann", 1), wire::ErrorCode::None);
+    ASSERT_EQ(again.router->GetContact("c1")->agent_id, "ann");
+    ASSERT_EQ(ContactCall(again, wire::RequestBody::ReleaseContact, "c1"),
+              wire::ErrorCode::None);
+    // c2 waited 30 s, downtime included, and is now ann's.
+    ASSERT_EQ(again.router->GetContact("c2")->agent_id, "ann");
+    final_state = again.router->ExportState();
+  }
+  absl::StatusOr<RecoveredState> second = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->next_sequence, 6u);
+  EXPECT_TRUE(journal::SameState(journal::Canonical(second->state),
+                                 journal::Canonical(final_state)));
+  ASSERT_EQ(second->state.customers.size(), 1u);  // cu: released by ann
+}
+
+}  // namespace
+}  // namespace routing::sidecar
