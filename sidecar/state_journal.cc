@@ -42,17 +42,24 @@ bool SameInteraction(const CustomerInteraction& a,
 }
 
 // The interactions `after` (most recent first) has that `before` had not,
-// oldest first (the order the fold adds them in).
+// oldest first (the order the fold adds them in). The store is a ring:
+// after is k new interactions followed by the first ones of before. The
+// smallest k that fits is taken; interactions may be equal (the same agent
+// in the same second), and where two k fit, both give the same history.
 std::vector<CustomerInteraction> AddedInteractions(
     const std::vector<CustomerInteraction>& before,
     const std::vector<CustomerInteraction>& after) {
   size_t added = after.size();
-  if (!before.empty()) {
-    for (size_t i = 0; i < after.size(); ++i) {
-      if (SameInteraction(after[i], before.front())) {
-        added = i;
-        break;
-      }
+  for (size_t k = 0; k < after.size(); ++k) {
+    const size_t kept = after.size() - k;
+    if (kept > before.size()) continue;
+    bool fits = true;
+    for (size_t i = 0; i < kept && fits; ++i) {
+      fits = SameInteraction(after[k + i], before[i]);
+    }
+    if (fits) {
+      added = k;
+      break;
     }
   }
   std::vector<CustomerInteraction> out;
