@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The journal's cost in the sidecar load test, side by side in one run:
+# routingd without a journal, then with --journal_dir and each --fsync mode
+# in FSYNC_MODES (default "batch always none"), alternating in each of RUNS
+# rounds so drift and noise fall on all alike. Each variant runs the open
+# loop at RATE requests/s (p50/p99) and the closed loop (peak). The load is
+# bench/sidecar_load's: every request a RequeueContact, so every one is
+# journaled. Placement as bench/sidecar_compare.sh's split (workers on
+# DAEMON_CPUS, I/O and the generator on LOAD_CPUS). The journal goes to
+# JOURNAL_BASE (default: a temporary directory on the disk holding /tmp),
+# a fresh directory per run.
+#
+# Then the disk's own fsync latency, for context: FSYNC_SAMPLES writes of
+# 4 KiB to a file in JOURNAL_BASE, each followed by fdatasync.
+#
+# Prints every run's JSON, then the medians, and each journaled variant's
+# open-loop p99 and closed-loop peak as a multiple of no journal's.
+#
+# Usage: bench/sidecar_journal.sh [RUNS]
+#   env: RATE (20000), DURATION_S (5), CONNECTIONS (4), IN_FLIGHT (64),
+#        WORKERS (1), DAEMON_CPUS (0), LOAD_CPUS (1), PORT_BASE (17900),
+#        FSYNC_MODES ("batch always none"), JOURNAL_BASE, FSYNC_SAMPLES (2000),
+#        ROUTINGD_FLAGS (extra flags for every daemon)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "${1:-}" = "--help" ] && { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+runs=${1:-3}
+rate=${RATE:-20000}
+duration=${DURATION_S:-5}
+connections=${CONNECTIONS:-4}
+in_flight=${IN_FLIGHT:-64}
+workers=${WORKERS:-1}
+daemon_cpus=${DAEMON_CPUS:-0}
+load_cpus=${LOAD_CPUS:-1}
+port=${PORT_BASE:-17900}
+read -r -a modes <<<"${FSYNC_MODES:-batch always none}"
+read -r -a extra <<<"${ROUTINGD_FLAGS:-}"
+journal_base=${JOURNAL_BASE:-$(mktemp -d /tmp/routing-journal-bench.XXXXXX)}
+fsync_samples=${FSYNC_SAMPLES:-2000}
+mkdir -p "$journal_base"
+
+bazel build --noshow_progress //sidecar:routingd //bench:sidecar_load 2>&1 |
+  grep -E "^ERROR" && exit 1
+bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
+# An idle Bazel server still wakes up now and then: not during the runs.
+bazel shutdown
+results=$(mktemp)
+server_pid=
+
+run_one() {  # run_one LABEL MODE [routingd flags...]
+  local label=$1 mode=$2
+  shift 2
+  taskset -c "$daemon_cpus,$load_cpus" "$bin/sidecar/routingd" \
+    --listen="tcp://127.0.0.1:$port" --events="tcp://127.0.0.1:$((port + 1))" \
+    --http= --workers="$workers" --worker_cpus="$daemon_cpus" \
+    --io_cpus="$load_cpus" "${extra[@]}" "$@" 2>/dev/null &
+  server_pid=$!
+  sleep 0.5
+  taskset -c "$load_cpus" "$bin/bench/sidecar_load" \
+    --server="tcp://127.0.0.1:$port" --target=routingd --mode="$mode" \
+    --rate="$rate" --duration_s="$duration" --connections="$connections" \
+    --in_flight="$in_flight" --label="$label" | tee -a "$results"
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  port=$((port + 2))
+}
+
+cleanup() {
+  kill -TERM "$server_pid" 2>/dev/null || true
+  rm -f "$results"
+  [ -z "${JOURNAL_BASE:-}" ] && rm -rf "$journal_base"
+  return 0
+}
+trap cleanup EXIT
+for run in $(seq 1 "$runs"); do
+  for mode in open closed; do
+    run_one none "$mode"
+    for fsync in "${modes[@]}"; do
+      dir="$journal_base/run-$run-$mode-$fsync"
+      run_one "$fsync" "$mode" --journal_dir="$dir" --fsync="$fsync"
+      rm -rf "$dir"
+    done
+  done
+done
+
+/usr/bin/python3 - "$results" "$journal_base" "$fsync_samples" \
+  "${modes[@]}" <<'PY'
+import json, os, statistics, sys, time
+rows = [json.loads(line) for line in open(sys.argv[1])]
+base, samples, modes = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+summary = {}
+for label in ["none"] + modes:
+    for mode in ("open", "closed"):
+        sel = [r for r in rows if r["label"] == label and r["mode"] == mode]
+        if sel:
+            summary[f"{label}_{mode}"] = {
+                k: statistics.median(r[k] for r in sel)
+                for k in ("throughput_per_s", "p50_us", "p99_us", "p999_us")}
+for label in modes:
+    for mode, key in (("open", "p99_us"), ("closed", "throughput_per_s")):
+        b, t = summary.get(f"none_{mode}"), summary.get(f"{label}_{mode}")
+        if b and t and b[key]:
+            summary[f"{label}_{mode}_{key}_over_none"] = round(t[key] / b[key], 2)
+# The disk's own fsync latency: 4 KiB appended, then fdatasync.
+path = os.path.join(base, "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+block = b"\0" * 4096
+lat = []
+for _ in range(samples):
+    os.write(fd, block)
+    t = time.perf_counter_ns()
+    os.fdatasync(fd)
+    lat.append((time.perf_counter_ns() - t) / 1000)
+os.close(fd)
+os.unlink(path)
+lat.sort()
+summary["disk_fdatasync_us"] = {
+    "p50": round(lat[len(lat) // 2], 1),
+    "p99": round(lat[int(len(lat) * 0.99)], 1),
+    "samples": samples}
+print(json.dumps({"medians": summary}, indent=1))
+PY
