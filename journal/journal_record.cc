@@ -57,6 +57,30 @@ std::string EncodeRecord(const JournalRecord& record) {
   auto history_vector = b.CreateVector(history);
   auto rules_file = b.CreateString(record.rules_file);
   auto rules_source = b.CreateString(record.rules_source);
+  std::vector<flatbuffers::Offset<fb::Assignment>> assignments;
+  for (const RecordedAssignment& a : record.assignments) {
+    const routing::RoutingDecision& d = a.decision;
+    std::vector<flatbuffers::Offset<fb::ScoreTerm>> terms;
+    for (const routing::ScoreComponent& c : d.components) {
+      terms.push_back(fb::CreateScoreTerm(b, b.CreateString(c.name), c.value,
+                                          c.weight, c.contribution,
+                                          b.CreateString(c.detail)));
+    }
+    std::vector<flatbuffers::Offset<fb::RunnerUp>> runners;
+    for (const routing::RoutingDecision::RunnerUp& r : d.runners_up) {
+      runners.push_back(
+          fb::CreateRunnerUp(b, b.CreateString(r.agent_id), r.score));
+    }
+    assignments.push_back(fb::CreateAssignment(
+        b, b.CreateString(a.contact_id), b.CreateString(d.agent_id),
+        b.CreateString(a.queue), absl::ToInt64Milliseconds(a.waited), d.score,
+        d.eligible_agents, d.offered, d.policy_version, d.rules_version,
+        d.rules_step, b.CreateVector(terms), b.CreateVector(runners)));
+  }
+  auto assignment_vector =
+      assignments.empty() ? flatbuffers::Offset<flatbuffers::Vector<
+                                flatbuffers::Offset<fb::Assignment>>>()
+                          : b.CreateVector(assignments);
   fb::RecordBuilder out(b);
   out.add_schema_version(kRecordSchemaVersion);
   out.add_kind(static_cast<fb::RecordKind>(record.kind));
@@ -69,6 +93,7 @@ std::string EncodeRecord(const JournalRecord& record) {
   out.add_rules_file(rules_file);
   out.add_rules_source(rules_source);
   out.add_rules_version(record.rules_version);
+  if (!assignments.empty()) out.add_assignments(assignment_vector);
   b.Finish(out.Finish(), fb::RecordIdentifier());
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()),
                      b.GetSize());
@@ -139,6 +164,37 @@ absl::StatusOr<JournalRecord> DecodeRecord(std::string_view body) {
   record.rules_file = FlatText(root->rules_file());
   record.rules_source = FlatText(root->rules_source());
   record.rules_version = root->rules_version();
+  if (root->assignments() != nullptr) {
+    for (const fb::Assignment* a : *root->assignments()) {
+      RecordedAssignment assignment;
+      assignment.contact_id = FlatText(a->contact_id());
+      assignment.queue = FlatText(a->queue());
+      assignment.waited = absl::Milliseconds(a->waited_ms());
+      routing::RoutingDecision& d = assignment.decision;
+      d.contact_id = assignment.contact_id;
+      d.outcome = routing::DecisionOutcome::kAssigned;
+      d.queue = assignment.queue;
+      d.agent_id = FlatText(a->agent_id());
+      d.score = a->score();
+      d.eligible_agents = a->eligible_agents();
+      d.offered = a->offered();
+      d.policy_version = a->policy_version();
+      d.rules_version = a->rules_version();
+      d.rules_step = a->rules_step();
+      if (a->components() != nullptr) {
+        for (const fb::ScoreTerm* c : *a->components()) {
+          d.components.push_back({FlatText(c->name()), c->value(), c->weight(),
+                                  c->contribution(), FlatText(c->detail())});
+        }
+      }
+      if (a->runners_up() != nullptr) {
+        for (const fb::RunnerUp* r : *a->runners_up()) {
+          d.runners_up.push_back({FlatText(r->agent_id()), r->score()});
+        }
+      }
+      record.assignments.push_back(std::move(assignment));
+    }
+  }
   return record;
 }
 

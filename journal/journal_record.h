@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "routing/interaction.h"
 #include "routing/router_state.h"
+#include "routing/routing_decision.h"
 
 namespace journal {
 
@@ -44,6 +45,15 @@ struct HistoryAddition {
   routing::CustomerInteraction interaction;
 };
 
+// journal.fbs Assignment: the decision carries the agent, score,
+// components, runners-up, offered, versions and rules step.
+struct RecordedAssignment {
+  std::string contact_id;
+  std::string queue;
+  absl::Duration waited;
+  routing::RoutingDecision decision;
+};
+
 struct JournalRecord {
   RecordKind kind = RecordKind::kRequest;
   absl::Time time = absl::InfinitePast();
@@ -57,6 +67,7 @@ struct JournalRecord {
   std::string rules_file;
   std::string rules_source;
   uint64_t rules_version = 0;
+  std::vector<RecordedAssignment> assignments;
 };
 
 std::string EncodeRecord(const JournalRecord& record);

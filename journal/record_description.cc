@@ -124,7 +124,16 @@ json DescribeReply(const std::string& bytes) {
       }
     }
     out["components"] = std::move(components);
+    json runners_up = json::array();
+    if (d->runners_up() != nullptr) {
+      for (const wire::RunnerUp* r : *d->runners_up()) {
+        runners_up.push_back(
+            {{"agent", Text(r->agent_id())}, {"score", r->score()}});
+      }
+    }
+    if (!runners_up.empty()) out["runners_up"] = std::move(runners_up);
     out["rules_version"] = d->rules_version();
+    out["rules_step"] = d->rules_step();
     if (d->rules_fallback()) out["rules_fallback"] = true;
     if (d->explanation() != nullptr) out["explanation"] = Text(d->explanation());
   }
@@ -176,6 +185,37 @@ json DescribeRecord(uint64_t sequence, const JournalRecord& record) {
                        {"time_s", absl::ToUnixSeconds(h.interaction.time)}});
   }
   out["history"] = std::move(history);
+  if (!record.assignments.empty()) {
+    json assignments = json::array();
+    for (const RecordedAssignment& a : record.assignments) {
+      const routing::RoutingDecision& d = a.decision;
+      json components = json::array();
+      for (const routing::ScoreComponent& c : d.components) {
+        components.push_back({{"name", c.name},
+                              {"value", c.value},
+                              {"weight", c.weight},
+                              {"contribution", c.contribution},
+                              {"detail", c.detail}});
+      }
+      json runners_up = json::array();
+      for (const auto& r : d.runners_up) {
+        runners_up.push_back({{"agent", r.agent_id}, {"score", r.score}});
+      }
+      json item = {{"contact", a.contact_id},
+                   {"agent", d.agent_id},
+                   {"queue", a.queue},
+                   {"waited_ms", absl::ToInt64Milliseconds(a.waited)},
+                   {"score", d.score},
+                   {"eligible_agents", d.eligible_agents},
+                   {"rules_version", d.rules_version},
+                   {"rules_step", d.rules_step},
+                   {"components", std::move(components)}};
+      if (!runners_up.empty()) item["runners_up"] = std::move(runners_up);
+      if (d.offered) item["offered"] = true;
+      assignments.push_back(std::move(item));
+    }
+    out["assignments"] = std::move(assignments);
+  }
   if (record.kind == RecordKind::kRulesReload) {
     out["rules"] = {{"file", record.rules_file},
                     {"version", record.rules_version},

@@ -49,6 +49,12 @@ std::string RoutingDecision::Explain() const {
     absl::StrAppendFormat(&out, "\n  %-9s %.2f x %.3f = %.3f  %s", c.name,
                           c.weight, c.value, c.contribution, c.detail);
   }
+  if (!runners_up.empty()) {
+    absl::StrAppend(&out, "\n  runners-up:");
+    for (const RunnerUp& r : runners_up) {
+      absl::StrAppendFormat(&out, " %s %.3f", r.agent_id, r.score);
+    }
+  }
   return out;
 }
 

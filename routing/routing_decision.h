@@ -52,6 +52,15 @@ struct RoutingDecision {
   double score = 0;
   std::vector<ScoreComponent> components;
   int eligible_agents = 0;  // Free agents that passed every hard filter.
+  // The next best free agents the same scan ranked (up to three), best
+  // first, with the score each had: an audit's "why not them". Empty when
+  // the contact was assigned by an agent freeing up (the agent chose among
+  // waiting contacts, not among agents).
+  struct RunnerUp {
+    std::string agent_id;
+    double score = 0;
+  };
+  std::vector<RunnerUp> runners_up;
 
   // kQueued only.
   int queue_position = 0;  // 1 = next to be served in its queue.

@@ -23,6 +23,7 @@ namespace {
 struct HeardChanges {
   std::vector<std::string> contacts;
   std::vector<std::string> agents;
+  std::vector<journal::RecordedAssignment> assignments;
 };
 thread_local HeardChanges* heard_changes = nullptr;
 thread_local uint64_t thread_sequence = 0;
@@ -79,6 +80,8 @@ void JournalListener::OnAssigned(const Assignment& assignment) {
   if (HeardChanges* heard = heard_changes; heard != nullptr) {
     heard->contacts.push_back(assignment.contact_id);
     heard->agents.push_back(assignment.agent_id);
+    heard->assignments.push_back({assignment.contact_id, assignment.queue,
+                                  assignment.waited, assignment.decision});
   }
   if (inner_ != nullptr) inner_->OnAssigned(assignment);
 }
@@ -310,6 +313,7 @@ absl::StatusOr<uint64_t> StateJournal::Record(
       record.history.push_back({key, std::move(added)});
     }
   }
+  record.assignments = std::move(heard.assignments);
   if (effect.rules != nullptr) {
     record.rules_file = effect.rules->file;
     record.rules_source = effect.rules->source;

@@ -136,6 +136,16 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
         fbb.CreateString(c.detail)));
   }
   auto components_vector = fbb.CreateVector(components);
+  Offset<flatbuffers::Vector<Offset<wire::RunnerUp>>> runners_up;
+  if (!d.runners_up.empty()) {
+    std::vector<Offset<wire::RunnerUp>> runners;
+    runners.reserve(d.runners_up.size());
+    for (const RoutingDecision::RunnerUp& r : d.runners_up) {
+      runners.push_back(
+          wire::CreateRunnerUp(fbb, fbb.CreateString(r.agent_id), r.score));
+    }
+    runners_up = fbb.CreateVector(runners);
+  }
   auto policy_name = fbb.CreateString(d.policy_name);
   const Offset<flatbuffers::String> explanation =
       with_explanation ? fbb.CreateString(d.Explain())
@@ -151,7 +161,7 @@ Offset<wire::Decision> BuildDecision(FlatBufferBuilder& fbb,
       policy_name, explanation, absl::ToUnixMillis(d.decided_at),
       d.rules_version, d.rules_step, d.rules_fallback, d.rules_suspended,
       d.offered, d.offered ? absl::ToUnixMillis(d.offer_expires_at) : 0,
-      d.placement);
+      d.placement, runners_up);
 }
 
 Offset<wire::ContactKpis> BuildContactKpis(FlatBufferBuilder& fbb,

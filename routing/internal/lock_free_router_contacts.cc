@@ -199,6 +199,12 @@ LockFreeRouter::AssignResult LockFreeRouter::TryAssign(
       }
       *decision = DescribeAssignment(route, basis, ctx, best,
                                      candidates.eligible, !rules_ok);
+      for (int j = 0; j < candidates.count; ++j) {
+        if (j == i) continue;
+        decision->runners_up.push_back(
+            {std::string(agents_.ids().Name(candidates.best[j].agent)),
+             candidates.best[j].total});
+      }
       CommitAssignment(record, assigned, now_ns, decision);
       return AssignResult::kAssigned;
     }
