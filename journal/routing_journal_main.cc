@@ -1,91 +1,131 @@
 // routing_journal: reads a routingd journal directory (docs/JOURNAL.md).
 //
 //   routing_journal dump DIR [--json]
+//   routing_journal why DIR CONTACT_ID
 //
 // dump: one line per record, in order: sequence, time, kind, the request
 // and its contact or agent, the reply's outcome, and what changed; --json
 // prints one JSON object per line instead (journal/record_description.h).
-// It reads with repair off: the directory is never changed. Damage stops
-// the dump where it is, naming the segment and offset (exit 1); a torn tail
-// is reported on stderr and is not an error.
+// why: one contact's life (journal/contact_story.h).
+// Every command reads with repair off: the directory is never changed.
+// Damage stops it where it is, naming the segment and offset (exit 1); a
+// torn tail is reported on stderr and is not an error.
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "journal/journal_reader.h"
-#include "journal/segment_sink.h"
+#include "journal/contact_story.h"
 #include "journal/journal_record.h"
+#include "journal/journal_walk.h"
 #include "journal/record_description.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: routing_journal dump DIR [--json]\n"
-    "  dump  every record of the journal in DIR, one per line (--json: JSON\n"
-    "        lines): time, request, reply and what it changed\n";
+    "usage: routing_journal COMMAND DIR ...\n"
+    "  dump DIR [--json]      every record of the journal in DIR, one per\n"
+    "                         line (--json: JSON lines): time, request,\n"
+    "                         reply, what changed, assignments and why\n"
+    "  why DIR CONTACT_ID     the contact's life: arrival, places in line,\n"
+    "                         rules steps, the agent it got and why (score\n"
+    "                         components, runners-up), how it ended\n";
+
+int Report(const absl::StatusOr<journal::WalkReport>& walk) {
+  if (!walk.ok()) {
+    std::cerr << "routing_journal: " << walk.status().message() << "\n";
+    return 1;
+  }
+  for (const std::string& warning : walk->warnings) {
+    std::cerr << "routing_journal: " << warning << "\n";
+  }
+  return 0;
+}
 
 int Dump(const std::string& directory, bool as_json) {
-  int undecodable = 0;
-  journal::JournalReadOptions options;  // kRefuse, no repair: read only.
-  // From the oldest record kept: those before it are in a snapshot, and
-  // their segments were deleted once it was written.
-  if (auto segments = journal::ListSegments(directory);
-      segments.ok() && !segments->empty()) {
-    options.from_sequence = segments->front().first_sequence;
-  }
-  auto report = journal::ReadJournal(
-      directory, options, [&](uint64_t sequence, std::string_view body) {
-        auto record = journal::DecodeRecord(body);
-        if (!record.ok()) {
-          ++undecodable;
-          std::cerr << "record " << sequence << ": " << record.status().message()
-                    << "\n";
-          return absl::OkStatus();
-        }
+  auto walk = journal::WalkJournal(
+      directory,
+      [&](const journal::Snapshot& s) {
+        const std::string line = absl::StrCat(
+            "snapshot #", s.info.sequence, ": ", s.state.agents.size(),
+            " agents, ", s.state.contacts.size(), " contacts, ",
+            s.state.customers.size(), " customers; records before it were "
+            "deleted");
         if (as_json) {
-          std::cout << journal::DescribeRecord(sequence, *record).dump()
+          std::cout << nlohmann::json{{"snapshot", s.info.sequence},
+                                      {"agents", s.state.agents.size()},
+                                      {"contacts", s.state.contacts.size()},
+                                      {"customers", s.state.customers.size()}}
+                           .dump()
                     << "\n";
         } else {
-          std::cout << journal::RecordLine(sequence, *record) << "\n";
+          std::cout << line << "\n";
+        }
+      },
+      [&](uint64_t sequence, const journal::JournalRecord& record) {
+        if (as_json) {
+          std::cout << journal::DescribeRecord(sequence, record).dump() << "\n";
+        } else {
+          std::cout << journal::RecordLine(sequence, record) << "\n";
         }
         return absl::OkStatus();
       });
-  if (!report.ok()) {
-    std::cerr << "routing_journal: " << report.status().message() << "\n";
+  return Report(walk);
+}
+
+int Why(const std::string& directory, const std::string& contact_id) {
+  journal::ContactStory story(contact_id);
+  auto walk = journal::WalkJournal(
+      directory,
+      [&](const journal::Snapshot& s) {
+        story.Start(s.state, s.info.sequence);
+      },
+      [&](uint64_t sequence, const journal::JournalRecord& record) {
+        story.Add(sequence, record);
+        return absl::OkStatus();
+      });
+  if (int status = Report(walk); status != 0) return status;
+  if (!story.found()) {
+    std::cerr << "routing_journal: contact " << contact_id
+              << " is not in the journal " << directory << "\n";
     return 1;
   }
-  for (const std::string& warning : report->warnings) {
-    std::cerr << "routing_journal: " << warning << "\n";
-  }
-  return undecodable == 0 ? 0 : 1;
+  std::cout << "contact " << contact_id << "\n";
+  for (const std::string& line : story.lines()) std::cout << line << "\n";
+  return 0;
+}
+
+int Usage(const std::string& problem) {
+  std::cerr << "routing_journal: " << problem << "\n" << kUsage;
+  return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 ||
-                    std::strcmp(argv[1], "-h") == 0)) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::cout << kUsage;
     return 0;
   }
-  if (argc < 3 || std::strcmp(argv[1], "dump") != 0) {
-    std::cerr << (argc < 2 ? std::string("routing_journal: no command\n")
-                           : absl::StrCat("routing_journal: unknown command '",
-                                          argv[1], "'\n"))
-              << kUsage;
-    return 2;
-  }
-  bool as_json = false;
-  for (int i = 3; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) {
+  if (args.empty()) return Usage("no command");
+  const std::string& command = args[0];
+  if (command == "dump") {
+    if (args.size() < 2) return Usage("dump needs a directory");
+    bool as_json = false;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (args[i] != "--json") {
+        return Usage(absl::StrCat("unknown option '", args[i], "'"));
+      }
       as_json = true;
-    } else {
-      std::cerr << "routing_journal: unknown option '" << argv[i] << "'\n"
-                << kUsage;
-      return 2;
     }
+    return Dump(args[1], as_json);
   }
-  return Dump(argv[2], as_json);
+  if (command == "why") {
+    if (args.size() != 3) return Usage("why needs a directory and a contact id");
+    return Why(args[1], args[2]);
+  }
+  return Usage(absl::StrCat("unknown command '", command, "'"));
 }
