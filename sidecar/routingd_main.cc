@@ -493,6 +493,7 @@ int main(int argc, char** argv) {
   routing::sidecar::StateJournalOptions journal_options;
   std::optional<routing::sidecar::RecoveredState> recovered;
   routing::sidecar::JournalListener journal_listener(&publisher);
+  routing::sidecar::CallClock call_clock(routing::SystemClock::Default());
   if (journaling) {
     absl::StatusOr<routing::sidecar::StateJournalOptions> parsed =
         JournalOptionsFromFlags(router_options.history_depth);
@@ -513,6 +514,9 @@ int main(int argc, char** argv) {
     }
     recovered = *std::move(read);
     for (const std::string& warning : recovered->warnings) Warn(warning);
+    // Decisions read the time their record carries: replay can be exact.
+    router_options.clock = &call_clock;
+    journal_options.clock = &call_clock;
     if (recovered->rules.version > 0) {
       router_options.rules_versions_before = recovered->rules.version - 1;
     }
@@ -594,6 +598,7 @@ int main(int argc, char** argv) {
   handler_options.workers = options.workers;
   handler_options.rules = &rules_in_force;
   handler_options.journal = state_journal.get();
+  if (state_journal != nullptr) handler_options.clock = &call_clock;
   options.journal = state_journal.get();
   routing::sidecar::RequestHandler handler(router->get(), &metrics,
                                            handler_options);

@@ -27,6 +27,8 @@ struct HeardChanges {
 };
 thread_local HeardChanges* heard_changes = nullptr;
 thread_local uint64_t thread_sequence = 0;
+// The time of the journaled call under way on this thread (CallClock).
+thread_local absl::Time call_time = absl::InfinitePast();
 
 // Appends each id of `ids` not already in `seen`, keeping first-seen order.
 void AddUnique(std::vector<std::string>& out,
@@ -75,6 +77,10 @@ absl::Status JournalUnavailable(const absl::Status& cause) {
 }
 
 }  // namespace
+
+absl::Time CallClock::Now() const {
+  return call_time != absl::InfinitePast() ? call_time : base_->Now();
+}
 
 void JournalListener::OnAssigned(const Assignment& assignment) {
   if (HeardChanges* heard = heard_changes; heard != nullptr) {
@@ -268,9 +274,14 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     }
   }
 
+  // The call's time, pinned for the router while it runs (CallClock), is
+  // the time its record carries.
+  const absl::Time started = clock_->Now();
   HeardChanges heard;
   heard_changes = &heard;
+  call_time = started;
   CallEffect effect = execute();
+  call_time = absl::InfinitePast();
   heard_changes = nullptr;
   if (!effect.changed && heard.contacts.empty() && heard.agents.empty()) {
     return 0;
@@ -278,7 +289,7 @@ absl::StatusOr<uint64_t> StateJournal::Record(
 
   journal::JournalRecord record;
   record.kind = call.kind;
-  record.time = clock_->Now();
+  record.time = started;
   record.request = std::string(call.request);
   record.reply = std::string(effect.reply);
   for (const std::string& id : effect.moved_contacts) {

@@ -68,6 +68,20 @@
 
 namespace routing::sidecar {
 
+// The router's clock under a journal. While a journaled call runs on a
+// thread, that thread reads the time the call's record carries (read once,
+// as the call starts), so a replay that sets its clock to the record's time
+// decides as the router did; other threads, and other moments, read `base`.
+// routingd gives it to the router (RouterOptions::clock) and to the journal.
+class CallClock final : public Clock {
+ public:
+  explicit CallClock(const Clock* base) : base_(base) {}
+  absl::Time Now() const override;
+
+ private:
+  const Clock* const base_;
+};
+
 struct StateJournalOptions {
   std::string directory;
   journal::JournalWriterOptions writer;
