@@ -2,11 +2,16 @@
 //
 //   routing_journal dump DIR [--json]
 //   routing_journal why DIR CONTACT_ID
+//   routing_journal replay DIR [--rules=OTHER.lua] [--offer_timeout=...]
+//                   [--missed_offer_state=...]
 //
 // dump: one line per record, in order: sequence, time, kind, the request
 // and its contact or agent, the reply's outcome, and what changed; --json
 // prints one JSON object per line instead (journal/record_description.h).
 // why: one contact's life (journal/contact_story.h).
+// replay: the recorded inputs through a fresh router at the recorded times;
+// exit 1 at the first decision that differs. With --rules, the same traffic
+// under other rules, and what would have changed (journal/journal_replay.h).
 // Every command reads with repair off: the directory is never changed.
 // Damage stops it where it is, naming the segment and offset (exit 1); a
 // torn tail is reported on stderr and is not an error.
@@ -16,7 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "journal/journal_replay.h"
+#include "routing/agent.h"
+#include "sidecar/offer_timeouts.h"
 #include "journal/contact_story.h"
 #include "journal/journal_record.h"
 #include "journal/journal_walk.h"
@@ -31,7 +40,17 @@ constexpr char kUsage[] =
     "                         reply, what changed, assignments and why\n"
     "  why DIR CONTACT_ID     the contact's life: arrival, places in line,\n"
     "                         rules steps, the agent it got and why (score\n"
-    "                         components, runners-up), how it ended\n";
+    "                         components, runners-up), how it ended\n"
+    "  replay DIR [--rules=OTHER.lua] [--offer_timeout=CH=DUR,...]\n"
+    "             [--missed_offer_state=STATE]\n"
+    "                         re-run the recorded inputs at the recorded\n"
+    "                         times and check every decision comes out the\n"
+    "                         same (exit 1 at the first difference); with\n"
+    "                         --rules, the same traffic under other rules and\n"
+    "                         what would have changed: agents, answered\n"
+    "                         contacts, waits. Give the routingd flags that\n"
+    "                         shape decisions (--offer_timeout,\n"
+    "                         --missed_offer_state) as routingd ran\n";
 
 int Report(const absl::StatusOr<journal::WalkReport>& walk) {
   if (!walk.ok()) {
@@ -97,6 +116,46 @@ int Why(const std::string& directory, const std::string& contact_id) {
   return 0;
 }
 
+int Replay(const std::string& directory,
+           const std::vector<std::string>& flags) {
+  journal::ReplayOptions options;
+  for (const std::string& flag : flags) {
+    std::string_view value;
+    if (absl::StartsWith(flag, "--rules=")) {
+      options.other_rules_file = flag.substr(8);
+    } else if (absl::StartsWith(flag, "--offer_timeout=")) {
+      absl::StatusOr<routing::sidecar::OfferTimeouts> timeouts =
+          routing::sidecar::ParseOfferTimeouts(flag.substr(16));
+      if (!timeouts.ok()) {
+        std::cerr << "routing_journal: --offer_timeout: "
+                  << timeouts.status().message() << "\n";
+        return 2;
+      }
+      options.router.offer_timeout = *timeouts;
+    } else if (absl::StartsWith(flag, "--missed_offer_state=")) {
+      if (!routing::ParseAgentState(flag.substr(21),
+                                    &options.router.missed_offer_state)) {
+        std::cerr << "routing_journal: " << flag
+                  << " is not an agent state (available, busy, "
+                     "after_call_work, break, logged_out)\n";
+        return 2;
+      }
+    } else {
+      std::cerr << "routing_journal: unknown option '" << flag << "'\n"
+                << kUsage;
+      return 2;
+    }
+  }
+  absl::StatusOr<journal::ReplayReport> report =
+      journal::ReplayJournal(directory, options);
+  if (!report.ok()) {
+    std::cerr << "routing_journal: " << report.status().message() << "\n";
+    return 1;
+  }
+  for (const std::string& line : report->summary) std::cout << line << "\n";
+  return report->first_difference.empty() ? 0 : 1;
+}
+
 int Usage(const std::string& problem) {
   std::cerr << "routing_journal: " << problem << "\n" << kUsage;
   return 2;
@@ -126,6 +185,11 @@ int main(int argc, char** argv) {
   if (command == "why") {
     if (args.size() != 3) return Usage("why needs a directory and a contact id");
     return Why(args[1], args[2]);
+  }
+  if (command == "replay") {
+    if (args.size() < 2) return Usage("replay needs a directory");
+    return Replay(args[1], std::vector<std::string>(args.begin() + 2,
+                                                    args.end()));
   }
   return Usage(absl::StrCat("unknown command '", command, "'"));
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "routing/internal/lock_free_router.h"
@@ -231,12 +232,16 @@ int LockFreeRouter::ExpireOffers(Notices* notices) {
   if (offers_.Empty()) return 0;
   const int64_t now_ns = NowNs();
   int expired = 0;
+  // Due offers end in deadline order (ties by contact id), whatever order
+  // the schedule's stack holds them in: that order changes with every
+  // sweep, and a journal's replay, which sweeps only when something lapsed,
+  // must end them in the same order the router did.
+  std::vector<ScheduledOffer*> due;
   ScheduledOffer* taken = offers_.TakeAll();
   while (taken != nullptr) {
     ScheduledOffer* entry = taken;
     taken = taken->next;
-    ContactRecord* record = entry->record;
-    const uint64_t word = record->Word();
+    const uint64_t word = entry->record->Word();
     const bool standing =
         ContactRecord::StateOf(word) == ContactState::kOffered &&
         ContactRecord::PlacementOf(word) == entry->placement;
@@ -244,6 +249,21 @@ int LockFreeRouter::ExpireOffers(Notices* notices) {
       offers_.Add(entry);  // Not due yet: kept, with its reference.
       continue;
     }
+    due.push_back(entry);
+  }
+  std::sort(due.begin(), due.end(),
+            [](const ScheduledOffer* a, const ScheduledOffer* b) {
+              if (a->deadline_ns != b->deadline_ns) {
+                return a->deadline_ns < b->deadline_ns;
+              }
+              return a->record->id() < b->record->id();
+            });
+  for (ScheduledOffer* entry : due) {
+    ContactRecord* record = entry->record;
+    const uint64_t word = record->Word();
+    const bool standing =
+        ContactRecord::StateOf(word) == ContactState::kOffered &&
+        ContactRecord::PlacementOf(word) == entry->placement;
     if (standing) {
       absl::StatusOr<RoutingDecision> returned =
           ReturnOffer(record, word, /*expired=*/true, notices);

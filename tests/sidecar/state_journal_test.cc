@@ -5,6 +5,8 @@
 // catches up once it can.
 #include "sidecar/state_journal.h"
 
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -14,6 +16,9 @@
 #include "flatbuffers/flatbuffers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "journal/contact_story.h"
+#include "journal/journal_replay.h"
+#include "journal/journal_walk.h"
 #include "journal/segment_sink.h"
 #include "routing/clock.h"
 #include "routing/router.h"
@@ -304,9 +309,165 @@ TEST_P(StateJournalTest, WhatARestartRecoversIsTheRoutersState) {
   }
 }
 
+// The router options the test daemons run with, for a replay.
+journal::ReplayOptions ReplayOptionsLikeTheDaemon() {
+  journal::ReplayOptions options;
+  options.router.max_contacts = 1024;
+  options.router.history_customers = 1024;
+  options.router.offer_timeout[static_cast<int>(Channel::kChat)] =
+      absl::Seconds(20);
+  return options;
+}
+
+TEST_P(StateJournalTest, ReplayDecidesEveryRecordAsRecorded) {
+  const std::string dir =
+      journal::ScratchDirectory(absl::StrCat("state-journal-replay-", GetParam()));
+  std::mt19937 rng(GetParam());
+  {
+    Daemon d(&clock_, dir, nullptr);
+    ASSERT_EQ(Reload(d, kOverflowRules), wire::ErrorCode::None);
+    // At least one voice call assigned at once (for the check below).
+    ASSERT_EQ(AddAgent(d, "sure", "billing", 3, 1), wire::ErrorCode::None);
+    ASSERT_EQ(SetState(d, "sure", 1), wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c-sure", Channel::kVoice, "billing", 0, ""),
+              wire::ErrorCode::None);
+    for (int step = 1; step <= 400; ++step) RandomCall(d, rng, step);
+  }
+  absl::StatusOr<journal::ReplayReport> replay =
+      journal::ReplayJournal(dir, ReplayOptionsLikeTheDaemon());
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->first_difference, "");
+  EXPECT_GT(replay->decisions_compared, 100u);
+
+  // Replayed with voice calls offered too (not as routingd ran), the same
+  // inputs decide otherwise: the replay names the first record that
+  // differs.
+  journal::ReplayOptions other = ReplayOptionsLikeTheDaemon();
+  other.router.offer_timeout[static_cast<int>(Channel::kVoice)] =
+      absl::Seconds(20);
+  replay = journal::ReplayJournal(dir, other);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_THAT(replay->first_difference, HasSubstr("record #"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, StateJournalTest, ::testing::Range(1, 13));
 
 class StateJournalFaultTest : public StateJournalTest {};
+
+TEST_F(StateJournalFaultTest, ReplayUnderOtherRulesTellsWhatWouldChange) {
+  const std::string dir = journal::ScratchDirectory("state-journal-what-if");
+  {
+    Daemon d(&clock_, dir, nullptr);
+    ASSERT_EQ(AddAgent(d, "ann", "billing", 5, 1), wire::ErrorCode::None);
+    ASSERT_EQ(AddAgent(d, "bob", "billing", 1, 1), wire::ErrorCode::None);
+    ASSERT_EQ(SetState(d, "ann", 1), wire::ErrorCode::None);
+    ASSERT_EQ(SetState(d, "bob", 1), wire::ErrorCode::None);
+    // c1 goes to ann (the better skill); c2 to bob; c3 waits for whoever
+    // frees first: ann, released 30 s later.
+    ASSERT_EQ(Route(d, "c1", Channel::kVoice, "billing", 0, "cu1"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(d.router->GetContact("c1")->agent_id, "ann");
+    ASSERT_EQ(Route(d, "c2", Channel::kVoice, "billing", 0, "cu2"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c3", Channel::kVoice, "billing", 0, "cu3"),
+              wire::ErrorCode::None);
+    clock_.Advance(absl::Seconds(30));
+    ASSERT_EQ(ContactCall(d, wire::RequestBody::ReleaseContact, "c1"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(d.router->GetContact("c3")->agent_id, "ann");
+  }
+  const std::string rules_file = absl::StrCat(dir, "-prefer-bob.lua");
+  {
+    std::FILE* f = std::fopen(rules_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"lua(
+return {
+  name = "prefer-bob",
+  score = function(contact, agent)
+    if agent.id == "bob" then return agent.score + 1 end
+    return agent.score
+  end,
+}
+)lua", f);
+    std::fclose(f);
+  }
+  journal::ReplayOptions options = ReplayOptionsLikeTheDaemon();
+  options.other_rules_file = rules_file;
+  absl::StatusOr<journal::ReplayReport> what_if =
+      journal::ReplayJournal(dir, options);
+  ASSERT_TRUE(what_if.ok()) << what_if.status();
+  std::map<std::string, journal::ContactOutcomes> by_id;
+  for (const auto& o : what_if->contacts) by_id[o.contact_id] = o;
+  ASSERT_EQ(by_id.size(), 3u);
+  // Under the other rules c1 goes to bob, c2 to ann; c3 still waits for
+  // the release of c1, which now frees bob.
+  EXPECT_EQ(by_id["c1"].recorded_agent, "ann");
+  EXPECT_EQ(by_id["c1"].replayed_agent, "bob");
+  EXPECT_EQ(by_id["c2"].recorded_agent, "bob");
+  EXPECT_EQ(by_id["c2"].replayed_agent, "ann");
+  EXPECT_EQ(by_id["c3"].recorded_agent, "ann");
+  EXPECT_EQ(by_id["c3"].replayed_agent, "bob");
+  EXPECT_EQ(by_id["c3"].recorded_wait, absl::Seconds(30));
+  EXPECT_EQ(by_id["c3"].replayed_wait, absl::Seconds(30));
+  std::string summary;
+  for (const std::string& line : what_if->summary) {
+    absl::StrAppend(&summary, line, "\n");
+  }
+  EXPECT_THAT(summary, HasSubstr("by another agent: 3"));
+  EXPECT_THAT(summary, HasSubstr("c1: ann after 0 s -> bob after 0 s"));
+}
+
+TEST_F(StateJournalFaultTest, WhyTellsAContactsLife) {
+  const std::string dir = journal::ScratchDirectory("state-journal-why");
+  {
+    Daemon d(&clock_, dir, nullptr);
+    ASSERT_EQ(AddAgent(d, "ann", "billing", 5, 1), wire::ErrorCode::None);
+    ASSERT_EQ(AddAgent(d, "bob", "billing", 2, 1), wire::ErrorCode::None);
+    ASSERT_EQ(SetState(d, "ann", 1), wire::ErrorCode::None);
+    ASSERT_EQ(SetState(d, "bob", 1), wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c1", Channel::kVoice, "billing", 0, "cu1"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c2", Channel::kVoice, "billing", 0, "cu2"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c3", Channel::kVoice, "billing", 0, "cu3"),
+              wire::ErrorCode::None);
+    ASSERT_EQ(Route(d, "c4", Channel::kVoice, "billing", 0, "cu4"),
+              wire::ErrorCode::None);
+    clock_.Advance(absl::Seconds(45));
+    ASSERT_EQ(ContactCall(d, wire::RequestBody::ReleaseContact, "c2"),
+              wire::ErrorCode::None);  // bob takes c3
+    ASSERT_EQ(ContactCall(d, wire::RequestBody::ReleaseContact, "c1"),
+              wire::ErrorCode::None);  // ann takes c4
+    ASSERT_EQ(ContactCall(d, wire::RequestBody::ReleaseContact, "c4"),
+              wire::ErrorCode::None);
+  }
+  auto story_of = [&](const std::string& id) {
+    journal::ContactStory story(id);
+    auto walk = journal::WalkJournal(
+        dir, [&](const journal::Snapshot& s) { story.Start(s.state, 0); },
+        [&](uint64_t seq, const journal::JournalRecord& r) {
+          story.Add(seq, r);
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(walk.ok()) << walk.status();
+    std::string text;
+    for (const std::string& line : story.lines()) {
+      absl::StrAppend(&text, line, "\n");
+    }
+    return text;
+  };
+  const std::string c1 = story_of("c1");
+  EXPECT_THAT(c1, HasSubstr("-> assigned to ann at once"));
+  EXPECT_THAT(c1, HasSubstr("skill"));
+  EXPECT_THAT(c1, HasSubstr("runners-up: bob"));
+  EXPECT_THAT(c1, HasSubstr("released by ann"));
+  const std::string c4 = story_of("c4");
+  EXPECT_THAT(c4, HasSubstr("queued at position 2"));
+  EXPECT_THAT(c4, HasSubstr("assigned to ann after waiting 45s "
+                            "(ReleaseContact c1)"));
+  EXPECT_THAT(c4, HasSubstr("ann had just freed up"));
+  EXPECT_EQ(story_of("nobody"), "");
+}
 
 TEST_F(StateJournalFaultTest, ACallTheJournalCannotTakeChangesNothing) {
   const std::string dir = journal::ScratchDirectory("state-journal-faults");
