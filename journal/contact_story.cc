@@ -254,6 +254,9 @@ void ContactStory::Add(uint64_t sequence, const JournalRecord& record) {
     } else if (record.kind == RecordKind::kQueueAdvance) {
       absl::StrAppend(&line, "the offer to ", agent_before,
                       " lapsed: back in line");
+    } else if (before == Held::kOffered) {
+      absl::StrAppend(&line, "the offer to ", agent_before, " ended (", cause,
+                      "): back in line");
     } else {
       absl::StrAppend(&line, "taken from ", agent_before, " (", cause,
                       "): back in line");
@@ -269,16 +272,24 @@ void ContactStory::Add(uint64_t sequence, const JournalRecord& record) {
     return;
   }
   // Assigned or offered now, from a queue or another agent.
-  std::string line = absl::StrCat(
-      at, held_ == Held::kOffered ? "offered to " : "assigned to ", agent_,
-      " after waiting ", Wait(waited));
+  std::string line = at;
+  if (before == Held::kOffered && agent_before != agent_) {
+    const bool rejected =
+        described.contains("request") &&
+        Text(described["request"], "type") == "RejectOffer";
+    absl::StrAppend(&line, "the offer to ", agent_before,
+                    rejected ? " was rejected; " : " lapsed; ");
+  }
+  absl::StrAppend(&line,
+                  held_ == Held::kOffered ? "offered to " : "assigned to ",
+                  agent_, " after waiting ", Wait(waited));
   if (reply == nullptr) absl::StrAppend(&line, " (", cause, ")");
   lines_.push_back(line);
   if (assigned != nullptr) {
     Explain(*assigned,
             record.kind == RecordKind::kQueueAdvance
                 ? std::string("no other free agent qualified")
-                : absl::StrCat(agent_, " had just freed up and took the "
+                : absl::StrCat(agent_, " became free and took the "
                                "first waiting contact it qualified for, in "
                                "service order"),
             &lines_);

@@ -465,7 +465,7 @@ TEST_F(StateJournalFaultTest, WhyTellsAContactsLife) {
   EXPECT_THAT(c4, HasSubstr("queued at position 2"));
   EXPECT_THAT(c4, HasSubstr("assigned to ann after waiting 45s "
                             "(ReleaseContact c1)"));
-  EXPECT_THAT(c4, HasSubstr("ann had just freed up"));
+  EXPECT_THAT(c4, HasSubstr("ann became free"));
   EXPECT_EQ(story_of("nobody"), "");
 }
 
