@@ -10,6 +10,13 @@
 // 100,000 queued contacts and 1,000,000 customers (target: restart within
 // 2 s); the small size is what the smoke test runs.
 //
+// BM_RestartRoutingd is routingd's own restart path (RecoverState: the
+// snapshot, then the journal's records after it folded in; Router::Create;
+// ImportState), with `records` records after the snapshot, each an agent's
+// state change and a queued contact leaving (what a crash between two
+// snapshots leaves; routingd snapshots every 1,000,000 records by
+// default).
+//
 //   bazel run -c opt //bench:restart_benchmark -- --benchmark_repetitions=5
 #include <cstdlib>
 #include <algorithm>
@@ -22,7 +29,11 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "journal/snapshot_codec.h"
+#include "journal/journal_record.h"
+#include "journal/journal_writer.h"
+#include "journal/segment_sink.h"
 #include "journal/snapshot_files.h"
+#include "sidecar/state_journal.h"
 #include "routing/router.h"
 #include "routing/router_state.h"
 
@@ -203,6 +214,78 @@ void BM_RestartTotal(benchmark::State& bench) {
   }
 }
 BENCHMARK(BM_RestartTotal)->Apply(Sizes);
+
+// routingd's restart: RecoverState (snapshot + the records after it),
+// Router::Create, ImportState. Arg 3: records after the snapshot.
+void BM_RestartRoutingd(benchmark::State& bench) {
+  Fixture& f = FixtureFor(bench);
+  const int64_t records = bench.range(3);
+  const std::string directory =
+      absl::StrCat(f.directory, "-records-", records);
+  static std::map<std::string, bool>* written = new std::map<std::string, bool>();
+  if (!(*written)[directory]) {
+    std::filesystem::remove_all(directory);
+    std::filesystem::create_directories(directory);
+    if (!journal::WriteSnapshotFile(directory, 1'000'000, f.body).ok()) {
+      std::abort();
+    }
+    auto sink = journal::SegmentSink::Open(directory);
+    journal::JournalWriterOptions none;
+    none.fsync = journal::FsyncMode::kNone;
+    auto writer =
+        journal::JournalWriter::Create(*std::move(sink), 1'000'001, none);
+    if (!writer.ok()) std::abort();
+    // Each record: an agent becomes available, and a queued contact
+    // (listed after the held ones) leaves its queue.
+    size_t next_queued = 0;
+    while (next_queued < f.state.contacts.size() &&
+           f.state.contacts[next_queued].state !=
+               routing::ContactSnapshot::State::kQueued) {
+      ++next_queued;
+    }
+    for (int64_t i = 0; i < records; ++i) {
+      journal::JournalRecord record;
+      record.time = kNow + absl::Milliseconds(i);
+      routing::AgentSnapshot agent =
+          f.state.agents[static_cast<size_t>(i) % f.state.agents.size()];
+      agent.state = routing::AgentState::kAvailable;
+      agent.state_since = record.time;
+      record.agents.push_back({agent.profile.id, agent});
+      if (next_queued < f.state.contacts.size()) {
+        record.contacts.push_back(
+            {f.state.contacts[next_queued++].contact.id, std::nullopt});
+      }
+      if (!(*writer)->Append(journal::EncodeRecord(record)).ok()) std::abort();
+    }
+    (void)(*writer)->Flush();
+    (*written)[directory] = true;
+  }
+  routing::ManualClock clock(kNow + absl::Seconds(30));
+  routing::sidecar::StateJournalOptions options;
+  options.directory = directory;
+  for (auto _ : bench) {
+    auto recovered = routing::sidecar::RecoverState(options);
+    if (!recovered.ok()) {
+      bench.SkipWithError(std::string(recovered.status().message()).c_str());
+      break;
+    }
+    auto router = NewRouter(&clock, bench.range(0));
+    const absl::Status imported = router->ImportState(recovered->state);
+    if (!imported.ok()) {
+      bench.SkipWithError(std::string(imported.message()).c_str());
+    }
+    bench.PauseTiming();
+    router.reset();
+    bench.ResumeTiming();
+  }
+}
+BENCHMARK(BM_RestartRoutingd)
+    ->Args({1'000, 1'000, 10'000, 1'000})
+    ->Args({100'000, 100'000, 1'000'000, 0})
+    ->Args({100'000, 100'000, 1'000'000, 100'000})
+    ->ArgNames({"agents", "queued", "customers", "records"})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 // --- Taking a snapshot ---------------------------------------------------------
 
