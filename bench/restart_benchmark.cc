@@ -13,7 +13,7 @@
 // BM_RestartRoutingd is routingd's own restart path (RecoverState: the
 // snapshot, then the journal's records after it folded in; Router::Create;
 // ImportState), with `records` records after the snapshot, each an agent's
-// state change and a queued contact leaving (what a crash between two
+// state change and a queued contact (what a crash between two
 // snapshots leaves; routingd snapshots every 1,000,000 records by
 // default).
 //
@@ -235,8 +235,8 @@ void BM_RestartRoutingd(benchmark::State& bench) {
     auto writer =
         journal::JournalWriter::Create(*std::move(sink), 1'000'001, none);
     if (!writer.ok()) std::abort();
-    // Each record: an agent becomes available, and a queued contact
-    // (listed after the held ones) leaves its queue.
+    // Each record: an agent's state, and a queued contact (listed after the
+    // held ones) as it was.
     size_t next_queued = 0;
     while (next_queued < f.state.contacts.size() &&
            f.state.contacts[next_queued].state !=
@@ -248,12 +248,14 @@ void BM_RestartRoutingd(benchmark::State& bench) {
       record.time = kNow + absl::Milliseconds(i);
       routing::AgentSnapshot agent =
           f.state.agents[static_cast<size_t>(i) % f.state.agents.size()];
-      agent.state = routing::AgentState::kAvailable;
+      agent.state = routing::AgentState::kBreak;
       agent.state_since = record.time;
       record.agents.push_back({agent.profile.id, agent});
+      // The contact as it was: the import stays the snapshot's size.
       if (next_queued < f.state.contacts.size()) {
-        record.contacts.push_back(
-            {f.state.contacts[next_queued++].contact.id, std::nullopt});
+        const routing::ContactSnapshot& contact =
+            f.state.contacts[next_queued++];
+        record.contacts.push_back({contact.contact.id, contact});
       }
       if (!(*writer)->Append(journal::EncodeRecord(record)).ok()) std::abort();
     }

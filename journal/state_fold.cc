@@ -6,7 +6,12 @@
 namespace journal {
 
 StateFold::StateFold(routing::RouterState base, int depth)
-    : depth_(std::clamp(depth, 1, 255)) {
+    : depth_(std::clamp(depth, 1, 255)), base_(std::move(base)) {}
+
+void StateFold::Index() {
+  if (indexed_) return;
+  indexed_ = true;
+  routing::RouterState base = std::move(base_);
   for (routing::AgentSnapshot& agent : base.agents) {
     agent_slot_[agent.profile.id] = agents_.size();
     agents_.push_back(std::move(agent));
@@ -17,13 +22,7 @@ StateFold::StateFold(routing::RouterState base, int depth)
     std::string id = contact.contact.id;
     contacts_[id] = {std::move(contact), next_order_++};
   }
-  for (routing::CustomerSnapshot& customer : base.customers) {
-    auto& held = history_[customer.customer_key];
-    if (held.empty()) customer_order_.push_back(customer.customer_key);
-    for (routing::CustomerInteraction& x : customer.interactions) {
-      held.push_back(std::move(x));
-    }
-  }
+  base_customers_ = std::move(base.customers);
 }
 
 void StateFold::SetRules(const JournalRecord& record) {
@@ -33,6 +32,7 @@ void StateFold::SetRules(const JournalRecord& record) {
 }
 
 void StateFold::Apply(const JournalRecord& record) {
+  Index();
   ++records_;
   if (record.kind == RecordKind::kRulesReload) SetRules(record);
   for (const AgentChange& change : record.agents) {
@@ -66,14 +66,20 @@ void StateFold::Apply(const JournalRecord& record) {
     held.contact = *change.contact;
   }
   for (const HistoryAddition& addition : record.history) {
-    auto& held = history_[addition.customer_key];
-    if (held.empty()) customer_order_.push_back(addition.customer_key);
-    held.push_front(addition.interaction);  // newest first
-    while (held.size() > static_cast<size_t>(depth_)) held.pop_back();
+    auto [it, first] = added_.try_emplace(addition.customer_key);
+    if (first) added_order_.push_back(addition.customer_key);
+    it->second.push_back(addition.interaction);  // newest last
+    // Only the newest `depth` can survive.
+    if (it->second.size() > static_cast<size_t>(depth_)) {
+      it->second.erase(it->second.begin());
+    }
   }
 }
 
 routing::RouterState StateFold::Finish() && {
+  // No record after the base: the base as it is (a restart after a clean
+  // shutdown, whose snapshot holds everything, pays for no maps).
+  if (!indexed_) return std::move(base_);
   routing::RouterState state;
   for (std::optional<routing::AgentSnapshot>& agent : agents_) {
     if (agent.has_value()) state.agents.push_back(std::move(*agent));
@@ -104,13 +110,43 @@ routing::RouterState StateFold::Finish() && {
   for (HeldContact* held : queued) {
     state.contacts.push_back(std::move(held->contact));
   }
-  for (uint64_t key : customer_order_) {
-    auto it = history_.find(key);
-    if (it == history_.end() || it->second.empty()) continue;
+  // A customer's history: what records added (newest first), then what
+  // the base had, the newest `depth` kept.
+  auto merged = [&](uint64_t key, std::vector<routing::CustomerInteraction>*
+                                      base_interactions) {
     routing::CustomerSnapshot customer;
     customer.customer_key = key;
-    customer.interactions.assign(it->second.begin(), it->second.end());
-    state.customers.push_back(std::move(customer));
+    auto it = added_.find(key);
+    if (it != added_.end()) {
+      for (auto x = it->second.rbegin(); x != it->second.rend(); ++x) {
+        customer.interactions.push_back(std::move(*x));
+      }
+      added_.erase(it);
+    }
+    if (base_interactions != nullptr) {
+      for (routing::CustomerInteraction& x : *base_interactions) {
+        customer.interactions.push_back(std::move(x));
+      }
+    }
+    if (customer.interactions.size() > static_cast<size_t>(depth_)) {
+      customer.interactions.resize(depth_);
+    }
+    return customer;
+  };
+  state.customers.reserve(base_customers_.size() + added_.size());
+  for (routing::CustomerSnapshot& base : base_customers_) {
+    if (added_.empty() || !added_.contains(base.customer_key)) {
+      if (base.interactions.size() > static_cast<size_t>(depth_)) {
+        base.interactions.resize(depth_);
+      }
+      if (!base.interactions.empty()) state.customers.push_back(std::move(base));
+      continue;
+    }
+    state.customers.push_back(merged(base.customer_key, &base.interactions));
+  }
+  for (uint64_t key : added_order_) {
+    if (!added_.contains(key)) continue;  // merged into a base customer
+    state.customers.push_back(merged(key, nullptr));
   }
   return state;
 }

@@ -17,7 +17,6 @@
 #define JOURNAL_STATE_FOLD_H_
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -51,17 +50,25 @@ class StateFold {
     uint64_t order = 0;  // when it was last placed (queued ones)
   };
   void SetRules(const JournalRecord& record);
+  // Moves the base into the maps below, at the first Apply.
+  void Index();
 
   const int depth_;
+  routing::RouterState base_;  // until Index
+  bool indexed_ = false;
   uint64_t next_order_ = 0;
   uint64_t records_ = 0;
   // Agents in the order they joined; a removed one leaves a gap.
   std::vector<std::optional<routing::AgentSnapshot>> agents_;
   absl::flat_hash_map<std::string, size_t> agent_slot_;
   absl::flat_hash_map<std::string, HeldContact> contacts_;
-  absl::flat_hash_map<uint64_t, std::deque<routing::CustomerInteraction>>
-      history_;
-  std::vector<uint64_t> customer_order_;
+  // The base's customers as they were, and the interactions records added
+  // (newest last), kept apart: a million customers are copied once, and
+  // only those the records name are looked up.
+  std::vector<routing::CustomerSnapshot> base_customers_;
+  absl::flat_hash_map<uint64_t, std::vector<routing::CustomerInteraction>>
+      added_;
+  std::vector<uint64_t> added_order_;  // customers in the order first added
   std::string rules_file_;
   std::string rules_source_;
   uint64_t rules_version_ = 0;
