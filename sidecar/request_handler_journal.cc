@@ -76,6 +76,8 @@ void RequestHandler::ExecuteJournaled(const wire::Request& request,
     JournaledCall call;
     call.kind = journal::RecordKind::kRulesReload;
     call.request = bytes;
+    // In force already: recorded even if a record failed meanwhile.
+    call.in_force = true;
     recorded = journal->Record(call, [&] {
       CallEffect effect;
       effect.changed = true;
@@ -90,7 +92,7 @@ void RequestHandler::ExecuteJournaled(const wire::Request& request,
     fbb.Clear();
     return FinishErrorReply(
         fbb, id, wire::ErrorCode::NotDurable,
-        absl::StrCat("the rules were put in force, but ",
+        absl::StrCat("the rules were put in force; ",
                      recorded.status().message()));
   }
   const AffinityKey key = AffinityKeyOf(aligned, size);

@@ -248,7 +248,9 @@ absl::Status StateJournal::Restore(const routing::RouterState& state) {
 absl::StatusOr<uint64_t> StateJournal::Record(
     const JournaledCall& call, absl::FunctionRef<CallEffect()> execute) {
   std::lock_guard<std::mutex> order(order_mu_);
-  if (absl::Status s = AppendPendingLocked(); !s.ok()) {
+  // A call that has not run is refused while a record waits; an effect
+  // already in force is recorded behind it.
+  if (absl::Status s = AppendPendingLocked(); !s.ok() && !call.in_force) {
     return JournalUnavailable(s);
   }
   std::vector<std::string> contacts;
@@ -331,7 +333,10 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     record.rules_version = effect.rules->version;
   }
   std::string body = journal::EncodeRecord(record);
-  absl::StatusOr<uint64_t> sequence = writer_->Append(body);
+  // Never ahead of a record still waiting (append_error_ says why it waits).
+  absl::StatusOr<uint64_t> sequence =
+      pending_.empty() ? writer_->Append(body)
+                       : absl::StatusOr<uint64_t>(append_error_);
   if (!sequence.ok()) {
     // Executed: the record is kept and written before any later one, and
     // no call runs until it is.

@@ -28,6 +28,10 @@
 //     written: a full or failing disk) is refused with Unavailable before
 //     it runs, so it changes nothing; that record is tried again before
 //     every call, and serving resumes once it is written;
+//   - a reload compiles and puts its rules in force outside the order lock
+//     (refused, if at all, before it compiles: Available()); its record is
+//     made however the disk fares meanwhile, behind any kept one
+//     (JournaledCall::in_force);
 //   - a call that ran but whose record could not be written returns
 //     DataLoss: its effect holds in memory (and is written once the disk
 //     takes it), but a crash before then loses it; the client is told its
@@ -127,6 +131,11 @@ struct JournaledCall {
   std::string_view request;     // Its bytes as received (may be empty).
   std::string_view contact_id;  // The contact it is about, if any.
   std::string_view agent_id;    // The agent it is about, if any.
+  // Its effect took hold before Record (a reload compiles and puts its
+  // rules in force outside the order lock): `execute` only reports it, so
+  // it is recorded even while the journal cannot take records, kept behind
+  // the records waiting (DataLoss) rather than refused.
+  bool in_force = false;
 };
 
 // What the call did, as its executor reports it.
@@ -181,8 +190,8 @@ class StateJournal {
   // Runs `execute` under the order lock and appends its record. Returns the
   // record's sequence (wait for WaitDurable before replying), 0 when
   // nothing was recorded, Unavailable without running `execute` when the
-  // journal cannot take records, DataLoss when `execute` ran but its record
-  // could not be written.
+  // journal cannot take records (unless call.in_force), DataLoss when
+  // `execute` ran but its record could not be written (it is kept).
   absl::StatusOr<uint64_t> Record(const JournaledCall& call,
                                   absl::FunctionRef<CallEffect()> execute);
   // OK when the journal takes records now (tries a pending one first);
@@ -191,6 +200,11 @@ class StateJournal {
 
   absl::Status WaitDurable(uint64_t sequence) {
     return writer_->WaitDurable(sequence);
+  }
+  // Whether record `sequence` is durable already (without waiting):
+  // always with --fsync=none and =always, once its group synced with batch.
+  bool IsDurable(uint64_t sequence) {
+    return writer_->Stats().durable_through >= sequence;
   }
 
   // Takes a snapshot now: the state under the order lock, written once the
