@@ -20,7 +20,11 @@ absl::Status Damaged(const std::string& what) {
 }  // namespace
 
 std::string EncodeRecord(const JournalRecord& record) {
-  flatbuffers::FlatBufferBuilder b(1024);
+  // One builder per thread, its buffer kept between records: a record
+  // (request, reply, the contacts and agents it changed) is a few KiB, and
+  // growing a fresh 1 KiB buffer to that size copied it several times.
+  thread_local flatbuffers::FlatBufferBuilder b(16 * 1024);
+  b.Clear();
   auto request = b.CreateVector(
       reinterpret_cast<const uint8_t*>(record.request.data()),
       record.request.size());
