@@ -13,17 +13,19 @@
 # Then the disk's own fsync latency, for context: FSYNC_SAMPLES writes of
 # 4 KiB to a file in JOURNAL_BASE, each followed by fdatasync.
 #
-# Prints every run's JSON, then the medians, and each journaled variant's
-# open-loop p99 and closed-loop peak as a multiple of no journal's.
+# Prints every run's JSON, then the medians (label "off": no journal; else
+# the --fsync mode), and each journaled variant's open-loop p99 and
+# closed-loop peak as a multiple of no journal's.
 #
 # Usage: bench/sidecar_journal.sh [RUNS]
 #   env: RATE (20000), DURATION_S (5), CONNECTIONS (4), IN_FLIGHT (64),
 #        WORKERS (1), DAEMON_CPUS (0), LOAD_CPUS (1), PORT_BASE (17900),
 #        FSYNC_MODES ("batch always none"), JOURNAL_BASE, FSYNC_SAMPLES (2000),
-#        ROUTINGD_FLAGS (extra flags for every daemon)
+#        ROUTINGD_FLAGS (extra flags for every daemon), KEEP_BAZEL (1: do not
+#        stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -42,8 +44,9 @@ mkdir -p "$journal_base"
 bazel build --noshow_progress //sidecar:routingd //bench:sidecar_load 2>&1 |
   grep -E "^ERROR" && exit 1
 bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
-# An idle Bazel server still wakes up now and then: not during the runs.
-bazel shutdown
+# An idle Bazel server still wakes up now and then: not during the runs
+# (KEEP_BAZEL=1 leaves it running, for a machine where others build).
+[ "${KEEP_BAZEL:-0}" = 1 ] || bazel shutdown
 results=$(mktemp)
 server_pid=
 
@@ -74,7 +77,7 @@ cleanup() {
 trap cleanup EXIT
 for run in $(seq 1 "$runs"); do
   for mode in open closed; do
-    run_one none "$mode"
+    run_one off "$mode"
     for fsync in "${modes[@]}"; do
       dir="$journal_base/run-$run-$mode-$fsync"
       run_one "$fsync" "$mode" --journal_dir="$dir" --fsync="$fsync"
@@ -89,7 +92,7 @@ import json, os, statistics, sys, time
 rows = [json.loads(line) for line in open(sys.argv[1])]
 base, samples, modes = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 summary = {}
-for label in ["none"] + modes:
+for label in ["off"] + modes:
     for mode in ("open", "closed"):
         sel = [r for r in rows if r["label"] == label and r["mode"] == mode]
         if sel:
@@ -98,9 +101,9 @@ for label in ["none"] + modes:
                 for k in ("throughput_per_s", "p50_us", "p99_us", "p999_us")}
 for label in modes:
     for mode, key in (("open", "p99_us"), ("closed", "throughput_per_s")):
-        b, t = summary.get(f"none_{mode}"), summary.get(f"{label}_{mode}")
+        b, t = summary.get(f"off_{mode}"), summary.get(f"{label}_{mode}")
         if b and t and b[key]:
-            summary[f"{label}_{mode}_{key}_over_none"] = round(t[key] / b[key], 2)
+            summary[f"{label}_{mode}_{key}_over_off"] = round(t[key] / b[key], 2)
 # The disk's own fsync latency: 4 KiB appended, then fdatasync.
 path = os.path.join(base, "fsync-probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
