@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "journal/record_framing.h"
@@ -65,6 +66,23 @@ absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> List(
   }
   ::closedir(dir);
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Temporary snapshot files a crash left behind (a snapshot being written
+// when the process died): as large as a snapshot, never read.
+std::vector<std::string> LeftoverTemporaries(const std::string& directory) {
+  std::vector<std::string> out;
+  DIR* dir = ::opendir(directory.c_str());
+  if (dir == nullptr) return out;
+  const std::string suffix = absl::StrCat(kSuffix, ".tmp");
+  while (const dirent* entry = ::readdir(dir)) {
+    const absl::string_view name(entry->d_name);
+    if (absl::StartsWith(name, kPrefix) && absl::EndsWith(name, suffix)) {
+      out.push_back(absl::StrCat(directory, "/", name));
+    }
+  }
+  ::closedir(dir);
   return out;
 }
 
@@ -124,7 +142,11 @@ absl::Status WriteSnapshotFile(const std::string& directory, uint64_t sequence,
   if (absl::Status synced = SyncDirectory(directory); !synced.ok()) {
     return synced;
   }
-  // The new one is durable: older ones (and their leftovers) can go.
+  // The new one is durable: older ones, and temporaries an earlier crash
+  // left (one snapshot is written at a time), can go.
+  for (const std::string& leftover : LeftoverTemporaries(directory)) {
+    ::unlink(leftover.c_str());
+  }
   auto listed = List(directory);
   if (!listed.ok()) return absl::OkStatus();  // Cleanup only.
   for (const auto& [older, older_path] : *listed) {

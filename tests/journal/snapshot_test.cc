@@ -221,5 +221,19 @@ TEST_F(SnapshotTest, FilesAreReplacedWholeAndDamageIsNamed) {
   EXPECT_THAT(damaged.status().message(), HasSubstr("checksum mismatch"));
 }
 
+TEST_F(SnapshotTest, TheNextSnapshotRemovesWhatACrashLeft) {
+  const std::string dir = ScratchDirectory("snapshot-leftovers");
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(WriteSnapshotFile(dir, 10, "first body").ok());
+  const std::string leftover = dir + "/snapshot-00000000000000000015.rsnap.tmp";
+  std::ofstream(leftover) << "a state half written when the process died";
+  std::ofstream(dir + "/notes.txt") << "not ours";
+  ASSERT_TRUE(WriteSnapshotFile(dir, 20, "second body").ok());
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/notes.txt"));
+  EXPECT_TRUE(std::filesystem::exists(
+      dir + "/snapshot-00000000000000000020.rsnap"));
+}
+
 }  // namespace
 }  // namespace journal
