@@ -169,23 +169,14 @@ absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
     return IoError(error, "cannot write", segment->path, 0);
   }
   segment->size.store(static_cast<int64_t>(header.size()));
-  // The new name must survive a crash before its first records are
-  // reported durable.
-  if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
-    ::unlink(segment->path.c_str());
-    return synced;
-  }
-  std::shared_ptr<Segment> previous;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    previous = std::exchange(current_, std::move(segment));
-  }
-  // Whatever the previous segment holds is made durable before records of
-  // the new one can be: Sync() only looks at the current segment.
-  if (previous != nullptr && ::fdatasync(previous->fd) != 0) {
-    return IoError(errno, "cannot sync", previous->path,
-                   previous->size.load());
-  }
+  // The new name, and the tail of the segment it replaces, are made durable
+  // by the next Sync, before the records of the new one are reported
+  // durable: no fsync here, on the path of the record that filled a
+  // segment (a 64 MiB segment written with --fsync=none took 50 ms).
+  std::lock_guard<std::mutex> lock(mu_);
+  if (current_ != nullptr) unsynced_previous_.push_back(std::move(current_));
+  current_ = std::move(segment);
+  directory_unsynced_ = true;
   return absl::OkStatus();
 }
 
@@ -214,17 +205,44 @@ absl::Status SegmentSink::Append(uint64_t first_sequence, int count,
   // that fails too, leave the segment: the next Append starts another.
   if (::ftruncate(segment->fd, before) != 0 ||
       ::lseek(segment->fd, before, SEEK_SET) != before) {
+    // Its whole records before this one still need their sync.
     std::lock_guard<std::mutex> lock(mu_);
-    current_ = nullptr;
+    if (current_ == segment) {
+      unsynced_previous_.push_back(std::move(current_));
+      current_ = nullptr;
+    }
   }
   return IoError(error, "cannot write", segment->path, before);
 }
 
 absl::Status SegmentSink::Sync() {
   std::shared_ptr<Segment> segment;
+  std::vector<std::shared_ptr<Segment>> previous;
+  bool directory = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     segment = current_;
+    previous = std::move(unsynced_previous_);
+    unsynced_previous_.clear();
+    directory = std::exchange(directory_unsynced_, false);
+  }
+  // Older segments first: a record is durable only once every record
+  // before it is.
+  for (const std::shared_ptr<Segment>& older : previous) {
+    if (::fdatasync(older->fd) != 0) {
+      const int error = errno;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (current_ == segment) current_ = nullptr;
+      return IoError(error, "cannot sync", older->path, older->size.load());
+    }
+  }
+  if (directory) {
+    if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      directory_unsynced_ = true;
+      if (current_ == segment) current_ = nullptr;
+      return synced;
+    }
   }
   if (segment == nullptr) return absl::OkStatus();
   if (::fdatasync(segment->fd) == 0) return absl::OkStatus();

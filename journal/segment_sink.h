@@ -68,6 +68,12 @@ class SegmentSink : public JournalSink {
   // under mu_ and syncs outside it. std::mutex: ThreadSanitizer sees it.
   std::mutex mu_;
   std::shared_ptr<Segment> current_;
+  // Left behind by Append since the last Sync (guarded by mu_): segments
+  // replaced whose tails are not synced yet, and whether a new segment's
+  // name is not yet durable in the directory. Sync makes both durable
+  // before the current segment, so a rotation costs Append no fsync.
+  std::vector<std::shared_ptr<Segment>> unsynced_previous_;
+  bool directory_unsynced_ = false;
 };
 
 }  // namespace journal
