@@ -137,7 +137,9 @@ TEST(StateJournalStressTest, ConcurrentCallsRecoverToTheRoutersState) {
     int ticks = 0;
     while (!done.load()) {
       handler.AdvanceQueues();
-      if (++ticks % 20 == 0) EXPECT_TRUE(journal->Snapshot().ok());
+      if (++ticks % 20 == 0) {
+        EXPECT_TRUE(journal->Snapshot().ok());
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
