@@ -277,7 +277,9 @@ TEST_P(StateJournalTest, WhatARestartRecoversIsTheRoutersState) {
   const int snapshot_at = 100 + static_cast<int>(rng() % 300);
   for (int step = 1; step <= kCalls; ++step) {
     RandomCall(*daemon, rng, step);
-    if (step == snapshot_at) ASSERT_TRUE(daemon->journal->Snapshot().ok());
+    if (step == snapshot_at) {
+      ASSERT_TRUE(daemon->journal->Snapshot().ok());
+    }
   }
   const routing::RouterState final_state = daemon->router->ExportState();
   const uint64_t rules_version = daemon->router->RulesVersion();
