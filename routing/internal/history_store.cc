@@ -142,6 +142,13 @@ int64_t HistoryStore::ClaimWay(size_t set, uint64_t key) {
                                       std::memory_order_seq_cst)) {
       continue;
     }
+    // A writer of the old owner is between its key check and its word:
+    // give the way back and choose again (its word must not reach the new
+    // owner).
+    if (Word(way, kWritersWord).load(std::memory_order_seq_cst) != 0) {
+      Word(way, kKeyWord).store(victim_key, std::memory_order_seq_cst);
+      continue;
+    }
     if (victim_key != kEmptyKey) {
       evictions_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -171,25 +178,29 @@ void HistoryStore::RecordKey(uint64_t key,
                              const InteractionRecord& interaction) {
   if (key <= kClaimingKey || interaction.agent_index >= kMaxAgentIndex) return;
   const size_t set = (key >> 7) & (sets_ - 1);
-  int64_t found = FindWay(set, key);
-  if (found < 0) found = ClaimWay(set, key);
-  if (found < 0) return;  // Every way of the set is mid-claim: drop, not wait.
-  const size_t way = static_cast<size_t>(found);
-
-  const uint64_t position =
-      Word(way, kCursorWord).fetch_add(1, std::memory_order_relaxed) %
-      static_cast<uint64_t>(depth_);
-  const size_t index = kFirstInteractionWord + static_cast<size_t>(position);
-  uint64_t word = Pack(key, interaction);
-  Word(way, index).store(word, std::memory_order_seq_cst);
-  Word(way, kLastSecondsWord)
-      .store(SecondsOf(interaction.time), std::memory_order_relaxed);
-  // The way may have been handed to another customer while we wrote. Take the
-  // word back so it cannot linger there (the tag would hide it from the new
-  // owner anyway, but it would occupy one of its slots).
-  if (Word(way, kKeyWord).load(std::memory_order_seq_cst) != key) {
-    Word(way, index)
-        .compare_exchange_strong(word, 0, std::memory_order_relaxed);
+  // Twice at most: the way found may be claimed for another customer
+  // before this writer is registered on it.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int64_t found = FindWay(set, key);
+    if (found < 0) found = ClaimWay(set, key);
+    if (found < 0) return;  // Every way of the set is mid-claim: drop, not wait.
+    const size_t way = static_cast<size_t>(found);
+    Word(way, kWritersWord).fetch_add(1, std::memory_order_seq_cst);
+    if (Word(way, kKeyWord).load(std::memory_order_seq_cst) != key) {
+      Word(way, kWritersWord).fetch_sub(1, std::memory_order_seq_cst);
+      continue;  // Handed to another customer meanwhile.
+    }
+    // Registered: the way stays this customer's until the writers word
+    // drops back.
+    const uint64_t position =
+        Word(way, kCursorWord).fetch_add(1, std::memory_order_relaxed) %
+        static_cast<uint64_t>(depth_);
+    const size_t index = kFirstInteractionWord + static_cast<size_t>(position);
+    Word(way, index).store(Pack(key, interaction), std::memory_order_seq_cst);
+    Word(way, kLastSecondsWord)
+        .store(SecondsOf(interaction.time), std::memory_order_relaxed);
+    Word(way, kWritersWord).fetch_sub(1, std::memory_order_seq_cst);
+    return;
   }
 }
 

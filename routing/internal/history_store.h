@@ -114,11 +114,17 @@ class HistoryStore {
   static constexpr uint64_t kLastReservedKey = 1;
 
   // Per-way layout, in 64-bit words: key fingerprint, write cursor, seconds of
-  // the last interaction, then `depth_` interaction words.
+  // the last interaction, writers under way, then `depth_` interaction
+  // words. A writer raises the writers word before it checks the key, and a
+  // claim checks it after taking the key (both seq_cst): a way is never
+  // handed to another customer while a word of its old owner is being
+  // written, so no reader of the new owner can meet one (a 6-bit tag alone
+  // let one in 64 such words through).
   static constexpr size_t kKeyWord = 0;
   static constexpr size_t kCursorWord = 1;
   static constexpr size_t kLastSecondsWord = 2;
-  static constexpr size_t kFirstInteractionWord = 3;
+  static constexpr size_t kWritersWord = 3;
+  static constexpr size_t kFirstInteractionWord = 4;
 
   std::atomic_ref<uint64_t> Word(size_t way, size_t index) const {
     return std::atomic_ref<uint64_t>(table_[way * stride_ + index]);
