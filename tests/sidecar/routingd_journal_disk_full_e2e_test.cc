@@ -38,6 +38,7 @@
 #include "sidecar/client.h"
 #include "sidecar/wire_encoder.h"
 #include "tests/sidecar/routingd_process.h"
+#include "tests/sidecar/slow_rules.h"
 
 namespace routing::sidecar {
 namespace wire {
@@ -560,23 +561,6 @@ INSTANTIATE_TEST_SUITE_P(FsyncModes, RoutingdJournalDiskFullTest,
                            return info.param;
                          });
 
-// A rules file whose 3000 tests run as it compiles: a second or more (as in
-// routingd_rules_e2e_test's slow reload).
-std::string SlowRules() {
-  std::string text =
-      "return {\n  score = function(c, a) return a.score end,\n  tests = {\n";
-  for (int i = 0; i < 3000; ++i) {
-    absl::StrAppend(&text, "    { name = 't", i,
-                    "', contact = { skills = { billing = 1 } }, agents = { "
-                    "{ id = 'a",
-                    i, "', skills = { billing = 2 } }, { id = 'b", i,
-                    "', skills = { billing = 1 }, state = 'busy' } }, "
-                    "expect = 'a",
-                    i, "' },\n");
-  }
-  text += "  },\n}\n";
-  return text;
-}
 
 // ReloadRules compiles outside the journal's order lock, then records the
 // rules now in force. When the disk fills while it compiles, and another
@@ -594,7 +578,7 @@ class RoutingdJournalReloadDiskFullTest : public RoutingdOnSmallDiskTest {
 TEST_F(RoutingdJournalReloadDiskFullTest,
        ReloadCompiledWhileTheDiskFilledIsWrittenOnceThereIsRoom) {
   const std::string rules = scratch_ + "/slow.lua";  // Not on the small disk.
-  std::ofstream(rules) << SlowRules();
+  std::ofstream(rules) << SlowCompilingRules();
   ASSERT_NO_FATAL_FAILURE(StartRoutingd());
   RoutingClient* client = routingd_->client();
   ASSERT_EQ(AddChatAgent(*client, "alice").code, wire::ErrorCode::None);

@@ -31,6 +31,7 @@
 #include "sidecar/wire_encoder.h"
 #include "sidecar/zmq_frames.h"
 #include "tests/sidecar/routingd_process.h"
+#include "tests/sidecar/slow_rules.h"
 
 namespace routing::sidecar {
 namespace {
@@ -315,18 +316,7 @@ TEST(RoutingdRulesTest, BadRulesFlagsAreRefusedAtStartNamingTheFlag) {
 // more. Meanwhile routes on the same daemon are answered as usual (reloads
 // run on their own thread), and a second reload is answered Busy at once.
 TEST(RoutingdRulesTest, SlowReloadNeverStallsRoutes) {
-  std::string text =
-      "return {\n  score = function(c, a) return a.score end,\n  tests = {\n";
-  for (int i = 0; i < 3000; ++i) {
-    absl::StrAppend(&text, "    { name = 't", i,
-                    "', contact = { skills = { billing = 1 } }, agents = { "
-                    "{ id = 'a",
-                    i, "', skills = { billing = 2 } }, { id = 'b", i,
-                    "', skills = { billing = 1 }, state = 'busy' } }, "
-                    "expect = 'a",
-                    i, "' },\n");
-  }
-  text += "  },\n}\n";
+  const std::string text = SlowCompilingRules();
   const std::string slow = WriteFile(TempDir() + "/slow.lua", text);
 
   for (const char* workers : {"--workers=1", "--workers=0"}) {
