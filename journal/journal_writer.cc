@@ -68,13 +68,14 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
     : sink_(std::move(sink)),
       options_(options),
       next_sequence_(next_sequence),
+      buffered_from_(next_sequence),
       written_through_(next_sequence - 1),
       durable_through_(next_sequence - 1),
       synced_through_(next_sequence - 1),
-      oldest_unsynced_at_(absl::InfiniteFuture()) {
+      oldest_buffered_at_(absl::InfiniteFuture()) {
   stats_.durable_through = durable_through_;
-  if (options_.fsync == FsyncMode::kBatch) {
-    sync_thread_ = std::thread([this] { SyncLoop(); });
+  if (options_.fsync != FsyncMode::kAlways) {
+    write_thread_ = std::thread([this] { WriteLoop(); });
   }
 }
 
@@ -84,12 +85,25 @@ JournalWriter::~JournalWriter() {
     stopping_ = true;
     changed_.notify_all();
   }
-  if (sync_thread_.joinable()) sync_thread_.join();
+  if (write_thread_.joinable()) write_thread_.join();
+  // Best effort: nobody is left to tell.
   std::unique_lock<std::mutex> lock(mu_);
-  if (synced_through_ < written_through_ ||
-      options_.fsync == FsyncMode::kNone) {
-    SyncLocked(lock).IgnoreError();  // Best effort: nobody is left to tell.
+  WriteLocked(lock, /*sync=*/true).IgnoreError();
+}
+
+absl::Status JournalWriter::WritableLocked(
+    std::unique_lock<std::mutex>& lock) {
+  if (!holding_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  if (!writing_) {
+    WriteLocked(lock, options_.fsync != FsyncMode::kNone).IgnoreError();
   }
+  return held_;
+}
+
+absl::Status JournalWriter::Writable() {
+  if (!holding_.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::unique_lock<std::mutex> lock(mu_);
+  return WritableLocked(lock);
 }
 
 absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
@@ -98,35 +112,29 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
         absl::StrCat("journal: a record of ", body.size(),
                      " bytes is over the limit of ", kMaxRecordBytes));
   }
-  std::string frame;
-  frame.reserve(kFrameHeaderBytes + body.size());
-  AppendFrame(body, &frame);
-
   std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t sequence = next_sequence_;
-  if (absl::Status written = sink_->Append(sequence, 1, frame);
-      !written.ok()) {
-    ++stats_.append_failures;
-    return written;
+  if (absl::Status writable = WritableLocked(lock); !writable.ok()) {
+    ++stats_.append_refusals;
+    return writable;
   }
-  ++next_sequence_;
-  written_through_ = sequence;
+  const bool was_empty = BufferedLocked() == 0;
+  const uint64_t sequence = next_sequence_++;
+  AppendFrame(body, &buffer_);
   ++stats_.appended;
   switch (options_.fsync) {
-    case FsyncMode::kNone:
-      // In the page cache: as durable as this mode promises.
-      durable_through_ = synced_through_ = sequence;
-      stats_.durable_through = durable_through_;
-      break;
     case FsyncMode::kAlways:
       // Its outcome is what WaitDurable reports.
-      SyncLocked(lock).IgnoreError();
+      WriteLocked(lock, /*sync=*/true).IgnoreError();
+      break;
+    case FsyncMode::kNone:
+      // The writer's thread waits only while nothing is buffered.
+      if (was_empty) changed_.notify_all();
       break;
     case FsyncMode::kBatch:
-      if (oldest_unsynced_at_ == absl::InfiniteFuture()) {
-        oldest_unsynced_at_ = absl::Now();
+      if (was_empty) {
+        oldest_buffered_at_ = absl::Now();
         changed_.notify_all();
-      } else if (written_through_ - synced_through_ >=
+      } else if (BufferedLocked() ==
                  static_cast<uint64_t>(options_.batch_max_records)) {
         changed_.notify_all();
       }
@@ -135,41 +143,83 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
   return sequence;
 }
 
-absl::Status JournalWriter::SyncLocked(std::unique_lock<std::mutex>& lock) {
-  changed_.wait(lock, [this] { return !syncing_; });
-  if (synced_through_ >= written_through_ &&
-      options_.fsync != FsyncMode::kNone) {
-    return absl::OkStatus();
-  }
-  syncing_ = true;
-  const uint64_t target = written_through_;
+absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
+                                        bool sync) {
+  changed_.wait(lock, [this] { return !writing_; });
+  const uint64_t first = buffered_from_;
+  const uint64_t count = BufferedLocked();
+  // --fsync=none counts written records as synced: a sync asked of it
+  // (Flush, shutdown) always reaches the disk.
+  const bool sync_needed =
+      sync && (count > 0 || synced_through_ < written_through_ ||
+               options_.fsync == FsyncMode::kNone);
+  if (count == 0 && !sync_needed) return absl::OkStatus();
+  writing_ = true;
+  spare_.clear();
+  std::swap(buffer_, spare_);
+  buffered_from_ = next_sequence_;
+  oldest_buffered_at_ = absl::InfiniteFuture();
   lock.unlock();
-  absl::Status synced = sink_->Sync();
+  absl::Status written = absl::OkStatus();
+  if (count > 0) {
+    written = sink_->Append(first, static_cast<int>(count), spare_);
+  }
+  absl::Status synced = absl::OkStatus();
+  if (written.ok() && sync_needed) synced = sink_->Sync();
   lock.lock();
-  syncing_ = false;
-  ++stats_.syncs;
-  if (synced.ok()) {
-    durable_through_ = std::max(durable_through_, target);
-    synced_through_ = std::max(synced_through_, target);
-  } else {
-    ++stats_.sync_failures;
-    // Records appended while the sync ran went to the segment that failed
-    // (the sink starts a new one only for later appends): they fail too.
-    if (written_through_ > synced_through_) {
-      failed_.push_back({synced_through_ + 1, written_through_, synced});
-      if (failed_.size() > kMaxFailedRanges) {
-        failed_[1].first = failed_[0].first;
-        failed_.erase(failed_.begin());
-      }
+  writing_ = false;
+  if (count > 0) ++stats_.writes;
+  if (!written.ok()) {
+    // Kept, ahead of whatever was appended meanwhile, and written before
+    // any record after them.
+    ++stats_.write_failures;
+    spare_.append(buffer_);
+    std::swap(buffer_, spare_);
+    buffered_from_ = first;
+    held_ = written;
+    holding_.store(true, std::memory_order_release);
+    // Every record numbered so far whose fate was open: its client is told
+    // the outcome is unknown (a kept record is written later).
+    if (next_sequence_ - 1 > synced_through_) {
+      failed_.push_back({synced_through_ + 1, next_sequence_ - 1, written});
+      synced_through_ = next_sequence_ - 1;
     }
-    synced_through_ = written_through_;
+  } else {
+    if (count > 0) written_through_ = first + count - 1;
+    if (!held_.ok()) {
+      held_ = absl::OkStatus();
+      holding_.store(false, std::memory_order_release);
+    }
+    if (!sync_needed) {
+      // --fsync=none: in the page cache, as durable as it promises.
+      durable_through_ = std::max(durable_through_, written_through_);
+      synced_through_ = std::max(synced_through_, written_through_);
+    } else {
+      ++stats_.syncs;
+      const uint64_t target = written_through_;
+      if (synced.ok()) {
+        durable_through_ = std::max(durable_through_, target);
+      } else {
+        ++stats_.sync_failures;
+        if (target > synced_through_) {
+          failed_.push_back({synced_through_ + 1, target, synced});
+        }
+      }
+      synced_through_ = std::max(synced_through_, target);
+    }
+  }
+  if (failed_.size() > kMaxFailedRanges) {
+    failed_[1].first = failed_[0].first;
+    failed_.erase(failed_.begin());
   }
   stats_.durable_through = durable_through_;
-  oldest_unsynced_at_ = written_through_ > synced_through_
-                            ? absl::Now()
-                            : absl::InfiniteFuture();
+  stats_.records_kept = held_.ok() ? 0 : BufferedLocked();
+  // Records appended during the write started the next group's clock.
+  if (BufferedLocked() > 0 && oldest_buffered_at_ == absl::InfiniteFuture()) {
+    oldest_buffered_at_ = absl::Now();
+  }
   changed_.notify_all();
-  return synced;
+  return written.ok() ? synced : written;
 }
 
 absl::Status JournalWriter::FailureOf(uint64_t sequence) const {
@@ -190,20 +240,17 @@ absl::Status JournalWriter::WaitDurable(uint64_t sequence) {
     return absl::InvalidArgumentError(
         absl::StrCat("journal: record ", sequence, " was never appended"));
   }
-  // kBatch: the sync thread covers it (it drains before it stops); the
-  // other modes have synced by the time Append returned.
+  // The writer's thread covers it (it drains before it stops); kAlways
+  // wrote it before Append returned.
   changed_.wait(lock, [&] { return synced_through_ >= sequence; });
   return FailureOf(sequence);
 }
 
 absl::Status JournalWriter::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t through = written_through_;
-  absl::Status status = absl::OkStatus();
-  if (options_.fsync == FsyncMode::kNone || synced_through_ < through) {
-    status = SyncLocked(lock);
-  }
-  // A concurrent sync may have covered part of it; report any failure in
+  const uint64_t through = next_sequence_ - 1;
+  absl::Status status = WriteLocked(lock, /*sync=*/true);
+  // A write under way may have covered part of it; report any failure in
   // the range this call flushed.
   changed_.wait(lock, [&] { return synced_through_ >= through; });
   if (status.ok() && through > 0) status = FailureOf(through);
@@ -215,24 +262,36 @@ JournalWriterStats JournalWriter::Stats() const {
   return stats_;
 }
 
-void JournalWriter::SyncLoop() {
+void JournalWriter::WriteLoop() {
+  const bool batch = options_.fsync == FsyncMode::kBatch;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    if (!held_.ok()) {
+      // A failed write's records are kept: try again now and then.
+      if (!stopping_) {
+        changed_.wait_for(lock, absl::ToChronoNanoseconds(kHeldRetryInterval),
+                          [this] { return stopping_ || held_.ok(); });
+      }
+      if (!held_.ok()) WriteLocked(lock, batch).IgnoreError();
+      if (stopping_ && !held_.ok()) break;  // The destructor tries last.
+      continue;
+    }
     changed_.wait(lock, [this] {
-      return stopping_ || synced_through_ < written_through_;
+      return stopping_ || BufferedLocked() > 0 || !held_.ok();
     });
-    if (synced_through_ >= written_through_) break;  // stopping, all synced
-    // Gather: until the interval since the oldest unsynced record passes,
-    // enough records wait, or the writer stops.
-    while (!stopping_ &&
-           written_through_ - synced_through_ <
+    if (!held_.ok()) continue;
+    if (BufferedLocked() == 0) break;  // Stopping, all written.
+    // kBatch gathers a group: until the interval since its oldest record
+    // passes, enough records wait, or the writer stops.
+    while (batch && !stopping_ &&
+           BufferedLocked() <
                static_cast<uint64_t>(options_.batch_max_records)) {
-      const absl::Time due = oldest_unsynced_at_ + options_.batch_interval;
-      const absl::Duration left = due - absl::Now();
+      const absl::Duration left =
+          oldest_buffered_at_ + options_.batch_interval - absl::Now();
       if (left <= absl::ZeroDuration()) break;
       changed_.wait_for(lock, absl::ToChronoNanoseconds(left));
     }
-    SyncLocked(lock).IgnoreError();  // Waiters read the outcome.
+    WriteLocked(lock, batch).IgnoreError();  // Waiters read the outcome.
   }
 }
 

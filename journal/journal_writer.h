@@ -1,32 +1,41 @@
 // File: journal/journal_writer.h
 //
 // Appends records to the journal, numbers them, and tells when each is
-// durable. Group commit: with FsyncMode::kBatch one sync covers every record
-// appended within a short interval (batch_interval, or sooner once
-// batch_max_records are waiting); a caller replies to its client only after
-// WaitDurable says the record is covered.
+// durable. Append only frames the record into a buffer (no system call on
+// the caller's thread, with kBatch and kNone); the writer's own thread
+// writes the buffer to the sink with one write per group and, with kBatch,
+// one sync for the whole group (group commit: a group closes after
+// batch_interval, or sooner once batch_max_records wait). A caller replies
+// to its client only after WaitDurable says the record is covered.
 //
 // What each mode promises once WaitDurable(seq) returned OK:
-//   kAlways  the record was synced before Append returned: it survives a
-//            crash of the process and a power loss.
-//   kBatch   the same, for the sync that covered it; Append returns at once
-//            and WaitDurable blocks for at most about batch_interval plus
-//            one sync.
-//   kNone    the record is in the operating system's page cache: it
-//            survives a crash of the process, not of the machine (a power
-//            loss may take the last seconds).
+//   kAlways  the record was written and synced before Append returned: it
+//            survives a crash of the process and a power loss.
+//   kBatch   the same, for the group that covered it; WaitDurable blocks
+//            for at most about batch_interval plus one write and one sync.
+//   kNone    the record was written to the operating system's page cache
+//            (the writer's thread writes as soon as records wait, without
+//            gathering): it survives a crash of the process, not of the
+//            machine (a power loss may take the last seconds).
 //
-// A failed Append (disk full: ResourceExhausted; other I/O: Unavailable)
-// numbers nothing and writes nothing. A failed sync fails WaitDurable for
-// every record it would have covered; those records may or may not be found
-// after a restart, so a client told of the failure must treat the outcome
-// as unknown. Later appends go on (to a new segment) once the disk serves
-// again.
+// A full or failing disk:
+//   - a write that fails (disk full: ResourceExhausted; other I/O:
+//     Unavailable) leaves nothing partial in the sink, and the writer keeps
+//     the records it could not write, in order. WaitDurable fails for every
+//     record numbered so far that was not durable yet: its outcome is
+//     unknown to the client (the record will be written once the disk
+//     takes it). Append is then refused with the write's error, numbering
+//     nothing, until the kept records are written: Writable() and Append
+//     try that at once, and the writer's thread every kHeldRetryInterval.
+//   - a sync that fails fails WaitDurable for the records it would have
+//     covered; those may or may not be found after a restart. Later records
+//     go on (the sink moves to a new segment).
 //
 // Thread-safety: every method may be called from any thread.
 #ifndef JOURNAL_JOURNAL_WRITER_H_
 #define JOURNAL_JOURNAL_WRITER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -57,9 +66,16 @@ struct JournalWriterOptions {
   int batch_max_records = 512;
 };
 
+// How often the writer's thread tries again to write the records a failed
+// write left (Append and Writable also try, when called).
+inline constexpr absl::Duration kHeldRetryInterval = absl::Milliseconds(50);
+
 struct JournalWriterStats {
-  uint64_t appended = 0;        // records numbered
-  uint64_t append_failures = 0;
+  uint64_t appended = 0;         // records numbered
+  uint64_t append_refusals = 0;  // Appends refused while records were kept
+  uint64_t writes = 0;           // writes to the sink (one per group)
+  uint64_t write_failures = 0;
+  uint64_t records_kept = 0;     // left by a failed write, not yet written
   uint64_t syncs = 0;
   uint64_t sync_failures = 0;
   uint64_t durable_through = 0;  // the highest durable sequence (0: none)
@@ -72,12 +88,17 @@ class JournalWriter {
   static absl::StatusOr<std::unique_ptr<JournalWriter>> Create(
       std::unique_ptr<JournalSink> sink, uint64_t next_sequence,
       const JournalWriterOptions& options);
-  // Syncs what was appended (kBatch, kNone) and stops the batch thread.
+  // Writes and syncs what was appended, and stops the writer's thread.
   ~JournalWriter();
 
   // Appends one record body (at most kMaxRecordBytes) and returns its
-  // sequence number.
+  // sequence number. Refused (numbering nothing) with the failed write's
+  // error while records it left cannot be written yet.
   absl::StatusOr<uint64_t> Append(std::string_view body);
+  // OK when Append would take a record now. While a failed write's records
+  // are kept, tries to write them first (unless a write is under way) and
+  // returns the error if they still cannot be. Cheap when nothing is kept.
+  absl::Status Writable();
   // Blocks until record `sequence` is durable as the mode promises (OK), or
   // the sync that would have covered it failed (that error).
   absl::Status WaitDurable(uint64_t sequence);
@@ -95,10 +116,17 @@ class JournalWriter {
   };
   JournalWriter(std::unique_ptr<JournalSink> sink, uint64_t next_sequence,
                 const JournalWriterOptions& options);
-  void SyncLoop();
-  // Syncs records up to written_through_ (`lock` holds mu_ on entry and
-  // exit; released for the sync itself).
-  absl::Status SyncLocked(std::unique_lock<std::mutex>& lock);
+  // The writer's thread (kBatch, kNone): gathers a group, writes it.
+  void WriteLoop();
+  // Writes the buffered records to the sink and, with `sync`, syncs it
+  // (`lock` holds mu_ on entry and exit; released for the I/O). One at a
+  // time: waits for a write under way first.
+  absl::Status WriteLocked(std::unique_lock<std::mutex>& lock, bool sync);
+  // mu_ held: records appended and not yet handed to the sink.
+  uint64_t BufferedLocked() const { return next_sequence_ - buffered_from_; }
+  // mu_ held: refuses while a failed write's records are kept (trying to
+  // write them first when no write is under way).
+  absl::Status WritableLocked(std::unique_lock<std::mutex>& lock);
   // mu_ held.
   absl::Status FailureOf(uint64_t sequence) const;
 
@@ -109,18 +137,28 @@ class JournalWriter {
   // (Debian's Abseil is not instrumented). Every field below is guarded.
   mutable std::mutex mu_;
   uint64_t next_sequence_;
+  // Frames of the records buffered_from_ .. next_sequence_ - 1, not yet
+  // written; spare_ is the buffer a write hands to the sink (kept, with
+  // its capacity, for the next swap).
+  std::string buffer_;
+  std::string spare_;
+  uint64_t buffered_from_;
+  // Not OK while buffer_ starts with records a failed write left (its
+  // error); holding_ mirrors it for Writable's lock-free check.
+  absl::Status held_;
+  std::atomic<bool> holding_{false};
   uint64_t written_through_;
   uint64_t durable_through_;
-  // The highest record a finished sync covered, successful or not.
+  // The highest record whose fate is known (durable, or failed).
   uint64_t synced_through_;
-  bool syncing_ = false;
-  std::condition_variable changed_;  // appended, synced, or stopping
-  absl::Time oldest_unsynced_at_;
+  bool writing_ = false;  // a write or sync is under way (mu_ released)
+  std::condition_variable changed_;  // appended, written, or stopping
+  absl::Time oldest_buffered_at_;
   bool stopping_ = false;
   // The most recent failed syncs (records in them never become durable).
   std::vector<FailedRange> failed_;
   JournalWriterStats stats_;
-  std::thread sync_thread_;
+  std::thread write_thread_;
 };
 
 }  // namespace journal

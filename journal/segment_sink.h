@@ -45,8 +45,9 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
 
 class SegmentSink : public JournalSink {
  public:
-  // Creates `directory` if needed. A new segment starts when the current
-  // one reaches segment_bytes.
+  // Creates `directory` if needed. An Append starts a new segment when the
+  // current one has reached segment_bytes; the records of one Append (a
+  // group) stay together, so a segment may pass segment_bytes by a group.
   static absl::StatusOr<std::unique_ptr<SegmentSink>> Open(
       const std::string& directory, int64_t segment_bytes = 64 << 20);
   ~SegmentSink() override;

@@ -212,6 +212,12 @@ absl::StatusOr<std::unique_ptr<StateJournal>> StateJournal::Open(
 StateJournal::~StateJournal() { (void)Close(); }
 
 absl::Status StateJournal::AppendPendingLocked() {
+  // Records a failed write left in the writer come first (it writes them
+  // before it takes more).
+  if (absl::Status writable = writer_->Writable(); !writable.ok()) {
+    append_error_ = writable;
+    return writable;
+  }
   while (!pending_.empty()) {
     absl::StatusOr<uint64_t> sequence = writer_->Append(pending_.front());
     if (!sequence.ok()) {
@@ -458,7 +464,7 @@ StateJournalStats StateJournal::Stats() {
   }
   stats.writer = writer_->Stats();
   std::lock_guard<std::mutex> order(order_mu_);
-  stats.records_pending = pending_.size();
+  stats.records_pending = pending_.size() + stats.writer.records_kept;
   return stats;
 }
 

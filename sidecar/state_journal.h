@@ -165,7 +165,9 @@ class JournalListener : public AssignmentListener {
 
 struct StateJournalStats {
   journal::JournalWriterStats writer;
-  uint64_t records_pending = 0;  // executed, not yet written (disk failing)
+  // Executed, not yet written (the disk failing): kept by the journal or
+  // by its writer.
+  uint64_t records_pending = 0;
   uint64_t snapshots = 0;
   uint64_t snapshot_failures = 0;
   uint64_t last_snapshot_sequence = 0;

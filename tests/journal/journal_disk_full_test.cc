@@ -1,6 +1,8 @@
 // The journal on a disk that fills up: a small tmpfs this test mounts (and
-// unmounts). Appends are refused with ResourceExhausted naming the file,
-// nothing partial is left behind, and appends go on once space is freed.
+// unmounts). The record whose write fails is kept and reported not durable
+// (ResourceExhausted naming the file), later appends are refused, nothing
+// partial is left behind, and appends go on once space is freed, after the
+// kept record.
 // Without the right to mount (not root), the test is skipped: the same
 // paths are covered by journal_writer_test's injected failures.
 #include <sys/mount.h>
@@ -51,36 +53,45 @@ TEST_F(JournalDiskFullTest, RefusesWhenFullAndResumesWhenSpaceIsFreed) {
                                        {});
   const std::string body(1000, 'r');
   uint64_t accepted = 0;
-  absl::Status refused;
+  uint64_t kept = 0;
+  absl::Status failed;
   for (int i = 0; i < 1000; ++i) {
     auto seq = writer->Append(body);
-    if (!seq.ok()) {
-      refused = seq.status();
+    ASSERT_TRUE(seq.ok()) << "refused before any write failed: "
+                          << seq.status();
+    failed = writer->WaitDurable(*seq);
+    if (!failed.ok()) {
+      kept = *seq;
       break;
     }
-    ASSERT_TRUE(writer->WaitDurable(*seq).ok());
     accepted = *seq;
   }
-  ASSERT_FALSE(refused.ok()) << "256 KiB never filled up";
-  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
-  EXPECT_THAT(refused.message(), HasSubstr(dir + "/journal-"));
-  EXPECT_THAT(refused.message(), HasSubstr("No space left on device"));
+  ASSERT_FALSE(failed.ok()) << "256 KiB never filled up";
+  // The record whose write failed: its outcome is unknown to its caller.
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  EXPECT_THAT(failed.message(), HasSubstr(dir + "/journal-"));
+  EXPECT_THAT(failed.message(), HasSubstr("No space left on device"));
   EXPECT_GT(accepted, 100u);
-  // Still full: refused again, numbering nothing.
-  EXPECT_FALSE(writer->Append(body).ok());
-  EXPECT_EQ(writer->Stats().appended, accepted);
+  // Still full: refused, numbering nothing.
+  auto refused = writer->Append(body);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(), HasSubstr("No space left on device"));
+  EXPECT_EQ(writer->Stats().appended, kept);
+  EXPECT_EQ(writer->Stats().records_kept, 1u);
 
   std::filesystem::remove(filler);
+  // The kept record is written first, then the next one.
   auto resumed = writer->Append("after the disk came back");
   ASSERT_TRUE(resumed.ok()) << resumed.status();
-  EXPECT_EQ(*resumed, accepted + 1);
+  EXPECT_EQ(*resumed, kept + 1);
   EXPECT_TRUE(writer->WaitDurable(*resumed).ok());
   writer.reset();
 
   const ReadBack back = ReadAll(dir);
   ASSERT_TRUE(back.status.ok()) << back.status;
   EXPECT_TRUE(back.report.warnings.empty()) << back.report.warnings[0];
-  ASSERT_EQ(back.records.size(), accepted + 1);
+  ASSERT_EQ(back.records.size(), kept + 1);
+  EXPECT_EQ(back.records[kept - 1].second, body);
   EXPECT_EQ(back.records.back().second, "after the disk came back");
 }
 

@@ -28,14 +28,18 @@ std::string Body(uint64_t n) {
 }
 
 // Writes `count` records (Body(first)..) to `dir`, in segments of
-// segment_bytes.
+// segment_bytes. One write per record (a segment turns over between
+// writes, never inside a group), without syncing.
 void WriteRecords(const std::string& dir, int count,
                   int64_t segment_bytes = 64 << 20, uint64_t first = 1) {
+  JournalWriterOptions options;
+  options.fsync = FsyncMode::kNone;
   auto writer = *JournalWriter::Create(*SegmentSink::Open(dir, segment_bytes),
-                                       first, {});
+                                       first, options);
   for (int i = 0; i < count; ++i) {
-    ASSERT_TRUE(
-        writer->Append(Body(first + i)).ok());
+    absl::StatusOr<uint64_t> sequence = writer->Append(Body(first + i));
+    ASSERT_TRUE(sequence.ok()) << sequence.status();
+    ASSERT_TRUE(writer->WaitDurable(*sequence).ok());
   }
 }
 

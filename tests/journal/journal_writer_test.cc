@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "journal/record_framing.h"
@@ -128,26 +130,87 @@ TEST(JournalWriterTest, BatchModeCommitsManyRecordsPerSync) {
   }
 }
 
-TEST(JournalWriterTest, AFailedAppendNumbersNothingAndServingResumes) {
-  const std::string dir = ScratchDirectory("append-failure");
-  auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
-  FaultySink* sink = faulty.get();
-  auto writer = *JournalWriter::Create(std::move(faulty), 1, {});
-  ASSERT_EQ(*writer->Append("one"), 1u);
-  sink->fail_appends = true;
-  auto refused = writer->Append("two");
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(refused.status().message(), HasSubstr("no space left"));
-  EXPECT_EQ(writer->Stats().appended, 1u);
-  sink->fail_appends = false;
-  auto resumed = writer->Append("three");
-  ASSERT_TRUE(resumed.ok());
-  EXPECT_EQ(*resumed, 2u);  // The refused record took no number.
-  EXPECT_TRUE(writer->WaitDurable(*resumed).ok());
-  writer.reset();
-  const ReadBack back = ReadAll(dir);
-  ASSERT_EQ(back.records.size(), 2u);
-  EXPECT_EQ(back.records[1].second, "three");
+TEST(JournalWriterTest, AFailedWriteKeepsItsRecordsAndRefusesUntilWritten) {
+  for (FsyncMode mode :
+       {FsyncMode::kAlways, FsyncMode::kBatch, FsyncMode::kNone}) {
+    SCOPED_TRACE(FsyncModeName(mode));
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("write-failure-", FsyncModeName(mode)));
+    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+    FaultySink* sink = faulty.get();
+    JournalWriterOptions options;
+    options.fsync = mode;
+    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    ASSERT_TRUE(writer->WaitDurable(*writer->Append("one")).ok());
+    sink->fail_appends = true;
+    // Numbered, then its write fails: its outcome is unknown to the
+    // caller, and the writer keeps it.
+    const uint64_t kept = *writer->Append("two");
+    EXPECT_EQ(kept, 2u);
+    const absl::Status failed = writer->WaitDurable(kept);
+    EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+    EXPECT_THAT(failed.message(), HasSubstr("record 2 is not durable"));
+    EXPECT_THAT(failed.message(), HasSubstr("no space left"));
+    // Refused while it cannot be written, numbering nothing.
+    auto refused = writer->Append("refused");
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(writer->Writable().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(writer->Stats().appended, 2u);
+    EXPECT_GE(writer->Stats().append_refusals, 1u);
+    sink->fail_appends = false;
+    // The kept record is written first, then serving resumes.
+    EXPECT_TRUE(writer->Writable().ok());
+    auto resumed = writer->Append("three");
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    EXPECT_EQ(*resumed, 3u);
+    EXPECT_TRUE(writer->WaitDurable(*resumed).ok());
+    EXPECT_FALSE(writer->WaitDurable(kept).ok());  // Its client was told.
+    writer.reset();
+    const ReadBack back = ReadAll(dir);
+    ASSERT_TRUE(back.status.ok()) << back.status;
+    ASSERT_EQ(back.records.size(), 3u);
+    EXPECT_EQ(back.records[1].second, "two");
+    EXPECT_EQ(back.records[2].second, "three");
+  }
+}
+
+TEST(JournalWriterTest, TheWritersThreadWritesKeptRecordsOnceTheDiskServes) {
+  for (FsyncMode mode : {FsyncMode::kBatch, FsyncMode::kNone}) {
+    SCOPED_TRACE(FsyncModeName(mode));
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("write-retry-", FsyncModeName(mode)));
+    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+    FaultySink* sink = faulty.get();
+    JournalWriterOptions options;
+    options.fsync = mode;
+    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    sink->fail_appends = true;
+    std::vector<uint64_t> kept;
+    for (int i = 0; i < 5; ++i) {
+      auto seq = writer->Append(absl::StrCat("kept ", i));
+      if (!seq.ok()) break;  // The first failed write refuses the rest.
+      kept.push_back(*seq);
+    }
+    ASSERT_FALSE(kept.empty());
+    for (uint64_t seq : kept) EXPECT_FALSE(writer->WaitDurable(seq).ok());
+    sink->fail_appends = false;
+    EXPECT_EQ(writer->Stats().records_kept, kept.size());
+    // Nobody appends: the writer's own retries write them.
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (writer->Stats().records_kept > 0 && absl::Now() < deadline) {
+      absl::SleepFor(kHeldRetryInterval);
+    }
+    EXPECT_EQ(writer->Stats().records_kept, 0u);
+    EXPECT_TRUE(writer->Writable().ok());
+    writer.reset();
+    const ReadBack back = ReadAll(dir);
+    ASSERT_TRUE(back.status.ok()) << back.status;
+    ASSERT_EQ(back.records.size(), kept.size());
+    for (size_t i = 0; i < kept.size(); ++i) {
+      EXPECT_EQ(back.records[i].first, kept[i]);
+      EXPECT_EQ(back.records[i].second, absl::StrCat("kept ", i));
+    }
+  }
 }
 
 TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {

@@ -119,9 +119,18 @@ class StateJournalTest : public ::testing::TestWithParam<int> {
     std::vector<uint8_t> request(fbb.GetBufferPointer(),
                                  fbb.GetBufferPointer() + fbb.GetSize());
     d.handler->Handle(request.data(), request.size(), reply_);
-    (void)StateJournal::TakeThreadSequence();
+    // As the daemon does: the reply waits for its record to be durable,
+    // and says NotDurable if it cannot be.
+    const uint64_t sequence = StateJournal::TakeThreadSequence();
     const wire::Reply* reply =
         flatbuffers::GetRoot<wire::Reply>(reply_.GetBufferPointer());
+    if (sequence != 0) {
+      if (absl::Status durable = d.journal->WaitDurable(sequence);
+          !durable.ok()) {
+        if (message != nullptr) *message = std::string(durable.message());
+        return wire::ErrorCode::NotDurable;
+      }
+    }
     if (reply->body_type() != wire::ReplyBody::Error) {
       return wire::ErrorCode::None;
     }
