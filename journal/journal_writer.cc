@@ -74,7 +74,7 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
       synced_through_(next_sequence - 1),
       oldest_buffered_at_(absl::InfiniteFuture()) {
   stats_.durable_through = durable_through_;
-  if (options_.fsync != FsyncMode::kAlways) {
+  if (options_.fsync == FsyncMode::kBatch) {
     write_thread_ = std::thread([this] { WriteLoop(); });
   }
 }
@@ -127,8 +127,8 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
       WriteLocked(lock, /*sync=*/true).IgnoreError();
       break;
     case FsyncMode::kNone:
-      // The writer's thread waits only while nothing is buffered.
-      if (was_empty) changed_.notify_all();
+      // Written at once (no thread hop for the reply): in the page cache.
+      WriteLocked(lock, /*sync=*/false).IgnoreError();
       break;
     case FsyncMode::kBatch:
       if (was_empty) {
@@ -263,7 +263,6 @@ JournalWriterStats JournalWriter::Stats() const {
 }
 
 void JournalWriter::WriteLoop() {
-  const bool batch = options_.fsync == FsyncMode::kBatch;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (!held_.ok()) {
@@ -272,7 +271,7 @@ void JournalWriter::WriteLoop() {
         changed_.wait_for(lock, absl::ToChronoNanoseconds(kHeldRetryInterval),
                           [this] { return stopping_ || held_.ok(); });
       }
-      if (!held_.ok()) WriteLocked(lock, batch).IgnoreError();
+      if (!held_.ok()) WriteLocked(lock, /*sync=*/true).IgnoreError();
       if (stopping_ && !held_.ok()) break;  // The destructor tries last.
       continue;
     }
@@ -281,9 +280,9 @@ void JournalWriter::WriteLoop() {
     });
     if (!held_.ok()) continue;
     if (BufferedLocked() == 0) break;  // Stopping, all written.
-    // kBatch gathers a group: until the interval since its oldest record
-    // passes, enough records wait, or the writer stops.
-    while (batch && !stopping_ &&
+    // A group gathers until the interval since its oldest record passes,
+    // enough records wait, or the writer stops.
+    while (!stopping_ &&
            BufferedLocked() <
                static_cast<uint64_t>(options_.batch_max_records)) {
       const absl::Duration left =
@@ -291,7 +290,7 @@ void JournalWriter::WriteLoop() {
       if (left <= absl::ZeroDuration()) break;
       changed_.wait_for(lock, absl::ToChronoNanoseconds(left));
     }
-    WriteLocked(lock, batch).IgnoreError();  // Waiters read the outcome.
+    WriteLocked(lock, /*sync=*/true).IgnoreError();  // Waiters read it.
   }
 }
 

@@ -1,10 +1,9 @@
 // File: journal/journal_writer.h
 //
 // Appends records to the journal, numbers them, and tells when each is
-// durable. Append only frames the record into a buffer (no system call on
-// the caller's thread, with kBatch and kNone); the writer's own thread
-// writes the buffer to the sink with one write per group and, with kBatch,
-// one sync for the whole group (group commit: a group closes after
+// durable. With kBatch, Append only frames the record into a buffer (no
+// system call on the caller's thread); the writer's own thread writes each
+// group with one write and one sync (group commit: a group closes after
 // batch_interval, or sooner once batch_max_records wait). A caller replies
 // to its client only after WaitDurable says the record is covered.
 //
@@ -14,9 +13,8 @@
 //   kBatch   the same, for the group that covered it; WaitDurable blocks
 //            for at most about batch_interval plus one write and one sync.
 //   kNone    the record was written to the operating system's page cache
-//            (the writer's thread writes as soon as records wait, without
-//            gathering): it survives a crash of the process, not of the
-//            machine (a power loss may take the last seconds).
+//            before Append returned: it survives a crash of the process,
+//            not of the machine (a power loss may take the last seconds).
 //
 // A full or failing disk:
 //   - a write that fails (disk full: ResourceExhausted; other I/O:
@@ -26,7 +24,7 @@
 //     unknown to the client (the record will be written once the disk
 //     takes it). Append is then refused with the write's error, numbering
 //     nothing, until the kept records are written: Writable() and Append
-//     try that at once, and the writer's thread every kHeldRetryInterval.
+//     try that at once, and kBatch's thread every kHeldRetryInterval.
 //   - a sync that fails fails WaitDurable for the records it would have
 //     covered; those may or may not be found after a restart. Later records
 //     go on (the sink moves to a new segment).
@@ -116,7 +114,7 @@ class JournalWriter {
   };
   JournalWriter(std::unique_ptr<JournalSink> sink, uint64_t next_sequence,
                 const JournalWriterOptions& options);
-  // The writer's thread (kBatch, kNone): gathers a group, writes it.
+  // kBatch's thread: gathers a group, writes and syncs it.
   void WriteLoop();
   // Writes the buffered records to the sink and, with `sync`, syncs it
   // (`lock` holds mu_ on entry and exit; released for the I/O). One at a
