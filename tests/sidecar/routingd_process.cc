@@ -80,6 +80,14 @@ RoutingdProcess::RoutingdProcess(std::vector<std::string> flags,
       })) {
     args.push_back("--http=");
   }
+  // Sanitizer builds on a shared 2-core machine can stretch one rules
+  // evaluation past the 2 ms default, and a decision would fall back to the
+  // built-in policy. A test of the budget passes its own --rules_budget_ms.
+  if (std::none_of(flags.begin(), flags.end(), [](const std::string& flag) {
+        return absl::StartsWith(flag, "--rules_budget_ms=");
+      })) {
+    args.push_back("--rules_budget_ms=1000");
+  }
   args.insert(args.end(), flags.begin(), flags.end());
   pid_ = fork();
   if (pid_ == 0) {

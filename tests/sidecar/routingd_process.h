@@ -2,9 +2,10 @@
 //
 // The routingd daemon as a child process, for the end-to-end tests: started
 // with the flags a test gives (and --http= unless they hold an --http, so
-// that tests running at once never contend for port 8080), its stderr kept
-// in a file when asked, killed
-// if a test forgets to stop it, and its ipc:// socket files removed (they
+// that tests running at once never contend for port 8080, and
+// --rules_budget_ms=1000 unless they hold one, so that a sanitizer build on
+// a busy machine does not push decisions to the fallback policy), its stderr
+// kept in a file when asked, killed if a test forgets to stop it, and its ipc:// socket files removed (they
 // outlive the daemon, and /tmp is not the test's own).
 #ifndef TESTS_SIDECAR_ROUTINGD_PROCESS_H_
 #define TESTS_SIDECAR_ROUTINGD_PROCESS_H_
