@@ -83,7 +83,8 @@ JournalWriter::~JournalWriter() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    changed_.notify_all();
+    appended_.notify_all();
+    written_.notify_all();
   }
   if (write_thread_.joinable()) write_thread_.join();
   // Best effort: nobody is left to tell.
@@ -133,10 +134,10 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
     case FsyncMode::kBatch:
       if (was_empty) {
         oldest_buffered_at_ = absl::Now();
-        changed_.notify_all();
+        appended_.notify_all();
       } else if (BufferedLocked() ==
                  static_cast<uint64_t>(options_.batch_max_records)) {
-        changed_.notify_all();
+        appended_.notify_all();
       }
       break;
   }
@@ -145,7 +146,7 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
 
 absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
                                         bool sync) {
-  changed_.wait(lock, [this] { return !writing_; });
+  written_.wait(lock, [this] { return !writing_; });
   const uint64_t first = buffered_from_;
   const uint64_t count = BufferedLocked();
   // --fsync=none counts written records as synced: a sync asked of it
@@ -218,7 +219,8 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   if (BufferedLocked() > 0 && oldest_buffered_at_ == absl::InfiniteFuture()) {
     oldest_buffered_at_ = absl::Now();
   }
-  changed_.notify_all();
+  written_.notify_all();
+  appended_.notify_all();  // The writer's thread watches held_ too.
   return written.ok() ? synced : written;
 }
 
@@ -242,7 +244,7 @@ absl::Status JournalWriter::WaitDurable(uint64_t sequence) {
   }
   // The writer's thread covers it (it drains before it stops); kAlways
   // wrote it before Append returned.
-  changed_.wait(lock, [&] { return synced_through_ >= sequence; });
+  written_.wait(lock, [&] { return synced_through_ >= sequence; });
   return FailureOf(sequence);
 }
 
@@ -252,7 +254,7 @@ absl::Status JournalWriter::Flush() {
   absl::Status status = WriteLocked(lock, /*sync=*/true);
   // A write under way may have covered part of it; report any failure in
   // the range this call flushed.
-  changed_.wait(lock, [&] { return synced_through_ >= through; });
+  written_.wait(lock, [&] { return synced_through_ >= through; });
   if (status.ok() && through > 0) status = FailureOf(through);
   return status;
 }
@@ -268,14 +270,14 @@ void JournalWriter::WriteLoop() {
     if (!held_.ok()) {
       // A failed write's records are kept: try again now and then.
       if (!stopping_) {
-        changed_.wait_for(lock, absl::ToChronoNanoseconds(kHeldRetryInterval),
+        appended_.wait_for(lock, absl::ToChronoNanoseconds(kHeldRetryInterval),
                           [this] { return stopping_ || held_.ok(); });
       }
       if (!held_.ok()) WriteLocked(lock, /*sync=*/true).IgnoreError();
       if (stopping_ && !held_.ok()) break;  // The destructor tries last.
       continue;
     }
-    changed_.wait(lock, [this] {
+    appended_.wait(lock, [this] {
       return stopping_ || BufferedLocked() > 0 || !held_.ok();
     });
     if (!held_.ok()) continue;
@@ -288,7 +290,7 @@ void JournalWriter::WriteLoop() {
       const absl::Duration left =
           oldest_buffered_at_ + options_.batch_interval - absl::Now();
       if (left <= absl::ZeroDuration()) break;
-      changed_.wait_for(lock, absl::ToChronoNanoseconds(left));
+      appended_.wait_for(lock, absl::ToChronoNanoseconds(left));
     }
     WriteLocked(lock, /*sync=*/true).IgnoreError();  // Waiters read it.
   }

@@ -150,7 +150,12 @@ class JournalWriter {
   // The highest record whose fate is known (durable, or failed).
   uint64_t synced_through_;
   bool writing_ = false;  // a write or sync is under way (mu_ released)
-  std::condition_variable changed_;  // appended, written, or stopping
+  // Two conditions, so that an Append never wakes a thread waiting for a
+  // sync: appended_ (records appended, held_ changed, or stopping) is the
+  // writer's thread's; written_ (a write or sync done, or stopping) is
+  // WaitDurable's, Flush's and WriteLocked's.
+  std::condition_variable appended_;
+  std::condition_variable written_;
   absl::Time oldest_buffered_at_;
   bool stopping_ = false;
   // The most recent failed syncs (records in them never become durable).

@@ -92,4 +92,22 @@ absl::Status PinCallingThread(const std::vector<int>& cpus) {
   return absl::OkStatus();
 }
 
+ScopedThreadPlacement::ScopedThreadPlacement(const std::vector<int>& cpus) {
+  if (cpus.empty()) return;
+  CPU_ZERO(&before_);
+  const int error =
+      pthread_getaffinity_np(pthread_self(), sizeof before_, &before_);
+  if (error != 0) {
+    status_ = absl::InternalError(
+        absl::StrCat("pthread_getaffinity_np: ", std::strerror(error)));
+    return;
+  }
+  status_ = PinCallingThread(cpus);
+  restore_ = status_.ok();
+}
+
+ScopedThreadPlacement::~ScopedThreadPlacement() {
+  if (restore_) pthread_setaffinity_np(pthread_self(), sizeof before_, &before_);
+}
+
 }  // namespace routing::sidecar

@@ -13,6 +13,8 @@
 #ifndef SIDECAR_CPU_PLACEMENT_H_
 #define SIDECAR_CPU_PLACEMENT_H_
 
+#include <sched.h>
+
 #include <string>
 #include <vector>
 
@@ -31,6 +33,26 @@ absl::Status CheckCpusAllowed(const std::vector<int>& cpus);
 
 // Restricts the calling thread to `cpus` (no-op when empty).
 absl::Status PinCallingThread(const std::vector<int>& cpus);
+
+// While it lives, the calling thread runs on `cpus` (when not empty), so
+// that the threads it starts meanwhile inherit that placement; its own
+// placement comes back when it goes. For threads started by code that does
+// not place them (the journal's writer and snapshot threads).
+class ScopedThreadPlacement {
+ public:
+  explicit ScopedThreadPlacement(const std::vector<int>& cpus);
+  ~ScopedThreadPlacement();
+  ScopedThreadPlacement(const ScopedThreadPlacement&) = delete;
+  ScopedThreadPlacement& operator=(const ScopedThreadPlacement&) = delete;
+
+  // OK, or why the thread could not be placed (it then runs where it was).
+  const absl::Status& status() const { return status_; }
+
+ private:
+  cpu_set_t before_;
+  bool restore_ = false;
+  absl::Status status_;
+};
 
 }  // namespace routing::sidecar
 

@@ -537,10 +537,25 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<routing::sidecar::StateJournal> state_journal;
   if (journaling) {
-    absl::StatusOr<std::unique_ptr<routing::sidecar::StateJournal>> opened =
-        routing::sidecar::StateJournal::Open(router->get(), &rules_in_force,
-                                             journal_options,
-                                             recovered->next_sequence);
+    // The journal's writer and snapshot threads run on the I/O CPUs: a
+    // group's write never takes the CPU of a thread executing requests.
+    if (absl::Status allowed = routing::sidecar::CheckCpusAllowed(*io_cpus);
+        !allowed.ok()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--io_cpus: ", allowed.message())));
+    }
+    absl::StatusOr<std::unique_ptr<routing::sidecar::StateJournal>> opened;
+    {
+      routing::sidecar::ScopedThreadPlacement placed(*io_cpus);
+      if (!placed.status().ok()) {
+        return Fail(absl::Status(
+            placed.status().code(),
+            absl::StrCat("--io_cpus: ", placed.status().message())));
+      }
+      opened = routing::sidecar::StateJournal::Open(
+          router->get(), &rules_in_force, journal_options,
+          recovered->next_sequence);
+    }
     if (!opened.ok()) return Fail(opened.status());
     state_journal = *std::move(opened);
     if (absl::Status s = state_journal->Restore(recovered->state); !s.ok()) {

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -68,6 +70,33 @@ TEST(PinCallingThreadTest, ThreadRunsOnlyOnTheCpusGiven) {
     EXPECT_EQ(sched_getcpu(), cpu);
   }).join();
   EXPECT_FALSE(PinCallingThread({CPU_SETSIZE - 1}).ok());
+}
+
+// The thread holding the placement runs on the CPUs given, a thread it
+// starts meanwhile keeps them after the placement goes, and the holder gets
+// its own CPUs back.
+TEST(ScopedThreadPlacementTest, ThreadsStartedMeanwhileInheritIt) {
+  const std::vector<int> allowed = AllowedCpus();
+  const int cpu = allowed.back();
+  std::thread([&] {
+    std::vector<int> started_on;
+    std::thread started;
+    {
+      ScopedThreadPlacement placed({cpu});
+      ASSERT_TRUE(placed.status().ok()) << placed.status();
+      EXPECT_EQ(sched_getcpu(), cpu);
+      started = std::thread([&] {
+        absl::SleepFor(absl::Milliseconds(20));  // Past the scope's end.
+        started_on = AllowedCpus();
+      });
+    }
+    started.join();
+    EXPECT_EQ(started_on, std::vector<int>{cpu});
+    EXPECT_EQ(AllowedCpus(), allowed);
+  }).join();
+  ScopedThreadPlacement refused({CPU_SETSIZE - 1});
+  EXPECT_FALSE(refused.status().ok());
+  EXPECT_EQ(AllowedCpus(), allowed);  // Unchanged.
 }
 
 }  // namespace
