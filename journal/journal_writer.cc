@@ -74,6 +74,7 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
       synced_through_(next_sequence - 1),
       oldest_buffered_at_(absl::InfiniteFuture()) {
   stats_.durable_through = durable_through_;
+  durable_through_published_.store(durable_through_);
   if (options_.fsync == FsyncMode::kBatch) {
     write_thread_ = std::thread([this] { WriteLoop(); });
   }
@@ -214,6 +215,11 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
     failed_.erase(failed_.begin());
   }
   stats_.durable_through = durable_through_;
+  if (!failed_.empty()) {
+    failed_through_.store(failed_.back().last, std::memory_order_release);
+  }
+  durable_through_published_.store(durable_through_,
+                                    std::memory_order_release);
   stats_.records_kept = held_.ok() ? 0 : BufferedLocked();
   // Records appended during the write started the next group's clock.
   if (BufferedLocked() > 0 && oldest_buffered_at_ == absl::InfiniteFuture()) {
@@ -236,7 +242,16 @@ absl::Status JournalWriter::FailureOf(uint64_t sequence) const {
   return absl::OkStatus();
 }
 
+bool JournalWriter::IsDurable(uint64_t sequence) const {
+  // A failed range is published before the durable mark that may pass it.
+  const uint64_t durable =
+      durable_through_published_.load(std::memory_order_acquire);
+  return sequence != 0 && sequence <= durable &&
+         sequence > failed_through_.load(std::memory_order_acquire);
+}
+
 absl::Status JournalWriter::WaitDurable(uint64_t sequence) {
+  if (IsDurable(sequence)) return absl::OkStatus();
   std::unique_lock<std::mutex> lock(mu_);
   if (sequence == 0 || sequence >= next_sequence_) {
     return absl::InvalidArgumentError(

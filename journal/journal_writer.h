@@ -97,6 +97,9 @@ class JournalWriter {
   // are kept, tries to write them first (unless a write is under way) and
   // returns the error if they still cannot be. Cheap when nothing is kept.
   absl::Status Writable();
+  // Whether record `sequence` is durable already, without waiting or
+  // locking: true once WaitDurable(sequence) would return OK at once.
+  bool IsDurable(uint64_t sequence) const;
   // Blocks until record `sequence` is durable as the mode promises (OK), or
   // the sync that would have covered it failed (that error).
   absl::Status WaitDurable(uint64_t sequence);
@@ -161,6 +164,10 @@ class JournalWriter {
   // The most recent failed syncs (records in them never become durable).
   std::vector<FailedRange> failed_;
   JournalWriterStats stats_;
+  // durable_through_ and the last record of the newest failed range (0:
+  // none), published for IsDurable (written under mu_, read without it).
+  std::atomic<uint64_t> durable_through_published_{0};
+  std::atomic<uint64_t> failed_through_{0};
   std::thread write_thread_;
 };
 

@@ -205,9 +205,7 @@ class StateJournal {
   }
   // Whether record `sequence` is durable already (without waiting):
   // always with --fsync=none and =always, once its group synced with batch.
-  bool IsDurable(uint64_t sequence) {
-    return writer_->Stats().durable_through >= sequence;
-  }
+  bool IsDurable(uint64_t sequence) { return writer_->IsDurable(sequence); }
 
   // Takes a snapshot now: the state under the order lock, written once the
   // records it includes are durable; then older segments are deleted.
