@@ -83,7 +83,8 @@ ABSL_FLAG(std::string, worker_cpus, "",
           "\"0\", \"0,2\", \"0-3\". Empty: any the process may use.");
 ABSL_FLAG(std::string, io_cpus, "",
           "CPUs for libzmq's I/O thread and the threads that only move "
-          "messages (frontend when there are workers, publisher, ZAP); same "
+          "messages (frontend when there are workers, publisher, ZAP, the "
+          "journal's writer and snapshot threads); same "
           "syntax. On 2 cores, --worker_cpus=0 --io_cpus=1 keeps routing and "
           "socket work apart.");
 ABSL_FLAG(int, max_in_flight, 1024,
