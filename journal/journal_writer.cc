@@ -1,7 +1,10 @@
 #include "journal/journal_writer.h"
 
 #include <algorithm>
+#include <iterator>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "journal/record_framing.h"
@@ -119,7 +122,9 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
     ++stats_.append_refusals;
     return writable;
   }
-  const bool was_empty = BufferedLocked() == 0;
+  if (options_.fsync == FsyncMode::kBatch) {
+    return QueueLocked([copy = std::string(body)] { return copy; });
+  }
   const uint64_t sequence = next_sequence_++;
   AppendFrame(body, &buffer_);
   ++stats_.appended;
@@ -133,14 +138,32 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
       WriteLocked(lock, /*sync=*/false).IgnoreError();
       break;
     case FsyncMode::kBatch:
-      if (was_empty) {
-        oldest_buffered_at_ = absl::Now();
-        appended_.notify_all();
-      } else if (BufferedLocked() ==
-                 static_cast<uint64_t>(options_.batch_max_records)) {
-        appended_.notify_all();
-      }
-      break;
+      break;  // Queued above.
+  }
+  return sequence;
+}
+
+absl::StatusOr<uint64_t> JournalWriter::AppendLater(LaterBody& body) {
+  if (options_.fsync != FsyncMode::kBatch) return Append(body());
+  std::unique_lock<std::mutex> lock(mu_);
+  if (absl::Status writable = WritableLocked(lock); !writable.ok()) {
+    ++stats_.append_refusals;
+    return writable;
+  }
+  return QueueLocked(std::move(body));
+}
+
+uint64_t JournalWriter::QueueLocked(LaterBody body) {
+  const bool was_empty = BufferedLocked() == 0;
+  const uint64_t sequence = next_sequence_++;
+  later_.push_back(std::move(body));
+  ++stats_.appended;
+  if (was_empty) {
+    oldest_buffered_at_ = absl::Now();
+    appended_.notify_all();
+  } else if (BufferedLocked() ==
+             static_cast<uint64_t>(options_.batch_max_records)) {
+    appended_.notify_all();
   }
   return sequence;
 }
@@ -159,11 +182,26 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   writing_ = true;
   spare_.clear();
   std::swap(buffer_, spare_);
+  std::vector<LaterBody> later;
+  later.swap(later_);
   buffered_from_ = next_sequence_;
   oldest_buffered_at_ = absl::InfiniteFuture();
   lock.unlock();
   absl::Status written = absl::OkStatus();
-  if (count > 0) {
+  // The queued bodies (kBatch) are made and framed here, after the frames
+  // a failed write left, on this thread rather than the caller's.
+  size_t made = 0;
+  for (; made < later.size(); ++made) {
+    const std::string body = later[made]();
+    if (body.size() > kMaxRecordBytes) {
+      written = absl::InvalidArgumentError(absl::StrCat(
+          "journal: record ", first + count - later.size() + made, " is ",
+          body.size(), " bytes, over the limit of ", kMaxRecordBytes));
+      break;
+    }
+    AppendFrame(body, &spare_);
+  }
+  if (written.ok() && count > 0) {
     written = sink_->Append(first, static_cast<int>(count), spare_);
   }
   absl::Status synced = absl::OkStatus();
@@ -177,6 +215,10 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
     ++stats_.write_failures;
     spare_.append(buffer_);
     std::swap(buffer_, spare_);
+    // Bodies not made yet stay queued, ahead of those queued meanwhile.
+    later_.insert(later_.begin(),
+                  std::make_move_iterator(later.begin() + made),
+                  std::make_move_iterator(later.end()));
     buffered_from_ = first;
     held_ = written;
     holding_.store(true, std::memory_order_release);

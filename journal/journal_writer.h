@@ -1,9 +1,10 @@
 // File: journal/journal_writer.h
 //
 // Appends records to the journal, numbers them, and tells when each is
-// durable. With kBatch, Append only frames the record into a buffer (no
-// system call on the caller's thread); the writer's own thread writes each
-// group with one write and one sync (group commit: a group closes after
+// durable. With kBatch, Append only queues the record (no system call, and
+// with AppendLater no encoding, on the caller's thread); the writer's own
+// thread frames each group and writes it with one write and one sync
+// (group commit: a group closes after
 // batch_interval, or sooner once batch_max_records wait). A caller replies
 // to its client only after WaitDurable says the record is covered.
 //
@@ -43,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -93,6 +95,15 @@ class JournalWriter {
   // sequence number. Refused (numbering nothing) with the failed write's
   // error while records it left cannot be written yet.
   absl::StatusOr<uint64_t> Append(std::string_view body);
+  // A record body made when it is written.
+  using LaterBody = absl::AnyInvocable<std::string()>;
+  // Like Append, for a body `body()` makes: with kBatch, called once on the
+  // writer's thread when its group is written (the caller's thread only
+  // numbers and queues it); with the other modes, called at once. Moved
+  // from only when a sequence is returned: a refused call leaves `body`
+  // for the caller. A body over kMaxRecordBytes then fails the write
+  // (InvalidArgument), and the record is kept like a failed write's.
+  absl::StatusOr<uint64_t> AppendLater(LaterBody& body);
   // OK when Append would take a record now. While a failed write's records
   // are kept, tries to write them first (unless a write is under way) and
   // returns the error if they still cannot be. Cheap when nothing is kept.
@@ -123,6 +134,8 @@ class JournalWriter {
   // (`lock` holds mu_ on entry and exit; released for the I/O). One at a
   // time: waits for a write under way first.
   absl::Status WriteLocked(std::unique_lock<std::mutex>& lock, bool sync);
+  // mu_ held, kBatch, Append refused nothing: numbers `body` and queues it.
+  uint64_t QueueLocked(LaterBody body);
   // mu_ held: records appended and not yet handed to the sink.
   uint64_t BufferedLocked() const { return next_sequence_ - buffered_from_; }
   // mu_ held: refuses while a failed write's records are kept (trying to
@@ -143,6 +156,9 @@ class JournalWriter {
   // its capacity, for the next swap).
   std::string buffer_;
   std::string spare_;
+  // kBatch: the bodies of the records after those framed in buffer_, not
+  // made yet (the last later_.size() records before next_sequence_).
+  std::vector<LaterBody> later_;
   uint64_t buffered_from_;
   // Not OK while buffer_ starts with records a failed write left (its
   // error); holding_ mirrors it for Writable's lock-free check.

@@ -338,12 +338,16 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     record.rules_source = effect.rules->source;
     record.rules_version = effect.rules->version;
   }
-  std::string body = journal::EncodeRecord(record);
-  // Never ahead of a record still waiting (append_error_ says why it waits).
+  // Encoded by the writer's thread when its group is written (--fsync=batch),
+  // not on the thread executing calls. Never ahead of a record still
+  // waiting (append_error_ says why it waits).
+  journal::JournalWriter::LaterBody later =
+      [record = std::move(record)] { return journal::EncodeRecord(record); };
   absl::StatusOr<uint64_t> sequence =
-      pending_.empty() ? writer_->Append(body)
+      pending_.empty() ? writer_->AppendLater(later)
                        : absl::StatusOr<uint64_t>(append_error_);
   if (!sequence.ok()) {
+    std::string body = later();
     // Executed: the record is kept and written before any later one, and
     // no call runs until it is.
     append_error_ = sequence.status();

@@ -213,6 +213,76 @@ TEST(JournalWriterTest, TheWritersThreadWritesKeptRecordsOnceTheDiskServes) {
   }
 }
 
+// With kBatch a later body is made on the writer's thread, in sequence
+// order with plain Appends; a refused call leaves the body to its caller;
+// a body over the limit fails its write and is kept, like a full disk's.
+TEST(JournalWriterTest, LaterBodiesAreMadeByTheWritersThreadInOrder) {
+  for (FsyncMode mode :
+       {FsyncMode::kAlways, FsyncMode::kBatch, FsyncMode::kNone}) {
+    SCOPED_TRACE(FsyncModeName(mode));
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("later-", FsyncModeName(mode)));
+    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+    FaultySink* sink = faulty.get();
+    JournalWriterOptions options;
+    options.fsync = mode;
+    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> made_by_caller{0};
+    auto later_body = [&](std::string text) {
+      return JournalWriter::LaterBody([&made_by_caller, caller, text] {
+        if (std::this_thread::get_id() == caller) ++made_by_caller;
+        return text;
+      });
+    };
+    for (int i = 1; i <= 6; ++i) {
+      absl::StatusOr<uint64_t> seq;
+      if (i % 2 == 0) {
+        JournalWriter::LaterBody body = later_body(absl::StrCat("later ", i));
+        seq = writer->AppendLater(body);
+      } else {
+        seq = writer->Append(absl::StrCat("plain ", i));
+      }
+      ASSERT_TRUE(seq.ok()) << seq.status();
+      EXPECT_EQ(*seq, static_cast<uint64_t>(i));
+    }
+    ASSERT_TRUE(writer->WaitDurable(6).ok());
+    EXPECT_EQ(made_by_caller.load(), mode == FsyncMode::kBatch ? 0 : 3);
+
+    // Refused while a failed write's record is kept: the body stays here.
+    sink->fail_appends = true;
+    EXPECT_FALSE(writer->WaitDurable(*writer->Append("kept 7")).ok());
+    JournalWriter::LaterBody refused = later_body("refused");
+    EXPECT_EQ(writer->AppendLater(refused).status().code(),
+              absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(refused(), "refused");
+    sink->fail_appends = false;
+    ASSERT_TRUE(writer->Writable().ok());
+
+    if (mode == FsyncMode::kBatch) {
+      // Too big once made: the write fails, the record is kept and
+      // everything after it waits; nothing partial reaches the disk.
+      JournalWriter::LaterBody huge(
+          [] { return std::string(kMaxRecordBytes + 1, 'x'); });
+      const uint64_t seq = *writer->AppendLater(huge);
+      const absl::Status failed = writer->WaitDurable(seq);
+      EXPECT_EQ(failed.code(), absl::StatusCode::kInvalidArgument) << failed;
+      EXPECT_THAT(failed.message(), HasSubstr("over the limit"));
+      EXPECT_FALSE(writer->Writable().ok());
+      EXPECT_EQ(writer->Stats().records_kept, 1u);
+    }
+    writer.reset();
+    const ReadBack back = ReadAll(dir);
+    ASSERT_TRUE(back.status.ok()) << back.status;
+    ASSERT_EQ(back.records.size(), 7u);
+    for (int i = 1; i <= 6; ++i) {
+      EXPECT_EQ(back.records[i - 1].second,
+                absl::StrCat(i % 2 == 0 ? "later " : "plain ", i));
+    }
+    EXPECT_EQ(back.records[6].second, "kept 7");
+  }
+}
+
 TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {
   for (FsyncMode mode : {FsyncMode::kAlways, FsyncMode::kBatch}) {
     const std::string dir =
