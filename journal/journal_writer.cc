@@ -138,7 +138,7 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
       WriteLocked(lock, /*sync=*/false).IgnoreError();
       break;
     case FsyncMode::kBatch:
-      break;  // Queued above.
+      break;  // Queued above, unframed.
   }
   return sequence;
 }
@@ -327,8 +327,9 @@ void JournalWriter::WriteLoop() {
     if (!held_.ok()) {
       // A failed write's records are kept: try again now and then.
       if (!stopping_) {
-        appended_.wait_for(lock, absl::ToChronoNanoseconds(kHeldRetryInterval),
-                          [this] { return stopping_ || held_.ok(); });
+        appended_.wait_for(lock,
+                           absl::ToChronoNanoseconds(kHeldRetryInterval),
+                           [this] { return stopping_ || held_.ok(); });
       }
       if (!held_.ok()) WriteLocked(lock, /*sync=*/true).IgnoreError();
       if (stopping_ && !held_.ok()) break;  // The destructor tries last.

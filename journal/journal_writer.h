@@ -4,9 +4,9 @@
 // durable. With kBatch, Append only queues the record (no system call, and
 // with AppendLater no encoding, on the caller's thread); the writer's own
 // thread frames each group and writes it with one write and one sync
-// (group commit: a group closes after
-// batch_interval, or sooner once batch_max_records wait). A caller replies
-// to its client only after WaitDurable says the record is covered.
+// (group commit: a group closes after batch_interval, or sooner once
+// batch_max_records wait). A caller replies to its client only after
+// WaitDurable says the record is covered.
 //
 // What each mode promises once WaitDurable(seq) returned OK:
 //   kAlways  the record was written and synced before Append returned: it

@@ -33,6 +33,18 @@ std::unique_ptr<JournalWriter> OpenWriter(const std::string& dir,
   return std::move(*writer);
 }
 
+// A writer from record 1 on a SegmentSink in `dir` that `*sink` can make
+// fail.
+std::unique_ptr<JournalWriter> OpenFaultyWriter(const std::string& dir,
+                                                FsyncMode mode,
+                                                FaultySink** sink) {
+  auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+  *sink = faulty.get();
+  JournalWriterOptions options;
+  options.fsync = mode;
+  return *JournalWriter::Create(std::move(faulty), 1, options);
+}
+
 TEST(JournalWriterTest, ParsesFsyncModesAndNamesABadOne) {
   EXPECT_EQ(*ParseFsyncMode("always"), FsyncMode::kAlways);
   EXPECT_EQ(*ParseFsyncMode("batch"), FsyncMode::kBatch);
@@ -136,11 +148,8 @@ TEST(JournalWriterTest, AFailedWriteKeepsItsRecordsAndRefusesUntilWritten) {
     SCOPED_TRACE(FsyncModeName(mode));
     const std::string dir =
         ScratchDirectory(absl::StrCat("write-failure-", FsyncModeName(mode)));
-    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
-    FaultySink* sink = faulty.get();
-    JournalWriterOptions options;
-    options.fsync = mode;
-    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    FaultySink* sink = nullptr;
+    auto writer = OpenFaultyWriter(dir, mode, &sink);
     ASSERT_TRUE(writer->WaitDurable(*writer->Append("one")).ok());
     sink->fail_appends = true;
     // Numbered, then its write fails: its outcome is unknown to the
@@ -179,11 +188,8 @@ TEST(JournalWriterTest, TheWritersThreadWritesKeptRecordsOnceTheDiskServes) {
     SCOPED_TRACE(FsyncModeName(mode));
     const std::string dir =
         ScratchDirectory(absl::StrCat("write-retry-", FsyncModeName(mode)));
-    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
-    FaultySink* sink = faulty.get();
-    JournalWriterOptions options;
-    options.fsync = mode;
-    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    FaultySink* sink = nullptr;
+    auto writer = OpenFaultyWriter(dir, mode, &sink);
     sink->fail_appends = true;
     std::vector<uint64_t> kept;
     for (int i = 0; i < 5; ++i) {
@@ -222,11 +228,8 @@ TEST(JournalWriterTest, LaterBodiesAreMadeByTheWritersThreadInOrder) {
     SCOPED_TRACE(FsyncModeName(mode));
     const std::string dir =
         ScratchDirectory(absl::StrCat("later-", FsyncModeName(mode)));
-    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
-    FaultySink* sink = faulty.get();
-    JournalWriterOptions options;
-    options.fsync = mode;
-    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    FaultySink* sink = nullptr;
+    auto writer = OpenFaultyWriter(dir, mode, &sink);
     const std::thread::id caller = std::this_thread::get_id();
     std::atomic<int> made_by_caller{0};
     auto later_body = [&](std::string text) {
@@ -287,11 +290,8 @@ TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {
   for (FsyncMode mode : {FsyncMode::kAlways, FsyncMode::kBatch}) {
     const std::string dir =
         ScratchDirectory(absl::StrCat("sync-failure-", FsyncModeName(mode)));
-    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
-    FaultySink* sink = faulty.get();
-    JournalWriterOptions options;
-    options.fsync = mode;
-    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    FaultySink* sink = nullptr;
+    auto writer = OpenFaultyWriter(dir, mode, &sink);
     const uint64_t good = *writer->Append("good");
     ASSERT_TRUE(writer->WaitDurable(good).ok());
     sink->fail_syncs = true;
