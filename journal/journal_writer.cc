@@ -70,12 +70,14 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
                              const JournalWriterOptions& options)
     : sink_(std::move(sink)),
       options_(options),
-      next_sequence_(next_sequence),
+      first_sequence_(next_sequence),
+      numbered_through_(next_sequence - 1),
+      taken_through_(next_sequence - 1),
       buffered_from_(next_sequence),
       written_through_(next_sequence - 1),
       durable_through_(next_sequence - 1),
       synced_through_(next_sequence - 1),
-      oldest_buffered_at_(absl::InfiniteFuture()) {
+      group_started_at_(absl::InfiniteFuture()) {
   stats_.durable_through = durable_through_;
   durable_through_published_.store(durable_through_);
   if (options_.fsync == FsyncMode::kBatch) {
@@ -90,10 +92,31 @@ JournalWriter::~JournalWriter() {
     appended_.notify_all();
     written_.notify_all();
   }
+  // After stopping_ (the writer's thread reads both under mu_ before it
+  // sleeps on wakeups_).
+  wakeups_.fetch_add(1, std::memory_order_release);
+  wakeups_.notify_all();
   if (write_thread_.joinable()) write_thread_.join();
   // Best effort: nobody is left to tell.
   std::unique_lock<std::mutex> lock(mu_);
   WriteLocked(lock, /*sync=*/true).IgnoreError();
+  for (QueuedRecord* record : later_) delete record;
+  later_.clear();
+  FreeList(queued_.exchange(nullptr));
+  FreeList(spent_.exchange(nullptr));
+}
+
+void JournalWriter::FreeList(QueuedRecord* record) {
+  while (record != nullptr) {
+    QueuedRecord* next = record->next;
+    delete record;
+    record = next;
+  }
+}
+
+void JournalWriter::FreeSpent() {
+  if (spent_.load(std::memory_order_relaxed) == nullptr) return;
+  FreeList(spent_.exchange(nullptr, std::memory_order_acquire));
 }
 
 absl::Status JournalWriter::WritableLocked(
@@ -117,62 +140,91 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
         absl::StrCat("journal: a record of ", body.size(),
                      " bytes is over the limit of ", kMaxRecordBytes));
   }
+  if (options_.fsync == FsyncMode::kBatch) {
+    LaterBody copy = [copy = std::string(body)] { return copy; };
+    return AppendLater(copy);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status writable = WritableLocked(lock); !writable.ok()) {
     ++stats_.append_refusals;
     return writable;
   }
-  if (options_.fsync == FsyncMode::kBatch) {
-    return QueueLocked([copy = std::string(body)] { return copy; });
-  }
-  const uint64_t sequence = next_sequence_++;
+  const uint64_t sequence = taken_through_ + 1;
   AppendFrame(body, &buffer_);
-  ++stats_.appended;
-  switch (options_.fsync) {
-    case FsyncMode::kAlways:
-      // Its outcome is what WaitDurable reports.
-      WriteLocked(lock, /*sync=*/true).IgnoreError();
-      break;
-    case FsyncMode::kNone:
-      // Written at once (no thread hop for the reply): in the page cache.
-      WriteLocked(lock, /*sync=*/false).IgnoreError();
-      break;
-    case FsyncMode::kBatch:
-      break;  // Queued above, unframed.
-  }
+  taken_through_ = sequence;
+  numbered_through_.store(sequence, std::memory_order_release);
+  // Its outcome is what WaitDurable reports. --fsync=none: written at once
+  // (no thread hop for the reply), into the page cache.
+  WriteLocked(lock, /*sync=*/options_.fsync == FsyncMode::kAlways)
+      .IgnoreError();
   return sequence;
 }
 
 absl::StatusOr<uint64_t> JournalWriter::AppendLater(LaterBody& body) {
   if (options_.fsync != FsyncMode::kBatch) return Append(body());
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status writable = WritableLocked(lock); !writable.ok()) {
-    ++stats_.append_refusals;
-    return writable;
+  FreeSpent();
+  std::lock_guard<std::mutex> append(append_mu_);
+  if (holding_.load(std::memory_order_acquire)) {
+    // A failed write's records are kept: only now is mu_ taken, to try
+    // them (or refuse).
+    std::unique_lock<std::mutex> lock(mu_);
+    if (absl::Status writable = WritableLocked(lock); !writable.ok()) {
+      ++stats_.append_refusals;
+      return writable;
+    }
   }
-  return QueueLocked(std::move(body));
+  return QueueRecord(std::move(body));
 }
 
-uint64_t JournalWriter::QueueLocked(LaterBody body) {
-  const bool was_empty = BufferedLocked() == 0;
-  const uint64_t sequence = next_sequence_++;
-  later_.push_back(std::move(body));
-  ++stats_.appended;
-  if (was_empty) {
-    oldest_buffered_at_ = absl::Now();
-    appended_.notify_all();
-  } else if (BufferedLocked() ==
-             static_cast<uint64_t>(options_.batch_max_records)) {
+uint64_t JournalWriter::QueueRecord(LaterBody body) {
+  const uint64_t sequence =
+      numbered_through_.load(std::memory_order_relaxed) + 1;
+  auto* record = new QueuedRecord;
+  record->sequence = sequence;
+  record->body = std::move(body);
+  QueuedRecord* newest = queued_.load(std::memory_order_relaxed);
+  do {
+    record->next = newest;
+  } while (!queued_.compare_exchange_weak(newest, record,
+                                          std::memory_order_seq_cst,
+                                          std::memory_order_relaxed));
+  // `record` is the writer's thread's now (made and freed at any moment).
+  numbered_through_.store(sequence, std::memory_order_seq_cst);
+  // The writer's thread sets writer_idle_ (or gathering_) and then looks at
+  // queued_; this thread wrote queued_ and now looks at the flag: one of
+  // the two sees the other (both sequentially consistent).
+  if (newest == nullptr && writer_idle_.load(std::memory_order_seq_cst)) {
+    wakeups_.fetch_add(1, std::memory_order_release);
+    wakeups_.notify_one();
+  } else if (gathering_.load(std::memory_order_seq_cst) &&
+             sequence + 1 - group_from_.load(std::memory_order_relaxed) ==
+                 static_cast<uint64_t>(options_.batch_max_records)) {
+    // This record fills the group: mu_ only here, once per full group.
+    std::lock_guard<std::mutex> lock(mu_);
     appended_.notify_all();
   }
   return sequence;
 }
 
+void JournalWriter::TakeQueuedLocked() {
+  QueuedRecord* newest = queued_.exchange(nullptr, std::memory_order_acquire);
+  if (newest == nullptr) return;
+  const size_t from = later_.size();
+  for (QueuedRecord* record = newest; record != nullptr;
+       record = record->next) {
+    later_.push_back(record);
+  }
+  // Queued newest first, numbered in order: oldest first from here.
+  std::reverse(later_.begin() + from, later_.end());
+  taken_through_ = later_.back()->sequence;
+}
+
 absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
                                         bool sync) {
   written_.wait(lock, [this] { return !writing_; });
+  TakeQueuedLocked();
   const uint64_t first = buffered_from_;
-  const uint64_t count = BufferedLocked();
+  const uint64_t count = TakenLocked();
   // --fsync=none counts written records as synced: a sync asked of it
   // (Flush, shutdown) always reaches the disk.
   const bool sync_needed =
@@ -182,24 +234,37 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   writing_ = true;
   spare_.clear();
   std::swap(buffer_, spare_);
-  std::vector<LaterBody> later;
+  std::vector<QueuedRecord*> later;
   later.swap(later_);
-  buffered_from_ = next_sequence_;
-  oldest_buffered_at_ = absl::InfiniteFuture();
+  buffered_from_ = taken_through_ + 1;
+  group_started_at_ = absl::InfiniteFuture();
   lock.unlock();
   absl::Status written = absl::OkStatus();
   // The queued bodies (kBatch) are made and framed here, after the frames
   // a failed write left, on this thread rather than the caller's.
   size_t made = 0;
+  QueuedRecord* spent = nullptr;
   for (; made < later.size(); ++made) {
-    const std::string body = later[made]();
+    const std::string body = later[made]->body();
     if (body.size() > kMaxRecordBytes) {
       written = absl::InvalidArgumentError(absl::StrCat(
-          "journal: record ", first + count - later.size() + made, " is ",
-          body.size(), " bytes, over the limit of ", kMaxRecordBytes));
+          "journal: record ", later[made]->sequence, " is ", body.size(),
+          " bytes, over the limit of ", kMaxRecordBytes));
       break;
     }
     AppendFrame(body, &spare_);
+    later[made]->next = spent;
+    spent = later[made];
+  }
+  if (spent != nullptr) {
+    // Back to the appending threads, whose allocations they hold.
+    QueuedRecord* oldest_spent = later.front();
+    QueuedRecord* head = spent_.load(std::memory_order_relaxed);
+    do {
+      oldest_spent->next = head;
+    } while (!spent_.compare_exchange_weak(head, spent,
+                                           std::memory_order_release,
+                                           std::memory_order_relaxed));
   }
   if (written.ok() && count > 0) {
     written = sink_->Append(first, static_cast<int>(count), spare_);
@@ -215,18 +280,17 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
     ++stats_.write_failures;
     spare_.append(buffer_);
     std::swap(buffer_, spare_);
-    // Bodies not made yet stay queued, ahead of those queued meanwhile.
-    later_.insert(later_.begin(),
-                  std::make_move_iterator(later.begin() + made),
-                  std::make_move_iterator(later.end()));
+    // Bodies not made yet stay, ahead of those taken meanwhile.
+    later_.insert(later_.begin(), later.begin() + made, later.end());
     buffered_from_ = first;
     held_ = written;
     holding_.store(true, std::memory_order_release);
     // Every record numbered so far whose fate was open: its client is told
     // the outcome is unknown (a kept record is written later).
-    if (next_sequence_ - 1 > synced_through_) {
-      failed_.push_back({synced_through_ + 1, next_sequence_ - 1, written});
-      synced_through_ = next_sequence_ - 1;
+    const uint64_t numbered = numbered_through_.load(std::memory_order_acquire);
+    if (numbered > synced_through_) {
+      failed_.push_back({synced_through_ + 1, numbered, written});
+      synced_through_ = numbered;
     }
   } else {
     if (count > 0) written_through_ = first + count - 1;
@@ -262,11 +326,7 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   }
   durable_through_published_.store(durable_through_,
                                     std::memory_order_release);
-  stats_.records_kept = held_.ok() ? 0 : BufferedLocked();
-  // Records appended during the write started the next group's clock.
-  if (BufferedLocked() > 0 && oldest_buffered_at_ == absl::InfiniteFuture()) {
-    oldest_buffered_at_ = absl::Now();
-  }
+  stats_.records_kept = held_.ok() ? 0 : TakenLocked();
   written_.notify_all();
   appended_.notify_all();  // The writer's thread watches held_ too.
   return written.ok() ? synced : written;
@@ -294,11 +354,12 @@ bool JournalWriter::IsDurable(uint64_t sequence) const {
 
 absl::Status JournalWriter::WaitDurable(uint64_t sequence) {
   if (IsDurable(sequence)) return absl::OkStatus();
-  std::unique_lock<std::mutex> lock(mu_);
-  if (sequence == 0 || sequence >= next_sequence_) {
+  if (sequence == 0 ||
+      sequence > numbered_through_.load(std::memory_order_acquire)) {
     return absl::InvalidArgumentError(
         absl::StrCat("journal: record ", sequence, " was never appended"));
   }
+  std::unique_lock<std::mutex> lock(mu_);
   // The writer's thread covers it (it drains before it stops); kAlways
   // wrote it before Append returned.
   written_.wait(lock, [&] { return synced_through_ >= sequence; });
@@ -307,7 +368,7 @@ absl::Status JournalWriter::WaitDurable(uint64_t sequence) {
 
 absl::Status JournalWriter::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t through = next_sequence_ - 1;
+  const uint64_t through = numbered_through_.load(std::memory_order_acquire);
   absl::Status status = WriteLocked(lock, /*sync=*/true);
   // A write under way may have covered part of it; report any failure in
   // the range this call flushed.
@@ -318,7 +379,10 @@ absl::Status JournalWriter::Flush() {
 
 JournalWriterStats JournalWriter::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  JournalWriterStats stats = stats_;
+  stats.appended =
+      numbered_through_.load(std::memory_order_acquire) + 1 - first_sequence_;
+  return stats;
 }
 
 void JournalWriter::WriteLoop() {
@@ -335,21 +399,36 @@ void JournalWriter::WriteLoop() {
       if (stopping_ && !held_.ok()) break;  // The destructor tries last.
       continue;
     }
-    appended_.wait(lock, [this] {
-      return stopping_ || BufferedLocked() > 0 || !held_.ok();
-    });
-    if (!held_.ok()) continue;
-    if (BufferedLocked() == 0) break;  // Stopping, all written.
-    // A group gathers until the interval since its oldest record passes,
-    // enough records wait, or the writer stops.
+    if (BufferedLocked() == 0) {
+      if (stopping_) break;  // All written.
+      // Idle until an Append queues onto the empty queue (QueueRecord) or
+      // the writer stops (the destructor bumps wakeups_ after stopping_).
+      const uint32_t seen = wakeups_.load(std::memory_order_acquire);
+      writer_idle_.store(true, std::memory_order_seq_cst);
+      if (queued_.load(std::memory_order_seq_cst) == nullptr) {
+        lock.unlock();
+        wakeups_.wait(seen, std::memory_order_acquire);
+        lock.lock();
+      }
+      writer_idle_.store(false, std::memory_order_relaxed);
+      continue;
+    }
+    // A group gathers until the interval since this thread saw its first
+    // record passes, enough records wait, or the writer stops.
+    if (group_started_at_ == absl::InfiniteFuture()) {
+      group_started_at_ = absl::Now();
+    }
+    group_from_.store(buffered_from_, std::memory_order_relaxed);
+    gathering_.store(true, std::memory_order_seq_cst);
     while (!stopping_ &&
            BufferedLocked() <
                static_cast<uint64_t>(options_.batch_max_records)) {
       const absl::Duration left =
-          oldest_buffered_at_ + options_.batch_interval - absl::Now();
+          group_started_at_ + options_.batch_interval - absl::Now();
       if (left <= absl::ZeroDuration()) break;
       appended_.wait_for(lock, absl::ToChronoNanoseconds(left));
     }
+    gathering_.store(false, std::memory_order_relaxed);
     WriteLocked(lock, /*sync=*/true).IgnoreError();  // Waiters read it.
   }
 }

@@ -1,10 +1,11 @@
 // File: journal/journal_writer.h
 //
 // Appends records to the journal, numbers them, and tells when each is
-// durable. With kBatch, Append only queues the record (no system call, and
-// with AppendLater no encoding, on the caller's thread); the writer's own
-// thread frames each group and writes it with one write and one sync
-// (group commit: a group closes after batch_interval, or sooner once
+// durable. With kBatch, Append only queues the record (no system call, no
+// lock the writer's thread holds, and with AppendLater no encoding, on the
+// caller's thread); the writer's own thread frames each group and writes it
+// with one write and one sync (group commit: a group closes batch_interval
+// after the writer's thread sees its first record, or sooner once
 // batch_max_records wait). A caller replies to its client only after
 // WaitDurable says the record is covered.
 //
@@ -126,6 +127,16 @@ class JournalWriter {
     uint64_t last = 0;
     absl::Status status;
   };
+  // kBatch: a record numbered by an appending thread, its body not made
+  // yet. Allocated by the appending thread and, once the writer's thread
+  // has made its body, handed back for an appending thread to free (the
+  // body's captures were allocated there: freeing them on the writer's
+  // thread would make the two threads take each other's allocator locks).
+  struct QueuedRecord {
+    uint64_t sequence = 0;
+    LaterBody body;
+    QueuedRecord* next = nullptr;
+  };
   JournalWriter(std::unique_ptr<JournalSink> sink, uint64_t next_sequence,
                 const JournalWriterOptions& options);
   // kBatch's thread: gathers a group, writes and syncs it.
@@ -134,10 +145,22 @@ class JournalWriter {
   // (`lock` holds mu_ on entry and exit; released for the I/O). One at a
   // time: waits for a write under way first.
   absl::Status WriteLocked(std::unique_lock<std::mutex>& lock, bool sync);
-  // mu_ held, kBatch, Append refused nothing: numbers `body` and queues it.
-  uint64_t QueueLocked(LaterBody body);
-  // mu_ held: records appended and not yet handed to the sink.
-  uint64_t BufferedLocked() const { return next_sequence_ - buffered_from_; }
+  // kBatch, append_mu_ held, Append refused nothing: numbers `body` and
+  // queues it for the writer's thread without taking mu_.
+  uint64_t QueueRecord(LaterBody body);
+  // mu_ held: moves the queued records, oldest first, to later_.
+  void TakeQueuedLocked();
+  // Frees the records whose bodies the writer's thread has made.
+  void FreeSpent();
+  static void FreeList(QueuedRecord* record);
+  // mu_ held: records numbered and not yet handed to the sink (queued or
+  // not); of those, the ones this side holds (framed in buffer_, or in
+  // later_).
+  uint64_t BufferedLocked() const {
+    return numbered_through_.load(std::memory_order_seq_cst) + 1 -
+           buffered_from_;
+  }
+  uint64_t TakenLocked() const { return taken_through_ + 1 - buffered_from_; }
   // mu_ held: refuses while a failed write's records are kept (trying to
   // write them first when no write is under way).
   absl::Status WritableLocked(std::unique_lock<std::mutex>& lock);
@@ -146,19 +169,43 @@ class JournalWriter {
 
   const std::unique_ptr<JournalSink> sink_;
   const JournalWriterOptions options_;
+  const uint64_t first_sequence_;
+
+  // kBatch: appending threads take only append_mu_ (numbering and queueing
+  // in order), never mu_, which the writer's thread and the threads waiting
+  // for syncs hold: a thread executing calls is never put to sleep behind
+  // one of them that its CPU's scheduler has preempted. queued_ is the
+  // records numbered and not taken yet, newest first; spent_ those whose
+  // bodies were made, for FreeSpent.
+  std::mutex append_mu_;
+  std::atomic<QueuedRecord*> queued_{nullptr};
+  std::atomic<QueuedRecord*> spent_{nullptr};
+  // The highest sequence numbered (appending threads write it: in kBatch
+  // under append_mu_, otherwise under mu_).
+  std::atomic<uint64_t> numbered_through_;
+  // kBatch: the writer's thread sleeps on wakeups_ while nothing is
+  // buffered, with writer_idle_ set; an Append that queues onto an empty
+  // queue then bumps wakeups_. While a group gathers (gathering_, from
+  // record group_from_), the Append that fills it notifies appended_.
+  std::atomic<bool> writer_idle_{false};
+  std::atomic<bool> gathering_{false};
+  std::atomic<uint64_t> group_from_{0};
+  std::atomic<uint32_t> wakeups_{0};
 
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees its ordering
   // (Debian's Abseil is not instrumented). Every field below is guarded.
   mutable std::mutex mu_;
-  uint64_t next_sequence_;
-  // Frames of the records buffered_from_ .. next_sequence_ - 1, not yet
-  // written; spare_ is the buffer a write hands to the sink (kept, with
-  // its capacity, for the next swap).
+  // The highest sequence taken from queued_ (or framed, outside kBatch).
+  uint64_t taken_through_;
+  // Frames of the records buffered_from_ .. taken_through_ that were made,
+  // not yet written; spare_ is the buffer a write hands to the sink (kept,
+  // with its capacity, for the next swap).
   std::string buffer_;
   std::string spare_;
-  // kBatch: the bodies of the records after those framed in buffer_, not
-  // made yet (the last later_.size() records before next_sequence_).
-  std::vector<LaterBody> later_;
+  // kBatch: the records after those framed in buffer_, taken from queued_
+  // with their bodies not made yet (the last later_.size() through
+  // taken_through_). Owned.
+  std::vector<QueuedRecord*> later_;
   uint64_t buffered_from_;
   // Not OK while buffer_ starts with records a failed write left (its
   // error); holding_ mirrors it for Writable's lock-free check.
@@ -169,13 +216,14 @@ class JournalWriter {
   // The highest record whose fate is known (durable, or failed).
   uint64_t synced_through_;
   bool writing_ = false;  // a write or sync is under way (mu_ released)
-  // Two conditions, so that an Append never wakes a thread waiting for a
-  // sync: appended_ (records appended, held_ changed, or stopping) is the
+  // Two conditions, so that a sync's waiters and the writer's thread wake
+  // apart: appended_ (a group filled, held_ changed, or stopping) is the
   // writer's thread's; written_ (a write or sync done, or stopping) is
   // WaitDurable's, Flush's and WriteLocked's.
   std::condition_variable appended_;
   std::condition_variable written_;
-  absl::Time oldest_buffered_at_;
+  // When the group being gathered started (InfiniteFuture: none).
+  absl::Time group_started_at_;
   bool stopping_ = false;
   // The most recent failed syncs (records in them never become durable).
   std::vector<FailedRange> failed_;

@@ -286,6 +286,106 @@ TEST(JournalWriterTest, LaterBodiesAreMadeByTheWritersThreadInOrder) {
   }
 }
 
+// Polls IsDurable (which never writes anything itself, unlike Flush or
+// Writable) until `sequence` is durable or `limit` passes: a writer's
+// thread that slept through an Append shows up as a record never made
+// durable.
+bool BecomesDurable(const JournalWriter& writer, uint64_t sequence,
+                    absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  // Spinning: the next Append comes right as the writer's thread
+  // publishes, while it heads for its idle check.
+  while (!writer.IsDurable(sequence)) {
+    if (absl::Now() > deadline) return false;
+  }
+  return true;
+}
+
+TEST(JournalWriterTest, TheIdleWritersThreadWakesForEveryFirstRecord) {
+  // Each round appends onto an empty queue while the writer's thread is
+  // going idle or idle already (the pauses vary, so both happen), from
+  // several threads at once. A lost wakeup leaves a record undurable far
+  // past its 2 ms interval.
+  const std::string dir = ScratchDirectory("idle-wakeups");
+  auto writer = OpenWriter(dir, 1, FsyncMode::kBatch);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 1000;
+  std::atomic<int> stuck{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds && stuck.load() == 0; ++i) {
+        const absl::StatusOr<uint64_t> seq =
+            writer->Append(absl::StrCat("t", t, "-", i));
+        ASSERT_TRUE(seq.ok()) << seq.status();
+        if (!BecomesDurable(*writer, *seq, absl::Seconds(5))) {
+          ADD_FAILURE() << "record " << *seq << " was never written";
+          ++stuck;
+        }
+        if ((i + t) % 3 == 0) absl::SleepFor(absl::Microseconds(50 * t));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(stuck.load(), 0);
+  EXPECT_EQ(writer->Stats().durable_through, uint64_t{kThreads * kRounds});
+}
+
+TEST(JournalWriterTest, AFullGroupIsWrittenBeforeItsInterval) {
+  // batch_max_records reached: the Append that fills the group wakes the
+  // writer's thread, which does not wait out the (long) interval.
+  const std::string dir = ScratchDirectory("full-group");
+  JournalWriterOptions options;
+  options.fsync = FsyncMode::kBatch;
+  options.batch_interval = absl::Seconds(1);
+  options.batch_max_records = 8;
+  auto writer =
+      *JournalWriter::Create(*SegmentSink::Open(dir), 1, options);
+  for (int round = 0; round < 3; ++round) {
+    // The first record starts a group; the writer's thread is gathering
+    // (asleep for the interval) when the other seven come.
+    uint64_t last = *writer->Append("first");
+    absl::SleepFor(absl::Milliseconds(50));
+    for (int i = 1; i < 8; ++i) last = *writer->Append(absl::StrCat(i));
+    EXPECT_TRUE(BecomesDurable(*writer, last, absl::Milliseconds(500)))
+        << "round " << round;
+  }
+}
+
+TEST(JournalWriterTest, MadeBodiesAreFreedOnAnAppendingThread) {
+  // A body's captures were allocated by the thread that appended it: they
+  // are destroyed there too (at its next Append), not on the writer's
+  // thread, so the two never contend for each other's allocator arenas.
+  const std::string dir = ScratchDirectory("spent-bodies");
+  auto writer = OpenWriter(dir, 1, FsyncMode::kBatch);
+  struct Witness {
+    std::atomic<int>* destroyed_elsewhere;
+    std::thread::id owner;
+    ~Witness() {
+      if (destroyed_elsewhere != nullptr &&
+          std::this_thread::get_id() != owner) {
+        ++*destroyed_elsewhere;
+      }
+    }
+  };
+  std::atomic<int> destroyed_elsewhere{0};
+  for (int i = 0; i < 20; ++i) {
+    auto witness = std::make_shared<Witness>(
+        Witness{&destroyed_elsewhere, std::this_thread::get_id()});
+    JournalWriter::LaterBody body = [witness, i] {
+      return absl::StrCat("body ", i);
+    };
+    witness.reset();  // The body holds the only reference.
+    const uint64_t seq = *writer->AppendLater(body);
+    ASSERT_TRUE(writer->WaitDurable(seq).ok());
+  }
+  writer.reset();  // The last one is freed here, on this thread too.
+  EXPECT_EQ(destroyed_elsewhere.load(), 0);
+  const ReadBack back = ReadAll(dir);
+  ASSERT_EQ(back.records.size(), 20u);
+  EXPECT_EQ(back.records[19].second, "body 19");
+}
+
 TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {
   for (FsyncMode mode : {FsyncMode::kAlways, FsyncMode::kBatch}) {
     const std::string dir =
