@@ -184,6 +184,12 @@ uint64_t JournalWriter::QueueRecord(LaterBody body) {
   record->body = std::move(body);
   QueuedRecord* newest = queued_.load(std::memory_order_relaxed);
   do {
+    // The first record of a group starts its clock (a group gathered while
+    // the previous one was syncing may be due at once).
+    if (newest == nullptr) {
+      group_opened_ns_.store(absl::GetCurrentTimeNanos(),
+                             std::memory_order_relaxed);
+    }
     record->next = newest;
   } while (!queued_.compare_exchange_weak(newest, record,
                                           std::memory_order_seq_cst,
@@ -413,10 +419,14 @@ void JournalWriter::WriteLoop() {
       writer_idle_.store(false, std::memory_order_relaxed);
       continue;
     }
-    // A group gathers until the interval since this thread saw its first
-    // record passes, enough records wait, or the writer stops.
+    // A group gathers until the interval since its first record was
+    // appended passes, enough records wait, or the writer stops.
     if (group_started_at_ == absl::InfiniteFuture()) {
-      group_started_at_ = absl::Now();
+      // When its first record was queued (read after BufferedLocked saw
+      // it numbered; a time older than that only makes the group due).
+      group_started_at_ = std::min(
+          absl::Now(), absl::FromUnixNanos(group_opened_ns_.load(
+                           std::memory_order_relaxed)));
     }
     group_from_.store(buffered_from_, std::memory_order_relaxed);
     gathering_.store(true, std::memory_order_seq_cst);

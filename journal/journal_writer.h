@@ -5,8 +5,9 @@
 // lock the writer's thread holds, and with AppendLater no encoding, on the
 // caller's thread); the writer's own thread frames each group and writes it
 // with one write and one sync (group commit: a group closes batch_interval
-// after the writer's thread sees its first record, or sooner once
-// batch_max_records wait). A caller replies to its client only after
+// after its first record was appended, or sooner once batch_max_records
+// wait; records appended during a sync are written right after it if they
+// have waited that long already). A caller replies to its client only after
 // WaitDurable says the record is covered.
 //
 // What each mode promises once WaitDurable(seq) returned OK:
@@ -190,6 +191,9 @@ class JournalWriter {
   std::atomic<bool> writer_idle_{false};
   std::atomic<bool> gathering_{false};
   std::atomic<uint64_t> group_from_{0};
+  // When an Append last queued onto the empty queue (Unix nanoseconds):
+  // the clock of the group that record opens.
+  std::atomic<int64_t> group_opened_ns_{0};
   std::atomic<uint32_t> wakeups_{0};
 
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees its ordering
