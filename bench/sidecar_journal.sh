@@ -6,7 +6,9 @@
 # calls and cannot keep up with 20,000/s here (its replies turn BUSY).
 # The variants alternate in each of RUNS
 # rounds so drift and noise fall on all alike. Each variant runs the open
-# loop at RATE requests/s (p50/p99) and the closed loop (peak). The load is
+# loop at RATE requests/s (p50/p99) and the closed loop at each of
+# IN_FLIGHT's levels (requests outstanding per connection); its peak is
+# each round's best level, median over rounds. The load is
 # bench/sidecar_load's: every request a RequeueContact, so every one is
 # journaled. Placement as bench/sidecar_compare.sh's split (workers on
 # DAEMON_CPUS, I/O and the generator on LOAD_CPUS). The journal goes to
@@ -21,19 +23,19 @@
 # closed-loop peak as a multiple of no journal's.
 #
 # Usage: bench/sidecar_journal.sh [RUNS]
-#   env: RATE (20000), DURATION_S (5), CONNECTIONS (4), IN_FLIGHT (64),
+#   env: RATE (20000), DURATION_S (5), CONNECTIONS (4), IN_FLIGHT ("64 192"),
 #        WORKERS (1), DAEMON_CPUS (0), LOAD_CPUS (1), PORT_BASE (17900),
 #        FSYNC_MODES ("batch none"), JOURNAL_BASE, FSYNC_SAMPLES (2000),
 #        ROUTINGD_FLAGS (extra flags for every daemon), KEEP_BAZEL (1: do not
 #        stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
 connections=${CONNECTIONS:-4}
-in_flight=${IN_FLIGHT:-64}
+read -r -a in_flights <<<"${IN_FLIGHT:-64 192}"
 workers=${WORKERS:-1}
 daemon_cpus=${DAEMON_CPUS:-0}
 load_cpus=${LOAD_CPUS:-1}
@@ -53,9 +55,9 @@ bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
 results=$(mktemp)
 server_pid=
 
-run_one() {  # run_one LABEL MODE [routingd flags...]
-  local label=$1 mode=$2
-  shift 2
+run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
+  local label=$1 mode=$2 in_flight=$3
+  shift 3
   taskset -c "$daemon_cpus,$load_cpus" "$bin/sidecar/routingd" \
     --listen="tcp://127.0.0.1:$port" --events="tcp://127.0.0.1:$((port + 1))" \
     --http= --workers="$workers" --worker_cpus="$daemon_cpus" \
@@ -65,7 +67,8 @@ run_one() {  # run_one LABEL MODE [routingd flags...]
   taskset -c "$load_cpus" "$bin/bench/sidecar_load" \
     --server="tcp://127.0.0.1:$port" --target=routingd --mode="$mode" \
     --rate="$rate" --duration_s="$duration" --connections="$connections" \
-    --in_flight="$in_flight" --label="$label" | tee -a "$results"
+    --in_flight="$in_flight" --label="$label" |
+    sed "s/^{/{\"round\": $run, /" | tee -a "$results"
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   port=$((port + 2))
@@ -79,14 +82,17 @@ cleanup() {
 }
 trap cleanup EXIT
 for run in $(seq 1 "$runs"); do
-  for mode in open closed; do
-    run_one off "$mode"
+  for load in open "${in_flights[@]}"; do
+    mode=closed
+    in_flight=$load
+    [ "$load" = open ] && { mode=open; in_flight=${in_flights[0]}; }
+    run_one off "$mode" "$in_flight"
     for fsync in "${modes[@]}"; do
-      dir="$journal_base/run-$run-$mode-$fsync"
+      dir="$journal_base/run-$run-$load-$fsync"
       batch_flag=()
       [[ $fsync == *:* ]] && batch_flag=(--fsync_batch_ms="${fsync#*:}")
-      run_one "$fsync" "$mode" --journal_dir="$dir" --fsync="${fsync%%:*}" \
-        "${batch_flag[@]}"
+      run_one "$fsync" "$mode" "$in_flight" --journal_dir="$dir" \
+        --fsync="${fsync%%:*}" "${batch_flag[@]}"
       rm -rf "$dir"
     done
   done
@@ -98,18 +104,43 @@ import json, os, statistics, sys, time
 rows = [json.loads(line) for line in open(sys.argv[1])]
 base, samples, modes = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 summary = {}
+keys = ("throughput_per_s", "p50_us", "p99_us", "p999_us")
+levels = sorted({r["in_flight"] for r in rows if r["mode"] == "closed"})
 for label in ["off"] + modes:
-    for mode in ("open", "closed"):
-        sel = [r for r in rows if r["label"] == label and r["mode"] == mode]
+    sel = [r for r in rows if r["label"] == label and r["mode"] == "open"]
+    if sel:
+        summary[f"{label}_open"] = {
+            k: statistics.median(r[k] for r in sel) for k in keys}
+    for level in levels:
+        sel = [r for r in rows if r["label"] == label and
+               r["mode"] == "closed" and r["in_flight"] == level]
         if sel:
-            summary[f"{label}_{mode}"] = {
-                k: statistics.median(r[k] for r in sel)
-                for k in ("throughput_per_s", "p50_us", "p99_us", "p999_us")}
+            summary[f"{label}_closed_{level}"] = {
+                k: statistics.median(r[k] for r in sel) for k in keys}
+    # Peak: each round's best closed loop over the in-flight levels (a
+    # level too low for a variant's latency measures the latency, not
+    # what the daemon sustains), then the median over rounds.
+    best = {}
+    for r in rows:
+        if r["label"] == label and r["mode"] == "closed":
+            best[r["round"]] = max(best.get(r["round"], 0),
+                                   r["throughput_per_s"])
+    if best:
+        summary[f"{label}_peak_per_s"] = statistics.median(best.values())
 for label in modes:
-    for mode, key in (("open", "p99_us"), ("closed", "throughput_per_s")):
-        b, t = summary.get(f"off_{mode}"), summary.get(f"{label}_{mode}")
-        if b and t and b[key]:
-            summary[f"{label}_{mode}_{key}_over_off"] = round(t[key] / b[key], 2)
+    b, t = summary.get("off_open"), summary.get(f"{label}_open")
+    if b and t and b["p99_us"]:
+        summary[f"{label}_open_p99_over_off"] = round(
+            t["p99_us"] / b["p99_us"], 2)
+    b, t = summary.get("off_peak_per_s"), summary.get(f"{label}_peak_per_s")
+    if b and t:
+        summary[f"{label}_peak_over_off"] = round(t / b, 2)
+    for level in levels:
+        b = summary.get(f"off_closed_{level}")
+        t = summary.get(f"{label}_closed_{level}")
+        if b and t:
+            summary[f"{label}_closed_{level}_over_off"] = round(
+                t["throughput_per_s"] / b["throughput_per_s"], 2)
 # The disk's own fsync latency: 4 KiB appended, then fdatasync.
 path = os.path.join(base, "fsync-probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
