@@ -15,8 +15,10 @@
 # JOURNAL_BASE (default: a temporary directory on the disk holding /tmp),
 # a fresh directory per run.
 #
-# Then the disk's own fsync latency, for context: FSYNC_SAMPLES writes of
-# 4 KiB to a file in JOURNAL_BASE, each followed by fdatasync.
+# Each journaled daemon's /metrics gives its own fdatasyncs under the load
+# (mean, share over 1 ms, records per sync). Then the disk's own fsync
+# latency alone, for context: FSYNC_SAMPLES writes of 4 KiB to a file in
+# JOURNAL_BASE, each followed by fdatasync.
 #
 # Prints every run's JSON, then the medians (label "off": no journal; else
 # the variant), and each journaled variant's open-loop p99 and
@@ -30,7 +32,7 @@
 #        stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -53,14 +55,19 @@ bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
 # (KEEP_BAZEL=1 leaves it running, for a machine where others build).
 [ "${KEEP_BAZEL:-0}" = 1 ] || bazel shutdown
 results=$(mktemp)
+syncs=$(mktemp)
 server_pid=
 
 run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
   local label=$1 mode=$2 in_flight=$3
   shift 3
+  # A journaled daemon serves /metrics, read once after the load: the
+  # journal's syncs under it (the HTTP thread is idle until then).
+  local http=
+  [ "$label" != off ] && http=127.0.0.1:$((port + 5000))
   taskset -c "$daemon_cpus,$load_cpus" "$bin/sidecar/routingd" \
     --listen="tcp://127.0.0.1:$port" --events="tcp://127.0.0.1:$((port + 1))" \
-    --http= --workers="$workers" --worker_cpus="$daemon_cpus" \
+    --http="$http" --workers="$workers" --worker_cpus="$daemon_cpus" \
     --io_cpus="$load_cpus" "${extra[@]}" "$@" 2>/dev/null &
   server_pid=$!
   sleep 0.5
@@ -69,6 +76,31 @@ run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
     --rate="$rate" --duration_s="$duration" --connections="$connections" \
     --in_flight="$in_flight" --label="$label" |
     sed "s/^{/{\"round\": $run, /" | tee -a "$results"
+  if [ -n "$http" ]; then
+    /usr/bin/python3 - "$http" "$run" "$label" "$mode" "$in_flight" \
+      >>"$syncs" <<'PY' || true
+import json, sys, urllib.request
+http, run, label, mode, in_flight = sys.argv[1:]
+text = urllib.request.urlopen(f"http://{http}/metrics", timeout=5).read()
+values = {}
+for line in text.decode().splitlines():
+    if line.startswith("routing_journal_") and " " in line:
+        name, value = line.rsplit(" ", 1)
+        values[name] = float(value)
+family = "routing_journal_sync_duration_seconds"
+count = values.get(f"{family}_count", 0)
+if count:
+    print(json.dumps({
+        "round": int(run), "label": label, "mode": mode,
+        "in_flight": int(in_flight) if mode == "closed" else 0,
+        "syncs": count,
+        "sync_mean_us": round(values[f"{family}_sum"] / count * 1e6, 1),
+        "sync_over_1ms_share": round(
+            1 - values[f'{family}_bucket{{le="0.001"}}'] / count, 4),
+        "records_per_sync": round(
+            values["routing_journal_records_written_total"] / count, 1)}))
+PY
+  fi
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   port=$((port + 2))
@@ -76,7 +108,7 @@ run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
 
 cleanup() {
   kill -TERM "$server_pid" 2>/dev/null || true
-  rm -f "$results"
+  rm -f "$results" "$syncs"
   [ -z "${JOURNAL_BASE:-}" ] && rm -rf "$journal_base"
   return 0
 }
@@ -98,11 +130,12 @@ for run in $(seq 1 "$runs"); do
   done
 done
 
-/usr/bin/python3 - "$results" "$journal_base" "$fsync_samples" \
+/usr/bin/python3 - "$results" "$syncs" "$journal_base" "$fsync_samples" \
   "${modes[@]}" <<'PY'
 import json, os, statistics, sys, time
 rows = [json.loads(line) for line in open(sys.argv[1])]
-base, samples, modes = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+syncs = [json.loads(line) for line in open(sys.argv[2])]
+base, samples, modes = sys.argv[3], int(sys.argv[4]), sys.argv[5:]
 summary = {}
 keys = ("throughput_per_s", "p50_us", "p99_us", "p999_us")
 levels = sorted({r["in_flight"] for r in rows if r["mode"] == "closed"})
@@ -141,6 +174,14 @@ for label in modes:
         if b and t:
             summary[f"{label}_closed_{level}_over_off"] = round(
                 t["throughput_per_s"] / b["throughput_per_s"], 2)
+# The journal's own syncs, from each daemon's /metrics, in the open loop.
+for label in modes:
+    sel = [r for r in syncs if r["label"] == label and r["mode"] == "open"]
+    if sel:
+        summary[f"{label}_open_journal_syncs"] = {
+            k: statistics.median(r[k] for r in sel)
+            for k in ("sync_mean_us", "sync_over_1ms_share",
+                      "records_per_sync")}
 # The disk's own fsync latency: 4 KiB appended, then fdatasync.
 path = os.path.join(base, "fsync-probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

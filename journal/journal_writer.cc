@@ -272,11 +272,22 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
                                            std::memory_order_release,
                                            std::memory_order_relaxed));
   }
+  JournalGroupWritten group;
+  group.records = static_cast<int>(count);
+  const absl::Time write_started = absl::Now();
   if (written.ok() && count > 0) {
     written = sink_->Append(first, static_cast<int>(count), spare_);
   }
+  const absl::Time sync_started = absl::Now();
+  group.write_time = sync_started - write_started;
   absl::Status synced = absl::OkStatus();
-  if (written.ok() && sync_needed) synced = sink_->Sync();
+  if (written.ok() && sync_needed) {
+    synced = sink_->Sync();
+    group.synced = true;
+    group.sync_time = absl::Now() - sync_started;
+  }
+  group.ok = written.ok() && synced.ok();
+  if (options_.on_group_written) options_.on_group_written(group);
   lock.lock();
   writing_ = false;
   if (count > 0) ++stats_.writes;

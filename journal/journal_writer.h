@@ -39,6 +39,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,12 +61,25 @@ enum class FsyncMode { kAlways, kBatch, kNone };
 absl::StatusOr<FsyncMode> ParseFsyncMode(std::string_view text);
 const char* FsyncModeName(FsyncMode mode);
 
+// One group handed to the sink (JournalWriterOptions::on_group_written).
+struct JournalGroupWritten {
+  int records = 0;        // in the write (0: a sync alone)
+  bool synced = false;    // a sync was made after it
+  bool ok = false;        // the write and the sync (if any) succeeded
+  absl::Duration write_time;  // the sink's Append
+  absl::Duration sync_time;   // the sink's Sync (zero: none)
+};
+
 struct JournalWriterOptions {
   FsyncMode fsync = FsyncMode::kBatch;
   // kBatch: the longest a record waits for its sync, and how many records
   // make a sync start before that.
   absl::Duration batch_interval = absl::Milliseconds(2);
   int batch_max_records = 512;
+  // Told of every write and sync, on the thread that made them (the
+  // writer's in kBatch), without the writer's lock held: for metrics. It
+  // must not call back into the writer.
+  std::function<void(const JournalGroupWritten&)> on_group_written;
 };
 
 // How often the writer's thread tries again to write the records a failed

@@ -518,6 +518,11 @@ int main(int argc, char** argv) {
     // Decisions read the time their record carries: replay can be exact.
     router_options.clock = &call_clock;
     journal_options.clock = &call_clock;
+    journal_options.writer.on_group_written =
+        [&metrics](const journal::JournalGroupWritten& group) {
+          metrics.RecordJournalGroup(group.records, group.synced,
+                                     group.sync_time, group.ok);
+        };
     if (recovered->rules.version > 0) {
       router_options.rules_versions_before = recovered->rules.version - 1;
     }

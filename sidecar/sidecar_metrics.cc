@@ -116,6 +116,20 @@ SidecarMetrics::Slot& SidecarMetrics::SlotFor(absl::Time at) {
   return slot;
 }
 
+void SidecarMetrics::RecordJournalGroup(int records, bool synced,
+                                        absl::Duration sync_time, bool ok) {
+  if (!ok) {
+    journal_failures.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  journal_records_written.fetch_add(static_cast<uint64_t>(records),
+                                    std::memory_order_relaxed);
+  if (synced) {
+    journal_syncs.fetch_add(1, std::memory_order_relaxed);
+    journal_sync_time_.Record(sync_time);
+  }
+}
+
 void SidecarMetrics::RecordLatency(absl::Duration service_time) {
   latency_.Record(static_cast<uint64_t>(
       std::max<int64_t>(0, absl::ToInt64Nanoseconds(service_time))));

@@ -134,6 +134,13 @@ class SidecarMetrics {
   // Service time of every request but ReloadRules (RecordLatency).
   const BucketHistogram& service_time() const { return service_time_; }
   const BucketHistogram& decision_latency() const { return decision_latency_; }
+  const BucketHistogram& journal_sync_time() const {
+    return journal_sync_time_;
+  }
+  // One write (and sync) of the journal's writer: records, `synced` and
+  // its duration, and whether both succeeded. Any thread, lock-free.
+  void RecordJournalGroup(int records, bool synced, absl::Duration sync_time,
+                          bool ok);
   const RecentDecisions& recent_decisions() const { return recent_decisions_; }
   absl::Time start() const { return start_; }
 
@@ -152,6 +159,12 @@ class SidecarMetrics {
   // record could not be made durable (NOT_DURABLE).
   std::atomic<uint64_t> journal_refusals{0};
   std::atomic<uint64_t> journal_not_durable{0};
+  // --journal_dir: records written to the journal's files, the syncs made
+  // (fdatasync; journal_syncs_time their durations), and the writes or
+  // syncs that failed. RecordJournalGroup counts them.
+  std::atomic<uint64_t> journal_records_written{0};
+  std::atomic<uint64_t> journal_syncs{0};
+  std::atomic<uint64_t> journal_failures{0};
   std::atomic<int> in_flight{0};
   std::atomic<uint64_t> event_sequence{0};
 
@@ -169,6 +182,7 @@ class SidecarMetrics {
   LatencyHistogram latency_;
   BucketHistogram service_time_;
   BucketHistogram decision_latency_;
+  BucketHistogram journal_sync_time_;
   std::array<std::array<std::atomic<uint64_t>, kErrorCodeSlots>,
              kRequestTypeSlots>
       replies_{};

@@ -62,6 +62,16 @@ void RequestFamilies(const SidecarMetrics& metrics, PrometheusText& text) {
           "Requests executed whose journal record could not be made "
           "durable (answered NOT_DURABLE).",
           metrics.journal_not_durable.load(std::memory_order_relaxed));
+  counter("routing_journal_records_written_total",
+          "Journal records written to the journal's files (--journal_dir).",
+          metrics.journal_records_written.load(std::memory_order_relaxed));
+  counter("routing_journal_syncs_total",
+          "fdatasync calls made on the journal's files: one per group "
+          "under --fsync=batch.",
+          metrics.journal_syncs.load(std::memory_order_relaxed));
+  counter("routing_journal_write_failures_total",
+          "Journal writes or syncs that failed (full or failing disk).",
+          metrics.journal_failures.load(std::memory_order_relaxed));
   counter("routing_events_published_total", "Events sent on the PUB socket.",
           metrics.events_published.load(std::memory_order_relaxed));
   text.Family("routing_requests_in_flight", "gauge",
@@ -80,6 +90,12 @@ void RequestFamilies(const SidecarMetrics& metrics, PrometheusText& text) {
               "Time the router took to decide a Route or Requeue.");
   text.Histogram("routing_decision_duration_seconds", {}, kLatencyBoundsSeconds,
                  decision.counts, decision.sum_seconds);
+  const BucketHistogram::Counts sync = metrics.journal_sync_time().Read();
+  text.Family("routing_journal_sync_duration_seconds", "histogram",
+              "Duration of each fdatasync of the journal's files: what a "
+              "reply under --fsync=batch waits for at least.");
+  text.Histogram("routing_journal_sync_duration_seconds", {},
+                 kLatencyBoundsSeconds, sync.counts, sync.sum_seconds);
 }
 
 void DecisionFamilies(const RouterStats& stats, const SidecarMetrics& metrics,

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -384,6 +385,46 @@ TEST(JournalWriterTest, MadeBodiesAreFreedOnAnAppendingThread) {
   const ReadBack back = ReadAll(dir);
   ASSERT_EQ(back.records.size(), 20u);
   EXPECT_EQ(back.records[19].second, "body 19");
+}
+
+TEST(JournalWriterTest, TellsItsObserverOfEveryWriteAndSync) {
+  for (FsyncMode mode :
+       {FsyncMode::kAlways, FsyncMode::kBatch, FsyncMode::kNone}) {
+    SCOPED_TRACE(FsyncModeName(mode));
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("observer-", FsyncModeName(mode)));
+    auto faulty = std::make_unique<FaultySink>(*SegmentSink::Open(dir));
+    FaultySink* sink = faulty.get();
+    std::mutex mu;
+    std::vector<JournalGroupWritten> groups;
+    JournalWriterOptions options;
+    options.fsync = mode;
+    options.on_group_written = [&](const JournalGroupWritten& group) {
+      std::lock_guard<std::mutex> lock(mu);
+      groups.push_back(group);
+    };
+    auto writer = *JournalWriter::Create(std::move(faulty), 1, options);
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(writer->Append(absl::StrCat("r", i)).ok());
+    }
+    ASSERT_TRUE(writer->WaitDurable(30).ok());
+    sink->fail_appends = true;
+    EXPECT_FALSE(writer->WaitDurable(*writer->Append("kept")).ok());
+    std::lock_guard<std::mutex> lock(mu);
+    int written = 0;
+    for (const JournalGroupWritten& group : groups) {
+      if (!group.ok) continue;
+      written += group.records;
+      // Every write is synced but --fsync=none's.
+      EXPECT_EQ(group.synced, mode != FsyncMode::kNone);
+      EXPECT_EQ(group.sync_time > absl::ZeroDuration(), group.synced);
+    }
+    EXPECT_EQ(written, 30);
+    ASSERT_FALSE(groups.empty());
+    EXPECT_FALSE(groups.back().ok);  // The failed write.
+    EXPECT_EQ(groups.back().records, 1);
+    sink->fail_appends = false;
+  }
 }
 
 TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {

@@ -79,6 +79,31 @@ TEST_F(MetricsExpositionTest, LatencyHistogramsAreCumulative) {
             "routing_request_duration_seconds_count 1");
 }
 
+TEST_F(MetricsExpositionTest, JournalWritesSyncsAndSyncDurations) {
+  // Nothing journaled: the series are there, at zero.
+  EXPECT_EQ(Line("routing_journal_records_written_total"),
+            "routing_journal_records_written_total 0");
+  EXPECT_EQ(Line("routing_journal_sync_duration_seconds_count"),
+            "routing_journal_sync_duration_seconds_count 0");
+  metrics_.RecordJournalGroup(40, true, absl::Microseconds(300), true);
+  metrics_.RecordJournalGroup(2, true, absl::Microseconds(1700), true);
+  metrics_.RecordJournalGroup(5, false, absl::ZeroDuration(), true);
+  metrics_.RecordJournalGroup(7, true, absl::Microseconds(90), false);
+  text_ = RoutingMetricsText(FixtureReadings(), metrics_, AlarmThresholds());
+  EXPECT_EQ(Line("routing_journal_records_written_total"),
+            "routing_journal_records_written_total 47");
+  EXPECT_EQ(Line("routing_journal_syncs_total"),
+            "routing_journal_syncs_total 2");
+  EXPECT_EQ(Line("routing_journal_write_failures_total"),
+            "routing_journal_write_failures_total 1");
+  EXPECT_EQ(Line("routing_journal_sync_duration_seconds_bucket{le=\"5e-04\"}"),
+            "routing_journal_sync_duration_seconds_bucket{le=\"5e-04\"} 1");
+  EXPECT_EQ(Line("routing_journal_sync_duration_seconds_bucket{le=\"0.0025\"}"),
+            "routing_journal_sync_duration_seconds_bucket{le=\"0.0025\"} 2");
+  EXPECT_EQ(Line("routing_journal_sync_duration_seconds_sum"),
+            "routing_journal_sync_duration_seconds_sum 0.002");
+}
+
 TEST_F(MetricsExpositionTest, AnswerWaitHistogramPerQueue) {
   const std::string b =
       "routing_queue_answer_wait_seconds_bucket{queue=\"billing\",";
