@@ -72,9 +72,9 @@ struct JournalGroupWritten {
 
 struct JournalWriterOptions {
   FsyncMode fsync = FsyncMode::kBatch;
-  // kBatch: the longest a record waits for its sync, and how many records
-  // make a sync start before that.
-  absl::Duration batch_interval = absl::Milliseconds(2);
+  // kBatch: how long a group gathers from its first record before its
+  // write and sync start, and how many records start them sooner.
+  absl::Duration batch_interval = absl::Microseconds(500);
   int batch_max_records = 512;
   // Told of every write and sync, on the thread that made them (the
   // writer's in kBatch), without the writer's lock held: for metrics. It

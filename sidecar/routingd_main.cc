@@ -174,9 +174,10 @@ ABSL_FLAG(std::string, fsync, "batch",
           "--fsync_batch_ms or --fsync_batch_records; survives a power "
           "loss), none (never: survives a crash of routingd, not of the "
           "machine).");
-ABSL_FLAG(double, fsync_batch_ms, 2,
-          "--fsync=batch: the longest a record waits for its sync (above 0, "
-          "at most 1000).");
+ABSL_FLAG(double, fsync_batch_ms, 0.5,
+          "--fsync=batch: how long a group gathers records, from its first, "
+          "before its write and sync start (above 0, at most 1000). Records "
+          "that come during a sync wait for the next one anyway.");
 ABSL_FLAG(int, fsync_batch_records, 512,
           "--fsync=batch: this many waiting records start a sync at once "
           "(1 .. 1000000).");

@@ -306,7 +306,7 @@ TEST(JournalWriterTest, TheIdleWritersThreadWakesForEveryFirstRecord) {
   // Each round appends onto an empty queue while the writer's thread is
   // going idle or idle already (the pauses vary, so both happen), from
   // several threads at once. A lost wakeup leaves a record undurable far
-  // past its 2 ms interval.
+  // past its interval (0.5 ms).
   const std::string dir = ScratchDirectory("idle-wakeups");
   auto writer = OpenWriter(dir, 1, FsyncMode::kBatch);
   constexpr int kThreads = 4;
