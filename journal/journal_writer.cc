@@ -80,7 +80,7 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
       group_started_at_(absl::InfiniteFuture()) {
   stats_.durable_through = durable_through_;
   durable_through_published_.store(durable_through_);
-  if (options_.fsync == FsyncMode::kBatch) {
+  if (options_.fsync != FsyncMode::kAlways) {
     write_thread_ = std::thread([this] { WriteLoop(); });
   }
 }
@@ -140,7 +140,7 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
         absl::StrCat("journal: a record of ", body.size(),
                      " bytes is over the limit of ", kMaxRecordBytes));
   }
-  if (options_.fsync == FsyncMode::kBatch) {
+  if (options_.fsync != FsyncMode::kAlways) {
     LaterBody copy = [copy = std::string(body)] { return copy; };
     return AppendLater(copy);
   }
@@ -153,15 +153,13 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
   AppendFrame(body, &buffer_);
   taken_through_ = sequence;
   numbered_through_.store(sequence, std::memory_order_release);
-  // Its outcome is what WaitDurable reports. --fsync=none: written at once
-  // (no thread hop for the reply), into the page cache.
-  WriteLocked(lock, /*sync=*/options_.fsync == FsyncMode::kAlways)
-      .IgnoreError();
+  // Its outcome is what WaitDurable reports.
+  WriteLocked(lock, /*sync=*/true).IgnoreError();
   return sequence;
 }
 
 absl::StatusOr<uint64_t> JournalWriter::AppendLater(LaterBody& body) {
-  if (options_.fsync != FsyncMode::kBatch) return Append(body());
+  if (options_.fsync == FsyncMode::kAlways) return Append(body());
   FreeSpent();
   std::lock_guard<std::mutex> append(append_mu_);
   if (holding_.load(std::memory_order_acquire)) {
@@ -432,6 +430,12 @@ void JournalWriter::WriteLoop() {
     }
     // A group gathers until the interval since its first record was
     // appended passes, enough records wait, or the writer stops.
+    if (options_.fsync == FsyncMode::kNone) {
+      // Nothing to gather for: no sync to share. What came meanwhile is
+      // one write.
+      WriteLocked(lock, /*sync=*/false).IgnoreError();
+      continue;
+    }
     if (group_started_at_ == absl::InfiniteFuture()) {
       // When its first record was queued (read after BufferedLocked saw
       // it numbered; a time older than that only makes the group due).

@@ -1,10 +1,11 @@
 // File: journal/journal_writer.h
 //
 // Appends records to the journal, numbers them, and tells when each is
-// durable. With kBatch, Append only queues the record (no system call, no
-// lock the writer's thread holds, and with AppendLater no encoding, on the
-// caller's thread); the writer's own thread frames each group and writes it
-// with one write and one sync (group commit: a group closes batch_interval
+// durable. With kBatch and kNone, Append only queues the record (no system
+// call, no lock the writer's thread holds, and with AppendLater no
+// encoding, on the caller's thread); the writer's own thread frames what
+// was queued and writes it with one write. kBatch then syncs it (group
+// commit: a group closes batch_interval
 // after its first record was appended, or sooner once batch_max_records
 // wait; records appended during a sync are written right after it if they
 // have waited that long already). A caller replies to its client only after
@@ -16,8 +17,9 @@
 //   kBatch   the same, for the group that covered it; WaitDurable blocks
 //            for at most about batch_interval plus one write and one sync.
 //   kNone    the record was written to the operating system's page cache
-//            before Append returned: it survives a crash of the process,
-//            not of the machine (a power loss may take the last seconds).
+//            (by the writer's thread, with whatever was queued with it;
+//            never synced): it survives a crash of the process, not of the
+//            machine (a power loss may take the last seconds).
 //
 // A full or failing disk:
 //   - a write that fails (disk full: ResourceExhausted; other I/O:
@@ -27,7 +29,7 @@
 //     unknown to the client (the record will be written once the disk
 //     takes it). Append is then refused with the write's error, numbering
 //     nothing, until the kept records are written: Writable() and Append
-//     try that at once, and kBatch's thread every kHeldRetryInterval.
+//     try that at once, and the writer's thread every kHeldRetryInterval.
 //   - a sync that fails fails WaitDurable for the records it would have
 //     covered; those may or may not be found after a restart. Later records
 //     go on (the sink moves to a new segment).
@@ -113,9 +115,9 @@ class JournalWriter {
   absl::StatusOr<uint64_t> Append(std::string_view body);
   // A record body made when it is written.
   using LaterBody = absl::AnyInvocable<std::string()>;
-  // Like Append, for a body `body()` makes: with kBatch, called once on the
-  // writer's thread when its group is written (the caller's thread only
-  // numbers and queues it); with the other modes, called at once. Moved
+  // Like Append, for a body `body()` makes: with kBatch and kNone, called
+  // once on the writer's thread when its group is written (the caller's
+  // thread only numbers and queues it); with kAlways, at once. Moved
   // from only when a sequence is returned: a refused call leaves `body`
   // for the caller. A body over kMaxRecordBytes then fails the write
   // (InvalidArgument), and the record is kept like a failed write's.
@@ -142,7 +144,7 @@ class JournalWriter {
     uint64_t last = 0;
     absl::Status status;
   };
-  // kBatch: a record numbered by an appending thread, its body not made
+  // kBatch, kNone: a record numbered by an appending thread, its body not made
   // yet. Allocated by the appending thread and, once the writer's thread
   // has made its body, handed back for an appending thread to free (the
   // body's captures were allocated there: freeing them on the writer's
@@ -154,13 +156,14 @@ class JournalWriter {
   };
   JournalWriter(std::unique_ptr<JournalSink> sink, uint64_t next_sequence,
                 const JournalWriterOptions& options);
-  // kBatch's thread: gathers a group, writes and syncs it.
+  // The writer's thread (kBatch, kNone): gathers a group, writes it, and
+  // with kBatch syncs it.
   void WriteLoop();
   // Writes the buffered records to the sink and, with `sync`, syncs it
   // (`lock` holds mu_ on entry and exit; released for the I/O). One at a
   // time: waits for a write under way first.
   absl::Status WriteLocked(std::unique_lock<std::mutex>& lock, bool sync);
-  // kBatch, append_mu_ held, Append refused nothing: numbers `body` and
+  // Not kAlways, append_mu_ held, Append refused nothing: numbers `body` and
   // queues it for the writer's thread without taking mu_.
   uint64_t QueueRecord(LaterBody body);
   // mu_ held: moves the queued records, oldest first, to later_.
@@ -186,19 +189,19 @@ class JournalWriter {
   const JournalWriterOptions options_;
   const uint64_t first_sequence_;
 
-  // kBatch: appending threads take only append_mu_ (numbering and queueing
-  // in order), never mu_, which the writer's thread and the threads waiting
-  // for syncs hold: a thread executing calls is never put to sleep behind
-  // one of them that its CPU's scheduler has preempted. queued_ is the
-  // records numbered and not taken yet, newest first; spent_ those whose
-  // bodies were made, for FreeSpent.
+  // kBatch, kNone: appending threads take only append_mu_ (numbering and
+  // queueing in order), never mu_, which the writer's thread and the
+  // threads waiting for syncs hold: a thread executing calls is never put
+  // to sleep behind one of them that its CPU's scheduler has preempted.
+  // queued_ is the records numbered and not taken yet, newest first;
+  // spent_ those whose bodies were made, for FreeSpent.
   std::mutex append_mu_;
   std::atomic<QueuedRecord*> queued_{nullptr};
   std::atomic<QueuedRecord*> spent_{nullptr};
-  // The highest sequence numbered (appending threads write it: in kBatch
-  // under append_mu_, otherwise under mu_).
+  // The highest sequence numbered (appending threads write it: under
+  // append_mu_, or under mu_ with kAlways).
   std::atomic<uint64_t> numbered_through_;
-  // kBatch: the writer's thread sleeps on wakeups_ while nothing is
+  // The writer's thread sleeps on wakeups_ while nothing is
   // buffered, with writer_idle_ set; an Append that queues onto an empty
   // queue then bumps wakeups_. While a group gathers (gathering_, from
   // record group_from_), the Append that fills it notifies appended_.
@@ -213,14 +216,14 @@ class JournalWriter {
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees its ordering
   // (Debian's Abseil is not instrumented). Every field below is guarded.
   mutable std::mutex mu_;
-  // The highest sequence taken from queued_ (or framed, outside kBatch).
+  // The highest sequence taken from queued_ (or framed, with kAlways).
   uint64_t taken_through_;
   // Frames of the records buffered_from_ .. taken_through_ that were made,
   // not yet written; spare_ is the buffer a write hands to the sink (kept,
   // with its capacity, for the next swap).
   std::string buffer_;
   std::string spare_;
-  // kBatch: the records after those framed in buffer_, taken from queued_
+  // The records after those framed in buffer_, taken from queued_
   // with their bodies not made yet (the last later_.size() through
   // taken_through_). Owned.
   std::vector<QueuedRecord*> later_;

@@ -251,7 +251,7 @@ TEST(JournalWriterTest, LaterBodiesAreMadeByTheWritersThreadInOrder) {
       EXPECT_EQ(*seq, static_cast<uint64_t>(i));
     }
     ASSERT_TRUE(writer->WaitDurable(6).ok());
-    EXPECT_EQ(made_by_caller.load(), mode == FsyncMode::kBatch ? 0 : 3);
+    EXPECT_EQ(made_by_caller.load(), mode == FsyncMode::kAlways ? 3 : 0);
 
     // Refused while a failed write's record is kept: the body stays here.
     sink->fail_appends = true;
@@ -263,7 +263,7 @@ TEST(JournalWriterTest, LaterBodiesAreMadeByTheWritersThreadInOrder) {
     sink->fail_appends = false;
     ASSERT_TRUE(writer->Writable().ok());
 
-    if (mode == FsyncMode::kBatch) {
+    if (mode != FsyncMode::kAlways) {
       // Too big once made: the write fails, the record is kept and
       // everything after it waits; nothing partial reaches the disk.
       JournalWriter::LaterBody huge(
