@@ -345,7 +345,8 @@ class Daemon::Impl {
   bool HoldUntilDurable(void* durable, Frames& reply) {
     if (options_.journal == nullptr) return false;
     const uint64_t sequence = StateJournal::TakeThreadSequence();
-    // Durable already (--fsync=none or always): no hand-off.
+    // Durable already (--fsync=always, or a group written meanwhile): no
+    // hand-off.
     if (sequence == 0 || options_.journal->IsDurable(sequence)) return false;
     Frames held;
     held.Add(&sequence, sizeof(sequence));
