@@ -244,7 +244,7 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   group_started_at_ = absl::InfiniteFuture();
   lock.unlock();
   absl::Status written = absl::OkStatus();
-  // The queued bodies (kBatch) are made and framed here, after the frames
+  // The queued bodies (kBatch, kNone) are made and framed here, after the frames
   // a failed write left, on this thread rather than the caller's.
   size_t made = 0;
   QueuedRecord* spent = nullptr;
@@ -272,14 +272,12 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   }
   JournalGroupWritten group;
   group.records = static_cast<int>(count);
-  const absl::Time write_started = absl::Now();
   if (written.ok() && count > 0) {
     written = sink_->Append(first, static_cast<int>(count), spare_);
   }
-  const absl::Time sync_started = absl::Now();
-  group.write_time = sync_started - write_started;
   absl::Status synced = absl::OkStatus();
   if (written.ok() && sync_needed) {
+    const absl::Time sync_started = absl::Now();
     synced = sink_->Sync();
     group.synced = true;
     group.sync_time = absl::Now() - sync_started;
@@ -428,14 +426,14 @@ void JournalWriter::WriteLoop() {
       writer_idle_.store(false, std::memory_order_relaxed);
       continue;
     }
-    // A group gathers until the interval since its first record was
-    // appended passes, enough records wait, or the writer stops.
     if (options_.fsync == FsyncMode::kNone) {
       // Nothing to gather for: no sync to share. What came meanwhile is
       // one write.
       WriteLocked(lock, /*sync=*/false).IgnoreError();
       continue;
     }
+    // A group gathers until the interval since its first record was
+    // appended passes, enough records wait, or the writer stops.
     if (group_started_at_ == absl::InfiniteFuture()) {
       // When its first record was queued (read after BufferedLocked saw
       // it numbered; a time older than that only makes the group due).

@@ -68,8 +68,7 @@ struct JournalGroupWritten {
   int records = 0;        // in the write (0: a sync alone)
   bool synced = false;    // a sync was made after it
   bool ok = false;        // the write and the sync (if any) succeeded
-  absl::Duration write_time;  // the sink's Append
-  absl::Duration sync_time;   // the sink's Sync (zero: none)
+  absl::Duration sync_time;  // the sink's Sync (zero: none)
 };
 
 struct JournalWriterOptions {
