@@ -339,9 +339,8 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     record.rules_version = effect.rules->version;
   }
   // Encoded by the writer's thread when its group is written (--fsync=batch
-  // or none),
-  // not on the thread executing calls. Never ahead of a record still
-  // waiting (append_error_ says why it waits).
+  // or none), not on the thread executing calls. Never ahead of a record
+  // still waiting (append_error_ says why it waits).
   journal::JournalWriter::LaterBody later =
       [record = std::move(record)] { return journal::EncodeRecord(record); };
   absl::StatusOr<uint64_t> sequence =
