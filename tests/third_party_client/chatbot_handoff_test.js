@@ -542,6 +542,12 @@ step("reservations_reject_then_accept", async () => {
     assert.equal(offeredInfo.state, "Offered");
     assert.equal(offeredInfo.agentId, "carol");
     assert.equal(offeredInfo.offerExpiresAtUnixMs, first.offerExpiresAtUnixMs);
+    // Service order compares arrival in whole milliseconds, then by when a
+    // contact was placed (routing/internal/contact_record.h): a rejected
+    // offer is placed anew, so it is first in line again only over
+    // contacts that arrived in a later millisecond. Without this pause the
+    // three calls above can all fall in one millisecond with offer-2's.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal((await route("offer-2", 602)).decision.outcome, "Queued");
     const offered = await events.next(
         (e) => e.topic === "contact/offer-1\0" && e.type === "ContactAssigned",
