@@ -1,6 +1,11 @@
 #include "journal/journal_writer.h"
 
+#include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <utility>
@@ -61,8 +66,14 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Create(
         absl::StrCat("journal writer: batch of ", options.batch_max_records,
                      " records; at least 1"));
   }
-  return std::unique_ptr<JournalWriter>(
+  std::unique_ptr<JournalWriter> writer(
       new JournalWriter(std::move(sink), next_sequence, options));
+  if (writer->settled_fd_ < 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("journal writer: cannot create an eventfd: ",
+                     std::strerror(errno)));
+  }
+  return writer;
 }
 
 JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
@@ -80,6 +91,9 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
       group_started_at_(absl::InfiniteFuture()) {
   stats_.durable_through = durable_through_;
   durable_through_published_.store(durable_through_);
+  settled_through_published_.store(synced_through_);
+  settled_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (settled_fd_ < 0) return;  // Create refuses it; no thread started.
   if (options_.fsync != FsyncMode::kAlways) {
     write_thread_ = std::thread([this] { WriteLoop(); });
   }
@@ -104,6 +118,7 @@ JournalWriter::~JournalWriter() {
   later_.clear();
   FreeList(queued_.exchange(nullptr));
   FreeList(spent_.exchange(nullptr));
+  if (settled_fd_ >= 0) ::close(settled_fd_);
 }
 
 void JournalWriter::FreeList(QueuedRecord* record) {
@@ -339,6 +354,15 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   }
   durable_through_published_.store(durable_through_,
                                     std::memory_order_release);
+  if (settled_through_published_.load(std::memory_order_relaxed) <
+      synced_through_) {
+    settled_through_published_.store(synced_through_,
+                                     std::memory_order_release);
+    // After the marks it announces: a reader that drained the eventfd and
+    // then missed them is woken again.
+    const uint64_t one = 1;
+    (void)!::write(settled_fd_, &one, sizeof(one));
+  }
   stats_.records_kept = held_.ok() ? 0 : TakenLocked();
   written_.notify_all();
   appended_.notify_all();  // The writer's thread watches held_ too.
@@ -363,6 +387,22 @@ bool JournalWriter::IsDurable(uint64_t sequence) const {
       durable_through_published_.load(std::memory_order_acquire);
   return sequence != 0 && sequence <= durable &&
          sequence > failed_through_.load(std::memory_order_acquire);
+}
+
+std::optional<absl::Status> JournalWriter::Outcome(uint64_t sequence) const {
+  if (IsDurable(sequence)) return absl::OkStatus();
+  if (sequence == 0 ||
+      sequence > numbered_through_.load(std::memory_order_acquire)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("journal: record ", sequence, " was never appended"));
+  }
+  if (sequence > settled_through_published_.load(std::memory_order_acquire)) {
+    return std::nullopt;
+  }
+  // Settled and not durable, or durable before a failure published since:
+  // the failed ranges tell (only after a failed write or sync).
+  std::lock_guard<std::mutex> lock(mu_);
+  return FailureOf(sequence);
 }
 
 absl::Status JournalWriter::WaitDurable(uint64_t sequence) {

@@ -34,6 +34,10 @@
 //     covered; those may or may not be found after a restart. Later records
 //     go on (the sink moves to a new segment).
 //
+// A thread that serves many clients need not block in WaitDurable: it
+// polls settled_fd(), which becomes readable after every write or sync that
+// settled records' fates, and asks Outcome(seq) of each reply it holds.
+//
 // Thread-safety: every method may be called from any thread.
 #ifndef JOURNAL_JOURNAL_WRITER_H_
 #define JOURNAL_JOURNAL_WRITER_H_
@@ -44,6 +48,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -131,6 +136,16 @@ class JournalWriter {
   // Blocks until record `sequence` is durable as the mode promises (OK), or
   // the sync that would have covered it failed (that error).
   absl::Status WaitDurable(uint64_t sequence);
+  // What WaitDurable(sequence) would return, without waiting: nullopt while
+  // the record's fate is open. Takes no lock unless a write or sync has
+  // failed. Fates settle in sequence order: once Outcome(n) has one, so has
+  // every record before n.
+  std::optional<absl::Status> Outcome(uint64_t sequence) const;
+  // An eventfd that becomes readable after every write or sync that settled
+  // records' fates (made durable, or failed them). One reader drains it
+  // (read() of 8 bytes) and then asks Outcome: a fate settled after the
+  // drain makes it readable again, so none is missed. Owned by the writer.
+  int settled_fd() const { return settled_fd_; }
   // Syncs now whatever is appended (every mode), and waits for it.
   absl::Status Flush();
 
@@ -252,6 +267,10 @@ class JournalWriter {
   // none), published for IsDurable (written under mu_, read without it).
   std::atomic<uint64_t> durable_through_published_{0};
   std::atomic<uint64_t> failed_through_{0};
+  // synced_through_, published likewise (after the two above).
+  std::atomic<uint64_t> settled_through_published_{0};
+  // settled_fd(); -1 when the kernel gave none (Create refuses that).
+  int settled_fd_ = -1;
   std::thread write_thread_;
 };
 

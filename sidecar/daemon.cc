@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -25,6 +27,7 @@
 #include "sidecar/cpu_placement.h"
 #include "sidecar/event_sequencer.h"
 #include "sidecar/event_topics.h"
+#include "sidecar/held_replies.h"
 #include "sidecar/subscriber_interest.h"
 #include "sidecar/idempotency_store.h"
 #include "sidecar/request_affinity.h"
@@ -43,7 +46,8 @@ constexpr char kEventsEndpoint[] = "inproc://routingd-events";
 // ReloadRules requests, from the threads that received them to the reloader.
 constexpr char kReloadsEndpoint[] = "inproc://routingd-reloads";
 // Replies waiting for their journal record to be durable: [sequence (8
-// bytes), reply frames...], to the durable-replies thread.
+// bytes), reply frames...], from the workers and the reloader to the
+// frontend, which holds them until the record settles (HeldReplies).
 constexpr char kDurableEndpoint[] = "inproc://routingd-durable-replies";
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
 constexpr char kTerminate[] = "$TERM";
@@ -284,11 +288,6 @@ class Daemon::Impl {
       status = publisher_.Start(context_, "publisher", options_.io_cpus,
                                 [this](void* pipe) { Publisher(pipe); });
     }
-    // Before every thread that executes requests: they connect to it.
-    if (status.ok() && options_.journal != nullptr) {
-      status = durable_.Start(context_, "durable", options_.io_cpus,
-                              [this](void* pipe) { DurableReplies(pipe); });
-    }
     if (status.ok()) {
       status = reloader_.Start(context_, "rules-reload", options_.worker_cpus,
                                [this](void* pipe) { Reloader(pipe); });
@@ -323,7 +322,6 @@ class Daemon::Impl {
     for (auto& worker : workers_) worker->Stop();
     workers_.clear();
     reloader_.Stop();   // After a compile under way, if any, has finished.
-    durable_.Stop();    // Every thread that sends it replies has stopped.
     publisher_.Stop();  // Flushes the events the workers left.
     zap_.Stop();
     zmq_ctx_term(context_);
@@ -338,21 +336,35 @@ class Daemon::Impl {
   void Publisher(void* pipe);
   void StepTimer(void* pipe);
   void Reloader(void* pipe);
-  void DurableReplies(void* pipe);
-  // A reply whose request left a journal record (the calling thread's
-  // StateJournal::TakeThreadSequence) goes to the durable-replies thread
-  // and returns true; any other returns false, for the caller to send.
-  bool HoldUntilDurable(void* durable, Frames& reply) {
-    if (options_.journal == nullptr) return false;
+  // The journal record the calling thread's request left and that is not
+  // durable yet (StateJournal::TakeThreadSequence); 0 when there is none
+  // (no journal, nothing recorded, or durable already: --fsync=always, or
+  // a group written meanwhile), and the reply goes out at once.
+  uint64_t PendingRecord() const {
+    if (options_.journal == nullptr) return 0;
     const uint64_t sequence = StateJournal::TakeThreadSequence();
-    // Durable already (--fsync=always, or a group written meanwhile): no
-    // hand-off.
-    if (sequence == 0 || options_.journal->IsDurable(sequence)) return false;
+    if (sequence == 0 || options_.journal->IsDurable(sequence)) return 0;
+    return sequence;
+  }
+  // A worker's or the reloader's reply whose record is not durable yet goes
+  // to the frontend's held replies (kDurableEndpoint) and returns true; any
+  // other returns false, for the caller to send.
+  bool HoldUntilDurable(void* durable, Frames& reply) {
+    const uint64_t sequence = PendingRecord();
+    if (sequence == 0) return false;
     Frames held;
     held.Add(&sequence, sizeof(sequence));
     for (size_t f = 0; f < reply.size(); ++f) held.TakeFrom(reply, f);
     return held.Send(durable, 0);
   }
+  // The frontend's: takes the held replies the workers and the reloader
+  // sent (kDurableEndpoint) into `held`.
+  void TakeHeldReplies(void* durable, HeldReplies& held);
+  // The frontend's: sends `reply` once its record settled with `fate`: as
+  // it is when durable, else as NOT_DURABLE (never a success that is not
+  // durable).
+  void SendSettledReply(void* router, const absl::Status& fate, Frames& reply,
+                        flatbuffers::FlatBufferBuilder& fbb);
   void Zap(void* pipe);
   // Hands a ReloadRules request (all its frames) to the reloader and returns
   // true; its reply comes from there. While another reload runs, fills
@@ -426,7 +438,6 @@ class Daemon::Impl {
   // here, one at a time, never on a thread that answers routes.
   Actor reloader_;
   std::atomic<bool> reload_running_{false};
-  Actor durable_;
   // What the event subscribers listen to, kept by the publisher thread from
   // its XPUB socket's subscription messages.
   SubscriberInterest interest_;
@@ -524,12 +535,19 @@ void Daemon::Impl::Frontend(void* pipe) {
       status = ZmqError("connecting the frontend to the rules reloader");
     }
   }
+  // Replies waiting for their journal record: from the workers and the
+  // reloader through `durable`, and this thread's own (inline execution);
+  // released as the journal's settled_fd() tells of syncs.
   ZmqSocket durable;
-  if (status.ok() && inline_execution && options_.journal != nullptr) {
-    durable = ZmqSocket(zmq_socket(context_, ZMQ_PUSH));
-    status = durable.SetInt(ZMQ_LINGER, kCloseLingerMs);
-    if (status.ok() && zmq_connect(durable.get(), kDurableEndpoint) != 0) {
-      status = ZmqError("connecting the frontend to the durable replies");
+  HeldReplies held;
+  const int settled_fd =
+      options_.journal != nullptr ? options_.journal->settled_fd() : -1;
+  if (status.ok() && options_.journal != nullptr) {
+    durable = ZmqSocket(zmq_socket(context_, ZMQ_PULL));
+    status = durable.SetInt(ZMQ_LINGER, 0);
+    if (status.ok()) status = durable.SetInt(ZMQ_RCVHWM, inproc_hwm);
+    if (status.ok() && zmq_bind(durable.get(), kDurableEndpoint) != 0) {
+      status = ZmqError("binding the durable replies queue");
     }
   }
   SignalReady(pipe, status);
@@ -549,9 +567,12 @@ void Daemon::Impl::Frontend(void* pipe) {
   while (true) {
     zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
                               {from_workers.get(), 0, ZMQ_POLLIN, 0},
-                              {router.get(), 0, ZMQ_POLLIN, 0}};
+                              {router.get(), 0, ZMQ_POLLIN, 0},
+                              {durable.get(), 0, ZMQ_POLLIN, 0},
+                              {nullptr, settled_fd, ZMQ_POLLIN, 0}};
     const long timeout_ms = accepting ? -1 : 10;
-    if (zmq_poll(items, 3, timeout_ms) < 0 && zmq_errno() != EINTR) break;
+    const int polled = settled_fd >= 0 ? 5 : 3;
+    if (zmq_poll(items, polled, timeout_ms) < 0 && zmq_errno() != EINTR) break;
     if (items[1].revents & ZMQ_POLLIN) {
       for (int i = 0; i < kBatch; ++i) {
         Frames reply;
@@ -615,14 +636,15 @@ void Daemon::Impl::Frontend(void* pipe) {
             in_flight.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          Frames reply;
-          BuildReply(request, fbb, reply);
-          if (HoldUntilDurable(durable.get(), reply)) {
-            // In flight until the durable-replies thread passes it back.
+          auto reply = std::make_unique<Frames>();
+          BuildReply(request, fbb, *reply);
+          if (const uint64_t sequence = PendingRecord(); sequence != 0) {
+            // In flight until its record settles.
             in_flight.fetch_add(1, std::memory_order_relaxed);
+            held.Hold(sequence, std::move(reply));
             continue;
           }
-          SendToClient(router.get(), reply);
+          SendToClient(router.get(), *reply);
           continue;
         }
         const std::optional<size_t> keyed = WorkerFor(
@@ -644,6 +666,23 @@ void Daemon::Impl::Frontend(void* pipe) {
                         "the worker queue is full; retry later");
         }
       }
+    }
+    if (settled_fd >= 0) {
+      if (items[3].revents & ZMQ_POLLIN) TakeHeldReplies(durable.get(), held);
+      if (items[4].revents & ZMQ_POLLIN) {
+        // Drained before the fates are read: a sync settled after this read
+        // makes it readable again.
+        uint64_t settles = 0;
+        (void)!::read(settled_fd, &settles, sizeof(settles));
+      }
+      held.ReleaseSettled(
+          [this](uint64_t sequence) {
+            return options_.journal->Outcome(sequence);
+          },
+          [&](const absl::Status& fate, Frames& reply) {
+            in_flight.fetch_sub(1, std::memory_order_relaxed);
+            SendSettledReply(router.get(), fate, reply, fbb);
+          });
     }
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
       accepting = false;
@@ -672,7 +711,57 @@ void Daemon::Impl::Frontend(void* pipe) {
       break;
     }
   }
+  if (settled_fd >= 0) {
+    // Replies held past the grace period still go out, once their records
+    // settle (one sync at most), rather than never.
+    TakeHeldReplies(durable.get(), held);
+    held.ReleaseAll(
+        [this](uint64_t sequence) {
+          return options_.journal->WaitDurable(sequence);
+        },
+        [&](const absl::Status& fate, Frames& reply) {
+          in_flight.fetch_sub(1, std::memory_order_relaxed);
+          SendSettledReply(router.get(), fate, reply, fbb);
+        });
+  }
   (void)router.SetInt(ZMQ_LINGER, kCloseLingerMs);
+}
+
+void Daemon::Impl::TakeHeldReplies(void* durable, HeldReplies& held) {
+  for (int i = 0; i < kBatch; ++i) {
+    Frames message;
+    if (!message.Receive(durable, ZMQ_DONTWAIT)) break;
+    uint64_t sequence = 0;
+    if (message.size() < 2 || message.size_of(0) != sizeof(sequence)) continue;
+    std::memcpy(&sequence, message.data(0), sizeof(sequence));
+    auto reply = std::make_unique<Frames>();
+    for (size_t f = 1; f < message.size(); ++f) reply->TakeFrom(message, f);
+    held.Hold(sequence, std::move(reply));
+  }
+}
+
+void Daemon::Impl::SendSettledReply(void* router, const absl::Status& fate,
+                                    Frames& reply,
+                                    flatbuffers::FlatBufferBuilder& fbb) {
+  if (fate.ok()) {
+    SendToClient(router, reply);
+    return;
+  }
+  // Never a success that is not durable.
+  Frames refused;
+  const size_t last = reply.size() - 1;
+  for (size_t f = 0; f < last; ++f) refused.TakeFrom(reply, f);
+  const wire::Reply* original =
+      flatbuffers::GetRoot<wire::Reply>(reply.data(last));
+  fbb.Clear();
+  FinishErrorReply(
+      fbb, original->request_id(), wire::ErrorCode::NotDurable,
+      absl::StrCat("executed, but its journal record could not be made "
+                   "durable (",
+                   fate.message(), "); the outcome is unknown"));
+  metrics_->journal_not_durable.fetch_add(1, std::memory_order_relaxed);
+  refused.Add(fbb.GetBufferPointer(), fbb.GetSize());
+  SendToClient(router, refused);
 }
 
 void Daemon::Impl::Worker(void* pipe, int index) {
@@ -840,71 +929,6 @@ void Daemon::Impl::Reloader(void* pipe) {
       }
     }
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) break;
-  }
-}
-
-void Daemon::Impl::DurableReplies(void* pipe) {
-  ZmqSocket held(zmq_socket(context_, ZMQ_PULL));
-  ZmqSocket replies(zmq_socket(context_, ZMQ_PUSH));
-  absl::Status status = held.SetInt(ZMQ_LINGER, 0);
-  if (status.ok()) status = replies.SetInt(ZMQ_LINGER, kCloseLingerMs);
-  if (status.ok() && zmq_bind(held.get(), kDurableEndpoint) != 0) {
-    status = ZmqError("binding the durable replies queue");
-  }
-  if (status.ok() && zmq_connect(replies.get(), kRepliesEndpoint) != 0) {
-    status = ZmqError("connecting the durable replies thread");
-  }
-  SignalReady(pipe, status);
-  if (!status.ok()) return;
-  flatbuffers::FlatBufferBuilder fbb(256);
-  // Replies arrive in the order their records were appended, give or take
-  // the threads' interleaving; waiting for each in turn costs one sync per
-  // group (a later record's sync covers every earlier one).
-  auto pass_on = [&](Frames& message, int send_flags) {
-    uint64_t sequence = 0;
-    if (message.size() < 2 || message.size_of(0) != sizeof(sequence)) return;
-    std::memcpy(&sequence, message.data(0), sizeof(sequence));
-    const absl::Status durable = options_.journal->WaitDurable(sequence);
-    Frames reply;
-    const size_t last = message.size() - 1;
-    for (size_t f = 1; f < last; ++f) reply.TakeFrom(message, f);
-    if (durable.ok()) {
-      reply.TakeFrom(message, last);
-    } else {
-      // Never a success that is not durable.
-      const wire::Reply* original =
-          flatbuffers::GetRoot<wire::Reply>(message.data(last));
-      fbb.Clear();
-      FinishErrorReply(
-          fbb, original->request_id(), wire::ErrorCode::NotDurable,
-          absl::StrCat("executed, but its journal record could not be made "
-                       "durable (",
-                       durable.message(), "); the outcome is unknown"));
-      metrics_->journal_not_durable.fetch_add(1, std::memory_order_relaxed);
-      reply.Add(fbb.GetBufferPointer(), fbb.GetSize());
-    }
-    reply.Send(replies.get(), send_flags);
-  };
-  while (true) {
-    zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
-                              {held.get(), 0, ZMQ_POLLIN, 0}};
-    if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR) break;
-    if (items[1].revents & ZMQ_POLLIN) {
-      for (int i = 0; i < kBatch; ++i) {
-        Frames message;
-        if (!message.Receive(held.get(), ZMQ_DONTWAIT)) break;
-        pass_on(message, 0);
-      }
-    }
-    if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
-      // Whatever the stopped threads left is answered too.
-      Frames message;
-      while (message.Receive(held.get(), ZMQ_DONTWAIT)) {
-        pass_on(message, ZMQ_DONTWAIT);
-        message.Clear();
-      }
-      break;
-    }
   }
 }
 

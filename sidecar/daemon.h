@@ -23,9 +23,11 @@
 //     off the threads that answer routes: workers (and an inline frontend)
 //     hand them over, and answer Busy to one arriving while another
 //     compiles;
-//   - with a journal, one thread that holds each reply to a request that
-//     left a journal record until the record is durable, then passes it to
-//     the frontend (group commit: one sync releases many replies);
+//   - with a journal, the frontend holds each reply to a request that left
+//     a journal record until the record is durable (HeldReplies: the
+//     workers send it such replies with the record's sequence); it polls
+//     the journal's settled_fd() beside its sockets, and one sync releases
+//     every reply of its group;
 //   - with CURVE, one ZAP thread that checks client keys against the list
 //     and labels each connection with the key's roles (client_roles.h).
 // Each thread owns its sockets alone and starts and stops with a

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -206,6 +207,13 @@ class StateJournal {
   // Whether record `sequence` is durable already (without waiting):
   // always with --fsync=none and =always, once its group synced with batch.
   bool IsDurable(uint64_t sequence) { return writer_->IsDurable(sequence); }
+  // What WaitDurable(sequence) would return, or nullopt while the record's
+  // fate is open; settled_fd() becomes readable as fates settle
+  // (journal::JournalWriter::Outcome, settled_fd).
+  std::optional<absl::Status> Outcome(uint64_t sequence) {
+    return writer_->Outcome(sequence);
+  }
+  int settled_fd() const { return writer_->settled_fd(); }
 
   // Takes a snapshot now: the state under the order lock, written once the
   // records it includes are durable; then older segments are deleted.

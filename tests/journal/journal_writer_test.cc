@@ -1,9 +1,13 @@
 #include "journal/journal_writer.h"
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -445,7 +449,77 @@ TEST(JournalWriterTest, AFailedSyncFailsTheRecordsItCoveredOnly) {
     EXPECT_TRUE(writer->WaitDurable(later).ok());
     EXPECT_TRUE(writer->WaitDurable(good).ok());
     EXPECT_FALSE(writer->WaitDurable(lost).ok());  // Still not durable.
+    // Outcome says the same without waiting.
+    ASSERT_TRUE(writer->Outcome(lost).has_value());
+    EXPECT_THAT(writer->Outcome(lost)->message(),
+                HasSubstr("record 2 is not durable"));
+    EXPECT_TRUE(writer->Outcome(good)->ok());
+    EXPECT_TRUE(writer->Outcome(later)->ok());
     EXPECT_EQ(writer->Stats().sync_failures, 1u);
+  }
+}
+
+TEST(JournalWriterTest, OutcomeIsOpenUntilTheGroupsSync) {
+  const std::string dir = ScratchDirectory("outcome-open");
+  JournalWriterOptions options;
+  options.batch_interval = absl::Seconds(1);  // The group waits for Flush.
+  auto writer = *JournalWriter::Create(*SegmentSink::Open(dir), 1, options);
+  const uint64_t seq = *writer->Append("waits");
+  EXPECT_FALSE(writer->Outcome(seq).has_value());
+  EXPECT_FALSE(writer->IsDurable(seq));
+  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Outcome(seq).has_value());
+  EXPECT_TRUE(writer->Outcome(seq)->ok());
+  EXPECT_EQ(writer->Outcome(seq + 1)->code(),
+            absl::StatusCode::kInvalidArgument);  // Never appended.
+}
+
+// The frontend's way of waiting: drain settled_fd(), then read Outcome, and
+// poll the descriptor only while the next record is open. A writer that
+// signalled before publishing what settled (or not at all) leaves the
+// poller asleep while the record is durable.
+TEST(JournalWriterTest, TheSettledDescriptorWakesAPollerForEveryRecord) {
+  for (FsyncMode mode : {FsyncMode::kBatch, FsyncMode::kNone}) {
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("settled-fd-", FsyncModeName(mode)));
+    auto writer = OpenWriter(dir, 1, mode);
+    constexpr uint64_t kRecords = 300;
+    std::atomic<uint64_t> settled{0};
+    std::atomic<int> missed{0};
+    std::thread poller([&] {
+      uint64_t next = 1;
+      while (next <= kRecords && missed.load() == 0) {
+        uint64_t drained = 0;
+        (void)!::read(writer->settled_fd(), &drained, sizeof(drained));
+        // Appended yet? (Outcome of a record not appended is an error.)
+        if (next > writer->Stats().appended) {
+          std::this_thread::yield();
+          continue;
+        }
+        if (std::optional<absl::Status> fate = writer->Outcome(next)) {
+          ASSERT_TRUE(fate->ok()) << *fate;
+          settled.store(next++);
+          continue;
+        }
+        pollfd item = {writer->settled_fd(), POLLIN, 0};
+        if (::poll(&item, 1, 2000) == 0 && writer->IsDurable(next)) {
+          ADD_FAILURE() << "record " << next
+                        << " settled without waking the poller";
+          ++missed;
+        }
+      }
+    });
+    // One record at a time, each opening a group of its own to an idle
+    // writer's thread.
+    for (uint64_t i = 1; i <= kRecords && missed.load() == 0; ++i) {
+      ASSERT_EQ(*writer->Append(absl::StrCat("record ", i)), i);
+      while (settled.load() < i && missed.load() == 0) {
+        std::this_thread::yield();
+      }
+    }
+    poller.join();
+    EXPECT_EQ(missed.load(), 0) << FsyncModeName(mode);
+    EXPECT_EQ(settled.load(), kRecords) << FsyncModeName(mode);
   }
 }
 
