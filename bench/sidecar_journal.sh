@@ -2,7 +2,8 @@
 # The journal's cost in the sidecar load test, side by side in one run:
 # routingd without a journal, then with --journal_dir and each variant in
 # FSYNC_MODES (default "batch none"): an --fsync mode, with ":MS" for an
-# --fsync_batch_ms ("batch:0.5"). "always" syncs on the thread executing
+# --fsync_batch_ms ("batch:0.5") and "@CPUS" for --journal_cpus
+# ("batch@0", "batch:0.5@0-1"). "always" syncs on the thread executing
 # calls and cannot keep up with 20,000/s here (its replies turn BUSY).
 # The variants alternate in each of RUNS
 # rounds so drift and noise fall on all alike. Each variant runs the open
@@ -121,10 +122,15 @@ for run in $(seq 1 "$runs"); do
     run_one off "$mode" "$in_flight"
     for fsync in "${modes[@]}"; do
       dir="$journal_base/run-$run-$load-$fsync"
-      batch_flag=()
-      [[ $fsync == *:* ]] && batch_flag=(--fsync_batch_ms="${fsync#*:}")
+      variant=$fsync
+      journal_flags=()
+      if [[ $variant == *@* ]]; then
+        journal_flags+=(--journal_cpus="${variant#*@}")
+        variant=${variant%%@*}
+      fi
+      [[ $variant == *:* ]] && journal_flags+=(--fsync_batch_ms="${variant#*:}")
       run_one "$fsync" "$mode" "$in_flight" --journal_dir="$dir" \
-        --fsync="${fsync%%:*}" "${batch_flag[@]}"
+        --fsync="${variant%%:*}" "${journal_flags[@]}"
       rm -rf "$dir"
     done
   done
