@@ -1,6 +1,7 @@
 #include "journal/journal_writer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -95,7 +96,11 @@ JournalWriter::JournalWriter(std::unique_ptr<JournalSink> sink,
   settled_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (settled_fd_ < 0) return;  // Create refuses it; no thread started.
   if (options_.fsync != FsyncMode::kAlways) {
-    write_thread_ = std::thread([this] { WriteLoop(); });
+    write_thread_ = std::thread([this] {
+      // As top and perf name it (routingd's threads are all "rd-...").
+      pthread_setname_np(pthread_self(), "rd-journal");
+      WriteLoop();
+    });
   }
 }
 

@@ -1,5 +1,7 @@
 #include "sidecar/state_journal.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -205,7 +207,10 @@ absl::StatusOr<std::unique_ptr<StateJournal>> StateJournal::Open(
   std::unique_ptr<StateJournal> journal(new StateJournal(
       router, rules, options, *std::move(writer), next_sequence));
   journal->snapshot_thread_ =
-      std::thread([raw = journal.get()] { raw->SnapshotLoop(); });
+      std::thread([raw = journal.get()] {
+        pthread_setname_np(pthread_self(), "rd-snapshot");
+        raw->SnapshotLoop();
+      });
   return journal;
 }
 
