@@ -16,6 +16,10 @@
 # JOURNAL_BASE (default: a temporary directory on the disk holding /tmp),
 # a fresh directory per run.
 #
+# BASELINE_ROUTINGD names a routingd built from another commit: each
+# variant then also runs with it, labelled "VARIANT~baseline", in the same
+# rounds (a "@CPUS" variant needs a baseline that knows --journal_cpus).
+#
 # Each journaled daemon's /metrics gives its own fdatasyncs under the load
 # (mean, share over 1 ms, records per sync). Then the disk's own fsync
 # latency alone, for context: FSYNC_SAMPLES writes of 4 KiB to a file in
@@ -29,11 +33,11 @@
 #   env: RATE (20000), DURATION_S (5), CONNECTIONS (4), IN_FLIGHT ("64 192"),
 #        WORKERS (1), DAEMON_CPUS (0), LOAD_CPUS (1), PORT_BASE (17900),
 #        FSYNC_MODES ("batch none"), JOURNAL_BASE, FSYNC_SAMPLES (2000),
-#        ROUTINGD_FLAGS (extra flags for every daemon), KEEP_BAZEL (1: do not
-#        stop the Bazel server first)
+#        ROUTINGD_FLAGS (extra flags for every daemon), BASELINE_ROUTINGD,
+#        KEEP_BAZEL (1: do not stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -44,6 +48,12 @@ daemon_cpus=${DAEMON_CPUS:-0}
 load_cpus=${LOAD_CPUS:-1}
 port=${PORT_BASE:-17900}
 read -r -a modes <<<"${FSYNC_MODES:-batch none}"
+baseline=${BASELINE_ROUTINGD:-}
+labels=("${modes[@]}")
+if [ -n "$baseline" ]; then
+  [ -x "$baseline" ] || { echo "BASELINE_ROUTINGD=$baseline: not an executable" >&2; exit 1; }
+  for fsync in "${modes[@]}"; do labels+=("$fsync~baseline"); done
+fi
 read -r -a extra <<<"${ROUTINGD_FLAGS:-}"
 journal_base=${JOURNAL_BASE:-$(mktemp -d /tmp/routing-journal-bench.XXXXXX)}
 fsync_samples=${FSYNC_SAMPLES:-2000}
@@ -58,6 +68,7 @@ bin=$(bazel info --noshow_progress bazel-bin 2>/dev/null)
 results=$(mktemp)
 syncs=$(mktemp)
 server_pid=
+routingd=  # The binary run_one starts: this build's, or BASELINE_ROUTINGD.
 
 run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
   local label=$1 mode=$2 in_flight=$3
@@ -66,7 +77,7 @@ run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
   # journal's syncs under it (the HTTP thread is idle until then).
   local http=
   [ "$label" != off ] && http=127.0.0.1:$((port + 5000))
-  taskset -c "$daemon_cpus,$load_cpus" "$bin/sidecar/routingd" \
+  taskset -c "$daemon_cpus,$load_cpus" "$routingd" \
     --listen="tcp://127.0.0.1:$port" --events="tcp://127.0.0.1:$((port + 1))" \
     --http="$http" --workers="$workers" --worker_cpus="$daemon_cpus" \
     --io_cpus="$load_cpus" "${extra[@]}" "$@" 2>/dev/null &
@@ -119,9 +130,13 @@ for run in $(seq 1 "$runs"); do
     mode=closed
     in_flight=$load
     [ "$load" = open ] && { mode=open; in_flight=${in_flights[0]}; }
+    routingd=$bin/sidecar/routingd
     run_one off "$mode" "$in_flight"
-    for fsync in "${modes[@]}"; do
-      dir="$journal_base/run-$run-$load-$fsync"
+    for label in "${labels[@]}"; do
+      dir="$journal_base/run-$run-$load-$label"
+      fsync=${label%"~baseline"}
+      routingd=$bin/sidecar/routingd
+      [ "$fsync" != "$label" ] && routingd=$baseline
       variant=$fsync
       journal_flags=()
       if [[ $variant == *@* ]]; then
@@ -129,7 +144,7 @@ for run in $(seq 1 "$runs"); do
         variant=${variant%%@*}
       fi
       [[ $variant == *:* ]] && journal_flags+=(--fsync_batch_ms="${variant#*:}")
-      run_one "$fsync" "$mode" "$in_flight" --journal_dir="$dir" \
+      run_one "$label" "$mode" "$in_flight" --journal_dir="$dir" \
         --fsync="${variant%%:*}" "${journal_flags[@]}"
       rm -rf "$dir"
     done
@@ -137,7 +152,7 @@ for run in $(seq 1 "$runs"); do
 done
 
 /usr/bin/python3 - "$results" "$syncs" "$journal_base" "$fsync_samples" \
-  "${modes[@]}" <<'PY'
+  "${labels[@]}" <<'PY'
 import json, os, statistics, sys, time
 rows = [json.loads(line) for line in open(sys.argv[1])]
 syncs = [json.loads(line) for line in open(sys.argv[2])]
