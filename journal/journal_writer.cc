@@ -361,12 +361,13 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
                                     std::memory_order_release);
   if (settled_through_published_.load(std::memory_order_relaxed) <
       synced_through_) {
+    // Sequentially consistent: a thread that queues a reply and then asks
+    // IsSettled either sees this or is seen by the reader this wakes.
     settled_through_published_.store(synced_through_,
-                                     std::memory_order_release);
+                                     std::memory_order_seq_cst);
     // After the marks it announces: a reader that drained the eventfd and
     // then missed them is woken again.
-    const uint64_t one = 1;
-    (void)!::write(settled_fd_, &one, sizeof(one));
+    SignalSettled();
   }
   stats_.records_kept = held_.ok() ? 0 : TakenLocked();
   written_.notify_all();
@@ -392,6 +393,11 @@ bool JournalWriter::IsDurable(uint64_t sequence) const {
       durable_through_published_.load(std::memory_order_acquire);
   return sequence != 0 && sequence <= durable &&
          sequence > failed_through_.load(std::memory_order_acquire);
+}
+
+void JournalWriter::SignalSettled() {
+  const uint64_t one = 1;
+  (void)!::write(settled_fd_, &one, sizeof(one));
 }
 
 std::optional<absl::Status> JournalWriter::Outcome(uint64_t sequence) const {

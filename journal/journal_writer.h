@@ -146,6 +146,16 @@ class JournalWriter {
   // (read() of 8 bytes) and then asks Outcome: a fate settled after the
   // drain makes it readable again, so none is missed. Owned by the writer.
   int settled_fd() const { return settled_fd_; }
+  // Whether record `sequence`'s fate is known (Outcome has one), without
+  // waiting or locking.
+  bool IsSettled(uint64_t sequence) const {
+    return sequence != 0 &&
+           sequence <= settled_through_published_.load(std::memory_order_seq_cst);
+  }
+  // Makes settled_fd() readable, as a settling write or sync does: for a
+  // thread that handed the reader a record's reply after the record had
+  // settled (the reader may have drained the signal before the reply came).
+  void SignalSettled();
   // Syncs now whatever is appended (every mode), and waits for it.
   absl::Status Flush();
 

@@ -349,15 +349,28 @@ class Daemon::Impl {
   // A worker's or the reloader's reply whose record is not durable yet goes
   // to the frontend's held replies (kDurableEndpoint) and returns true; any
   // other returns false, for the caller to send.
+  //
+  // The frontend does not poll that queue: it drains it when settled_fd()
+  // wakes it, once per write or sync rather than once per reply. A record
+  // that settled between PendingRecord and the send may have woken the
+  // frontend before the reply was queued, so the sender looks again after
+  // the send and wakes the frontend itself (the writer publishes before it
+  // signals; this thread sends before it looks: one of the two wakes the
+  // frontend after the reply is in the queue).
   bool HoldUntilDurable(void* durable, Frames& reply) {
     const uint64_t sequence = PendingRecord();
     if (sequence == 0) return false;
     Frames held;
     held.Add(&sequence, sizeof(sequence));
     for (size_t f = 0; f < reply.size(); ++f) held.TakeFrom(reply, f);
-    return held.Send(durable, 0);
+    if (!held.Send(durable, 0)) return false;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (options_.journal->IsSettled(sequence)) {
+      options_.journal->SignalSettled();
+    }
+    return true;
   }
-  // The frontend's: takes the held replies the workers and the reloader
+  // The frontend's: takes every held reply the workers and the reloader
   // sent (kDurableEndpoint) into `held`.
   void TakeHeldReplies(void* durable, HeldReplies& held);
   // The frontend's: sends `reply` once its record settled with `fate`: as
@@ -537,7 +550,8 @@ void Daemon::Impl::Frontend(void* pipe) {
   }
   // Replies waiting for their journal record: from the workers and the
   // reloader through `durable`, and this thread's own (inline execution);
-  // released as the journal's settled_fd() tells of syncs.
+  // taken and released when the journal's settled_fd() tells of a write or
+  // sync (HoldUntilDurable).
   ZmqSocket durable;
   HeldReplies held;
   const int settled_fd =
@@ -568,10 +582,9 @@ void Daemon::Impl::Frontend(void* pipe) {
     zmq_pollitem_t items[] = {{pipe, 0, ZMQ_POLLIN, 0},
                               {from_workers.get(), 0, ZMQ_POLLIN, 0},
                               {router.get(), 0, ZMQ_POLLIN, 0},
-                              {durable.get(), 0, ZMQ_POLLIN, 0},
                               {nullptr, settled_fd, ZMQ_POLLIN, 0}};
     const long timeout_ms = accepting ? -1 : 10;
-    const int polled = settled_fd >= 0 ? 5 : 3;
+    const int polled = settled_fd >= 0 ? 4 : 3;
     if (zmq_poll(items, polled, timeout_ms) < 0 && zmq_errno() != EINTR) break;
     if (items[1].revents & ZMQ_POLLIN) {
       for (int i = 0; i < kBatch; ++i) {
@@ -667,14 +680,15 @@ void Daemon::Impl::Frontend(void* pipe) {
         }
       }
     }
-    if (settled_fd >= 0) {
-      if (items[3].revents & ZMQ_POLLIN) TakeHeldReplies(durable.get(), held);
-      if (items[4].revents & ZMQ_POLLIN) {
-        // Drained before the fates are read: a sync settled after this read
-        // makes it readable again.
-        uint64_t settles = 0;
-        (void)!::read(settled_fd, &settles, sizeof(settles));
-      }
+    if (settled_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
+      // Drained before the queue and the fates are read: a write or sync
+      // settled after this read, or a reply queued after its record
+      // settled, makes it readable again.
+      uint64_t settles = 0;
+      (void)!::read(settled_fd, &settles, sizeof(settles));
+      TakeHeldReplies(durable.get(), held);
+    }
+    if (settled_fd >= 0 && !held.empty()) {
       held.ReleaseSettled(
           [this](uint64_t sequence) {
             return options_.journal->Outcome(sequence);
@@ -728,7 +742,9 @@ void Daemon::Impl::Frontend(void* pipe) {
 }
 
 void Daemon::Impl::TakeHeldReplies(void* durable, HeldReplies& held) {
-  for (int i = 0; i < kBatch; ++i) {
+  // All of them: nothing wakes this thread for the rest (at most the
+  // requests in flight).
+  while (true) {
     Frames message;
     if (!message.Receive(durable, ZMQ_DONTWAIT)) break;
     uint64_t sequence = 0;

@@ -214,6 +214,10 @@ class StateJournal {
     return writer_->Outcome(sequence);
   }
   int settled_fd() const { return writer_->settled_fd(); }
+  bool IsSettled(uint64_t sequence) const {
+    return writer_->IsSettled(sequence);
+  }
+  void SignalSettled() { writer_->SignalSettled(); }
 
   // Takes a snapshot now: the state under the order lock, written once the
   // records it includes are durable; then older segments are deleted.

@@ -467,9 +467,20 @@ TEST(JournalWriterTest, OutcomeIsOpenUntilTheGroupsSync) {
   const uint64_t seq = *writer->Append("waits");
   EXPECT_FALSE(writer->Outcome(seq).has_value());
   EXPECT_FALSE(writer->IsDurable(seq));
+  EXPECT_FALSE(writer->IsSettled(seq));
+  pollfd item = {writer->settled_fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&item, 1, 0), 0);  // Nothing settled yet.
   ASSERT_TRUE(writer->Flush().ok());
   ASSERT_TRUE(writer->Outcome(seq).has_value());
   EXPECT_TRUE(writer->Outcome(seq)->ok());
+  EXPECT_TRUE(writer->IsSettled(seq));
+  EXPECT_EQ(::poll(&item, 1, 0), 1);  // The sync signalled it.
+  uint64_t drained = 0;
+  ASSERT_EQ(::read(writer->settled_fd(), &drained, sizeof(drained)),
+            static_cast<ssize_t>(sizeof(drained)));
+  EXPECT_EQ(::poll(&item, 1, 0), 0);
+  writer->SignalSettled();  // As a thread that queued a late reply does.
+  EXPECT_EQ(::poll(&item, 1, 0), 1);
   EXPECT_EQ(writer->Outcome(seq + 1)->code(),
             absl::StatusCode::kInvalidArgument);  // Never appended.
 }
