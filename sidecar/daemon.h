@@ -25,9 +25,11 @@
 //     compiles;
 //   - with a journal, the frontend holds each reply to a request that left
 //     a journal record until the record is durable (HeldReplies: the
-//     workers send it such replies with the record's sequence); it polls
-//     the journal's settled_fd() beside its sockets, and one sync releases
-//     every reply of its group;
+//     workers queue such replies for it with the record's sequence). It
+//     polls the journal's settled_fd() beside its sockets and takes the
+//     queued replies when it fires, so one write or sync wakes it once and
+//     releases every reply of its group; a worker whose record settled
+//     while it queued the reply wakes it itself;
 //   - with CURVE, one ZAP thread that checks client keys against the list
 //     and labels each connection with the key's roles (client_roles.h).
 // Each thread owns its sockets alone and starts and stops with a
