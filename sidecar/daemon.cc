@@ -649,15 +649,17 @@ void Daemon::Impl::Frontend(void* pipe) {
             in_flight.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          auto reply = std::make_unique<Frames>();
-          BuildReply(request, fbb, *reply);
+          Frames reply;
+          BuildReply(request, fbb, reply);
           if (const uint64_t sequence = PendingRecord(); sequence != 0) {
             // In flight until its record settles.
             in_flight.fetch_add(1, std::memory_order_relaxed);
-            held.Hold(sequence, std::move(reply));
+            auto kept = std::make_unique<Frames>();
+            for (size_t f = 0; f < reply.size(); ++f) kept->TakeFrom(reply, f);
+            held.Hold(sequence, std::move(kept));
             continue;
           }
-          SendToClient(router.get(), *reply);
+          SendToClient(router.get(), reply);
           continue;
         }
         const std::optional<size_t> keyed = WorkerFor(
