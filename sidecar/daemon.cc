@@ -574,6 +574,11 @@ void Daemon::Impl::Frontend(void* pipe) {
   bool accepting = true;
   absl::Time deadline = absl::InfiniteFuture();
   std::atomic<int>& in_flight = metrics_->in_flight;
+  // A held reply whose record settled leaves flight, to its client.
+  auto send_settled = [&](const absl::Status& fate, Frames& reply) {
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    SendSettledReply(router.get(), fate, reply, fbb);
+  };
   // Requests about no contact or agent (stats, health, lists, reloads) are
   // dealt to the workers in turn.
   size_t next_worker = 0;
@@ -695,10 +700,7 @@ void Daemon::Impl::Frontend(void* pipe) {
           [this](uint64_t sequence) {
             return options_.journal->Outcome(sequence);
           },
-          [&](const absl::Status& fate, Frames& reply) {
-            in_flight.fetch_sub(1, std::memory_order_relaxed);
-            SendSettledReply(router.get(), fate, reply, fbb);
-          });
+          send_settled);
     }
     if ((items[0].revents & ZMQ_POLLIN) && IsTerminate(pipe)) {
       accepting = false;
@@ -735,10 +737,7 @@ void Daemon::Impl::Frontend(void* pipe) {
         [this](uint64_t sequence) {
           return options_.journal->WaitDurable(sequence);
         },
-        [&](const absl::Status& fate, Frames& reply) {
-          in_flight.fetch_sub(1, std::memory_order_relaxed);
-          SendSettledReply(router.get(), fate, reply, fbb);
-        });
+        send_settled);
   }
   (void)router.SetInt(ZMQ_LINGER, kCloseLingerMs);
 }
