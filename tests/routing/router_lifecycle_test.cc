@@ -901,8 +901,13 @@ TEST_F(LifecycleRaceTest, ConcurrentAddAgentOfOneIdSucceedsOnce) {
     }
   }
   // The agents of the last rounds are still on the roster: each one's load
-  // is the contacts the router says it holds.
-  for (int r = std::max(0, rounds - kIds); r < rounds; ++r) {
+  // is the contacts the router says it holds. The last round either thread
+  // finished decides which round each id belongs to now: thread 0 may have
+  // done one round more than thread 1 (the deadline stops them apart), and
+  // that round re-added the id of the round kIds before it.
+  const int last_round =
+      std::max(progress[0].load(), progress[1].load()) + 1;
+  for (int r = std::max(0, last_round - kIds); r < last_round; ++r) {
     const std::string id = agent_of(r).id;
     int held = 0;
     for (int who : {0, 1}) {
