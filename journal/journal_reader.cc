@@ -48,10 +48,24 @@ absl::Status Truncate(const std::string& path, size_t size) {
 }
 
 bool AllZero(std::string_view bytes) {
-  for (char c : bytes) {
-    if (c != 0) return false;
+  return bytes.empty() ||
+         (bytes[0] == 0 &&
+          std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0);
+}
+
+// The unit a disk writes whole, at the least: a write cut short by a power
+// loss leaves whole sectors of it unwritten (zeros, in a zero-filled
+// segment), where damage to the medium leaves garbage.
+constexpr size_t kSectorBytes = 512;
+
+// Whether a sector overlapping bytes [from, to) is all zeros.
+bool HasZeroSector(std::string_view bytes, size_t from, size_t to) {
+  to = std::min(to, bytes.size());
+  for (size_t sector = from / kSectorBytes * kSectorBytes; sector < to;
+       sector += kSectorBytes) {
+    if (AllZero(bytes.substr(sector, kSectorBytes))) return true;
   }
-  return true;
+  return false;
 }
 
 // Moves segments [from, end) to DIR/damaged/, kept for a post-mortem.
@@ -98,15 +112,20 @@ absl::StatusOr<JournalReadReport> ReadJournal(
     auto bytes = ReadFile(segment.path);
     if (!bytes.ok()) return bytes.status();
 
-    // Damage at `offset`: a torn tail when nothing but zeros follows in the
-    // last segment; otherwise refused, or the journal's end (kTruncate).
-    // Returns true when reading should stop without an error.
+    // Damage to the frame at [offset, frame_end): in the last segment, a
+    // torn tail when nothing but zeros follows, or when a sector of it is
+    // all zeros (a crash in the middle of writing a zero-filled segment,
+    // whose later pages may have reached the disk before this one: no
+    // record from here on was synced); otherwise refused, or the journal's
+    // end (kTruncate). Returns true when reading should stop without an
+    // error.
     absl::Status damage_status;
     auto damage = [&](size_t offset, size_t frame_end,
                       absl::string_view what) -> bool {
       const bool torn =
           last && (frame_end >= bytes->size() ||
-                   AllZero(std::string_view(*bytes).substr(frame_end)));
+                   AllZero(std::string_view(*bytes).substr(frame_end)) ||
+                   HasZeroSector(*bytes, offset, frame_end));
       if (!torn && options.recovery == DamageRecovery::kRefuse) {
         damage_status = absl::DataLossError(absl::StrCat(
             "journal: ", segment.path, " at offset ", offset, ": ", what,
@@ -203,6 +222,17 @@ absl::StatusOr<JournalReadReport> ReadJournal(
           return report;
         case FrameAt::Kind::kDamaged:
           if (!damage(offset, offset + at.size, "checksum mismatch")) {
+            return damage_status;
+          }
+          return report;
+        case FrameAt::Kind::kUnwritten:
+          // The zero-filled space after the segment's last record.
+          if (AllZero(std::string_view(*bytes).substr(offset))) {
+            stop = true;
+            break;
+          }
+          if (!damage(offset, offset + kFrameHeaderBytes,
+                      "zeros where a record should start")) {
             return damage_status;
           }
           return report;

@@ -1,5 +1,6 @@
 #include "journal/record_framing.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "isa-l/crc.h"
@@ -72,6 +73,12 @@ FrameAt ReadFrame(std::string_view bytes, size_t offset) {
   FrameAt at;
   if (offset >= bytes.size()) return at;
   const size_t left = bytes.size() - offset;
+  const std::string_view header =
+      bytes.substr(offset, std::min(left, kFrameHeaderBytes));
+  if (header.find_first_not_of('\0') == std::string_view::npos) {
+    at.kind = FrameAt::Kind::kUnwritten;
+    return at;
+  }
   if (left < kFrameHeaderBytes) {
     at.kind = FrameAt::Kind::kTruncated;
     return at;

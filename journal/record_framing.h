@@ -12,7 +12,9 @@
 //
 // Records are numbered from the segment's first sequence, one by one, in file
 // order. The checksum covers the length so a damaged length is caught before
-// it is trusted.
+// it is trusted. A segment may end in zeros (space zero-filled ahead of the
+// writes): a frame never starts with eight zero bytes, since the CRC32C of a
+// zero length is not zero.
 #ifndef JOURNAL_RECORD_FRAMING_H_
 #define JOURNAL_RECORD_FRAMING_H_
 
@@ -50,6 +52,8 @@ struct FrameAt {
     kEnd,        // no bytes left
     kTruncated,  // a frame that runs past the end of the bytes
     kDamaged,    // a whole frame whose checksum or length is wrong
+    kUnwritten,  // zeros where a frame header would be (all the bytes left,
+                 // if fewer than a header): space not written yet
   };
   Kind kind = Kind::kEnd;
   std::string_view body;  // kRecord: points into the bytes given

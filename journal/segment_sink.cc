@@ -46,16 +46,17 @@ absl::Status SyncDirectory(const std::string& directory) {
   return absl::OkStatus();
 }
 
-// Writes all of `data` at the file's current end; false with errno set.
-bool WriteAll(int fd, const char* data, size_t size) {
+// Writes all of `data` at `offset`; false with errno set.
+bool WriteAllAt(int fd, const char* data, size_t size, int64_t offset) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = ::pwrite(fd, data, size, offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
     }
     data += n;
     size -= static_cast<size_t>(n);
+    offset += n;
   }
   return true;
 }
@@ -67,8 +68,12 @@ struct SegmentSink::Segment {
   int fd = -1;
   // Bytes of whole records (and the header) written; read by Sync's errors.
   std::atomic<int64_t> size{0};
+  // A spare's zeros follow the records: cut off when the segment closes.
+  bool zero_filled = false;
   ~Segment() {
-    if (fd >= 0) ::close(fd);
+    if (fd < 0) return;
+    if (zero_filled) (void)::ftruncate(fd, size.load());
+    ::close(fd);
   }
 };
 
@@ -123,13 +128,18 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
   return removed ? SyncDirectory(directory) : absl::OkStatus();
 }
 
-SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes)
-    : directory_(std::move(directory)), segment_bytes_(segment_bytes) {}
+SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes,
+                         SegmentSpace space)
+    : directory_(std::move(directory)), segment_bytes_(segment_bytes) {
+  if (space == SegmentSpace::kZeroFilledAhead) {
+    spare_ = std::make_unique<SegmentSpare>(directory_, segment_bytes_);
+  }
+}
 
 SegmentSink::~SegmentSink() = default;
 
 absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(
-    const std::string& directory, int64_t segment_bytes) {
+    const std::string& directory, int64_t segment_bytes, SegmentSpace space) {
   if (directory.empty()) {
     return absl::InvalidArgumentError("journal: no directory given");
   }
@@ -149,24 +159,28 @@ absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(
         absl::StrCat("journal: ", directory, " is not a directory"));
   }
   return std::unique_ptr<SegmentSink>(
-      new SegmentSink(directory, segment_bytes));
+      new SegmentSink(directory, segment_bytes, space));
 }
 
 absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
   auto segment = std::make_shared<Segment>();
   segment->path = SegmentPath(directory_, first_sequence);
+  const std::string header = SegmentHeader(first_sequence);
   // A leftover file of that name (a segment whose every record failed to
   // be written) is replaced: it holds no record anyone was told of.
-  segment->fd = ::open(segment->path.c_str(),
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (segment->fd < 0) {
-    return IoError(errno, "cannot create", segment->path, -1);
-  }
-  const std::string header = SegmentHeader(first_sequence);
-  if (!WriteAll(segment->fd, header.data(), header.size())) {
-    const int error = errno;
-    ::unlink(segment->path.c_str());
-    return IoError(error, "cannot write", segment->path, 0);
+  if (spare_ != nullptr) segment->fd = spare_->Take(segment->path, header);
+  segment->zero_filled = segment->fd >= 0;
+  if (!segment->zero_filled) {
+    segment->fd = ::open(segment->path.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (segment->fd < 0) {
+      return IoError(errno, "cannot create", segment->path, -1);
+    }
+    if (!WriteAllAt(segment->fd, header.data(), header.size(), 0)) {
+      const int error = errno;
+      ::unlink(segment->path.c_str());
+      return IoError(error, "cannot write", segment->path, 0);
+    }
   }
   segment->size.store(static_cast<int64_t>(header.size()));
   // The new name, and the tail of the segment it replaces, are made durable
@@ -196,15 +210,15 @@ absl::Status SegmentSink::Append(uint64_t first_sequence, int count,
   }
   (void)count;
   const int64_t before = segment->size.load();
-  if (WriteAll(segment->fd, frames.data(), frames.size())) {
+  if (WriteAllAt(segment->fd, frames.data(), frames.size(), before)) {
     segment->size.store(before + static_cast<int64_t>(frames.size()));
     return absl::OkStatus();
   }
   const int error = errno;
-  // Cut the partial frames off, so the next record follows a whole one; if
-  // that fails too, leave the segment: the next Append starts another.
-  if (::ftruncate(segment->fd, before) != 0 ||
-      ::lseek(segment->fd, before, SEEK_SET) != before) {
+  // Cut the partial frames off, so the next record follows a whole one
+  // (and a zero-filled segment grows from there on); if that fails too,
+  // leave the segment: the next Append starts another.
+  if (::ftruncate(segment->fd, before) != 0) {
     // Its whole records before this one still need their sync.
     std::lock_guard<std::mutex> lock(mu_);
     if (current_ == segment) {

@@ -10,6 +10,13 @@
 // segment as it was before the failed Append (cut back to its last whole
 // record), or, when even that fails, closed, so the next Append starts a
 // new segment.
+//
+// Space: by default each new segment is a spare file zero-filled ahead of
+// time (segment_spare.h), and records are written over its zeros, so a sync
+// flushes data only; the bytes after the last record are zeros (readers
+// stop at them, docs/JOURNAL.md). When no spare is ready (or with
+// kGrowOnWrite), a segment is created empty and grows with each write. On
+// destruction the current segment is cut to its records.
 #ifndef JOURNAL_SEGMENT_SINK_H_
 #define JOURNAL_SEGMENT_SINK_H_
 
@@ -22,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "journal/journal_sink.h"
+#include "journal/segment_spare.h"
 
 namespace journal {
 
@@ -43,13 +51,20 @@ std::string SegmentPath(const std::string& directory, uint64_t first_sequence);
 absl::Status RemoveSegmentsBefore(const std::string& directory,
                                   uint64_t sequence);
 
+// How a new segment gets its space.
+enum class SegmentSpace {
+  kZeroFilledAhead,  // a spare, zero-filled and synced in the background
+  kGrowOnWrite,      // an empty file, grown by each write
+};
+
 class SegmentSink : public JournalSink {
  public:
   // Creates `directory` if needed. An Append starts a new segment when the
   // current one has reached segment_bytes; the records of one Append (a
   // group) stay together, so a segment may pass segment_bytes by a group.
   static absl::StatusOr<std::unique_ptr<SegmentSink>> Open(
-      const std::string& directory, int64_t segment_bytes = 64 << 20);
+      const std::string& directory, int64_t segment_bytes = 64 << 20,
+      SegmentSpace space = SegmentSpace::kZeroFilledAhead);
   ~SegmentSink() override;
 
   absl::Status Append(uint64_t first_sequence, int count,
@@ -57,14 +72,22 @@ class SegmentSink : public JournalSink {
   absl::Status Sync() override;
 
   const std::string& directory() const { return directory_; }
+  // Spares zero-filled so far (0 with kGrowOnWrite or on tmpfs); tests
+  // wait on it to know the next segment will be zero-filled.
+  int64_t spares_made() const {
+    return spare_ != nullptr ? spare_->spares_made() : 0;
+  }
 
  private:
   struct Segment;
-  SegmentSink(std::string directory, int64_t segment_bytes);
+  SegmentSink(std::string directory, int64_t segment_bytes,
+              SegmentSpace space);
   absl::Status StartSegment(uint64_t first_sequence);
 
   const std::string directory_;
   const int64_t segment_bytes_;
+  // Null with kGrowOnWrite. Taken from by Append's thread only.
+  std::unique_ptr<SegmentSpare> spare_;
   // The segment Append writes (guarded by mu_); Sync takes a reference
   // under mu_ and syncs outside it. std::mutex: ThreadSanitizer sees it.
   std::mutex mu_;

@@ -34,8 +34,11 @@ void WriteRecords(const std::string& dir, int count,
                   int64_t segment_bytes = 64 << 20, uint64_t first = 1) {
   JournalWriterOptions options;
   options.fsync = FsyncMode::kNone;
-  auto writer = *JournalWriter::Create(*SegmentSink::Open(dir, segment_bytes),
-                                       first, options);
+  // Files just as long as their records: tests add zeros where they mean
+  // them (segment_sink_test covers the zero-filled segments).
+  auto writer = *JournalWriter::Create(
+      *SegmentSink::Open(dir, segment_bytes, SegmentSpace::kGrowOnWrite),
+      first, options);
   for (int i = 0; i < count; ++i) {
     absl::StatusOr<uint64_t> sequence = writer->Append(Body(first + i));
     ASSERT_TRUE(sequence.ok()) << sequence.status();
@@ -83,16 +86,117 @@ TEST(JournalReaderTest, ATornTailIsCutAtEveryPossibleByte) {
   }
 }
 
-TEST(JournalReaderTest, ZerosAfterACrashAreATornTailToo) {
-  // A file system may extend the file before the data reaches it.
-  const std::string dir = ScratchDirectory("zeros");
-  WriteRecords(dir, 2);
+TEST(JournalReaderTest, ATornTailInZeroFilledSpaceIsCutAtEveryPossibleByte) {
+  // A zero-filled segment (segment_spare.h): the bytes of the record being
+  // written when the writer died, then zeros.
+  const std::string dir = ScratchDirectory("torn-zeros-source");
+  WriteRecords(dir, 3);
   const std::string path = ListSegments(dir)->back().path;
-  Spit(path, Slurp(path) + std::string(512, '\0'));
-  const ReadBack back = ReadAll(dir);
+  const std::string whole = Slurp(path);
+  const size_t last_record = whole.size() - kRecordBytes;
+  for (size_t cut = last_record + 1; cut < whole.size(); ++cut) {
+    const std::string torn = ScratchDirectory("torn-zeros");
+    std::filesystem::create_directories(torn);
+    const std::string torn_path =
+        absl::StrCat(torn, path.substr(path.rfind('/')));
+    Spit(torn_path, whole.substr(0, cut) + std::string(4096, '\0'));
+    JournalReadOptions options;
+    options.repair = true;
+    const ReadBack back = ReadAll(torn, options);
+    ASSERT_TRUE(back.status.ok()) << cut << ": " << back.status;
+    EXPECT_EQ(back.records.size(), 2u) << cut;
+    ASSERT_EQ(back.report.warnings.size(), 1u) << cut;
+    EXPECT_THAT(back.report.warnings[0],
+                HasSubstr(absl::StrCat("torn record at the end of the "
+                                       "journal cut off: ",
+                                       torn_path, " at offset ",
+                                       last_record)));
+    EXPECT_EQ(std::filesystem::file_size(torn_path), last_record);
+  }
+}
+
+TEST(JournalReaderTest, ZerosAfterTheLastRecordAreUnwrittenSpace) {
+  // A zero-filled segment still being written, or left so by a crash:
+  // every segment, not only the last, may end so, without a warning.
+  const std::string dir = ScratchDirectory("zeros");
+  WriteRecords(dir, 5, /*segment_bytes=*/4096);
+  WriteRecords(dir, 3, 4096, /*first=*/6);  // a restart: a new segment
+  auto segments = *ListSegments(dir);
+  ASSERT_EQ(segments.size(), 2u);
+  // Zeros of every length, including fewer than a frame header.
+  for (size_t zeros : {1, 7, 8, 9, 512, 40000}) {
+    for (const SegmentFileName& segment : segments) {
+      const std::string bytes = Slurp(segment.path);
+      Spit(segment.path, bytes + std::string(zeros, '\0'));
+      const ReadBack back = ReadAll(dir);
+      ASSERT_TRUE(back.status.ok()) << zeros << ": " << back.status;
+      EXPECT_EQ(back.records.size(), 8u) << zeros;
+      EXPECT_EQ(back.report.next_sequence, 9u);
+      EXPECT_TRUE(back.report.warnings.empty())
+          << zeros << ": " << back.report.warnings[0];
+      Spit(segment.path, bytes);
+    }
+  }
+}
+
+// Records 1..count of one segment in `bytes` (kRecordBytes each, after the
+// header): the offset of record n.
+size_t OffsetOfRecord(uint64_t n) {
+  return kSegmentHeaderBytes + (n - 1) * kRecordBytes;
+}
+
+TEST(JournalReaderTest, AnUnwrittenSectorInTheLastSegmentIsATornTail) {
+  // A power loss while a zero-filled segment was being written back: a
+  // later page reached the disk, an earlier sector did not. None of the
+  // records from the torn one on had been synced.
+  const std::string dir = ScratchDirectory("hole");
+  WriteRecords(dir, 40);
+  const std::string path = ListSegments(dir)->back().path;
+  std::string bytes = Slurp(path) + std::string(4096, '\0');
+  // Sector [1024, 1536) lost: record 13 (offset 988) is the first it hits.
+  const uint64_t torn = (1024 - kSegmentHeaderBytes) / kRecordBytes + 1;
+  ASSERT_EQ(torn, 13u);
+  std::fill(bytes.begin() + 1024, bytes.begin() + 1536, '\0');
+  Spit(path, bytes);
+
+  JournalReadOptions options;
+  options.repair = true;
+  const ReadBack back = ReadAll(dir, options);
   ASSERT_TRUE(back.status.ok()) << back.status;
-  EXPECT_EQ(back.records.size(), 2u);
-  EXPECT_EQ(back.report.warnings.size(), 1u);
+  EXPECT_EQ(back.records.size(), torn - 1);
+  EXPECT_EQ(back.report.next_sequence, torn);
+  ASSERT_EQ(back.report.warnings.size(), 1u);
+  EXPECT_THAT(back.report.warnings[0],
+              HasSubstr(absl::StrCat("torn record at the end of the journal "
+                                     "cut off: ",
+                                     path, " at offset ",
+                                     OffsetOfRecord(torn))));
+  EXPECT_EQ(std::filesystem::file_size(path), OffsetOfRecord(torn));
+}
+
+TEST(JournalReaderTest, GarbageOrZerosBeforeLaterRecordsAreRefusedEvenLast) {
+  // Not what a torn write leaves: a flipped bit, or a frame header zeroed
+  // in a sector that still holds data, with whole records after it.
+  const std::string dir = ScratchDirectory("garbage");
+  WriteRecords(dir, 40);
+  const std::string path = ListSegments(dir)->back().path;
+  const std::string good = Slurp(path);
+  const size_t offset = OffsetOfRecord(20);
+  std::string flipped = good;
+  flipped[offset + kFrameHeaderBytes + 3] ^= 0x01;
+  std::string zeroed = good;
+  std::fill(zeroed.begin() + offset,
+            zeroed.begin() + offset + kFrameHeaderBytes, '\0');
+  for (const auto& [bytes, what] :
+       {std::pair{flipped, "checksum mismatch"},
+        std::pair{zeroed, "zeros where a record should start"}}) {
+    Spit(path, bytes + std::string(4096, '\0'));
+    const ReadBack refused = ReadAll(dir);
+    EXPECT_EQ(refused.status.code(), absl::StatusCode::kDataLoss) << what;
+    EXPECT_THAT(refused.status.message(),
+                HasSubstr(absl::StrCat(path, " at offset ", offset, ": ",
+                                       what)));
+  }
 }
 
 TEST(JournalReaderTest, DamageInTheMiddleIsRefusedNamingSegmentAndOffset) {

@@ -49,6 +49,25 @@ TEST(RecordFramingTest, EveryCutIsTruncatedAndEveryFlippedBitDamaged) {
   }
 }
 
+TEST(RecordFramingTest, ZerosAreUnwrittenSpaceNeverAFrame) {
+  // Even an empty body's frame header is not zero: its checksum covers the
+  // length.
+  std::string empty;
+  AppendFrame("", &empty);
+  ASSERT_EQ(empty.size(), kFrameHeaderBytes);
+  EXPECT_NE(empty, std::string(kFrameHeaderBytes, '\0'));
+  for (size_t zeros : {1, 7, 8, 100}) {
+    const std::string bytes = "x" + std::string(zeros, '\0');
+    EXPECT_EQ(ReadFrame(bytes, 1).kind, FrameAt::Kind::kUnwritten) << zeros;
+  }
+  // Not zeros throughout the header: a frame, whole or not.
+  std::string almost(kFrameHeaderBytes, '\0');
+  almost[7] = 1;
+  EXPECT_EQ(ReadFrame(almost, 0).kind, FrameAt::Kind::kDamaged);
+  EXPECT_EQ(ReadFrame(std::string(3, '\0') + "\x01", 0).kind,
+            FrameAt::Kind::kTruncated);
+}
+
 TEST(RecordFramingTest, AnAbsurdLengthIsDamageNotAnAllocation) {
   std::string bytes(8, '\xff');
   bytes += "whatever follows";

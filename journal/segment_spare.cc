@@ -1,0 +1,148 @@
+#include "journal/segment_spare.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace journal {
+namespace {
+
+bool WriteAllAt(int fd, const char* data, size_t size, off_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+// tmpfs has no device to flush: a zero-filled file there only costs memory.
+bool OnTmpfs(const std::string& directory) {
+  struct statfs fs;
+  return ::statfs(directory.c_str(), &fs) == 0 &&
+         static_cast<uint64_t>(fs.f_type) == TMPFS_MAGIC;
+}
+
+}  // namespace
+
+SegmentSpare::SegmentSpare(std::string directory, int64_t segment_bytes)
+    : directory_(std::move(directory)),
+      path_(absl::StrCat(directory_, "/journal-spare.tmp")),
+      segment_bytes_(segment_bytes) {
+  if (OnTmpfs(directory_)) return;  // Take always answers -1.
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "rd-jspare");
+    Run();
+  });
+}
+
+SegmentSpare::~SegmentSpare() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_.store(true);
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (ready_fd_ >= 0) {
+    ::close(ready_fd_);
+    ::unlink(path_.c_str());
+  }
+}
+
+int SegmentSpare::Take(const std::string& path, std::string_view header) {
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fd = std::exchange(ready_fd_, -1);
+  }
+  // The thread makes no new spare (which would truncate path_) until
+  // wanted_ is set again below, after the rename.
+  if (fd >= 0 && (!WriteAllAt(fd, header.data(), header.size(), 0) ||
+                  ::rename(path_.c_str(), path.c_str()) != 0)) {
+    ::close(fd);
+    ::unlink(path_.c_str());
+    fd = -1;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wanted_ = true;
+  }
+  changed_.notify_all();
+  return fd;
+}
+
+void SegmentSpare::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    changed_.wait(lock,
+                  [&] { return stopping_.load() || (wanted_ && ready_fd_ < 0); });
+    if (stopping_.load()) return;
+    lock.unlock();
+    const int fd = Make();
+    lock.lock();
+    if (fd >= 0) {
+      ready_fd_ = fd;
+      wanted_ = false;
+      spares_made_.fetch_add(1);
+    } else {
+      changed_.wait_for(lock, absl::ToChronoNanoseconds(kRetryInterval),
+                        [&] { return stopping_.load(); });
+    }
+  }
+}
+
+int SegmentSpare::Make() {
+  struct statvfs fs;
+  if (::statvfs(directory_.c_str(), &fs) != 0 ||
+      static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize) <
+          2 * segment_bytes_ + kFreeMarginBytes) {
+    return -1;
+  }
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+                        0640);
+  if (fd < 0) return -1;
+  auto fail = [&] {
+    ::close(fd);
+    ::unlink(path_.c_str());
+    return -1;
+  };
+  // Reserve the space first: a full disk fails here at once, before any
+  // zero is written (a file system without fallocate just gets the zeros).
+  const int reserved = ::posix_fallocate(fd, 0, segment_bytes_);
+  if (reserved == ENOSPC || reserved == EDQUOT) return fail();
+  const std::vector<char> zeros(
+      static_cast<size_t>(std::min(kZeroStepBytes, segment_bytes_)), 0);
+  for (int64_t offset = 0; offset < segment_bytes_;
+       offset += kZeroStepBytes) {
+    if (stopping_.load()) return fail();
+    const int64_t step = std::min(kZeroStepBytes, segment_bytes_ - offset);
+    if (!WriteAllAt(fd, zeros.data(), static_cast<size_t>(step), offset)) {
+      return fail();
+    }
+    // Written back now, step by step, not all at once by the final sync.
+    ::sync_file_range(fd, offset, step,
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                          SYNC_FILE_RANGE_WAIT_AFTER);
+  }
+  // The blocks' allocation, and the file's size, committed here: the
+  // journal's syncs of this file then flush data only.
+  if (::fdatasync(fd) != 0) return fail();
+  return fd;
+}
+
+}  // namespace journal

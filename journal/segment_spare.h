@@ -1,0 +1,91 @@
+// File: journal/segment_spare.h
+//
+// The journal's next segment, zero-filled and synced ahead of time by a
+// background thread, so that records are written over zeros the file
+// already holds.
+//
+// Why: a write that grows a file changes its size, and fdatasync must then
+// commit the size through the file system's own journal as well as flush
+// the data (on ext4 a second device flush, done by its commit thread, which
+// a busy CPU wakes late). Written over zeros, a record changes data blocks
+// only, and a sync flushes just those: on this project's test machine the
+// sync's latency halved (docs/PERFORMANCE.md, "The journal's cost").
+//
+// One spare at a time, at DIR/journal-spare.tmp (never a segment name, so
+// readers ignore it; a crash may leave it behind, and the next spare
+// replaces it). The thread ("rd-jspare") zero-fills it in steps of
+// kZeroStepBytes, each written back before the next so that it never holds
+// much unwritten data the journal's own syncs would have to flush; then it
+// waits until the spare is taken. It makes no spare where zero-filling
+// cannot help or could hurt: on tmpfs (no device), or when the file system
+// has less than two segments and kFreeMarginBytes free (a spare must never
+// be what fills the disk); it looks again after kRetryInterval.
+//
+//   SegmentSpare spare(directory, segment_bytes);
+//   int fd = spare.Take(SegmentPath(directory, 42), SegmentHeader(42));
+//   if (fd < 0) { /* none ready: create and grow the file instead */ }
+#ifndef JOURNAL_SEGMENT_SPARE_H_
+#define JOURNAL_SEGMENT_SPARE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/time/time.h"
+
+namespace journal {
+
+class SegmentSpare {
+ public:
+  // Zero-filled in steps this large (1 MiB: a few milliseconds of this
+  // disk's bandwidth between two of the journal's syncs).
+  static constexpr int64_t kZeroStepBytes = int64_t{1} << 20;
+  // Free space a spare leaves, beyond a second segment, at the least.
+  static constexpr int64_t kFreeMarginBytes = int64_t{64} << 20;
+  // How long the thread waits after a spare it could not make.
+  static constexpr absl::Duration kRetryInterval = absl::Seconds(1);
+
+  // Starts the thread; the first spare is made at once.
+  SegmentSpare(std::string directory, int64_t segment_bytes);
+  // Stops the thread (an unfinished spare is abandoned within one step) and
+  // removes the spare file.
+  ~SegmentSpare();
+  SegmentSpare(const SegmentSpare&) = delete;
+  SegmentSpare& operator=(const SegmentSpare&) = delete;
+
+  // When a spare is ready: writes `header` at its start, renames it to
+  // `path` (replacing a file of that name), and returns its descriptor,
+  // which the caller now owns. The rename is not synced: the caller syncs
+  // the directory before it reports a record of the segment durable.
+  // Otherwise, or when the header or the rename fails, -1 (the spare is
+  // dropped). Either way a new spare is started. Called by one thread at a
+  // time.
+  int Take(const std::string& path, std::string_view header);
+
+  // Spares made since the start (taken or not); for tests.
+  int64_t spares_made() const { return spares_made_.load(); }
+
+ private:
+  void Run();
+  // Makes the spare file; its descriptor, or -1 (nothing left behind).
+  int Make();
+
+  const std::string directory_;
+  const std::string path_;
+  const int64_t segment_bytes_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> spares_made_{0};
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int ready_fd_ = -1;   // guarded by mu_: a spare waiting to be taken
+  bool wanted_ = true;  // guarded by mu_: the thread should make one
+  std::thread thread_;
+};
+
+}  // namespace journal
+
+#endif  // JOURNAL_SEGMENT_SPARE_H_

@@ -1,0 +1,161 @@
+#include "journal/segment_sink.h"
+
+#include <sys/statfs.h>
+#include <linux/magic.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "journal/record_framing.h"
+#include "tests/journal/journal_test_support.h"
+
+namespace journal {
+namespace {
+
+constexpr int64_t kSegmentBytes = 64 << 10;
+
+std::string Frame(uint64_t sequence) {
+  std::string frame;
+  AppendFrame(absl::StrFormat("record %06d ", sequence) + std::string(200, '.'),
+              &frame);
+  return frame;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Waits until the sink has made `count` spares in all.
+void AwaitSpares(const SegmentSink& sink, int64_t count) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (sink.spares_made() < count &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GE(sink.spares_made(), count) << "no spare made in 20 s";
+}
+
+bool OnTmpfs(const std::string& dir) {
+  struct statfs fs;
+  return ::statfs(dir.c_str(), &fs) == 0 &&
+         static_cast<uint64_t>(fs.f_type) == TMPFS_MAGIC;
+}
+
+TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
+  const std::string dir = ScratchDirectory("zero-filled");
+  auto sink = *SegmentSink::Open(dir, kSegmentBytes);
+  if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
+  const std::string spare = dir + "/journal-spare.tmp";
+
+  // Each segment starts from a spare made while the last one was written.
+  uint64_t sequence = 1;
+  for (int segment = 1; segment <= 3; ++segment) {
+    AwaitSpares(*sink, segment);
+    const uint64_t first = sequence;
+    int64_t written = kSegmentHeaderBytes;
+    while (written < kSegmentBytes) {
+      const std::string frame = Frame(sequence);
+      ASSERT_TRUE(sink->Append(sequence, 1, frame).ok());
+      written += static_cast<int64_t>(frame.size());
+      ++sequence;
+      const std::string path = SegmentPath(dir, first);
+      // Never grown: the spare's size from the first record on, until a
+      // record passes it.
+      EXPECT_EQ(std::filesystem::file_size(path),
+                std::max(written, kSegmentBytes))
+          << path;
+    }
+    ASSERT_TRUE(sink->Sync().ok());
+  }
+  // What is on disk while the sink is open (as a crash would leave it)
+  // reads back whole, without a warning: the zeros end each segment.
+  ReadBack open = ReadAll(dir);
+  ASSERT_TRUE(open.status.ok()) << open.status;
+  EXPECT_TRUE(open.report.warnings.empty()) << open.report.warnings[0];
+  ASSERT_EQ(open.records.size(), sequence - 1);
+  EXPECT_EQ(open.records.back().first, sequence - 1);
+  EXPECT_EQ(std::string(open.records.back().second),
+            Frame(sequence - 1).substr(kFrameHeaderBytes));
+
+  // Closed: the current segment is cut to its records, no spare is left.
+  AwaitSpares(*sink, 4);
+  const std::string last = SegmentPath(dir, sequence);
+  const std::string tail = Frame(sequence);
+  ASSERT_TRUE(sink->Append(sequence, 1, tail).ok());
+  ASSERT_TRUE(sink->Sync().ok());
+  EXPECT_EQ(std::filesystem::file_size(last), kSegmentBytes);
+  sink.reset();
+  EXPECT_EQ(std::filesystem::file_size(last),
+            kSegmentHeaderBytes + tail.size());
+  EXPECT_FALSE(std::filesystem::exists(spare));
+  ReadBack closed = ReadAll(dir);
+  ASSERT_TRUE(closed.status.ok()) << closed.status;
+  EXPECT_EQ(closed.records.size(), sequence);
+}
+
+TEST(SegmentSinkTest, ALeftoverSpareIsReplacedAndNeverReadAsASegment) {
+  const std::string dir = ScratchDirectory("leftover-spare");
+  std::filesystem::create_directories(dir);
+  // A crash in the middle of zero-filling leaves a spare of any content.
+  const std::string spare = dir + "/journal-spare.tmp";
+  std::ofstream(spare, std::ios::binary) << std::string(5000, 'x');
+  ReadBack before = ReadAll(dir);
+  ASSERT_TRUE(before.status.ok()) << before.status;
+  EXPECT_TRUE(before.records.empty());
+
+  auto sink = *SegmentSink::Open(dir, kSegmentBytes);
+  if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
+  AwaitSpares(*sink, 1);
+  EXPECT_EQ(Slurp(spare), std::string(kSegmentBytes, '\0'));
+  ASSERT_TRUE(sink->Append(1, 1, Frame(1)).ok());
+  ASSERT_TRUE(sink->Sync().ok());
+  ReadBack after = ReadAll(dir);
+  ASSERT_TRUE(after.status.ok()) << after.status;
+  EXPECT_EQ(after.records.size(), 1u);
+}
+
+TEST(SegmentSinkTest, GrowOnWriteSegmentsHoldTheirRecordsOnly) {
+  const std::string dir = ScratchDirectory("grow-on-write");
+  auto sink =
+      *SegmentSink::Open(dir, kSegmentBytes, SegmentSpace::kGrowOnWrite);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string frame = Frame(1);
+  ASSERT_TRUE(sink->Append(1, 1, frame).ok());
+  ASSERT_TRUE(sink->Sync().ok());
+  EXPECT_EQ(std::filesystem::file_size(SegmentPath(dir, 1)),
+            kSegmentHeaderBytes + frame.size());
+  EXPECT_EQ(sink->spares_made(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/journal-spare.tmp"));
+}
+
+TEST(SegmentSinkTest, NoSpareOnTmpfs) {
+  // Zero-filling memory flushes nothing and costs a segment of memory.
+  const std::string dir = absl::StrCat("/dev/shm/segment-sink-test-", getpid());
+  std::filesystem::remove_all(dir);
+  if (!OnTmpfs("/dev/shm")) GTEST_SKIP() << "/dev/shm is not tmpfs here";
+  {
+    absl::StatusOr<std::unique_ptr<SegmentSink>> sink =
+        SegmentSink::Open(dir, kSegmentBytes);
+    if (!sink.ok()) GTEST_SKIP() << sink.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ((*sink)->spares_made(), 0);
+    EXPECT_FALSE(std::filesystem::exists(dir + "/journal-spare.tmp"));
+    ASSERT_TRUE((*sink)->Append(1, 1, Frame(1)).ok());
+    EXPECT_EQ(std::filesystem::file_size(SegmentPath(dir, 1)),
+              kSegmentHeaderBytes + Frame(1).size());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace journal
