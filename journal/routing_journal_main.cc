@@ -15,6 +15,7 @@
 // Every command reads with repair off: the directory is never changed.
 // Damage stops it where it is, naming the segment and offset (exit 1); a
 // torn tail is reported on stderr and is not an error.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -165,7 +166,10 @@ int Usage(const std::string& problem) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+  // --help anywhere (routing_journal dump --help) is a question, not a
+  // directory.
+  if ((!args.empty() && args[0] == "-h") ||
+      std::find(args.begin(), args.end(), "--help") != args.end()) {
     std::cout << kUsage;
     return 0;
   }

@@ -89,8 +89,8 @@ int SegmentSpare::Take(const std::string& path, std::string_view header) {
 void SegmentSpare::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    changed_.wait(lock,
-                  [&] { return stopping_.load() || (wanted_ && ready_fd_ < 0); });
+    changed_.wait(
+        lock, [&] { return stopping_.load() || (wanted_ && ready_fd_ < 0); });
     if (stopping_.load()) return;
     lock.unlock();
     const int fd = Make();
@@ -113,8 +113,8 @@ int SegmentSpare::Make() {
           2 * segment_bytes_ + kFreeMarginBytes) {
     return -1;
   }
-  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        0640);
+  const int fd =
+      ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return -1;
   auto fail = [&] {
     ::close(fd);
@@ -127,8 +127,7 @@ int SegmentSpare::Make() {
   if (reserved == ENOSPC || reserved == EDQUOT) return fail();
   const std::vector<char> zeros(
       static_cast<size_t>(std::min(kZeroStepBytes, segment_bytes_)), 0);
-  for (int64_t offset = 0; offset < segment_bytes_;
-       offset += kZeroStepBytes) {
+  for (int64_t offset = 0; offset < segment_bytes_; offset += kZeroStepBytes) {
     if (stopping_.load()) return fail();
     const int64_t step = std::min(kZeroStepBytes, segment_bytes_ - offset);
     if (!WriteAllAt(fd, zeros.data(), static_cast<size_t>(step), offset)) {

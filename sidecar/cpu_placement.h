@@ -37,7 +37,7 @@ absl::Status PinCallingThread(const std::vector<int>& cpus);
 // While it lives, the calling thread runs on `cpus` (when not empty), so
 // that the threads it starts meanwhile inherit that placement; its own
 // placement comes back when it goes. For threads started by code that does
-// not place them (the journal's writer and snapshot threads).
+// not place them (the journal's writer, snapshot and zero-fill threads).
 class ScopedThreadPlacement {
  public:
   explicit ScopedThreadPlacement(const std::vector<int>& cpus);

@@ -87,7 +87,7 @@ ABSL_FLAG(std::string, io_cpus, "",
           "syntax. On 2 cores, --worker_cpus=0 --io_cpus=1 keeps routing and "
           "socket work apart.");
 ABSL_FLAG(std::string, journal_cpus, "",
-          "CPUs for the journal's writer and snapshot threads (same syntax). "
+          "CPUs for the journal's writer, snapshot and zero-fill threads (same syntax). "
           "Empty: any the process may use. The writer's thread mostly waits "
           "for the disk, and every reply of a group waits for it to wake "
           "after the sync: pinned to busy I/O CPUs it wakes late.");
@@ -191,6 +191,12 @@ ABSL_FLAG(std::string, journal_recover, "refuse",
           "segment and offset) or truncate (cut the journal there, moving "
           "later segments to DIR/damaged/, and start). A torn record at the "
           "very end, what a crash leaves, is always cut with a warning.");
+ABSL_FLAG(bool, journal_zero_fill, true,
+          "With --journal_dir, write records over a segment file zero-filled "
+          "ahead of time by a background thread, so each sync flushes data "
+          "only (lower sync latency; costs a copy of zeros per byte journaled "
+          "and one segment of disk ahead). Off: segments grow with each "
+          "write. Never on tmpfs (docs/JOURNAL.md).");
 ABSL_FLAG(double, snapshot_interval_s, 300,
           "With --journal_dir, a snapshot of the whole state is written this "
           "often (seconds; 0: only by --snapshot_records and at shutdown), "
@@ -317,6 +323,9 @@ absl::StatusOr<routing::sidecar::StateJournalOptions> JournalOptionsFromFlags(
     return absl::InvalidArgumentError(absl::StrCat(
         "--journal_recover=", recover, " is not refuse or truncate"));
   }
+  options.segment_space = absl::GetFlag(FLAGS_journal_zero_fill)
+                              ? journal::SegmentSpace::kZeroFilledAhead
+                              : journal::SegmentSpace::kGrowOnWrite;
   const double interval_s = absl::GetFlag(FLAGS_snapshot_interval_s);
   if (!(interval_s >= 0 && interval_s <= 86'400)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -562,10 +571,11 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<routing::sidecar::StateJournal> state_journal;
   if (journaling) {
-    // The journal's writer and snapshot threads run on --journal_cpus (by
-    // default anywhere): the writer's thread sleeps through each sync, and
-    // the scheduler wakes it on whichever CPU has room (pinned to a busy
-    // I/O CPU, its late wake-ups made the p99 under load 1.3x longer).
+    // The journal's writer, snapshot and zero-fill threads run on
+    // --journal_cpus (by default anywhere): the writer's thread sleeps
+    // through each sync, and the scheduler wakes it on whichever CPU has
+    // room (pinned to a busy I/O CPU, its late wake-ups made the p99 under
+    // load 1.3x longer).
     absl::StatusOr<std::unique_ptr<routing::sidecar::StateJournal>> opened;
     {
       routing::sidecar::ScopedThreadPlacement placed(*journal_cpus);

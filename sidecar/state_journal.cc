@@ -198,7 +198,8 @@ absl::StatusOr<std::unique_ptr<StateJournal>> StateJournal::Open(
       options.open_sink != nullptr
           ? options.open_sink()
           : journal::SegmentSink::Open(options.directory,
-                                       options.segment_bytes);
+                                       options.segment_bytes,
+                                       options.segment_space);
   if (!sink.ok()) return sink.status();
   absl::StatusOr<std::unique_ptr<journal::JournalWriter>> writer =
       journal::JournalWriter::Create(*std::move(sink), next_sequence,

@@ -65,6 +65,7 @@
 #include "journal/journal_sink.h"
 #include "journal/journal_record.h"
 #include "journal/journal_writer.h"
+#include "journal/segment_sink.h"
 #include "journal/snapshot_codec.h"
 #include "routing/clock.h"
 #include "routing/router.h"
@@ -94,6 +95,9 @@ struct StateJournalOptions {
   // or cut the journal there (kTruncate).
   journal::DamageRecovery recovery = journal::DamageRecovery::kRefuse;
   int64_t segment_bytes = int64_t{64} << 20;
+  // --journal_zero_fill: segments written over zeros filled ahead
+  // (journal/segment_spare.h), or grown by each write.
+  journal::SegmentSpace segment_space = journal::SegmentSpace::kZeroFilledAhead;
   // A snapshot is taken this often (0: never while serving) or after this
   // many records since the last one (0: no record limit), and at Close.
   absl::Duration snapshot_interval = absl::Minutes(5);

@@ -23,6 +23,7 @@ namespace journal {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace wire = routing::sidecar::wire;
 
 std::string Bytes(const flatbuffers::FlatBufferBuilder& fbb) {
@@ -143,6 +144,17 @@ TEST_F(DumpCommandTest, PrintsEveryRecordAndNamesDamage) {
   EXPECT_EQ(code, 2);
   Run("dump " + dir + "/missing", &code);
   EXPECT_EQ(code, 1);
+}
+
+TEST_F(DumpCommandTest, HelpAfterACommandIsHelpNotADirectory) {
+  for (const char* args : {"--help", "-h", "dump --help", "why --help",
+                           "replay DIR --help"}) {
+    int code = -1;
+    const std::string text = Run(args, &code);
+    EXPECT_EQ(code, 0) << args << ": " << text;
+    EXPECT_THAT(text, HasSubstr("usage: routing_journal COMMAND DIR")) << args;
+    EXPECT_THAT(text, Not(HasSubstr("cannot read"))) << args;
+  }
 }
 
 }  // namespace

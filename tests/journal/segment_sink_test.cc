@@ -1,7 +1,7 @@
 #include "journal/segment_sink.h"
 
-#include <sys/statfs.h>
 #include <linux/magic.h>
+#include <sys/statfs.h>
 
 #include <chrono>
 #include <filesystem>
@@ -72,7 +72,7 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
       // Never grown: the spare's size from the first record on, until a
       // record passes it.
       EXPECT_EQ(std::filesystem::file_size(path),
-                std::max(written, kSegmentBytes))
+                static_cast<uintmax_t>(std::max(written, kSegmentBytes)))
           << path;
     }
     ASSERT_TRUE(sink->Sync().ok());
@@ -93,7 +93,8 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
   const std::string tail = Frame(sequence);
   ASSERT_TRUE(sink->Append(sequence, 1, tail).ok());
   ASSERT_TRUE(sink->Sync().ok());
-  EXPECT_EQ(std::filesystem::file_size(last), kSegmentBytes);
+  EXPECT_EQ(std::filesystem::file_size(last),
+            static_cast<uintmax_t>(kSegmentBytes));
   sink.reset();
   EXPECT_EQ(std::filesystem::file_size(last),
             kSegmentHeaderBytes + tail.size());

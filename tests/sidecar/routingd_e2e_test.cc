@@ -283,6 +283,7 @@ TEST_P(RoutingdE2eTest, InlineAndMultipleWorkersServeAndPublish) {
        "--batch_io_thread=false"},
       {"--workers=0", journal_dir()},
       {"--workers=2", journal_dir(), "--fsync=none"},
+      {"--workers=2", journal_dir(), "--journal_zero_fill=false"},
       {"--workers=2", journal_dir(), "--journal_cpus=" + cpu}};
   for (const std::vector<std::string>& flags : configurations) {
     SCOPED_TRACE(absl::StrJoin(flags, " "));
