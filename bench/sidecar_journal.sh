@@ -3,7 +3,8 @@
 # routingd without a journal, then with --journal_dir and each variant in
 # FSYNC_MODES (default "batch none"): an --fsync mode, with ":MS" for an
 # --fsync_batch_ms ("batch:0.5") and "@CPUS" for --journal_cpus
-# ("batch@0", "batch:0.5@0-1"). "always" syncs on the thread executing
+# ("batch@0", "batch:0.5@0-1"), and "-grow" after the mode for
+# --journal_zero_fill=false ("batch-grow"). "always" syncs on the thread executing
 # calls and cannot keep up with 20,000/s here (its replies turn BUSY).
 # The variants alternate in each of RUNS
 # rounds so drift and noise fall on all alike. Each variant runs the open
@@ -23,7 +24,8 @@
 # Each journaled daemon's /metrics gives its own fdatasyncs under the load
 # (mean, share over 1 ms, records per sync). Then the disk's own fsync
 # latency alone, for context: FSYNC_SAMPLES writes of 4 KiB to a file in
-# JOURNAL_BASE, each followed by fdatasync.
+# JOURNAL_BASE, each followed by fdatasync, appended (the file grows) and
+# then written over a zero-filled file (as --journal_zero_fill's segments).
 #
 # Prints every run's JSON, then the medians (label "off": no journal; else
 # the variant), and each journaled variant's open-loop p99 and
@@ -37,7 +39,7 @@
 #        KEEP_BAZEL (1: do not stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -139,6 +141,10 @@ for run in $(seq 1 "$runs"); do
       [ "$fsync" != "$label" ] && routingd=$baseline
       variant=$fsync
       journal_flags=()
+      if [[ $variant == *-grow* ]]; then
+        journal_flags+=(--journal_zero_fill=false)
+        variant=${variant/-grow/}
+      fi
       if [[ $variant == *@* ]]; then
         journal_flags+=(--journal_cpus="${variant#*@}")
         variant=${variant%%@*}
@@ -203,22 +209,31 @@ for label in modes:
             k: statistics.median(r[k] for r in sel)
             for k in ("sync_mean_us", "sync_over_1ms_share",
                       "records_per_sync")}
-# The disk's own fsync latency: 4 KiB appended, then fdatasync.
-path = os.path.join(base, "fsync-probe")
-fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-block = b"\0" * 4096
-lat = []
-for _ in range(samples):
-    os.write(fd, block)
-    t = time.perf_counter_ns()
-    os.fdatasync(fd)
-    lat.append((time.perf_counter_ns() - t) / 1000)
-os.close(fd)
-os.unlink(path)
-lat.sort()
-summary["disk_fdatasync_us"] = {
-    "p50": round(lat[len(lat) // 2], 1),
-    "p99": round(lat[int(len(lat) * 0.99)], 1),
-    "samples": samples}
+# The disk's own fsync latency: 4 KiB appended (the file grows: the sync
+# commits its size too), then fdatasync; and 4 KiB written over a file
+# zero-filled and synced first (as --journal_zero_fill's segments).
+def probe(zero_filled):
+    path = os.path.join(base, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    block = b"\x01" * 4096
+    if zero_filled:
+        for _ in range(samples):
+            os.write(fd, b"\0" * 4096)
+        os.fdatasync(fd)
+        os.lseek(fd, 0, os.SEEK_SET)
+    lat = []
+    for _ in range(samples):
+        os.write(fd, block)
+        t = time.perf_counter_ns()
+        os.fdatasync(fd)
+        lat.append((time.perf_counter_ns() - t) / 1000)
+    os.close(fd)
+    os.unlink(path)
+    lat.sort()
+    return {"p50": round(lat[len(lat) // 2], 1),
+            "p99": round(lat[int(len(lat) * 0.99)], 1),
+            "samples": samples}
+summary["disk_fdatasync_us"] = probe(False)
+summary["disk_fdatasync_over_zeros_us"] = probe(True)
 print(json.dumps({"medians": summary}, indent=1))
 PY

@@ -77,17 +77,7 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
     }
     ASSERT_TRUE(sink->Sync().ok());
   }
-  // What is on disk while the sink is open (as a crash would leave it)
-  // reads back whole, without a warning: the zeros end each segment.
-  ReadBack open = ReadAll(dir);
-  ASSERT_TRUE(open.status.ok()) << open.status;
-  EXPECT_TRUE(open.report.warnings.empty()) << open.report.warnings[0];
-  ASSERT_EQ(open.records.size(), sequence - 1);
-  EXPECT_EQ(open.records.back().first, sequence - 1);
-  EXPECT_EQ(std::string(open.records.back().second),
-            Frame(sequence - 1).substr(kFrameHeaderBytes));
-
-  // Closed: the current segment is cut to its records, no spare is left.
+  // One record in a fourth segment: the rest of its file is zeros.
   AwaitSpares(*sink, 4);
   const std::string last = SegmentPath(dir, sequence);
   const std::string tail = Frame(sequence);
@@ -95,13 +85,41 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
   ASSERT_TRUE(sink->Sync().ok());
   EXPECT_EQ(std::filesystem::file_size(last),
             static_cast<uintmax_t>(kSegmentBytes));
+
+  // What is on disk while the sink is open (as a crash would leave it)
+  // reads back whole, without a warning: the zeros end the segment.
+  ReadBack open = ReadAll(dir);
+  ASSERT_TRUE(open.status.ok()) << open.status;
+  EXPECT_TRUE(open.report.warnings.empty()) << open.report.warnings[0];
+  ASSERT_EQ(open.records.size(), sequence);
+  EXPECT_EQ(open.records.back().first, sequence);
+  EXPECT_EQ(std::string(open.records.back().second),
+            tail.substr(kFrameHeaderBytes));
+  const std::string crashed = ScratchDirectory("zero-filled-crashed");
+  std::filesystem::copy(dir, crashed);
+
+  // Closed: the current segment is cut to its records, no spare is left.
   sink.reset();
   EXPECT_EQ(std::filesystem::file_size(last),
             kSegmentHeaderBytes + tail.size());
   EXPECT_FALSE(std::filesystem::exists(spare));
   ReadBack closed = ReadAll(dir);
   ASSERT_TRUE(closed.status.ok()) << closed.status;
+  EXPECT_TRUE(closed.report.warnings.empty()) << closed.report.warnings[0];
   EXPECT_EQ(closed.records.size(), sequence);
+
+  // Restarted after the crash: the writer starts a new segment, and the
+  // zeros stay in the one before it, which is no longer the last.
+  auto restarted = *SegmentSink::Open(crashed, kSegmentBytes);
+  AwaitSpares(*restarted, 1);
+  ASSERT_TRUE(restarted->Append(sequence + 1, 1, Frame(sequence + 1)).ok());
+  ASSERT_TRUE(restarted->Sync().ok());
+  ReadBack after = ReadAll(crashed);
+  ASSERT_TRUE(after.status.ok()) << after.status;
+  EXPECT_TRUE(after.report.warnings.empty()) << after.report.warnings[0];
+  EXPECT_EQ(after.records.size(), sequence + 1);
+  EXPECT_EQ(std::filesystem::file_size(SegmentPath(crashed, sequence)),
+            static_cast<uintmax_t>(kSegmentBytes));
 }
 
 TEST(SegmentSinkTest, ALeftoverSpareIsReplacedAndNeverReadAsASegment) {
