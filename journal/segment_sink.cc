@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "journal/record_framing.h"
+#include "journal/segment_file_writes.h"
+#include "journal/segment_spare.h"
 
 namespace journal {
 namespace {
@@ -44,21 +46,6 @@ absl::Status SyncDirectory(const std::string& directory) {
   ::close(fd);
   if (rc != 0) return IoError(error, "cannot sync directory", directory, -1);
   return absl::OkStatus();
-}
-
-// Writes all of `data` at `offset`; false with errno set.
-bool WriteAllAt(int fd, const char* data, size_t size, int64_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, data, size, offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += n;
-  }
-  return true;
 }
 
 }  // namespace
@@ -139,6 +126,10 @@ SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes,
 }
 
 SegmentSink::~SegmentSink() = default;
+
+int64_t SegmentSink::spares_made() const {
+  return spare_ != nullptr ? spare_->spares_made() : 0;
+}
 
 absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(
     const std::string& directory, int64_t segment_bytes, SegmentSpace space) {

@@ -29,7 +29,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "journal/journal_sink.h"
-#include "journal/segment_spare.h"
 
 namespace journal {
 
@@ -50,6 +49,8 @@ std::string SegmentPath(const std::string& directory, uint64_t first_sequence);
 // is never deleted.
 absl::Status RemoveSegmentsBefore(const std::string& directory,
                                   uint64_t sequence);
+
+class SegmentSpare;  // segment_spare.h
 
 // How a new segment gets its space.
 enum class SegmentSpace {
@@ -74,9 +75,7 @@ class SegmentSink : public JournalSink {
   const std::string& directory() const { return directory_; }
   // Spares zero-filled so far (0 with kGrowOnWrite or on tmpfs); tests
   // wait on it to know the next segment will be zero-filled.
-  int64_t spares_made() const {
-    return spare_ != nullptr ? spare_->spares_made() : 0;
-  }
+  int64_t spares_made() const;
 
  private:
   struct Segment;

@@ -13,23 +13,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "journal/segment_file_writes.h"
 
 namespace journal {
 namespace {
-
-bool WriteAllAt(int fd, const char* data, size_t size, off_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, data, size, offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += n;
-  }
-  return true;
-}
 
 // tmpfs has no device to flush: a zero-filled file there only costs memory.
 bool OnTmpfs(const std::string& directory) {
