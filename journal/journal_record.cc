@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "flatbuffers/flatbuffers.h"
 #include "journal/journal_generated.h"
+#include "journal/record_encoder.h"
 #include "journal/state_tables.h"
 
 namespace journal {
@@ -20,87 +21,36 @@ absl::Status Damaged(const std::string& what) {
 }  // namespace
 
 std::string EncodeRecord(const JournalRecord& record) {
-  // One builder per thread, its buffer kept between records: a record
-  // (request, reply, the contacts and agents it changed) is a few KiB, and
-  // growing a fresh 1 KiB buffer to that size copied it several times.
-  thread_local flatbuffers::FlatBufferBuilder b(16 * 1024);
-  b.Clear();
-  auto request = b.CreateVector(
-      reinterpret_cast<const uint8_t*>(record.request.data()),
-      record.request.size());
-  auto reply = b.CreateVector(
-      reinterpret_cast<const uint8_t*>(record.reply.data()),
-      record.reply.size());
-  std::vector<flatbuffers::Offset<fb::ContactChange>> contacts;
-  contacts.reserve(record.contacts.size());
+  thread_local RecordEncoder encoder;
+  encoder.Start(record.kind, record.time);
   for (const ContactChange& change : record.contacts) {
-    auto id = b.CreateString(change.id);
-    flatbuffers::Offset<fb::Contact> contact;
-    if (change.contact.has_value()) contact = EncodeContact(b, *change.contact);
-    contacts.push_back(fb::CreateContactChange(b, id, contact));
+    if (change.contact.has_value()) {
+      const routing::ContactView view = routing::ViewOf(*change.contact);
+      encoder.AddContact(change.id, &view);
+    } else {
+      encoder.AddContact(change.id, nullptr);
+    }
   }
-  auto contact_vector = b.CreateVector(contacts);
-  std::vector<flatbuffers::Offset<fb::AgentChange>> agents;
-  agents.reserve(record.agents.size());
   for (const AgentChange& change : record.agents) {
-    auto id = b.CreateString(change.id);
-    flatbuffers::Offset<fb::Agent> agent;
-    if (change.agent.has_value()) agent = EncodeAgent(b, *change.agent);
-    agents.push_back(fb::CreateAgentChange(b, id, agent));
+    if (change.agent.has_value()) {
+      const routing::AgentView view = routing::ViewOf(*change.agent);
+      encoder.AddAgent(change.id, &view);
+    } else {
+      encoder.AddAgent(change.id, nullptr);
+    }
   }
-  auto agent_vector = b.CreateVector(agents);
-  std::vector<flatbuffers::Offset<fb::HistoryAddition>> history;
-  history.reserve(record.history.size());
   for (const HistoryAddition& h : record.history) {
-    history.push_back(fb::CreateHistoryAddition(
-        b, h.customer_key, b.CreateString(h.interaction.agent_id),
-        static_cast<uint8_t>(h.interaction.channel),
-        static_cast<uint8_t>(h.interaction.outcome),
-        absl::ToUnixSeconds(h.interaction.time)));
+    encoder.AddHistory(h.customer_key, h.interaction);
   }
-  auto history_vector = b.CreateVector(history);
-  auto rules_file = b.CreateString(record.rules_file);
-  auto rules_source = b.CreateString(record.rules_source);
-  std::vector<flatbuffers::Offset<fb::Assignment>> assignments;
   for (const RecordedAssignment& a : record.assignments) {
-    const routing::RoutingDecision& d = a.decision;
-    std::vector<flatbuffers::Offset<fb::ScoreTerm>> terms;
-    for (const routing::ScoreComponent& c : d.components) {
-      terms.push_back(fb::CreateScoreTerm(b, b.CreateString(c.name), c.value,
-                                          c.weight, c.contribution,
-                                          b.CreateString(c.detail)));
-    }
-    std::vector<flatbuffers::Offset<fb::RunnerUp>> runners;
-    for (const routing::RoutingDecision::RunnerUp& r : d.runners_up) {
-      runners.push_back(
-          fb::CreateRunnerUp(b, b.CreateString(r.agent_id), r.score));
-    }
-    assignments.push_back(fb::CreateAssignment(
-        b, b.CreateString(a.contact_id), b.CreateString(d.agent_id),
-        b.CreateString(a.queue), absl::ToInt64Milliseconds(a.waited), d.score,
-        d.eligible_agents, d.offered, d.policy_version, d.rules_version,
-        d.rules_step, b.CreateVector(terms), b.CreateVector(runners)));
+    encoder.AddAssignment(a);
   }
-  auto assignment_vector =
-      assignments.empty() ? flatbuffers::Offset<flatbuffers::Vector<
-                                flatbuffers::Offset<fb::Assignment>>>()
-                          : b.CreateVector(assignments);
-  fb::RecordBuilder out(b);
-  out.add_schema_version(kRecordSchemaVersion);
-  out.add_kind(static_cast<fb::RecordKind>(record.kind));
-  out.add_time_ns(TimeToNanos(record.time));
-  out.add_request(request);
-  out.add_reply(reply);
-  out.add_contacts(contact_vector);
-  out.add_agents(agent_vector);
-  out.add_history(history_vector);
-  out.add_rules_file(rules_file);
-  out.add_rules_source(rules_source);
-  out.add_rules_version(record.rules_version);
-  if (!assignments.empty()) out.add_assignments(assignment_vector);
-  b.Finish(out.Finish(), fb::RecordIdentifier());
-  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()),
-                     b.GetSize());
+  if (record.kind == RecordKind::kRulesReload || !record.rules_file.empty() ||
+      !record.rules_source.empty() || record.rules_version != 0) {
+    encoder.SetRules(record.rules_file, record.rules_source,
+                     record.rules_version);
+  }
+  return encoder.Finish(record.request, record.reply);
 }
 
 absl::StatusOr<JournalRecord> DecodeRecord(std::string_view body) {

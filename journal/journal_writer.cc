@@ -161,8 +161,8 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
                      " bytes is over the limit of ", kMaxRecordBytes));
   }
   if (options_.fsync != FsyncMode::kAlways) {
-    LaterBody copy = [copy = std::string(body)] { return copy; };
-    return AppendLater(copy);
+    std::string copy(body);
+    return AppendMade(copy);
   }
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status writable = WritableLocked(lock); !writable.ok()) {
@@ -180,6 +180,16 @@ absl::StatusOr<uint64_t> JournalWriter::Append(std::string_view body) {
 
 absl::StatusOr<uint64_t> JournalWriter::AppendLater(LaterBody& body) {
   if (options_.fsync == FsyncMode::kAlways) return Append(body());
+  return Queue(&body, nullptr);
+}
+
+absl::StatusOr<uint64_t> JournalWriter::AppendMade(std::string& body) {
+  if (options_.fsync == FsyncMode::kAlways) return Append(body);
+  return Queue(nullptr, &body);
+}
+
+absl::StatusOr<uint64_t> JournalWriter::Queue(LaterBody* later,
+                                              std::string* made) {
   FreeSpent();
   std::lock_guard<std::mutex> append(append_mu_);
   if (holding_.load(std::memory_order_acquire)) {
@@ -191,15 +201,17 @@ absl::StatusOr<uint64_t> JournalWriter::AppendLater(LaterBody& body) {
       return writable;
     }
   }
-  return QueueRecord(std::move(body));
+  return QueueRecord(later != nullptr ? std::move(*later) : nullptr,
+                     made != nullptr ? std::move(*made) : std::string());
 }
 
-uint64_t JournalWriter::QueueRecord(LaterBody body) {
+uint64_t JournalWriter::QueueRecord(LaterBody body, std::string made) {
   const uint64_t sequence =
       numbered_through_.load(std::memory_order_relaxed) + 1;
   auto* record = new QueuedRecord;
   record->sequence = sequence;
   record->body = std::move(body);
+  record->made = std::move(made);
   QueuedRecord* newest = queued_.load(std::memory_order_relaxed);
   do {
     // The first record of a group starts its clock (a group gathered while
@@ -269,7 +281,10 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   size_t made = 0;
   QueuedRecord* spent = nullptr;
   for (; made < later.size(); ++made) {
-    const std::string body = later[made]->body();
+    QueuedRecord& record = *later[made];
+    std::string later_body;
+    if (record.body) later_body = record.body();
+    const std::string& body = record.body ? later_body : record.made;
     if (body.size() > kMaxRecordBytes) {
       written = absl::InvalidArgumentError(absl::StrCat(
           "journal: record ", later[made]->sequence, " is ", body.size(),

@@ -126,6 +126,10 @@ class JournalWriter {
   // for the caller. A body over kMaxRecordBytes then fails the write
   // (InvalidArgument), and the record is kept like a failed write's.
   absl::StatusOr<uint64_t> AppendLater(LaterBody& body);
+  // Like Append, for a body made already, taken without a copy: with kBatch
+  // and kNone only numbered and queued. Moved from only when a sequence is
+  // returned: a refused call leaves `body` for the caller.
+  absl::StatusOr<uint64_t> AppendMade(std::string& body);
   // OK when Append would take a record now. While a failed write's records
   // are kept, tries to write them first (unless a write is under way) and
   // returns the error if they still cannot be. Cheap when nothing is kept.
@@ -175,7 +179,8 @@ class JournalWriter {
   // thread would make the two threads take each other's allocator locks).
   struct QueuedRecord {
     uint64_t sequence = 0;
-    LaterBody body;
+    LaterBody body;     // null for a body made already,
+    std::string made;   // which is this
     QueuedRecord* next = nullptr;
   };
   JournalWriter(std::unique_ptr<JournalSink> sink, uint64_t next_sequence,
@@ -187,9 +192,12 @@ class JournalWriter {
   // (`lock` holds mu_ on entry and exit; released for the I/O). One at a
   // time: waits for a write under way first.
   absl::Status WriteLocked(std::unique_lock<std::mutex>& lock, bool sync);
-  // Not kAlways, append_mu_ held, Append refused nothing: numbers `body` and
-  // queues it for the writer's thread without taking mu_.
-  uint64_t QueueRecord(LaterBody body);
+  // Not kAlways, append_mu_ held, Append refused nothing: numbers the body
+  // (`body` to make, or `made`) and queues it for the writer's thread without taking mu_.
+  uint64_t QueueRecord(LaterBody body, std::string made);
+  // Not kAlways: AppendLater's (`later`) and AppendMade's (`made`) queuing,
+  // refused while a failed write's records cannot be written yet.
+  absl::StatusOr<uint64_t> Queue(LaterBody* later, std::string* made);
   // mu_ held: moves the queued records, oldest first, to later_.
   void TakeQueuedLocked();
   // Frees the records whose bodies the writer's thread has made.

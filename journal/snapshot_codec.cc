@@ -29,11 +29,11 @@ std::string EncodeSnapshot(const SnapshotInfo& info,
   FlatBufferBuilder b(1 << 20);
   std::vector<Offset<fb::Agent>> agents;
   agents.reserve(state.agents.size());
-  for (const auto& a : state.agents) agents.push_back(EncodeAgent(b, a));
+  for (const auto& a : state.agents) agents.push_back(EncodeAgent(b, routing::ViewOf(a)));
   auto agent_vector = b.CreateVector(agents);
   std::vector<Offset<fb::Contact>> contacts;
   contacts.reserve(state.contacts.size());
-  for (const auto& c : state.contacts) contacts.push_back(EncodeContact(b, c));
+  for (const auto& c : state.contacts) contacts.push_back(EncodeContact(b, routing::ViewOf(c)));
   auto contact_vector = b.CreateVector(contacts);
 
   // History: agent ids once, interactions by index.

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace journal {
@@ -12,20 +13,34 @@ namespace fb = routing::journal::fb;
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 
+// The offsets of a vector's elements, made before the vector: on the stack
+// for the few a profile or a contact holds (encoding a record allocates
+// nothing but the builder's buffer, kept between records).
+template <typename T>
+using Offsets = absl::InlinedVector<Offset<T>, 8>;
 
+template <typename T>
+Offset<flatbuffers::Vector<Offset<T>>> VectorOf(FlatBufferBuilder& b,
+                                               const Offsets<T>& offsets) {
+  return b.CreateVector(offsets.data(), offsets.size());
+}
 
-
+Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> Strings(
+    FlatBufferBuilder& b, const std::vector<std::string>& strings) {
+  Offsets<flatbuffers::String> out;
+  for (const std::string& s : strings) out.push_back(b.CreateString(s));
+  return VectorOf(b, out);
+}
 
 template <typename Map>
 Offset<flatbuffers::Vector<Offset<fb::Attribute>>> Attributes(
     FlatBufferBuilder& b, const Map& attributes) {
-  std::vector<Offset<fb::Attribute>> out;
-  out.reserve(attributes.size());
+  Offsets<fb::Attribute> out;
   for (const auto& [key, value] : attributes) {
     out.push_back(fb::CreateAttribute(b, b.CreateString(key),
                                       b.CreateString(value)));
   }
-  return b.CreateVector(out);
+  return VectorOf(b, out);
 }
 
 int LevelOf(const routing::AgentSkill& s) { return s.level; }
@@ -36,27 +51,26 @@ void SetLevel(routing::SkillRequirement& s, int level) { s.min_level = level; }
 template <typename Requirements>
 Offset<flatbuffers::Vector<Offset<fb::Skill>>> Skills(
     FlatBufferBuilder& b, const Requirements& skills) {
-  std::vector<Offset<fb::Skill>> out;
-  out.reserve(skills.size());
+  Offsets<fb::Skill> out;
   for (const auto& s : skills) {
     out.push_back(fb::CreateSkill(b, b.CreateString(s.skill), LevelOf(s)));
   }
-  return b.CreateVector(out);
+  return VectorOf(b, out);
 }
 
 }  // namespace
 
 Offset<fb::Agent> EncodeAgent(FlatBufferBuilder& b,
-                              const routing::AgentSnapshot& a) {
-  const routing::AgentProfile& p = a.profile;
+                              const routing::AgentView& a) {
+  const routing::AgentProfile& p = *a.profile;
   auto id = b.CreateString(p.id);
   auto skills = Skills(b, p.skills);
-  std::vector<Offset<fb::Language>> languages;
+  Offsets<fb::Language> languages;
   for (const auto& l : p.languages) {
     languages.push_back(
         fb::CreateLanguage(b, b.CreateString(l.language), l.fluency));
   }
-  auto language_vector = b.CreateVector(languages);
+  auto language_vector = VectorOf(b, languages);
   auto capacity = b.CreateVector(p.capacity.data(), p.capacity.size());
   auto team = b.CreateString(p.team);
   auto site = b.CreateString(p.site);
@@ -80,18 +94,18 @@ Offset<fb::Agent> EncodeAgent(FlatBufferBuilder& b,
 }
 
 Offset<fb::Contact> EncodeContact(FlatBufferBuilder& b,
-                                  const routing::ContactSnapshot& s) {
-  const routing::Contact& c = s.contact;
+                                  const routing::ContactView& s) {
+  const routing::Contact& c = *s.contact;
   auto id = b.CreateString(c.id);
   auto queue = b.CreateString(c.queue);
   auto required = Skills(b, c.required_skills);
   auto desired = Skills(b, c.desired_skills);
-  auto languages = b.CreateVectorOfStrings(c.languages);
+  auto languages = Strings(b, c.languages);
   auto customer = b.CreateString(c.customer_id);
-  auto preferred = b.CreateVectorOfStrings(c.preferred_agents);
-  auto excluded = b.CreateVectorOfStrings(c.excluded_agents);
+  auto preferred = Strings(b, c.preferred_agents);
+  auto excluded = Strings(b, c.excluded_agents);
   auto attributes = Attributes(b, c.attributes);
-  auto agent_id = b.CreateString(s.agent_id);
+  auto agent_id = b.CreateString(s.agent_id.data(), s.agent_id.size());
   fb::ContactBuilder contact(b);
   contact.add_id(id);
   contact.add_channel(static_cast<uint8_t>(c.channel));

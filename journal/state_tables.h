@@ -33,10 +33,12 @@ inline std::string FlatText(const flatbuffers::String* s) {
 std::vector<std::string> FlatStrings(
     const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* v);
 
+// Encoded from a view (routing/router_state.h): straight from the router's
+// state (Router::VisitAgent, VisitContact) or from a snapshot (ViewOf).
 flatbuffers::Offset<routing::journal::fb::Agent> EncodeAgent(
-    flatbuffers::FlatBufferBuilder& b, const routing::AgentSnapshot& agent);
+    flatbuffers::FlatBufferBuilder& b, const routing::AgentView& agent);
 flatbuffers::Offset<routing::journal::fb::Contact> EncodeContact(
-    flatbuffers::FlatBufferBuilder& b, const routing::ContactSnapshot& contact);
+    flatbuffers::FlatBufferBuilder& b, const routing::ContactView& contact);
 
 // DataLoss naming the agent for a table no router could hold (capacity for
 // more channels than there are).

@@ -48,6 +48,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -286,6 +287,17 @@ class Router {
       std::string_view agent_id) const = 0;
   virtual absl::StatusOr<ContactSnapshot> ExportContact(
       std::string_view contact_id) const = 0;
+  // ExportAgent and ExportContact without the copy: `visit` is called once
+  // with the agent or contact read in place (router_state.h AgentView,
+  // ContactView), valid only during the call. It runs inside the router's
+  // read-side critical section: it must be short and must not call the
+  // router. The Export calls' errors, and `visit` is not called.
+  virtual absl::Status VisitAgent(
+      std::string_view agent_id,
+      absl::FunctionRef<void(const AgentView&)> visit) const = 0;
+  virtual absl::Status VisitContact(
+      std::string_view contact_id,
+      absl::FunctionRef<void(const ContactView&)> visit) const = 0;
 };
 
 }  // namespace routing

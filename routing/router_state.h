@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -74,6 +75,39 @@ struct RouterState {
   std::vector<ContactSnapshot> contacts;
   std::vector<CustomerSnapshot> customers;
 };
+
+// An agent or a contact as AgentSnapshot and ContactSnapshot give it, read
+// in place instead of copied: what Router::VisitAgent and VisitContact hand
+// their callback. The pointers and the string_view point into the router's
+// state (or into the snapshot ViewOf was given) and are valid only as long
+// as it: during the callback, for a visit. Fields as in the snapshots.
+struct AgentView {
+  const AgentProfile* profile = nullptr;
+  AgentState state = AgentState::kLoggedOut;
+  absl::Time state_since = absl::InfinitePast();
+  absl::Time idle_since = absl::InfinitePast();
+  absl::Time logged_in_at = absl::InfinitePast();
+  absl::Duration handled;
+  int64_t contacts_handled = 0;
+};
+
+struct ContactView {
+  // Its user_data is the host's: never read it.
+  const Contact* contact = nullptr;
+  ContactSnapshot::State state = ContactSnapshot::State::kQueued;
+  absl::Time planned_at = absl::InfinitePast();
+  uint64_t placement = 0;
+  std::string_view agent_id;
+  absl::Time assigned_at = absl::InfinitePast();
+  absl::Time offer_expires_at = absl::InfinitePast();
+  absl::Time aged_arrival = absl::InfinitePast();
+};
+
+AgentView ViewOf(const AgentSnapshot& agent);
+ContactView ViewOf(const ContactSnapshot& contact);
+// Copies: the snapshot a view shows (user_data left null).
+AgentSnapshot SnapshotOf(const AgentView& agent);
+ContactSnapshot SnapshotOf(const ContactView& contact);
 
 // The key a customer id is remembered under: a 64-bit hash of the id, the
 // same in every process and every version (a snapshot holds it).

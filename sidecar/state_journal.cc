@@ -32,13 +32,30 @@ thread_local uint64_t thread_sequence = 0;
 // The time of the journaled call under way on this thread (CallClock).
 thread_local absl::Time call_time = absl::InfinitePast();
 
-// Appends each id of `ids` not already in `seen`, keeping first-seen order.
-void AddUnique(std::vector<std::string>& out,
-               absl::flat_hash_set<std::string>& seen,
-               std::string_view id) {
-  if (id.empty()) return;
-  if (seen.insert(std::string(id)).second) out.emplace_back(id);
-}
+// Ids in first-seen order, each once. A call touches a few: they are
+// compared one by one, and only a long list (a rules step moving many
+// contacts) is indexed.
+class UniqueIds {
+ public:
+  void Add(std::string_view id) {
+    if (id.empty()) return;
+    if (ids_.size() < kScanned) {
+      for (const std::string& seen : ids_) {
+        if (seen == id) return;
+      }
+      ids_.emplace_back(id);
+      if (ids_.size() == kScanned) seen_.insert(ids_.begin(), ids_.end());
+      return;
+    }
+    if (seen_.insert(std::string(id)).second) ids_.emplace_back(id);
+  }
+  const std::vector<std::string>& ids() const { return ids_; }
+
+ private:
+  static constexpr size_t kScanned = 16;
+  std::vector<std::string> ids_;
+  absl::flat_hash_set<std::string> seen_;
+};
 
 bool SameInteraction(const CustomerInteraction& a,
                      const CustomerInteraction& b) {
@@ -265,23 +282,25 @@ absl::StatusOr<uint64_t> StateJournal::Record(
   if (absl::Status s = AppendPendingLocked(); !s.ok() && !call.in_force) {
     return JournalUnavailable(s);
   }
-  std::vector<std::string> contacts;
-  std::vector<std::string> agents;
-  absl::flat_hash_set<std::string> seen_contacts;
-  absl::flat_hash_set<std::string> seen_agents;
-  AddUnique(contacts, seen_contacts, call.contact_id);
-  AddUnique(agents, seen_agents, call.agent_id);
+  UniqueIds contacts;
+  UniqueIds agents;
+  contacts.Add(call.contact_id);
+  agents.Add(call.agent_id);
   // What the contact held before the call: the agent it frees, the
   // customer whose history it may add to (only a held contact's release or
   // transfer adds to it).
   std::string customer_id;
   std::vector<CustomerInteraction> history_before;
   if (!call.contact_id.empty()) {
-    if (absl::StatusOr<ContactSnapshot> before =
-            router_->ExportContact(call.contact_id);
-        before.ok()) {
-      AddUnique(agents, seen_agents, before->agent_id);
-      customer_id = before->contact.customer_id;
+    std::string held_by;
+    if (router_
+            ->VisitContact(call.contact_id,
+                           [&](const ContactView& before) {
+                             held_by = std::string(before.agent_id);
+                             customer_id = before.contact->customer_id;
+                           })
+            .ok()) {
+      agents.Add(held_by);
       if (!customer_id.empty()) {
         history_before = router_->CustomerHistory(customer_id);
       }
@@ -301,59 +320,50 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     return 0;
   }
 
-  journal::JournalRecord record;
-  record.kind = call.kind;
-  record.time = started;
-  record.request = std::string(call.request);
-  record.reply = std::string(effect.reply);
-  for (const std::string& id : effect.moved_contacts) {
-    AddUnique(contacts, seen_contacts, id);
+  // Encoded here, from the router as the call left it (no copy of the
+  // contacts and agents in between), under the order lock: the next call
+  // has not changed them yet.
+  encoder_.Start(call.kind, started);
+  for (const std::string& id : effect.moved_contacts) contacts.Add(id);
+  for (const std::string& id : heard.contacts) contacts.Add(id);
+  for (const std::string& id : heard.agents) agents.Add(id);
+  for (const std::string& id : contacts.ids()) {
+    bool held = false;
+    (void)router_->VisitContact(id, [&](const ContactView& now) {
+      encoder_.AddContact(id, &now);
+      held = true;
+    });
+    if (!held) encoder_.AddContact(id, nullptr);
   }
-  for (const std::string& id : heard.contacts) {
-    AddUnique(contacts, seen_contacts, id);
-  }
-  for (const std::string& id : heard.agents) AddUnique(agents, seen_agents, id);
-  for (const std::string& id : contacts) {
-    journal::ContactChange change;
-    change.id = id;
-    if (absl::StatusOr<ContactSnapshot> now = router_->ExportContact(id);
-        now.ok()) {
-      change.contact = *std::move(now);
-    }
-    record.contacts.push_back(std::move(change));
-  }
-  for (const std::string& id : agents) {
-    journal::AgentChange change;
-    change.id = id;
-    if (absl::StatusOr<AgentSnapshot> now = router_->ExportAgent(id);
-        now.ok()) {
-      change.agent = *std::move(now);
-    }
-    record.agents.push_back(std::move(change));
+  for (const std::string& id : agents.ids()) {
+    bool on_roster = false;
+    (void)router_->VisitAgent(id, [&](const AgentView& now) {
+      encoder_.AddAgent(id, &now);
+      on_roster = true;
+    });
+    if (!on_roster) encoder_.AddAgent(id, nullptr);
   }
   if (!customer_id.empty()) {
     const uint64_t key = HistoryKey(customer_id);
-    for (CustomerInteraction& added : AddedInteractions(
+    for (const CustomerInteraction& added : AddedInteractions(
              history_before, router_->CustomerHistory(customer_id))) {
-      record.history.push_back({key, std::move(added)});
+      encoder_.AddHistory(key, added);
     }
   }
-  record.assignments = std::move(heard.assignments);
-  if (effect.rules != nullptr) {
-    record.rules_file = effect.rules->file;
-    record.rules_source = effect.rules->source;
-    record.rules_version = effect.rules->version;
+  for (const journal::RecordedAssignment& a : heard.assignments) {
+    encoder_.AddAssignment(a);
   }
-  // Encoded by the writer's thread when its group is written (--fsync=batch
-  // or none), not on the thread executing calls. Never ahead of a record
-  // still waiting (append_error_ says why it waits).
-  journal::JournalWriter::LaterBody later =
-      [record = std::move(record)] { return journal::EncodeRecord(record); };
+  if (effect.rules != nullptr) {
+    encoder_.SetRules(effect.rules->file, effect.rules->source,
+                      effect.rules->version);
+  }
+  std::string body = encoder_.Finish(call.request, effect.reply);
+  // Never ahead of a record still waiting (append_error_ says why it
+  // waits). The writer's thread frames and writes it with its group.
   absl::StatusOr<uint64_t> sequence =
-      pending_.empty() ? writer_->AppendLater(later)
+      pending_.empty() ? writer_->AppendMade(body)
                        : absl::StatusOr<uint64_t>(append_error_);
   if (!sequence.ok()) {
-    std::string body = later();
     // Executed: the record is kept and written before any later one, and
     // no call runs until it is.
     append_error_ = sequence.status();

@@ -65,6 +65,7 @@
 #include "journal/journal_sink.h"
 #include "journal/journal_record.h"
 #include "journal/journal_writer.h"
+#include "journal/record_encoder.h"
 #include "journal/segment_sink.h"
 #include "journal/snapshot_codec.h"
 #include "routing/clock.h"
@@ -256,6 +257,8 @@ class StateJournal {
   // ThreadSanitizer.
   std::mutex order_mu_;
   std::vector<std::string> pending_;  // guarded by order_mu_
+  // Encodes each call's record as the call leaves the router.
+  journal::RecordEncoder encoder_;    // guarded by order_mu_
   uint64_t last_sequence_;            // guarded by order_mu_
   absl::Status append_error_;         // guarded by order_mu_
 

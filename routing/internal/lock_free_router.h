@@ -103,6 +103,12 @@ class LockFreeRouter final : public Router {
       std::string_view agent_id) const override;
   absl::StatusOr<ContactSnapshot> ExportContact(
       std::string_view contact_id) const override;
+  absl::Status VisitAgent(
+      std::string_view agent_id,
+      absl::FunctionRef<void(const AgentView&)> visit) const override;
+  absl::Status VisitContact(
+      std::string_view contact_id,
+      absl::FunctionRef<void(const ContactView&)> visit) const override;
 
  private:
   struct PolicyRecord {
@@ -397,12 +403,12 @@ class LockFreeRouter final : public Router {
                            Notices* notices);
 
   // --- State export (lock_free_router_state.cc); pinned ---
-  // The agent in `index` as a snapshot; false if the slot holds none.
-  bool SnapshotAgent(int index, AgentSnapshot* out) const;
-  // The contact as a snapshot; false while it is being decided or ends.
+  // The agent in `index` read in place; false if the slot holds none.
+  bool ViewAgent(int index, AgentView* out) const;
+  // The contact read in place; false while it is being decided or ends.
   // For a queued one, also its node's service order.
-  bool SnapshotContact(const ContactRecord& record, ContactSnapshot* out,
-                       int64_t* aged_ms, int64_t* sequence) const;
+  bool ViewContact(const ContactRecord& record, ContactView* out,
+                   int64_t* aged_ms, int64_t* sequence) const;
 
   // --- Queues over time (lock_free_router_queues.cc) ---
   // Live nodes of every queue (their route current) that `pick` selects, in

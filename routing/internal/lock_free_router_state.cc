@@ -48,12 +48,12 @@ const char* StateName(ContactSnapshot::State state) {
 
 }  // namespace
 
-bool LockFreeRouter::SnapshotAgent(int index, AgentSnapshot* out) const {
+bool LockFreeRouter::ViewAgent(int index, AgentView* out) const {
   const AgentSlot& slot = agents_.Slot(index);
   const uint64_t word = slot.word.load(std::memory_order_acquire);
   const AgentRecord* record = slot.record.load(std::memory_order_acquire);
   if (!OnRoster(AgentWord::Presence(word)) || record == nullptr) return false;
-  out->profile = record->profile;
+  out->profile = &record->profile;
   out->state = static_cast<AgentState>(AgentWord::Presence(word));
   out->state_since =
       TimeOrPast(slot.state_since_ns.load(std::memory_order_relaxed));
@@ -66,14 +66,13 @@ bool LockFreeRouter::SnapshotAgent(int index, AgentSnapshot* out) const {
   return true;
 }
 
-bool LockFreeRouter::SnapshotContact(const ContactRecord& record,
-                                     ContactSnapshot* out, int64_t* aged_ms,
-                                     int64_t* sequence) const {
+bool LockFreeRouter::ViewContact(const ContactRecord& record,
+                                 ContactView* out, int64_t* aged_ms,
+                                 int64_t* sequence) const {
   const uint64_t word = record.Word();
   const ContactRoute* route = record.route.load(std::memory_order_acquire);
   if (route == nullptr) return false;
-  out->contact = route->contact;
-  out->contact.user_data = nullptr;  // The host's, not the router's.
+  out->contact = &route->contact;
   out->planned_at = absl::FromUnixNanos(route->planned_ns);
   out->placement = ContactRecord::PlacementOf(word);
   const int agent = ContactRecord::AgentOf(word);
@@ -89,13 +88,13 @@ bool LockFreeRouter::SnapshotContact(const ContactRecord& record,
     }
     case ContactState::kAssigned:
       out->state = ContactSnapshot::State::kAssigned;
-      out->agent_id = std::string(agents_.ids().Name(agent));
+      out->agent_id = agents_.ids().Name(agent);
       out->assigned_at =
           TimeOrPast(record.assigned_ns.load(std::memory_order_acquire));
       return true;
     case ContactState::kOffered:
       out->state = ContactSnapshot::State::kOffered;
-      out->agent_id = std::string(agents_.ids().Name(agent));
+      out->agent_id = agents_.ids().Name(agent);
       out->assigned_at =
           TimeOrPast(record.offered_ns.load(std::memory_order_acquire));
       out->offer_expires_at =
@@ -108,27 +107,48 @@ bool LockFreeRouter::SnapshotContact(const ContactRecord& record,
   return false;
 }
 
-absl::StatusOr<AgentSnapshot> LockFreeRouter::ExportAgent(
-    std::string_view agent_id) const {
+absl::Status LockFreeRouter::VisitAgent(
+    std::string_view agent_id,
+    absl::FunctionRef<void(const AgentView&)> visit) const {
   ROUTING_ASSIGN_OR_RETURN(const int index, RosterIndex(agent_id));
   auto guard = epoch_.Pin();
+  AgentView agent;
+  if (!ViewAgent(index, &agent)) return RemovedMeanwhile(agent_id);
+  visit(agent);
+  return absl::OkStatus();
+}
+
+absl::Status LockFreeRouter::VisitContact(
+    std::string_view contact_id,
+    absl::FunctionRef<void(const ContactView&)> visit) const {
+  auto guard = epoch_.Pin();
+  const ContactRecord* record = contacts_.Find(contact_id);
+  if (record == nullptr) return NotHeld(contact_id);
+  ContactView contact;
+  int64_t aged_ms = 0, sequence = 0;
+  if (!ViewContact(*record, &contact, &aged_ms, &sequence)) {
+    return absl::NotFoundError(absl::StrCat(
+        "contact '", AsAbsl(contact_id),
+        "' is being decided or has just ended"));
+  }
+  visit(contact);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AgentSnapshot> LockFreeRouter::ExportAgent(
+    std::string_view agent_id) const {
   AgentSnapshot agent;
-  if (!SnapshotAgent(index, &agent)) return RemovedMeanwhile(agent_id);
+  ROUTING_RETURN_IF_ERROR(VisitAgent(
+      agent_id, [&](const AgentView& view) { agent = SnapshotOf(view); }));
   return agent;
 }
 
 absl::StatusOr<ContactSnapshot> LockFreeRouter::ExportContact(
     std::string_view contact_id) const {
-  auto guard = epoch_.Pin();
-  const ContactRecord* record = contacts_.Find(contact_id);
-  if (record == nullptr) return NotHeld(contact_id);
   ContactSnapshot contact;
-  int64_t aged_ms = 0, sequence = 0;
-  if (!SnapshotContact(*record, &contact, &aged_ms, &sequence)) {
-    return absl::NotFoundError(absl::StrCat(
-        "contact '", AsAbsl(contact_id),
-        "' is being decided or has just ended"));
-  }
+  ROUTING_RETURN_IF_ERROR(VisitContact(
+      contact_id,
+      [&](const ContactView& view) { contact = SnapshotOf(view); }));
   return contact;
 }
 
@@ -136,8 +156,8 @@ RouterState LockFreeRouter::ExportState() const {
   RouterState state;
   auto guard = epoch_.Pin();
   for (int i = 0; i < agents_.ids().size(); ++i) {
-    AgentSnapshot agent;
-    if (SnapshotAgent(i, &agent)) state.agents.push_back(std::move(agent));
+    AgentView agent;
+    if (ViewAgent(i, &agent)) state.agents.push_back(SnapshotOf(agent));
   }
 
   struct Queued {
@@ -147,9 +167,10 @@ RouterState LockFreeRouter::ExportState() const {
   };
   std::vector<Queued> queued;
   contacts_.ForEach([&](const ContactRecord* record) {
-    ContactSnapshot contact;
+    ContactView view;
     int64_t aged_ms = 0, sequence = 0;
-    if (!SnapshotContact(*record, &contact, &aged_ms, &sequence)) return;
+    if (!ViewContact(*record, &view, &aged_ms, &sequence)) return;
+    ContactSnapshot contact = SnapshotOf(view);
     if (contact.state == ContactSnapshot::State::kQueued) {
       queued.push_back({aged_ms, sequence, std::move(contact)});
     } else {
