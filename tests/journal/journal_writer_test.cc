@@ -291,6 +291,61 @@ TEST(JournalWriterTest, LaterBodiesAreMadeByTheWritersThreadInOrder) {
   }
 }
 
+// A body made already is taken without a copy (moved from) and written in
+// sequence order with the other kinds; a refused call leaves it whole.
+TEST(JournalWriterTest, MadeBodiesAreWrittenInOrderAndKeptWhenRefused) {
+  for (FsyncMode mode :
+       {FsyncMode::kAlways, FsyncMode::kBatch, FsyncMode::kNone}) {
+    SCOPED_TRACE(FsyncModeName(mode));
+    const std::string dir =
+        ScratchDirectory(absl::StrCat("made-", FsyncModeName(mode)));
+    FaultySink* sink = nullptr;
+    auto writer = OpenFaultyWriter(dir, mode, &sink);
+    // Longer than a short string's inline buffer: a move leaves it empty.
+    const std::string padding(64, '.');
+    for (int i = 1; i <= 6; ++i) {
+      absl::StatusOr<uint64_t> seq;
+      const std::string text = absl::StrCat("record ", i, padding);
+      if (i % 3 == 0) {
+        JournalWriter::LaterBody later = [text] { return text; };
+        seq = writer->AppendLater(later);
+      } else if (i % 3 == 1) {
+        std::string made = text;
+        seq = writer->AppendMade(made);
+        if (mode != FsyncMode::kAlways) EXPECT_TRUE(made.empty()) << made;
+      } else {
+        seq = writer->Append(text);
+      }
+      ASSERT_TRUE(seq.ok()) << seq.status();
+      EXPECT_EQ(*seq, static_cast<uint64_t>(i));
+    }
+    ASSERT_TRUE(writer->WaitDurable(6).ok());
+
+    sink->fail_appends = true;
+    EXPECT_FALSE(writer->WaitDurable(*writer->Append("kept 7")).ok());
+    std::string refused = absl::StrCat("refused", padding);
+    EXPECT_EQ(writer->AppendMade(refused).status().code(),
+              absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(refused, absl::StrCat("refused", padding));
+    sink->fail_appends = false;
+    ASSERT_TRUE(writer->Writable().ok());
+    std::string after = "after 8";
+    ASSERT_EQ(*writer->AppendMade(after), 8u);
+    ASSERT_TRUE(writer->WaitDurable(8).ok());
+
+    writer.reset();
+    const ReadBack back = ReadAll(dir);
+    ASSERT_TRUE(back.status.ok()) << back.status;
+    ASSERT_EQ(back.records.size(), 8u);
+    for (int i = 1; i <= 6; ++i) {
+      EXPECT_EQ(back.records[i - 1].second,
+                absl::StrCat("record ", i, padding));
+    }
+    EXPECT_EQ(back.records[6].second, "kept 7");
+    EXPECT_EQ(back.records[7].second, "after 8");
+  }
+}
+
 // Polls IsDurable (which never writes anything itself, unlike Flush or
 // Writable) until `sequence` is durable or `limit` passes: a writer's
 // thread that slept through an Append shows up as a record never made

@@ -369,6 +369,79 @@ TEST_F(RouterStateTest, OneAgentOrContactExportsAsTheWholeStateListsIt) {
             absl::StatusCode::kNotFound);
 }
 
+// A visit reads in place what the export copies: the same fields, and the
+// same refusals (without calling the visitor).
+TEST_F(RouterStateTest, AVisitShowsWhatTheExportCopies) {
+  BuildMorning();
+  const RouterState state = router_->ExportState();
+  ASSERT_FALSE(state.agents.empty());
+  ASSERT_FALSE(state.contacts.empty());
+  for (const AgentSnapshot& agent : state.agents) {
+    int visits = 0;
+    ASSERT_TRUE(router_
+                    ->VisitAgent(agent.profile.id,
+                                 [&](const AgentView& view) {
+                                   ++visits;
+                                   const AgentSnapshot copy = SnapshotOf(view);
+                                   EXPECT_EQ(copy.profile.id, agent.profile.id);
+                                   EXPECT_EQ(copy.profile.skills.size(),
+                                             agent.profile.skills.size());
+                                   EXPECT_EQ(copy.state, agent.state);
+                                   EXPECT_EQ(copy.idle_since, agent.idle_since);
+                                   EXPECT_EQ(copy.handled, agent.handled);
+                                   EXPECT_EQ(copy.contacts_handled,
+                                             agent.contacts_handled);
+                                 })
+                    .ok());
+    EXPECT_EQ(visits, 1);
+  }
+  for (const ContactSnapshot& contact : state.contacts) {
+    int visits = 0;
+    ASSERT_TRUE(router_
+                    ->VisitContact(contact.contact.id,
+                                   [&](const ContactView& view) {
+                                     ++visits;
+                                     EXPECT_EQ(view.contact->id,
+                                               contact.contact.id);
+                                     EXPECT_EQ(view.contact->queue,
+                                               contact.contact.queue);
+                                     EXPECT_EQ(view.state, contact.state);
+                                     EXPECT_EQ(view.agent_id, contact.agent_id);
+                                     EXPECT_EQ(view.placement,
+                                               contact.placement);
+                                     EXPECT_EQ(view.aged_arrival,
+                                               contact.aged_arrival);
+                                   })
+                    .ok());
+    EXPECT_EQ(visits, 1);
+  }
+  bool called = false;
+  EXPECT_EQ(router_->VisitContact("nobody", [&](const ContactView&) {
+                      called = true;
+                    }).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(router_->VisitAgent("nobody", [&](const AgentView&) {
+                      called = true;
+                    }).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(called);
+
+  // In place, the host's pointer shows; a copy leaves it out.
+  int host_call = 0;
+  Contact hosted = MakeContact("call-hosted", {{"billing", 1}});
+  hosted.user_data = &host_call;
+  RouteOk(hosted);
+  ASSERT_TRUE(router_
+                  ->VisitContact("call-hosted",
+                                 [&](const ContactView& view) {
+                                   EXPECT_EQ(view.contact->user_data,
+                                             &host_call);
+                                   EXPECT_EQ(SnapshotOf(view).contact.user_data,
+                                             nullptr);
+                                 })
+                  .ok());
+}
+
 TEST(HistoryKeyTest, IsTheSameInEveryProcess) {
   // Snapshots hold these keys: a change of the hash would lose every
   // customer's history on the next restart.
