@@ -10,11 +10,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "journal/direct_segment_writes.h"
 #include "journal/record_framing.h"
 #include "journal/segment_file_writes.h"
 #include "journal/segment_spare.h"
@@ -57,6 +59,10 @@ struct SegmentSink::Segment {
   std::atomic<int64_t> size{0};
   // A spare's zeros follow the records: cut off when the segment closes.
   bool zero_filled = false;
+  // A spare taken with a direct descriptor: appends go through this
+  // (direct_segment_writes.h). Null otherwise, or after a failed direct
+  // write (the segment then goes on through the page cache).
+  std::unique_ptr<DirectSegmentWrites> direct;
   ~Segment() {
     if (fd < 0) return;
     // Should the cut fail, the zeros stay: readers stop at them.
@@ -176,6 +182,10 @@ absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
     }
   }
   segment->size.store(static_cast<int64_t>(header.size()));
+  if (segment->zero_filled && IsDirect(segment->fd)) {
+    segment->direct = std::make_unique<DirectSegmentWrites>(
+        segment->fd, static_cast<int64_t>(header.size()), header);
+  }
   // The new name, and the tail of the segment it replaces, are made durable
   // by the next Sync, before the records of the new one are reported
   // durable: no fsync here, on the path of the record that filled a
@@ -203,11 +213,20 @@ absl::Status SegmentSink::Append(uint64_t first_sequence, int count,
   }
   (void)count;
   const int64_t before = segment->size.load();
-  if (WriteAllAt(segment->fd, frames.data(), frames.size(), before)) {
+  const bool written =
+      segment->direct != nullptr
+          ? segment->direct->Append(frames)
+          : WriteAllAt(segment->fd, frames.data(), frames.size(), before);
+  if (written) {
     segment->size.store(before + static_cast<int64_t>(frames.size()));
     return absl::OkStatus();
   }
   const int error = errno;
+  if (segment->direct != nullptr) {
+    // From here on through the page cache (the cut below ends the zeros).
+    segment->direct.reset();
+    (void)StopDirectWrites(segment->fd);
+  }
   // Cut the partial frames off, so the next record follows a whole one
   // (and a zero-filled segment grows from there on); if that fails too,
   // leave the segment: the next Append starts another.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "journal/direct_segment_writes.h"
 #include "journal/segment_file_writes.h"
 
 namespace journal {
@@ -23,6 +24,14 @@ bool OnTmpfs(const std::string& directory) {
   struct statfs fs;
   return ::statfs(directory.c_str(), &fs) == 0 &&
          static_cast<uint64_t>(fs.f_type) == TMPFS_MAGIC;
+}
+
+// The header over the spare's first zeros: on a direct descriptor, as
+// its whole first page.
+bool WriteHeader(int fd, std::string_view header) {
+  if (!IsDirect(fd)) return WriteAllAt(fd, header.data(), header.size(), 0);
+  DirectBuffer page;
+  return WriteDirectPages(fd, header, {}, 0, page);
 }
 
 }  // namespace
@@ -59,7 +68,7 @@ int SegmentSpare::Take(const std::string& path, std::string_view header) {
   }
   // The thread makes no new spare (which would truncate path_) until
   // wanted_ is set again below, after the rename.
-  if (fd >= 0 && (!WriteAllAt(fd, header.data(), header.size(), 0) ||
+  if (fd >= 0 && (!WriteHeader(fd, header) ||
                   ::rename(path_.c_str(), path.c_str()) != 0)) {
     ::close(fd);
     ::unlink(path_.c_str());
@@ -100,8 +109,12 @@ int SegmentSpare::Make() {
           2 * segment_bytes_ + kFreeMarginBytes) {
     return -1;
   }
-  const int fd =
-      ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  // Direct writes where the file system takes them: the zeros then cost
+  // no copy into the page cache (direct_segment_writes.h).
+  int fd = OpenForDirectWrites(path_, O_CREAT | O_TRUNC);
+  if (fd < 0) {
+    fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  }
   if (fd < 0) return -1;
   auto fail = [&] {
     ::close(fd);
@@ -112,18 +125,25 @@ int SegmentSpare::Make() {
   // zero is written (a file system without fallocate just gets the zeros).
   const int reserved = ::posix_fallocate(fd, 0, segment_bytes_);
   if (reserved == ENOSPC || reserved == EDQUOT) return fail();
-  const std::vector<char> zeros(
-      static_cast<size_t>(std::min(kZeroStepBytes, segment_bytes_)), 0);
+  DirectBuffer zeros;
+  if (!zeros.Reserve(static_cast<size_t>(kZeroStepBytes))) return fail();
+  const bool direct = IsDirect(fd);
   for (int64_t offset = 0; offset < segment_bytes_; offset += kZeroStepBytes) {
     if (stopping_.load()) return fail();
     const int64_t step = std::min(kZeroStepBytes, segment_bytes_ - offset);
-    if (!WriteAllAt(fd, zeros.data(), static_cast<size_t>(step), offset)) {
-      return fail();
+    // A direct write's last step is padded to a whole page (of zeros).
+    const size_t length =
+        direct ? (static_cast<size_t>(step) + kDirectPageBytes - 1) /
+                     kDirectPageBytes * kDirectPageBytes
+               : static_cast<size_t>(step);
+    if (!WriteAllAt(fd, zeros.data(), length, offset)) return fail();
+    // Written back now, step by step, not all at once by the final sync
+    // (a direct write is on the disk already).
+    if (!direct) {
+      ::sync_file_range(fd, offset, step,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                            SYNC_FILE_RANGE_WAIT_AFTER);
     }
-    // Written back now, step by step, not all at once by the final sync.
-    ::sync_file_range(fd, offset, step,
-                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                          SYNC_FILE_RANGE_WAIT_AFTER);
   }
   // The blocks' allocation, and the file's size, committed here: the
   // journal's syncs of this file then flush data only.

@@ -14,9 +14,12 @@
 // One spare at a time, at DIR/journal-spare.tmp (never a segment name, so
 // readers ignore it; a crash may leave it behind, and the next spare
 // replaces it). The thread ("rd-jspare") zero-fills it in steps of
-// kZeroStepBytes, each written back before the next so that it never holds
-// much unwritten data the journal's own syncs would have to flush; then it
-// waits until the spare is taken. It makes no spare where zero-filling
+// kZeroStepBytes, each on the disk before the next so that it never holds
+// much unwritten data the journal's own syncs would have to flush: with
+// direct writes (O_DIRECT, direct_segment_writes.h) where the file system
+// takes them, which copy nothing into the page cache, else written back
+// step by step. The descriptor Take returns is direct then too. Then the
+// thread waits until the spare is taken. It makes no spare where zero-filling
 // cannot help or could hurt: on tmpfs (no device), or when the file system
 // has less than two segments and kFreeMarginBytes free (a spare must never
 // be what fills the disk); it looks again after kRetryInterval.
@@ -57,7 +60,8 @@ class SegmentSpare {
   SegmentSpare(const SegmentSpare&) = delete;
   SegmentSpare& operator=(const SegmentSpare&) = delete;
 
-  // When a spare is ready: writes `header` at its start, renames it to
+  // When a spare is ready: writes `header` at its start (a direct
+  // descriptor's whole first page: `header` and zeros), renames it to
   // `path` (replacing a file of that name), and returns its descriptor,
   // which the caller now owns. The rename is not synced: the caller syncs
   // the directory before it reports a record of the segment durable.

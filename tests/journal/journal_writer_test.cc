@@ -312,7 +312,9 @@ TEST(JournalWriterTest, MadeBodiesAreWrittenInOrderAndKeptWhenRefused) {
       } else if (i % 3 == 1) {
         std::string made = text;
         seq = writer->AppendMade(made);
-        if (mode != FsyncMode::kAlways) EXPECT_TRUE(made.empty()) << made;
+        if (mode != FsyncMode::kAlways) {
+          EXPECT_TRUE(made.empty()) << made;
+        }
       } else {
         seq = writer->Append(text);
       }
