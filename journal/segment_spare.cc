@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "journal/direct_segment_writes.h"
 #include "journal/segment_file_writes.h"
 
@@ -136,6 +137,7 @@ int SegmentSpare::Make() {
         direct ? (static_cast<size_t>(step) + kDirectPageBytes - 1) /
                      kDirectPageBytes * kDirectPageBytes
                : static_cast<size_t>(step);
+    const absl::Time step_started = absl::Now();
     if (!WriteAllAt(fd, zeros.data(), length, offset)) return fail();
     // Written back now, step by step, not all at once by the final sync
     // (a direct write is on the disk already).
@@ -144,6 +146,10 @@ int SegmentSpare::Make() {
                         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                             SYNC_FILE_RANGE_WAIT_AFTER);
     }
+    const absl::Duration pause = kPauseTimesStep * (absl::Now() - step_started);
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, absl::ToChronoNanoseconds(pause),
+                      [&] { return stopping_.load(); });
   }
   // The blocks' allocation, and the file's size, committed here: the
   // journal's syncs of this file then flush data only.

@@ -14,8 +14,9 @@
 // One spare at a time, at DIR/journal-spare.tmp (never a segment name, so
 // readers ignore it; a crash may leave it behind, and the next spare
 // replaces it). The thread ("rd-jspare") zero-fills it in steps of
-// kZeroStepBytes, each on the disk before the next so that it never holds
-// much unwritten data the journal's own syncs would have to flush: with
+// kZeroStepBytes, paced (kPauseTimesStep), each on the disk before the
+// next so that it never holds much unwritten data the journal's own syncs
+// would have to flush: with
 // direct writes (O_DIRECT, direct_segment_writes.h) where the file system
 // takes them, which copy nothing into the page cache, else written back
 // step by step. The descriptor Take returns is direct then too. Then the
@@ -44,9 +45,15 @@ namespace journal {
 
 class SegmentSpare {
  public:
-  // Zero-filled in steps this large (1 MiB: a few milliseconds of this
-  // disk's bandwidth between two of the journal's syncs).
-  static constexpr int64_t kZeroStepBytes = int64_t{1} << 20;
+  // Zero-filled in steps this large (128 KiB: a few tenths of a
+  // millisecond of this disk's bandwidth, which a journal sync issued
+  // meanwhile waits for at most)...
+  static constexpr int64_t kZeroStepBytes = int64_t{128} << 10;
+  // ...with a pause as long as the step's own time after each: the zeros
+  // take half the disk's time at most, not all of it for the length of a
+  // segment, and a 64 MiB spare is still ready well before the journal
+  // fills a segment at its peak.
+  static constexpr int kPauseTimesStep = 1;
   // Free space a spare leaves, beyond a second segment, at the least.
   static constexpr int64_t kFreeMarginBytes = int64_t{64} << 20;
   // How long the thread waits after a spare it could not make.
