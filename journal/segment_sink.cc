@@ -124,8 +124,10 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
 }
 
 SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes,
-                         SegmentSpace space)
-    : directory_(std::move(directory)), segment_bytes_(segment_bytes) {
+                         SegmentSpace space, SegmentWrites writes)
+    : directory_(std::move(directory)),
+      segment_bytes_(segment_bytes),
+      writes_(writes) {
   if (space == SegmentSpace::kZeroFilledAhead) {
     spare_ = std::make_unique<SegmentSpare>(directory_, segment_bytes_);
   }
@@ -138,7 +140,8 @@ int64_t SegmentSink::spares_made() const {
 }
 
 absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(
-    const std::string& directory, int64_t segment_bytes, SegmentSpace space) {
+    const std::string& directory, int64_t segment_bytes, SegmentSpace space,
+    SegmentWrites writes) {
   if (directory.empty()) {
     return absl::InvalidArgumentError("journal: no directory given");
   }
@@ -158,7 +161,7 @@ absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(
         absl::StrCat("journal: ", directory, " is not a directory"));
   }
   return std::unique_ptr<SegmentSink>(
-      new SegmentSink(directory, segment_bytes, space));
+      new SegmentSink(directory, segment_bytes, space, writes));
 }
 
 absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
@@ -182,7 +185,11 @@ absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
     }
   }
   segment->size.store(static_cast<int64_t>(header.size()));
-  if (segment->zero_filled && IsDirect(segment->fd)) {
+  // A descriptor that stays direct (asked for, or O_DIRECT would not turn
+  // off) takes only page-aligned writes: they go through the tail page.
+  if (segment->zero_filled && IsDirect(segment->fd) &&
+      (writes_ == SegmentWrites::kDirectWhereSupported ||
+       !StopDirectWrites(segment->fd))) {
     segment->direct = std::make_unique<DirectSegmentWrites>(
         segment->fd, static_cast<int64_t>(header.size()), header);
   }

@@ -14,7 +14,8 @@
 // Space: by default each new segment is a spare file zero-filled ahead of
 // time (segment_spare.h), and records are written over its zeros, so a sync
 // flushes data only; the bytes after the last record are zeros (readers
-// stop at them, docs/JOURNAL.md). When no spare is ready (or with
+// stop at them, docs/JOURNAL.md), with direct I/O where the file system
+// takes it (direct_segment_writes.h). When no spare is ready (or with
 // kGrowOnWrite), a segment is created empty and grows with each write. On
 // destruction the current segment is cut to its records.
 #ifndef JOURNAL_SEGMENT_SINK_H_
@@ -58,6 +59,17 @@ enum class SegmentSpace {
   kGrowOnWrite,      // an empty file, grown by each write
 };
 
+// How records reach a zero-filled segment.
+enum class SegmentWrites {
+  // Direct I/O where the file system takes it: no copy into the page
+  // cache, but each write waits for the disk (for --fsync=batch and
+  // always, whose replies wait for the disk anyway).
+  kDirectWhereSupported,
+  // Through the page cache: a write returns once copied (--fsync=none,
+  // whose replies wait for the write only).
+  kPageCache,
+};
+
 class SegmentSink : public JournalSink {
  public:
   // Creates `directory` if needed. An Append starts a new segment when the
@@ -65,7 +77,8 @@ class SegmentSink : public JournalSink {
   // group) stay together, so a segment may pass segment_bytes by a group.
   static absl::StatusOr<std::unique_ptr<SegmentSink>> Open(
       const std::string& directory, int64_t segment_bytes = 64 << 20,
-      SegmentSpace space = SegmentSpace::kZeroFilledAhead);
+      SegmentSpace space = SegmentSpace::kZeroFilledAhead,
+      SegmentWrites writes = SegmentWrites::kDirectWhereSupported);
   ~SegmentSink() override;
 
   absl::Status Append(uint64_t first_sequence, int count,
@@ -80,11 +93,12 @@ class SegmentSink : public JournalSink {
  private:
   struct Segment;
   SegmentSink(std::string directory, int64_t segment_bytes,
-              SegmentSpace space);
+              SegmentSpace space, SegmentWrites writes);
   absl::Status StartSegment(uint64_t first_sequence);
 
   const std::string directory_;
   const int64_t segment_bytes_;
+  const SegmentWrites writes_;
   // Null with kGrowOnWrite. Taken from by Append's thread only.
   std::unique_ptr<SegmentSpare> spare_;
   // The segment Append writes (guarded by mu_); Sync takes a reference

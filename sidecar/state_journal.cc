@@ -211,12 +211,18 @@ absl::StatusOr<std::unique_ptr<StateJournal>> StateJournal::Open(
   if (options.snapshot_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("snapshot interval is negative");
   }
+  // --fsync=none: a reply waits for the write only, so the write must not
+  // wait for the disk.
+  const journal::SegmentWrites writes =
+      options.writer.fsync == journal::FsyncMode::kNone
+          ? journal::SegmentWrites::kPageCache
+          : journal::SegmentWrites::kDirectWhereSupported;
   absl::StatusOr<std::unique_ptr<journal::JournalSink>> sink =
       options.open_sink != nullptr
           ? options.open_sink()
           : journal::SegmentSink::Open(options.directory,
                                        options.segment_bytes,
-                                       options.segment_space);
+                                       options.segment_space, writes);
   if (!sink.ok()) return sink.status();
   absl::StatusOr<std::unique_ptr<journal::JournalWriter>> writer =
       journal::JournalWriter::Create(*std::move(sink), next_sequence,

@@ -72,11 +72,12 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
       const std::string path = SegmentPath(dir, first);
       // Never grown: the spare's size from the first record on, until a
       // record passes it (with direct writes, to the end of its page).
-      const auto exact = static_cast<uintmax_t>(std::max(written, kSegmentBytes));
+      const auto exact =
+          static_cast<uintmax_t>(std::max(written, kSegmentBytes));
       const uintmax_t size = std::filesystem::file_size(path);
-      EXPECT_TRUE(size == exact ||
-                  size == (exact + kDirectPageBytes - 1) / kDirectPageBytes *
-                              kDirectPageBytes)
+      EXPECT_TRUE(size == exact || size == (exact + kDirectPageBytes - 1) /
+                                               kDirectPageBytes *
+                                               kDirectPageBytes)
           << path << " is " << size << " bytes, " << exact << " written";
     }
     ASSERT_TRUE(sink->Sync().ok());
@@ -124,6 +125,36 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
   EXPECT_EQ(after.records.size(), sequence + 1);
   EXPECT_EQ(std::filesystem::file_size(SegmentPath(crashed, sequence)),
             static_cast<uintmax_t>(kSegmentBytes));
+}
+
+// Through the page cache (--fsync=none), records go over the spare's zeros
+// byte for byte: the file keeps the spare's size, then exactly the size of
+// what was written once a record passes it.
+TEST(SegmentSinkTest, PageCacheWritesOverZerosKeepTheWrittenSize) {
+  const std::string dir = ScratchDirectory("zero-filled-page-cache");
+  auto sink = *SegmentSink::Open(dir, kSegmentBytes,
+                                 SegmentSpace::kZeroFilledAhead,
+                                 SegmentWrites::kPageCache);
+  if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
+  AwaitSpares(*sink, 1);
+  const std::string path = SegmentPath(dir, 1);
+  uint64_t sequence = 1;
+  int64_t written = kSegmentHeaderBytes;
+  while (written < kSegmentBytes + 1000) {
+    const std::string frame = Frame(sequence);
+    ASSERT_TRUE(sink->Append(sequence, 1, frame).ok());
+    written += static_cast<int64_t>(frame.size());
+    ++sequence;
+    // Cut to the written size by a clean close, never padded to a page.
+    if (written > kSegmentBytes) break;
+    EXPECT_EQ(std::filesystem::file_size(path),
+              static_cast<uintmax_t>(kSegmentBytes));
+  }
+  ASSERT_TRUE(sink->Sync().ok());
+  EXPECT_EQ(std::filesystem::file_size(path), static_cast<uintmax_t>(written));
+  ReadBack back = ReadAll(dir);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  EXPECT_EQ(back.records.size(), sequence - 1);
 }
 
 TEST(SegmentSinkTest, ALeftoverSpareIsReplacedAndNeverReadAsASegment) {
