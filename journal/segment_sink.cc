@@ -125,11 +125,11 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
 
 SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes,
                          SegmentSpace space, SegmentWrites writes)
-    : directory_(std::move(directory)),
-      segment_bytes_(segment_bytes),
-      writes_(writes) {
+    : directory_(std::move(directory)), segment_bytes_(segment_bytes) {
   if (space == SegmentSpace::kZeroFilledAhead) {
-    spare_ = std::make_unique<SegmentSpare>(directory_, segment_bytes_);
+    spare_ = std::make_unique<SegmentSpare>(
+        directory_, segment_bytes_,
+        writes == SegmentWrites::kDirectWhereSupported);
   }
 }
 
@@ -185,11 +185,9 @@ absl::Status SegmentSink::StartSegment(uint64_t first_sequence) {
     }
   }
   segment->size.store(static_cast<int64_t>(header.size()));
-  // A descriptor that stays direct (asked for, or O_DIRECT would not turn
-  // off) takes only page-aligned writes: they go through the tail page.
-  if (segment->zero_filled && IsDirect(segment->fd) &&
-      (writes_ == SegmentWrites::kDirectWhereSupported ||
-       !StopDirectWrites(segment->fd))) {
+  // A direct descriptor (the spare's, with kDirectWhereSupported) takes
+  // only page-aligned writes: they go through the tail page.
+  if (segment->zero_filled && IsDirect(segment->fd)) {
     segment->direct = std::make_unique<DirectSegmentWrites>(
         segment->fd, static_cast<int64_t>(header.size()), header);
   }

@@ -59,14 +59,16 @@ enum class SegmentSpace {
   kGrowOnWrite,      // an empty file, grown by each write
 };
 
-// How records reach a zero-filled segment.
+// How a zero-filled segment is written: its spare's zeros, then records.
 enum class SegmentWrites {
   // Direct I/O where the file system takes it: no copy into the page
   // cache, but each write waits for the disk (for --fsync=batch and
   // always, whose replies wait for the disk anyway).
   kDirectWhereSupported,
   // Through the page cache: a write returns once copied (--fsync=none,
-  // whose replies wait for the write only).
+  // whose replies wait for the write only). The zeros too, so that the
+  // pages the records go to are cached (a write to part of a page not
+  // cached would read it from the disk first).
   kPageCache,
 };
 
@@ -98,7 +100,6 @@ class SegmentSink : public JournalSink {
 
   const std::string directory_;
   const int64_t segment_bytes_;
-  const SegmentWrites writes_;
   // Null with kGrowOnWrite. Taken from by Append's thread only.
   std::unique_ptr<SegmentSpare> spare_;
   // The segment Append writes (guarded by mu_); Sync takes a reference

@@ -37,10 +37,12 @@ bool WriteHeader(int fd, std::string_view header) {
 
 }  // namespace
 
-SegmentSpare::SegmentSpare(std::string directory, int64_t segment_bytes)
+SegmentSpare::SegmentSpare(std::string directory, int64_t segment_bytes,
+                           bool direct)
     : directory_(std::move(directory)),
       path_(absl::StrCat(directory_, "/journal-spare.tmp")),
-      segment_bytes_(segment_bytes) {
+      segment_bytes_(segment_bytes),
+      direct_(direct) {
   if (OnTmpfs(directory_)) return;  // Take always answers -1.
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "rd-jspare");
@@ -112,7 +114,7 @@ int SegmentSpare::Make() {
   }
   // Direct writes where the file system takes them: the zeros then cost
   // no copy into the page cache (direct_segment_writes.h).
-  int fd = OpenForDirectWrites(path_, O_CREAT | O_TRUNC);
+  int fd = direct_ ? OpenForDirectWrites(path_, O_CREAT | O_TRUNC) : -1;
   if (fd < 0) {
     fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   }

@@ -60,7 +60,11 @@ class SegmentSpare {
   static constexpr absl::Duration kRetryInterval = absl::Seconds(1);
 
   // Starts the thread; the first spare is made at once.
-  SegmentSpare(std::string directory, int64_t segment_bytes);
+  // With `direct`, zero-filled with direct I/O where the file system takes
+  // it (and Take's descriptor is direct then); otherwise through the page
+  // cache, which leaves the zeros' pages cached for writes through it (a
+  // write of part of a page that is not cached reads the page first).
+  SegmentSpare(std::string directory, int64_t segment_bytes, bool direct);
   // Stops the thread (an unfinished spare is abandoned within one step) and
   // removes the spare file.
   ~SegmentSpare();
@@ -88,6 +92,7 @@ class SegmentSpare {
   const std::string directory_;
   const std::string path_;
   const int64_t segment_bytes_;
+  const bool direct_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> spares_made_{0};
   std::mutex mu_;
