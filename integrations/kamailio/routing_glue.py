@@ -319,8 +319,25 @@ class RoutingGlue:
     def agent_no_answer(self, msg, agent_id):
         """The agent was offered the call and did not take it: on break, so
         routingd offers it nothing more. kamailio.cfg ends the break after
-        RONA_BREAK_S (agent_back_from_break)."""
+        RONA_BREAK_S (agent_back_from_break). Only an agent routingd still
+        has available goes on break: its phone may have unregistered while
+        the call rang (another Kamailio process logged it out), and a break
+        must not follow that logout."""
+        try:
+            state = self._state_of(agent_id)
+        except (RoutingError, TimeoutError) as error:
+            _log("warn", f"agent {agent_id}: no answer: {error}")
+            return -1
+        if state != "available":
+            _log("info", f"agent {agent_id}: did not answer, but it is "
+                 f"{state}: left so")
+            return 1
         return self._set_state(agent_id, "break")
+
+    def _state_of(self, agent_id):
+        """The agent's state as routingd has it (None: not on the roster)."""
+        return next((a["state"] for a in self.client().list_agents()
+                     if a["id"] == agent_id), None)
 
     def agent_back_from_break(self, msg, agent_id):
         """The RONA break is over and the agent's phone is still registered:
@@ -328,8 +345,7 @@ class RoutingGlue:
         a supervisor or a workforce-management client may have changed its
         state meanwhile; that change stands)."""
         try:
-            state = next((a["state"] for a in self.client().list_agents()
-                          if a["id"] == agent_id), None)
+            state = self._state_of(agent_id)
         except (RoutingError, TimeoutError) as error:
             _log("warn", f"agent {agent_id}: end of break: {error}")
             return -1

@@ -595,9 +595,12 @@ class KamailioSippTest(unittest.TestCase):
                   if e["type"] == "agent_state"
                   and e["agent_id"] == LEAVING_ON_BREAK]
         # (From its login on: the roster load may report it logged out.)
+        # The unregister may reach routingd before the RONA does (two
+        # Kamailio processes): then no break follows the logout.
         self.assertIn("available", states)
         states = states[states.index("available"):]
-        self.assertEqual(states, ["available", "break", "logged_out"])
+        self.assertIn(states, (["available", "break", "logged_out"],
+                               ["available", "logged_out"]))
         states = {a["id"]: a["state"] for a in self.client.list_agents()}
         self.assertEqual(states[LEAVING_ON_BREAK], "logged_out")
         self.assertEqual(len(self.rejections(LEAVING_ON_BREAK)), 1)
