@@ -26,8 +26,7 @@ bool StopDirectWrites(int fd) {
 }
 
 bool DirectBuffer::Reserve(size_t bytes) {
-  const size_t pages = (bytes + kDirectPageBytes - 1) / kDirectPageBytes;
-  const size_t wanted = (pages == 0 ? 1 : pages) * kDirectPageBytes;
+  const size_t wanted = std::max(WholePages(bytes), kDirectPageBytes);
   if (wanted <= capacity_) return true;
   // Grown to twice what is asked: a group's size varies from one to the
   // next.
@@ -43,8 +42,7 @@ bool DirectBuffer::Reserve(size_t bytes) {
 bool WriteDirectPages(int fd, std::string_view first, std::string_view second,
                       int64_t offset, DirectBuffer& buffer) {
   const size_t used = first.size() + second.size();
-  const size_t padded =
-      (used + kDirectPageBytes - 1) / kDirectPageBytes * kDirectPageBytes;
+  const size_t padded = WholePages(used);
   if (!buffer.Reserve(padded)) {
     errno = ENOMEM;
     return false;

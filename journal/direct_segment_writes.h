@@ -32,6 +32,11 @@ namespace journal {
 // device's logical block.
 inline constexpr size_t kDirectPageBytes = 4096;
 
+// `bytes` rounded up to whole pages.
+inline constexpr size_t WholePages(size_t bytes) {
+  return (bytes + kDirectPageBytes - 1) / kDirectPageBytes * kDirectPageBytes;
+}
+
 // Opens `path` for direct writes (O_RDWR | O_DIRECT, plus `extra_flags`):
 // the descriptor, or -1 with errno set (EINVAL: the file system does not
 // support it).

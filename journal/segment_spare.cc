@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -135,10 +134,8 @@ int SegmentSpare::Make() {
     if (stopping_.load()) return fail();
     const int64_t step = std::min(kZeroStepBytes, segment_bytes_ - offset);
     // A direct write's last step is padded to a whole page (of zeros).
-    const size_t length =
-        direct ? (static_cast<size_t>(step) + kDirectPageBytes - 1) /
-                     kDirectPageBytes * kDirectPageBytes
-               : static_cast<size_t>(step);
+    const size_t length = direct ? WholePages(static_cast<size_t>(step))
+                                 : static_cast<size_t>(step);
     const absl::Time step_started = absl::Now();
     if (!WriteAllAt(fd, zeros.data(), length, offset)) return fail();
     // Written back now, step by step, not all at once by the final sync

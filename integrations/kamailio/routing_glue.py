@@ -323,37 +323,30 @@ class RoutingGlue:
         has available goes on break: its phone may have unregistered while
         the call rang (another Kamailio process logged it out), and a break
         must not follow that logout."""
-        try:
-            state = self._state_of(agent_id)
-        except (RoutingError, TimeoutError) as error:
-            _log("warn", f"agent {agent_id}: no answer: {error}")
-            return -1
-        if state != "available":
-            _log("info", f"agent {agent_id}: did not answer, but it is "
-                 f"{state}: left so")
-            return 1
-        return self._set_state(agent_id, "break")
+        return self._move_if(agent_id, "available", "break",
+                             "did not answer")
 
-    def _state_of(self, agent_id):
-        """The agent's state as routingd has it (None: not on the roster)."""
-        return next((a["state"] for a in self.client().list_agents()
-                     if a["id"] == agent_id), None)
+    def _move_if(self, agent_id, expected, state, event):
+        """SetAgentState(state) if routingd has the agent in `expected`; a
+        state someone else set meanwhile stands (logged at info)."""
+        try:
+            now = next((a["state"] for a in self.client().list_agents()
+                        if a["id"] == agent_id), None)
+        except (RoutingError, TimeoutError) as error:
+            _log("warn", f"agent {agent_id}: {event}: {error}")
+            return -1
+        if now != expected:
+            _log("info", f"agent {agent_id}: {event}, but it is {now}: "
+                 "left so")
+            return 1
+        return self._set_state(agent_id, state)
 
     def agent_back_from_break(self, msg, agent_id):
         """The RONA break is over and the agent's phone is still registered:
         available again, if routingd still has it on break (an unregister,
         a supervisor or a workforce-management client may have changed its
         state meanwhile; that change stands)."""
-        try:
-            state = self._state_of(agent_id)
-        except (RoutingError, TimeoutError) as error:
-            _log("warn", f"agent {agent_id}: end of break: {error}")
-            return -1
-        if state != "break":
-            _log("info", f"agent {agent_id}: break over, but it is {state}: "
-                 "left so")
-            return 1
-        return self._set_state(agent_id, "available")
+        return self._move_if(agent_id, "break", "available", "break over")
 
     def caller_left(self, msg, contact_id=None):
         """CANCEL (queued or ringing), a queued call that timed out, or one

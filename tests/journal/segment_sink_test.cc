@@ -75,9 +75,7 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
       const auto exact =
           static_cast<uintmax_t>(std::max(written, kSegmentBytes));
       const uintmax_t size = std::filesystem::file_size(path);
-      EXPECT_TRUE(size == exact || size == (exact + kDirectPageBytes - 1) /
-                                               kDirectPageBytes *
-                                               kDirectPageBytes)
+      EXPECT_TRUE(size == exact || size == WholePages(exact))
           << path << " is " << size << " bytes, " << exact << " written";
     }
     ASSERT_TRUE(sink->Sync().ok());
