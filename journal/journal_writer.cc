@@ -113,8 +113,7 @@ JournalWriter::~JournalWriter() {
   }
   // After stopping_ (the writer's thread reads both under mu_ before it
   // sleeps on wakeups_).
-  wakeups_.fetch_add(1, std::memory_order_release);
-  wakeups_.notify_all();
+  wakeups_.Bump();
   if (write_thread_.joinable()) write_thread_.join();
   // Best effort: nobody is left to tell.
   std::unique_lock<std::mutex> lock(mu_);
@@ -230,8 +229,7 @@ uint64_t JournalWriter::QueueRecord(LaterBody body, std::string made) {
   // queued_; this thread wrote queued_ and now looks at the flag: one of
   // the two sees the other (both sequentially consistent).
   if (newest == nullptr && writer_idle_.load(std::memory_order_seq_cst)) {
-    wakeups_.fetch_add(1, std::memory_order_release);
-    wakeups_.notify_one();
+    wakeups_.Bump();
   } else if (gathering_.load(std::memory_order_seq_cst) &&
              sequence + 1 - group_from_.load(std::memory_order_relaxed) ==
                  static_cast<uint64_t>(options_.batch_max_records)) {
@@ -482,11 +480,11 @@ void JournalWriter::WriteLoop() {
       if (stopping_) break;  // All written.
       // Idle until an Append queues onto the empty queue (QueueRecord) or
       // the writer stops (the destructor bumps wakeups_ after stopping_).
-      const uint32_t seen = wakeups_.load(std::memory_order_acquire);
+      const uint32_t seen = wakeups_.Current();
       writer_idle_.store(true, std::memory_order_seq_cst);
       if (queued_.load(std::memory_order_seq_cst) == nullptr) {
         lock.unlock();
-        wakeups_.wait(seen, std::memory_order_acquire);
+        wakeups_.Wait(seen);
         lock.lock();
       }
       writer_idle_.store(false, std::memory_order_relaxed);

@@ -59,6 +59,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "journal/journal_sink.h"
+#include "journal/writer_wakeup.h"
 
 namespace journal {
 
@@ -243,7 +244,7 @@ class JournalWriter {
   // When an Append last queued onto the empty queue (Unix nanoseconds):
   // the clock of the group that record opens.
   std::atomic<int64_t> group_opened_ns_{0};
-  std::atomic<uint32_t> wakeups_{0};
+  WriterWakeup wakeups_;
 
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees its ordering
   // (Debian's Abseil is not instrumented). Every field below is guarded.
