@@ -1,6 +1,5 @@
 #include "journal/segment_sink.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,22 +12,19 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "journal/direct_segment_writes.h"
 #include "journal/record_framing.h"
 #include "journal/segment_file_writes.h"
+#include "journal/segment_names.h"
 #include "journal/segment_spare.h"
 
 namespace journal {
 namespace {
 
-constexpr char kPrefix[] = "journal-";
-constexpr char kSuffix[] = ".seg";
-
-absl::Status IoError(int error, absl::string_view what,
-                     const std::string& path, int64_t offset) {
+absl::Status IoError(int error, absl::string_view what, const std::string& path,
+                     int64_t offset) {
   std::string message =
       offset >= 0 ? absl::StrCat("journal: ", what, " ", path, " at offset ",
                                  offset, ": ", std::strerror(error))
@@ -72,55 +68,38 @@ struct SegmentSink::Segment {
   }
 };
 
-std::string SegmentPath(const std::string& directory,
-                        uint64_t first_sequence) {
-  return absl::StrFormat("%s/%s%020u%s", directory, kPrefix, first_sequence,
-                         kSuffix);
-}
-
-absl::StatusOr<std::vector<SegmentFileName>> ListSegments(
-    const std::string& directory) {
-  DIR* dir = ::opendir(directory.c_str());
-  if (dir == nullptr) {
-    return IoError(errno, "cannot read directory", directory, -1);
-  }
-  std::vector<SegmentFileName> segments;
-  while (const dirent* entry = ::readdir(dir)) {
-    const absl::string_view name(entry->d_name);
-    const size_t prefix = sizeof kPrefix - 1;
-    const size_t suffix = sizeof kSuffix - 1;
-    if (name.size() != prefix + 20 + suffix ||
-        name.substr(0, prefix) != kPrefix ||
-        name.substr(name.size() - suffix) != kSuffix) {
-      continue;
-    }
-    uint64_t first = 0;
-    if (!absl::SimpleAtoi(name.substr(prefix, 20), &first)) continue;
-    segments.push_back({absl::StrCat(directory, "/", name), first});
-  }
-  ::closedir(dir);
-  std::sort(segments.begin(), segments.end(),
-            [](const SegmentFileName& a, const SegmentFileName& b) {
-              return a.first_sequence < b.first_sequence;
-            });
-  return segments;
-}
-
 absl::Status RemoveSegmentsBefore(const std::string& directory,
-                                  uint64_t sequence) {
+                                  uint64_t sequence, int keep_for_reuse) {
   auto segments = ListSegments(directory);
   if (!segments.ok()) return segments.status();
-  bool removed = false;
+  int kept = 0;
+  if (keep_for_reuse > 0) {
+    auto reusable = ListReusableSegments(directory);
+    if (!reusable.ok()) return reusable.status();
+    kept = static_cast<int>(reusable->size());
+  }
+  bool changed = false;
   // Segment i holds [first_i, first_{i+1}); it can go when first_{i+1} <=
   // sequence. The last segment always stays.
   for (size_t i = 0; i + 1 < segments->size(); ++i) {
     if ((*segments)[i + 1].first_sequence > sequence) break;
-    if (::unlink((*segments)[i].path.c_str()) != 0 && errno != ENOENT) {
-      return IoError(errno, "cannot remove", (*segments)[i].path, -1);
+    const SegmentFileName& segment = (*segments)[i];
+    if (kept < keep_for_reuse) {
+      const std::string reuse =
+          ReusableSegmentPath(directory, segment.first_sequence);
+      if (::rename(segment.path.c_str(), reuse.c_str()) == 0) {
+        ++kept;
+        changed = true;
+        continue;
+      }
+      // Deleted instead, below.
     }
-    removed = true;
+    if (::unlink(segment.path.c_str()) != 0 && errno != ENOENT) {
+      return IoError(errno, "cannot remove", segment.path, -1);
+    }
+    changed = true;
   }
-  return removed ? SyncDirectory(directory) : absl::OkStatus();
+  return changed ? SyncDirectory(directory) : absl::OkStatus();
 }
 
 SegmentSink::SegmentSink(std::string directory, int64_t segment_bytes,
@@ -137,6 +116,10 @@ SegmentSink::~SegmentSink() = default;
 
 int64_t SegmentSink::spares_made() const {
   return spare_ != nullptr ? spare_->spares_made() : 0;
+}
+
+int64_t SegmentSink::spares_reused() const {
+  return spare_ != nullptr ? spare_->spares_reused() : 0;
 }
 
 absl::StatusOr<std::unique_ptr<SegmentSink>> SegmentSink::Open(

@@ -30,26 +30,25 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "journal/journal_sink.h"
+#include "journal/segment_names.h"
 
 namespace journal {
 
-struct SegmentFileName {
-  std::string path;
-  uint64_t first_sequence = 0;
-};
-
-// The segments of `directory`, in sequence order. Other files are ignored.
-absl::StatusOr<std::vector<SegmentFileName>> ListSegments(
-    const std::string& directory);
-
-// The file name of the segment whose first record is `first_sequence`.
-std::string SegmentPath(const std::string& directory, uint64_t first_sequence);
-
-// Deletes the segments all of whose records come before `sequence` (the
+// Retires the segments all of whose records come before `sequence` (the
 // ones a snapshot taken at sequence - 1 makes unnecessary). The last segment
-// is never deleted.
+// is never retired. Up to `keep_for_reuse` files (those kept already
+// included) are renamed to DIR/journal-reuse-<first sequence>.tmp, for the
+// spare's thread to zero-fill and take as a next segment
+// (segment_spare.h); the others are deleted.
+//
+// Why keep any: a deleted file's blocks are freed, and a file system
+// mounted with online discard (`-o discard`, as this project's test
+// machine is) discards them at its next commit, which every fdatasync then
+// waits behind: deleting 1 GiB of segments stalled a 8 KiB write-and-sync
+// loop for 80-115 ms (docs/PERFORMANCE.md). Written over, a kept file's
+// blocks stay allocated: no discard, and no allocation either.
 absl::Status RemoveSegmentsBefore(const std::string& directory,
-                                  uint64_t sequence);
+                                  uint64_t sequence, int keep_for_reuse = 0);
 
 class SegmentSpare;  // segment_spare.h
 
@@ -91,11 +90,13 @@ class SegmentSink : public JournalSink {
   // Spares zero-filled so far (0 with kGrowOnWrite or on tmpfs); tests
   // wait on it to know the next segment will be zero-filled.
   int64_t spares_made() const;
+  // Of those, the kept segments reused (RemoveSegmentsBefore).
+  int64_t spares_reused() const;
 
  private:
   struct Segment;
-  SegmentSink(std::string directory, int64_t segment_bytes,
-              SegmentSpace space, SegmentWrites writes);
+  SegmentSink(std::string directory, int64_t segment_bytes, SegmentSpace space,
+              SegmentWrites writes);
   absl::Status StartSegment(uint64_t first_sequence);
 
   const std::string directory_;

@@ -4,17 +4,20 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "journal/direct_segment_writes.h"
 #include "journal/segment_file_writes.h"
+#include "journal/segment_names.h"
 
 namespace journal {
 namespace {
@@ -36,13 +39,17 @@ bool WriteHeader(int fd, std::string_view header) {
 
 }  // namespace
 
+bool SegmentSpare::MakesSpares(const std::string& directory) {
+  return !OnTmpfs(directory);
+}
+
 SegmentSpare::SegmentSpare(std::string directory, int64_t segment_bytes,
                            bool direct)
     : directory_(std::move(directory)),
       path_(absl::StrCat(directory_, "/journal-spare.tmp")),
       segment_bytes_(segment_bytes),
       direct_(direct) {
-  if (OnTmpfs(directory_)) return;  // Take always answers -1.
+  if (!MakesSpares(directory_)) return;  // Take always answers -1.
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "rd-jspare");
     Run();
@@ -104,18 +111,55 @@ void SegmentSpare::Run() {
   }
 }
 
-int SegmentSpare::Make() {
-  struct statvfs fs;
-  if (::statvfs(directory_.c_str(), &fs) != 0 ||
-      static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize) <
-          2 * segment_bytes_ + kFreeMarginBytes) {
-    return -1;
-  }
+int SegmentSpare::Open(int extra_flags) {
   // Direct writes where the file system takes them: the zeros then cost
   // no copy into the page cache (direct_segment_writes.h).
-  int fd = direct_ ? OpenForDirectWrites(path_, O_CREAT | O_TRUNC) : -1;
+  int fd = direct_ ? OpenForDirectWrites(path_, extra_flags) : -1;
   if (fd < 0) {
-    fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC | extra_flags, 0640);
+  }
+  return fd;
+}
+
+int SegmentSpare::OpenReusable() {
+  absl::StatusOr<std::vector<std::string>> kept =
+      ListReusableSegments(directory_);
+  if (!kept.ok()) return -1;
+  for (const std::string& path : *kept) {
+    // Renamed first: RemoveSegmentsBefore, on the snapshot's thread, counts
+    // the kept files, and this one is no longer among them.
+    if (::rename(path.c_str(), path_.c_str()) != 0) continue;
+    const int fd = Open(0);
+    if (fd < 0) {
+      ::unlink(path_.c_str());
+      continue;
+    }
+    // A segment may have passed segment_bytes by a group: the excess goes
+    // (a few blocks freed); a shorter one grows in Make.
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && (st.st_size <= segment_bytes_ ||
+                                  ::ftruncate(fd, segment_bytes_) == 0)) {
+      return fd;
+    }
+    ::close(fd);
+    ::unlink(path_.c_str());
+  }
+  return -1;
+}
+
+int SegmentSpare::Make() {
+  // A kept segment first: its blocks are allocated already, and written
+  // over they stay so (segment_sink.h, RemoveSegmentsBefore).
+  int fd = OpenReusable();
+  const bool reused = fd >= 0;
+  if (!reused) {
+    struct statvfs fs;
+    if (::statvfs(directory_.c_str(), &fs) != 0 ||
+        static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize) <
+            2 * segment_bytes_ + kFreeMarginBytes) {
+      return -1;
+    }
+    fd = Open(O_CREAT | O_TRUNC);
   }
   if (fd < 0) return -1;
   auto fail = [&] {
@@ -125,6 +169,8 @@ int SegmentSpare::Make() {
   };
   // Reserve the space first: a full disk fails here at once, before any
   // zero is written (a file system without fallocate just gets the zeros).
+  // A reused file's blocks are allocated already: nothing to reserve,
+  // unless it was shorter than a segment.
   const int reserved = ::posix_fallocate(fd, 0, segment_bytes_);
   if (reserved == ENOSPC || reserved == EDQUOT) return fail();
   DirectBuffer zeros;
@@ -153,6 +199,7 @@ int SegmentSpare::Make() {
   // The blocks' allocation, and the file's size, committed here: the
   // journal's syncs of this file then flush data only.
   if (::fdatasync(fd) != 0) return fail();
+  if (reused) spares_reused_.fetch_add(1);
   return fd;
 }
 

@@ -11,6 +11,12 @@
 // only, and a sync flushes just those: on this project's test machine the
 // sync's latency halved (docs/PERFORMANCE.md, "The journal's cost").
 //
+// A segment a snapshot made unnecessary and RemoveSegmentsBefore kept
+// (DIR/journal-reuse-*.tmp, segment_names.h) is reused before any new file
+// is made: renamed to the spare's name and zero-filled over its own blocks,
+// which changes no allocation (no extent conversion for the file system to
+// commit while the journal syncs, no free space needed).
+//
 // One spare at a time, at DIR/journal-spare.tmp (never a segment name, so
 // readers ignore it; a crash may leave it behind, and the next spare
 // replaces it). The thread ("rd-jspare") zero-fills it in steps of
@@ -59,6 +65,10 @@ class SegmentSpare {
   // How long the thread waits after a spare it could not make.
   static constexpr absl::Duration kRetryInterval = absl::Seconds(1);
 
+  // Whether a spare is ever made in `directory` (not on tmpfs): where none
+  // is, nothing reuses a kept segment either.
+  static bool MakesSpares(const std::string& directory);
+
   // Starts the thread; the first spare is made at once.
   // With `direct`, zero-filled with direct I/O where the file system takes
   // it (and Take's descriptor is direct then); otherwise through the page
@@ -81,13 +91,20 @@ class SegmentSpare {
   // time.
   int Take(const std::string& path, std::string_view header);
 
-  // Spares made since the start (taken or not); for tests.
+  // Spares made since the start (taken or not), and how many of them were
+  // kept segments reused; for tests and metrics.
   int64_t spares_made() const { return spares_made_.load(); }
+  int64_t spares_reused() const { return spares_reused_.load(); }
 
  private:
   void Run();
   // Makes the spare file; its descriptor, or -1 (nothing left behind).
   int Make();
+  // Opens path_ for the zero-fill (direct where asked and taken).
+  int Open(int extra_flags);
+  // Renames a kept segment (journal-reuse-*.tmp) to path_ and opens it,
+  // at most segment_bytes_ long; -1 when there is none.
+  int OpenReusable();
 
   const std::string directory_;
   const std::string path_;
@@ -95,6 +112,7 @@ class SegmentSpare {
   const bool direct_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> spares_made_{0};
+  std::atomic<int64_t> spares_reused_{0};
   std::mutex mu_;
   std::condition_variable changed_;
   int ready_fd_ = -1;   // guarded by mu_: a spare waiting to be taken

@@ -197,6 +197,12 @@ ABSL_FLAG(bool, journal_zero_fill, true,
           "only (lower sync latency; costs a copy of zeros per byte journaled "
           "and one segment of disk ahead). Off: segments grow with each "
           "write. Never on tmpfs (docs/JOURNAL.md).");
+ABSL_FLAG(int, journal_reuse_segments, 16,
+          "With --journal_dir and --journal_zero_fill, up to this many "
+          "segments a snapshot made unnecessary are kept and written over as "
+          "later segments, rather than deleted (deleting frees blocks, which "
+          "a file system mounted with online discard makes every sync wait "
+          "for; docs/JOURNAL.md). 0: delete them all.");
 ABSL_FLAG(double, snapshot_interval_s, 300,
           "With --journal_dir, a snapshot of the whole state is written this "
           "often (seconds; 0: only by --snapshot_records and at shutdown), "
@@ -326,6 +332,12 @@ absl::StatusOr<routing::sidecar::StateJournalOptions> JournalOptionsFromFlags(
   options.segment_space = absl::GetFlag(FLAGS_journal_zero_fill)
                               ? journal::SegmentSpace::kZeroFilledAhead
                               : journal::SegmentSpace::kGrowOnWrite;
+  const int reuse = absl::GetFlag(FLAGS_journal_reuse_segments);
+  if (reuse < 0 || reuse > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--journal_reuse_segments=", reuse, " is outside 0..1024"));
+  }
+  options.reuse_segments = reuse;
   const double interval_s = absl::GetFlag(FLAGS_snapshot_interval_s);
   if (!(interval_s >= 0 && interval_s <= 86'400)) {
     return absl::InvalidArgumentError(absl::StrCat(

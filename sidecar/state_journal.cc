@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "journal/segment_sink.h"
+#include "journal/segment_spare.h"
 #include "journal/snapshot_codec.h"
 #include "journal/snapshot_files.h"
 #include "journal/state_fold.h"
@@ -420,8 +421,13 @@ absl::Status StateJournal::Snapshot() {
         journal::EncodeSnapshot(info, state));
   }
   if (status.ok()) {
-    status =
-        journal::RemoveSegmentsBefore(options_.directory, info.sequence + 1);
+    const bool reused =
+        options_.open_sink == nullptr &&
+        options_.segment_space == journal::SegmentSpace::kZeroFilledAhead &&
+        journal::SegmentSpare::MakesSpares(options_.directory);
+    status = journal::RemoveSegmentsBefore(
+        options_.directory, info.sequence + 1,
+        reused ? options_.reuse_segments : 0);
   }
   std::lock_guard<std::mutex> lock(stats_mu_);
   if (!status.ok()) {

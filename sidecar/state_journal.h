@@ -99,6 +99,11 @@ struct StateJournalOptions {
   // --journal_zero_fill: segments written over zeros filled ahead
   // (journal/segment_spare.h), or grown by each write.
   journal::SegmentSpace segment_space = journal::SegmentSpace::kZeroFilledAhead;
+  // --journal_reuse_segments: segments a snapshot made unnecessary are
+  // kept, up to this many, for the next segments to be written over
+  // (journal::RemoveSegmentsBefore); the rest are deleted. Only with
+  // kZeroFilledAhead, and never on tmpfs (nothing would reuse them).
+  int reuse_segments = 16;
   // A snapshot is taken this often (0: never while serving) or after this
   // many records since the last one (0: no record limit), and at Close.
   absl::Duration snapshot_interval = absl::Minutes(5);

@@ -130,9 +130,9 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
 // what was written once a record passes it.
 TEST(SegmentSinkTest, PageCacheWritesOverZerosKeepTheWrittenSize) {
   const std::string dir = ScratchDirectory("zero-filled-page-cache");
-  auto sink = *SegmentSink::Open(dir, kSegmentBytes,
-                                 SegmentSpace::kZeroFilledAhead,
-                                 SegmentWrites::kPageCache);
+  auto sink =
+      *SegmentSink::Open(dir, kSegmentBytes, SegmentSpace::kZeroFilledAhead,
+                         SegmentWrites::kPageCache);
   if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
   AwaitSpares(*sink, 1);
   const std::string path = SegmentPath(dir, 1);
@@ -174,6 +174,111 @@ TEST(SegmentSinkTest, ALeftoverSpareIsReplacedAndNeverReadAsASegment) {
   ReadBack after = ReadAll(dir);
   ASSERT_TRUE(after.status.ok()) << after.status;
   EXPECT_EQ(after.records.size(), 1u);
+}
+
+// Waits until the sink has reused `count` kept segments in all.
+void AwaitReused(const SegmentSink& sink, int64_t count) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (sink.spares_reused() < count &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GE(sink.spares_reused(), count) << "no kept segment reused in 20 s";
+}
+
+// Appends one record at a time until the journal holds `segments` segments;
+// returns the next sequence.
+uint64_t AppendUntilSegments(SegmentSink& sink, const std::string& dir,
+                             uint64_t sequence, size_t segments) {
+  while (ListSegments(dir)->size() < segments) {
+    EXPECT_TRUE(sink.Append(sequence, 1, Frame(sequence)).ok());
+    ++sequence;
+  }
+  EXPECT_TRUE(sink.Sync().ok());
+  return sequence;
+}
+
+// Every record read back is the one its sequence names, from `first` on,
+// and there are `count` of them: no stale record of a reused file.
+void ExpectRecords(const std::string& dir, uint64_t first, uint64_t count) {
+  JournalReadOptions options;
+  options.from_sequence = first;
+  ReadBack back = ReadAll(dir, options);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  EXPECT_TRUE(back.report.warnings.empty()) << back.report.warnings[0];
+  ASSERT_EQ(back.records.size(), count);
+  for (uint64_t i = 0; i < count; ++i) {
+    ASSERT_EQ(back.records[i].first, first + i);
+    ASSERT_EQ(
+        back.records[i].second,
+        absl::StrFormat("record %06d ", first + i) + std::string(200, '.'))
+        << "record " << first + i;
+  }
+}
+
+// Retired segments are kept up to the limit (the oldest first) and deleted
+// beyond it; readers never see them; the spare's thread zero-fills one for a
+// next segment, over which records are written and read back with nothing
+// of what the file held before.
+TEST(SegmentSinkTest, RetiredSegmentsAreKeptAndReusedWithNothingOfTheirPast) {
+  const std::string dir = ScratchDirectory("reused-segments");
+  auto sink = *SegmentSink::Open(dir, kSegmentBytes);
+  if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
+  uint64_t next = AppendUntilSegments(*sink, dir, 1, 5);
+  const std::vector<SegmentFileName> before = *ListSegments(dir);
+  const uint64_t cut = before[3].first_sequence;
+
+  ASSERT_TRUE(RemoveSegmentsBefore(dir, cut, /*keep_for_reuse=*/2).ok());
+  EXPECT_THAT(
+      *ListReusableSegments(dir),
+      testing::ElementsAre(ReusableSegmentPath(dir, before[0].first_sequence),
+                           ReusableSegmentPath(dir, before[1].first_sequence)));
+  EXPECT_FALSE(std::filesystem::exists(before[2].path));
+  ASSERT_EQ(ListSegments(dir)->front().first_sequence, cut);
+  ExpectRecords(dir, cut, next - cut);
+
+  // Two more segments: the spare ready before the removal is taken, and the
+  // next one is a kept file, zero-filled over its old records.
+  const int64_t reused_before = sink->spares_reused();
+  next = AppendUntilSegments(*sink, dir, next, ListSegments(dir)->size() + 1);
+  AwaitReused(*sink, reused_before + 1);
+  EXPECT_EQ(ListReusableSegments(dir)->size(), 1u);
+  EXPECT_EQ(Slurp(dir + "/journal-spare.tmp"),
+            std::string(kSegmentBytes, '\0'));
+  next = AppendUntilSegments(*sink, dir, next, ListSegments(dir)->size() + 2);
+  ExpectRecords(dir, cut, next - cut);
+
+  // The limit counts the files kept already: one more is kept, the rest go.
+  const std::vector<SegmentFileName> now = *ListSegments(dir);
+  ASSERT_TRUE(RemoveSegmentsBefore(dir, now.back().first_sequence, 2).ok());
+  EXPECT_LE(ListReusableSegments(dir)->size(), 2u);
+  EXPECT_EQ(ListSegments(dir)->size(), 1u);
+  ExpectRecords(dir, now.back().first_sequence,
+                next - now.back().first_sequence);
+}
+
+// A kept file of any length and content becomes a spare of exactly a
+// segment's zeros.
+TEST(SegmentSinkTest, AKeptFileOfAnyLengthBecomesASegmentOfZeros) {
+  for (const int64_t length : {kSegmentBytes + 5000, kSegmentBytes / 3}) {
+    const std::string dir = ScratchDirectory("kept-file");
+    std::filesystem::create_directories(dir);
+    const std::string kept = ReusableSegmentPath(dir, 7);
+    std::ofstream(kept, std::ios::binary)
+        << std::string(static_cast<size_t>(length), 'x');
+    auto sink = *SegmentSink::Open(dir, kSegmentBytes);
+    if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
+    AwaitSpares(*sink, 1);
+    EXPECT_EQ(sink->spares_reused(), 1) << length;
+    EXPECT_FALSE(std::filesystem::exists(kept)) << length;
+    EXPECT_EQ(Slurp(dir + "/journal-spare.tmp"),
+              std::string(kSegmentBytes, '\0'))
+        << length;
+    ASSERT_TRUE(sink->Append(1, 1, Frame(1)).ok());
+    ASSERT_TRUE(sink->Sync().ok());
+    ExpectRecords(dir, 1, 1);
+  }
 }
 
 TEST(SegmentSinkTest, GrowOnWriteSegmentsHoldTheirRecordsOnly) {

@@ -6,6 +6,7 @@
 #include "sidecar/state_journal.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -20,6 +21,7 @@
 #include "journal/journal_replay.h"
 #include "journal/journal_walk.h"
 #include "journal/segment_sink.h"
+#include "journal/segment_spare.h"
 #include "routing/clock.h"
 #include "routing/router.h"
 #include "rules/lua_rules.h"
@@ -52,7 +54,8 @@ struct Daemon {
   Daemon(ManualClock* clock, const std::string& directory,
          const RecoveredState* recovered,
          std::function<absl::StatusOr<std::unique_ptr<journal::JournalSink>>()>
-             open_sink = nullptr)
+             open_sink = nullptr,
+         int64_t segment_bytes = int64_t{64} << 20)
       : publisher(&metrics, absl::Seconds(20), clock),
         listener(&publisher) {
     RouterOptions options;
@@ -78,6 +81,7 @@ struct Daemon {
     journal_options.snapshot_records = 0;
     journal_options.clock = clock;
     journal_options.open_sink = std::move(open_sink);
+    journal_options.segment_bytes = segment_bytes;
     journal = StateJournal::Open(router.get(), rules.get(), journal_options,
                                  recovered != nullptr
                                      ? recovered->next_sequence
@@ -574,6 +578,40 @@ TEST_F(StateJournalFaultTest, ARestartedJournalCarriesOn) {
   EXPECT_TRUE(journal::SameState(journal::Canonical(second->state),
                                  journal::Canonical(final_state)));
   ASSERT_EQ(second->state.customers.size(), 1u);  // cu: released by ann
+}
+
+TEST_F(StateJournalFaultTest, SnapshotsKeepRetiredSegmentsAndRestartsReadOn) {
+  // Small segments, snapshots between bursts of calls: each snapshot keeps
+  // the segments it retires (up to the limit) for the spare's thread to
+  // reuse, and a restart still finds exactly the router's state.
+  const std::string dir = journal::ScratchDirectory("state-journal-reuse");
+  std::filesystem::create_directories(dir);
+  if (!journal::SegmentSpare::MakesSpares(dir)) {
+    GTEST_SKIP() << dir << " is on tmpfs: no spares, nothing kept";
+  }
+  std::mt19937 rng(7);
+  routing::RouterState final_state;
+  {
+    Daemon d(&clock_, dir, nullptr, nullptr, /*segment_bytes=*/8192);
+    ASSERT_EQ(Reload(d, kOverflowRules), wire::ErrorCode::None);
+    size_t kept_at_first = 0;
+    for (int burst = 0; burst < 4; ++burst) {
+      for (int step = 1; step <= 250; ++step) RandomCall(d, rng, step);
+      ASSERT_TRUE(d.journal->Snapshot().ok());
+      const std::vector<std::string> kept =
+          *journal::ListReusableSegments(dir);
+      EXPECT_LE(kept.size(), 16u);
+      if (burst == 0) kept_at_first = kept.size();
+      // Only the segment in use is left to read.
+      EXPECT_EQ(journal::ListSegments(dir)->size(), 1u);
+    }
+    EXPECT_GT(kept_at_first, 0u);
+    final_state = d.router->ExportState();
+  }
+  absl::StatusOr<RecoveredState> recovered = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_TRUE(journal::SameState(journal::Canonical(recovered->state),
+                                 journal::Canonical(final_state)));
 }
 
 }  // namespace
