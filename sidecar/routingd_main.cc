@@ -197,12 +197,14 @@ ABSL_FLAG(bool, journal_zero_fill, true,
           "only (lower sync latency; costs a copy of zeros per byte journaled "
           "and one segment of disk ahead). Off: segments grow with each "
           "write. Never on tmpfs (docs/JOURNAL.md).");
-ABSL_FLAG(int, journal_reuse_segments, 16,
+ABSL_FLAG(int, journal_reuse_segments, 64,
           "With --journal_dir and --journal_zero_fill, up to this many "
           "segments a snapshot made unnecessary are kept and written over as "
           "later segments, rather than deleted (deleting frees blocks, which "
           "a file system mounted with online discard makes every sync wait "
-          "for; docs/JOURNAL.md). 0: delete them all.");
+          "for; docs/JOURNAL.md). The next segments consume them, so the "
+          "journal's footprint stays what it was; this bounds what a burst "
+          "leaves. 0: delete them all.");
 ABSL_FLAG(double, snapshot_interval_s, 300,
           "With --journal_dir, a snapshot of the whole state is written this "
           "often (seconds; 0: only by --snapshot_records and at shutdown), "

@@ -102,8 +102,10 @@ struct StateJournalOptions {
   // --journal_reuse_segments: segments a snapshot made unnecessary are
   // kept, up to this many, for the next segments to be written over
   // (journal::RemoveSegmentsBefore); the rest are deleted. Only with
-  // kZeroFilledAhead, and never on tmpfs (nothing would reuse them).
-  int reuse_segments = 16;
+  // kZeroFilledAhead, and never on tmpfs (nothing would reuse them). The
+  // journal's footprint does not grow for it: the segments of the next
+  // interval consume the kept files; the limit bounds what a burst leaves.
+  int reuse_segments = 64;
   // A snapshot is taken this often (0: never while serving) or after this
   // many records since the last one (0: no record limit), and at Close.
   absl::Duration snapshot_interval = absl::Minutes(5);

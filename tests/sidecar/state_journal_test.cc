@@ -56,8 +56,7 @@ struct Daemon {
          std::function<absl::StatusOr<std::unique_ptr<journal::JournalSink>>()>
              open_sink = nullptr,
          int64_t segment_bytes = int64_t{64} << 20)
-      : publisher(&metrics, absl::Seconds(20), clock),
-        listener(&publisher) {
+      : publisher(&metrics, absl::Seconds(20), clock), listener(&publisher) {
     RouterOptions options;
     options.clock = clock;
     options.listener = &listener;
@@ -70,8 +69,9 @@ struct Daemon {
     router = Router::Create(options).value();
     rules = std::make_unique<RulesInForce>(router.get(), rules::RulesOptions());
     if (recovered != nullptr && !recovered->rules.file.empty()) {
-      EXPECT_TRUE(rules->LoadSourceAtStart(recovered->rules.file,
-                                           recovered->rules.source)
+      EXPECT_TRUE(rules
+                      ->LoadSourceAtStart(recovered->rules.file,
+                                          recovered->rules.source)
                       .ok());
     }
     StateJournalOptions journal_options;
@@ -82,11 +82,10 @@ struct Daemon {
     journal_options.clock = clock;
     journal_options.open_sink = std::move(open_sink);
     journal_options.segment_bytes = segment_bytes;
-    journal = StateJournal::Open(router.get(), rules.get(), journal_options,
-                                 recovered != nullptr
-                                     ? recovered->next_sequence
-                                     : 1)
-                  .value();
+    journal =
+        StateJournal::Open(router.get(), rules.get(), journal_options,
+                           recovered != nullptr ? recovered->next_sequence : 1)
+            .value();
     if (recovered != nullptr) {
       EXPECT_TRUE(journal->Restore(recovered->state).ok());
     }
@@ -94,8 +93,8 @@ struct Daemon {
     handler_options.clock = clock;
     handler_options.rules = rules.get();
     handler_options.journal = journal.get();
-    handler =
-        std::make_unique<RequestHandler>(router.get(), &metrics, handler_options);
+    handler = std::make_unique<RequestHandler>(router.get(), &metrics,
+                                               handler_options);
   }
 
   SidecarMetrics metrics;
@@ -160,8 +159,8 @@ class StateJournalTest : public ::testing::TestWithParam<int> {
   wire::ErrorCode SetState(Daemon& d, const std::string& id, int state,
                            std::string* message = nullptr) {
     flatbuffers::FlatBufferBuilder fbb;
-    auto s = wire::CreateSetAgentState(fbb, fbb.CreateString(id),
-                                       static_cast<wire::AgentStateKind>(state));
+    auto s = wire::CreateSetAgentState(
+        fbb, fbb.CreateString(id), static_cast<wire::AgentStateKind>(state));
     FinishRequest(fbb, ++id_, wire::RequestBody::SetAgentState, s.Union());
     return Send(d, fbb, message);
   }
@@ -259,8 +258,9 @@ class StateJournalTest : public ::testing::TestWithParam<int> {
               /*requeue=*/true);
         break;
       case 9:
-        ContactCall(d, pick(2) == 0 ? wire::RequestBody::AcceptOffer
-                                    : wire::RequestBody::RejectOffer,
+        ContactCall(d,
+                    pick(2) == 0 ? wire::RequestBody::AcceptOffer
+                                 : wire::RequestBody::RejectOffer,
                     contact);
         break;
       case 10:
@@ -313,11 +313,12 @@ TEST_P(StateJournalTest, WhatARestartRecoversIsTheRoutersState) {
   daemon.reset();
   Daemon restored(&clock_, dir, &*recovered);
   EXPECT_EQ(restored.router->RulesVersion(), rules_version);
-  EXPECT_TRUE(journal::SameState(
-      journal::Canonical(restored.router->ExportState()),
-      journal::Canonical(final_state)));
+  EXPECT_TRUE(
+      journal::SameState(journal::Canonical(restored.router->ExportState()),
+                         journal::Canonical(final_state)));
   for (const QueuedContact& q : queued) {
-    absl::StatusOr<ContactStatus> mine = restored.router->GetContact(q.contact.id);
+    absl::StatusOr<ContactStatus> mine =
+        restored.router->GetContact(q.contact.id);
     ASSERT_TRUE(mine.ok()) << q.contact.id;
     EXPECT_EQ(mine->queue_position, q.queue_position) << q.contact.id;
     EXPECT_EQ(mine->rules_step, q.rules_step) << q.contact.id;
@@ -335,8 +336,8 @@ journal::ReplayOptions ReplayOptionsLikeTheDaemon() {
 }
 
 TEST_P(StateJournalTest, ReplayDecidesEveryRecordAsRecorded) {
-  const std::string dir =
-      journal::ScratchDirectory(absl::StrCat("state-journal-replay-", GetParam()));
+  const std::string dir = journal::ScratchDirectory(
+      absl::StrCat("state-journal-replay-", GetParam()));
   std::mt19937 rng(GetParam());
   {
     Daemon d(&clock_, dir, nullptr);
@@ -403,7 +404,8 @@ return {
     return agent.score
   end,
 }
-)lua", f);
+)lua",
+               f);
     std::fclose(f);
   }
   journal::ReplayOptions options = ReplayOptionsLikeTheDaemon();
@@ -487,13 +489,15 @@ TEST_F(StateJournalFaultTest, WhyTellsAContactsLife) {
 TEST_F(StateJournalFaultTest, ACallTheJournalCannotTakeChangesNothing) {
   const std::string dir = journal::ScratchDirectory("state-journal-faults");
   journal::FaultySink* faulty = nullptr;
-  Daemon d(&clock_, dir, nullptr, [&]() -> absl::StatusOr<std::unique_ptr<journal::JournalSink>> {
-    auto inner = journal::SegmentSink::Open(dir);
-    if (!inner.ok()) return inner.status();
-    auto sink = std::make_unique<journal::FaultySink>(*std::move(inner));
-    faulty = sink.get();
-    return sink;
-  });
+  Daemon d(&clock_, dir, nullptr,
+           [&]() -> absl::StatusOr<std::unique_ptr<journal::JournalSink>> {
+             auto inner = journal::SegmentSink::Open(dir);
+             if (!inner.ok()) return inner.status();
+             auto sink =
+                 std::make_unique<journal::FaultySink>(*std::move(inner));
+             faulty = sink.get();
+             return sink;
+           });
   ASSERT_NE(faulty, nullptr);
   ASSERT_EQ(AddAgent(d, "ann", "billing", 3, 1), wire::ErrorCode::None);
   ASSERT_EQ(SetState(d, "ann", 1), wire::ErrorCode::None);  // available
@@ -598,9 +602,9 @@ TEST_F(StateJournalFaultTest, SnapshotsKeepRetiredSegmentsAndRestartsReadOn) {
     for (int burst = 0; burst < 4; ++burst) {
       for (int step = 1; step <= 250; ++step) RandomCall(d, rng, step);
       ASSERT_TRUE(d.journal->Snapshot().ok());
-      const std::vector<std::string> kept =
-          *journal::ListReusableSegments(dir);
-      EXPECT_LE(kept.size(), 16u);
+      const std::vector<std::string> kept = *journal::ListReusableSegments(dir);
+      EXPECT_LE(kept.size(),
+                static_cast<size_t>(StateJournalOptions().reuse_segments));
       if (burst == 0) kept_at_first = kept.size();
       // Only the segment in use is left to read.
       EXPECT_EQ(journal::ListSegments(dir)->size(), 1u);
