@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,10 +74,27 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
   auto segments = ListSegments(directory);
   if (!segments.ok()) return segments.status();
   int kept = 0;
+  // Bytes the kept files hold; they never hold more than the file system
+  // has free besides, so that on a nearly full disk retired segments are
+  // deleted (their space is what lets a full disk's journal and snapshots
+  // go on), as before.
+  int64_t kept_bytes = 0;
+  auto file_bytes = [](const std::string& path) -> int64_t {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size)
+                                          : 0;
+  };
+  int64_t free_bytes = 0;
   if (keep_for_reuse > 0) {
     auto reusable = ListReusableSegments(directory);
     if (!reusable.ok()) return reusable.status();
     kept = static_cast<int>(reusable->size());
+    for (const std::string& path : *reusable) kept_bytes += file_bytes(path);
+    struct statvfs fs;
+    if (::statvfs(directory.c_str(), &fs) == 0) {
+      free_bytes = static_cast<int64_t>(fs.f_bavail) *
+                   static_cast<int64_t>(fs.f_frsize);
+    }
   }
   bool changed = false;
   // Segment i holds [first_i, first_{i+1}); it can go when first_{i+1} <=
@@ -84,11 +102,13 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
   for (size_t i = 0; i + 1 < segments->size(); ++i) {
     if ((*segments)[i + 1].first_sequence > sequence) break;
     const SegmentFileName& segment = (*segments)[i];
-    if (kept < keep_for_reuse) {
+    const int64_t bytes = kept < keep_for_reuse ? file_bytes(segment.path) : 0;
+    if (kept < keep_for_reuse && kept_bytes + bytes <= free_bytes) {
       const std::string reuse =
           ReusableSegmentPath(directory, segment.first_sequence);
       if (::rename(segment.path.c_str(), reuse.c_str()) == 0) {
         ++kept;
+        kept_bytes += bytes;
         changed = true;
         continue;
       }

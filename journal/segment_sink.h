@@ -39,7 +39,8 @@ namespace journal {
 // is never retired. Up to `keep_for_reuse` files (those kept already
 // included) are renamed to DIR/journal-reuse-<first sequence>.tmp, for the
 // spare's thread to zero-fill and take as a next segment
-// (segment_spare.h); the others are deleted.
+// (segment_spare.h), as long as the kept files hold no more than the file
+// system has free besides; the others are deleted.
 //
 // Why keep any: a deleted file's blocks are freed, and a file system
 // mounted with online discard (`-o discard`, as this project's test

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "journal/journal_writer.h"
+#include "journal/record_framing.h"
 #include "journal/segment_sink.h"
 #include "tests/journal/journal_test_support.h"
 
@@ -93,6 +94,43 @@ TEST_F(JournalDiskFullTest, RefusesWhenFullAndResumesWhenSpaceIsFreed) {
   ASSERT_EQ(back.records.size(), kept + 1);
   EXPECT_EQ(back.records[kept - 1].second, body);
   EXPECT_EQ(back.records.back().second, "after the disk came back");
+}
+
+// Retired segments are kept for reuse only while the kept files hold no
+// more than the file system has free besides: on a nearly full disk they
+// are deleted, and their space is free again.
+TEST_F(JournalDiskFullTest, RetiredSegmentsAreDeletedNotKeptOnANearlyFullDisk) {
+  const std::string dir = mount_point_ + "/journal";
+  constexpr int64_t kSegment = 32 << 10;
+  {
+    auto sink = *SegmentSink::Open(dir, kSegment, SegmentSpace::kGrowOnWrite);
+    std::string frame;
+    AppendFrame(std::string(4000, 'r'), &frame);
+    uint64_t sequence = 1;
+    while (ListSegments(dir)->size() < 5) {
+      ASSERT_TRUE(sink->Append(sequence, 1, frame).ok()) << sequence;
+      ++sequence;
+    }
+    ASSERT_TRUE(sink->Sync().ok());
+  }
+  const std::vector<SegmentFileName> segments = *ListSegments(dir);
+  // Of 256 KiB, about 170 KiB hold segments; fill all but about 40 KiB.
+  const std::filesystem::space_info before =
+      std::filesystem::space(mount_point_);
+  ASSERT_GT(before.available, uintmax_t{40 << 10});
+  std::ofstream(mount_point_ + "/filler", std::ios::binary)
+      << std::string(before.available - (40 << 10), 'f');
+  // Four retired: one (32 KiB and change, under 40 KiB free) is kept, the
+  // three others deleted although the limit would keep them all.
+  ASSERT_TRUE(RemoveSegmentsBefore(dir, segments[4].first_sequence,
+                                   /*keep_for_reuse=*/8)
+                  .ok());
+  EXPECT_THAT(*ListReusableSegments(dir),
+              testing::ElementsAre(
+                  ReusableSegmentPath(dir, segments[0].first_sequence)));
+  EXPECT_EQ(ListSegments(dir)->size(), 1u);
+  EXPECT_GT(std::filesystem::space(mount_point_).available,
+            uintmax_t{100 << 10});
 }
 
 }  // namespace
