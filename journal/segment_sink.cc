@@ -92,8 +92,8 @@ absl::Status RemoveSegmentsBefore(const std::string& directory,
     for (const std::string& path : *reusable) kept_bytes += file_bytes(path);
     struct statvfs fs;
     if (::statvfs(directory.c_str(), &fs) == 0) {
-      free_bytes = static_cast<int64_t>(fs.f_bavail) *
-                   static_cast<int64_t>(fs.f_frsize);
+      free_bytes =
+          static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
     }
   }
   bool changed = false;
