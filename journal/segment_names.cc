@@ -76,4 +76,8 @@ std::string ReusableSegmentPath(const std::string& directory,
                          first_sequence, kReuseSuffix);
 }
 
+std::string SparePath(const std::string& directory) {
+  return absl::StrCat(directory, "/journal-spare.tmp");
+}
+
 }  // namespace journal

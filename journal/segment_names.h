@@ -41,6 +41,9 @@ absl::StatusOr<std::vector<std::string>> ListReusableSegments(
 std::string ReusableSegmentPath(const std::string& directory,
                                 uint64_t first_sequence);
 
+// The spare's name.
+std::string SparePath(const std::string& directory);
+
 }  // namespace journal
 
 #endif  // JOURNAL_SEGMENT_NAMES_H_

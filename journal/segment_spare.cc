@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "journal/direct_segment_writes.h"
 #include "journal/segment_file_writes.h"
@@ -46,7 +45,7 @@ bool SegmentSpare::MakesSpares(const std::string& directory) {
 SegmentSpare::SegmentSpare(std::string directory, int64_t segment_bytes,
                            bool direct)
     : directory_(std::move(directory)),
-      path_(absl::StrCat(directory_, "/journal-spare.tmp")),
+      path_(SparePath(directory_)),
       segment_bytes_(segment_bytes),
       direct_(direct) {
   if (!MakesSpares(directory_)) return;  // Take always answers -1.

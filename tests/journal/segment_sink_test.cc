@@ -35,15 +35,28 @@ std::string Slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Waits until the sink has made `count` spares in all.
-void AwaitSpares(const SegmentSink& sink, int64_t count) {
+// Waits until `counter` (one of the sink's spare counts) reaches `count`.
+void AwaitCount(const SegmentSink& sink,
+                int64_t (SegmentSink::*counter)() const, int64_t count,
+                const char* what) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (sink.spares_made() < count &&
+  while ((sink.*counter)() < count &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ASSERT_GE(sink.spares_made(), count) << "no spare made in 20 s";
+  ASSERT_GE((sink.*counter)(), count) << what << " in 20 s";
+}
+
+// Waits until the sink has made `count` spares in all.
+void AwaitSpares(const SegmentSink& sink, int64_t count) {
+  AwaitCount(sink, &SegmentSink::spares_made, count, "no spare made");
+}
+
+// Waits until the sink has reused `count` kept segments in all.
+void AwaitReused(const SegmentSink& sink, int64_t count) {
+  AwaitCount(sink, &SegmentSink::spares_reused, count,
+             "no kept segment reused");
 }
 
 bool OnTmpfs(const std::string& dir) {
@@ -174,17 +187,6 @@ TEST(SegmentSinkTest, ALeftoverSpareIsReplacedAndNeverReadAsASegment) {
   ReadBack after = ReadAll(dir);
   ASSERT_TRUE(after.status.ok()) << after.status;
   EXPECT_EQ(after.records.size(), 1u);
-}
-
-// Waits until the sink has reused `count` kept segments in all.
-void AwaitReused(const SegmentSink& sink, int64_t count) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (sink.spares_reused() < count &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_GE(sink.spares_reused(), count) << "no kept segment reused in 20 s";
 }
 
 // Appends one record at a time until the journal holds `segments` segments;
