@@ -42,7 +42,8 @@ struct JournalReadReport {
 };
 
 // Calls on_record(sequence, body) for each whole record from
-// options.from_sequence on; an error it returns stops the read and is
+// options.from_sequence on (a group frame's records one by one; `body` is
+// valid during the call only); an error it returns stops the read and is
 // returned. NotFound when the directory does not exist.
 absl::StatusOr<JournalReadReport> ReadJournal(
     const std::string& directory, const JournalReadOptions& options,

@@ -278,6 +278,21 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   // a failed write left, on this thread rather than the caller's.
   size_t made = 0;
   QueuedRecord* spent = nullptr;
+  // With group frames, the records' plain frames gather in group_frames_
+  // and go to spare_ a group at a time (a group ends before a record would
+  // take it past kMaxRecordGroupBytes).
+  const bool grouped = options_.group_frames && later.size() >= 2;
+  int grouped_records = 0;
+  auto end_group = [&] {
+    if (grouped_records >= 2 &&
+        deflater_.Deflate(group_frames_, grouped_records, &group_body_)) {
+      AppendGroupFrame(group_body_, &spare_);
+    } else {
+      spare_.append(group_frames_);
+    }
+    group_frames_.clear();
+    grouped_records = 0;
+  };
   for (; made < later.size(); ++made) {
     QueuedRecord& record = *later[made];
     std::string later_body;
@@ -289,10 +304,21 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
           " bytes, over the limit of ", kMaxRecordBytes));
       break;
     }
-    AppendFrame(body, &spare_);
+    if (grouped) {
+      if (grouped_records > 0 &&
+          group_frames_.size() + kFrameHeaderBytes + body.size() >
+              kMaxRecordGroupBytes) {
+        end_group();
+      }
+      AppendFrame(body, &group_frames_);
+      ++grouped_records;
+    } else {
+      AppendFrame(body, &spare_);
+    }
     later[made]->next = spent;
     spent = later[made];
   }
+  if (grouped) end_group();
   if (spent != nullptr) {
     // Back to the appending threads, whose allocations they hold.
     QueuedRecord* oldest_spent = later.front();
@@ -305,6 +331,7 @@ absl::Status JournalWriter::WriteLocked(std::unique_lock<std::mutex>& lock,
   }
   JournalGroupWritten group;
   group.records = static_cast<int>(count);
+  group.bytes = static_cast<int64_t>(spare_.size());
   if (written.ok() && count > 0) {
     written = sink_->Append(first, static_cast<int>(count), spare_);
   }

@@ -59,6 +59,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "journal/journal_sink.h"
+#include "journal/record_group.h"
 #include "journal/writer_wakeup.h"
 
 namespace journal {
@@ -72,6 +73,7 @@ const char* FsyncModeName(FsyncMode mode);
 // One group handed to the sink (JournalWriterOptions::on_group_written).
 struct JournalGroupWritten {
   int records = 0;        // in the write (0: a sync alone)
+  int64_t bytes = 0;      // the frames written (group frames deflated)
   bool synced = false;    // a sync was made after it
   bool ok = false;        // the write and the sync (if any) succeeded
   absl::Duration sync_time;  // the sink's Sync (zero: none)
@@ -83,6 +85,10 @@ struct JournalWriterOptions {
   // write and sync start, and how many records start them sooner.
   absl::Duration batch_interval = absl::Microseconds(500);
   int batch_max_records = 512;
+  // kBatch, kNone: each write's records go out as group frames (deflated
+  // together, record_group.h) rather than one plain frame each, where that
+  // makes them smaller. kAlways writes every record plain.
+  bool group_frames = true;
   // Told of every write and sync, on the thread that made them (the
   // writer's in kBatch), without the writer's lock held: for metrics. It
   // must not call back into the writer.
@@ -256,6 +262,11 @@ class JournalWriter {
   // with its capacity, for the next swap).
   std::string buffer_;
   std::string spare_;
+  // The writer's thread's (one write at a time): the plain frames of the
+  // group under way, and its deflater.
+  std::string group_frames_;
+  std::string group_body_;
+  RecordGroupDeflater deflater_;
   // The records after those framed in buffer_, taken from queued_
   // with their bodies not made yet (the last later_.size() through
   // taken_through_). Owned.

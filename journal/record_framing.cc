@@ -44,13 +44,28 @@ uint32_t Crc32c(std::string_view data) {
   return ExtendCrc(0xFFFFFFFFu, data) ^ 0xFFFFFFFFu;
 }
 
-void AppendFrame(std::string_view body, std::string* out) {
+namespace {
+
+void AppendFrameWithLength(uint32_t length_field, std::string_view body,
+                           std::string* out) {
   char header[kFrameHeaderBytes];
-  Store32(header, static_cast<uint32_t>(body.size()));
+  Store32(header, length_field);
   Store32(
       header + 4, FrameCrc(std::string_view(header, 4), body));
   out->append(header, sizeof header);
   out->append(body.data(), body.size());
+}
+
+}  // namespace
+
+void AppendFrame(std::string_view body, std::string* out) {
+  AppendFrameWithLength(static_cast<uint32_t>(body.size()), body, out);
+}
+
+void AppendGroupFrame(std::string_view group_body, std::string* out) {
+  AppendFrameWithLength(
+      static_cast<uint32_t>(group_body.size()) | kGroupFrameFlag, group_body,
+      out);
 }
 
 std::string SegmentHeader(uint64_t first_sequence) {
@@ -63,7 +78,9 @@ std::string SegmentHeader(uint64_t first_sequence) {
 
 std::optional<uint64_t> ParseSegmentHeader(std::string_view header) {
   if (header.size() < kSegmentHeaderBytes ||
-      std::memcmp(header.data(), kSegmentMagic, sizeof kSegmentMagic) != 0) {
+      (std::memcmp(header.data(), kSegmentMagic, sizeof kSegmentMagic) != 0 &&
+       std::memcmp(header.data(), kSegmentMagicPlain,
+                   sizeof kSegmentMagicPlain) != 0)) {
     return std::nullopt;
   }
   return Load64(header.data() + sizeof kSegmentMagic);
@@ -84,7 +101,8 @@ FrameAt ReadFrame(std::string_view bytes, size_t offset) {
     return at;
   }
   const char* frame = bytes.data() + offset;
-  const uint32_t length = Load32(frame);
+  const uint32_t length_field = Load32(frame);
+  const uint32_t length = length_field & ~kGroupFrameFlag;
   const uint32_t crc = Load32(frame + 4);
   if (length > kMaxRecordBytes) {
     // Nothing can be trusted past a damaged length: the frame is as long as
@@ -103,7 +121,8 @@ FrameAt ReadFrame(std::string_view bytes, size_t offset) {
     at.kind = FrameAt::Kind::kDamaged;
     return at;
   }
-  at.kind = FrameAt::Kind::kRecord;
+  at.kind = (length_field & kGroupFrameFlag) != 0 ? FrameAt::Kind::kGroup
+                                                  : FrameAt::Kind::kRecord;
   at.body = body;
   return at;
 }

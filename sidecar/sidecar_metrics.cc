@@ -116,14 +116,17 @@ SidecarMetrics::Slot& SidecarMetrics::SlotFor(absl::Time at) {
   return slot;
 }
 
-void SidecarMetrics::RecordJournalGroup(int records, bool synced,
-                                        absl::Duration sync_time, bool ok) {
+void SidecarMetrics::RecordJournalGroup(int records, int64_t bytes,
+                                        bool synced, absl::Duration sync_time,
+                                        bool ok) {
   if (!ok) {
     journal_failures.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   journal_records_written.fetch_add(static_cast<uint64_t>(records),
                                     std::memory_order_relaxed);
+  journal_bytes_written.fetch_add(static_cast<uint64_t>(bytes),
+                                  std::memory_order_relaxed);
   if (synced) {
     journal_syncs.fetch_add(1, std::memory_order_relaxed);
     journal_sync_time_.Record(sync_time);

@@ -137,10 +137,11 @@ class SidecarMetrics {
   const BucketHistogram& journal_sync_time() const {
     return journal_sync_time_;
   }
-  // One write (and sync) of the journal's writer: records, `synced` and
-  // its duration, and whether both succeeded. Any thread, lock-free.
-  void RecordJournalGroup(int records, bool synced, absl::Duration sync_time,
-                          bool ok);
+  // One write (and sync) of the journal's writer: records, the bytes of
+  // their frames, `synced` and its duration, and whether both succeeded.
+  // Any thread, lock-free.
+  void RecordJournalGroup(int records, int64_t bytes, bool synced,
+                          absl::Duration sync_time, bool ok);
   const RecentDecisions& recent_decisions() const { return recent_decisions_; }
   absl::Time start() const { return start_; }
 
@@ -159,10 +160,12 @@ class SidecarMetrics {
   // record could not be made durable (NOT_DURABLE).
   std::atomic<uint64_t> journal_refusals{0};
   std::atomic<uint64_t> journal_not_durable{0};
-  // --journal_dir: records written to the journal's files, the syncs made
+  // --journal_dir: records written to the journal's files (and the bytes
+  // of their frames), the syncs made
   // (fdatasync; journal_syncs_time their durations), and the writes or
   // syncs that failed. RecordJournalGroup counts them.
   std::atomic<uint64_t> journal_records_written{0};
+  std::atomic<uint64_t> journal_bytes_written{0};
   std::atomic<uint64_t> journal_syncs{0};
   std::atomic<uint64_t> journal_failures{0};
   std::atomic<int> in_flight{0};

@@ -65,6 +65,11 @@ void RequestFamilies(const SidecarMetrics& metrics, PrometheusText& text) {
   counter("routing_journal_records_written_total",
           "Journal records written to the journal's files (--journal_dir).",
           metrics.journal_records_written.load(std::memory_order_relaxed));
+  counter("routing_journal_bytes_written_total",
+          "Bytes of frames written to the journal's files, group frames "
+          "deflated (docs/JOURNAL.md): over records written, the disk one "
+          "record takes.",
+          metrics.journal_bytes_written.load(std::memory_order_relaxed));
   counter("routing_journal_syncs_total",
           "fdatasync calls made on the journal's files: one per group "
           "under --fsync=batch.",

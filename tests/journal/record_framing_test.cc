@@ -76,6 +76,28 @@ TEST(RecordFramingTest, AnAbsurdLengthIsDamageNotAnAllocation) {
   EXPECT_EQ(at.size, bytes.size());
 }
 
+TEST(RecordFramingTest, AGroupFrameIsToldApartAndCheckedLikeAnyOther) {
+  std::string bytes;
+  AppendFrame("plain", &bytes);
+  AppendGroupFrame("a group's body", &bytes);
+  FrameAt at = ReadFrame(bytes, 0);
+  ASSERT_EQ(at.kind, FrameAt::Kind::kRecord);
+  at = ReadFrame(bytes, at.size);
+  ASSERT_EQ(at.kind, FrameAt::Kind::kGroup);
+  EXPECT_EQ(at.body, "a group's body");
+  // The flag is in the length the checksum covers: clearing it is damage,
+  // not a plain record.
+  const size_t group_at = kFrameHeaderBytes + 5;
+  std::string cleared = bytes;
+  cleared[group_at + 3] = static_cast<char>(cleared[group_at + 3] & 0x7f);
+  EXPECT_EQ(ReadFrame(cleared, group_at).kind, FrameAt::Kind::kDamaged);
+  std::string flipped = bytes;
+  flipped[bytes.size() - 1] ^= 0x01;
+  EXPECT_EQ(ReadFrame(flipped, group_at).kind, FrameAt::Kind::kDamaged);
+  EXPECT_EQ(ReadFrame(bytes.substr(0, bytes.size() - 1), group_at).kind,
+            FrameAt::Kind::kTruncated);
+}
+
 TEST(RecordFramingTest, SegmentHeaderRoundTrips) {
   const std::string header = SegmentHeader(1234567890123ull);
   ASSERT_EQ(header.size(), kSegmentHeaderBytes);
@@ -84,6 +106,14 @@ TEST(RecordFramingTest, SegmentHeaderRoundTrips) {
   std::string wrong = header;
   wrong[0] = 'X';
   EXPECT_FALSE(ParseSegmentHeader(wrong).has_value());
+  // Segments written before group frames existed still read.
+  EXPECT_EQ(header.substr(0, 8), "RTJRNL02");
+  std::string plain = header;
+  plain.replace(0, 8, "RTJRNL01");
+  EXPECT_EQ(ParseSegmentHeader(plain), 1234567890123ull);
+  std::string unknown = header;
+  unknown.replace(0, 8, "RTJRNL03");
+  EXPECT_FALSE(ParseSegmentHeader(unknown).has_value());
 }
 
 }  // namespace

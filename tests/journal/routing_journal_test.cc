@@ -114,8 +114,13 @@ TEST_F(DumpCommandTest, PrintsEveryRecordAndNamesDamage) {
   const std::string dir = ScratchDirectory("journal-to-dump");
   {
     auto writer = *JournalWriter::Create(*SegmentSink::Open(dir), 1, {});
+    // One write each (a plain frame each): the damage below has records
+    // after it, so it is not a torn tail.
     for (int i = 0; i < 3; ++i) {
-      ASSERT_TRUE(writer->Append(EncodeRecord(RoutedRecord())).ok());
+      absl::StatusOr<uint64_t> sequence =
+          writer->Append(EncodeRecord(RoutedRecord()));
+      ASSERT_TRUE(sequence.ok());
+      ASSERT_TRUE(writer->WaitDurable(*sequence).ok());
     }
   }
   int code = -1;

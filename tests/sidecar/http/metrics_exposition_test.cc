@@ -85,13 +85,15 @@ TEST_F(MetricsExpositionTest, JournalWritesSyncsAndSyncDurations) {
             "routing_journal_records_written_total 0");
   EXPECT_EQ(Line("routing_journal_sync_duration_seconds_count"),
             "routing_journal_sync_duration_seconds_count 0");
-  metrics_.RecordJournalGroup(40, true, absl::Microseconds(300), true);
-  metrics_.RecordJournalGroup(2, true, absl::Microseconds(1700), true);
-  metrics_.RecordJournalGroup(5, false, absl::ZeroDuration(), true);
-  metrics_.RecordJournalGroup(7, true, absl::Microseconds(90), false);
+  metrics_.RecordJournalGroup(40, 9000, true, absl::Microseconds(300), true);
+  metrics_.RecordJournalGroup(2, 700, true, absl::Microseconds(1700), true);
+  metrics_.RecordJournalGroup(5, 1100, false, absl::ZeroDuration(), true);
+  metrics_.RecordJournalGroup(7, 1500, true, absl::Microseconds(90), false);
   text_ = RoutingMetricsText(FixtureReadings(), metrics_, AlarmThresholds());
   EXPECT_EQ(Line("routing_journal_records_written_total"),
             "routing_journal_records_written_total 47");
+  EXPECT_EQ(Line("routing_journal_bytes_written_total"),
+            "routing_journal_bytes_written_total 10800");
   EXPECT_EQ(Line("routing_journal_syncs_total"),
             "routing_journal_syncs_total 2");
   EXPECT_EQ(Line("routing_journal_write_failures_total"),
