@@ -3,8 +3,9 @@
 # routingd without a journal, then with --journal_dir and each variant in
 # FSYNC_MODES (default "batch none"): an --fsync mode, with ":MS" for an
 # --fsync_batch_ms ("batch:0.5") and "@CPUS" for --journal_cpus
-# ("batch@0", "batch:0.5@0-1"), and "-grow" after the mode for
-# --journal_zero_fill=false ("batch-grow"). "always" syncs on the thread executing
+# ("batch@0", "batch:0.5@0-1"), "-grow" after the mode for
+# --journal_zero_fill=false ("batch-grow") and "-plain" for
+# --journal_group_frames=false ("batch-plain"). "always" syncs on the thread executing
 # calls and cannot keep up with 20,000/s here (its replies turn BUSY).
 # The variants alternate in each of RUNS
 # rounds so drift and noise fall on all alike. Each variant runs the open
@@ -22,7 +23,7 @@
 # rounds (a "@CPUS" variant needs a baseline that knows --journal_cpus).
 #
 # Each journaled daemon's /metrics gives its own fdatasyncs under the load
-# (mean, share over 1 ms, records per sync). Then the disk's own fsync
+# (mean, share over 1 ms, records per sync) and the disk a record took. Then the disk's own fsync
 # latency alone, for context: FSYNC_SAMPLES writes of 4 KiB to a file in
 # JOURNAL_BASE, each followed by fdatasync, appended (the file grows) and
 # then written over a zero-filled file (as --journal_zero_fill's segments).
@@ -112,7 +113,10 @@ if count:
         "sync_over_1ms_share": round(
             1 - values[f'{family}_bucket{{le="0.001"}}'] / count, 4),
         "records_per_sync": round(
-            values["routing_journal_records_written_total"] / count, 1)}))
+            values["routing_journal_records_written_total"] / count, 1),
+        "bytes_per_record": round(
+            values.get("routing_journal_bytes_written_total", 0) /
+            max(values["routing_journal_records_written_total"], 1))}))
 PY
   fi
   kill -TERM "$server_pid" 2>/dev/null || true
@@ -144,6 +148,10 @@ for run in $(seq 1 "$runs"); do
       if [[ $variant == *-grow* ]]; then
         journal_flags+=(--journal_zero_fill=false)
         variant=${variant/-grow/}
+      fi
+      if [[ $variant == *-plain* ]]; then
+        journal_flags+=(--journal_group_frames=false)
+        variant=${variant/-plain/}
       fi
       if [[ $variant == *@* ]]; then
         journal_flags+=(--journal_cpus="${variant#*@}")
@@ -212,7 +220,8 @@ for label in modes:
         summary[f"{label}_open_journal_syncs"] = {
             k: statistics.median(r[k] for r in sel)
             for k in ("sync_mean_us", "sync_over_1ms_share",
-                      "records_per_sync")}
+                      "records_per_sync", "bytes_per_record")
+            if all(k in r for r in sel)}
 # The disk's own fsync latency: 4 KiB appended (the file grows: the sync
 # commits its size too), then fdatasync; and 4 KiB written over a file
 # zero-filled and synced first (as --journal_zero_fill's segments).
