@@ -1,5 +1,7 @@
 #include "journal/journal_record.h"
 
+#include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -55,6 +57,15 @@ std::string EncodeRecord(const JournalRecord& record) {
 
 absl::StatusOr<JournalRecord> DecodeRecord(std::string_view body) {
   const auto* data = reinterpret_cast<const uint8_t*>(body.data());
+  // FlatBuffers reads its scalars in place, aligned. A body lies wherever
+  // its frame put it (after a group frame of any length, or as another
+  // writer made it): read from an aligned copy when it is not aligned.
+  std::vector<uint64_t> aligned;
+  if (reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) != 0) {
+    aligned.resize((body.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    std::memcpy(aligned.data(), body.data(), body.size());
+    data = reinterpret_cast<const uint8_t*>(aligned.data());
+  }
   if (body.size() < 8 ||
       !flatbuffers::BufferHasIdentifier(data, fb::RecordIdentifier())) {
     return Damaged("not a journal record (file identifier is not RJR1)");

@@ -173,5 +173,24 @@ TEST(RecordEncoderTest, EncodeRecordKeepsARulesReload) {
   EXPECT_EQ(back->rules_version, 9u);
 }
 
+TEST(RecordEncoderTest, ABodyAtAnyOffsetDecodes) {
+  // A body lies wherever its frame put it: after a group frame of any
+  // length, or as another writer made it. (UBSan checks the reads.)
+  JournalRecord reload;
+  reload.kind = RecordKind::kRulesReload;
+  reload.time = absl::FromUnixSeconds(20);
+  reload.rules_file = "/etc/routing/rules.lua";
+  reload.rules_version = 9;
+  const std::string body = EncodeRecord(reload);
+  for (size_t offset = 0; offset < 8; ++offset) {
+    const std::string bytes = std::string(offset, 'x') + body;
+    absl::StatusOr<JournalRecord> back =
+        DecodeRecord(std::string_view(bytes).substr(offset));
+    ASSERT_TRUE(back.ok()) << offset << ": " << back.status();
+    EXPECT_EQ(back->rules_file, reload.rules_file) << offset;
+    EXPECT_EQ(back->time, reload.time) << offset;
+  }
+}
+
 }  // namespace
 }  // namespace journal
