@@ -212,11 +212,7 @@ absl::Status SegmentSink::Append(uint64_t first_sequence, int count,
     std::lock_guard<std::mutex> lock(mu_);
     segment = current_;
   }
-  // A segment that grows (no spare was ready when it started: at the
-  // first write after a start, or after a burst) is left as soon as a
-  // spare is: every sync of a growing file commits its new size too.
-  if (segment == nullptr || segment->size.load() >= segment_bytes_ ||
-      (!segment->zero_filled && spare_ != nullptr && spare_->ready())) {
+  if (segment == nullptr || segment->size.load() >= segment_bytes_) {
     if (absl::Status started = StartSegment(first_sequence); !started.ok()) {
       return started;
     }

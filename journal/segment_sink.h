@@ -16,10 +16,8 @@
 // flushes data only; the bytes after the last record are zeros (readers
 // stop at them, docs/JOURNAL.md), with direct I/O where the file system
 // takes it (direct_segment_writes.h). When no spare is ready (or with
-// kGrowOnWrite), a segment is created empty and grows with each write;
-// such a segment ends at the first Append after a spare is ready, which
-// starts the next one over the spare's zeros. On destruction the current
-// segment is cut to its records.
+// kGrowOnWrite), a segment is created empty and grows with each write. On
+// destruction the current segment is cut to its records.
 #ifndef JOURNAL_SEGMENT_SINK_H_
 #define JOURNAL_SEGMENT_SINK_H_
 

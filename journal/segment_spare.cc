@@ -73,7 +73,6 @@ int SegmentSpare::Take(const std::string& path, std::string_view header) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     fd = std::exchange(ready_fd_, -1);
-    ready_.store(false);
   }
   // The thread makes no new spare (which would truncate path_) until
   // wanted_ is set again below, after the rename.
@@ -103,7 +102,6 @@ void SegmentSpare::Run() {
     if (fd >= 0) {
       ready_fd_ = fd;
       wanted_ = false;
-      ready_.store(true);
       spares_made_.fetch_add(1);
     } else {
       changed_.wait_for(lock, absl::ToChronoNanoseconds(kRetryInterval),

@@ -90,9 +90,6 @@ class SegmentSpare {
   // dropped). Either way a new spare is started. Called by one thread at a
   // time.
   int Take(const std::string& path, std::string_view header);
-  // Whether Take would find a spare ready now (without locking: for the
-  // sink to leave a growing segment as soon as one is).
-  bool ready() const { return ready_.load(std::memory_order_relaxed); }
 
   // Spares made since the start (taken or not), and how many of them were
   // kept segments reused; for tests and metrics.
@@ -119,7 +116,6 @@ class SegmentSpare {
   std::mutex mu_;
   std::condition_variable changed_;
   int ready_fd_ = -1;   // guarded by mu_: a spare waiting to be taken
-  std::atomic<bool> ready_{false};  // ready_fd_ >= 0, for ready()
   bool wanted_ = true;  // guarded by mu_: the thread should make one
   std::thread thread_;
 };

@@ -138,43 +138,6 @@ TEST(SegmentSinkTest, RecordsAreWrittenOverZerosFilledAhead) {
             static_cast<uintmax_t>(kSegmentBytes));
 }
 
-TEST(SegmentSinkTest, AGrowingSegmentEndsOnceASpareIsReady) {
-  const std::string dir = ScratchDirectory("grown-then-zeros");
-  auto sink = *SegmentSink::Open(dir, kSegmentBytes);
-  if (OnTmpfs(dir)) GTEST_SKIP() << dir << " is on tmpfs: no spares there";
-  // Before any spare: the first segment is created and grows. (The first
-  // spare is being made meanwhile; if it won the race, the segment starts
-  // over its zeros, which this test then sees as the first segment.)
-  ASSERT_TRUE(sink->Append(1, 1, Frame(1)).ok());
-  const bool first_grew = std::filesystem::file_size(SegmentPath(dir, 1)) <
-                          static_cast<uintmax_t>(kSegmentBytes);
-  AwaitSpares(*sink, 1);
-  // A spare is ready: the next record starts a segment over it (when the
-  // first one grew), far from full.
-  ASSERT_TRUE(sink->Append(2, 1, Frame(2)).ok());
-  ASSERT_TRUE(sink->Append(3, 1, Frame(3)).ok());
-  ASSERT_TRUE(sink->Sync().ok());
-  const std::vector<SegmentFileName> segments = *ListSegments(dir);
-  if (first_grew) {
-    ASSERT_EQ(segments.size(), 2u);
-    EXPECT_EQ(segments[0].first_sequence, 1u);
-    EXPECT_EQ(std::filesystem::file_size(segments[0].path),
-              kSegmentHeaderBytes + Frame(1).size());
-    EXPECT_EQ(segments[1].first_sequence, 2u);
-    EXPECT_GE(std::filesystem::file_size(segments[1].path),
-              static_cast<uintmax_t>(kSegmentBytes));
-  } else {
-    EXPECT_EQ(segments.size(), 1u);
-  }
-  // Over zeros from there on: no further segment until this one fills.
-  ASSERT_TRUE(sink->Append(4, 1, Frame(4)).ok());
-  EXPECT_EQ(ListSegments(dir)->size(), segments.size());
-  const ReadBack back = ReadAll(dir);
-  ASSERT_TRUE(back.status.ok()) << back.status;
-  EXPECT_TRUE(back.report.warnings.empty());
-  EXPECT_EQ(back.records.size(), 4u);
-}
-
 // Through the page cache (--fsync=none), records go over the spare's zeros
 // byte for byte: the file keeps the spare's size, then exactly the size of
 // what was written once a record passes it.
