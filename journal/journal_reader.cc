@@ -200,6 +200,18 @@ absl::StatusOr<JournalReadReport> ReadJournal(
     size_t offset = kSegmentHeaderBytes;
     bool stop = false;
     std::string group;  // A group frame's records, inflated.
+    // The next record: numbered, and handed on from options.from_sequence.
+    auto take = [&](std::string_view body) -> absl::Status {
+      if (report.next_sequence >= options.from_sequence) {
+        if (absl::Status taken = on_record(report.next_sequence, body);
+            !taken.ok()) {
+          return taken;
+        }
+        ++report.records;
+      }
+      ++report.next_sequence;
+      return absl::OkStatus();
+    };
     while (!stop) {
       const FrameAt at = ReadFrame(*bytes, offset);
       switch (at.kind) {
@@ -207,14 +219,7 @@ absl::StatusOr<JournalReadReport> ReadJournal(
           stop = true;
           break;
         case FrameAt::Kind::kRecord:
-          if (report.next_sequence >= options.from_sequence) {
-            if (absl::Status taken = on_record(report.next_sequence, at.body);
-                !taken.ok()) {
-              return taken;
-            }
-            ++report.records;
-          }
-          ++report.next_sequence;
+          if (absl::Status taken = take(at.body); !taken.ok()) return taken;
           offset += at.size;
           break;
         case FrameAt::Kind::kGroup: {
@@ -230,15 +235,9 @@ absl::StatusOr<JournalReadReport> ReadJournal(
           size_t inner = 0;
           for (int r = 0; r < *count; ++r) {
             const FrameAt record = ReadFrame(group, inner);
-            if (report.next_sequence >= options.from_sequence) {
-              if (absl::Status taken =
-                      on_record(report.next_sequence, record.body);
-                  !taken.ok()) {
-                return taken;
-              }
-              ++report.records;
+            if (absl::Status taken = take(record.body); !taken.ok()) {
+              return taken;
             }
-            ++report.next_sequence;
             inner += record.size;
           }
           offset += at.size;

@@ -4,27 +4,10 @@
 #include <cstring>
 
 #include "isa-l/crc.h"
+#include "journal/little_endian.h"
 
 namespace journal {
 namespace {
-
-// Little-endian, whatever the host's order.
-void Store32(char* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-void Store64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-uint32_t Load32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-uint64_t Load64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
 
 uint32_t ExtendCrc(uint32_t state, std::string_view data) {
   return crc32_iscsi(
@@ -38,25 +21,21 @@ uint32_t FrameCrc(std::string_view length_bytes, std::string_view body) {
   return ExtendCrc(ExtendCrc(0xFFFFFFFFu, length_bytes), body) ^ 0xFFFFFFFFu;
 }
 
-}  // namespace
-
-uint32_t Crc32c(std::string_view data) {
-  return ExtendCrc(0xFFFFFFFFu, data) ^ 0xFFFFFFFFu;
-}
-
-namespace {
-
+// `length_field`: the body's length, with kGroupFrameFlag for a group.
 void AppendFrameWithLength(uint32_t length_field, std::string_view body,
                            std::string* out) {
   char header[kFrameHeaderBytes];
-  Store32(header, length_field);
-  Store32(
-      header + 4, FrameCrc(std::string_view(header, 4), body));
+  StoreLittle32(header, length_field);
+  StoreLittle32(header + 4, FrameCrc(std::string_view(header, 4), body));
   out->append(header, sizeof header);
   out->append(body.data(), body.size());
 }
 
 }  // namespace
+
+uint32_t Crc32c(std::string_view data) {
+  return ExtendCrc(0xFFFFFFFFu, data) ^ 0xFFFFFFFFu;
+}
 
 void AppendFrame(std::string_view body, std::string* out) {
   AppendFrameWithLength(static_cast<uint32_t>(body.size()), body, out);
@@ -71,7 +50,7 @@ void AppendGroupFrame(std::string_view group_body, std::string* out) {
 std::string SegmentHeader(uint64_t first_sequence) {
   std::string header(kSegmentMagic, sizeof kSegmentMagic);
   char sequence[8];
-  Store64(sequence, first_sequence);
+  StoreLittle64(sequence, first_sequence);
   header.append(sequence, sizeof sequence);
   return header;
 }
@@ -83,7 +62,7 @@ std::optional<uint64_t> ParseSegmentHeader(std::string_view header) {
                    sizeof kSegmentMagicPlain) != 0)) {
     return std::nullopt;
   }
-  return Load64(header.data() + sizeof kSegmentMagic);
+  return LoadLittle64(header.data() + sizeof kSegmentMagic);
 }
 
 FrameAt ReadFrame(std::string_view bytes, size_t offset) {
@@ -101,9 +80,9 @@ FrameAt ReadFrame(std::string_view bytes, size_t offset) {
     return at;
   }
   const char* frame = bytes.data() + offset;
-  const uint32_t length_field = Load32(frame);
+  const uint32_t length_field = LoadLittle32(frame);
   const uint32_t length = length_field & ~kGroupFrameFlag;
-  const uint32_t crc = Load32(frame + 4);
+  const uint32_t crc = LoadLittle32(frame + 4);
   if (length > kMaxRecordBytes) {
     // Nothing can be trusted past a damaged length: the frame is as long as
     // what is left.

@@ -6,19 +6,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "isa-l/igzip_lib.h"
+#include "journal/little_endian.h"
 #include "journal/record_framing.h"
 
 namespace journal {
 namespace {
-
-void Store32(char* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-uint32_t Load32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
 
 absl::Status Damaged(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("group of records: ", what));
@@ -43,8 +35,7 @@ bool RecordGroupDeflater::Deflate(std::string_view frames, int count,
   stream.gzip_flag = IGZIP_DEFLATE;
   stream.flush = NO_FLUSH;
   stream.end_of_stream = 1;
-  stream.next_in =
-      reinterpret_cast<uint8_t*>(const_cast<char*>(frames.data()));
+  stream.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(frames.data()));
   stream.avail_in = static_cast<uint32_t>(frames.size());
   stream.next_out =
       reinterpret_cast<uint8_t*>(body->data() + kRecordGroupHeaderBytes);
@@ -52,8 +43,8 @@ bool RecordGroupDeflater::Deflate(std::string_view frames, int count,
       static_cast<uint32_t>(body->size() - kRecordGroupHeaderBytes);
   if (isal_deflate_stateless(&stream) != COMP_OK) return false;
   body->resize(kRecordGroupHeaderBytes + stream.total_out);
-  Store32(body->data(), static_cast<uint32_t>(count));
-  Store32(body->data() + 4, static_cast<uint32_t>(frames.size()));
+  StoreLittle32(body->data(), static_cast<uint32_t>(count));
+  StoreLittle32(body->data() + 4, static_cast<uint32_t>(frames.size()));
   return true;
 }
 
@@ -63,8 +54,8 @@ absl::StatusOr<int> InflateRecordGroup(std::string_view body,
     return Damaged(absl::StrCat("body of ", body.size(),
                                 " bytes, shorter than its header"));
   }
-  const uint32_t count = Load32(body.data());
-  const uint32_t size = Load32(body.data() + 4);
+  const uint32_t count = LoadLittle32(body.data());
+  const uint32_t size = LoadLittle32(body.data() + 4);
   if (count < 2) {
     return Damaged(absl::StrCat("claims ", count, " records, not 2 or more"));
   }
@@ -88,8 +79,8 @@ absl::StatusOr<int> InflateRecordGroup(std::string_view body,
   state.avail_out = size;
   const int inflated = isal_inflate_stateless(&state);
   if (inflated != ISAL_DECOMP_OK || state.block_state != ISAL_BLOCK_FINISH) {
-    return Damaged(absl::StrCat("does not inflate (igzip error ", inflated,
-                                ")"));
+    return Damaged(
+        absl::StrCat("does not inflate (igzip error ", inflated, ")"));
   }
   if (state.total_out != size) {
     return Damaged(absl::StrCat("inflates to ", state.total_out,
@@ -106,8 +97,8 @@ absl::StatusOr<int> InflateRecordGroup(std::string_view body,
     offset += at.size;
   }
   if (offset != size) {
-    return Damaged(absl::StrCat(size - offset, " bytes after its ", count,
-                                " records"));
+    return Damaged(
+        absl::StrCat(size - offset, " bytes after its ", count, " records"));
   }
   return static_cast<int>(count);
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "journal/little_endian.h"
 #include "journal/record_framing.h"
 
 namespace journal {
@@ -28,10 +29,6 @@ std::string SimilarFrames(int count) {
   return frames;
 }
 
-void Store32(std::string* bytes, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) (*bytes)[at + i] = static_cast<char>(v >> (8 * i));
-}
-
 // A group body deflating `frames` but claiming `count` records of
 // `claimed_size` bytes.
 std::string BodyClaiming(const std::string& frames, int real_count,
@@ -39,8 +36,8 @@ std::string BodyClaiming(const std::string& frames, int real_count,
   RecordGroupDeflater deflater;
   std::string body;
   EXPECT_TRUE(deflater.Deflate(frames, real_count, &body));
-  Store32(&body, 0, count);
-  Store32(&body, 4, claimed_size);
+  StoreLittle32(body.data(), count);
+  StoreLittle32(body.data() + 4, claimed_size);
   return body;
 }
 
@@ -74,8 +71,8 @@ TEST(RecordGroupTest, WhatWouldNotShrinkOrIsNoGroupIsLeftPlain) {
   std::string body;
   EXPECT_FALSE(deflater.Deflate(frames, 2, &body));
   EXPECT_FALSE(deflater.Deflate(SimilarFrames(1), 1, &body));
-  EXPECT_FALSE(deflater.Deflate(std::string(kMaxRecordGroupBytes + 1, 'x'),
-                                2, &body));
+  EXPECT_FALSE(
+      deflater.Deflate(std::string(kMaxRecordGroupBytes + 1, 'x'), 2, &body));
 }
 
 TEST(RecordGroupTest, ADamagedGroupIsRefusedNamingWhatIsWrong) {
@@ -124,8 +121,7 @@ TEST(RecordGroupTest, NoCutOrFlippedBitInflatesToOtherRecords) {
   ASSERT_TRUE(deflater.Deflate(frames, 6, &body));
   std::string back;
   for (size_t size = 0; size < body.size(); ++size) {
-    EXPECT_FALSE(InflateRecordGroup(body.substr(0, size), &back).ok())
-        << size;
+    EXPECT_FALSE(InflateRecordGroup(body.substr(0, size), &back).ok()) << size;
   }
   for (size_t byte = 0; byte < body.size(); ++byte) {
     for (int bit = 0; bit < 8; ++bit) {
