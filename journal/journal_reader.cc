@@ -156,23 +156,48 @@ absl::StatusOr<JournalReadReport> ReadJournal(
 
     const std::optional<uint64_t> first = ParseSegmentHeader(*bytes);
     if (!first.has_value() || *first != segment.first_sequence) {
-      // A crash while a segment was being created leaves a short header.
+      // A crash while a segment was being created leaves a short header,
+      // or (a spare renamed before its header reached the disk) a header of
+      // zeros: no record in it was synced, since a sync flushes the header
+      // with them. Anything else is damage, not a torn write (a segment of
+      // a later format version, another file, a flipped bit), refused or,
+      // with kTruncate, moved aside whole: never cut to nothing.
       const bool short_header = bytes->size() < kSegmentHeaderBytes;
-      if (last && short_header) {
-        report.warnings.push_back(
-            absl::StrCat("segment cut short at its header removed: ",
-                         segment.path));
+      const bool unwritten_header =
+          !short_header &&
+          AllZero(std::string_view(*bytes).substr(0, kSegmentHeaderBytes));
+      if (last && (short_header || unwritten_header)) {
+        report.warnings.push_back(absl::StrCat(
+            short_header ? "segment cut short at its header removed: "
+                         : "segment whose header never reached the disk "
+                           "removed: ",
+            segment.path, " (", bytes->size(), " bytes)"));
         if (options.repair) ::unlink(segment.path.c_str());
         break;
       }
-      if (damage(0, bytes->size(),
-                 first.has_value()
-                     ? absl::StrCat("header names record ", *first,
-                                    ", the file name ", segment.first_sequence)
-                     : std::string("not a journal segment header"))) {
-        break;
+      const std::string what =
+          first.has_value()
+              ? absl::StrCat("header names record ", *first,
+                             ", the file name ", segment.first_sequence)
+              : std::string(short_header ? "segment cut short at its header"
+                                         : "not a journal segment header");
+      if (options.recovery == DamageRecovery::kRefuse) {
+        return absl::DataLossError(absl::StrCat(
+            "journal: ", segment.path, " at offset 0: ", what,
+            " (records from ", segment.first_sequence,
+            " on); restart with --journal_recover=truncate to move it",
+            last ? "" : " and the later segments", " to damaged/"));
       }
-      return damage_status;
+      report.warnings.push_back(absl::StrCat(
+          "damaged journal cut: ", segment.path, " at offset 0: ", what, " (",
+          segments->size() - i, " segment(s) moved to damaged/)"));
+      if (options.repair) {
+        if (absl::Status aside = SetAside(directory, *segments, i);
+            !aside.ok()) {
+          return aside;
+        }
+      }
+      break;
     }
     const uint64_t needed = std::max<uint64_t>(options.from_sequence, 1);
     if (!have_previous && *first > needed) {

@@ -5,12 +5,16 @@
 //
 // Damage: a record cut short at the very end of the last segment is what a
 // crash in the middle of a write leaves; it is cut off with a warning (the
-// file truncated when `repair` is set), never an error. Anything else (a
-// checksum that does not match with records after it, a segment that does
-// not continue its predecessor, a bad segment header) is refused as DataLoss
+// file truncated when `repair` is set), never an error. So is a last
+// segment whose header is cut short or all zeros (created, or renamed from
+// a spare, just before the crash: none of its records was synced). Anything
+// else (a checksum that does not match with records after it, a segment
+// that does not continue its predecessor, a header that is neither: a
+// segment of a later format version, another file) is refused as DataLoss
 // naming the segment file and the byte offset, unless recovery is
 // kTruncate: then the journal ends there (with `repair`, the segment is cut
-// and the later segments are moved to DIR/damaged/), with a warning.
+// there, or moved whole to DIR/damaged/ when its header is bad, and the
+// later segments are moved there too), with a warning.
 #ifndef JOURNAL_JOURNAL_READER_H_
 #define JOURNAL_JOURNAL_READER_H_
 

@@ -387,6 +387,82 @@ TEST(JournalReaderTest, AWritersGroupGoesOutAsOneGroupFrameAndReadsBack) {
   }
 }
 
+TEST(JournalReaderTest, ALastSegmentsBadHeaderIsRefusedNotCutToNothing) {
+  // A segment of a later format version, another file, a flipped bit in
+  // the header: not what a crash leaves. Refused naming the file; with
+  // truncate, the segment moves whole to damaged/ and the journal ends
+  // before it. Never a "torn tail" that deletes its bytes.
+  const std::string dir = ScratchDirectory("bad-header");
+  WriteRecords(dir, 200, /*segment_bytes=*/4096);
+  const auto segments = *ListSegments(dir);
+  ASSERT_GE(segments.size(), 3u);
+  const SegmentFileName last = segments.back();
+  const std::string good = Slurp(last.path);
+  std::string later_version = good;
+  later_version[7] = '3';  // RTJRNL03
+  std::string flipped = good;
+  flipped[kSegmentHeaderBytes - 1] ^= 0x04;
+  std::string other_file(good.size(), 'x');
+  for (const auto& [bytes, what] :
+       {std::pair{later_version, "not a journal segment header"},
+        std::pair{flipped, "header names record"},
+        std::pair{other_file, "not a journal segment header"}}) {
+    Spit(last.path, bytes);
+    const ReadBack refused = ReadAll(dir);
+    EXPECT_EQ(refused.status.code(), absl::StatusCode::kDataLoss) << what;
+    EXPECT_THAT(refused.status.message(),
+                HasSubstr(absl::StrCat(last.path, " at offset 0: ", what)));
+    EXPECT_EQ(Slurp(last.path), bytes) << "refused, and left as it was";
+  }
+
+  JournalReadOptions truncate;
+  truncate.recovery = DamageRecovery::kTruncate;
+  truncate.repair = true;
+  const ReadBack cut = ReadAll(dir, truncate);
+  ASSERT_TRUE(cut.status.ok()) << cut.status;
+  EXPECT_EQ(cut.report.next_sequence, last.first_sequence);
+  ASSERT_EQ(cut.records.size(), last.first_sequence - 1);
+  ASSERT_EQ(cut.report.warnings.size(), 1u);
+  EXPECT_THAT(cut.report.warnings[0], HasSubstr("moved to damaged/"));
+  EXPECT_FALSE(std::filesystem::exists(last.path));
+  const std::string aside =
+      dir + "/damaged" + last.path.substr(last.path.rfind('/'));
+  EXPECT_EQ(Slurp(aside), other_file) << "kept whole for a post-mortem";
+  EXPECT_TRUE(ReadAll(dir).status.ok());
+}
+
+TEST(JournalReaderTest, ALastSegmentWhoseHeaderNeverReachedTheDiskGoes) {
+  // A spare renamed into place just before a power loss, its header not on
+  // the disk yet: zeros there, and whatever unsynced records reached it.
+  const std::string dir = ScratchDirectory("zero-header");
+  WriteRecords(dir, 200, /*segment_bytes=*/4096);
+  const auto segments = *ListSegments(dir);
+  const SegmentFileName last = segments.back();
+  std::string bytes = Slurp(last.path);
+  std::fill(bytes.begin(), bytes.begin() + kSegmentHeaderBytes, '\0');
+  Spit(last.path, bytes);
+  JournalReadOptions options;
+  options.repair = true;
+  const ReadBack back = ReadAll(dir, options);
+  ASSERT_TRUE(back.status.ok()) << back.status;
+  EXPECT_EQ(back.report.next_sequence, last.first_sequence);
+  ASSERT_EQ(back.report.warnings.size(), 1u);
+  EXPECT_THAT(back.report.warnings[0],
+              HasSubstr("header never reached the disk"));
+  EXPECT_FALSE(std::filesystem::exists(last.path));
+
+  // The same header of zeros in an earlier segment is damage.
+  const ReadBack middle = [&] {
+    std::string earlier = Slurp(segments[0].path);
+    std::fill(earlier.begin(), earlier.begin() + kSegmentHeaderBytes, '\0');
+    Spit(segments[0].path, earlier);
+    return ReadAll(dir);
+  }();
+  EXPECT_EQ(middle.status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(middle.status.message(),
+              HasSubstr(absl::StrCat(segments[0].path, " at offset 0")));
+}
+
 TEST(JournalReaderTest, AMissingSegmentIsAGap) {
   const std::string dir = ScratchDirectory("gap");
   WriteRecords(dir, 200, /*segment_bytes=*/4096);

@@ -599,6 +599,11 @@ class KamailioSippTest(unittest.TestCase):
         # Kamailio processes): then no break follows the logout.
         self.assertIn("available", states)
         states = states[states.index("available"):]
+        # Two Kamailio processes may each report the logout (a retransmitted
+        # unregister, or the contact's expiry racing it), and each
+        # SetAgentState publishes: the same state twice in a row is one here.
+        states = [s for i, s in enumerate(states)
+                  if i == 0 or s != states[i - 1]]
         self.assertIn(states, (["available", "break", "logged_out"],
                                ["available", "logged_out"]))
         states = {a["id"]: a["state"] for a in self.client.list_agents()}
