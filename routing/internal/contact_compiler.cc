@@ -53,6 +53,17 @@ ContactPlan ContactCompiler::PlanFor(const RoutingRules& rules,
   return plan;
 }
 
+std::vector<SkillRequirement> ContactCompiler::StepSkills(
+    const RoutingRules& rules, const Contact& contact, int64_t now_ns) {
+  const absl::Time now = absl::FromUnixNanos(now_ns);
+  absl::Time enqueue = contact.enqueue_time;
+  if (enqueue == absl::InfinitePast() || enqueue > now) enqueue = now;
+  ContactPlan plan =
+      PlanFor(rules, contact, absl::ToUnixNanos(enqueue), now_ns);
+  if (!plan.replace_required_skills) return {};
+  return std::move(plan.required_skills);
+}
+
 absl::StatusOr<std::unique_ptr<ContactRoute>> ContactCompiler::Compile(
     const Contact& contact, const RoutingPolicy& policy,
     const RoutingRules* rules, int64_t now_ns) const {

@@ -54,6 +54,14 @@ class ContactCompiler {
   // priority above the range is capped, a next step already passed is none.
   static ContactPlan PlanFor(const RoutingRules& rules, const Contact& contact,
                              int64_t enqueue_ns, int64_t now_ns);
+  // The skills the rules' step for `contact` at now_ns requires in place of
+  // its own (empty when the step keeps them), enqueue time taken as
+  // CompileInto takes it. Router::ImportState knows their names again
+  // before compiling: a queued contact's step may ask for a skill that no
+  // agent on the roster has any more.
+  static std::vector<SkillRequirement> StepSkills(const RoutingRules& rules,
+                                                  const Contact& contact,
+                                                  int64_t now_ns);
 
  private:
   const RouterOptions* const options_;

@@ -315,10 +315,20 @@ absl::Status LockFreeRouter::ImportState(const RouterState& state) {
     index_of.emplace(agent.profile.id, indexes.back());
   }
   // A queued contact may ask for a skill or language no agent has now (its
-  // agents were removed after it queued): the names are known again, as
-  // they were.
+  // agents were removed or changed after it queued), itself or through its
+  // rules step: the names are known again, as they were.
+  const DecisionBasis basis = LoadBasis();
+  const RoutingRules* rules =
+      basis.rules != nullptr ? basis.rules->rules.get() : nullptr;
   for (const ContactSnapshot& contact : state.contacts) {
-    for (const SkillRequirement& skill : contact.contact.required_skills) {
+    std::vector<SkillRequirement> skills = contact.contact.required_skills;
+    if (rules != nullptr) {
+      for (SkillRequirement& s : ContactCompiler::StepSkills(
+               *rules, contact.contact, NanosOrZero(contact.planned_at))) {
+        skills.push_back(std::move(s));
+      }
+    }
+    for (const SkillRequirement& skill : skills) {
       const int id = skills_.FindOrInsert(skill.skill);
       if (id < 0) {
         return roll_back(absl::ResourceExhaustedError(absl::StrCat(
@@ -340,7 +350,6 @@ absl::Status LockFreeRouter::ImportState(const RouterState& state) {
 
   // --- Contacts compiled as of when they were planned. Interns nothing
   // but their queues. ---
-  const DecisionBasis basis = LoadBasis();
   std::vector<std::unique_ptr<ContactRecord>> records;
   records.reserve(state.contacts.size());
   for (const ContactSnapshot& contact : state.contacts) {

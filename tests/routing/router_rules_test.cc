@@ -209,6 +209,38 @@ TEST_F(RouterRulesTest, AStepNobodyCanServeKeepsTheContactQueued) {
   EXPECT_EQ(status->state, ContactStatus::State::kQueued);
 }
 
+// The same contact, in a step asking for a skill nobody on the roster has
+// any more, comes back when the state is loaded into a new router (a
+// restart): refusing it would keep routingd from starting at all.
+TEST_F(RouterRulesTest, AContactInAStepNobodyCanServeComesBackInANewRouter) {
+  rules_->relax = true;
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("senior", {{"billing", 5}})).ok());
+  ASSERT_TRUE(router_->AddAgent(MakeAgent("seller", {{"sales", 1}})).ok());
+  router_->SetRules(rules_);
+  ASSERT_TRUE(router_->Route(MakeContact("c1", {{"sales", 4}})).ok());
+  clock_.Advance(absl::Seconds(31));
+  router_->AdvanceQueues();  // Step 1: billing 2, which only senior has.
+  ASSERT_TRUE(router_->RemoveAgent("senior").ok());
+  const RouterState state = router_->ExportState();
+
+  RouterOptions options;
+  options.clock = &clock_;
+  std::unique_ptr<Router> restarted = *Router::Create(options);
+  restarted->SetRules(rules_);
+  const absl::Status imported = restarted->ImportState(state);
+  ASSERT_TRUE(imported.ok()) << imported;
+  absl::StatusOr<ContactStatus> status = restarted->GetContact("c1");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, ContactStatus::State::kQueued);
+  EXPECT_EQ(status->rules_step, 1);
+  // An agent with the skill takes it.
+  ASSERT_TRUE(restarted->AddAgent(MakeAgent("new", {{"billing", 3}})).ok());
+  ASSERT_TRUE(restarted->SetAgentState("new", AgentState::kAvailable).ok());
+  status = restarted->GetContact("c1");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, ContactStatus::State::kAssigned);
+}
+
 // A "preferred agents only" step restricts contacts that have someone to
 // prefer; a first-time customer with none is routed at once, not refused as
 // unservable (found by the simulator with rules/examples/preferred_agent.lua).
