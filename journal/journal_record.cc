@@ -36,7 +36,7 @@ std::string EncodeRecord(const JournalRecord& record) {
   for (const AgentChange& change : record.agents) {
     if (change.agent.has_value()) {
       const routing::AgentView view = routing::ViewOf(*change.agent);
-      encoder.AddAgent(change.id, &view);
+      encoder.AddAgent(change.id, &view, !change.profile_unchanged);
     } else {
       encoder.AddAgent(change.id, nullptr);
     }
@@ -76,9 +76,10 @@ absl::StatusOr<JournalRecord> DecodeRecord(std::string_view body) {
                                 "-byte body fails FlatBuffers verification"));
   }
   const fb::Record* root = fb::GetRecord(data);
-  if (root->schema_version() != kRecordSchemaVersion) {
+  if (root->schema_version() < 1 ||
+      root->schema_version() > kRecordSchemaVersion) {
     return Damaged(absl::StrCat("schema version ", root->schema_version(),
-                                "; this routingd reads version ",
+                                "; this routingd reads versions 1 to ",
                                 kRecordSchemaVersion));
   }
   if (root->kind() > fb::RecordKind::MAX) {
@@ -113,6 +114,10 @@ absl::StatusOr<JournalRecord> DecodeRecord(std::string_view body) {
         auto agent = DecodeAgent(*a->agent());
         if (!agent.ok()) return agent.status();
         change.agent = *std::move(agent);
+        change.profile_unchanged = a->profile_unchanged();
+      } else if (a->profile_unchanged()) {
+        return Damaged(absl::StrCat("agent '", change.id,
+                                    "' has an unchanged profile but no state"));
       }
       record.agents.push_back(std::move(change));
     }

@@ -20,7 +20,8 @@
 
 namespace journal {
 
-inline constexpr uint32_t kRecordSchemaVersion = 1;
+// Written; DecodeRecord reads this version and every one before it.
+inline constexpr uint32_t kRecordSchemaVersion = 2;
 
 enum class RecordKind : uint8_t {
   kRequest,
@@ -38,6 +39,10 @@ struct ContactChange {
 struct AgentChange {
   std::string id;
   std::optional<routing::AgentSnapshot> agent;  // nullopt: removed
+  // agent->profile is empty: the agent keeps the profile it had before the
+  // record (journal.fbs AgentChange.profile_unchanged); only its state
+  // fields changed.
+  bool profile_unchanged = false;
 };
 
 struct HistoryAddition {

@@ -64,12 +64,17 @@ void RecordEncoder::AddContact(std::string_view id,
 }
 
 void RecordEncoder::AddAgent(std::string_view id,
-                             const routing::AgentView* agent) {
+                             const routing::AgentView* agent,
+                             bool with_profile) {
   Under& u = *under_;
   auto id_offset = Text(u.b, id);
   Offset<fb::Agent> table;
-  if (agent != nullptr) table = EncodeAgent(u.b, *agent);
-  u.agents.push_back(fb::CreateAgentChange(u.b, id_offset, table));
+  if (agent != nullptr) {
+    table = with_profile ? EncodeAgent(u.b, *agent)
+                         : EncodeAgentState(u.b, *agent);
+  }
+  u.agents.push_back(fb::CreateAgentChange(
+      u.b, id_offset, table, agent != nullptr && !with_profile));
 }
 
 void RecordEncoder::AddHistory(uint64_t customer_key,

@@ -38,8 +38,11 @@ class RecordEncoder {
   // In the order they took effect (journal.fbs ContactChange). A null
   // contact: it left the router.
   void AddContact(std::string_view id, const routing::ContactView* contact);
-  // A null agent: removed.
-  void AddAgent(std::string_view id, const routing::AgentView* agent);
+  // A null agent: removed. Without `with_profile`, only its state fields
+  // (journal.fbs AgentChange.profile_unchanged): for an event that cannot
+  // have changed its profile.
+  void AddAgent(std::string_view id, const routing::AgentView* agent,
+                bool with_profile = true);
   void AddHistory(uint64_t customer_key,
                   const routing::CustomerInteraction& interaction);
   void AddAssignment(const RecordedAssignment& assignment);

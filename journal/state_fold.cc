@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace journal {
 
 StateFold::StateFold(routing::RouterState base, int depth)
@@ -31,8 +33,16 @@ void StateFold::SetRules(const JournalRecord& record) {
   rules_version_ = record.rules_version;
 }
 
-void StateFold::Apply(const JournalRecord& record) {
+absl::Status StateFold::Apply(const JournalRecord& record) {
   Index();
+  for (const AgentChange& change : record.agents) {
+    if (change.profile_unchanged && !agent_slot_.contains(change.id)) {
+      return absl::DataLossError(absl::StrCat(
+          "agent '", change.id,
+          "' changed state with the profile it had, but no earlier record "
+          "or snapshot holds it"));
+    }
+  }
   ++records_;
   if (record.kind == RecordKind::kRulesReload) SetRules(record);
   for (const AgentChange& change : record.agents) {
@@ -42,6 +52,18 @@ void StateFold::Apply(const JournalRecord& record) {
         agents_[it->second].reset();
         agent_slot_.erase(it);
       }
+      continue;
+    }
+    if (change.profile_unchanged) {
+      // The state fields only; the profile stays.
+      routing::AgentSnapshot& held = *agents_[it->second];
+      const routing::AgentSnapshot& now = *change.agent;
+      held.state = now.state;
+      held.state_since = now.state_since;
+      held.idle_since = now.idle_since;
+      held.logged_in_at = now.logged_in_at;
+      held.handled = now.handled;
+      held.contacts_handled = now.contacts_handled;
       continue;
     }
     if (it == agent_slot_.end()) {
@@ -74,6 +96,7 @@ void StateFold::Apply(const JournalRecord& record) {
       it->second.erase(it->second.begin());
     }
   }
+  return absl::OkStatus();
 }
 
 routing::RouterState StateFold::Finish() && {

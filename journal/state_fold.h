@@ -6,7 +6,7 @@
 // decided again, so the result is what the records say, whatever the rules.
 //
 //   StateFold fold(std::move(snapshot.state));
-//   for each record after the snapshot: fold.Apply(record);
+//   for each record after the snapshot: RETURN_IF_ERROR(fold.Apply(record));
 //   routing::RouterState state = std::move(fold).Finish();
 //
 // Order of queued contacts: a contact keeps its place while its placement
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "journal/journal_record.h"
 #include "routing/router_state.h"
 
@@ -32,7 +33,10 @@ class StateFold {
   // RouterOptions::history_depth; the newest are kept).
   explicit StateFold(routing::RouterState base = {}, int depth = 8);
 
-  void Apply(const JournalRecord& record);
+  // DataLoss naming the agent, applying nothing, for a record whose agent
+  // change keeps a profile (AgentChange::profile_unchanged) of an agent
+  // neither the base nor an earlier record holds.
+  absl::Status Apply(const JournalRecord& record);
 
   // The rules the records last put in force (empty file and version 0:
   // none seen).

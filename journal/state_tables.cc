@@ -58,6 +58,16 @@ Offset<flatbuffers::Vector<Offset<fb::Skill>>> Skills(
   return VectorOf(b, out);
 }
 
+// The state fields of an Agent table (the rest of it is the profile).
+void AddAgentState(fb::AgentBuilder& agent, const routing::AgentView& a) {
+  agent.add_state(static_cast<uint8_t>(a.state));
+  agent.add_state_since_ns(TimeToNanos(a.state_since));
+  agent.add_idle_since_ns(TimeToNanos(a.idle_since));
+  agent.add_logged_in_ns(TimeToNanos(a.logged_in_at));
+  agent.add_handled_ns(absl::ToInt64Nanoseconds(a.handled));
+  agent.add_contacts_handled(a.contacts_handled);
+}
+
 }  // namespace
 
 Offset<fb::Agent> EncodeAgent(FlatBufferBuilder& b,
@@ -84,12 +94,14 @@ Offset<fb::Agent> EncodeAgent(FlatBufferBuilder& b,
   agent.add_team(team);
   agent.add_site(site);
   agent.add_attributes(attributes);
-  agent.add_state(static_cast<uint8_t>(a.state));
-  agent.add_state_since_ns(TimeToNanos(a.state_since));
-  agent.add_idle_since_ns(TimeToNanos(a.idle_since));
-  agent.add_logged_in_ns(TimeToNanos(a.logged_in_at));
-  agent.add_handled_ns(absl::ToInt64Nanoseconds(a.handled));
-  agent.add_contacts_handled(a.contacts_handled);
+  AddAgentState(agent, a);
+  return agent.Finish();
+}
+
+Offset<fb::Agent> EncodeAgentState(FlatBufferBuilder& b,
+                                   const routing::AgentView& a) {
+  fb::AgentBuilder agent(b);
+  AddAgentState(agent, a);
   return agent.Finish();
 }
 

@@ -39,6 +39,11 @@ flatbuffers::Offset<routing::journal::fb::Agent> EncodeAgent(
     flatbuffers::FlatBufferBuilder& b, const routing::AgentView& agent);
 flatbuffers::Offset<routing::journal::fb::Contact> EncodeContact(
     flatbuffers::FlatBufferBuilder& b, const routing::ContactView& contact);
+// An Agent table of the agent's state fields only (state, the times,
+// contacts_handled), without its profile: journal.fbs
+// AgentChange.profile_unchanged.
+flatbuffers::Offset<routing::journal::fb::Agent> EncodeAgentState(
+    flatbuffers::FlatBufferBuilder& b, const routing::AgentView& agent);
 
 // DataLoss naming the agent for a table no router could hold (capacity for
 // more channels than there are).

@@ -305,6 +305,7 @@ int RequestHandler::AdvanceQueues() {
     // records: nothing moves, and the next tick tries again.
     JournaledCall call;
     call.kind = journal::RecordKind::kQueueAdvance;
+    call.profiles_unchanged = true;
     absl::StatusOr<uint64_t> recorded =
         options_.journal->Record(call, [&] {
           CallEffect effect;

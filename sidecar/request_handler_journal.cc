@@ -34,6 +34,27 @@ bool TookEffect(const flatbuffers::FlatBufferBuilder& fbb) {
   return true;
 }
 
+// Requests that cannot change an agent's profile (skills, languages,
+// capacity, team, site, attributes): their records carry only the agents'
+// state fields (JournaledCall::profiles_unchanged). AddAgent and
+// UpdateAgent are not among them, nor any request type added later until
+// it is listed here.
+bool LeavesProfiles(wire::RequestBody type) {
+  switch (type) {
+    case wire::RequestBody::RemoveAgent:
+    case wire::RequestBody::SetAgentState:
+    case wire::RequestBody::RouteContact:
+    case wire::RequestBody::CancelContact:
+    case wire::RequestBody::RequeueContact:
+    case wire::RequestBody::ReleaseContact:
+    case wire::RequestBody::AcceptOffer:
+    case wire::RequestBody::RejectOffer:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool ChangesRouterState(wire::RequestBody type) {
@@ -98,6 +119,7 @@ void RequestHandler::ExecuteJournaled(const wire::Request& request,
   const AffinityKey key = AffinityKeyOf(aligned, size);
   JournaledCall call;
   call.request = bytes;
+  call.profiles_unchanged = LeavesProfiles(request.body_type());
   if (key.kind == AffinityKey::Kind::kContact) call.contact_id = key.id;
   if (key.kind == AffinityKey::Kind::kAgent) call.agent_id = key.id;
   recorded = journal->Record(call, [&] {

@@ -160,7 +160,11 @@ absl::StatusOr<RecoveredState> RecoverState(
               options.directory, ": record ", sequence, ": ",
               record.status().message()));
         }
-        fold.Apply(*record);
+        if (absl::Status applied = fold.Apply(*record); !applied.ok()) {
+          return absl::DataLossError(absl::StrCat(
+              options.directory, ": record ", sequence, ": ",
+              applied.message()));
+        }
         return absl::OkStatus();
       });
   if (!report.ok() && !absl::IsNotFound(report.status())) {
@@ -345,7 +349,7 @@ absl::StatusOr<uint64_t> StateJournal::Record(
   for (const std::string& id : agents.ids()) {
     bool on_roster = false;
     (void)router_->VisitAgent(id, [&](const AgentView& now) {
-      encoder_.AddAgent(id, &now);
+      encoder_.AddAgent(id, &now, /*with_profile=*/!call.profiles_unchanged);
       on_roster = true;
     });
     if (!on_roster) encoder_.AddAgent(id, nullptr);

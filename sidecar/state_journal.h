@@ -144,6 +144,12 @@ struct JournaledCall {
   std::string_view request;     // Its bytes as received (may be empty).
   std::string_view contact_id;  // The contact it is about, if any.
   std::string_view agent_id;    // The agent it is about, if any.
+  // It cannot change an agent's profile (routes, requeues, releases,
+  // offers, state changes, queue steps): the record carries the agents'
+  // state fields only (journal.fbs AgentChange.profile_unchanged). False
+  // (every other call, and any new kind until it is known not to): each
+  // agent's profile whole.
+  bool profiles_unchanged = false;
   // Its effect took hold before Record (a reload compiles and puts its
   // rules in force outside the order lock): `execute` only reports it, so
   // it is recorded even while the journal cannot take records, kept behind

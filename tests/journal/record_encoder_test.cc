@@ -5,8 +5,11 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "flatbuffers/flatbuffers.h"
 #include "gtest/gtest.h"
+#include "journal/journal_generated.h"
 #include "journal/journal_record.h"
 #include "routing/router_state.h"
 
@@ -154,6 +157,95 @@ TEST(RecordEncoderTest, TheNextRecordCarriesNothingOfTheOneBefore) {
   EXPECT_EQ(record->rules_file, "");
   EXPECT_EQ(record->rules_source, "");
   EXPECT_EQ(record->rules_version, 0u);
+}
+
+TEST(RecordEncoderTest, AStateOnlyAgentChangeCarriesNoProfile) {
+  // A requeue, a release, a state change: the agent's profile is the one it
+  // had, and the record says only what changed in its state.
+  const routing::AgentSnapshot agent = Agent("agent-1");
+  const routing::AgentView view = routing::ViewOf(agent);
+  RecordEncoder encoder;
+  encoder.Start(RecordKind::kRequest, absl::FromUnixSeconds(3000));
+  encoder.AddAgent("agent-1", &view, /*with_profile=*/false);
+  const std::string state_only = encoder.Finish("", "");
+  encoder.Start(RecordKind::kRequest, absl::FromUnixSeconds(3000));
+  encoder.AddAgent("agent-1", &view);
+  const std::string whole = encoder.Finish("", "");
+  // Without the skills, languages, capacity, team and attributes.
+  EXPECT_LT(state_only.size() + 100, whole.size())
+      << state_only.size() << " against " << whole.size();
+
+  absl::StatusOr<JournalRecord> record = DecodeRecord(state_only);
+  ASSERT_TRUE(record.ok()) << record.status();
+  ASSERT_EQ(record->agents.size(), 1u);
+  const AgentChange& change = record->agents[0];
+  EXPECT_EQ(change.id, "agent-1");
+  EXPECT_TRUE(change.profile_unchanged);
+  ASSERT_TRUE(change.agent.has_value());
+  EXPECT_TRUE(change.agent->profile.skills.empty());
+  EXPECT_TRUE(change.agent->profile.team.empty());
+  EXPECT_EQ(change.agent->state, routing::AgentState::kBusy);
+  EXPECT_EQ(change.agent->state_since, absl::FromUnixSeconds(1000));
+  EXPECT_EQ(change.agent->handled, absl::Seconds(90));
+  EXPECT_EQ(change.agent->contacts_handled, 7);
+  // EncodeRecord keeps the distinction.
+  absl::StatusOr<JournalRecord> again = DecodeRecord(EncodeRecord(*record));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->agents[0].profile_unchanged);
+  absl::StatusOr<JournalRecord> full = DecodeRecord(whole);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_FALSE(full->agents[0].profile_unchanged);
+  EXPECT_EQ(full->agents[0].agent->profile.team, "north");
+}
+
+// A record body made by hand, as another writer might.
+std::string HandMadeRecord(uint32_t version, bool with_agent,
+                           bool profile_unchanged) {
+  namespace fb = routing::journal::fb;
+  flatbuffers::FlatBufferBuilder b;
+  auto id = b.CreateString("agent-1");
+  flatbuffers::Offset<fb::Agent> table;
+  if (with_agent) {
+    auto agent_id = b.CreateString("agent-1");
+    fb::AgentBuilder agent(b);
+    agent.add_id(agent_id);
+    agent.add_state(static_cast<uint8_t>(routing::AgentState::kAvailable));
+    table = agent.Finish();
+  }
+  auto change = fb::CreateAgentChange(b, id, table, profile_unchanged);
+  auto agents = b.CreateVector(&change, 1);
+  fb::RecordBuilder record(b);
+  record.add_schema_version(version);
+  record.add_time_ns(absl::ToUnixNanos(absl::FromUnixSeconds(5)));
+  record.add_agents(agents);
+  b.Finish(record.Finish(), fb::RecordIdentifier());
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()),
+                     b.GetSize());
+}
+
+TEST(RecordEncoderTest, VersionOneRecordsStillReadAndLaterOnesAreRefused) {
+  absl::StatusOr<JournalRecord> v1 =
+      DecodeRecord(HandMadeRecord(1, /*with_agent=*/true, false));
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  ASSERT_EQ(v1->agents.size(), 1u);
+  EXPECT_FALSE(v1->agents[0].profile_unchanged);
+  EXPECT_EQ(v1->agents[0].agent->profile.id, "agent-1");
+
+  for (uint32_t version : {0u, kRecordSchemaVersion + 1}) {
+    absl::StatusOr<JournalRecord> refused =
+        DecodeRecord(HandMadeRecord(version, true, false));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << version;
+    EXPECT_NE(refused.status().message().find(
+                  absl::StrCat("schema version ", version)),
+              std::string::npos)
+        << refused.status().message();
+  }
+  // An unchanged profile with no state to go with it is not a change.
+  absl::StatusOr<JournalRecord> empty =
+      DecodeRecord(HandMadeRecord(2, /*with_agent=*/false, true));
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(empty.status().message().find("'agent-1'"), std::string::npos)
+      << empty.status().message();
 }
 
 // EncodeRecord is the same encoder fed from a JournalRecord: a rules

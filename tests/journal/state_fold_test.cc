@@ -24,13 +24,34 @@
 namespace journal {
 namespace {
 
+// An agent's profile, whole: equal before and after a call, the record
+// carries the agent's state fields only (AgentChange::profile_unchanged), as
+// routingd's records of calls that cannot change a profile do.
+std::string ProfileKey(const routing::AgentProfile& p) {
+  std::string key = absl::StrCat(p.id, "|", p.team, "|", p.site, "|",
+                                 p.max_total_contacts);
+  for (const auto& s : p.skills) absl::StrAppend(&key, "|", s.skill, "=", s.level);
+  for (const auto& l : p.languages) {
+    absl::StrAppend(&key, "|", l.language, "=", l.fluency);
+  }
+  for (int c : p.capacity) absl::StrAppend(&key, "|", c);
+  std::map<std::string, std::string> attributes(p.attributes.begin(),
+                                                p.attributes.end());
+  for (const auto& [k, v] : attributes) absl::StrAppend(&key, "|", k, "=", v);
+  return key;
+}
+
 // What changed from `before` to `after`, as a journal record.
 JournalRecord Diff(const RouterState& before, const RouterState& after,
                    absl::Time now) {
   JournalRecord record;
   record.time = now;
-  std::map<std::string, std::string> agents_before, contacts_before;
-  for (const auto& a : before.agents) agents_before[a.profile.id] = AgentKey(a);
+  std::map<std::string, std::string> agents_before, contacts_before,
+      profiles_before;
+  for (const auto& a : before.agents) {
+    agents_before[a.profile.id] = AgentKey(a);
+    profiles_before[a.profile.id] = ProfileKey(a.profile);
+  }
   for (const auto& c : before.contacts) {
     contacts_before[c.contact.id] = ContactKey(c);
   }
@@ -39,7 +60,15 @@ JournalRecord Diff(const RouterState& before, const RouterState& after,
     agents_after[a.profile.id] = true;
     auto it = agents_before.find(a.profile.id);
     if (it == agents_before.end() || it->second != AgentKey(a)) {
-      record.agents.push_back({a.profile.id, a});
+      if (it != agents_before.end() &&
+          profiles_before[a.profile.id] == ProfileKey(a.profile)) {
+        routing::AgentSnapshot state_only = a;
+        state_only.profile = routing::AgentProfile();
+        record.agents.push_back({a.profile.id, state_only,
+                                 /*profile_unchanged=*/true});
+      } else {
+        record.agents.push_back({a.profile.id, a});
+      }
     }
   }
   for (const auto& [id, key] : agents_before) {
@@ -193,7 +222,7 @@ TEST_P(StateFoldTest, ASnapshotAndTheRecordsAfterItGiveTheFinalState) {
   for (const std::string& body : records) {
     auto record = DecodeRecord(body);
     ASSERT_TRUE(record.ok()) << record.status();
-    fold.Apply(*record);
+    ASSERT_TRUE(fold.Apply(*record).ok());
   }
   const RouterState folded = std::move(fold).Finish();
   const RouterState final_state = router->ExportState();
@@ -212,6 +241,50 @@ TEST_P(StateFoldTest, ASnapshotAndTheRecordsAfterItGiveTheFinalState) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, StateFoldTest, ::testing::Range(1, 21));
+
+TEST(StateFoldTest, AStateOnlyChangeKeepsTheProfileAndNeedsTheAgent) {
+  routing::AgentSnapshot agent;
+  agent.profile.id = "a1";
+  agent.profile.skills = {{"billing", 4}};
+  agent.profile.languages = {{"en", 5}};
+  agent.profile.SetCapacity(routing::Channel::kChat, 3);
+  agent.profile.team = "north";
+  RouterState base;
+  base.agents.push_back(agent);
+
+  JournalRecord busy;
+  routing::AgentSnapshot state_only;
+  state_only.state = routing::AgentState::kBusy;
+  state_only.state_since = absl::FromUnixSeconds(50);
+  state_only.contacts_handled = 3;
+  busy.agents.push_back({"a1", state_only, /*profile_unchanged=*/true});
+  auto decoded = DecodeRecord(EncodeRecord(busy));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+
+  StateFold fold(base);
+  ASSERT_TRUE(fold.Apply(*decoded).ok());
+  // An agent nobody added: refused, naming it, and nothing applied (the
+  // contact in the same record stays out).
+  JournalRecord stranger;
+  stranger.contacts.push_back({"c1", routing::ContactSnapshot()});
+  stranger.agents.push_back({"ghost", state_only, /*profile_unchanged=*/true});
+  const absl::Status refused = fold.Apply(stranger);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(refused.message().find("'ghost'"), std::string::npos)
+      << refused.message();
+
+  const RouterState state = std::move(fold).Finish();
+  ASSERT_EQ(state.agents.size(), 1u);
+  const routing::AgentSnapshot& a1 = state.agents[0];
+  EXPECT_EQ(a1.profile.id, "a1");
+  EXPECT_EQ(a1.profile.skills.size(), 1u);
+  EXPECT_EQ(a1.profile.team, "north");
+  EXPECT_EQ(a1.profile.CapacityOf(routing::Channel::kChat), 3);
+  EXPECT_EQ(a1.state, routing::AgentState::kBusy);
+  EXPECT_EQ(a1.state_since, absl::FromUnixSeconds(50));
+  EXPECT_EQ(a1.contacts_handled, 3);
+  EXPECT_TRUE(state.contacts.empty());
+}
 
 TEST(JournalRecordTest, DecodingRefusesWhatItCannotTrust) {
   JournalRecord record;

@@ -87,7 +87,8 @@ struct Daemon {
                            recovered != nullptr ? recovered->next_sequence : 1)
             .value();
     if (recovered != nullptr) {
-      EXPECT_TRUE(journal->Restore(recovered->state).ok());
+      const absl::Status restored = journal->Restore(recovered->state);
+      EXPECT_TRUE(restored.ok()) << restored;
     }
     RequestHandlerOptions handler_options;
     handler_options.clock = clock;
@@ -153,6 +154,25 @@ class StateJournalTest : public ::testing::TestWithParam<int> {
     auto a = BuildAgentProfile(fbb, agent);
     FinishRequest(fbb, ++id_, wire::RequestBody::AddAgent,
                   wire::CreateAddAgent(fbb, a).Union());
+    return Send(d, fbb);
+  }
+
+  // The agent's profile as AddAgent gave it, with `skills` skills and
+  // `voice` voice capacity instead.
+  wire::ErrorCode UpdateAgent(Daemon& d, const std::string& id, int skills,
+                              int voice) {
+    AgentProfile agent;
+    agent.id = id;
+    const std::vector<std::string> names = {"billing", "tech", "sales",
+                                            "general"};
+    for (int s = 0; s < skills && s < 4; ++s) agent.skills.push_back({names[s], 3});
+    agent.languages = {{"en", 5}};
+    agent.SetCapacity(Channel::kVoice, voice);
+    agent.SetCapacity(Channel::kChat, 2);
+    flatbuffers::FlatBufferBuilder fbb;
+    auto a = BuildAgentProfile(fbb, agent);
+    FinishRequest(fbb, ++id_, wire::RequestBody::UpdateAgent,
+                  wire::CreateUpdateAgent(fbb, a).Union());
     return Send(d, fbb);
   }
 
@@ -234,7 +254,11 @@ class StateJournalTest : public ::testing::TestWithParam<int> {
     const std::string contact = absl::StrCat("c-", pick(40));
     switch (pick(12)) {
       case 0:
-        AddAgent(d, agent, skills[pick(3)], 1 + pick(5), 1 + pick(2));
+        // A new agent, or a changed profile for one on the roster.
+        if (AddAgent(d, agent, skills[pick(3)], 1 + pick(5), 1 + pick(2)) ==
+            wire::ErrorCode::AlreadyExists) {
+          UpdateAgent(d, agent, 1 + pick(4), 1 + pick(2));
+        }
         break;
       case 1:
       case 2:
@@ -369,6 +393,65 @@ TEST_P(StateJournalTest, ReplayDecidesEveryRecordAsRecorded) {
 INSTANTIATE_TEST_SUITE_P(Seeds, StateJournalTest, ::testing::Range(1, 13));
 
 class StateJournalFaultTest : public StateJournalTest {};
+
+TEST_F(StateJournalFaultTest, CallsThatKeepProfilesRecordAgentStatesOnly) {
+  // A route, a requeue, a release, a state change: the agents' state fields
+  // only. AddAgent and UpdateAgent: the profile whole. A restart folds
+  // both into the agents as the router has them.
+  const std::string dir = journal::ScratchDirectory("state-only-agents");
+  auto daemon = std::make_unique<Daemon>(&clock_, dir, nullptr);
+  for (const char* id : {"a1", "a2"}) {
+    ASSERT_EQ(AddAgent(*daemon, id, "billing", 4, 2), wire::ErrorCode::None);
+    ASSERT_EQ(SetState(*daemon, id, 1), wire::ErrorCode::None);
+  }
+  ASSERT_EQ(Route(*daemon, "c1", Channel::kVoice, "billing", 0, "cust-1"),
+            wire::ErrorCode::None);
+  ASSERT_EQ(Route(*daemon, "c1", Channel::kVoice, "billing", 0, "",
+                  /*requeue=*/true),
+            wire::ErrorCode::None);
+  ASSERT_EQ(UpdateAgent(*daemon, "a1", 3, 2), wire::ErrorCode::None);
+  ASSERT_EQ(ContactCall(*daemon, wire::RequestBody::ReleaseContact, "c1"),
+            wire::ErrorCode::None);
+  const routing::RouterState final_state = daemon->router->ExportState();
+
+  // Request type: whether each of its agent changes kept the profile.
+  std::map<std::string, std::vector<bool>> kept;
+  absl::StatusOr<journal::WalkReport> walk = journal::WalkJournal(
+      dir, [](const journal::Snapshot&) {},
+      [&](uint64_t, const journal::JournalRecord& record) {
+        const wire::Request* request =
+            flatbuffers::GetRoot<wire::Request>(record.request.data());
+        for (const journal::AgentChange& change : record.agents) {
+          kept[wire::EnumNameRequestBody(request->body_type())].push_back(
+              change.profile_unchanged);
+          if (!change.profile_unchanged) {
+            EXPECT_FALSE(change.agent->profile.skills.empty()) << change.id;
+          }
+        }
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(walk.ok()) << walk.status();
+  EXPECT_THAT(kept["AddAgent"], ::testing::ElementsAre(false, false));
+  EXPECT_THAT(kept["UpdateAgent"], ::testing::ElementsAre(false));
+  // (A route changes no agent's own fields: its load is its contacts.)
+  for (const char* type :
+       {"SetAgentState", "RequeueContact", "ReleaseContact"}) {
+    EXPECT_FALSE(kept[type].empty()) << type;
+    EXPECT_THAT(kept[type], ::testing::Each(true)) << type;
+  }
+  EXPECT_THAT(kept["RouteContact"], ::testing::Each(true));
+
+  daemon.reset();
+  absl::StatusOr<RecoveredState> recovered = RecoverState(ReadOptions(dir));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_TRUE(journal::SameState(journal::Canonical(recovered->state),
+                                 journal::Canonical(final_state)));
+  for (const routing::AgentSnapshot& agent : recovered->state.agents) {
+    if (agent.profile.id != "a1") continue;
+    EXPECT_EQ(agent.profile.skills.size(), 3u);
+    EXPECT_EQ(agent.profile.CapacityOf(Channel::kVoice), 2);
+  }
+}
 
 TEST_F(StateJournalFaultTest, ReplayUnderOtherRulesTellsWhatWouldChange) {
   const std::string dir = journal::ScratchDirectory("state-journal-what-if");
