@@ -321,21 +321,21 @@ absl::Status LockFreeRouter::ImportState(const RouterState& state) {
   const RoutingRules* rules =
       basis.rules != nullptr ? basis.rules->rules.get() : nullptr;
   for (const ContactSnapshot& contact : state.contacts) {
-    std::vector<SkillRequirement> skills = contact.contact.required_skills;
-    if (rules != nullptr) {
-      for (SkillRequirement& s : ContactCompiler::StepSkills(
-               *rules, contact.contact, NanosOrZero(contact.planned_at))) {
-        skills.push_back(std::move(s));
+    const std::vector<SkillRequirement> step_skills =
+        rules != nullptr
+            ? ContactCompiler::StepSkills(*rules, contact.contact,
+                                          NanosOrZero(contact.planned_at))
+            : std::vector<SkillRequirement>();
+    for (const auto* list : {&contact.contact.required_skills, &step_skills}) {
+      for (const SkillRequirement& skill : *list) {
+        const int id = skills_.FindOrInsert(skill.skill);
+        if (id < 0) {
+          return roll_back(absl::ResourceExhaustedError(absl::StrCat(
+              "contact '", contact.contact.id, "': skill '", skill.skill,
+              "' would exceed RouterOptions::max_skills")));
+        }
+        agents_.EnsureSkillBitmap(id);
       }
-    }
-    for (const SkillRequirement& skill : skills) {
-      const int id = skills_.FindOrInsert(skill.skill);
-      if (id < 0) {
-        return roll_back(absl::ResourceExhaustedError(absl::StrCat(
-            "contact '", contact.contact.id, "': skill '", skill.skill,
-            "' would exceed RouterOptions::max_skills")));
-      }
-      agents_.EnsureSkillBitmap(id);
     }
     for (const std::string& language : contact.contact.languages) {
       const int id = languages_.FindOrInsert(language);
