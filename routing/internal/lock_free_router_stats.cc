@@ -97,7 +97,9 @@ RouterStats LockFreeRouter::Stats() const {
   for (int i = 0; i < agents_.ids().size(); ++i) {
     const uint8_t presence =
         AgentWord::Presence(agents_.Slot(i).word.load(std::memory_order_acquire));
-    if (presence == kPresenceRemoved) continue;
+    // Not a slot being added either: its marker is no state (and past the
+    // end of agents_by_state).
+    if (!OnRoster(presence)) continue;
     ++stats.agents;
     ++stats.agents_by_state[presence];
   }
