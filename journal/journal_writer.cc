@@ -122,6 +122,7 @@ JournalWriter::~JournalWriter() {
   later_.clear();
   FreeList(queued_.exchange(nullptr));
   FreeList(spent_.exchange(nullptr));
+  FreeList(recycled_);
   if (settled_fd_ >= 0) ::close(settled_fd_);
 }
 
@@ -133,9 +134,23 @@ void JournalWriter::FreeList(QueuedRecord* record) {
   }
 }
 
-void JournalWriter::FreeSpent() {
+void JournalWriter::RecycleSpent() {
   if (spent_.load(std::memory_order_relaxed) == nullptr) return;
-  FreeList(spent_.exchange(nullptr, std::memory_order_acquire));
+  QueuedRecord* record = spent_.exchange(nullptr, std::memory_order_acquire);
+  while (record != nullptr) {
+    QueuedRecord* next = record->next;
+    if (recycled_count_ < kRecycledRecords &&
+        record->made.capacity() <= kRecycledBodyBytes) {
+      record->body = nullptr;  // its captures freed here, where made
+      record->made.clear();
+      record->next = recycled_;
+      recycled_ = record;
+      ++recycled_count_;
+    } else {
+      delete record;
+    }
+    record = next;
+  }
 }
 
 absl::Status JournalWriter::WritableLocked(
@@ -183,14 +198,18 @@ absl::StatusOr<uint64_t> JournalWriter::AppendLater(LaterBody& body) {
 }
 
 absl::StatusOr<uint64_t> JournalWriter::AppendMade(std::string& body) {
-  if (options_.fsync == FsyncMode::kAlways) return Append(body);
+  if (options_.fsync == FsyncMode::kAlways) {
+    absl::StatusOr<uint64_t> sequence = Append(body);
+    if (sequence.ok()) body.clear();
+    return sequence;
+  }
   return Queue(nullptr, &body);
 }
 
 absl::StatusOr<uint64_t> JournalWriter::Queue(LaterBody* later,
                                               std::string* made) {
-  FreeSpent();
   std::lock_guard<std::mutex> append(append_mu_);
+  RecycleSpent();
   if (holding_.load(std::memory_order_acquire)) {
     // A failed write's records are kept: only now is mu_ taken, to try
     // them (or refuse).
@@ -200,17 +219,22 @@ absl::StatusOr<uint64_t> JournalWriter::Queue(LaterBody* later,
       return writable;
     }
   }
-  return QueueRecord(later != nullptr ? std::move(*later) : nullptr,
-                     made != nullptr ? std::move(*made) : std::string());
+  return QueueRecord(later != nullptr ? std::move(*later) : nullptr, made);
 }
 
-uint64_t JournalWriter::QueueRecord(LaterBody body, std::string made) {
+uint64_t JournalWriter::QueueRecord(LaterBody body, std::string* made) {
   const uint64_t sequence =
       numbered_through_.load(std::memory_order_relaxed) + 1;
-  auto* record = new QueuedRecord;
+  QueuedRecord* record = recycled_;
+  if (record != nullptr) {
+    recycled_ = record->next;
+    --recycled_count_;
+  } else {
+    record = new QueuedRecord;
+  }
   record->sequence = sequence;
   record->body = std::move(body);
-  record->made = std::move(made);
+  if (made != nullptr) record->made.swap(*made);  // *made: empty, reusable
   QueuedRecord* newest = queued_.load(std::memory_order_relaxed);
   do {
     // The first record of a group starts its clock (a group gathered while

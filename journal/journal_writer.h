@@ -134,8 +134,11 @@ class JournalWriter {
   // (InvalidArgument), and the record is kept like a failed write's.
   absl::StatusOr<uint64_t> AppendLater(LaterBody& body);
   // Like Append, for a body made already, taken without a copy: with kBatch
-  // and kNone only numbered and queued. Moved from only when a sequence is
-  // returned: a refused call leaves `body` for the caller.
+  // and kNone only numbered and queued. When a sequence is returned, `body`
+  // is left empty, holding (when there is one) the buffer of a record
+  // written earlier, with its capacity: a caller that makes its next body
+  // in it allocates nothing, and the buffers stay with the thread that
+  // made them. A refused call leaves `body` as it was.
   absl::StatusOr<uint64_t> AppendMade(std::string& body);
   // OK when Append would take a record now. While a failed write's records
   // are kept, tries to write them first (unless a write is under way) and
@@ -181,9 +184,10 @@ class JournalWriter {
   };
   // kBatch, kNone: a record numbered by an appending thread, its body not made
   // yet. Allocated by the appending thread and, once the writer's thread
-  // has made its body, handed back for an appending thread to free (the
-  // body's captures were allocated there: freeing them on the writer's
-  // thread would make the two threads take each other's allocator locks).
+  // has made and framed its body, handed back to the appending threads
+  // (the body and its captures were allocated there: freeing them on the
+  // writer's thread would make the two threads take each other's allocator
+  // locks), which reuse it and its `made` buffer for a later record.
   struct QueuedRecord {
     uint64_t sequence = 0;
     LaterBody body;     // null for a body made already,
@@ -200,15 +204,18 @@ class JournalWriter {
   // time: waits for a write under way first.
   absl::Status WriteLocked(std::unique_lock<std::mutex>& lock, bool sync);
   // Not kAlways, append_mu_ held, Append refused nothing: numbers the body
-  // (`body` to make, or `made`) and queues it for the writer's thread without taking mu_.
-  uint64_t QueueRecord(LaterBody body, std::string made);
+  // (`body` to make, or `*made`, swapped for a recycled record's empty
+  // buffer) and queues it for the writer's thread without taking mu_.
+  uint64_t QueueRecord(LaterBody body, std::string* made);
   // Not kAlways: AppendLater's (`later`) and AppendMade's (`made`) queuing,
   // refused while a failed write's records cannot be written yet.
   absl::StatusOr<uint64_t> Queue(LaterBody* later, std::string* made);
   // mu_ held: moves the queued records, oldest first, to later_.
   void TakeQueuedLocked();
-  // Frees the records whose bodies the writer's thread has made.
-  void FreeSpent();
+  // append_mu_ held: takes back the records whose bodies the writer's
+  // thread has framed, for reuse (at most kRecycledRecords kept; bodies
+  // over kRecycledBodyBytes are freed rather than kept).
+  void RecycleSpent();
   static void FreeList(QueuedRecord* record);
   // mu_ held: records numbered and not yet handed to the sink (queued or
   // not); of those, the ones this side holds (framed in buffer_, or in
@@ -233,10 +240,15 @@ class JournalWriter {
   // threads waiting for syncs hold: a thread executing calls is never put
   // to sleep behind one of them that its CPU's scheduler has preempted.
   // queued_ is the records numbered and not taken yet, newest first;
-  // spent_ those whose bodies were made, for FreeSpent.
+  // spent_ those whose bodies were made, for RecycleSpent.
   std::mutex append_mu_;
   std::atomic<QueuedRecord*> queued_{nullptr};
   std::atomic<QueuedRecord*> spent_{nullptr};
+  // Spent records kept for QueueRecord (guarded by append_mu_).
+  static constexpr size_t kRecycledRecords = 1024;
+  static constexpr size_t kRecycledBodyBytes = 64 * 1024;
+  QueuedRecord* recycled_ = nullptr;
+  size_t recycled_count_ = 0;
   // The highest sequence numbered (appending threads write it: under
   // append_mu_, or under mu_ with kAlways).
   std::atomic<uint64_t> numbered_through_;

@@ -119,6 +119,13 @@ void RecordEncoder::SetRules(std::string_view file, std::string_view source,
 
 std::string RecordEncoder::Finish(std::string_view request,
                                   std::string_view reply) {
+  std::string body;
+  FinishInto(request, reply, &body);
+  return body;
+}
+
+void RecordEncoder::FinishInto(std::string_view request,
+                               std::string_view reply, std::string* body) {
   Under& u = *under_;
   auto request_vector = u.b.CreateVector(
       reinterpret_cast<const uint8_t*>(request.data()), request.size());
@@ -145,8 +152,8 @@ std::string RecordEncoder::Finish(std::string_view request,
   out.add_rules_version(u.rules_version);
   if (!u.assignments.empty()) out.add_assignments(assignment_vector);
   u.b.Finish(out.Finish(), fb::RecordIdentifier());
-  return std::string(reinterpret_cast<const char*>(u.b.GetBufferPointer()),
-                     u.b.GetSize());
+  body->assign(reinterpret_cast<const char*>(u.b.GetBufferPointer()),
+               u.b.GetSize());
 }
 
 }  // namespace journal

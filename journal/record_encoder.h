@@ -8,8 +8,10 @@
 // (journal_record.h) is this encoder fed from a JournalRecord.
 //
 // One record at a time: Start, then the Add and Set calls in any order,
-// then Finish. The encoder keeps its buffers for the next record, so a
-// record allocates nothing but the string Finish returns. Not thread-safe.
+// then Finish (or FinishInto). The encoder keeps its buffers for the next
+// record, so a record allocates nothing but the string Finish returns
+// (FinishInto: nothing, once its string has the capacity). Not
+// thread-safe.
 #ifndef JOURNAL_RECORD_ENCODER_H_
 #define JOURNAL_RECORD_ENCODER_H_
 
@@ -51,6 +53,9 @@ class RecordEncoder {
                 uint64_t version);
   // The record's body, with the request and reply as exchanged.
   std::string Finish(std::string_view request, std::string_view reply);
+  // The same body, in `*body` (replacing what it held, in its capacity).
+  void FinishInto(std::string_view request, std::string_view reply,
+                  std::string* body);
 
  private:
   // The builder and the offsets of the record under way (record_encoder.cc:

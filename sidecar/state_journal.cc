@@ -368,17 +368,18 @@ absl::StatusOr<uint64_t> StateJournal::Record(
     encoder_.SetRules(effect.rules->file, effect.rules->source,
                       effect.rules->version);
   }
-  std::string body = encoder_.Finish(call.request, effect.reply);
+  encoder_.FinishInto(call.request, effect.reply, &body_);
   // Never ahead of a record still waiting (append_error_ says why it
   // waits). The writer's thread frames and writes it with its group.
   absl::StatusOr<uint64_t> sequence =
-      pending_.empty() ? writer_->AppendMade(body)
+      pending_.empty() ? writer_->AppendMade(body_)
                        : absl::StatusOr<uint64_t>(append_error_);
   if (!sequence.ok()) {
     // Executed: the record is kept and written before any later one, and
     // no call runs until it is.
     append_error_ = sequence.status();
-    pending_.push_back(std::move(body));
+    pending_.push_back(std::move(body_));
+    body_ = std::string();
     return absl::DataLossError(absl::StrCat(
         "executed, but its journal record could not be written (",
         sequence.status().message(),

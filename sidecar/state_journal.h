@@ -272,6 +272,9 @@ class StateJournal {
   std::vector<std::string> pending_;  // guarded by order_mu_
   // Encodes each call's record as the call leaves the router.
   journal::RecordEncoder encoder_;    // guarded by order_mu_
+  // The body under way: the writer hands back an earlier record's buffer
+  // for it (JournalWriter::AppendMade), so encoding allocates nothing.
+  std::string body_;                  // guarded by order_mu_
   uint64_t last_sequence_;            // guarded by order_mu_
   absl::Status append_error_;         // guarded by order_mu_
 
