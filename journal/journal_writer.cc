@@ -139,13 +139,15 @@ void JournalWriter::RecycleSpent() {
   QueuedRecord* record = spent_.exchange(nullptr, std::memory_order_acquire);
   while (record != nullptr) {
     QueuedRecord* next = record->next;
-    if (recycled_count_ < kRecycledRecords &&
-        record->made.capacity() <= kRecycledBodyBytes) {
+    const size_t bytes = record->made.capacity();
+    if (recycled_count_ < kRecycledRecords && bytes <= kRecycledBodyBytes &&
+        recycled_bytes_ + bytes <= kRecycledBytes) {
       record->body = nullptr;  // its captures freed here, where made
       record->made.clear();
       record->next = recycled_;
       recycled_ = record;
       ++recycled_count_;
+      recycled_bytes_ += bytes;
     } else {
       delete record;
     }
@@ -229,6 +231,7 @@ uint64_t JournalWriter::QueueRecord(LaterBody body, std::string* made) {
   if (record != nullptr) {
     recycled_ = record->next;
     --recycled_count_;
+    recycled_bytes_ -= record->made.capacity();
   } else {
     record = new QueuedRecord;
   }

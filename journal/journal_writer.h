@@ -213,8 +213,8 @@ class JournalWriter {
   // mu_ held: moves the queued records, oldest first, to later_.
   void TakeQueuedLocked();
   // append_mu_ held: takes back the records whose bodies the writer's
-  // thread has framed, for reuse (at most kRecycledRecords kept; bodies
-  // over kRecycledBodyBytes are freed rather than kept).
+  // thread has framed, for reuse (within the kRecycled* bounds; the rest
+  // are freed).
   void RecycleSpent();
   static void FreeList(QueuedRecord* record);
   // mu_ held: records numbered and not yet handed to the sink (queued or
@@ -244,11 +244,15 @@ class JournalWriter {
   std::mutex append_mu_;
   std::atomic<QueuedRecord*> queued_{nullptr};
   std::atomic<QueuedRecord*> spent_{nullptr};
-  // Spent records kept for QueueRecord (guarded by append_mu_).
+  // Spent records kept for QueueRecord (guarded by append_mu_): at most
+  // kRecycledRecords, holding at most kRecycledBytes of body buffers, none
+  // over kRecycledBodyBytes.
   static constexpr size_t kRecycledRecords = 1024;
-  static constexpr size_t kRecycledBodyBytes = 64 * 1024;
+  static constexpr size_t kRecycledBytes = 4 << 20;
+  static constexpr size_t kRecycledBodyBytes = 64 << 10;
   QueuedRecord* recycled_ = nullptr;
   size_t recycled_count_ = 0;
+  size_t recycled_bytes_ = 0;
   // The highest sequence numbered (appending threads write it: under
   // append_mu_, or under mu_ with kAlways).
   std::atomic<uint64_t> numbered_through_;

@@ -483,10 +483,25 @@ TEST(JournalWriterTest, AppendMadeHandsBackAWrittenRecordsBuffer) {
     EXPECT_LT(body.capacity(), 200u * 1024) << "call " << i;
   }
   ASSERT_TRUE(writer->WaitDurable(seq).ok());
+  // Large bodies, each kept: no more of them than a few MiB in all.
+  for (int i = 0; i < 200; ++i) {
+    body.assign(60 * 1024, 'e');
+    seq = *writer->AppendMade(body);
+  }
+  ASSERT_TRUE(writer->WaitDurable(seq).ok());
+  int large_returned = 0;
+  for (int i = 0; i < 1200; ++i) {
+    body.assign("tiny");
+    seq = *writer->AppendMade(body);
+    if (body.capacity() >= 60 * 1024) ++large_returned;
+  }
+  ASSERT_TRUE(writer->WaitDurable(seq).ok());
+  EXPECT_GT(large_returned, 0);
+  EXPECT_LE(large_returned, 4 * 1024 / 60 + 1);
   writer.reset();
   const ReadBack back = ReadAll(dir);
   ASSERT_TRUE(back.status.ok()) << back.status;
-  ASSERT_EQ(back.records.size(), 5003u);
+  ASSERT_EQ(back.records.size(), 6403u);
   EXPECT_EQ(back.records[0].second, std::string(2000, 'a'));
   EXPECT_EQ(back.records[1].second, std::string(100, 'b'));
   for (int i = 0; i < 2000; ++i) {
@@ -495,6 +510,7 @@ TEST(JournalWriterTest, AppendMadeHandsBackAWrittenRecordsBuffer) {
   }
   EXPECT_EQ(back.records[2002].second.size(), 200u * 1024);
   EXPECT_EQ(back.records[5002].second, "small");
+  EXPECT_EQ(back.records[6402].second, "tiny");
 }
 
 TEST(JournalWriterTest, TellsItsObserverOfEveryWriteAndSync) {
