@@ -37,10 +37,12 @@
 #        WORKERS (1), DAEMON_CPUS (0), LOAD_CPUS (1), PORT_BASE (17900),
 #        FSYNC_MODES ("batch none"), JOURNAL_BASE, FSYNC_SAMPLES (2000),
 #        ROUTINGD_FLAGS (extra flags for every daemon), BASELINE_ROUTINGD,
+#        ROUTINGD_PRELOAD (a shared library preloaded into every daemon,
+#        e.g. another malloc: /usr/lib/x86_64-linux-gnu/libjemalloc.so.2),
 #        KEEP_BAZEL (1: do not stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}
@@ -58,6 +60,11 @@ if [ -n "$baseline" ]; then
   for fsync in "${modes[@]}"; do labels+=("$fsync~baseline"); done
 fi
 read -r -a extra <<<"${ROUTINGD_FLAGS:-}"
+preload=${ROUTINGD_PRELOAD:-}
+if [ -n "$preload" ] && [ ! -r "$preload" ]; then
+  echo "ROUTINGD_PRELOAD=$preload: no such library" >&2
+  exit 1
+fi
 journal_base=${JOURNAL_BASE:-$(mktemp -d /tmp/routing-journal-bench.XXXXXX)}
 fsync_samples=${FSYNC_SAMPLES:-2000}
 mkdir -p "$journal_base"
@@ -80,7 +87,8 @@ run_one() {  # run_one LABEL MODE IN_FLIGHT [routingd flags...]
   # journal's syncs under it (the HTTP thread is idle until then).
   local http=
   [ "$label" != off ] && http=127.0.0.1:$((port + 5000))
-  taskset -c "$daemon_cpus,$load_cpus" "$routingd" \
+  taskset -c "$daemon_cpus,$load_cpus" \
+    env ${preload:+LD_PRELOAD="$preload"} "$routingd" \
     --listen="tcp://127.0.0.1:$port" --events="tcp://127.0.0.1:$((port + 1))" \
     --http="$http" --workers="$workers" --worker_cpus="$daemon_cpus" \
     --io_cpus="$load_cpus" "${extra[@]}" "$@" 2>/dev/null &
