@@ -38,6 +38,12 @@ absl::StatusOr<WalkReport> WalkJournal(
       on_snapshot(*snapshot);
       walk.from_snapshot = true;
       options.from_sequence = (*file)->sequence + 1;
+    } else if (segments->empty()) {
+      // Nothing of a journal at all: most likely the wrong directory, and
+      // an audit that printed nothing would pass for an empty history.
+      return absl::NotFoundError(absl::StrCat(
+          directory, " holds no journal: no segment (journal-*.seg) and no "
+          "snapshot (snapshot-*.rsnap)"));
     }
   }
   walk.first_sequence = std::max<uint64_t>(options.from_sequence, 1);

@@ -151,6 +151,22 @@ TEST_F(DumpCommandTest, PrintsEveryRecordAndNamesDamage) {
   EXPECT_EQ(code, 1);
 }
 
+TEST_F(DumpCommandTest, ADirectoryWithoutAJournalIsAnErrorNotAnEmptyHistory) {
+  // A mistyped --journal_dir, or the wrong one: no segment, no snapshot.
+  const std::string dir = ScratchDirectory("not-a-journal");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/notes.txt") << "not a segment";
+  for (const std::string& args :
+       {"dump " + dir, "dump " + dir + " --json", "why " + dir + " c-1",
+        "replay " + dir}) {
+    int code = -1;
+    const std::string text = Run(args, &code);
+    EXPECT_EQ(code, 1) << args << ": " << text;
+    EXPECT_THAT(text, HasSubstr(dir + " holds no journal")) << args;
+    EXPECT_THAT(text, Not(HasSubstr("replayed 0 records"))) << args;
+  }
+}
+
 TEST_F(DumpCommandTest, HelpAfterACommandIsHelpNotADirectory) {
   for (const char* args : {"--help", "-h", "dump --help", "why --help",
                            "replay DIR --help"}) {
