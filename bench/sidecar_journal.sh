@@ -42,7 +42,7 @@
 #        KEEP_BAZEL (1: do not stop the Bazel server first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--help" ] && { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }
 runs=${1:-3}
 rate=${RATE:-20000}
 duration=${DURATION_S:-5}

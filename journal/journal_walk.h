@@ -10,9 +10,9 @@
 //       [&](uint64_t seq, const JournalRecord& r) { ...; return OkStatus(); });
 //
 // Errors: NotFound for a missing directory, or one with neither a segment
-// nor a snapshot (not a journal, or not one yet); DataLoss naming the segment and
-// offset for damage, or the record that does not decode; a callback's error
-// stops the walk and is returned.
+// nor a snapshot (not a journal, or not one yet); DataLoss naming the
+// segment and offset for damage, or the record that does not decode; a
+// callback's error stops the walk and is returned.
 #ifndef JOURNAL_JOURNAL_WALK_H_
 #define JOURNAL_JOURNAL_WALK_H_
 
